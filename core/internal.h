@@ -1,0 +1,359 @@
+/*
+** internal.h — the engine's internal interfaces, one section per subsystem.
+** Data flows one way: YAML (yamltree) -> validated scenario (scenario) ->
+** instances (paths applied) -> world + Lua (world, luaapi, sandbox) -> runs
+** (tick) -> results (experiment) -> statistics and CSV (stats, output).
+*/
+#ifndef TR_INTERNAL_H
+#define TR_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#include "tightrope.h"
+
+#define TR_MAX_FILE_BYTES (16u * 1024u * 1024u) /* SPEC §3.6 */
+#define TR_MAX_DEPTH 64                          /* SPEC §3.6 */
+
+/* ------------------------------------------------------------------ diag */
+/* An error is a value with a place: FILE:LINE:COL (line/col 1-based, 0 when
+** unknown). Printed in the compiler style "FILE:LINE:COL: error: MESSAGE".
+** Errors are kept in the order they were found; tr_diag_print sorts them by
+** file, line and column so a user reads them top to bottom. */
+typedef struct tr_msg {
+  char *file;   /* may be NULL: the message has no place */
+  int line, col;
+  char *text;
+} tr_msg;
+
+struct tr_diag {
+  tr_msg *msgs;
+  int n, cap;
+};
+
+void diag_error(tr_diag *d, const char *file, int line, int col,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void diag_verror(tr_diag *d, const char *file, int line, int col,
+                 const char *fmt, va_list ap);
+/* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
+** NULL when none is close enough to be a plausible typo. */
+const char *diag_suggest(const char *word, const char *const *names, int n);
+/* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
+void diag_did_you_mean(char *buf, size_t size, const char *word,
+                       const char *const *names, int n);
+
+/* ------------------------------------------------------------ yamltree */
+/* A YAML document read with libyaml's event parser into a tree of nodes,
+** each with its line and column. Aliases and anchors are refused, duplicate
+** keys are refused, depth and size are capped (SPEC §3.6). */
+enum { YN_SCALAR, YN_SEQ, YN_MAP };
+
+typedef struct ynode ynode;
+struct ynode {
+  int type;
+  int line, col;     /* 1-based place of the node's first character */
+  /* scalar */
+  char *str;         /* scalar text (NUL-terminated; len may hide NULs) */
+  size_t len;
+  int plain;         /* 1 when the scalar was unquoted (type resolution) */
+  /* sequence / mapping: n items; a mapping's keys are scalars */
+  int n;
+  ynode **keys;      /* YN_MAP only */
+  ynode **items;     /* sequence items, or mapping values */
+};
+
+/* NULL on error (all problems added to d, with places in path). */
+ynode *ynode_load_file(const char *path, tr_diag *d);
+ynode *ynode_load_string(const char *text, size_t len, const char *name, tr_diag *d);
+void ynode_free(ynode *n);
+/* Mapping lookup by key; NULL when absent. */
+ynode *ynode_get(const ynode *map, const char *key);
+
+/* YAML 1.2 core schema for plain scalars. */
+enum { YS_NULL, YS_BOOL, YS_INT, YS_FLOAT, YS_STR };
+int ynode_scalar_kind(const ynode *n);   /* YS_* (quoted scalars: YS_STR) */
+
+/* ------------------------------------------------------------- scenario */
+enum { ROLE_MEDIATOR, ROLE_PATRON, ROLE_PROXY, ROLE_STATE, ROLE_COUNT };
+extern const char *const tr_role_names[ROLE_COUNT];
+
+/* A generic YAML value (actor params), handed to Lua as a read-only table. */
+enum { TV_NULL, TV_BOOL, TV_NUM, TV_STR, TV_SEQ, TV_MAP };
+typedef struct tr_value tr_value;
+struct tr_value {
+  int type;
+  double num;        /* TV_NUM, TV_BOOL (0/1) */
+  char *str;         /* TV_STR */
+  int n;             /* TV_SEQ, TV_MAP */
+  char **keys;       /* TV_MAP */
+  tr_value *items;   /* TV_SEQ, TV_MAP: n values */
+  int line, col;
+};
+
+typedef struct tr_attrdecl {
+  char *name;
+  double value, min, max; /* min/max are -inf/+inf when unbounded */
+  int bounded;
+  int slot;               /* index into the world's value array */
+  int line, col;
+} tr_attrdecl;
+
+typedef struct tr_actordecl {
+  char *id, *name;        /* name defaults to id */
+  int role;
+  tr_attrdecl *attrs;
+  int nattrs;
+  char *policy;           /* resolved script path, or NULL: passive */
+  int policy_line, policy_col;
+  tr_value params;        /* TV_MAP, or TV_NULL when absent */
+  int line, col;
+} tr_actordecl;
+
+typedef struct tr_reldecl {
+  int from, to;           /* actor indices */
+  char *kind;
+  tr_attrdecl *attrs;
+  int nattrs;
+  int line, col;
+} tr_reldecl;
+
+typedef struct tr_actiondecl {
+  char *name;
+  char *script;           /* resolved path (Lua action), NULL for built-ins */
+  char cameo[8];          /* "" when none */
+  double goldstein;
+  int has_goldstein;
+  int builtin;            /* index into model_actions, or -1 for Lua */
+  int line, col;
+} tr_actiondecl;
+
+/* A path names one number of the scenario (SPEC §3.4). */
+enum { PATH_ACTOR_ATTR, PATH_REL_ATTR, PATH_PARAM, PATH_MODEL, PATH_TICKS };
+typedef struct tr_path {
+  int kind;
+  int actor;              /* PATH_ACTOR_ATTR, PATH_PARAM */
+  int rel;                /* PATH_REL_ATTR */
+  int attr;               /* index in the actor's/relation's attrs */
+  int slot;               /* world slot of an attribute path, else -1 */
+  char *key;              /* PATH_PARAM: the key after "params." (may hold dots) */
+  int model;              /* PATH_MODEL: index in sc->model */
+  char *text;             /* as written */
+} tr_path;
+
+enum { CHANGE_SET, CHANGE_ADD };
+typedef struct tr_change {
+  int op;
+  tr_path path;
+  double value;
+  int line, col;
+} tr_change;
+
+enum { EV_AT, EV_EVERY, EV_PROB };
+typedef struct tr_eventdecl {
+  char *name;
+  int kind;
+  int at, every;
+  double prob;
+  char *when;             /* expression or NULL */
+  int when_line, when_col;
+  tr_change *changes;     /* set/add in file order (attribute paths only) */
+  int nchanges;
+  char *lua;              /* snippet or NULL */
+  int lua_line, lua_col;
+  int once;
+  char cameo[8];
+  double goldstein;
+  int has_goldstein;
+  int line, col;
+} tr_eventdecl;
+
+typedef struct tr_exprdecl { /* a metric or an outcome */
+  char *name, *expr;
+  int line, col;          /* place of the expression */
+} tr_exprdecl;
+
+typedef struct tr_variantdecl {
+  char *name, *description;
+  tr_change *changes;
+  int nchanges;
+  int line, col;
+} tr_variantdecl;
+
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM };
+typedef struct tr_sweepparam {
+  tr_path path;
+  int is_range;           /* {min, max[, steps]} */
+  double min, max;
+  int steps;              /* grid range: number of values */
+  double *values;         /* explicit list, or the grid's values */
+  int nvalues;
+  int line, col;
+} tr_sweepparam;
+
+typedef struct tr_modelparam {
+  const char *name;       /* static storage (model.c's table) */
+  double value;
+} tr_modelparam;
+
+struct tr_scenario {
+  char *path;             /* as given on the command line */
+  char *dir;              /* its folder, for script lookup */
+  char *id, *title, *description;
+  int ticks, runs;
+  int has_ticks, has_runs, has_seed;
+  uint64_t seed;
+  char *tick_unit;
+  long long instr_limit;  /* limits.instructions, per Lua call */
+  long long memory_mb;    /* limits.memory_mb, per Lua state */
+
+  tr_modelparam *model;   /* every model parameter, defaults filled in */
+  int nmodel;
+
+  tr_actordecl *actors;   int nactors;
+  tr_reldecl *rels;       int nrels;
+  tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
+  tr_eventdecl *events;   int nevents;
+  tr_exprdecl *metrics;   int nmetrics;
+  tr_exprdecl *outcomes;  int noutcomes;
+  char *default_outcome;  /* "horizon" unless given */
+  tr_variantdecl *variants; int nvariants;
+
+  int sweep_method;       /* SWEEP_* */
+  int sweep_points;       /* sobol/lhs/random */
+  tr_sweepparam *sweep;   int nsweep;
+
+  /* Layout of the world's value array: actor attrs, then relation attrs. */
+  int nslots;
+  int *rel_hash;          /* open addressing over (from,to) -> rel index */
+  int rel_hash_size;      /* power of two; -1 marks an empty bucket */
+};
+
+/* Relation index of FROM->TO, or -1. O(1). */
+int scen_rel_find(const tr_scenario *sc, int from, int to);
+/* Actor index by id, or -1. */
+int scen_actor_find(const tr_scenario *sc, const char *id);
+/* Parse and resolve a path against sc; 0 on success, else -1 with a message
+** (including a suggestion) in err. */
+int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out,
+                    char *err, size_t errsize);
+void scen_path_free(tr_path *p);
+/* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
+** source tree scripts/. Returns a malloc'd path or NULL. */
+char *scen_find_script(const char *scenario_dir, const char *name);
+
+/* --------------------------------------------------------------- model */
+/* Built-in actions (C) and the model parameters they use (docs/model.md). */
+typedef struct tr_world tr_world;
+typedef struct tr_lua tr_lua;
+typedef struct tr_modelaction {
+  const char *name, *cameo;
+  double goldstein;
+  /* Resolve: actor acts on target; args is the Lua stack index of the args
+  ** table (in the worker's Lua state). Returns 0, or -1 with a message set
+  ** through lapi_error. *value receives the magnitude logged in events.csv
+  ** (leave it NaN for none). */
+  int (*resolve)(tr_lua *lx, int actor, int target, int args, double *value,
+                 const char **cameo, double *goldstein);
+} tr_modelaction;
+extern const tr_modelaction model_actions[];
+extern const int model_nactions;
+/* Defaults of every model parameter (model.KEY). */
+extern const tr_modelparam model_defaults[];
+extern const int model_ndefaults;
+
+/* ----------------------------------------------------------- instances */
+/* An instance is the baseline with a variant's and a point's changes (and
+** the --set overrides) applied: initial values, model values, params. */
+typedef struct tr_paramset { /* ACTOR.params.KEY = value */
+  int actor;
+  const char *key;
+  double value;
+} tr_paramset;
+
+typedef struct tr_instance {
+  int variant;            /* 0 = baseline, v = sc->variants[v-1] */
+  int point;              /* 1-based */
+  double *init;           /* nslots initial values */
+  double *model;          /* nmodel values */
+  tr_paramset *params;    /* overrides of actor params */
+  int nparams;
+  int ticks;
+} tr_instance;
+
+/* ------------------------------------------------------------- options */
+enum { SERIES_SUMMARY, SERIES_ALL, SERIES_NONE };
+
+struct tr_options {
+  int runs, ticks;        /* resolved */
+  uint64_t seed;
+  int threads;
+  const char *out;        /* resolved output folder */
+  char **sets; int nsets; /* "PATH=VALUE" */
+  char **variants; int nvariants; /* --variant filters (NULL: all) */
+  int series;             /* SERIES_* */
+  int events;
+  int quiet;
+  int resume;
+  int argc; char **argv;  /* for the manifest and replay hints */
+};
+
+/* ----------------------------------------------------------------- rng */
+/* Each run's stream: a 64-bit-seeded generator registered as a
+** gsl_rng_type, seeded with rng_run_seed(master, run). The map run -> seed
+** is a bijection for a fixed master, so no two runs share a stream. */
+uint64_t rng_run_seed(uint64_t master, uint64_t run);
+const void *rng_type(void);   /* the const gsl_rng_type * */
+
+/* ------------------------------------------------------------- results */
+typedef struct tr_event {      /* a row of events.csv */
+  int tick;
+  int actor;                   /* -1 for a scenario event */
+  const char *action;          /* action or event name (static/scenario) */
+  int target;                  /* -1 when none */
+  const char *cameo;           /* "" when none */
+  double goldstein;            /* NaN when none */
+  double value;                /* NaN when none */
+} tr_event;
+
+typedef struct tr_runresult {
+  int variant, point, run;     /* variant 0 = baseline; point, run 1-based */
+  uint64_t seed;
+  int outcome;                 /* 0..noutcomes-1, or noutcomes: the default */
+  int end_tick;
+  double *finals;              /* nmetrics values at end_tick */
+  double *series;              /* (end_tick+1)*nmetrics values, tick-major */
+  tr_event *events; int nevents, capevents;
+} tr_runresult;
+
+/* -------------------------------------------------------------- output */
+/* Results arrive in output order (variant, point, run) and are streamed
+** into files in a staging folder and into per-(variant, point)
+** aggregators; out_finish computes the summaries and renames every file
+** into the output folder at once. Nothing is replaced on failure. */
+typedef struct tr_output tr_output;
+typedef struct tr_outspec {
+  const tr_scenario *sc;
+  const tr_options *opts;
+  const char *const *variant_names; /* [0] = "baseline" */
+  int nvariants;                    /* including the baseline */
+  int npoints;
+  const double *points;             /* npoints * sc->nsweep values, or NULL */
+} tr_outspec;
+
+tr_output *out_open(const tr_outspec *spec, tr_diag *d);
+int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
+int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
+void out_abort(tr_output *o);
+/* Shortest string that reads back to the same double (SPEC §6). */
+int out_format_number(char *buf, size_t size, double x);
+
+/* --------------------------------------------------------------- stats */
+void stats_clopper_pearson(unsigned k, unsigned n, double conf,
+                           double *lo, double *hi);
+/* t-interval of the mean of x[0..n-1]; NaN bounds when n < 2. */
+void stats_t_interval(const double *x, size_t n, double conf,
+                      double *lo, double *hi);
+
+#endif
