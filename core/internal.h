@@ -342,11 +342,20 @@ typedef struct tr_outspec {
   const double *points;             /* npoints * sc->nsweep values, or NULL */
 } tr_outspec;
 
+/* spec is copied, but what it points to (sc, opts, names, points) must
+** outlive the output. d receives every error, out_add_run's too, so it must
+** outlive the output as well. After -1 from out_add_run, call out_abort.
+** out_finish and out_abort both free o; after a failed out_finish the
+** staging folder is already removed and the output folder untouched. */
 tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
-/* Shortest string that reads back to the same double (SPEC §6). */
+/* Shortest string that reads back to the same double (SPEC §6): plain
+** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
+** Returns the length written, or -1 when size is too small
+** (OUT_NUMBER_SIZE always suffices). */
+#define OUT_NUMBER_SIZE 32
 int out_format_number(char *buf, size_t size, double x);
 
 /* --------------------------------------------------------------- stats */
@@ -355,5 +364,20 @@ void stats_clopper_pearson(unsigned k, unsigned n, double conf,
 /* t-interval of the mean of x[0..n-1]; NaN bounds when n < 2. */
 void stats_t_interval(const double *x, size_t n, double conf,
                       double *lo, double *hi);
+/* The p-quantile (0..1) of sorted[0..n-1], interpolated between order
+** statistics as gsl_stats_quantile_from_sorted_data does; NaN when n = 0. */
+double stats_quantile_sorted(const double *sorted, size_t n, double p);
+/* Summary of x[0..n-1] (finals.csv, series_summary.csv). Undefined
+** statistics are NaN: everything when n = 0, sd and the interval when n < 2.
+** mean and the t-interval (at conf; none when conf is not in (0,1)) are
+** computed in the given order, then x is SORTED IN PLACE for the
+** percentiles, min and max. */
+typedef struct stats_summary {
+  size_t n;
+  double mean, sd;          /* sd with n - 1 */
+  double ci_low, ci_high;   /* t-interval of the mean */
+  double p05, p50, p95, min, max;
+} stats_summary;
+void stats_describe(double *x, size_t n, double conf, stats_summary *s);
 
 #endif

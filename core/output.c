@@ -1,0 +1,1165 @@
+/*
+** output.c — the output folder (SPEC §6): runs.csv, series.csv,
+** series_summary.csv, outcomes.csv, finals.csv, events.csv, manifest.yaml.
+**
+** Results arrive one run at a time in output order (variant, point, run).
+** Per-run rows are streamed into files of a staging folder inside the output
+** folder (OUTDIR/.tightrope-staging-XXXXXX/); the run also feeds the
+** aggregators of its (variant, point) group. When the next group starts,
+** the finished group's outcomes.csv, finals.csv and series_summary.csv rows
+** are written to their (open) staging files and its per-tick buffers are
+** reused, so memory holds one group's series at a time. Only each run's
+** outcome and final metric values are kept for every group (indexed by
+** group and run, for paired comparisons).
+**
+** Invariants a reader must keep:
+**  - Rows are in run order and every number goes through out_format_number,
+**    so the files are byte-identical whatever the thread count.
+**  - Files are written aside, then renamed: nothing in the output folder
+**    changes until every file is complete, flushed and fsync'ed; after any
+**    error the folder's earlier results are untouched (out_abort removes the
+**    staging folder). On success the folder holds exactly this
+**    experiment's files: stale output files it did not write are removed.
+**    manifest.yaml is removed first and renamed in last, so a folder with a
+**    manifest is a complete one.
+**
+** Numbers are formatted with "%.*e" and read back with strtod, which assumes
+** the C locale for LC_NUMERIC (the program never calls setlocale).
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+#include <yaml.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------ numbers */
+
+/* 1 when "%.*e" with `digits` significant digits reads back as x. */
+static int out_roundtrips(char *buf, size_t size, double x, int digits)
+{
+  snprintf(buf, size, "%.*e", digits - 1, x);
+  return strtod(buf, NULL) == x;
+}
+
+/* Writes to sci ("%.*e" form) the fewest significant digits that read back
+** as x. Round-tripping is monotone in the number of digits (the nearest
+** (p+1)-digit decimal is at least as close to x as the nearest p-digit one)
+** and 17 digits always round-trip, so a search finds the fewest. Computed
+** values mostly need 16 or 17 digits: those are tried first. */
+static void out_shortest(char *sci, size_t size, double x)
+{
+  char trial[OUT_NUMBER_SIZE];
+  int lo = 1, hi;
+
+  if (!out_roundtrips(trial, sizeof trial, x, 16)) {
+    snprintf(sci, size, "%.16e", x);
+    return;
+  }
+  snprintf(sci, size, "%s", trial);
+  if (!out_roundtrips(trial, sizeof trial, x, 15))
+    return;
+  snprintf(sci, size, "%s", trial);
+  hi = 15;                      /* sci holds hi digits */
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (out_roundtrips(trial, sizeof trial, x, mid)) {
+      snprintf(sci, size, "%s", trial);
+      hi = mid;
+    } else
+      lo = mid + 1;
+  }
+}
+
+int out_format_number(char *buf, size_t size, double x)
+{
+  char sci[OUT_NUMBER_SIZE], digits[24], plain[OUT_NUMBER_SIZE],
+       expo[OUT_NUMBER_SIZE];
+  const char *chosen;
+  int ndigits = 0, exponent, neg, len, i;
+  char *p;
+
+  if (isnan(x))
+    chosen = "nan";
+  else if (isinf(x))
+    chosen = x > 0 ? "inf" : "-inf";
+  else if (x == 0)
+    chosen = "0";               /* -0 too */
+  else
+    chosen = NULL;
+  if (chosen) {
+    len = (int)strlen(chosen);
+    if ((size_t)len >= size)
+      return -1;
+    memcpy(buf, chosen, (size_t)len + 1);
+    return len;
+  }
+
+  out_shortest(sci, sizeof sci, x);
+
+  /* sci is "[-]D[.DDD]e[+-]XX": split it into digits and exponent. */
+  neg = sci[0] == '-';
+  for (p = sci + neg; *p && *p != 'e'; p++)
+    if (*p >= '0' && *p <= '9')
+      digits[ndigits++] = *p;
+  exponent = (int)strtol(p + 1, NULL, 10);
+  while (ndigits > 1 && digits[ndigits - 1] == '0')
+    ndigits--;
+  digits[ndigits] = '\0';
+
+  /* Exponent form: D[.DDD]eX, no '+', no leading zeros in X. */
+  snprintf(expo, sizeof expo, "%s%c%s%se%d", neg ? "-" : "", digits[0],
+           ndigits > 1 ? "." : "", digits + 1, exponent);
+
+  /* Plain form; skipped (left empty) when it could not fit. */
+  plain[0] = '\0';
+  if (exponent >= 0 && exponent + 2 < (int)sizeof plain - 2) {
+    len = 0;
+    if (neg)
+      plain[len++] = '-';
+    for (i = 0; i < ndigits || i <= exponent; i++) {
+      if (i == exponent + 1)
+        plain[len++] = '.';
+      plain[len++] = i < ndigits ? digits[i] : '0';
+    }
+    plain[len] = '\0';
+  } else if (exponent < 0 && ndigits - exponent + 2 < (int)sizeof plain) {
+    len = 0;
+    if (neg)
+      plain[len++] = '-';
+    plain[len++] = '0';
+    plain[len++] = '.';
+    for (i = -1; i > exponent; i--)
+      plain[len++] = '0';
+    memcpy(plain + len, digits, (size_t)ndigits);
+    plain[len + ndigits] = '\0';
+  }
+
+  chosen = plain[0] && strlen(plain) <= strlen(expo) ? plain : expo;
+  len = (int)strlen(chosen);
+  if ((size_t)len >= size)
+    return -1;
+  memcpy(buf, chosen, (size_t)len + 1);
+  return len;
+}
+
+/* ---------------------------------------------------------- CSV rows */
+
+/* One CSV row under construction; written with a single fwrite. */
+typedef struct out_row {
+  char *text;
+  size_t len, cap;
+  int nfields;                 /* fields so far: a comma precedes the next */
+  int oom;
+} out_row;
+
+static void out_row_append(out_row *row, const char *text, size_t len)
+{
+  if (row->oom)
+    return;
+  if (row->len + len + 1 > row->cap) {
+    size_t cap = row->cap ? row->cap : 256;
+    char *grown;
+    while (row->len + len + 1 > cap)
+      cap *= 2;
+    grown = realloc(row->text, cap);
+    if (!grown) {
+      row->oom = 1;
+      return;
+    }
+    row->text = grown;
+    row->cap = cap;
+  }
+  memcpy(row->text + row->len, text, len);
+  row->len += len;
+  row->text[row->len] = '\0';
+}
+
+static void out_row_start(out_row *row)
+{
+  row->len = 0;
+  row->nfields = 0;
+}
+
+static void out_row_sep(out_row *row)
+{
+  if (row->nfields++ > 0)
+    out_row_append(row, ",", 1);
+}
+
+/* A text field, quoted (RFC 4180) only when it holds , " CR or LF. */
+static void out_row_str(out_row *row, const char *text)
+{
+  out_row_sep(row);
+  if (!text)
+    return;
+  if (!strpbrk(text, ",\"\r\n")) {
+    out_row_append(row, text, strlen(text));
+    return;
+  }
+  out_row_append(row, "\"", 1);
+  for (const char *p = text; *p; p++) {
+    if (*p == '"')
+      out_row_append(row, "\"\"", 2);
+    else
+      out_row_append(row, p, 1);
+  }
+  out_row_append(row, "\"", 1);
+}
+
+/* A number; NaN (an undefined statistic) is an empty field. */
+static void out_row_num(out_row *row, double x)
+{
+  char text[OUT_NUMBER_SIZE];
+  out_row_sep(row);
+  if (isnan(x))
+    return;
+  out_format_number(text, sizeof text, x);
+  out_row_append(row, text, strlen(text));
+}
+
+static void out_row_u64(out_row *row, uint64_t value)
+{
+  char text[24];
+  out_row_sep(row);
+  snprintf(text, sizeof text, "%" PRIu64, value);
+  out_row_append(row, text, strlen(text));
+}
+
+static void out_row_int(out_row *row, long long value)
+{
+  char text[24];
+  out_row_sep(row);
+  snprintf(text, sizeof text, "%lld", value);
+  out_row_append(row, text, strlen(text));
+}
+
+/* ------------------------------------------------------- output state */
+
+/* Every file `run` may leave in the output folder. Those this experiment
+** does not write are removed on success, so no stale file survives (e.g. an
+** old series.csv after a run with --series summary). */
+enum {
+  OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
+  OF_COMPARE, OF_POINTS, OF_SENSITIVITY, OF_MANIFEST, OF_COUNT
+};
+static const char *const out_file_names[OF_COUNT] = {
+  "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
+  "finals.csv", "events.csv", "compare.csv", "points.csv",
+  "sensitivity.csv", "manifest.yaml"
+};
+
+typedef struct out_file {
+  char *staged;                /* path in the staging folder */
+  char *final;                 /* path in the output folder */
+  FILE *f;                     /* open while streaming */
+  int written;                 /* this experiment writes it */
+} out_file;
+
+struct tr_output {
+  tr_outspec spec;             /* pointers inside must outlive the output */
+  tr_diag *d;                  /* receives every error, out_add_run's too */
+  char *dir, *staging;
+  out_file files[OF_COUNT];
+  time_t started;
+  int failed;                  /* an error was reported: only abort is left */
+
+  int nmetrics, nresults;      /* nresults = noutcomes + 1 (the default) */
+  int runs, ngroups;           /* groups = variants x points */
+
+  /* Kept for every group: [group][run-1] outcome (-1 = not received) and
+  ** [group][run-1][metric] final values (NaN = not received). */
+  int *run_outcomes;
+  double *run_finals;
+
+  /* The current group. */
+  int group;                   /* variant * npoints + point - 1 */
+  int last_run;                /* 0 before its first run */
+  unsigned *outcome_counts;    /* nresults */
+  unsigned nruns;              /* runs received */
+  /* series_summary: values of the runs still going at each tick,
+  ** [tick][metric][i], i < going[tick] (runs in arrival order). */
+  double *tick_values;
+  unsigned *going;
+  int cap_ticks;               /* ticks the buffers hold */
+  int max_tick;                /* last tick with a run going, -1: none */
+
+  double *scratch;             /* runs values, sorted by stats_describe */
+  out_row row;
+};
+
+static void out_write_error(tr_output *o, const out_file *file, int err)
+{
+  if (!o->failed)
+    diag_error(o->d, NULL, 0, 0, "cannot write '%s': %s", file->final,
+               strerror(err));
+  o->failed = 1;
+}
+
+static void out_oom(tr_output *o, const char *what)
+{
+  if (!o->failed)
+    diag_error(o->d, NULL, 0, 0, "out of memory for %s", what);
+  o->failed = 1;
+}
+
+/* Writes the row built in o->row to a staging file, LF-terminated. */
+static int out_emit(tr_output *o, int which)
+{
+  out_file *file = &o->files[which];
+
+  out_row_append(&o->row, "\n", 1);
+  if (o->row.oom) {
+    out_oom(o, "a CSV row");
+    return -1;
+  }
+  if (fwrite(o->row.text, 1, o->row.len, file->f) != o->row.len) {
+    out_write_error(o, file, errno ? errno : EIO);
+    return -1;
+  }
+  return 0;
+}
+
+/* A header row from fixed columns then the metric names. */
+static int out_header(tr_output *o, int which, const char *const *columns,
+                      int ncolumns, int with_metrics)
+{
+  out_row_start(&o->row);
+  for (int i = 0; i < ncolumns; i++)
+    out_row_str(&o->row, columns[i]);
+  if (with_metrics)
+    for (int m = 0; m < o->nmetrics; m++)
+      out_row_str(&o->row, o->spec.sc->metrics[m].name);
+  return out_emit(o, which);
+}
+
+static char *out_join(const char *dir, const char *name)
+{
+  char *path;
+  if (asprintf(&path, "%s/%s", dir, name) < 0)
+    return NULL;
+  return path;
+}
+
+/* mkdir -p: every missing folder of path. */
+static int out_mkdirs(const char *path)
+{
+  char *copy = strdup(path);
+  struct stat st;
+  int rc = 0;
+
+  if (!copy)
+    return -1;
+  if (!*copy) {
+    free(copy);
+    errno = ENOENT;
+    return -1;
+  }
+  for (char *p = copy + 1; ; p++) {
+    if (*p == '/' || *p == '\0') {
+      char saved = *p;
+      *p = '\0';
+      if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+        rc = -1;
+        break;
+      }
+      *p = saved;
+      if (saved == '\0')
+        break;
+    }
+  }
+  if (rc == 0 && stat(path, &st) != 0)
+    rc = -1;
+  else if (rc == 0 && !S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    rc = -1;
+  }
+  free(copy);
+  return rc;
+}
+
+static int out_unlink_entry(const char *path, const struct stat *st,
+                            int flag, struct FTW *ftw)
+{
+  (void)st; (void)flag; (void)ftw;
+  remove(path);
+  return 0;
+}
+
+static void out_close_files(tr_output *o)
+{
+  for (int i = 0; i < OF_COUNT; i++)
+    if (o->files[i].f) {
+      fclose(o->files[i].f);
+      o->files[i].f = NULL;
+    }
+}
+
+static void out_free(tr_output *o)
+{
+  if (!o)
+    return;
+  out_close_files(o);
+  for (int i = 0; i < OF_COUNT; i++) {
+    free(o->files[i].staged);
+    free(o->files[i].final);
+  }
+  free(o->dir);
+  free(o->staging);
+  free(o->run_outcomes);
+  free(o->run_finals);
+  free(o->outcome_counts);
+  free(o->tick_values);
+  free(o->going);
+  free(o->scratch);
+  free(o->row.text);
+  free(o);
+}
+
+void out_abort(tr_output *o)
+{
+  if (!o)
+    return;
+  out_close_files(o);
+  if (o->staging)
+    nftw(o->staging, out_unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
+  out_free(o);
+}
+
+/* Opens a staging file for writing and marks it as written. */
+static int out_stage(tr_output *o, int which)
+{
+  out_file *file = &o->files[which];
+
+  file->f = fopen(file->staged, "w");
+  if (!file->f) {
+    out_write_error(o, file, errno);
+    return -1;
+  }
+  file->written = 1;
+  return 0;
+}
+
+tr_output *out_open(const tr_outspec *spec, tr_diag *d)
+{
+  static const char *const runs_cols[] =
+    {"variant", "point", "run", "seed", "outcome", "end_tick"};
+  static const char *const series_cols[] =
+    {"variant", "point", "run", "tick"};
+  static const char *const summary_cols[] =
+    {"variant", "point", "tick", "metric", "n", "mean", "sd", "p05", "p50",
+     "p95"};
+  static const char *const outcomes_cols[] =
+    {"variant", "point", "outcome", "count", "share", "ci_low", "ci_high"};
+  static const char *const finals_cols[] =
+    {"variant", "point", "metric", "n", "mean", "sd", "ci_low", "ci_high",
+     "p05", "p50", "p95", "min", "max"};
+  static const char *const events_cols[] =
+    {"variant", "point", "run", "tick", "actor", "action", "target", "cameo",
+     "goldstein", "value"};
+  const tr_options *opts = spec->opts;
+  tr_output *o = calloc(1, sizeof *o);
+  size_t nfinals;
+
+  if (!o) {
+    diag_error(d, NULL, 0, 0, "out of memory opening the output folder");
+    return NULL;
+  }
+  o->spec = *spec;
+  o->d = d;
+  o->started = time(NULL);
+  o->nmetrics = spec->sc->nmetrics;
+  o->nresults = spec->sc->noutcomes + 1;
+  o->runs = opts->runs > 0 ? opts->runs : 0;
+  o->ngroups = spec->nvariants * spec->npoints;
+  o->max_tick = -1;
+
+  o->dir = strdup(opts->out);
+  if (!o->dir)
+    goto oom;
+  if (out_mkdirs(o->dir) != 0) {
+    diag_error(d, NULL, 0, 0, "cannot create the output folder '%s': %s",
+               o->dir, strerror(errno));
+    goto fail;
+  }
+  if (asprintf(&o->staging, "%s/.tightrope-staging-XXXXXX", o->dir) < 0) {
+    o->staging = NULL;
+    goto oom;
+  }
+  if (!mkdtemp(o->staging)) {
+    diag_error(d, NULL, 0, 0, "cannot write in the output folder '%s': %s",
+               o->dir, strerror(errno));
+    free(o->staging);
+    o->staging = NULL;
+    goto fail;
+  }
+  for (int i = 0; i < OF_COUNT; i++) {
+    o->files[i].staged = out_join(o->staging, out_file_names[i]);
+    o->files[i].final = out_join(o->dir, out_file_names[i]);
+    if (!o->files[i].staged || !o->files[i].final)
+      goto oom;
+  }
+
+  /* Aggregators: per-run results of every group, one group's counts. */
+  nfinals = (size_t)o->ngroups * (size_t)o->runs;
+  if (o->nmetrics > 0 && nfinals > SIZE_MAX / sizeof(double) / (size_t)o->nmetrics)
+    goto oom;
+  o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
+  o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
+  o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
+  o->scratch = malloc(((size_t)o->runs + 1) * sizeof *o->scratch);
+  if (!o->run_outcomes || !o->run_finals || !o->outcome_counts || !o->scratch)
+    goto oom;
+  for (size_t i = 0; i < nfinals; i++)
+    o->run_outcomes[i] = -1;
+  for (size_t i = 0; i < nfinals * (size_t)o->nmetrics; i++)
+    o->run_finals[i] = NAN;
+
+  /* Streamed files, headers first. */
+  if (out_stage(o, OF_RUNS) || out_header(o, OF_RUNS, runs_cols, 6, 1)
+      || out_stage(o, OF_OUTCOMES) || out_header(o, OF_OUTCOMES, outcomes_cols, 7, 0)
+      || out_stage(o, OF_FINALS) || out_header(o, OF_FINALS, finals_cols, 13, 0))
+    goto fail;
+  if (opts->series == SERIES_ALL
+      && (out_stage(o, OF_SERIES) || out_header(o, OF_SERIES, series_cols, 4, 1)))
+    goto fail;
+  if (opts->series == SERIES_SUMMARY
+      && (out_stage(o, OF_SUMMARY) || out_header(o, OF_SUMMARY, summary_cols, 10, 0)))
+    goto fail;
+  if (opts->events
+      && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
+    goto fail;
+  return o;
+
+oom:
+  diag_error(d, NULL, 0, 0, "out of memory opening the output folder '%s'",
+             opts->out);
+fail:
+  out_abort(o);
+  return NULL;
+}
+
+/* ------------------------------------------------------------- groups */
+
+static const char *out_outcome_name(const tr_output *o, int outcome)
+{
+  const tr_scenario *sc = o->spec.sc;
+  return outcome < sc->noutcomes ? sc->outcomes[outcome].name
+                                 : sc->default_outcome;
+}
+
+/* Starts a row with the group's variant and point. */
+static void out_row_group(tr_output *o, int group)
+{
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[group / o->spec.npoints]);
+  out_row_int(&o->row, group % o->spec.npoints + 1);
+}
+
+/* Copies the numbers (not NaN) of values[i*stride], i < n, to scratch. */
+static size_t out_gather(tr_output *o, const double *values, size_t n,
+                         size_t stride)
+{
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isnan(values[i * stride]))
+      o->scratch[count++] = values[i * stride];
+  return count;
+}
+
+/* Writes the outcomes.csv, finals.csv and series_summary.csv rows of the
+** current group, then empties its aggregators for the next group. */
+static int out_flush_group(tr_output *o)
+{
+  const tr_scenario *sc = o->spec.sc;
+  int g = o->group;
+  stats_summary s;
+
+  for (int k = 0; k < o->nresults; k++) {
+    unsigned count = o->outcome_counts[k];
+    double lo, hi;
+    stats_clopper_pearson(count, o->nruns, 0.95, &lo, &hi);
+    out_row_group(o, g);
+    out_row_str(&o->row, out_outcome_name(o, k));
+    out_row_int(&o->row, count);
+    out_row_num(&o->row, o->nruns ? (double)count / o->nruns : NAN);
+    out_row_num(&o->row, lo);
+    out_row_num(&o->row, hi);
+    if (out_emit(o, OF_OUTCOMES))
+      return -1;
+  }
+
+  for (int m = 0; m < o->nmetrics; m++) {
+    const double *finals = o->run_finals
+                           + (size_t)g * (size_t)o->runs * (size_t)o->nmetrics + m;
+    size_t n = out_gather(o, finals, (size_t)o->runs, (size_t)o->nmetrics);
+    stats_describe(o->scratch, n, 0.95, &s);
+    out_row_group(o, g);
+    out_row_str(&o->row, sc->metrics[m].name);
+    out_row_int(&o->row, (long long)s.n);
+    out_row_num(&o->row, s.mean);
+    out_row_num(&o->row, s.sd);
+    out_row_num(&o->row, s.ci_low);
+    out_row_num(&o->row, s.ci_high);
+    out_row_num(&o->row, s.p05);
+    out_row_num(&o->row, s.p50);
+    out_row_num(&o->row, s.p95);
+    out_row_num(&o->row, s.min);
+    out_row_num(&o->row, s.max);
+    if (out_emit(o, OF_FINALS))
+      return -1;
+  }
+
+  /* Ticks no run reached have no row. */
+  if (o->files[OF_SUMMARY].f)
+    for (int t = 0; t <= o->max_tick; t++)
+      for (int m = 0; m < o->nmetrics; m++) {
+        const double *values = o->tick_values
+          + ((size_t)t * (size_t)o->nmetrics + (size_t)m) * (size_t)o->runs;
+        size_t n = out_gather(o, values, o->going[t], 1);
+        stats_describe(o->scratch, n, 0, &s);
+        out_row_group(o, g);
+        out_row_int(&o->row, t);
+        out_row_str(&o->row, sc->metrics[m].name);
+        out_row_int(&o->row, (long long)s.n);
+        out_row_num(&o->row, s.mean);
+        out_row_num(&o->row, s.sd);
+        out_row_num(&o->row, s.p05);
+        out_row_num(&o->row, s.p50);
+        out_row_num(&o->row, s.p95);
+        if (out_emit(o, OF_SUMMARY))
+          return -1;
+      }
+
+  memset(o->outcome_counts, 0, (size_t)o->nresults * sizeof *o->outcome_counts);
+  o->nruns = 0;
+  o->last_run = 0;
+  if (o->going)
+    memset(o->going, 0, (size_t)o->cap_ticks * sizeof *o->going);
+  o->max_tick = -1;
+  return 0;
+}
+
+/* Grows the series_summary buffers to hold ticks 0..end_tick. The layout is
+** tick-major, so growing keeps the values already stored. */
+static int out_reserve_ticks(tr_output *o, int end_tick)
+{
+  size_t per_tick = (size_t)o->nmetrics * (size_t)o->runs, ticks;
+  double *values;
+  unsigned *going;
+  int want;
+
+  if (end_tick < o->cap_ticks)
+    return 0;
+  want = end_tick + 1;
+  if (o->spec.opts->ticks + 1 > want)
+    want = o->spec.opts->ticks + 1;
+  ticks = (size_t)want;
+  if (per_tick && ticks > SIZE_MAX / sizeof(double) / per_tick) {
+    out_oom(o, "the series summary");
+    return -1;
+  }
+  values = realloc(o->tick_values, (ticks * per_tick + 1) * sizeof *values);
+  if (!values) {
+    diag_error(o->d, NULL, 0, 0,
+               "out of memory for the series summary (%d runs x %d ticks x "
+               "%d metrics); use --series none or --series all",
+               o->runs, want, o->nmetrics);
+    o->failed = 1;
+    return -1;
+  }
+  o->tick_values = values;
+  going = realloc(o->going, ticks * sizeof *going);
+  if (!going) {
+    out_oom(o, "the series summary");
+    return -1;
+  }
+  memset(going + o->cap_ticks, 0, (ticks - (size_t)o->cap_ticks) * sizeof *going);
+  o->going = going;
+  o->cap_ticks = want;
+  return 0;
+}
+
+/* An internal error: results out of order or out of range. */
+static int out_bad_result(tr_output *o, const tr_runresult *r, const char *why)
+{
+  if (!o->failed)
+    diag_error(o->d, NULL, 0, 0,
+               "internal error: result of variant %d point %d run %d %s",
+               r->variant, r->point, r->run, why);
+  o->failed = 1;
+  return -1;
+}
+
+int out_add_run(tr_output *o, const tr_runresult *r)
+{
+  const tr_scenario *sc = o->spec.sc;
+  const tr_options *opts = o->spec.opts;
+  int nm = o->nmetrics, group;
+  size_t slot;
+
+  if (o->failed)
+    return -1;
+  if (r->variant < 0 || r->variant >= o->spec.nvariants
+      || r->point < 1 || r->point > o->spec.npoints
+      || r->run < 1 || r->run > o->runs)
+    return out_bad_result(o, r, "is out of range");
+  if (r->outcome < 0 || r->outcome > sc->noutcomes || r->end_tick < 0)
+    return out_bad_result(o, r, "has an invalid outcome or end tick");
+  group = r->variant * o->spec.npoints + r->point - 1;
+  if (group < o->group || (group == o->group && r->run <= o->last_run))
+    return out_bad_result(o, r, "arrived out of order");
+  if ((opts->series != SERIES_NONE && !r->series) || (nm > 0 && !r->finals))
+    return out_bad_result(o, r, "has no metric values");
+
+  /* Earlier groups are complete (those that got no run too). */
+  while (o->group < group) {
+    if (out_flush_group(o))
+      return -1;
+    o->group++;
+  }
+  o->last_run = r->run;
+
+  /* runs.csv */
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_str(&o->row, out_outcome_name(o, r->outcome));
+  out_row_int(&o->row, r->end_tick);
+  for (int m = 0; m < nm; m++)
+    out_row_num(&o->row, r->finals[m]);
+  if (out_emit(o, OF_RUNS))
+    return -1;
+
+  /* series.csv */
+  if (o->files[OF_SERIES].f)
+    for (int t = 0; t <= r->end_tick; t++) {
+      out_row_start(&o->row);
+      out_row_str(&o->row, o->spec.variant_names[r->variant]);
+      out_row_int(&o->row, r->point);
+      out_row_int(&o->row, r->run);
+      out_row_int(&o->row, t);
+      for (int m = 0; m < nm; m++)
+        out_row_num(&o->row, r->series[(size_t)t * (size_t)nm + (size_t)m]);
+      if (out_emit(o, OF_SERIES))
+        return -1;
+    }
+
+  /* events.csv */
+  if (o->files[OF_EVENTS].f)
+    for (int i = 0; i < r->nevents; i++) {
+      const tr_event *ev = &r->events[i];
+      out_row_start(&o->row);
+      out_row_str(&o->row, o->spec.variant_names[r->variant]);
+      out_row_int(&o->row, r->point);
+      out_row_int(&o->row, r->run);
+      out_row_int(&o->row, ev->tick);
+      out_row_str(&o->row, ev->actor >= 0 && ev->actor < sc->nactors
+                           ? sc->actors[ev->actor].id : NULL);
+      out_row_str(&o->row, ev->action);
+      out_row_str(&o->row, ev->target >= 0 && ev->target < sc->nactors
+                           ? sc->actors[ev->target].id : NULL);
+      out_row_str(&o->row, ev->cameo);
+      out_row_num(&o->row, ev->goldstein);
+      out_row_num(&o->row, ev->value);
+      if (out_emit(o, OF_EVENTS))
+        return -1;
+    }
+
+  /* Aggregators. */
+  o->outcome_counts[r->outcome]++;
+  o->nruns++;
+  slot = (size_t)group * (size_t)o->runs + (size_t)r->run - 1;
+  o->run_outcomes[slot] = r->outcome;
+  for (int m = 0; m < nm; m++)
+    o->run_finals[slot * (size_t)nm + (size_t)m] = r->finals[m];
+
+  if (o->files[OF_SUMMARY].f) {
+    if (out_reserve_ticks(o, r->end_tick))
+      return -1;
+    for (int t = 0; t <= r->end_tick; t++) {
+      unsigned i = o->going[t]++;
+      for (int m = 0; m < nm; m++)
+        o->tick_values[((size_t)t * (size_t)nm + (size_t)m) * (size_t)o->runs + i]
+          = r->series[(size_t)t * (size_t)nm + (size_t)m];
+    }
+    if (r->end_tick > o->max_tick)
+      o->max_tick = r->end_tick;
+  }
+  return 0;
+}
+
+/* ----------------------------------------------------------- manifest */
+
+/* The manifest goes through libyaml's emitter; each helper returns 0 or -1
+** (the emitter's error, or a write error left in ferror of its file). */
+static int out_yaml_emit(yaml_emitter_t *em, yaml_event_t *ev, int ok)
+{
+  if (!ok)
+    return -1;
+  return yaml_emitter_emit(em, ev) ? 0 : -1;
+}
+
+/* Strings that a YAML reader (1.1 or 1.2) could take for a null, a boolean
+** or a number are double-quoted; other strings are written plain when the
+** emitter allows it. */
+static int out_yaml_ambiguous(const char *s)
+{
+  static const char *const words[] = {
+    "null", "true", "false", "yes", "no", "on", "off", "y", "n"
+  };
+  if (!*s || strchr("0123456789.+-~", *s))
+    return 1;
+  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    if (strcasecmp(s, words[i]) == 0)
+      return 1;
+  return 0;
+}
+
+static int out_yaml_str(yaml_emitter_t *em, const char *s)
+{
+  yaml_event_t ev;
+  if (!s)
+    s = "";
+  return out_yaml_emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL,
+    (yaml_char_t *)s, (int)strlen(s), 1, 1,
+    out_yaml_ambiguous(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                          : YAML_ANY_SCALAR_STYLE));
+}
+
+/* A plain scalar that is meant to resolve as a number, boolean or null. */
+static int out_yaml_plain(yaml_emitter_t *em, const char *s)
+{
+  yaml_event_t ev;
+  return out_yaml_emit(em, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL,
+    (yaml_char_t *)s, (int)strlen(s), 1, 0, YAML_PLAIN_SCALAR_STYLE));
+}
+
+static int out_yaml_num(yaml_emitter_t *em, double x)
+{
+  char text[OUT_NUMBER_SIZE];
+  out_format_number(text, sizeof text, x);
+  return out_yaml_plain(em, text);
+}
+
+static int out_yaml_int(yaml_emitter_t *em, long long value)
+{
+  char text[24];
+  snprintf(text, sizeof text, "%lld", value);
+  return out_yaml_plain(em, text);
+}
+
+static int out_yaml_map(yaml_emitter_t *em, int start)
+{
+  yaml_event_t ev;
+  if (start)
+    return out_yaml_emit(em, &ev, yaml_mapping_start_event_initialize(&ev,
+      NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE));
+  return out_yaml_emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static int out_yaml_seq(yaml_emitter_t *em, int start, int flow)
+{
+  yaml_event_t ev;
+  if (start)
+    return out_yaml_emit(em, &ev, yaml_sequence_start_event_initialize(&ev,
+      NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
+  return out_yaml_emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+static int out_yaml_kv(yaml_emitter_t *em, const char *key, const char *value)
+{
+  return out_yaml_str(em, key) || out_yaml_str(em, value) ? -1 : 0;
+}
+
+/* ISO 8601 UTC, e.g. 2024-05-01T12:00:00Z. */
+static void out_iso_time(char *buf, size_t size, time_t when)
+{
+  struct tm tm;
+  if (!gmtime_r(&when, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(buf, size, "unknown");
+}
+
+/* SHA-256 of the scenario file as 64 hex digits; 0, or -1 when unreadable. */
+static int out_sha256_file(const char *path, char hex[2 * SHA256_DIGEST_SIZE + 1])
+{
+  struct sha256_ctx ctx;
+  uint8_t digest[SHA256_DIGEST_SIZE], chunk[65536];
+  size_t got;
+  FILE *f = fopen(path, "rb");
+  int rc;
+
+  if (!f)
+    return -1;
+  sha256_init(&ctx);
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+    sha256_update(&ctx, got, chunk);
+  rc = ferror(f) ? -1 : 0;
+  fclose(f);
+  if (rc)
+    return -1;
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+    snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+  return 0;
+}
+
+static const tr_variantdecl *out_find_variant(const tr_scenario *sc,
+                                              const char *name)
+{
+  for (int v = 0; v < sc->nvariants; v++)
+    if (strcmp(sc->variants[v].name, name) == 0)
+      return &sc->variants[v];
+  return NULL;
+}
+
+static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
+{
+  static const char *const series_names[] = {"summary", "all", "none"};
+  const tr_scenario *sc = o->spec.sc;
+  const tr_options *opts = o->spec.opts;
+  char hex[2 * SHA256_DIGEST_SIZE + 1], started[40], finished[40];
+  int series = opts->series >= 0 && opts->series <= SERIES_NONE
+               ? opts->series : SERIES_SUMMARY;
+
+  out_iso_time(started, sizeof started, o->started);
+  out_iso_time(finished, sizeof finished, time(NULL));
+
+  if (out_yaml_map(em, 1)
+      || out_yaml_kv(em, "tool", "tightrope")
+      || out_yaml_kv(em, "version", TR_VERSION)
+      || out_yaml_str(em, "command") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int i = 0; i < opts->argc; i++)
+    if (out_yaml_str(em, opts->argv[i]))
+      return -1;
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+
+  if (out_yaml_str(em, "scenario") || out_yaml_map(em, 1)
+      || out_yaml_kv(em, "path", sc->path)
+      || out_yaml_kv(em, "id", sc->id)
+      || out_yaml_str(em, "sha256")
+      || (out_sha256_file(sc->path, hex) == 0 ? out_yaml_str(em, hex)
+                                               : out_yaml_plain(em, "null"))
+      || out_yaml_map(em, 0))
+    return -1;
+
+  if (out_yaml_str(em, "settings") || out_yaml_map(em, 1)
+      || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
+      || out_yaml_str(em, "ticks") || out_yaml_int(em, opts->ticks)
+      || out_yaml_str(em, "seed"))
+    return -1;
+  {
+    char seed[24];
+    snprintf(seed, sizeof seed, "%" PRIu64, opts->seed);
+    if (out_yaml_plain(em, seed))
+      return -1;
+  }
+  if (out_yaml_str(em, "threads") || out_yaml_int(em, opts->threads)
+      || out_yaml_kv(em, "series", series_names[series])
+      || out_yaml_str(em, "events") || out_yaml_plain(em, opts->events ? "true" : "false")
+      || out_yaml_kv(em, "out", o->dir)
+      || out_yaml_str(em, "set") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int i = 0; i < opts->nsets; i++)
+    if (out_yaml_str(em, opts->sets[i]))
+      return -1;
+  if (out_yaml_seq(em, 0, 0)
+      || out_yaml_str(em, "variants") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int v = 0; v < o->spec.nvariants; v++)
+    if (out_yaml_str(em, o->spec.variant_names[v]))
+      return -1;
+  if (out_yaml_seq(em, 0, 0)
+      || out_yaml_str(em, "points") || out_yaml_int(em, o->spec.npoints)
+      || out_yaml_map(em, 0))
+    return -1;
+
+  if (out_yaml_kv(em, "seeds",
+        "run r of every variant and point uses the seed rng_run_seed(master, r), "
+        "derived from the master seed and the run index alone (common random "
+        "numbers: variants and points compare paired by run index)"))
+    return -1;
+
+  if (out_yaml_str(em, "variants") || out_yaml_seq(em, 1, 0))
+    return -1;
+  for (int v = 0; v < o->spec.nvariants; v++) {
+    const char *name = o->spec.variant_names[v];
+    const tr_variantdecl *decl = v > 0 ? out_find_variant(sc, name) : NULL;
+    if (out_yaml_map(em, 1) || out_yaml_kv(em, "name", name))
+      return -1;
+    if (v == 0) {
+      if (out_yaml_kv(em, "description",
+                      "the scenario as written, with the --set overrides"))
+        return -1;
+    } else if (decl) {
+      if (decl->description
+          && out_yaml_kv(em, "description", decl->description))
+        return -1;
+      if (out_yaml_str(em, "changes") || out_yaml_seq(em, 1, 0))
+        return -1;
+      for (int c = 0; c < decl->nchanges; c++) {
+        const tr_change *ch = &decl->changes[c];
+        if (out_yaml_map(em, 1)
+            || out_yaml_kv(em, "op", ch->op == CHANGE_ADD ? "add" : "set")
+            || out_yaml_kv(em, "path", ch->path.text)
+            || out_yaml_str(em, "value") || out_yaml_num(em, ch->value)
+            || out_yaml_map(em, 0))
+          return -1;
+      }
+      if (out_yaml_seq(em, 0, 0))
+        return -1;
+    }
+    if (out_yaml_map(em, 0))
+      return -1;
+  }
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+
+  if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int i = 0; i < OF_COUNT; i++)
+    if ((o->files[i].written || i == OF_MANIFEST)
+        && out_yaml_str(em, out_file_names[i]))
+      return -1;
+  if (out_yaml_seq(em, 0, 0)
+      || out_yaml_kv(em, "started", started)
+      || out_yaml_kv(em, "finished", finished)
+      || out_yaml_map(em, 0))
+    return -1;
+  return 0;
+}
+
+static int out_write_manifest(tr_output *o)
+{
+  out_file *file = &o->files[OF_MANIFEST];
+  yaml_emitter_t em;
+  yaml_event_t ev;
+  int rc;
+
+  if (out_stage(o, OF_MANIFEST))
+    return -1;
+  if (!yaml_emitter_initialize(&em)) {
+    out_oom(o, "the manifest");
+    return -1;
+  }
+  yaml_emitter_set_output_file(&em, file->f);
+  yaml_emitter_set_unicode(&em, 1);
+  yaml_emitter_set_width(&em, 78);
+  rc = out_yaml_emit(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING))
+    || out_yaml_emit(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1))
+    || out_yaml_body(o, &em)
+    || out_yaml_emit(&em, &ev, yaml_document_end_event_initialize(&ev, 1))
+    || out_yaml_emit(&em, &ev, yaml_stream_end_event_initialize(&ev))
+    || !yaml_emitter_flush(&em) ? -1 : 0;
+  if (rc) {
+    if (ferror(file->f) || em.error == YAML_WRITER_ERROR)
+      out_write_error(o, file, errno ? errno : EIO);
+    else if (!o->failed) {
+      diag_error(o->d, NULL, 0, 0, "cannot write '%s': %s", file->final,
+                 em.problem ? em.problem : "YAML emitter error");
+      o->failed = 1;
+    }
+  }
+  yaml_emitter_delete(&em);
+  return rc;
+}
+
+/* ------------------------------------------------------------- finish */
+
+/* Flushes, fsyncs and closes a staging file, reporting any write error. */
+static int out_close_file(tr_output *o, int which)
+{
+  out_file *file = &o->files[which];
+  FILE *f = file->f;
+  int err = 0;
+
+  if (!f)
+    return 0;
+  file->f = NULL;
+  if (fflush(f) != 0 || ferror(f))
+    err = errno ? errno : EIO;
+  else if (fsync(fileno(f)) != 0 && errno != EINVAL)
+    err = errno;
+  if (fclose(f) != 0 && !err)
+    err = errno ? errno : EIO;
+  if (err) {
+    out_write_error(o, file, err);
+    return -1;
+  }
+  return 0;
+}
+
+static void out_fsync_dir(const char *dir)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+int out_finish(tr_output *o, tr_diag *d)
+{
+  int rc = -1;
+
+  if (d)
+    o->d = d;
+  if (o->failed)
+    goto done;
+
+  /* The last group, and any groups after it that got no run. */
+  for (;;) {
+    if (out_flush_group(o))
+      goto done;
+    if (o->group + 1 >= o->ngroups)
+      break;
+    o->group++;
+  }
+  if (out_write_manifest(o))
+    goto done;
+  for (int i = 0; i < OF_COUNT; i++)
+    if (out_close_file(o, i))
+      goto done;
+  out_fsync_dir(o->staging);
+
+  /* Every file is complete: move them into place, manifest last. */
+  errno = 0;
+  if (unlink(o->files[OF_MANIFEST].final) != 0 && errno != ENOENT) {
+    out_write_error(o, &o->files[OF_MANIFEST], errno);
+    goto done;
+  }
+  for (int i = 0; i < OF_COUNT; i++) {
+    out_file *file = &o->files[i];
+    if (i == OF_MANIFEST)
+      continue;
+    if (file->written ? rename(file->staged, file->final) != 0
+                      : unlink(file->final) != 0 && errno != ENOENT) {
+      out_write_error(o, file, errno);
+      goto done;
+    }
+  }
+  if (rename(o->files[OF_MANIFEST].staged, o->files[OF_MANIFEST].final) != 0) {
+    out_write_error(o, &o->files[OF_MANIFEST], errno);
+    goto done;
+  }
+  out_fsync_dir(o->dir);
+  rc = 0;
+
+done:
+  out_abort(o);                 /* removes the (now empty) staging folder */
+  return rc;
+}
