@@ -1,0 +1,168 @@
+/*
+** diag.c — diagnostics: errors as values that carry a place (FILE:LINE:COL).
+** Messages are kept in the order they were found and printed sorted by file,
+** line and column (a stable sort, so two errors at one place keep their
+** order). Every function here tolerates allocation failure by dropping the
+** message rather than aborting: a diagnostic must never crash the engine.
+*/
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+tr_diag *tr_diag_new(void) {
+  return calloc(1, sizeof(tr_diag));
+}
+
+void tr_diag_free(tr_diag *d) {
+  if (!d) return;
+  for (int i = 0; i < d->n; i++) {
+    free(d->msgs[i].file);
+    free(d->msgs[i].text);
+  }
+  free(d->msgs);
+  free(d);
+}
+
+int tr_diag_count(const tr_diag *d) {
+  return d ? d->n : 0;
+}
+
+void diag_verror(tr_diag *d, const char *file, int line, int col,
+                 const char *fmt, va_list ap) {
+  if (!d) return;
+  if (d->n == d->cap) {
+    int cap = d->cap ? 2 * d->cap : 8;
+    tr_msg *m = realloc(d->msgs, (size_t)cap * sizeof *m);
+    if (!m) return;
+    d->msgs = m;
+    d->cap = cap;
+  }
+  char *text = NULL;
+  if (vasprintf(&text, fmt, ap) < 0) return;
+  char *f = NULL;
+  if (file && !(f = strdup(file))) {
+    free(text);
+    return;
+  }
+  tr_msg *m = &d->msgs[d->n++];
+  m->file = f;
+  m->line = line > 0 ? line : 0;
+  m->col = col > 0 ? col : 0;
+  m->text = text;
+}
+
+void diag_error(tr_diag *d, const char *file, int line, int col,
+                const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(d, file, line, col, fmt, ap);
+  va_end(ap);
+}
+
+/* Messages without a file come first (they are about the whole command),
+** then by file name, line and column; the index breaks ties so that the
+** sort is stable although qsort is not. */
+typedef struct { const tr_msg *m; int index; } diag_ref;
+
+static int diag_cmp(const void *pa, const void *pb) {
+  const diag_ref *a = pa, *b = pb;
+  const char *fa = a->m->file, *fb = b->m->file;
+  if (!fa != !fb) return fa ? 1 : -1;
+  if (fa) {
+    int c = strcmp(fa, fb);
+    if (c) return c;
+  }
+  if (a->m->line != b->m->line) return a->m->line < b->m->line ? -1 : 1;
+  if (a->m->col != b->m->col) return a->m->col < b->m->col ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
+}
+
+static void diag_print_one(const tr_msg *m, FILE *to) {
+  if (!m->file)
+    fprintf(to, "tightrope: error: %s\n", m->text);
+  else if (m->line <= 0)
+    fprintf(to, "%s: error: %s\n", m->file, m->text);
+  else
+    fprintf(to, "%s:%d:%d: error: %s\n", m->file, m->line, m->col, m->text);
+}
+
+void tr_diag_print(const tr_diag *d, FILE *to) {
+  if (!d || d->n == 0) return;
+  diag_ref *refs = malloc((size_t)d->n * sizeof *refs);
+  if (!refs) { /* unsorted is better than nothing */
+    for (int i = 0; i < d->n; i++) diag_print_one(&d->msgs[i], to);
+    return;
+  }
+  for (int i = 0; i < d->n; i++) {
+    refs[i].m = &d->msgs[i];
+    refs[i].index = i;
+  }
+  qsort(refs, (size_t)d->n, sizeof *refs, diag_cmp);
+  for (int i = 0; i < d->n; i++) diag_print_one(refs[i].m, to);
+  free(refs);
+}
+
+/* Edit distance (Levenshtein with adjacent transpositions, the "optimal
+** string alignment" variant, so 'gird' is one edit from 'grid'), ASCII
+** case-insensitive, with three rolling rows. Words longer than DIAG_MAXWORD
+** are never suggested for (no typo is that long and the cost is quadratic). */
+#define DIAG_MAXWORD 128
+
+static int diag_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  int rows[3][DIAG_MAXWORD + 1];
+  int *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+  for (size_t j = 0; j <= lb; j++) prev[j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = (int)i;
+    int ca = tolower((unsigned char)a[i - 1]);
+    for (size_t j = 1; j <= lb; j++) {
+      int cb = tolower((unsigned char)b[j - 1]);
+      int best = prev[j - 1] + (ca != cb);
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      cur[j] = best;
+    }
+    int *t = prev2; prev2 = prev; prev = cur; cur = t;
+  }
+  return prev[lb];
+}
+
+/* A candidate is plausible when at most max(1, len/3) edits away, len being
+** the length of the word typed: 'atrs' -> 'attrs', 'hamaz' -> 'hamas', but
+** 'xyz' is not a typo of 'x'. Replacing every character is no typo either
+** ('c' is not 'a'). The first of equally close names wins. */
+const char *diag_suggest(const char *word, const char *const *names, int n) {
+  if (!word || !names) return NULL;
+  size_t lw = strlen(word);
+  if (lw == 0 || lw > DIAG_MAXWORD) return NULL;
+  int limit = (int)lw / 3;
+  if (limit < 1) limit = 1;
+  const char *best = NULL;
+  int bestd = limit + 1;
+  for (int i = 0; i < n; i++) {
+    if (!names[i] || strlen(names[i]) > DIAG_MAXWORD) continue;
+    int dist = diag_distance(word, names[i]);
+    size_t ln = strlen(names[i]);
+    if ((size_t)dist >= (ln > lw ? ln : lw)) continue;
+    if (dist < bestd) {
+      bestd = dist;
+      best = names[i];
+    }
+  }
+  return best;
+}
+
+void diag_did_you_mean(char *buf, size_t size, const char *word,
+                       const char *const *names, int n) {
+  const char *s = diag_suggest(word, names, n);
+  if (!s || !buf || size == 0) return;
+  size_t used = strnlen(buf, size);
+  if (used < size)
+    snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
+}

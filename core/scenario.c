@@ -1,0 +1,1271 @@
+/*
+** scenario.c — validation of a scenario's YAML tree into struct tr_scenario
+** (SPEC §3): names, types, bounds, relations, scripts, events, variants and
+** the sweep.
+**
+** Validation never stops at the first problem: every check adds its error
+** (at the line and column of the offending key or value) and goes on with a
+** harmless stand-in, so a user sees every mistake of a file in one go. To
+** keep one mistake from causing others, an entity that is wrong (an actor
+** with a bad key, say) is still registered under its name. A scenario with
+** any error is freed and NULL returned. After a successful load the struct
+** owns all its strings, later stages never look at YAML again, and the
+** world's value array is laid out as: each actor's attributes in file
+** order, actors in file order, then each relation's attributes likewise.
+** Lua is not compiled here (tr_scenario_compile does that).
+*/
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef TR_SHAREDIR
+#define TR_SHAREDIR "/usr/local/share/tightrope"
+#endif
+#ifndef TR_SRCDIR
+#define TR_SRCDIR "."
+#endif
+
+const char *const tr_role_names[ROLE_COUNT] = {"mediator", "patron", "proxy", "state"};
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const scen_lua_keywords[] = {
+  "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
+  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
+  "true", "until", "while"};
+/* Names that metric and outcome expressions bind (SPEC §1, §3.1). */
+static const char *const scen_expr_names[] = {
+  "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count",
+  "math", "rng", "me"};
+/* Fields of actor and relation views (SPEC §4.2). */
+static const char *const scen_view_fields[] = {
+  "id", "role", "name", "params", "kind", "from", "to", "act"};
+/* Columns of runs.csv and series.csv (SPEC §6). */
+static const char *const scen_csv_columns[] = {
+  "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random"};
+
+/* The state of one load: the scenario under construction and the errors. */
+typedef struct scen_load {
+  tr_scenario *sc;
+  tr_diag *d;
+  const char *file;
+  int errors;
+  int *by_id;   /* actor indices sorted by id: relations resolve in O(log n) */
+} scen_load;
+
+static void scen_err(scen_load *L, const ynode *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void scen_err(scen_load *L, const ynode *at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(L->d, L->file, at ? at->line : 0, at ? at->col : 0, fmt, ap);
+  va_end(ap);
+  L->errors++;
+}
+
+static char *scen_strdup(scen_load *L, const char *s) {
+  char *r = strdup(s ? s : "");
+  if (!r) scen_err(L, NULL, "out of memory");
+  return r;
+}
+
+static int scen_in(const char *s, const char *const *list, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, list[i]) == 0) return 1;
+  return 0;
+}
+
+/* [a-z][a-z0-9_]* (with_dash: also '-', for the scenario id). */
+static int scen_is_name(const char *s, int with_dash) {
+  if (!(*s >= 'a' && *s <= 'z')) return 0;
+  for (s++; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+          (with_dash && *s == '-')))
+      return 0;
+  return 1;
+}
+
+/* What a node is, for "got ..." in messages. */
+static const char *scen_what(const ynode *n, char *buf, size_t size) {
+  if (!n) return "nothing";
+  if (n->type == YN_MAP) return "a mapping";
+  if (n->type == YN_SEQ) return "a list";
+  if (ynode_scalar_kind(n) == YS_NULL) return "nothing";
+  snprintf(buf, size, "'%s'", n->str);
+  return buf;
+}
+
+/* 1 for a mapping, 0 for nothing (an empty optional section), -1 (with an
+** error) for anything else. */
+static int scen_map(scen_load *L, const ynode *n, const char *what) {
+  if (!n || (n->type == YN_SCALAR && ynode_scalar_kind(n) == YS_NULL)) return 0;
+  if (n->type == YN_MAP) return 1;
+  char buf[80];
+  scen_err(L, n, "expected a mapping for %s, got %s", what, scen_what(n, buf, sizeof buf));
+  return -1;
+}
+
+static int scen_seq(scen_load *L, const ynode *n, const char *what) {
+  if (!n || (n->type == YN_SCALAR && ynode_scalar_kind(n) == YS_NULL)) return 0;
+  if (n->type == YN_SEQ) return 1;
+  char buf[80];
+  scen_err(L, n, "expected a list for %s, got %s", what, scen_what(n, buf, sizeof buf));
+  return -1;
+}
+
+/* Every key of map must be one of allowed; where names the mapping. */
+static void scen_keys(scen_load *L, const ynode *map, const char *const *allowed, int n,
+                      const char *where) {
+  for (int i = 0; i < map->n; i++) {
+    const ynode *k = map->keys[i];
+    if (scen_in(k->str, allowed, n)) continue;
+    char msg[512];
+    snprintf(msg, sizeof msg, "unknown key '%s' %s", k->str, where);
+    diag_did_you_mean(msg, sizeof msg, k->str, allowed, n);
+    scen_err(L, k, "%s", msg);
+  }
+}
+
+/* Text of a number scalar as a double; the caller checked the kind. */
+static double scen_strtonum(const char *s) {
+  const char *u = (*s == '-' || *s == '+') ? s + 1 : s;
+  if (u[0] == '.' && (u[1] == 'i' || u[1] == 'I')) return *s == '-' ? -INFINITY : INFINITY;
+  if (s[0] == '.' && (s[1] == 'n' || s[1] == 'N')) return NAN;
+  if (s[0] == '0' && s[1] == 'o') return (double)strtoull(s + 2, NULL, 8);
+  return strtod(s, NULL); /* decimal and 0x hexadecimal */
+}
+
+/* A finite number; 0 or -1 with an error naming what. */
+static int scen_number(scen_load *L, const ynode *n, const char *what, double *out) {
+  char buf[80];
+  *out = 0;
+  if (!n || n->type != YN_SCALAR) {
+    scen_err(L, n, "expected a number for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    return -1;
+  }
+  int kind = ynode_scalar_kind(n);
+  if (kind != YS_INT && kind != YS_FLOAT) {
+    scen_err(L, n, "expected a number for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    return -1;
+  }
+  double v = scen_strtonum(n->str);
+  if (!isfinite(v)) {
+    scen_err(L, n, "'%s' must be a finite number, got '%s'", what, n->str);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* An integer in [lo, hi]. */
+static int scen_integer(scen_load *L, const ynode *n, const char *what, long long lo,
+                        long long hi, long long *out) {
+  char buf[80];
+  *out = lo;
+  if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_INT) {
+    scen_err(L, n, "expected an integer for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    return -1;
+  }
+  const char *s = n->str;
+  errno = 0;
+  long long v;
+  if (s[0] == '0' && s[1] == 'o') v = strtoll(s + 2, NULL, 8);
+  else if (s[0] == '0' && s[1] == 'x') v = strtoll(s + 2, NULL, 16);
+  else v = strtoll(s, NULL, 10);
+  if ((errno == ERANGE && s[0] == '-') || (errno != ERANGE && v < lo)) {
+    scen_err(L, n, "'%s' must be at least %lld, got %s", what, lo, s);
+    return -1;
+  }
+  if (errno == ERANGE || v > hi) {
+    scen_err(L, n, "'%s' is too large (at most %lld), got %s", what, hi, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Text of any non-null scalar (numbers and booleans as written). */
+static char *scen_text(scen_load *L, const ynode *n, const char *what) {
+  char buf[80];
+  if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) == YS_NULL) {
+    scen_err(L, n, "expected text for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    return NULL;
+  }
+  if (strlen(n->str) != n->len) {
+    scen_err(L, n, "'%s' contains a NUL character", what);
+    return NULL;
+  }
+  return scen_strdup(L, n->str);
+}
+
+/* A name [a-z][a-z0-9_]* that is not in reserved; kind says what it names. */
+static int scen_check_name(scen_load *L, const ynode *at, const char *s, const char *kind,
+                           const char *const *reserved, int nreserved, const char *why) {
+  if (!scen_is_name(s, 0)) {
+    scen_err(L, at, "invalid %s '%s': names match [a-z][a-z0-9_]*", kind, s);
+    return -1;
+  }
+  if (reserved && scen_in(s, reserved, nreserved)) {
+    scen_err(L, at, "%s '%s' is reserved: %s", kind, s, why);
+    return -1;
+  }
+  return 0;
+}
+
+/* A CAMEO code: a string or number of at most 7 characters, kept as written. */
+static void scen_cameo(scen_load *L, const ynode *n, char out[8]) {
+  char *s = scen_text(L, n, "cameo");
+  if (!s) return;
+  if (strlen(s) > 7)
+    scen_err(L, n, "cameo code '%s' is longer than 7 characters", s);
+  else
+    strcpy(out, s);
+  free(s);
+}
+
+/* ---------------------------------------------------------- free helpers */
+
+static void scen_value_free(tr_value *v) {
+  free(v->str);
+  for (int i = 0; i < v->n; i++) {
+    if (v->keys) free(v->keys[i]);
+    if (v->items) scen_value_free(&v->items[i]);
+  }
+  free(v->keys);
+  free(v->items);
+  memset(v, 0, sizeof *v);
+}
+
+static void scen_attrs_free(tr_attrdecl *a, int n) {
+  for (int i = 0; i < n; i++) free(a[i].name);
+  free(a);
+}
+
+static void scen_changes_free(tr_change *c, int n) {
+  for (int i = 0; i < n; i++) scen_path_free(&c[i].path);
+  free(c);
+}
+
+void tr_scenario_free(tr_scenario *sc) {
+  if (!sc) return;
+  free(sc->path); free(sc->dir); free(sc->id); free(sc->title);
+  free(sc->description); free(sc->tick_unit); free(sc->model);
+  for (int i = 0; i < sc->nactors; i++) {
+    tr_actordecl *a = &sc->actors[i];
+    free(a->id); free(a->name); free(a->policy);
+    scen_attrs_free(a->attrs, a->nattrs);
+    scen_value_free(&a->params);
+  }
+  free(sc->actors);
+  for (int i = 0; i < sc->nrels; i++) {
+    free(sc->rels[i].kind);
+    scen_attrs_free(sc->rels[i].attrs, sc->rels[i].nattrs);
+  }
+  free(sc->rels);
+  for (int i = 0; i < sc->nactions; i++) {
+    free(sc->actions[i].name);
+    free(sc->actions[i].script);
+  }
+  free(sc->actions);
+  for (int i = 0; i < sc->nevents; i++) {
+    tr_eventdecl *e = &sc->events[i];
+    free(e->name); free(e->when); free(e->lua);
+    scen_changes_free(e->changes, e->nchanges);
+  }
+  free(sc->events);
+  for (int i = 0; i < sc->nmetrics; i++) { free(sc->metrics[i].name); free(sc->metrics[i].expr); }
+  free(sc->metrics);
+  for (int i = 0; i < sc->noutcomes; i++) { free(sc->outcomes[i].name); free(sc->outcomes[i].expr); }
+  free(sc->outcomes);
+  free(sc->default_outcome);
+  for (int i = 0; i < sc->nvariants; i++) {
+    free(sc->variants[i].name); free(sc->variants[i].description);
+    scen_changes_free(sc->variants[i].changes, sc->variants[i].nchanges);
+  }
+  free(sc->variants);
+  for (int i = 0; i < sc->nsweep; i++) {
+    scen_path_free(&sc->sweep[i].path);
+    free(sc->sweep[i].values);
+  }
+  free(sc->sweep);
+  free(sc->rel_hash);
+  free(sc);
+}
+
+/* ----------------------------------------------------------- lookups */
+
+int scen_actor_find(const tr_scenario *sc, const char *id) {
+  for (int i = 0; i < sc->nactors; i++)
+    if (sc->actors[i].id && strcmp(sc->actors[i].id, id) == 0) return i;
+  return -1;
+}
+
+static unsigned scen_pair_hash(int from, int to) {
+  uint64_t k = ((uint64_t)(uint32_t)from << 32) | (uint32_t)to;
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return (unsigned)k;
+}
+
+int scen_rel_find(const tr_scenario *sc, int from, int to) {
+  if (!sc->rel_hash || sc->rel_hash_size <= 0) return -1;
+  unsigned mask = (unsigned)sc->rel_hash_size - 1;
+  for (unsigned h = scen_pair_hash(from, to) & mask;; h = (h + 1) & mask) {
+    int r = sc->rel_hash[h];
+    if (r < 0) return -1;
+    if (sc->rels[r].from == from && sc->rels[r].to == to) return r;
+  }
+}
+
+/* Script look-up (SPEC §3.5). The folders, in order, into dirs[]; returns
+** how many (at most 3 + the number of TIGHTROPE_PATH entries). The strings
+** point into *env_copy, which the caller frees. */
+static int scen_script_dirs(const char *scenario_dir, const char **dirs, int max,
+                            char **env_copy) {
+  int n = 0;
+  *env_copy = NULL;
+  dirs[n++] = scenario_dir && *scenario_dir ? scenario_dir : ".";
+  const char *env = getenv("TIGHTROPE_PATH");
+  if (env && *env && (*env_copy = strdup(env))) {
+    char *save = NULL;
+    for (char *tok = strtok_r(*env_copy, ":", &save); tok && n < max - 2;
+         tok = strtok_r(NULL, ":", &save))
+      if (*tok) dirs[n++] = tok;
+  }
+  dirs[n++] = TR_SHAREDIR "/scripts";
+  dirs[n++] = TR_SRCDIR "/scripts";
+  return n;
+}
+
+static int scen_is_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+char *scen_find_script(const char *scenario_dir, const char *name) {
+  if (!name || !*name) return NULL;
+  if (name[0] == '/') return scen_is_file(name) ? strdup(name) : NULL;
+  const char *dirs[64];
+  char *env_copy;
+  int n = scen_script_dirs(scenario_dir, dirs, NELEM(dirs), &env_copy);
+  char *found = NULL;
+  for (int i = 0; i < n && !found; i++) {
+    char *cand;
+    if (i == 0 && strcmp(dirs[0], ".") == 0) cand = strdup(name);
+    else if (asprintf(&cand, "%s/%s", dirs[i], name) < 0) cand = NULL;
+    if (!cand) break;
+    if (scen_is_file(cand)) found = cand;
+    else free(cand);
+  }
+  free(env_copy);
+  return found;
+}
+
+/* A script path: resolved, or an error listing where it was looked for. */
+static char *scen_script(scen_load *L, const ynode *n, const char *what) {
+  char *name = scen_text(L, n, what);
+  if (!name) return NULL;
+  char *path = scen_find_script(L->sc->dir, name);
+  if (!path) {
+    const char *dirs[64];
+    char *env_copy;
+    int nd = scen_script_dirs(L->sc->dir, dirs, NELEM(dirs), &env_copy);
+    char list[2048] = "";
+    size_t used = 0;
+    for (int i = 0; i < nd && used < sizeof list; i++)
+      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", dirs[i]);
+    scen_err(L, n, "script '%s' not found (looked in: %s)", name, list);
+    free(env_copy);
+  }
+  free(name);
+  return path;
+}
+
+/* ------------------------------------------------------------- values */
+
+/* Any YAML as a tr_value (actor params), by the core schema. */
+static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
+  memset(v, 0, sizeof *v);
+  v->line = n->line;
+  v->col = n->col;
+  if (n->type == YN_SCALAR) {
+    switch (ynode_scalar_kind(n)) {
+    case YS_NULL: v->type = TV_NULL; break;
+    case YS_BOOL:
+      v->type = TV_BOOL;
+      v->num = n->str[0] == 't' || n->str[0] == 'T';
+      break;
+    case YS_INT: case YS_FLOAT:
+      v->type = TV_NUM;
+      v->num = scen_strtonum(n->str);
+      if (!isfinite(v->num)) {
+        scen_err(L, n, "every number in a scenario must be finite, got '%s'", n->str);
+        v->num = 0;
+      }
+      break;
+    default:
+      v->type = TV_STR;
+      v->str = scen_strdup(L, n->str);
+    }
+    return;
+  }
+  v->type = n->type == YN_MAP ? TV_MAP : TV_SEQ;
+  if (n->n == 0) return;
+  v->items = calloc((size_t)n->n, sizeof *v->items);
+  if (v->type == TV_MAP) v->keys = calloc((size_t)n->n, sizeof *v->keys);
+  if (!v->items || (v->type == TV_MAP && !v->keys)) {
+    scen_err(L, n, "out of memory");
+    return;
+  }
+  for (int i = 0; i < n->n; i++) {
+    if (v->type == TV_MAP) v->keys[i] = scen_strdup(L, n->keys[i]->str);
+    scen_value(L, n->items[i], &v->items[i]);
+    v->n = i + 1;
+  }
+}
+
+/* Attributes: name -> number | {value, min, max}. owner is e.g. "actor 'a'". */
+static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_attrdecl **out,
+                       int *nout) {
+  char what[160];
+  snprintf(what, sizeof what, "the attrs of %s", owner);
+  *out = NULL;
+  *nout = 0;
+  if (scen_map(L, node, what) <= 0 || node->n == 0) return;
+  tr_attrdecl *attrs = calloc((size_t)node->n, sizeof *attrs);
+  if (!attrs) { scen_err(L, node, "out of memory"); return; }
+  *out = attrs;
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    tr_attrdecl *a = &attrs[i];
+    *nout = i + 1;
+    a->name = scen_strdup(L, k->str);
+    a->line = k->line;
+    a->col = k->col;
+    a->min = -INFINITY;
+    a->max = INFINITY;
+    a->slot = -1;
+    scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
+                    "views use it for the id, role, name, params, kind, from, to or act");
+    if (v->type != YN_MAP) {
+      scen_number(L, v, k->str, &a->value);
+      continue;
+    }
+    static const char *const keys[] = {"value", "min", "max"};
+    char where[200];
+    snprintf(where, sizeof where, "in attribute '%s' of %s", k->str, owner);
+    scen_keys(L, v, keys, NELEM(keys), where);
+    const ynode *val = ynode_get(v, "value"), *mn = ynode_get(v, "min"), *mx = ynode_get(v, "max");
+    int ok = 1;
+    if (!val) {
+      scen_err(L, v, "attribute '%s' of %s needs a 'value'", k->str, owner);
+      ok = 0;
+    } else if (scen_number(L, val, k->str, &a->value) < 0) {
+      ok = 0;
+    }
+    if (mn) { a->bounded = 1; if (scen_number(L, mn, "min", &a->min) < 0) ok = 0; }
+    if (mx) { a->bounded = 1; if (scen_number(L, mx, "max", &a->max) < 0) ok = 0; }
+    if (!ok) continue;
+    if (a->min > a->max)
+      scen_err(L, mn, "min %g is greater than max %g in attribute '%s' of %s", a->min, a->max,
+               k->str, owner);
+    else if (a->value < a->min || a->value > a->max)
+      scen_err(L, val, "value %s is outside [%g, %g] of attribute '%s' of %s", val->str, a->min,
+               a->max, k->str, owner);
+  }
+}
+
+/* ------------------------------------------------------------- sections */
+
+static void scen_experiment(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'experiment'") <= 0) return;
+  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit"};
+  scen_keys(L, node, keys, NELEM(keys), "in experiment");
+  long long v;
+  const ynode *n;
+  if ((n = ynode_get(node, "ticks")) && scen_integer(L, n, "ticks", 0, INT_MAX, &v) == 0) {
+    sc->ticks = (int)v;
+    sc->has_ticks = 1;
+  }
+  if ((n = ynode_get(node, "runs")) && scen_integer(L, n, "runs", 1, INT_MAX, &v) == 0) {
+    sc->runs = (int)v;
+    sc->has_runs = 1;
+  }
+  if ((n = ynode_get(node, "seed"))) {
+    const char *s = n->type == YN_SCALAR ? n->str : "";
+    int ok = n->type == YN_SCALAR && ynode_scalar_kind(n) == YS_INT && s[0] != '-';
+    unsigned long long seed = 0;
+    if (ok) {
+      errno = 0;
+      if (s[0] == '0' && s[1] == 'o') seed = strtoull(s + 2, NULL, 8);
+      else if (s[0] == '0' && s[1] == 'x') seed = strtoull(s + 2, NULL, 16);
+      else seed = strtoull(s, NULL, 10);
+      ok = errno != ERANGE;
+    }
+    if (!ok) {
+      char buf[80];
+      scen_err(L, n, "expected an unsigned 64-bit integer for 'seed', got %s",
+               scen_what(n, buf, sizeof buf));
+    } else {
+      sc->seed = (uint64_t)seed;
+      sc->has_seed = 1;
+    }
+  }
+  if ((n = ynode_get(node, "tick_unit"))) {
+    char *u = scen_text(L, n, "tick_unit");
+    if (u) { free(sc->tick_unit); sc->tick_unit = u; }
+  }
+}
+
+static void scen_limits(scen_load *L, const ynode *node) {
+  if (scen_map(L, node, "'limits'") <= 0) return;
+  static const char *const keys[] = {"instructions", "memory_mb"};
+  scen_keys(L, node, keys, NELEM(keys), "in limits");
+  long long v;
+  const ynode *n;
+  if ((n = ynode_get(node, "instructions")) &&
+      scen_integer(L, n, "instructions", 1, LLONG_MAX, &v) == 0)
+    L->sc->instr_limit = v;
+  if ((n = ynode_get(node, "memory_mb")) &&
+      scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
+    L->sc->memory_mb = v;
+}
+
+static void scen_model(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'model'") <= 0) return;
+  const char **names = malloc((size_t)(sc->nmodel + 1) * sizeof *names);
+  if (!names) { scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < sc->nmodel; i++) names[i] = sc->model[i].name;
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i];
+    int j = 0;
+    while (j < sc->nmodel && strcmp(sc->model[j].name, k->str) != 0) j++;
+    if (j == sc->nmodel) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "unknown model parameter '%s'", k->str);
+      diag_did_you_mean(msg, sizeof msg, k->str, names, sc->nmodel);
+      scen_err(L, k, "%s (see docs/model.md)", msg);
+      continue;
+    }
+    scen_number(L, node->items[i], k->str, &sc->model[j].value);
+  }
+  free(names);
+}
+
+/* Actor ids must be names, not Lua keywords and not the expression names. */
+static void scen_check_actor_id(scen_load *L, const ynode *k) {
+  if (scen_check_name(L, k, k->str, "actor id", NULL, 0, NULL) < 0) return;
+  if (scen_in(k->str, scen_lua_keywords, NELEM(scen_lua_keywords)))
+    scen_err(L, k, "actor id '%s' is a Lua keyword", k->str);
+  else if (scen_in(k->str, scen_expr_names, NELEM(scen_expr_names)))
+    scen_err(L, k, "actor id '%s' is reserved: expressions use the name '%s'", k->str, k->str);
+}
+
+static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynode *v) {
+  char owner[160], where[200];
+  snprintf(owner, sizeof owner, "actor '%s'", k->str);
+  snprintf(where, sizeof where, "in actor '%s'", k->str);
+  if (v->type != YN_MAP) {
+    char buf[80];
+    scen_err(L, v, "expected a mapping for actor '%s' (with at least 'role'), got %s", k->str,
+             scen_what(v, buf, sizeof buf));
+    return;
+  }
+  static const char *const keys[] = {"role", "name", "attrs", "policy", "params"};
+  scen_keys(L, v, keys, NELEM(keys), where);
+  const ynode *n = ynode_get(v, "role");
+  if (!n) {
+    scen_err(L, k, "actor '%s' needs a 'role' (mediator, patron, proxy or state)", k->str);
+  } else {
+    int role = -1;
+    if (n->type == YN_SCALAR)
+      for (int r = 0; r < ROLE_COUNT; r++)
+        if (strcmp(n->str, tr_role_names[r]) == 0) role = r;
+    if (role < 0) {
+      char msg[512], buf[80];
+      snprintf(msg, sizeof msg, "unknown role %s for actor '%s'", scen_what(n, buf, sizeof buf),
+               k->str);
+      if (n->type == YN_SCALAR)
+        diag_did_you_mean(msg, sizeof msg, n->str, tr_role_names, ROLE_COUNT);
+      scen_err(L, n, "%s: a role is mediator, patron, proxy or state", msg);
+    } else {
+      a->role = role;
+    }
+  }
+  if ((n = ynode_get(v, "name"))) {
+    char *name = scen_text(L, n, "name");
+    if (name) { free(a->name); a->name = name; }
+  }
+  scen_attrs(L, ynode_get(v, "attrs"), owner, &a->attrs, &a->nattrs);
+  if ((n = ynode_get(v, "policy"))) {
+    a->policy = scen_script(L, n, "policy");
+    a->policy_line = n->line;
+    a->policy_col = n->col;
+  }
+  if ((n = ynode_get(v, "params"))) {
+    char what[180];
+    snprintf(what, sizeof what, "the params of %s", owner);
+    int m = scen_map(L, n, what);
+    if (m == 0 && n->type == YN_SCALAR) {
+      a->params.type = TV_NULL;
+    } else if (m > 0) {
+      scen_value(L, n, &a->params);
+    }
+  }
+}
+
+static void scen_actors(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'actors'") <= 0 || node->n == 0) return;
+  sc->actors = calloc((size_t)node->n, sizeof *sc->actors);
+  if (!sc->actors) { scen_err(L, node, "out of memory"); return; }
+  /* Register every actor first, even a faulty one, so that relations and
+  ** paths naming it do not add errors of their own. */
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i];
+    tr_actordecl *a = &sc->actors[i];
+    sc->nactors = i + 1;
+    a->id = scen_strdup(L, k->str);
+    a->name = scen_strdup(L, k->str);
+    a->role = ROLE_STATE;
+    a->params.type = TV_NULL;
+    a->line = k->line;
+    a->col = k->col;
+    scen_check_actor_id(L, k);
+  }
+  for (int i = 0; i < node->n; i++)
+    scen_actor(L, &sc->actors[i], node->keys[i], node->items[i]);
+}
+
+static int scen_id_cmp(const void *pa, const void *pb, void *arg) {
+  const tr_scenario *sc = arg;
+  return strcmp(sc->actors[*(const int *)pa].id, sc->actors[*(const int *)pb].id);
+}
+
+/* The sorted index of actor ids; without memory the look-ups stay linear. */
+static void scen_index_actors(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  if (sc->nactors == 0 || !(L->by_id = malloc((size_t)sc->nactors * sizeof *L->by_id))) return;
+  for (int i = 0; i < sc->nactors; i++) L->by_id[i] = i;
+  qsort_r(L->by_id, (size_t)sc->nactors, sizeof *L->by_id, scen_id_cmp, sc);
+}
+
+static int scen_actor_lookup(const scen_load *L, const char *id) {
+  const tr_scenario *sc = L->sc;
+  if (!L->by_id) return scen_actor_find(sc, id);
+  int lo = 0, hi = sc->nactors - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(id, sc->actors[L->by_id[mid]].id);
+    if (c == 0) return L->by_id[mid];
+    if (c < 0) hi = mid - 1;
+    else lo = mid + 1;
+  }
+  return -1;
+}
+
+/* Actor index named by node (a from/to value), or -1 with an error. */
+static int scen_actor_ref(scen_load *L, const ynode *n, const char *what) {
+  tr_scenario *sc = L->sc;
+  char buf[80];
+  if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) == YS_NULL) {
+    scen_err(L, n, "expected an actor id for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    return -1;
+  }
+  int a = scen_actor_lookup(L, n->str);
+  if (a >= 0) return a;
+  const char **ids = malloc((size_t)(sc->nactors + 1) * sizeof *ids);
+  char msg[512];
+  snprintf(msg, sizeof msg, "unknown actor '%s' in relation", n->str);
+  if (ids) {
+    for (int i = 0; i < sc->nactors; i++) ids[i] = sc->actors[i].id;
+    diag_did_you_mean(msg, sizeof msg, n->str, ids, sc->nactors);
+    free(ids);
+  }
+  scen_err(L, n, "%s", msg);
+  return -1;
+}
+
+static void scen_relations(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
+  sc->rels = calloc((size_t)node->n, sizeof *sc->rels);
+  if (!sc->rels) { scen_err(L, node, "out of memory"); return; }
+  static const char *const keys[] = {"from", "to", "kind", "attrs"};
+  for (int i = 0; i < node->n; i++) {
+    const ynode *v = node->items[i];
+    tr_reldecl *r = &sc->rels[i];
+    sc->nrels = i + 1;
+    r->from = r->to = -1;
+    r->line = v->line;
+    r->col = v->col;
+    if (v->type != YN_MAP) {
+      char buf[80];
+      scen_err(L, v, "expected a mapping {from, to, kind, attrs} for a relation, got %s",
+               scen_what(v, buf, sizeof buf));
+      r->kind = scen_strdup(L, "");
+      continue;
+    }
+    scen_keys(L, v, keys, NELEM(keys), "in relation");
+    const ynode *from = ynode_get(v, "from"), *to = ynode_get(v, "to"), *kind = ynode_get(v, "kind");
+    if (!from) scen_err(L, v, "a relation needs 'from'");
+    else r->from = scen_actor_ref(L, from, "from");
+    if (!to) scen_err(L, v, "a relation needs 'to'");
+    else r->to = scen_actor_ref(L, to, "to");
+    r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+    if (!r->kind) r->kind = scen_strdup(L, "");
+    char owner[200];
+    snprintf(owner, sizeof owner, "relation %s -> %s",
+             from && from->type == YN_SCALAR ? from->str : "?",
+             to && to->type == YN_SCALAR ? to->str : "?");
+    scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
+  }
+}
+
+/* Slots (actors' attributes, then relations'), and the relation hash; a
+** second relation of one ordered pair is an error. */
+static void scen_layout(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  int slot = 0;
+  for (int i = 0; i < sc->nactors; i++)
+    for (int j = 0; j < sc->actors[i].nattrs; j++) sc->actors[i].attrs[j].slot = slot++;
+  for (int i = 0; i < sc->nrels; i++)
+    for (int j = 0; j < sc->rels[i].nattrs; j++) sc->rels[i].attrs[j].slot = slot++;
+  sc->nslots = slot;
+
+  int size = 4;
+  while (size < 2 * sc->nrels && size < (1 << 30)) size *= 2;
+  sc->rel_hash = malloc((size_t)size * sizeof *sc->rel_hash);
+  if (!sc->rel_hash) { scen_err(L, NULL, "out of memory"); return; }
+  sc->rel_hash_size = size;
+  for (int i = 0; i < size; i++) sc->rel_hash[i] = -1;
+  unsigned mask = (unsigned)size - 1;
+  for (int i = 0; i < sc->nrels; i++) {
+    tr_reldecl *r = &sc->rels[i];
+    if (r->from < 0 || r->to < 0) continue;
+    int first = scen_rel_find(sc, r->from, r->to);
+    if (first >= 0) {
+      diag_error(L->d, L->file, r->line, r->col,
+                 "second relation %s -> %s (first at line %d): at most one relation per "
+                 "ordered pair", sc->actors[r->from].id, sc->actors[r->to].id,
+                 sc->rels[first].line);
+      L->errors++;
+      continue;
+    }
+    unsigned h = scen_pair_hash(r->from, r->to) & mask;
+    while (sc->rel_hash[h] >= 0) h = (h + 1) & mask;
+    sc->rel_hash[h] = i;
+  }
+}
+
+static void scen_actions(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  int nlua = 0;
+  if (scen_map(L, node, "'actions'") > 0) nlua = node->n;
+  int total = nlua + model_nactions;
+  if (total == 0) return;
+  sc->actions = calloc((size_t)total, sizeof *sc->actions);
+  if (!sc->actions) { scen_err(L, node, "out of memory"); return; }
+  static const char *const keys[] = {"script", "cameo", "goldstein"};
+  for (int i = 0; i < nlua; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    tr_actiondecl *a = &sc->actions[i];
+    sc->nactions = i + 1;
+    a->name = scen_strdup(L, k->str);
+    a->builtin = -1;
+    a->line = k->line;
+    a->col = k->col;
+    scen_check_name(L, k, k->str, "action name", NULL, 0, NULL);
+    for (int b = 0; b < model_nactions; b++)
+      if (strcmp(model_actions[b].name, k->str) == 0)
+        scen_err(L, k, "action '%s' is a built-in action of the model; choose another name",
+                 k->str);
+    if (v->type != YN_MAP) {
+      char buf[80];
+      scen_err(L, v, "expected a mapping {script, cameo, goldstein} for action '%s', got %s",
+               k->str, scen_what(v, buf, sizeof buf));
+      continue;
+    }
+    char where[160];
+    snprintf(where, sizeof where, "in action '%s'", k->str);
+    scen_keys(L, v, keys, NELEM(keys), where);
+    const ynode *n;
+    if (!(n = ynode_get(v, "script")))
+      scen_err(L, k, "action '%s' needs a 'script'", k->str);
+    else
+      a->script = scen_script(L, n, "script");
+    if ((n = ynode_get(v, "cameo"))) scen_cameo(L, n, a->cameo);
+    if ((n = ynode_get(v, "goldstein")) && scen_number(L, n, "goldstein", &a->goldstein) == 0)
+      a->has_goldstein = 1;
+  }
+  for (int b = 0; b < model_nactions; b++) {
+    tr_actiondecl *a = &sc->actions[nlua + b];
+    sc->nactions = nlua + b + 1;
+    a->name = scen_strdup(L, model_actions[b].name);
+    a->builtin = b;
+    if (model_actions[b].cameo) snprintf(a->cameo, sizeof a->cameo, "%s", model_actions[b].cameo);
+    a->goldstein = model_actions[b].goldstein;
+    a->has_goldstein = !isnan(model_actions[b].goldstein);
+  }
+}
+
+/* metrics / outcomes: name -> expression (a plain number or bool is kept as
+** its text). */
+static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdecl **out,
+                       int *nout) {
+  const char *kind = outcomes ? "outcome" : "metric";
+  if (scen_map(L, node, outcomes ? "'outcomes'" : "'metrics'") <= 0 || node->n == 0) return;
+  tr_exprdecl *e = calloc((size_t)node->n, sizeof *e);
+  if (!e) { scen_err(L, node, "out of memory"); return; }
+  *out = e;
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    *nout = i + 1;
+    e[i].name = scen_strdup(L, k->str);
+    e[i].line = v->line;
+    e[i].col = v->col;
+    if (outcomes) {
+      scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
+      if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
+        scen_err(L, k, "outcome '%s' has the name of the default outcome", k->str);
+    } else {
+      scen_check_name(L, k, k->str, "metric name", scen_csv_columns, NELEM(scen_csv_columns),
+                      "it is a column of the CSV files");
+    }
+    if (v->type != YN_SCALAR || ynode_scalar_kind(v) == YS_NULL) {
+      char buf[80];
+      scen_err(L, v, "%s '%s' needs an expression (a string), got %s", kind, k->str,
+               scen_what(v, buf, sizeof buf));
+      continue;
+    }
+    e[i].expr = scen_text(L, v, k->str);
+  }
+}
+
+static int scen_change_cmp(const void *pa, const void *pb) {
+  const tr_change *a = pa, *b = pb;
+  if (a->line != b->line) return a->line < b->line ? -1 : 1;
+  return (a->col > b->col) - (a->col < b->col);
+}
+
+enum { SCEN_EVENT, SCEN_VARIANT };
+
+/* Bounds of the attribute named by an attribute path, or NULL. */
+static const tr_attrdecl *scen_path_attr(const tr_scenario *sc, const tr_path *p) {
+  if (p->kind == PATH_ACTOR_ATTR) return &sc->actors[p->actor].attrs[p->attr];
+  if (p->kind == PATH_REL_ATTR) return &sc->rels[p->rel].attrs[p->attr];
+  return NULL;
+}
+
+/* Adds the changes of a set/add mapping (path -> number) to *arr. */
+static void scen_changes(scen_load *L, const ynode *node, int op, int mode, const char *owner,
+                         tr_change **arr, int *n) {
+  char what[200];
+  snprintf(what, sizeof what, "'%s' of %s", op == CHANGE_SET ? "set" : "add", owner);
+  if (scen_map(L, node, what) <= 0 || node->n == 0) return;
+  tr_change *c = realloc(*arr, (size_t)(*n + node->n) * sizeof *c);
+  if (!c) { scen_err(L, node, "out of memory"); return; }
+  *arr = c;
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    tr_change ch;
+    memset(&ch, 0, sizeof ch);
+    char err[512];
+    if (scen_path_parse(L->sc, k->str, &ch.path, err, sizeof err) < 0) {
+      scen_err(L, k, "%s", err);
+      continue;
+    }
+    const tr_attrdecl *attr = scen_path_attr(L->sc, &ch.path);
+    int bad = 0;
+    if (mode == SCEN_EVENT && !attr) {
+      scen_err(L, k, "an event changes only attributes (ACTOR.ATTR or FROM:TO.ATTR), not '%s'",
+               k->str);
+      bad = 1;
+    } else if (mode == SCEN_VARIANT && ch.path.kind == PATH_TICKS) {
+      scen_err(L, k, "a variant cannot change experiment.ticks: every variant has the same "
+               "horizon (use -t or --set experiment.ticks=T)");
+      bad = 1;
+    }
+    if (scen_number(L, v, k->str, &ch.value) < 0) bad = 1;
+    if (!bad && mode == SCEN_VARIANT && attr && attr->bounded) {
+      double now = op == CHANGE_SET ? ch.value : attr->value + ch.value;
+      if (now < attr->min || now > attr->max) {
+        if (op == CHANGE_SET)
+          scen_err(L, v, "value %s is outside [%g, %g] of '%s'", v->str, attr->min, attr->max,
+                   k->str);
+        else
+          scen_err(L, v, "adding %s makes '%s' %g, outside [%g, %g]", v->str, k->str, now,
+                   attr->min, attr->max);
+        bad = 1;
+      }
+    }
+    if (bad) {
+      scen_path_free(&ch.path);
+      continue;
+    }
+    ch.op = op;
+    ch.line = k->line;
+    ch.col = k->col;
+    (*arr)[(*n)++] = ch;
+  }
+}
+
+static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
+  static const char *const keys[] = {"name", "at", "every", "prob", "when", "add", "set",
+                                     "lua", "once", "cameo", "goldstein"};
+  e->line = v->line;
+  e->col = v->col;
+  if (v->type != YN_MAP) {
+    char buf[80];
+    scen_err(L, v, "expected a mapping for an event, got %s", scen_what(v, buf, sizeof buf));
+    return;
+  }
+  const ynode *n = ynode_get(v, "name");
+  char owner[160] = "event";
+  if (!n) {
+    scen_err(L, v, "an event needs a 'name'");
+  } else if ((e->name = scen_text(L, n, "name"))) {
+    scen_check_name(L, n, e->name, "event name", NULL, 0, NULL);
+    snprintf(owner, sizeof owner, "event '%s'", e->name);
+  }
+  if (!e->name) e->name = scen_strdup(L, "");
+  char where[200];
+  snprintf(where, sizeof where, "in %s", owner);
+  scen_keys(L, v, keys, NELEM(keys), where);
+
+  /* Exactly one of at, every, prob; the second one found is the error. */
+  static const char *const timing[] = {"at", "every", "prob"};
+  const ynode *first = NULL;
+  int nt = 0;
+  for (int i = 0; i < v->n; i++) {
+    const ynode *k = v->keys[i];
+    int t = 0;
+    while (t < 3 && strcmp(k->str, timing[t]) != 0) t++;
+    if (t == 3) continue;
+    if (nt++) {
+      scen_err(L, k, "%s has both '%s' and '%s': give exactly one of at, every or prob", owner,
+               first->str, k->str);
+      continue;
+    }
+    first = k;
+    long long iv;
+    const ynode *val = v->items[i];
+    e->kind = t == 0 ? EV_AT : t == 1 ? EV_EVERY : EV_PROB;
+    if (t == 0 && scen_integer(L, val, "at", 1, INT_MAX, &iv) == 0) e->at = (int)iv;
+    if (t == 1 && scen_integer(L, val, "every", 1, INT_MAX, &iv) == 0) e->every = (int)iv;
+    if (t == 2 && scen_number(L, val, "prob", &e->prob) == 0 && (e->prob < 0 || e->prob > 1))
+      scen_err(L, val, "'prob' of %s must be in [0, 1], got %s", owner, val->str);
+  }
+  if (nt == 0) scen_err(L, v, "%s needs one of 'at', 'every' or 'prob'", owner);
+
+  if ((n = ynode_get(v, "when"))) {
+    e->when = scen_text(L, n, "when");
+    e->when_line = n->line;
+    e->when_col = n->col;
+  }
+  if ((n = ynode_get(v, "lua"))) {
+    e->lua = scen_text(L, n, "lua");
+    e->lua_line = n->line;
+    e->lua_col = n->col;
+  }
+  if ((n = ynode_get(v, "once"))) {
+    if (n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_BOOL) {
+      char buf[80];
+      scen_err(L, n, "expected true or false for 'once', got %s", scen_what(n, buf, sizeof buf));
+    } else {
+      e->once = n->str[0] == 't' || n->str[0] == 'T';
+    }
+  }
+  if ((n = ynode_get(v, "cameo"))) scen_cameo(L, n, e->cameo);
+  if ((n = ynode_get(v, "goldstein")) && scen_number(L, n, "goldstein", &e->goldstein) == 0)
+    e->has_goldstein = 1;
+  scen_changes(L, ynode_get(v, "add"), CHANGE_ADD, SCEN_EVENT, owner, &e->changes, &e->nchanges);
+  scen_changes(L, ynode_get(v, "set"), CHANGE_SET, SCEN_EVENT, owner, &e->changes, &e->nchanges);
+  if (e->nchanges > 1)
+    qsort(e->changes, (size_t)e->nchanges, sizeof *e->changes, scen_change_cmp);
+}
+
+static void scen_events(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_seq(L, node, "'events'") <= 0 || node->n == 0) return;
+  sc->events = calloc((size_t)node->n, sizeof *sc->events);
+  if (!sc->events) { scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < node->n; i++) {
+    sc->nevents = i + 1;
+    scen_event(L, &sc->events[i], node->items[i]);
+  }
+}
+
+static void scen_variants(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'variants'") <= 0 || node->n == 0) return;
+  sc->variants = calloc((size_t)node->n, sizeof *sc->variants);
+  if (!sc->variants) { scen_err(L, node, "out of memory"); return; }
+  static const char *const keys[] = {"description", "set", "add"};
+  static const char *const baseline[] = {"baseline"};
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    tr_variantdecl *var = &sc->variants[i];
+    sc->nvariants = i + 1;
+    var->name = scen_strdup(L, k->str);
+    var->line = k->line;
+    var->col = k->col;
+    scen_check_name(L, k, k->str, "variant name", baseline, 1,
+                    "the unchanged scenario is the baseline");
+    char owner[160], where[200];
+    snprintf(owner, sizeof owner, "variant '%s'", k->str);
+    snprintf(where, sizeof where, "in %s", owner);
+    if (scen_map(L, v, owner) > 0) {
+      scen_keys(L, v, keys, NELEM(keys), where);
+      const ynode *n = ynode_get(v, "description");
+      if (n) var->description = scen_text(L, n, "description");
+      scen_changes(L, ynode_get(v, "set"), CHANGE_SET, SCEN_VARIANT, owner, &var->changes,
+                   &var->nchanges);
+      scen_changes(L, ynode_get(v, "add"), CHANGE_ADD, SCEN_VARIANT, owner, &var->changes,
+                   &var->nchanges);
+      if (var->nchanges > 1)
+        qsort(var->changes, (size_t)var->nchanges, sizeof *var->changes, scen_change_cmp);
+    }
+    if (!var->description) var->description = scen_strdup(L, "");
+  }
+}
+
+/* A swept value must lie inside the bounds of a bounded attribute. */
+static int scen_sweep_inside(scen_load *L, const ynode *at, const tr_attrdecl *attr,
+                             const char *path, double x) {
+  if (!attr || !attr->bounded || (x >= attr->min && x <= attr->max)) return 0;
+  scen_err(L, at, "value %g is outside [%g, %g] of '%s'", x, attr->min, attr->max, path);
+  return -1;
+}
+
+static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, const ynode *v) {
+  tr_scenario *sc = L->sc;
+  const tr_attrdecl *attr = scen_path_attr(sc, &p->path);
+  if (v->type == YN_SEQ) {
+    if (v->n == 0) {
+      scen_err(L, v, "sweep values of '%s' are an empty list", k->str);
+      return;
+    }
+    p->values = calloc((size_t)v->n, sizeof *p->values);
+    if (!p->values) { scen_err(L, v, "out of memory"); return; }
+    p->nvalues = v->n;
+    for (int i = 0; i < v->n; i++)
+      if (scen_number(L, v->items[i], k->str, &p->values[i]) == 0)
+        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i]);
+    return;
+  }
+  if (v->type != YN_MAP) {
+    char buf[80];
+    scen_err(L, v, "sweep of '%s' needs a list of values or {min, max%s}, got %s", k->str,
+             sc->sweep_method == SWEEP_GRID ? ", steps" : "", scen_what(v, buf, sizeof buf));
+    return;
+  }
+  static const char *const keys[] = {"min", "max", "steps"};
+  char where[200];
+  snprintf(where, sizeof where, "in the sweep of '%s'", k->str);
+  scen_keys(L, v, keys, NELEM(keys), where);
+  p->is_range = 1;
+  const ynode *mn = ynode_get(v, "min"), *mx = ynode_get(v, "max"), *st = ynode_get(v, "steps");
+  int ok = 1;
+  if (!mn) { scen_err(L, v, "the sweep range of '%s' needs 'min'", k->str); ok = 0; }
+  else if (scen_number(L, mn, "min", &p->min) < 0) ok = 0;
+  if (!mx) { scen_err(L, v, "the sweep range of '%s' needs 'max'", k->str); ok = 0; }
+  else if (scen_number(L, mx, "max", &p->max) < 0) ok = 0;
+  if (st) {
+    long long s;
+    if (scen_integer(L, st, "steps", 2, 1000000, &s) == 0) p->steps = (int)s;
+    else ok = 0;
+  } else if (sc->sweep_method == SWEEP_GRID) {
+    scen_err(L, v, "the grid range of '%s' needs 'steps' (2 or more)", k->str);
+    ok = 0;
+  }
+  if (!ok) return;
+  if (p->min > p->max) {
+    scen_err(L, mn, "min %g is greater than max %g in the sweep of '%s'", p->min, p->max, k->str);
+    return;
+  }
+  if (scen_sweep_inside(L, mn, attr, k->str, p->min) < 0 ||
+      scen_sweep_inside(L, mx, attr, k->str, p->max) < 0)
+    return;
+  if (sc->sweep_method == SWEEP_GRID) {
+    p->values = calloc((size_t)p->steps, sizeof *p->values);
+    if (!p->values) { scen_err(L, v, "out of memory"); return; }
+    p->nvalues = p->steps;
+    for (int i = 0; i < p->steps; i++)
+      p->values[i] = i == p->steps - 1 ? p->max
+                                       : p->min + (p->max - p->min) * i / (p->steps - 1);
+  }
+}
+
+static void scen_sweep(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'sweep'") <= 0) return;
+  static const char *const keys[] = {"method", "points", "params"};
+  scen_keys(L, node, keys, NELEM(keys), "in sweep");
+  sc->sweep_method = SWEEP_GRID;
+  const ynode *n = ynode_get(node, "method");
+  if (n) {
+    int m = -1;
+    if (n->type == YN_SCALAR)
+      for (int i = 0; i < NELEM(scen_sweep_methods); i++)
+        if (strcmp(n->str, scen_sweep_methods[i]) == 0) m = i;
+    if (m < 0) {
+      char msg[512], buf[80];
+      snprintf(msg, sizeof msg, "unknown sweep method %s", scen_what(n, buf, sizeof buf));
+      if (n->type == YN_SCALAR)
+        diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
+                          NELEM(scen_sweep_methods));
+      scen_err(L, n, "%s: grid, sobol, lhs or random", msg);
+    } else {
+      sc->sweep_method = SWEEP_GRID + m;
+    }
+  }
+  long long pts;
+  if ((n = ynode_get(node, "points"))) {
+    if (scen_integer(L, n, "points", 1, INT_MAX, &pts) == 0) sc->sweep_points = (int)pts;
+  } else if (sc->sweep_method != SWEEP_GRID) {
+    scen_err(L, node, "a %s sweep needs 'points' (1 or more)",
+             scen_sweep_methods[sc->sweep_method - SWEEP_GRID]);
+  }
+  const ynode *params = ynode_get(node, "params");
+  int m = scen_map(L, params, "'params' of sweep");
+  if (m == 0 || (m > 0 && params->n == 0)) {
+    scen_err(L, params ? params : node, "a sweep needs 'params': path -> values or range");
+    return;
+  }
+  if (m < 0) return;
+  sc->sweep = calloc((size_t)params->n, sizeof *sc->sweep);
+  if (!sc->sweep) { scen_err(L, params, "out of memory"); return; }
+  for (int i = 0; i < params->n; i++) {
+    const ynode *k = params->keys[i], *v = params->items[i];
+    tr_sweepparam p;
+    memset(&p, 0, sizeof p);
+    p.line = k->line;
+    p.col = k->col;
+    char err[512];
+    if (scen_path_parse(sc, k->str, &p.path, err, sizeof err) < 0) {
+      scen_err(L, k, "%s", err);
+      continue;
+    }
+    if (p.path.kind == PATH_TICKS) {
+      scen_err(L, k, "a sweep cannot change experiment.ticks: every point has the same horizon "
+               "(use -t or --set experiment.ticks=T)");
+      scen_path_free(&p.path);
+      continue;
+    }
+    scen_sweep_param(L, &p, k, v);
+    sc->sweep[sc->nsweep++] = p;
+  }
+}
+
+/* ------------------------------------------------------------ the load */
+
+static const char *const scen_top_keys[] = {
+  "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep"};
+
+static char *scen_dirname(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  if (slash == path) return strdup("/");
+  return strndup(path, (size_t)(slash - path));
+}
+
+static void scen_validate(scen_load *L, const ynode *root) {
+  tr_scenario *sc = L->sc;
+  scen_keys(L, root, scen_top_keys, NELEM(scen_top_keys), "at the top of the scenario");
+
+  const ynode *n = ynode_get(root, "scenario");
+  if (!n) {
+    scen_err(L, root, "the scenario needs an id: 'scenario: NAME'");
+  } else if ((sc->id = scen_text(L, n, "scenario"))) {
+    if (!scen_is_name(sc->id, 1))
+      scen_err(L, n, "invalid scenario id '%s': ids match [a-z][a-z0-9_-]*", sc->id);
+  }
+  if ((n = ynode_get(root, "title"))) sc->title = scen_text(L, n, "title");
+  if ((n = ynode_get(root, "description"))) sc->description = scen_text(L, n, "description");
+
+  scen_experiment(L, ynode_get(root, "experiment"));
+  scen_limits(L, ynode_get(root, "limits"));
+  scen_model(L, ynode_get(root, "model"));
+  scen_actors(L, ynode_get(root, "actors"));
+  scen_index_actors(L);
+  scen_relations(L, ynode_get(root, "relations"));
+  scen_layout(L);
+  scen_actions(L, ynode_get(root, "actions"));
+
+  if ((n = ynode_get(root, "default_outcome"))) {
+    char *name = scen_text(L, n, "default_outcome");
+    if (name && scen_check_name(L, n, name, "outcome name", NULL, 0, NULL) == 0) {
+      free(sc->default_outcome);
+      sc->default_outcome = name;
+    } else {
+      free(name);
+    }
+  }
+  scen_exprs(L, ynode_get(root, "metrics"), 0, &sc->metrics, &sc->nmetrics);
+  scen_exprs(L, ynode_get(root, "outcomes"), 1, &sc->outcomes, &sc->noutcomes);
+  scen_events(L, ynode_get(root, "events"));
+  scen_variants(L, ynode_get(root, "variants"));
+  scen_sweep(L, ynode_get(root, "sweep"));
+
+  if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
+  if (!sc->description) sc->description = scen_strdup(L, "");
+}
+
+tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
+  ynode *root = ynode_load_file(path, d);
+  if (!root) return NULL;
+
+  scen_load L = {NULL, d, path, 0, NULL};
+  tr_scenario *sc = L.sc = calloc(1, sizeof *sc);
+  if (!sc) {
+    diag_error(d, path, 0, 0, "out of memory");
+    ynode_free(root);
+    return NULL;
+  }
+  sc->path = scen_strdup(&L, path);
+  sc->dir = scen_dirname(path);
+  if (!sc->dir) scen_err(&L, NULL, "out of memory");
+  sc->tick_unit = scen_strdup(&L, "tick");
+  sc->default_outcome = scen_strdup(&L, "horizon");
+  sc->instr_limit = 10000000;
+  sc->memory_mb = 256;
+  sc->sweep_method = SWEEP_NONE;
+  if (model_ndefaults > 0) {
+    sc->model = malloc((size_t)model_ndefaults * sizeof *sc->model);
+    if (!sc->model) scen_err(&L, NULL, "out of memory");
+    else {
+      memcpy(sc->model, model_defaults, (size_t)model_ndefaults * sizeof *sc->model);
+      sc->nmodel = model_ndefaults;
+    }
+  }
+
+  if (root->type == YN_SCALAR && ynode_scalar_kind(root) == YS_NULL)
+    scen_err(&L, NULL, "empty scenario");
+  else if (root->type != YN_MAP)
+    scen_err(&L, root, "a scenario is a mapping of keys (scenario, actors, ...), not a %s",
+             root->type == YN_SEQ ? "list" : "single value");
+  else if (L.errors == 0)
+    scen_validate(&L, root);
+
+  ynode_free(root);
+  free(L.by_id);
+  if (L.errors) {
+    tr_scenario_free(sc);
+    return NULL;
+  }
+  return sc;
+}
