@@ -273,7 +273,8 @@ typedef struct tr_paramset { /* ACTOR.params.KEY = value */
 } tr_paramset;
 
 typedef struct tr_instance {
-  int variant;            /* 0 = baseline, v = sc->variants[v-1] */
+  int variant;            /* position in the experiment's variant list: 0 = baseline */
+  int vdecl;              /* -1 = baseline, else index in sc->variants */
   int point;              /* 1-based */
   double *init;           /* nslots initial values */
   double *model;          /* nmodel values */
@@ -281,6 +282,20 @@ typedef struct tr_instance {
   int nparams;
   int ticks;
 } tr_instance;
+
+/* Instances of an experiment, in output order (variant-major, then point).
+** Applies --set, then the variant's set/add, then the point's values;
+** values outside an attribute's bounds are errors with their place. */
+typedef struct tr_plan {
+  tr_instance *inst; int ninst;
+  int nvariants;                    /* selected, baseline included */
+  const char **variant_names;       /* [0] = "baseline" */
+  int *variant_decl;                /* -1 baseline, else sc->variants index */
+  int npoints;
+  double *points;                   /* npoints * sc->nsweep, or NULL */
+} tr_plan;
+int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_diag *d);
+void exp_plan_free(tr_plan *plan);
 
 /* ------------------------------------------------------------- options */
 enum { SERIES_SUMMARY, SERIES_ALL, SERIES_NONE };
@@ -318,7 +333,8 @@ typedef struct tr_event {      /* a row of events.csv */
 } tr_event;
 
 typedef struct tr_runresult {
-  int variant, point, run;     /* variant 0 = baseline; point, run 1-based */
+  int variant, point, run;     /* variant: position in the run's variant list
+                                  (0 = baseline); point, run 1-based */
   uint64_t seed;
   int outcome;                 /* 0..noutcomes-1, or noutcomes: the default */
   int end_tick;
@@ -326,6 +342,124 @@ typedef struct tr_runresult {
   double *series;              /* (end_tick+1)*nmetrics values, tick-major */
   tr_event *events; int nevents, capevents;
 } tr_runresult;
+
+/* --------------------------------------------------------------- world */
+/* The live state of one run: a flat array of attribute values (actor
+** attributes, then relation attributes, in the scenario's slot order) with
+** per-slot bounds. Invariant: during the decide step nothing writes val[];
+** policies' writes wait in the write buffer, so every read sees the state as
+** it was when the step began (SPEC §3.2). */
+typedef struct tr_write { int slot; double value; } tr_write;
+typedef struct tr_actreq {   /* a queued action */
+  int actor, action, target; /* target -1: none */
+  int has_args;              /* args table at ARGS[queue index] in Lua */
+} tr_actreq;
+
+struct tr_world {
+  const tr_scenario *sc;
+  const tr_instance *inst;
+  double *val;               /* nslots live values */
+  double *lo, *hi;           /* bounds (-inf/+inf when unbounded) */
+  int *writer;               /* per slot: the actor whose policy may write it */
+  int *out_off, *out_rel;    /* relations by FROM actor (CSR, file order) */
+  int *in_off, *in_rel;      /* relations by TO actor (CSR, file order) */
+  int *policy_actors, npolicy; /* actors with a policy, in file order */
+  int *order;                /* this tick's shuffled copy of policy_actors */
+  tr_write *wbuf; int nw, capw;
+  tr_actreq *queue; int nq, capq;
+  int tick, ticks, run, variant, point;
+  uint64_t seed;
+  void *rng;                 /* gsl_rng * */
+  int end_request;           /* -1, or the outcome index world:end_run asked */
+  unsigned char *event_done; /* per event: a `once` event has fired */
+  tr_runresult *res;         /* where the run's rows go */
+  int log_events;
+};
+
+tr_world *world_new(const tr_scenario *sc);
+void world_free(tr_world *w);
+void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed);
+/* Clamp to the slot's bounds; the caller has refused NaN and infinities. */
+static inline double world_clamp(const tr_world *w, int slot, double v) {
+  if (v < w->lo[slot]) return w->lo[slot];
+  if (v > w->hi[slot]) return w->hi[slot];
+  return v;
+}
+static inline void world_write(tr_world *w, int slot, double v) {
+  w->val[slot] = world_clamp(w, slot, v);
+}
+int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
+void world_apply_buffer(tr_world *w);
+int world_queue(tr_world *w, int actor, int action, int target, int has_args);
+int world_log(tr_world *w, int actor, const char *action, int target,
+              const char *cameo, double goldstein, double value);
+
+/* ------------------------------------------------------------- sandbox */
+/* The Lua state of a worker: counted allocator, count hook, safe globals
+** (SPEC §4.5), the rng table. TR_LX(L) is the tr_lua that owns L. */
+#define TR_LX(L) (*(tr_lua **)lua_getextraspace(L))
+struct lua_State;
+/* New state with the sandbox's template globals in the registry field
+** "tr.template"; NULL when out of memory. */
+struct lua_State *sandbox_new(tr_lua *lx);
+/* A fresh global table for one run: a copy of the template's libraries
+** (so no script can change what another run sees). Pushes it. */
+void sandbox_push_run_globals(struct lua_State *L);
+/* Make a read-only proxy of the table at the top of the stack (replaces it). */
+void sandbox_readonly(struct lua_State *L);
+/* Call with the instruction budget reset; errors propagate. */
+void sandbox_call(struct lua_State *L, tr_lua *lx, int nargs, int nresults);
+/* Message handler for lua_pcall: message plus traceback, safe for any
+** error value. */
+int sandbox_msgh(struct lua_State *L);
+/* Compile a chunk; a policy or action script is wrapped so that calling the
+** result with an environment table runs the script's top level in it. */
+int sandbox_load(struct lua_State *L, const char *src, size_t len,
+                 const char *chunkname, int wrap);
+
+/* ----------------------------------------------------------------- lua */
+/* One Lua state per worker thread, made once per scenario: views, the world
+** object and compiled scripts live in it across runs; each run gets fresh
+** script environments (SPEC §3.2) and is executed inside one protected call.
+** Limits: every call into a script is bounded by sc->instr_limit VM
+** instructions (count hook) and the state by sc->memory_mb (allocator). */
+enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
+enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+
+typedef struct tr_runerror {
+  int failed;
+  int tick, actor;           /* actor -1: not in a policy */
+  char what[128];            /* "decide", "init", "action 'x'", "metric 'y'" */
+  char *message;             /* with Lua traceback; malloc'd */
+} tr_runerror;
+
+struct tr_lua {
+  void *L;                   /* lua_State * */
+  const tr_scenario *sc;
+  tr_world *w;
+  size_t mem, mem_limit;
+  long long instr, instr_limit;
+  int limit_hit, mem_hit;
+  int mode, cur_actor;
+  int what_kind, what_index;   /* WHAT_*: what is running, for messages */
+  const tr_instance *params_for; /* instance whose params tables are built */
+};
+
+tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d);
+void script_free(tr_lua *lx);
+/* Execute run `run` (1-based) of inst with seed; fills w->res. Returns 0, or
+** -1 with err filled (err->message owned by the caller afterwards). */
+int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed,
+            tr_runerror *err);
+/* Compile every script and expression of sc (tr_scenario_compile). */
+int script_compile_all(const tr_scenario *sc, tr_diag *d);
+/* Inside a run's protected call: fresh environments for the run. */
+void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
+/* "decide of 'qatar'", "metric 'tension'", ... */
+void script_describe(const tr_lua *lx, char *buf, size_t size);
+/* Restore the count hook after a run that hit the instruction limit. */
+void sandbox_reset_limits(struct lua_State *L, tr_lua *lx);
 
 /* -------------------------------------------------------------- output */
 /* Results arrive in output order (variant, point, run) and are streamed

@@ -1,0 +1,928 @@
+/*
+** luaapi.c — what scripts see of the world (SPEC §4): actor and relation
+** views, the `world` object, me:act, the aggregates of expressions, and the
+** per-run script environments.
+**
+** Hot path: a view is a userdata holding its kind and index; its user value
+** is a table mapping each readable name to an integer slot of the world's
+** value array (attributes) or to the value itself (id, role, name, params,
+** act). A read is one interned-string table lookup and one array load; no
+** allocation, no string building.
+**
+** Invariants: reads return the live value array, which nothing changes while
+** policies decide, so a decide sees the start-of-tick state; writes check
+** the mode: buffered in init/decide (own attributes and outgoing relations
+** only), immediate and clamped in actions and events, refused in
+** expressions. Every script-facing error names what to fix.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "internal.h"
+
+enum { VIEW_ACTOR = 1, VIEW_REL = 2, VIEW_WORLD = 3 };
+typedef struct { int kind, index; } view_ud;
+
+/* Registry tables, by name. */
+#define R_VIEWS    "tr.views"      /* actor index + 1 -> view */
+#define R_RELVIEWS "tr.relviews"   /* relation index + 1 -> view */
+#define R_IDS      "tr.ids"        /* actor id -> actor index */
+#define R_WORLD    "tr.world"      /* the world userdata */
+#define R_ACTIONS  "tr.actions"    /* action name -> action index */
+#define R_EXPRENV  "tr.exprenv"    /* raw table behind the expression env */
+#define R_POLICY   "tr.policy"     /* actor index + 1 -> policy factory */
+#define R_ACTFAC   "tr.actfac"     /* action index + 1 -> action factory */
+#define R_EVFAC    "tr.evfac"      /* event index + 1 -> event snippet */
+#define R_METRICS  "tr.metrics"    /* metric index + 1 -> function */
+#define R_OUTCOMES "tr.outcomes"   /* outcome index + 1 -> function */
+#define R_WHEN     "tr.when"       /* event index + 1 -> function */
+#define R_DECIDE   "tr.decide"     /* per run: actor index + 1 -> decide */
+#define R_INIT     "tr.init"       /* per run: actor index + 1 -> init */
+#define R_APPLY    "tr.apply"      /* per run: action index + 1 -> apply */
+#define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
+#define R_PATHS    "tr.paths"      /* path text -> slot */
+
+static int view_kind(lua_State *L, int idx, int *index) {
+  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
+  const view_ud *v = lua_touserdata(L, idx);
+  if (lua_rawlen(L, idx) != sizeof *v) return 0;
+  if (index) *index = v->index;
+  return v->kind;
+}
+
+/* Names of an actor's or relation's attributes, for suggestions. */
+static const char *suggest_attr(const tr_scenario *sc, int kind, int index, const char *word) {
+  const tr_attrdecl *attrs = kind == VIEW_ACTOR ? sc->actors[index].attrs : sc->rels[index].attrs;
+  int n = kind == VIEW_ACTOR ? sc->actors[index].nattrs : sc->rels[index].nattrs;
+  const char *names[n + 4];
+  for (int i = 0; i < n; i++) names[i] = attrs[i].name;
+  if (kind == VIEW_ACTOR) {
+    names[n] = "id"; names[n + 1] = "role"; names[n + 2] = "name"; names[n + 3] = "params";
+    n += 4;
+  } else {
+    names[n] = "from"; names[n + 1] = "to"; names[n + 2] = "kind";
+    n += 3;
+  }
+  return diag_suggest(word, names, n);
+}
+
+static const char *view_label(lua_State *L, const tr_scenario *sc, int kind, int index) {
+  if (kind == VIEW_ACTOR) return lua_pushfstring(L, "actor '%s'", sc->actors[index].id);
+  return lua_pushfstring(L, "relation %s:%s", sc->actors[sc->rels[index].from].id,
+                         sc->actors[sc->rels[index].to].id);
+}
+
+static int no_such_attr(lua_State *L, int kind, int index, int key) {
+  tr_lua *lx = TR_LX(L);
+  const char *label = view_label(L, lx->sc, kind, index);
+  if (lua_type(L, key) != LUA_TSTRING)
+    return luaL_error(L, "%s has no field of type %s", label, luaL_typename(L, key));
+  const char *k = lua_tostring(L, key);
+  const char *s = suggest_attr(lx->sc, kind, index, k);
+  if (s) return luaL_error(L, "%s has no attribute '%s' (did you mean '%s'?)", label, k, s);
+  return luaL_error(L, "%s has no attribute '%s'", label, k);
+}
+
+/* __index of actor and relation views. */
+static int view_index(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  int t = lua_rawget(L, -2);
+  if (t == LUA_TNUMBER) {
+    lua_pushnumber(L, lx->w->val[lua_tointeger(L, -1)]);
+    return 1;
+  }
+  if (t != LUA_TNIL) return 1;
+  const view_ud *v = lua_touserdata(L, 1);
+  return no_such_attr(L, v->kind, v->index, 2);
+}
+
+static int view_newindex(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  tr_world *w = lx->w;
+  const tr_scenario *sc = lx->sc;
+  const view_ud *v = lua_touserdata(L, 1);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushvalue(L, 2);
+  int t = lua_rawget(L, -2);
+  if (t == LUA_TNIL) return no_such_attr(L, v->kind, v->index, 2);
+  const char *label = view_label(L, sc, v->kind, v->index);
+  if (t != LUA_TNUMBER)
+    return luaL_error(L, "'%s' of %s is read-only", lua_tostring(L, 2), label);
+  int slot = (int)lua_tointeger(L, -2);
+  int isnum;
+  double x = lua_tonumberx(L, 3, &isnum);
+  if (!isnum)
+    return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
+                      label, lua_tostring(L, 2), luaL_typename(L, 3));
+  if (!isfinite(x))
+    return luaL_error(L, "%s: cannot set '%s' to %f (attributes must be finite)",
+                      label, lua_tostring(L, 2), x);
+  switch (lx->mode) {
+    case MODE_INIT:
+    case MODE_DECIDE:
+      if (w->writer[slot] != lx->cur_actor) {
+        const char *me = sc->actors[lx->cur_actor].id;
+        return luaL_error(L,
+          "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
+          "attributes and its outgoing relations; use an action (me:act) to change others",
+          me, lua_tostring(L, 2), label);
+      }
+      if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
+      return 0;
+    case MODE_ACTION:
+    case MODE_EVENT:
+      world_write(w, slot, x);
+      return 0;
+    default:
+      return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
+                        lua_tostring(L, 2), label);
+  }
+}
+
+static int view_tostring(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  const view_ud *v = lua_touserdata(L, 1);
+  view_label(L, lx->sc, v->kind, v->index);
+  return 1;
+}
+
+/* ------------------------------------------------------------- resolving */
+/* An actor given as an id or a view; -1 with an error raised when unknown. */
+static int check_actor(lua_State *L, int idx, const char *fn) {
+  int index;
+  int kind = view_kind(L, idx, &index);
+  if (kind == VIEW_ACTOR) return index;
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return luaL_error(L, "%s: expected an actor id or view, got a %s value", fn, luaL_typename(L, idx));
+  lua_getfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) == LUA_TNUMBER) {
+    int a = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return a;
+  }
+  tr_lua *lx = TR_LX(L);
+  const char *id = lua_tostring(L, idx);
+  const char *names[lx->sc->nactors ? lx->sc->nactors : 1];
+  for (int i = 0; i < lx->sc->nactors; i++) names[i] = lx->sc->actors[i].id;
+  const char *s = diag_suggest(id, names, lx->sc->nactors);
+  if (s) return luaL_error(L, "%s: unknown actor '%s' (did you mean '%s'?)", fn, id, s);
+  return luaL_error(L, "%s: unknown actor '%s'", fn, id);
+}
+
+/* ------------------------------------------------------------- world API */
+static int w_actor(lua_State *L) {
+  int a = check_actor(L, 2, "world:actor");
+  lua_rawgeti(L, lua_upvalueindex(1), a + 1);
+  return 1;
+}
+
+static int w_actors(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  int role = -1;
+  if (!lua_isnoneornil(L, 2)) {
+    const char *r = luaL_checkstring(L, 2);
+    for (int i = 0; i < ROLE_COUNT; i++)
+      if (strcmp(r, tr_role_names[i]) == 0) role = i;
+    if (role < 0) {
+      const char *s = diag_suggest(r, (const char *const *)tr_role_names, ROLE_COUNT);
+      return luaL_error(L, "world:actors: unknown role '%s'%s%s%s", r,
+                        s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    }
+  }
+  lua_createtable(L, role < 0 ? sc->nactors : 8, 0);
+  int n = 0;
+  for (int a = 0; a < sc->nactors; a++) {
+    if (role >= 0 && sc->actors[a].role != role) continue;
+    lua_rawgeti(L, lua_upvalueindex(1), a + 1);
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+static int w_rel(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  int from = check_actor(L, 2, "world:rel");
+  int to = check_actor(L, 3, "world:rel");
+  int r = scen_rel_find(lx->sc, from, to);
+  if (r < 0) lua_pushnil(L);
+  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  return 1;
+}
+
+static int rel_list(lua_State *L, const char *fn, int incoming) {
+  tr_lua *lx = TR_LX(L);
+  int a = check_actor(L, 2, fn);
+  const int *off = incoming ? lx->w->in_off : lx->w->out_off;
+  const int *rel = incoming ? lx->w->in_rel : lx->w->out_rel;
+  lua_createtable(L, off[a + 1] - off[a], 0);
+  for (int i = off[a]; i < off[a + 1]; i++) {
+    lua_rawgeti(L, lua_upvalueindex(1), rel[i] + 1);
+    lua_rawseti(L, -2, i - off[a] + 1);
+  }
+  return 1;
+}
+
+static int w_outgoing(lua_State *L) { return rel_list(L, "world:outgoing", 0); }
+static int w_incoming(lua_State *L) { return rel_list(L, "world:incoming", 1); }
+
+static int w_end_run(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  const char *name = luaL_checkstring(L, 2);
+  if (lx->mode == MODE_EXPR) return luaL_error(L, "world:end_run cannot be called from an expression");
+  int o = -1;
+  for (int i = 0; i < sc->noutcomes; i++)
+    if (strcmp(sc->outcomes[i].name, name) == 0) o = i;
+  if (o < 0 && strcmp(sc->default_outcome, name) == 0) o = sc->noutcomes;
+  if (o < 0) {
+    const char *names[sc->noutcomes + 1];
+    for (int i = 0; i < sc->noutcomes; i++) names[i] = sc->outcomes[i].name;
+    names[sc->noutcomes] = sc->default_outcome;
+    const char *s = diag_suggest(name, names, sc->noutcomes + 1);
+    return luaL_error(L, "world:end_run: '%s' is not a declared outcome%s%s%s", name,
+                      s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+  }
+  if (lx->w->end_request < 0) lx->w->end_request = o;
+  return 0;
+}
+
+/* Slot of an attribute path, cached by its text in upvalue 1. */
+static int path_slot(lua_State *L, int idx, const char *fn) {
+  tr_lua *lx = TR_LX(L);
+  const char *text = luaL_checkstring(L, idx);
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNUMBER) {
+    int slot = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return slot;
+  }
+  lua_pop(L, 1);
+  tr_path p;
+  char err[256];
+  if (scen_path_parse(lx->sc, text, &p, err, sizeof err))
+    return luaL_error(L, "%s: %s", fn, err);
+  int slot = p.slot;
+  scen_path_free(&p);
+  if (slot < 0)
+    return luaL_error(L, "%s: '%s' is not an attribute path (ACTOR.ATTR or FROM:TO.ATTR)", fn, text);
+  lua_pushvalue(L, idx);
+  lua_pushinteger(L, slot);
+  lua_rawset(L, lua_upvalueindex(1));
+  return slot;
+}
+
+static int w_setadd(lua_State *L, int add) {
+  tr_lua *lx = TR_LX(L);
+  const char *fn = add ? "world:add" : "world:set";
+  if (lx->mode != MODE_ACTION && lx->mode != MODE_EVENT)
+    return luaL_error(L, "%s is for action scripts and events; a policy writes its own "
+                      "attributes (me.x = v) and acts on others with me:act", fn);
+  int slot = path_slot(L, 2, fn);
+  double x = luaL_checknumber(L, 3);
+  if (add) x += lx->w->val[slot];
+  if (!isfinite(x)) return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
+  world_write(lx->w, slot, x);
+  return 0;
+}
+
+static int w_set(lua_State *L) { return w_setadd(L, 0); }
+static int w_add(lua_State *L) { return w_setadd(L, 1); }
+
+static int world_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  tr_lua *lx = TR_LX(L);
+  const char *k = lua_tostring(L, 2);
+  if (k && strcmp(k, "tick") == 0) { lua_pushinteger(L, lx->w->tick); return 1; }
+  if (k && strcmp(k, "ticks") == 0) { lua_pushinteger(L, lx->w->ticks); return 1; }
+  if (k && strcmp(k, "run") == 0) { lua_pushinteger(L, lx->w->run); return 1; }
+  static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
+                                      "outgoing", "incoming", "end_run", "set", "add"};
+  const char *s = k ? diag_suggest(k, names, 11) : NULL;
+  return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
+                    s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+}
+
+static int world_newindex(lua_State *L) {
+  return luaL_error(L, "world is read-only; change actors through their views or world:set");
+}
+
+/* me:act(action, target, args) */
+static int act(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  tr_world *w = lx->w;
+  int me;
+  if (view_kind(L, 1, &me) != VIEW_ACTOR) return luaL_error(L, "act: call it as me:act(action, target, args)");
+  if (lx->mode != MODE_DECIDE) {
+    if (lx->mode == MODE_INIT) return luaL_error(L, "act: init may not act; act from decide");
+    return luaL_error(L, "act: only a policy's decide can queue actions");
+  }
+  if (me != lx->cur_actor)
+    return luaL_error(L, "act: '%s' cannot act for '%s'", lx->sc->actors[lx->cur_actor].id,
+                      lx->sc->actors[me].id);
+  const char *name = luaL_checkstring(L, 2);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNUMBER) {
+    const tr_scenario *sc = lx->sc;
+    const char *names[sc->nactions ? sc->nactions : 1];
+    for (int i = 0; i < sc->nactions; i++) names[i] = sc->actions[i].name;
+    const char *s = diag_suggest(name, names, sc->nactions);
+    return luaL_error(L, "act: unknown action '%s'%s%s%s", name,
+                      s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+  }
+  int action = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  int target = lua_isnoneornil(L, 3) ? -1 : check_actor(L, 3, "act");
+  int has_args = 0;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    has_args = 1;
+  }
+  if (world_queue(w, me, action, target, has_args)) return luaL_error(L, "out of memory");
+  if (has_args) {
+    lua_pushvalue(L, 4);
+    lua_rawseti(L, lua_upvalueindex(2), w->nq);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ aggregates */
+/* sum/mean/min/max(list, attr) over views; min/max(a, b, ...) of numbers
+** behave as math.min/math.max. */
+enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
+
+static int aggregate(lua_State *L, int op, const char *fn) {
+  tr_lua *lx = TR_LX(L);
+  if ((op == AGG_MIN || op == AGG_MAX) && lua_type(L, 1) == LUA_TNUMBER) {
+    int n = lua_gettop(L);
+    double best = luaL_checknumber(L, 1);
+    for (int i = 2; i <= n; i++) {
+      double x = luaL_checknumber(L, i);
+      if (op == AGG_MIN ? x < best : x > best) best = x;
+    }
+    lua_pushnumber(L, best);
+    return 1;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkstring(L, 2);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    int index;
+    int kind = view_kind(L, -1, &index);
+    if (kind != VIEW_ACTOR && kind != VIEW_REL)
+      return luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
+    lua_getiuservalue(L, -1, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNUMBER) return no_such_attr(L, kind, index, 2);
+    double x = lx->w->val[lua_tointeger(L, -1)];
+    lua_pop(L, 3);
+    if (op == AGG_MIN) { if (x < acc) acc = x; }
+    else if (op == AGG_MAX) { if (x > acc) acc = x; }
+    else acc += x;
+  }
+  if (n == 0 && op != AGG_SUM) { lua_pushnil(L); return 1; }
+  lua_pushnumber(L, op == AGG_MEAN ? acc / (double)n : acc);
+  return 1;
+}
+
+static int f_sum(lua_State *L) { return aggregate(L, AGG_SUM, "sum"); }
+static int f_mean(lua_State *L) { return aggregate(L, AGG_MEAN, "mean"); }
+static int f_min(lua_State *L) { return aggregate(L, AGG_MIN, "min"); }
+static int f_max(lua_State *L) { return aggregate(L, AGG_MAX, "max"); }
+static int f_count(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+  return 1;
+}
+
+/* rel(from, to) of expressions: a relation view or nil. */
+static int f_rel(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  int from = check_actor(L, 1, "rel");
+  int to = check_actor(L, 2, "rel");
+  int r = scen_rel_find(lx->sc, from, to);
+  if (r < 0) lua_pushnil(L);
+  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  return 1;
+}
+
+/* -------------------------------------------------------------- building */
+static void push_value(lua_State *L, const tr_value *v);
+
+static void push_value(lua_State *L, const tr_value *v) {
+  switch (v->type) {
+    case TV_BOOL: lua_pushboolean(L, v->num != 0); break;
+    case TV_NUM:
+      if (v->num == floor(v->num) && fabs(v->num) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)v->num);
+      else lua_pushnumber(L, v->num);
+      break;
+    case TV_STR: lua_pushstring(L, v->str); break;
+    case TV_SEQ:
+      lua_createtable(L, v->n, 0);
+      for (int i = 0; i < v->n; i++) { push_value(L, &v->items[i]); lua_rawseti(L, -2, i + 1); }
+      sandbox_readonly(L);
+      break;
+    case TV_MAP:
+      lua_createtable(L, 0, v->n);
+      for (int i = 0; i < v->n; i++) { push_value(L, &v->items[i]); lua_setfield(L, -2, v->keys[i]); }
+      sandbox_readonly(L);
+      break;
+    default: lua_pushnil(L);
+  }
+}
+
+/* Overrides of ACTOR.params.KEY (KEY may be dotted) on a built table. */
+static void set_param(lua_State *L, int proxy, const char *key, double value) {
+  /* Walk proxies: each level's real table is its metatable's __index. */
+  lua_pushvalue(L, proxy);
+  const char *dot;
+  while ((dot = strchr(key, '.')) != NULL) {
+    lua_getmetatable(L, -1);
+    lua_getfield(L, -1, "__index");
+    lua_pushlstring(L, key, (size_t)(dot - key));
+    lua_rawget(L, -2);
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+    key = dot + 1;
+    if (lua_type(L, -1) != LUA_TTABLE) { lua_pop(L, 1); return; }
+  }
+  lua_getmetatable(L, -1);
+  lua_getfield(L, -1, "__index");
+  if (value == floor(value) && fabs(value) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)value);
+  else lua_pushnumber(L, value);
+  lua_setfield(L, -2, key);
+  lua_pop(L, 3);
+}
+
+/* Params tables of every actor for an instance (read-only, cached until the
+** instance changes: a worker runs one instance's runs in a row). */
+static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
+  const tr_scenario *sc = lx->sc;
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  for (int a = 0; a < sc->nactors; a++) {
+    lua_rawgeti(L, -1, a + 1);
+    lua_getiuservalue(L, -1, 1);
+    if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
+    else { lua_newtable(L); sandbox_readonly(L); }
+    for (int i = 0; inst && i < inst->nparams; i++)
+      if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
+    lua_setfield(L, -2, "params");
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  lx->params_for = inst;
+}
+
+static void new_view(lua_State *L, int kind, int index, int mt) {
+  view_ud *v = lua_newuserdatauv(L, sizeof *v, 1);
+  v->kind = kind;
+  v->index = index;
+  lua_pushvalue(L, mt);
+  lua_setmetatable(L, -2);
+}
+
+static void add_attrs(lua_State *L, const tr_attrdecl *attrs, int n) {
+  for (int i = 0; i < n; i++) {
+    lua_pushinteger(L, attrs[i].slot);
+    lua_setfield(L, -2, attrs[i].name);
+  }
+}
+
+static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
+                        const char *usedby_file, int line, int col) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    diag_error(d, usedby_file, line, col, "cannot read script '%s'", path);
+    return -1;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len + 4096 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      if (cap > TR_MAX_FILE_BYTES * 2u) break;
+      char *nb = realloc(buf, cap);
+      if (!nb) break;
+      buf = nb;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0) break;
+  }
+  fclose(f);
+  if (len > TR_MAX_FILE_BYTES) {
+    free(buf);
+    diag_error(d, path, 0, 0, "script is larger than 16 MiB");
+    return -1;
+  }
+  char chunk[4096];
+  snprintf(chunk, sizeof chunk, "@%s", path);
+  int st = sandbox_load(L, buf ? buf : "", len, chunk, 0);
+  if (st == LUA_OK && wrap) {
+    lua_pop(L, 1);
+    st = sandbox_load(L, buf ? buf : "", len, chunk, 1);
+    if (st == LUA_OK) sandbox_call(L, TR_LX(L), 0, 1); /* the factory */
+  }
+  free(buf);
+  if (st != LUA_OK) {
+    /* "path:LINE: message" -> path:LINE:1: error: message */
+    const char *msg = lua_tostring(L, -1);
+    size_t plen = strlen(path);
+    int eline = 0;
+    const char *rest = msg;
+    if (msg && strncmp(msg, path, plen) == 0 && msg[plen] == ':') {
+      eline = atoi(msg + plen + 1);
+      rest = strchr(msg + plen + 1, ':');
+      rest = rest ? rest + 1 : msg;
+      while (*rest == ' ') rest++;
+    }
+    diag_error(d, path, eline, eline ? 1 : 0, "%s", rest ? rest : "cannot compile");
+    lua_pop(L, 1);
+    return -1;
+  }
+  return 0;
+}
+
+/* An expression compiled against the expression environment. */
+static int compile_expr(lua_State *L, int env, const char *what, const char *expr,
+                        tr_diag *d, const char *file, int line, int col) {
+  size_t n = strlen(expr) + 8;
+  char *src = malloc(n);
+  if (!src) return -1;
+  snprintf(src, n, "return %s", expr);
+  char chunk[256];
+  snprintf(chunk, sizeof chunk, "=%s", what);
+  int st = luaL_loadbufferx(L, src, strlen(src), chunk, "t");
+  free(src);
+  if (st != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    const char *rest = strstr(msg, ":1: ");
+    diag_error(d, file, line, col, "%s does not compile: %s", what, rest ? rest + 4 : msg);
+    lua_pop(L, 1);
+    return -1;
+  }
+  lua_pushvalue(L, env);
+  lua_setupvalue(L, -2, 1);
+  return 0;
+}
+
+typedef struct { tr_diag *d; int errors; } build_ctx;
+
+/* Builds views, the world, the expression environment and compiles every
+** chunk. Runs inside lua_pcall (arg 1: build_ctx). */
+static int build_state(lua_State *L) {
+  build_ctx *bc = lua_touserdata(L, 1);
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  tr_diag *d = bc->d;
+
+  /* Metatables and tables, at fixed stack places. */
+  lua_newtable(L); int views = lua_gettop(L);
+  lua_newtable(L); int relviews = lua_gettop(L);
+  lua_newtable(L); int ids = lua_gettop(L);
+  lua_newtable(L); int actions = lua_gettop(L);
+  lua_newtable(L); int args = lua_gettop(L);
+  lua_newtable(L); int paths = lua_gettop(L);
+
+  lua_createtable(L, 0, 4); int vmt = lua_gettop(L);
+  lua_pushcfunction(L, view_index); lua_setfield(L, vmt, "__index");
+  lua_pushcfunction(L, view_newindex); lua_setfield(L, vmt, "__newindex");
+  lua_pushcfunction(L, view_tostring); lua_setfield(L, vmt, "__tostring");
+  lua_pushboolean(L, 0); lua_setfield(L, vmt, "__metatable");
+
+  for (int i = 0; i < sc->nactions; i++) {
+    lua_pushinteger(L, i);
+    lua_setfield(L, actions, sc->actions[i].name);
+  }
+  lua_pushvalue(L, actions);
+  lua_pushvalue(L, args);
+  lua_pushcclosure(L, act, 2);
+  int actfn = lua_gettop(L);
+
+  for (int a = 0; a < sc->nactors; a++) {
+    const tr_actordecl *ad = &sc->actors[a];
+    new_view(L, VIEW_ACTOR, a, vmt);
+    lua_createtable(L, 0, ad->nattrs + 5);
+    add_attrs(L, ad->attrs, ad->nattrs);
+    lua_pushstring(L, ad->id); lua_setfield(L, -2, "id");
+    lua_pushstring(L, tr_role_names[ad->role]); lua_setfield(L, -2, "role");
+    lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
+    lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
+    lua_setiuservalue(L, -2, 1);
+    lua_rawseti(L, views, a + 1);
+    lua_pushinteger(L, a);
+    lua_setfield(L, ids, ad->id);
+  }
+  for (int r = 0; r < sc->nrels; r++) {
+    const tr_reldecl *rd = &sc->rels[r];
+    new_view(L, VIEW_REL, r, vmt);
+    lua_createtable(L, 0, rd->nattrs + 3);
+    add_attrs(L, rd->attrs, rd->nattrs);
+    lua_pushstring(L, sc->actors[rd->from].id); lua_setfield(L, -2, "from");
+    lua_pushstring(L, sc->actors[rd->to].id); lua_setfield(L, -2, "to");
+    lua_pushstring(L, rd->kind); lua_setfield(L, -2, "kind");
+    lua_setiuservalue(L, -2, 1);
+    lua_rawseti(L, relviews, r + 1);
+  }
+
+  /* The world object. */
+  static const struct { const char *name; lua_CFunction fn; int up; } wm[] = {
+    {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
+    {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
+    {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {NULL, NULL, 0}};
+  lua_newtable(L); int methods = lua_gettop(L);
+  for (int i = 0; wm[i].name; i++) {
+    int up = wm[i].up;
+    if (up == 1) lua_pushvalue(L, views);
+    else if (up == 2) lua_pushvalue(L, relviews);
+    else if (up == 3) lua_pushvalue(L, paths);
+    lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
+    lua_setfield(L, methods, wm[i].name);
+  }
+  view_ud *wv = lua_newuserdatauv(L, sizeof *wv, 0);
+  wv->kind = VIEW_WORLD;
+  wv->index = 0;
+  int world = lua_gettop(L);
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, world_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, world_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, world);
+
+  /* The expression environment: ids, rel, tick, ticks, world, math and the
+  ** aggregates, read-only (tick and ticks are updated by the engine). */
+  lua_createtable(L, 0, sc->nactors + 12);
+  int exprraw = lua_gettop(L);
+  for (int a = 0; a < sc->nactors; a++) {
+    lua_rawgeti(L, views, a + 1);
+    lua_setfield(L, exprraw, sc->actors[a].id);
+  }
+  lua_pushvalue(L, relviews);
+  lua_pushcclosure(L, f_rel, 1);
+  lua_setfield(L, exprraw, "rel");
+  static const struct { const char *name; lua_CFunction fn; } aggs[] = {
+    {"sum", f_sum}, {"mean", f_mean}, {"min", f_min}, {"max", f_max}, {"count", f_count}, {NULL, NULL}};
+  for (int i = 0; aggs[i].name; i++) {
+    lua_pushcfunction(L, aggs[i].fn);
+    lua_setfield(L, exprraw, aggs[i].name);
+  }
+  lua_pushvalue(L, world);
+  lua_setfield(L, exprraw, "world");
+  lua_pushinteger(L, 0); lua_setfield(L, exprraw, "tick");
+  lua_pushinteger(L, sc->ticks); lua_setfield(L, exprraw, "ticks");
+  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, -1, "math");
+  sandbox_readonly(L);
+  lua_setfield(L, exprraw, "math");
+  lua_pop(L, 1);
+  lua_pushvalue(L, exprraw);
+  sandbox_readonly(L);
+  int exprenv = lua_gettop(L);
+
+  /* Compile: policies (one factory per script file), actions, expressions. */
+  lua_newtable(L); int policy = lua_gettop(L);
+  lua_newtable(L); int byfile = lua_gettop(L);
+  for (int a = 0; a < sc->nactors; a++) {
+    const tr_actordecl *ad = &sc->actors[a];
+    if (!ad->policy) continue;
+    if (lua_getfield(L, byfile, ad->policy) == LUA_TNIL) {
+      lua_pop(L, 1);
+      if (compile_file(L, ad->policy, 1, d, sc->path, ad->policy_line, ad->policy_col)) {
+        bc->errors++;
+        lua_pushboolean(L, 0);
+      }
+      lua_pushvalue(L, -1);
+      lua_setfield(L, byfile, ad->policy);
+    }
+    lua_rawseti(L, policy, a + 1);
+  }
+  lua_newtable(L); int actfac = lua_gettop(L);
+  for (int i = 0; i < sc->nactions; i++) {
+    const tr_actiondecl *ac = &sc->actions[i];
+    if (!ac->script) continue;
+    if (compile_file(L, ac->script, 1, d, sc->path, ac->line, ac->col)) {
+      bc->errors++;
+      continue;
+    }
+    lua_rawseti(L, actfac, i + 1);
+  }
+  lua_newtable(L); int metrics = lua_gettop(L);
+  char what[256];
+  for (int i = 0; i < sc->nmetrics; i++) {
+    snprintf(what, sizeof what, "metric '%s'", sc->metrics[i].name);
+    if (compile_expr(L, exprenv, what, sc->metrics[i].expr, d, sc->path, sc->metrics[i].line, sc->metrics[i].col)) {
+      bc->errors++;
+      continue;
+    }
+    lua_rawseti(L, metrics, i + 1);
+  }
+  lua_newtable(L); int outcomes = lua_gettop(L);
+  for (int i = 0; i < sc->noutcomes; i++) {
+    snprintf(what, sizeof what, "outcome '%s'", sc->outcomes[i].name);
+    if (compile_expr(L, exprenv, what, sc->outcomes[i].expr, d, sc->path, sc->outcomes[i].line, sc->outcomes[i].col)) {
+      bc->errors++;
+      continue;
+    }
+    lua_rawseti(L, outcomes, i + 1);
+  }
+  lua_newtable(L); int when = lua_gettop(L);
+  lua_newtable(L); int evfac = lua_gettop(L);
+  for (int i = 0; i < sc->nevents; i++) {
+    const tr_eventdecl *ev = &sc->events[i];
+    if (ev->when) {
+      snprintf(what, sizeof what, "event '%s' when", ev->name);
+      if (compile_expr(L, exprenv, what, ev->when, d, sc->path, ev->when_line, ev->when_col)) bc->errors++;
+      else lua_rawseti(L, when, i + 1);
+    }
+    if (ev->lua) {
+      snprintf(what, sizeof what, "=event '%s'", ev->name);
+      if (luaL_loadbufferx(L, ev->lua, strlen(ev->lua), what, "t") != LUA_OK) {
+        diag_error(d, sc->path, ev->lua_line, ev->lua_col, "event '%s' lua does not compile: %s",
+                   ev->name, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        bc->errors++;
+      } else {
+        lua_rawseti(L, evfac, i + 1);
+      }
+    }
+  }
+
+  lua_pushvalue(L, views); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
+  lua_pushvalue(L, actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
+  lua_pushvalue(L, args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
+  lua_pushvalue(L, paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
+  lua_pushvalue(L, exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_pushvalue(L, policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
+  lua_pushvalue(L, actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
+  lua_pushvalue(L, evfac); lua_setfield(L, LUA_REGISTRYINDEX, R_EVFAC);
+  lua_pushvalue(L, metrics); lua_setfield(L, LUA_REGISTRYINDEX, R_METRICS);
+  lua_pushvalue(L, outcomes); lua_setfield(L, LUA_REGISTRYINDEX, R_OUTCOMES);
+  lua_pushvalue(L, when); lua_setfield(L, LUA_REGISTRYINDEX, R_WHEN);
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_DECIDE);
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_INIT);
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_APPLY);
+  build_params(L, lx, NULL);
+  return 0;
+}
+
+tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
+  tr_lua *lx = calloc(1, sizeof *lx);
+  if (!lx) return NULL;
+  lx->sc = sc;
+  lx->w = w;
+  lx->cur_actor = -1;
+  lua_State *L = sandbox_new(lx);
+  if (!L) {
+    diag_error(d, NULL, 0, 0, "cannot create a Lua state (out of memory)");
+    free(lx);
+    return NULL;
+  }
+  lx->L = L;
+  lx->mem_limit = (size_t)sc->memory_mb * 1024u * 1024u;
+  build_ctx bc = {d, 0};
+  lua_pushcfunction(L, build_state);
+  lua_pushlightuserdata(L, &bc);
+  int st = lua_pcall(L, 1, 0, 0);
+  if (st != LUA_OK) {
+    diag_error(d, sc->path, 0, 0, "cannot prepare the scripts: %s%s",
+               st == LUA_ERRMEM ? "memory limit (limits.memory_mb) too small for this scenario"
+                                : lua_tostring(L, -1) ? lua_tostring(L, -1) : "error",
+               "");
+    bc.errors++;
+  }
+  lua_settop(L, 0);
+  if (bc.errors) {
+    script_free(lx);
+    return NULL;
+  }
+  return lx;
+}
+
+void script_free(tr_lua *lx) {
+  if (!lx) return;
+  if (lx->L) lua_close(lx->L);
+  free(lx);
+}
+
+/* Per run: fresh globals; each policy actor's script runs in its own
+** environment; action scripts and event snippets get theirs. Called inside
+** the run's protected call. Pushes nothing. */
+void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
+  const tr_scenario *sc = lx->sc;
+  if (lx->params_for != inst) build_params(L, lx, inst);
+  int top = lua_gettop(L);
+  sandbox_push_run_globals(L);
+  int g = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_POLICY);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);
+  int policy = g + 1, decide = g + 2, init = g + 3;
+  lua_createtable(L, 0, 2);             /* metatable {__index = run globals} */
+  lua_pushvalue(L, g);
+  lua_setfield(L, -2, "__index");
+  int envmt = lua_gettop(L);
+  lx->mode = MODE_NONE;
+  for (int a = 0; a < sc->nactors; a++) {
+    if (!sc->actors[a].policy) continue;
+    lx->cur_actor = a;
+    lx->what_kind = WHAT_LOAD_POLICY;
+    lua_newtable(L);
+    lua_pushvalue(L, envmt);
+    lua_setmetatable(L, -2);
+    int env = lua_gettop(L);
+    lua_rawgeti(L, policy, a + 1);
+    lua_pushvalue(L, env);
+    sandbox_call(L, lx, 1, 0);          /* the script's top level */
+    if (lua_getfield(L, env, "decide") != LUA_TFUNCTION)
+      luaL_error(L, "policy %s (actor '%s') does not define decide(me, world)",
+                 sc->actors[a].policy, sc->actors[a].id);
+    lua_rawseti(L, decide, a + 1);
+    if (lua_getfield(L, env, "init") != LUA_TFUNCTION) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    lua_rawseti(L, init, a + 1);
+    lua_pop(L, 2);
+  }
+  lx->cur_actor = -1;
+  if (sc->nactions) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
+    lua_getfield(L, LUA_REGISTRYINDEX, R_APPLY);
+    for (int i = 0; i < sc->nactions; i++) {
+      if (!sc->actions[i].script) continue;
+      lx->what_kind = WHAT_LOAD_ACTION;
+      lx->what_index = i;
+      lua_newtable(L);
+      lua_pushvalue(L, envmt);
+      lua_setmetatable(L, -2);
+      int env = lua_gettop(L);
+      lua_rawgeti(L, env - 2, i + 1);
+      lua_pushvalue(L, env);
+      sandbox_call(L, lx, 1, 0);
+      if (lua_getfield(L, env, "apply") != LUA_TFUNCTION)
+        luaL_error(L, "action script %s does not define apply(world, actor, target, args)",
+                   sc->actions[i].script);
+      lua_rawseti(L, env - 1, i + 1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+  }
+  /* Event snippets share one environment per run: actor ids, rel, world,
+  ** tick, ticks and the aggregates over the run globals. */
+  int has_snippets = 0;
+  for (int i = 0; i < sc->nevents; i++) has_snippets |= sc->events[i].lua != NULL;
+  if (has_snippets) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EVFAC);
+    int evfac = lua_gettop(L);
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, g, "math");
+    lua_setfield(L, -2, "math");
+    lua_pushvalue(L, envmt);
+    lua_setmetatable(L, -2);
+    int evenv = lua_gettop(L);
+    for (int i = 0; i < sc->nevents; i++) {
+      if (!sc->events[i].lua) continue;
+      lua_rawgeti(L, evfac, i + 1);
+      lua_pushvalue(L, evenv);
+      lua_setupvalue(L, -2, 1);
+      lua_pop(L, 1);
+    }
+    lua_pushvalue(L, evenv);
+    lua_setfield(L, LUA_REGISTRYINDEX, "tr.evenv");
+  }
+  lua_settop(L, top);
+}
+
+/* Compile everything and run each script's top level once, so `check`
+** reports what `run` would refuse before any run starts. */
+int script_compile_all(const tr_scenario *sc, tr_diag *d) {
+  tr_world *w = world_new(sc);
+  if (!w) { diag_error(d, NULL, 0, 0, "out of memory"); return -1; }
+  tr_lua *lx = script_new(sc, w, d);
+  if (!lx) { world_free(w); return -1; }
+  script_free(lx);
+  world_free(w);
+  return 0;
+}

@@ -1,0 +1,256 @@
+/*
+** main.c — the command line (SPEC §2): run, check, replay, report.
+** Parses options into tr_options, loads and checks the scenario, and maps
+** every failure to its exit status. Nothing below main calls exit().
+*/
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "internal.h"
+
+static const char usage_text[] =
+  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write CSVs\n"
+  "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
+  "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
+  "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
+  "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope --help | --version\n"
+  "\n"
+  "run options:\n"
+  "  -n, --runs N           runs per variant and point (default: experiment.runs, else 100)\n"
+  "  -t, --ticks T          horizon (default: experiment.ticks)\n"
+  "  -s, --seed S           master seed, unsigned 64-bit (default: experiment.seed, else 1)\n"
+  "  -j, --threads N        worker threads; results never depend on N (default: cores)\n"
+  "  -o, --out DIR          output folder (default: results/<scenario id>)\n"
+  "      --set PATH=VALUE   override a parameter of the baseline (repeatable)\n"
+  "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
+  "      --series all|summary|none   per-run series, per-tick summary, or neither (default: summary)\n"
+  "      --events           write the event log (events.csv)\n"
+  "      --quiet            no progress display\n"
+  "      --resume           finish an interrupted experiment in --out\n"
+  "\n"
+  "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
+  "             4 output not written, 130/143 interrupted (resumable)\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "tightrope: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n(see 'tightrope --help')\n");
+  return TR_EUSAGE;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (!*s || *s == '-' || *s == '+') return -1;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end) return -1;
+  *out = (uint64_t)v;
+  return 0;
+}
+
+typedef struct cli {
+  const char *cmd, *scenario;
+  int has_runs, has_ticks, has_seed, has_out;
+  long runs, ticks;
+  uint64_t seed;
+  char *out;
+  long run_index, point_index;   /* replay */
+  const char *replay_variant;
+  tr_options opts;
+} cli;
+
+static int parse_options(int argc, char **argv, cli *c) {
+  enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT };
+  static const struct option longopts[] = {
+    {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
+    {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
+    {"out", required_argument, 0, 'o'}, {"set", required_argument, 0, O_SET},
+    {"variant", required_argument, 0, O_VARIANT}, {"series", required_argument, 0, O_SERIES},
+    {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
+    {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
+    {"point", required_argument, 0, O_POINT}, {0, 0, 0, 0}};
+  tr_options *o = &c->opts;
+  o->sets = calloc((size_t)argc, sizeof *o->sets);
+  o->variants = calloc((size_t)argc, sizeof *o->variants);
+  if (!o->sets || !o->variants) return usage_error("%s", "out of memory");
+  opterr = 0;
+  optind = 2;
+  int ch;
+  long v;
+  while ((ch = getopt_long(argc, argv, ":n:t:s:j:o:", longopts, NULL)) != -1) {
+    switch (ch) {
+      case 'n':
+        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--runs takes a whole number >= 1, got '%s'", optarg);
+        c->runs = v; c->has_runs = 1; break;
+      case 't':
+        if (parse_int(optarg, 0, 1000000000, &v)) return usage_error("--ticks takes a whole number >= 0, got '%s'", optarg);
+        c->ticks = v; c->has_ticks = 1; break;
+      case 's':
+        if (parse_u64(optarg, &c->seed)) return usage_error("--seed takes an unsigned 64-bit integer, got '%s'", optarg);
+        c->has_seed = 1; break;
+      case 'j':
+        if (parse_int(optarg, 1, 4096, &v)) return usage_error("--threads takes a whole number from 1 to 4096, got '%s'", optarg);
+        o->threads = (int)v; break;
+      case 'o': c->out = optarg; c->has_out = 1; break;
+      case O_SET:
+        if (!strchr(optarg, '=')) return usage_error("--set takes PATH=VALUE, got '%s'", optarg);
+        o->sets[o->nsets++] = optarg; break;
+      case O_VARIANT: o->variants[o->nvariants++] = optarg; break;
+      case O_SERIES:
+        if (strcmp(optarg, "all") == 0) o->series = SERIES_ALL;
+        else if (strcmp(optarg, "summary") == 0) o->series = SERIES_SUMMARY;
+        else if (strcmp(optarg, "none") == 0) o->series = SERIES_NONE;
+        else return usage_error("--series takes all, summary or none, got '%s'", optarg);
+        break;
+      case O_EVENTS: o->events = 1; break;
+      case O_QUIET: o->quiet = 1; break;
+      case O_RESUME: o->resume = 1; break;
+      case O_RUN:
+        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
+        c->run_index = v; break;
+      case O_POINT:
+        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--point takes a point number >= 1, got '%s'", optarg);
+        c->point_index = v; break;
+      case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+      default: return usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) return usage_error("%s needs a scenario file", c->cmd);
+  c->scenario = argv[optind++];
+  if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+  return 0;
+}
+
+/* Resolve options against the scenario. 0, or an exit status. */
+static int resolve(cli *c, const tr_scenario *sc) {
+  tr_options *o = &c->opts;
+  o->runs = c->has_runs ? (int)c->runs : sc->has_runs ? sc->runs : 100;
+  o->ticks = c->has_ticks ? (int)c->ticks : sc->has_ticks ? sc->ticks : 100;
+  o->seed = c->has_seed ? c->seed : sc->has_seed ? sc->seed : 1;
+  if (o->threads == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = n > 0 ? (int)n : 1;
+  }
+  for (int i = 0; i < o->nvariants; i++) {
+    int found = 0;
+    const char *names[sc->nvariants + 1];
+    for (int v = 0; v < sc->nvariants; v++) {
+      names[v] = sc->variants[v].name;
+      if (strcmp(names[v], o->variants[i]) == 0) found = 1;
+    }
+    if (!found) {
+      const char *s = diag_suggest(o->variants[i], names, sc->nvariants);
+      fprintf(stderr, "tightrope: error: --variant %s: no such variant in %s%s%s%s\n", o->variants[i],
+              sc->path, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      return TR_EUSAGE;
+    }
+  }
+  static char outbuf[4096];
+  if (c->has_out) o->out = c->out;
+  else {
+    snprintf(outbuf, sizeof outbuf, "results/%s", sc->id);
+    o->out = outbuf;
+  }
+  return 0;
+}
+
+static int cmd_check(cli *c) {
+  tr_diag *d = tr_diag_new();
+  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  int status = TR_OK;
+  if (!sc || tr_scenario_compile(sc, d)) {
+    status = TR_EINVALID;
+  } else {
+    int r = resolve(c, sc);
+    if (r) status = r;
+    else {
+      tr_plan plan;
+      if (exp_plan(sc, &c->opts, &plan, d)) status = TR_EINVALID;
+      else
+        printf("%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",
+               c->scenario, sc->nactors, sc->nrels, sc->nmetrics, sc->noutcomes, sc->nvariants,
+               plan.npoints);
+      exp_plan_free(&plan);
+    }
+  }
+  tr_diag_print(d, stderr);
+  if (status == TR_EINVALID && tr_diag_count(d))
+    fprintf(stderr, "%s: %d error%s\n", c->scenario, tr_diag_count(d), tr_diag_count(d) == 1 ? "" : "s");
+  tr_diag_free(d);
+  tr_scenario_free(sc);
+  return status;
+}
+
+static int cmd_run(cli *c) {
+  tr_diag *d = tr_diag_new();
+  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  int status;
+  if (!sc || tr_scenario_compile(sc, d)) {
+    status = TR_EINVALID;
+  } else if ((status = resolve(c, sc)) == 0) {
+    status = tr_experiment_run(sc, &c->opts, d);
+  }
+  tr_diag_print(d, stderr);
+  if (status == TR_OK && !c->opts.quiet && isatty(STDERR_FILENO))
+    fprintf(stderr, "tightrope: results in %s\n", c->opts.out);
+  tr_diag_free(d);
+  tr_scenario_free(sc);
+  return status;
+}
+
+int tr_scenario_compile(const tr_scenario *sc, tr_diag *d) {
+  return script_compile_all(sc, d);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_text, stderr);
+    return TR_EUSAGE;
+  }
+  gsl_set_error_handler_off();   /* GSL reports through return values, never aborts */
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    fputs(usage_text, stdout);
+    return TR_OK;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    printf("tightrope %s\n", TR_VERSION);
+    return TR_OK;
+  }
+  cli c;
+  memset(&c, 0, sizeof c);
+  c.cmd = cmd;
+  c.opts.argc = argc;
+  c.opts.argv = argv;
+  c.opts.series = SERIES_SUMMARY;
+  int status;
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0) {
+    status = parse_options(argc, argv, &c);
+    if (status == 0) status = strcmp(cmd, "run") == 0 ? cmd_run(&c) : cmd_check(&c);
+  } else {
+    static const char *const cmds[] = {"run", "check", "replay", "report"};
+    const char *s = diag_suggest(cmd, cmds, 4);
+    fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
+            s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    status = TR_EUSAGE;
+  }
+  free(c.opts.sets);
+  free(c.opts.variants);
+  return status;
+}

@@ -1,0 +1,686 @@
+/*
+** sandbox.c — the Lua sandbox every policy, action and expression runs in.
+**
+** Design (after Redis's script_lua.c): scripts get a deny-by-default global
+** table holding `base` minus dofile/loadfile, `load` of text chunks only,
+** `collectgarbage` limited to "count", `setmetatable` refusing __gc (Lua
+** runs finalizers with hooks off, so a finalizer could loop forever), and the
+** `string` (without dump), `table`, `math` and `utf8` libraries. There is no
+** io, os, package, require or debug: the real global table of the state is
+** emptied, so nothing reaches them by any route.
+**
+** Bounds: a count hook charges every VM instruction to the current call and
+** raises an error past limits.instructions; once raised it fires on every
+** instruction, so a script's own pcall cannot swallow it for long. The
+** allocator refuses growth past limits.memory_mb. Pattern matching, which the
+** hook cannot see, gets bounded inputs (see bounded_match below).
+**
+** Determinism: `math.random` and `rng` draw from the run's GSL stream;
+** `math.randomseed` is an error; `pairs` visits keys in a fixed order
+** (numbers ascending, then strings bytewise, then booleans), since Lua's
+** hash order depends on a per-state random seed. `next` is unchanged: its
+** order is unspecified.
+**
+** Invariant: library tables are never shared between runs: each run's
+** globals are fresh copies of the template's (sandbox_push_run_globals).
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+
+#include "internal.h"
+
+#define HOOK_STEP 1000       /* instructions between two count-hook calls */
+#define READONLY_MARK "__tr_readonly"
+/* Pattern functions refuse subjects longer than this many bytes. */
+#define PATTERN_SUBJECT_MAX (1u << 20)
+
+/* ------------------------------------------------------------ allocator */
+static void *sbx_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  tr_lua *lx = ud;
+  if (!ptr) osize = 0;
+  if (nsize == 0) {
+    free(ptr);
+    lx->mem -= osize;
+    return NULL;
+  }
+  if (nsize > osize && lx->mem_limit && lx->mem + (nsize - osize) > lx->mem_limit) {
+    lx->mem_hit = 1;
+    return NULL;
+  }
+  void *p = realloc(ptr, nsize);
+  if (!p) return NULL;
+  lx->mem = lx->mem - osize + nsize;
+  return p;
+}
+
+/* ----------------------------------------------------------------- hook */
+static void sbx_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  tr_lua *lx = TR_LX(L);
+  lx->instr += HOOK_STEP;
+  if (lx->limit_hit || lx->instr > lx->instr_limit) {
+    lx->limit_hit = 1;
+    lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
+               (lua_Integer)lx->instr_limit);
+  }
+}
+
+void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
+  lx->instr = 0;
+  lua_call(L, nargs, nresults);
+  if (lx->limit_hit)  /* the script caught the limit error itself */
+    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
+               (lua_Integer)lx->instr_limit);
+}
+
+int sandbox_msgh(lua_State *L) {
+  const char *msg;
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER)
+    msg = lua_tostring(L, 1);
+  else if (lua_isnoneornil(L, 1))
+    msg = "error with no message (error(nil))";
+  else
+    msg = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* ------------------------------------------------------- safe functions */
+static int sbx_print(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  const tr_world *w = lx->w;
+  if (w && lx->cur_actor >= 0 && lx->cur_actor < lx->sc->nactors)
+    lua_pushfstring(L, "[run %d tick %d %s] ", w->run, w->tick, lx->sc->actors[lx->cur_actor].id);
+  else if (w)
+    lua_pushfstring(L, "[run %d tick %d] ", w->run, w->tick);
+  else
+    lua_pushliteral(L, "");
+  luaL_addvalue(&b);
+  int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1) luaL_addchar(&b, '\t');
+    luaL_tolstring(L, i, NULL);
+    luaL_addvalue(&b);
+  }
+  luaL_addchar(&b, '\n');
+  luaL_pushresult(&b);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  fwrite(s, 1, len, stderr);   /* one write: lines of threads never mix */
+  return 0;
+}
+
+static int sbx_setmetatable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int t = lua_type(L, 2);
+  luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+  if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+    return luaL_error(L, "setmetatable: __gc metamethods are not allowed in tightrope scripts");
+  lua_settop(L, 2);
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+    return luaL_error(L, "cannot change a protected metatable");
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+static int is_readonly(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  int ro = lua_getfield(L, -1, READONLY_MARK) != LUA_TNIL;
+  lua_pop(L, 2);
+  return ro;
+}
+
+static int sbx_rawset(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkany(L, 2);
+  luaL_checkany(L, 3);
+  if (is_readonly(L, 1)) return luaL_error(L, "rawset: this table is read-only");
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+static int sbx_collectgarbage(lua_State *L) {
+  const char *opt = luaL_optstring(L, 1, "collect");
+  if (strcmp(opt, "count") != 0)
+    return luaL_error(L, "collectgarbage: only \"count\" is allowed in tightrope scripts");
+  int kb = lua_gc(L, LUA_GCCOUNT, 0);
+  int b = lua_gc(L, LUA_GCCOUNTB, 0);
+  lua_pushnumber(L, (lua_Number)kb + ((lua_Number)b / 1024));
+  return 1;
+}
+
+/* load(chunk [, name [, mode [, env]]]): text only; the environment defaults
+** to the caller's run globals (upvalue 1 is not usable: they are per run, so
+** scripts' load gets the globals table stored in the registry for the run). */
+static int sbx_load(lua_State *L) {
+  size_t len;
+  const char *mode = luaL_optstring(L, 3, "t");
+  if (strchr(mode, 'b'))
+    return luaL_error(L, "load: binary chunks are not allowed in tightrope scripts");
+  int has_env = !lua_isnone(L, 4);
+  int status;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, 1, &len);
+    if (len > 0 && s[0] == LUA_SIGNATURE[0])
+      return luaL_error(L, "load: binary chunks are not allowed in tightrope scripts");
+    const char *name = luaL_optstring(L, 2, s);
+    status = luaL_loadbufferx(L, s, len, name, "t");
+  } else {
+    return luaL_error(L, "load: only strings can be loaded in tightrope scripts");
+  }
+  if (status != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (has_env) lua_pushvalue(L, 4);
+  else lua_getfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  return 1;
+}
+
+static int sbx_randomseed(lua_State *L) {
+  return luaL_error(L, "math.randomseed is not allowed: every draw comes from the run's stream");
+}
+
+/* Deterministic pairs: keys sorted (numbers, then strings, then booleans;
+** other keys last, in next() order). */
+typedef struct { int type; double num; const char *str; size_t len; int pos; } key_ref;
+
+static int key_cmp(const void *pa, const void *pb) {
+  const key_ref *a = pa, *b = pb;
+  static const int rank[] = {[LUA_TNUMBER] = 0, [LUA_TSTRING] = 1, [LUA_TBOOLEAN] = 2};
+  int ra = (a->type == LUA_TNUMBER || a->type == LUA_TSTRING || a->type == LUA_TBOOLEAN) ? rank[a->type] : 3;
+  int rb = (b->type == LUA_TNUMBER || b->type == LUA_TSTRING || b->type == LUA_TBOOLEAN) ? rank[b->type] : 3;
+  if (ra != rb) return ra - rb;
+  if (ra == 0 || ra == 2) return (a->num > b->num) - (a->num < b->num);
+  if (ra == 1) {
+    size_t m = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->str, b->str, m);
+    if (c) return c;
+    return (a->len > b->len) - (a->len < b->len);
+  }
+  return a->pos - b->pos;
+}
+
+static int sorted_next(lua_State *L) {
+  /* upvalues: 1 table, 2 sorted keys, 3 position */
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(3)) + 1;
+  if (lua_rawgeti(L, lua_upvalueindex(2), i) == LUA_TNIL) return 1;
+  lua_pushinteger(L, i);
+  lua_replace(L, lua_upvalueindex(3));
+  lua_pushvalue(L, -1);
+  lua_gettable(L, lua_upvalueindex(1));
+  return 2;
+}
+
+static int sbx_pairs(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 3);
+    return 3;
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L);                       /* 2: keys in next() order */
+  int n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, 2, ++n);
+  }
+  key_ref *refs = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *refs, 0); /* 3 */
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    key_ref *k = &refs[i];
+    k->type = lua_type(L, -1);
+    k->pos = i + 1;
+    k->str = NULL;
+    k->len = 0;
+    k->num = 0;
+    if (k->type == LUA_TNUMBER) k->num = lua_tonumber(L, -1);
+    else if (k->type == LUA_TBOOLEAN) k->num = lua_toboolean(L, -1);
+    else if (k->type == LUA_TSTRING) k->str = lua_tolstring(L, -1, &k->len); /* anchored in 2 */
+    lua_pop(L, 1);
+  }
+  qsort(refs, (size_t)n, sizeof *refs, key_cmp);
+  lua_createtable(L, n, 0);              /* 4: sorted keys */
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, refs[i].pos);
+    lua_rawseti(L, 4, i + 1);
+  }
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 4);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, sorted_next, 3);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* ------------------------------------------------------------- patterns */
+/* The count hook cannot interrupt Lua's matcher, whose backtracking can be
+** exponential in the pattern. Bound the work: the subject is capped, and the
+** pattern's quantifiers (each one a possible backtracking level) must keep
+** len^(quantifiers+1) under a fixed budget. */
+static int pattern_quantifiers(const char *p, size_t len) {
+  int q = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] == '%' && i + 1 < len) {
+      if (p[i + 1] == 'b' || p[i + 1] == 'f') q++;
+      i++;
+      continue;
+    }
+    if (p[i] == '*' || p[i] == '-' || p[i] == '+' || p[i] == '?') q++;
+  }
+  return q;
+}
+
+static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg) {
+  size_t plen = 0;
+  const char *p = lua_tolstring(L, pattern_arg, &plen);
+  if (subject_len > PATTERN_SUBJECT_MAX)
+    luaL_error(L, "pattern matching on a string of %I bytes refused (limit %I)",
+               (lua_Integer)subject_len, (lua_Integer)PATTERN_SUBJECT_MAX);
+  if (!p) return;
+  int q = pattern_quantifiers(p, plen);
+  double work = pow((double)subject_len + 1, q + 1);
+  if (q > 2 && work > 1e9)
+    luaL_error(L, "pattern with %d quantifiers on a %I-byte string is too costly to match",
+               q, (lua_Integer)subject_len);
+}
+
+/* upvalue 1: the original string function */
+static int bounded_match(lua_State *L) {
+  size_t len = 0;
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) lua_tolstring(L, 1, &len);
+  if (lua_type(L, 2) == LUA_TSTRING) check_pattern(L, len, 2);
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static int bounded_rep(lua_State *L) {
+  size_t l = 0;
+  luaL_checklstring(L, 1, &l);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  size_t lsep = 0;
+  if (lua_type(L, 3) == LUA_TSTRING) lua_tolstring(L, 3, &lsep);
+  tr_lua *lx = TR_LX(L);
+  double total = (double)(l + lsep) * (double)(n > 0 ? n : 0);
+  if (lx->mem_limit && total > (double)lx->mem_limit) {
+    lx->mem_hit = 1;
+    return luaL_error(L, "string.rep of %f bytes exceeds the memory limit", total);
+  }
+  int top = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, top, 1);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ rng */
+static gsl_rng *run_rng(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  if (!lx->w) luaL_error(L, "rng: no run is in progress");
+  return lx->w->rng;
+}
+
+static double check_prob(lua_State *L, int arg, const char *fn) {
+  double p = luaL_checknumber(L, arg);
+  if (!(p >= 0 && p <= 1))
+    luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
+  return p;
+}
+
+static double check_positive(lua_State *L, int arg, const char *fn, const char *what, int allow_zero) {
+  double v = luaL_checknumber(L, arg);
+  if (!isfinite(v) || v < 0 || (!allow_zero && v == 0))
+    luaL_error(L, "%s: %s must be %s, got %f", fn, what, allow_zero ? "non-negative" : "positive", v);
+  return v;
+}
+
+static int rng_uniform(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  if (lua_gettop(L) == 0) { lua_pushnumber(L, gsl_rng_uniform(r)); return 1; }
+  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  if (!isfinite(a) || !isfinite(b) || b < a) return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
+  lua_pushnumber(L, gsl_ran_flat(r, a, b));
+  return 1;
+}
+
+static int rng_normal(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double mu = luaL_optnumber(L, 1, 0), sd = luaL_optnumber(L, 2, 1);
+  if (!isfinite(mu) || !isfinite(sd) || sd < 0)
+    return luaL_error(L, "rng.normal: standard deviation must be non-negative, got %f", sd);
+  lua_pushnumber(L, mu + gsl_ran_gaussian(r, sd));
+  return 1;
+}
+
+static int rng_bernoulli(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double p = check_prob(L, 1, "rng.bernoulli");
+  lua_pushboolean(L, gsl_rng_uniform(r) < p);
+  return 1;
+}
+
+static int rng_binomial(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  lua_Integer n = luaL_checkinteger(L, 1);
+  double p = check_prob(L, 2, "rng.binomial");
+  if (n < 0 || n > 4294967295LL) return luaL_error(L, "rng.binomial: n must be in 0..2^32-1");
+  lua_pushinteger(L, (lua_Integer)gsl_ran_binomial(r, p, (unsigned)n));
+  return 1;
+}
+
+static int rng_poisson(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double mu = check_positive(L, 1, "rng.poisson", "mean", 1);
+  lua_pushinteger(L, (lua_Integer)gsl_ran_poisson(r, mu));
+  return 1;
+}
+
+static int rng_exponential(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double mean = check_positive(L, 1, "rng.exponential", "mean", 0);
+  lua_pushnumber(L, gsl_ran_exponential(r, mean));
+  return 1;
+}
+
+static int rng_gamma(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double k = check_positive(L, 1, "rng.gamma", "shape", 0);
+  double theta = check_positive(L, 2, "rng.gamma", "scale", 0);
+  lua_pushnumber(L, gsl_ran_gamma(r, k, theta));
+  return 1;
+}
+
+static int rng_beta(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double a = check_positive(L, 1, "rng.beta", "a", 0);
+  double b = check_positive(L, 2, "rng.beta", "b", 0);
+  lua_pushnumber(L, gsl_ran_beta(r, a, b));
+  return 1;
+}
+
+static int rng_lognormal(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  double zeta = luaL_checknumber(L, 1);
+  double sigma = check_positive(L, 2, "rng.lognormal", "sigma", 1);
+  if (!isfinite(zeta)) return luaL_error(L, "rng.lognormal: zeta must be finite");
+  lua_pushnumber(L, gsl_ran_lognormal(r, zeta, sigma));
+  return 1;
+}
+
+/* rng.choice(weights): 1-based index drawn with probability weight/sum. */
+static int rng_choice(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  if (n == 0) return luaL_error(L, "rng.choice: the weights list is empty");
+  double total = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    int ok;
+    double wgt = lua_tonumberx(L, -1, &ok);
+    lua_pop(L, 1);
+    if (!ok || !isfinite(wgt) || wgt < 0)
+      return luaL_error(L, "rng.choice: weight %I must be a non-negative number", i);
+    total += wgt;
+  }
+  if (!(total > 0)) return luaL_error(L, "rng.choice: the weights sum to 0");
+  double u = gsl_rng_uniform(r) * total, acc = 0;
+  lua_Integer pick = n;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    acc += lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (u < acc) { pick = i; break; }
+  }
+  lua_pushinteger(L, pick);
+  return 1;
+}
+
+/* rng.shuffle(list): in place, Fisher–Yates as gsl_ran_shuffle does it. */
+static int rng_shuffle(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (is_readonly(L, 1)) return luaL_error(L, "rng.shuffle: this list is read-only; copy it first");
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  for (lua_Integer i = n - 1; i > 0; i--) {
+    lua_Integer j = (lua_Integer)gsl_rng_uniform_int(r, (unsigned long)i + 1);
+    lua_rawgeti(L, 1, i + 1);
+    lua_rawgeti(L, 1, j + 1);
+    lua_rawseti(L, 1, i + 1);
+    lua_rawseti(L, 1, j + 1);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* math.random with Lua's own signatures, drawing from the run's stream. */
+static int math_random(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  lua_Integer lo, hi;
+  switch (lua_gettop(L)) {
+    case 0: lua_pushnumber(L, gsl_rng_uniform(r)); return 1;
+    case 1: lo = 1; hi = luaL_checkinteger(L, 1); break;
+    case 2: lo = luaL_checkinteger(L, 1); hi = luaL_checkinteger(L, 2); break;
+    default: return luaL_error(L, "math.random: wrong number of arguments");
+  }
+  luaL_argcheck(L, lo <= hi, lua_gettop(L), "interval is empty");
+  unsigned long span = (unsigned long)hi - (unsigned long)lo;
+  unsigned long k = span == ULONG_MAX ? gsl_rng_get(r) : gsl_rng_uniform_int(r, span + 1);
+  lua_pushinteger(L, (lua_Integer)((unsigned long)lo + k));
+  return 1;
+}
+
+static const luaL_Reg rng_funcs[] = {
+  {"uniform", rng_uniform}, {"normal", rng_normal}, {"bernoulli", rng_bernoulli},
+  {"binomial", rng_binomial}, {"poisson", rng_poisson}, {"exponential", rng_exponential},
+  {"gamma", rng_gamma}, {"beta", rng_beta}, {"lognormal", rng_lognormal},
+  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {NULL, NULL}
+};
+
+/* ------------------------------------------------------------ templates */
+static int readonly_newindex(lua_State *L) {
+  return luaL_error(L, "this table is read-only (%s)",
+                    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "key");
+}
+
+static int readonly_len(lua_State *L) {
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+  return 1;
+}
+
+static int readonly_pairs(lua_State *L) {
+  lua_getmetatable(L, 1);
+  lua_pushcfunction(L, sbx_pairs);
+  lua_getfield(L, -2, "__index");
+  lua_call(L, 1, 3);
+  return 3;
+}
+
+void sandbox_readonly(lua_State *L) {
+  lua_newtable(L);                     /* proxy */
+  lua_createtable(L, 0, 6);            /* metatable */
+  lua_pushvalue(L, -3);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, readonly_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, readonly_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushcfunction(L, readonly_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, READONLY_MARK);
+  lua_setmetatable(L, -2);
+  lua_remove(L, -2);
+}
+
+static void copy_lib(lua_State *L, int from, const char *const *names) {
+  for (int i = 0; names[i]; i++) {
+    lua_getfield(L, from, names[i]);
+    lua_setfield(L, -2, names[i]);
+  }
+}
+
+/* Builds the template: a table of safe globals, with library tables. */
+static int build_template(lua_State *L) {
+  tr_lua *lx = lua_touserdata(L, 1);
+  TR_LX(L) = lx;
+  luaL_openlibs(L);
+  lua_pushglobaltable(L);
+  int g = lua_gettop(L);
+
+  /* string: no dump; pattern functions bounded; rep bounded. */
+  lua_getglobal(L, "string");
+  int s = lua_gettop(L);
+  lua_pushnil(L);
+  lua_setfield(L, s, "dump");
+  static const char *const matchers[] = {"find", "match", "gmatch", "gsub", NULL};
+  for (int i = 0; matchers[i]; i++) {
+    lua_getfield(L, s, matchers[i]);
+    lua_pushcclosure(L, bounded_match, 1);
+    lua_setfield(L, s, matchers[i]);
+  }
+  lua_getfield(L, s, "rep");
+  lua_pushcclosure(L, bounded_rep, 1);
+  lua_setfield(L, s, "rep");
+  /* Strings' metatable: hide it, so ("").__index cannot reach the library. */
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 2);
+
+  lua_getglobal(L, "math");
+  lua_pushcfunction(L, math_random);
+  lua_setfield(L, -2, "random");
+  lua_pushcfunction(L, sbx_randomseed);
+  lua_setfield(L, -2, "randomseed");
+  lua_pop(L, 1);
+
+  lua_newtable(L);                      /* the template */
+  int t = lua_gettop(L);
+  static const char *const base[] = {
+    "assert", "error", "getmetatable", "ipairs", "next", "pcall", "rawequal",
+    "rawget", "rawlen", "select", "tonumber", "tostring", "type", "xpcall",
+    "_VERSION", NULL};
+  copy_lib(L, g, base);
+  static const struct { const char *name; lua_CFunction fn; } mine[] = {
+    {"print", sbx_print}, {"pairs", sbx_pairs}, {"setmetatable", sbx_setmetatable},
+    {"rawset", sbx_rawset}, {"collectgarbage", sbx_collectgarbage}, {"load", sbx_load},
+    {NULL, NULL}};
+  for (int i = 0; mine[i].name; i++) {
+    lua_pushcfunction(L, mine[i].fn);
+    lua_setfield(L, t, mine[i].name);
+  }
+  static const char *const libs[] = {"string", "table", "math", "utf8", NULL};
+  for (int i = 0; libs[i]; i++) {
+    lua_getfield(L, g, libs[i]);
+    lua_setfield(L, t, libs[i]);
+  }
+  luaL_newlib(L, rng_funcs);
+  lua_setfield(L, t, "rng");
+  lua_setfield(L, LUA_REGISTRYINDEX, "tr.template");
+
+  /* Empty the real global table: nothing reaches io, os, package, debug. */
+  lua_newtable(L);
+  lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  return 0;
+}
+
+lua_State *sandbox_new(tr_lua *lx) {
+  lx->mem = 0;
+  lx->mem_limit = 0;                 /* the libraries themselves are not charged */
+  lua_State *L = lua_newstate(sbx_alloc, lx);
+  if (!L) return NULL;
+  TR_LX(L) = lx;
+  lua_pushcfunction(L, build_template);
+  lua_pushlightuserdata(L, lx);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    lua_close(L);
+    return NULL;
+  }
+  lx->instr_limit = lx->sc ? lx->sc->instr_limit : 10000000;
+  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  return L;
+}
+
+/* Run globals: a new table with fresh copies of every library table, so a
+** script that changes `string.x` or `math.floor` changes only its own run. */
+void sandbox_push_run_globals(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  int t = lua_gettop(L);
+  lua_createtable(L, 0, 32);
+  int g = t + 1;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      lua_newtable(L);
+      lua_pushnil(L);
+      while (lua_next(L, -3)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+      }
+      lua_remove(L, -2);
+    }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, g);
+  }
+  lua_pushvalue(L, g);
+  lua_setfield(L, g, "_G");
+  lua_pushvalue(L, g);
+  lua_setfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  lua_remove(L, t);
+}
+
+int sandbox_load(lua_State *L, const char *src, size_t len, const char *chunkname, int wrap) {
+  if (!wrap) return luaL_loadbufferx(L, src, len, chunkname, "t");
+  /* "return function(_ENV, ...) <src>\nend" keeps the script's line numbers. */
+  static const char head[] = "return function(_ENV, ...) ";
+  static const char tail[] = "\nend";
+  size_t n = sizeof head - 1 + len + sizeof tail - 1;
+  char *buf = malloc(n);
+  if (!buf) { lua_pushliteral(L, "out of memory"); return LUA_ERRMEM; }
+  memcpy(buf, head, sizeof head - 1);
+  memcpy(buf + sizeof head - 1, src, len);
+  memcpy(buf + sizeof head - 1 + len, tail, sizeof tail - 1);
+  int st = luaL_loadbufferx(L, buf, n, chunkname, "t");
+  free(buf);
+  return st;
+}
+
+void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
+  lx->limit_hit = 0;
+  lx->mem_hit = 0;
+  lx->instr = 0;
+  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+}

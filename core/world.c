@@ -1,0 +1,157 @@
+/*
+** world.c — the live state of one run: attribute values, bounds, the
+** relation adjacency, the write buffer and the action queue.
+**
+** Invariants: val[] is only written outside the decide step (events,
+** buffered writes applied in order, actions, init's buffer), so every read
+** inside decide sees the start-of-tick state; every write goes through
+** world_write, which clamps to the slot's bounds. Nothing here allocates per
+** read; buffers grow geometrically and are reused across ticks and runs.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "internal.h"
+
+static void *xcalloc(size_t n, size_t size) {
+  return calloc(n ? n : 1, size);
+}
+
+/* Compressed adjacency: rels grouped by key (from or to), file order kept. */
+static int build_csr(const tr_scenario *sc, int by_to, int **off_out, int **rel_out) {
+  int *off = xcalloc((size_t)sc->nactors + 1, sizeof *off);
+  int *rel = xcalloc((size_t)sc->nrels, sizeof *rel);
+  int *fill = xcalloc((size_t)sc->nactors, sizeof *fill);
+  if (!off || !rel || !fill) { free(off); free(rel); free(fill); return -1; }
+  for (int r = 0; r < sc->nrels; r++)
+    off[(by_to ? sc->rels[r].to : sc->rels[r].from) + 1]++;
+  for (int a = 0; a < sc->nactors; a++) off[a + 1] += off[a];
+  for (int r = 0; r < sc->nrels; r++) {
+    int a = by_to ? sc->rels[r].to : sc->rels[r].from;
+    rel[off[a] + fill[a]++] = r;
+  }
+  free(fill);
+  *off_out = off;
+  *rel_out = rel;
+  return 0;
+}
+
+tr_world *world_new(const tr_scenario *sc) {
+  tr_world *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->sc = sc;
+  size_t ns = (size_t)sc->nslots;
+  w->val = xcalloc(ns, sizeof *w->val);
+  w->lo = xcalloc(ns, sizeof *w->lo);
+  w->hi = xcalloc(ns, sizeof *w->hi);
+  w->writer = xcalloc(ns, sizeof *w->writer);
+  w->policy_actors = xcalloc((size_t)sc->nactors, sizeof(int));
+  w->order = xcalloc((size_t)sc->nactors, sizeof(int));
+  w->event_done = xcalloc((size_t)sc->nevents, 1);
+  w->rng = gsl_rng_alloc(rng_type());
+  if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors ||
+      !w->order || !w->event_done || !w->rng ||
+      build_csr(sc, 0, &w->out_off, &w->out_rel) ||
+      build_csr(sc, 1, &w->in_off, &w->in_rel)) {
+    world_free(w);
+    return NULL;
+  }
+  for (int a = 0; a < sc->nactors; a++) {
+    const tr_actordecl *ad = &sc->actors[a];
+    for (int i = 0; i < ad->nattrs; i++) {
+      int s = ad->attrs[i].slot;
+      w->lo[s] = ad->attrs[i].min;
+      w->hi[s] = ad->attrs[i].max;
+      w->writer[s] = a;
+    }
+    if (ad->policy) w->policy_actors[w->npolicy++] = a;
+  }
+  for (int r = 0; r < sc->nrels; r++) {
+    const tr_reldecl *rd = &sc->rels[r];
+    for (int i = 0; i < rd->nattrs; i++) {
+      int s = rd->attrs[i].slot;
+      w->lo[s] = rd->attrs[i].min;
+      w->hi[s] = rd->attrs[i].max;
+      w->writer[s] = rd->from;
+    }
+  }
+  return w;
+}
+
+void world_free(tr_world *w) {
+  if (!w) return;
+  free(w->val); free(w->lo); free(w->hi); free(w->writer);
+  free(w->out_off); free(w->out_rel); free(w->in_off); free(w->in_rel);
+  free(w->policy_actors); free(w->order); free(w->event_done);
+  free(w->wbuf); free(w->queue);
+  if (w->rng) gsl_rng_free(w->rng);
+  free(w);
+}
+
+void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed) {
+  w->inst = inst;
+  memcpy(w->val, inst->init, (size_t)w->sc->nslots * sizeof *w->val);
+  memset(w->event_done, 0, (size_t)w->sc->nevents);
+  w->nw = w->nq = 0;
+  w->tick = 0;
+  w->ticks = inst->ticks;
+  w->run = run;
+  w->variant = inst->variant;
+  w->point = inst->point;
+  w->seed = seed;
+  w->end_request = -1;
+  gsl_rng_set(w->rng, (unsigned long)seed);
+}
+
+static int grow(void **buf, int *cap, size_t elem) {
+  int ncap = *cap ? *cap * 2 : 64;
+  void *nb = realloc(*buf, (size_t)ncap * elem);
+  if (!nb) return -1;
+  *buf = nb;
+  *cap = ncap;
+  return 0;
+}
+
+int world_buffer(tr_world *w, int slot, double v) {
+  if (w->nw == w->capw && grow((void **)&w->wbuf, &w->capw, sizeof *w->wbuf)) return -1;
+  w->wbuf[w->nw].slot = slot;
+  w->wbuf[w->nw].value = v;
+  w->nw++;
+  return 0;
+}
+
+/* Apply buffered writes in the order they were made: the last write wins. */
+void world_apply_buffer(tr_world *w) {
+  for (int i = 0; i < w->nw; i++) world_write(w, w->wbuf[i].slot, w->wbuf[i].value);
+  w->nw = 0;
+}
+
+int world_queue(tr_world *w, int actor, int action, int target, int has_args) {
+  if (w->nq == w->capq && grow((void **)&w->queue, &w->capq, sizeof *w->queue)) return -1;
+  tr_actreq *q = &w->queue[w->nq++];
+  q->actor = actor;
+  q->action = action;
+  q->target = target;
+  q->has_args = has_args;
+  return 0;
+}
+
+int world_log(tr_world *w, int actor, const char *action, int target,
+              const char *cameo, double goldstein, double value) {
+  tr_runresult *r = w->res;
+  if (!w->log_events || !r) return 0;
+  if (r->nevents == r->capevents &&
+      grow((void **)&r->events, &r->capevents, sizeof *r->events)) return -1;
+  tr_event *e = &r->events[r->nevents++];
+  e->tick = w->tick;
+  e->actor = actor;
+  e->action = action;
+  e->target = target;
+  e->cameo = cameo ? cameo : "";
+  e->goldstein = goldstein;
+  e->value = value;
+  return 0;
+}
