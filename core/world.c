@@ -51,9 +51,11 @@ tr_world *world_new(const tr_scenario *sc) {
   w->policy_actors = xcalloc((size_t)sc->nactors, sizeof(int));
   w->order = xcalloc((size_t)sc->nactors, sizeof(int));
   w->event_done = xcalloc((size_t)sc->nevents, 1);
+  w->dirty = xcalloc(ns, sizeof *w->dirty);
+  w->is_dirty = xcalloc(ns, 1);
   w->rng = gsl_rng_alloc(rng_type());
   if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors ||
-      !w->order || !w->event_done || !w->rng ||
+      !w->order || !w->event_done || !w->rng || !w->dirty || !w->is_dirty ||
       build_csr(sc, 0, &w->out_off, &w->out_rel) ||
       build_csr(sc, 1, &w->in_off, &w->in_rel)) {
     world_free(w);
@@ -86,7 +88,7 @@ void world_free(tr_world *w) {
   free(w->val); free(w->lo); free(w->hi); free(w->writer);
   free(w->out_off); free(w->out_rel); free(w->in_off); free(w->in_rel);
   free(w->policy_actors); free(w->order); free(w->event_done);
-  free(w->wbuf); free(w->queue);
+  free(w->wbuf); free(w->queue); free(w->dirty); free(w->is_dirty);
   if (w->rng) gsl_rng_free(w->rng);
   free(w);
 }
@@ -94,6 +96,11 @@ void world_free(tr_world *w) {
 void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed) {
   w->inst = inst;
   memcpy(w->val, inst->init, (size_t)w->sc->nslots * sizeof *w->val);
+  for (int s = 0; s < w->sc->nslots; s++) {  /* the whole mirror is stale */
+    w->dirty[s] = s;
+    w->is_dirty[s] = 1;
+  }
+  w->ndirty = w->sc->nslots;
   memset(w->event_done, 0, (size_t)w->sc->nevents);
   w->nw = w->nq = 0;
   w->tick = 0;
