@@ -239,6 +239,9 @@ int scen_actor_find(const tr_scenario *sc, const char *id);
 int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out,
                     char *err, size_t errsize);
 void scen_path_free(tr_path *p);
+/* Slot of an actor's / a relation's attribute by name; -1 when absent. */
+int scen_attr_slot(const tr_scenario *sc, int actor, const char *name);
+int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
 /* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
 ** source tree scripts/. Returns a malloc'd path or NULL. */
 char *scen_find_script(const char *scenario_dir, const char *name);

@@ -205,3 +205,19 @@ fail:
   scen_path_free(out);
   return -1;
 }
+
+/* Slot of an actor's attribute by name, or -1 when it has none. */
+int scen_attr_slot(const tr_scenario *sc, int actor, const char *name) {
+  const tr_actordecl *a = &sc->actors[actor];
+  for (int i = 0; i < a->nattrs; i++)
+    if (strcmp(a->attrs[i].name, name) == 0) return a->attrs[i].slot;
+  return -1;
+}
+
+/* Slot of a relation's attribute by name, or -1 when it has none. */
+int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name) {
+  const tr_reldecl *r = &sc->rels[rel];
+  for (int i = 0; i < r->nattrs; i++)
+    if (strcmp(r->attrs[i].name, name) == 0) return r->attrs[i].slot;
+  return -1;
+}
