@@ -192,11 +192,11 @@ void script_sync(lua_State *L, tr_lua *lx) {
 /* ------------------------------------------------------------- resolving */
 /* An actor given as an id or a view; -1 with an error raised when unknown. */
 static int check_actor(lua_State *L, int idx, const char *fn) {
-  int index;
-  int kind = view_kind(L, idx, &index);
-  if (kind == VIEW_ACTOR) return index;
-  if (lua_type(L, idx) != LUA_TSTRING)
+  if (lua_type(L, idx) != LUA_TSTRING) {
+    int index;
+    if (view_kind(L, idx, &index) == VIEW_ACTOR) return index;
     return luaL_error(L, "%s: expected an actor id or view, got a %s value", fn, luaL_typename(L, idx));
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, -2) == LUA_TNUMBER) {
@@ -413,14 +413,15 @@ static int aggregate(lua_State *L, int op, const char *fn) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
   for (lua_Integer i = 1; i <= n; i++) {
-    if (lua_rawgeti(L, 1, i) != LUA_TTABLE || !view_kind(L, -1, NULL))
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
       return luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
     lua_pushvalue(L, 2);
     lua_gettable(L, -2);       /* through the view's value table */
     int isnum;
     double x = lua_tonumberx(L, -1, &isnum);
     if (!isnum)
-      return luaL_error(L, "%s: '%s' of item %I is not a number", fn, lua_tostring(L, 2), i);
+      return luaL_error(L, "%s: item %I of the list has no numeric '%s' (is it a view?)",
+                        fn, i, lua_tostring(L, 2));
     lua_pop(L, 2);
     if (op == AGG_MIN) { if (x < acc) acc = x; }
     else if (op == AGG_MAX) { if (x > acc) acc = x; }

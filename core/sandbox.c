@@ -629,7 +629,10 @@ lua_State *sandbox_new(tr_lua *lx) {
     return NULL;
   }
   lx->instr_limit = lx->sc ? lx->sc->instr_limit : 10000000;
-  if (!getenv("TR_NOHOOK")) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  /* Runs make short-lived garbage (environments, lists): generational
+  ** collection suits it. */
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
   return L;
 }
 
@@ -683,5 +686,5 @@ void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->limit_hit = 0;
   lx->mem_hit = 0;
   lx->instr = 0;
-  if (!getenv("TR_NOHOOK")) lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
