@@ -287,6 +287,27 @@ void exp_plan_free(tr_plan *plan) {
 /* ----------------------------------------------------------------- runs */
 #define WINDOW_PER_THREAD 8
 
+/* Set by SIGINT/SIGTERM. A signal handler has no context to write to, so
+** this is the engine's one piece of process-wide state. */
+static volatile sig_atomic_t interrupted_by;
+
+static void on_signal(int sig) { interrupted_by = sig; }
+
+struct tr_console {
+  pthread_mutex_t mu;
+  int progress_shown;        /* a progress line is on screen */
+};
+
+void console_write(tr_console *c, const char *s, size_t n) {
+  pthread_mutex_lock(&c->mu);
+  if (c->progress_shown) {
+    fputs("\r\033[K", stderr);
+    c->progress_shown = 0;
+  }
+  fwrite(s, 1, n, stderr);
+  pthread_mutex_unlock(&c->mu);
+}
+
 typedef struct slot {
   tr_runresult res;
   tr_runerror err;
@@ -297,17 +318,22 @@ typedef struct exp_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const tr_plan *plan;
-  long total, next_job, next_write;
+  long total;                /* jobs of the whole experiment */
+  int rank, nranks;          /* MPI: this process's jobs are j % nranks == rank */
+  long next_job, next_write; /* local job ordinals */
+  long nlocal;               /* local jobs */
   int window;
   slot *slots;
   pthread_mutex_t mu;
   pthread_cond_t ready, space;
-  int stop;                 /* no new job: a run failed, or interrupted */
-  long failed_job;          /* first failing job, or -1 */
+  int stop;                  /* no new job: a run failed, or interrupted */
+  long failed_job;           /* first failing (global) job, or -1 */
   tr_runerror failure;
   int setup_failed;
-  tr_diag *d;
+  tr_console console;
 } exp_ctx;
+
+static long local_to_global(const exp_ctx *x, long k) { return k * x->nranks + x->rank; }
 
 static void *worker(void *arg) {
   exp_ctx *x = arg;
@@ -326,20 +352,22 @@ static void *worker(void *arg) {
     tr_diag_free(d);
     return NULL;
   }
+  lx->console = &x->console;
   w->log_events = x->opts->events;
   long runs = x->opts->runs;
   for (;;) {
     pthread_mutex_lock(&x->mu);
-    while (!x->stop && x->next_job < x->total && x->next_job >= x->next_write + x->window)
+    while (!x->stop && x->next_job < x->nlocal && x->next_job >= x->next_write + x->window)
       pthread_cond_wait(&x->space, &x->mu);
-    if (x->stop || x->next_job >= x->total) {
+    if (x->stop || x->next_job >= x->nlocal) {
       pthread_mutex_unlock(&x->mu);
       break;
     }
-    long j = x->next_job++;
+    long k = x->next_job++;
     pthread_mutex_unlock(&x->mu);
 
-    slot *s = &x->slots[j % x->window];
+    long j = local_to_global(x, k);
+    slot *s = &x->slots[k % x->window];
     const tr_instance *in = &x->plan->inst[j / runs];
     int run = (int)(j % runs) + 1;
     uint64_t seed = rng_run_seed(x->opts->seed, (uint64_t)run);
@@ -378,58 +406,224 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-/* The replay command that reproduces run `run` of instance `in`. */
-static void print_failure(const exp_ctx *x) {
+static void set_stop(exp_ctx *x) {
+  pthread_mutex_lock(&x->mu);
+  x->stop = 1;
+  pthread_cond_broadcast(&x->space);
+  pthread_mutex_unlock(&x->mu);
+}
+
+/* ------------------------------------------------------------- progress */
+typedef struct progress {
+  int on;
+  struct timespec start, last;
+  long done0;                 /* runs recovered by --resume */
+} progress;
+
+static double since(const struct timespec *a, const struct timespec *b) {
+  return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
+}
+
+static void progress_show(exp_ctx *x, progress *p, long done, int force) {
+  if (!p->on) return;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (!force && since(&p->last, &now) < 0.25) return;
+  p->last = now;
+  double secs = since(&p->start, &now);
+  double rate = secs > 0 ? (double)(done - p->done0) / secs : 0;
+  char left[32] = "--:--";
+  if (rate > 0) {
+    long s = (long)((double)(x->total - done) / rate + 0.5);
+    snprintf(left, sizeof left, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  }
+  pthread_mutex_lock(&x->console.mu);
+  fprintf(stderr, "\r\033[K%ld/%ld runs  %5.1f%%  %.0f runs/s  %s left", done, x->total,
+          x->total ? 100.0 * (double)done / (double)x->total : 100.0, rate, left);
+  fflush(stderr);
+  x->console.progress_shown = 1;
+  pthread_mutex_unlock(&x->console.mu);
+}
+
+static void progress_clear(exp_ctx *x, progress *p) {
+  if (!p->on) return;
+  pthread_mutex_lock(&x->console.mu);
+  if (x->console.progress_shown) fputs("\r\033[K", stderr);
+  x->console.progress_shown = 0;
+  pthread_mutex_unlock(&x->console.mu);
+}
+
+/* ----------------------------------------------------------- reporting */
+static void print_replay_hint(const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  long j = x->failed_job;
+  fprintf(stderr, "reproduce with: tightrope replay %s --run %d", sc->path, run);
+  if (in->variant) fprintf(stderr, " --variant %s", x->plan->variant_names[in->variant]);
+  if (x->plan->npoints > 1) fprintf(stderr, " --point %d", in->point);
+  fprintf(stderr, " -s %llu", (unsigned long long)o->seed);
+  if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(stderr, " -t %d", o->ticks);
+  for (int i = 0; i < o->nsets; i++) fprintf(stderr, " --set %s", o->sets[i]);
+  fprintf(stderr, "\n");
+}
+
+static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
+  const tr_scenario *sc = x->sc;
+  const tr_options *o = x->opts;
   const tr_instance *in = &x->plan->inst[j / o->runs];
   int run = (int)(j % o->runs) + 1;
-  const tr_runerror *e = &x->failure;
   fprintf(stderr, "%s: error: run failed: variant %s, point %d, run %d (seed %llu), tick %d",
           sc->path, x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
   if (e->actor >= 0) fprintf(stderr, ", actor '%s'", sc->actors[e->actor].id);
   fprintf(stderr, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
-  fprintf(stderr, "reproduce with: tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(stderr, " --variant %s", x->plan->variant_names[in->variant]);
-  if (x->plan->npoints > 1) fprintf(stderr, " --point %d", in->point);
-  fprintf(stderr, " -s %llu", (unsigned long long)o->seed);
-  if (o->ticks != sc->ticks) fprintf(stderr, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(stderr, " --set %s", o->sets[i]);
-  fprintf(stderr, "\n");
+  print_replay_hint(x, in, run);
 }
 
+/* What must be equal for --resume to continue an experiment. */
+static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_plan *plan) {
+  char *s = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&s, &n);
+  if (!f) return NULL;
+  fprintf(f, "scenario-sha256: %s\ntightrope: %s\nruns: %d\nticks: %d\nseed: %llu\n"
+          "series: %d\nevents: %d\npoints: %d\n", sc->sha256, TR_VERSION, o->runs, o->ticks,
+          (unsigned long long)o->seed, o->series, o->events, plan->npoints);
+  for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
+  for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
+  fclose(f);
+  return s;
+}
+
+static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r); }
+
+/* ------------------------------------------------------------------ MPI */
+#ifdef TR_MPI
+#include <mpi.h>
+enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3 };
+#endif
+
+/* Rank 0's view of job j's result, whichever rank ran it. Returns the
+** result, or NULL when it will not come (stopped, failed: *failed set). */
+typedef struct fetch_ctx {
+  tr_runresult remote;        /* decode buffer for other ranks' results */
+  tr_buf buf;
+  int maxticks;
+  unsigned char *stopped;     /* per rank: it sent TAG_STOPPED */
+} fetch_ctx;
+
+static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done) {
+  slot *s = &x->slots[k % x->window];
+  pthread_mutex_lock(&x->mu);
+  for (;;) {
+    if (s->done) break;
+    if (x->failed_job >= 0 || x->setup_failed) break;
+    if (x->stop && k >= x->next_job) break;   /* never handed out */
+    if (interrupted_by && !x->stop) {
+      x->stop = 1;
+      pthread_cond_broadcast(&x->space);
+      continue;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100000000;
+    if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    pthread_cond_timedwait(&x->ready, &x->mu, &until);
+    if (!s->done) {
+      pthread_mutex_unlock(&x->mu);
+      progress_show(x, p, done, 0);
+      pthread_mutex_lock(&x->mu);
+    }
+  }
+  int ok = s->done && !(x->failed_job >= 0 && x->failed_job <= local_to_global(x, k));
+  pthread_mutex_unlock(&x->mu);
+  return ok ? &s->res : NULL;
+}
+
+static void release_local(exp_ctx *x, long k) {
+  pthread_mutex_lock(&x->mu);
+  x->slots[k % x->window].done = 0;
+  x->next_write = k + 1;
+  pthread_cond_broadcast(&x->space);
+  pthread_mutex_unlock(&x->mu);
+}
+
+/* ---------------------------------------------------------- experiment */
 int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   tr_plan plan;
   if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
-  tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
-  tr_output *out = out_open(&spec, d);
-  if (!out) { exp_plan_free(&plan); return TR_EOUTPUT; }
 
   exp_ctx x;
   memset(&x, 0, sizeof x);
   x.sc = sc;
   x.opts = opts;
   x.plan = &plan;
-  x.d = d;
   x.total = (long)plan.ninst * opts->runs;
-  int threads = opts->threads < 1 ? 1 : opts->threads;
-  if (threads > x.total) threads = (int)(x.total ? x.total : 1);
-  x.window = threads * WINDOW_PER_THREAD;
   x.failed_job = -1;
-  x.slots = calloc((size_t)x.window, sizeof *x.slots);
+  x.nranks = 1;
+#ifdef TR_MPI
+  MPI_Comm_rank(MPI_COMM_WORLD, &x.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &x.nranks);
+#endif
+  int root = x.rank == 0;
   int maxticks = 0;
   for (int i = 0; i < plan.ninst; i++) if (plan.inst[i].ticks > maxticks) maxticks = plan.inst[i].ticks;
   size_t nm = (size_t)sc->nmetrics;
-  int oom = !x.slots;
+
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  interrupted_by = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+
+  int status = TR_OK;
+  tr_output *out = NULL;
+  tr_journal *jr = NULL;
+  char *fp = NULL;
+  long start = 0;             /* first job not recovered from the journal */
+  long written = 0;           /* jobs written, in order */
+  fetch_ctx fc;
+  memset(&fc, 0, sizeof fc);
+  fc.maxticks = maxticks;
+  pthread_t *tid = NULL;
+  int started = 0;
+
+  if (root) {
+    tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
+    fp = fingerprint(sc, opts, &plan);
+    if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+    else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
+    else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
+    else if (opts->resume && journal_recover(jr, maxticks, &start, feed_output, out, d)) status = TR_EOUTPUT;
+  }
+#ifdef TR_MPI
+  long shared[2] = {status, start};
+  MPI_Bcast(shared, 2, MPI_LONG, 0, MPI_COMM_WORLD);
+  status = (int)shared[0];
+  start = shared[1];
+#endif
+  if (status != TR_OK) goto done;
+
+  /* This rank's jobs: global j >= start with j % nranks == rank. */
+  long first_local = start <= x.rank ? 0 : (start - x.rank + x.nranks - 1) / x.nranks;
+  x.nlocal = x.total > x.rank ? (x.total - x.rank + x.nranks - 1) / x.nranks : 0;
+  x.next_job = x.next_write = first_local;
+  int threads = opts->threads < 1 ? 1 : opts->threads;
+  long todo = x.nlocal - first_local;
+  if (threads > todo) threads = (int)(todo > 0 ? todo : 1);
+  x.window = threads * WINDOW_PER_THREAD;
+  x.slots = calloc((size_t)x.window, sizeof *x.slots);
+  fc.remote.finals = calloc(nm + 1, sizeof(double));
+  fc.remote.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
+  fc.stopped = calloc((size_t)x.nranks, 1);
+  int oom = !x.slots || !fc.remote.finals || !fc.remote.series || !fc.stopped;
   for (int i = 0; !oom && i < x.window; i++) {
     x.slots[i].res.finals = calloc(nm + 1, sizeof(double));
     x.slots[i].res.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
     oom = !x.slots[i].res.finals || !x.slots[i].res.series;
   }
-  pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-  int status = TR_OK;
+  tid = calloc((size_t)threads, sizeof *tid);
   if (oom || !tid) {
     diag_error(d, NULL, 0, 0, "out of memory for %d worker slots", x.window);
     status = TR_EOUTPUT;
@@ -438,58 +632,156 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   pthread_mutex_init(&x.mu, NULL);
   pthread_cond_init(&x.ready, NULL);
   pthread_cond_init(&x.space, NULL);
-  int started = 0;
-  for (; started < threads; started++)
+  pthread_mutex_init(&x.console.mu, NULL);
+  for (; started < threads && todo > 0; started++)
     if (pthread_create(&tid[started], NULL, worker, &x)) break;
-  if (started == 0) {
+  if (started == 0 && todo > 0) {
     diag_error(d, NULL, 0, 0, "cannot start a worker thread");
     status = TR_ERUNTIME;
   }
 
-  for (long j = 0; started && j < x.total; j++) {
-    slot *s = &x.slots[j % x.window];
-    pthread_mutex_lock(&x.mu);
-    while (!s->done && !x.stop) pthread_cond_wait(&x.ready, &x.mu);
-    int ok = s->done && !(x.failed_job >= 0 && x.failed_job <= j) && !x.setup_failed;
-    pthread_mutex_unlock(&x.mu);
-    if (!ok) break;
-    if (out_add_run(out, &s->res)) {
-      status = TR_EOUTPUT;
-      pthread_mutex_lock(&x.mu);
-      x.stop = 1;
-      pthread_cond_broadcast(&x.space);
-      pthread_mutex_unlock(&x.mu);
-      break;
+  progress pg;
+  memset(&pg, 0, sizeof pg);
+  pg.on = root && !opts->quiet && isatty(STDERR_FILENO);
+  pg.done0 = start;
+  clock_gettime(CLOCK_MONOTONIC, &pg.start);
+  pg.last = pg.start;
+
+  long failed_remote = -1;      /* MPI: global job that failed on another rank */
+  char *remote_message = NULL;
+  written = start;
+  if (root) {
+    for (long j = start; status == TR_OK && j < x.total; j++) {
+      const tr_runresult *r = NULL;
+      int owner = (int)(j % x.nranks);
+      if (owner == 0) {
+        r = wait_local(&x, &pg, j / x.nranks, written);
+      }
+#ifdef TR_MPI
+      else if (!fc.stopped[owner]) {
+        MPI_Status ms;
+        int len;
+        MPI_Probe(owner, MPI_ANY_TAG, MPI_COMM_WORLD, &ms);
+        MPI_Get_count(&ms, MPI_BYTE, &len);
+        if (fc.buf.cap < (size_t)len + 1) {
+          unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
+          if (!nb) { status = TR_EOUTPUT; break; }
+          fc.buf.data = nb;
+          fc.buf.cap = (size_t)len + 1;
+        }
+        MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (ms.MPI_TAG == TAG_RESULT) {
+          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j) r = &fc.remote;
+          else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
+        } else if (ms.MPI_TAG == TAG_FAILED) {
+          fc.buf.data[len] = 0;
+          failed_remote = j;
+          remote_message = strdup((char *)fc.buf.data);
+        } else {
+          fc.stopped[owner] = 1;
+        }
+      }
+      if (interrupted_by && !x.stop) set_stop(&x);
+#endif
+      if (!r) break;
+      if (out_add_run(out, r)) { status = TR_EOUTPUT; break; }
+      if (journal_append(jr, r, j)) {
+        diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
+        status = TR_EOUTPUT;
+        break;
+      }
+      written = j + 1;
+      if (owner == 0) release_local(&x, j / x.nranks);
+      progress_show(&x, &pg, written, 0);
     }
-    pthread_mutex_lock(&x.mu);
-    s->done = 0;
-    x.next_write = j + 1;
-    pthread_cond_broadcast(&x.space);
-    pthread_mutex_unlock(&x.mu);
   }
-  pthread_mutex_lock(&x.mu);
-  x.stop = 1;
-  pthread_cond_broadcast(&x.space);
-  pthread_mutex_unlock(&x.mu);
+#ifdef TR_MPI
+  else {
+    /* Other ranks: send each result to rank 0 in order. */
+    for (long k = first_local; status == TR_OK && k < x.nlocal; k++) {
+      const tr_runresult *r = wait_local(&x, &pg, k, 0);
+      long j = local_to_global(&x, k);
+      if (!r) {
+        if (x.failed_job >= 0 && x.failed_job == j) {
+          char *msg = NULL;
+          if (asprintf(&msg, "%d\n%d\n%s\n%s", x.failure.tick, x.failure.actor, x.failure.what,
+                       x.failure.message ? x.failure.message : "") < 0) msg = NULL;
+          MPI_Send(msg ? msg : "", msg ? (int)strlen(msg) : 0, MPI_BYTE, 0, TAG_FAILED, MPI_COMM_WORLD);
+          free(msg);
+        } else {
+          MPI_Send("", 0, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
+        }
+        break;
+      }
+      if (rec_encode(sc, r, j, opts->series != SERIES_NONE, &fc.buf)) { status = TR_EOUTPUT; break; }
+      MPI_Send(fc.buf.data, (int)fc.buf.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+      release_local(&x, k);
+    }
+  }
+#endif
+  set_stop(&x);
   for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  progress_clear(&x, &pg);
 
   if (status == TR_OK && x.setup_failed) {
     diag_error(d, NULL, 0, 0, "a worker could not prepare its Lua state (limits.memory_mb too small?)");
     status = TR_ERUNTIME;
-  } else if (status == TR_OK && x.failed_job >= 0) {
-    print_failure(&x);
+  } else if (status == TR_OK && (x.failed_job >= 0 || failed_remote >= 0)) {
+    if (root && x.failed_job >= 0 && (failed_remote < 0 || x.failed_job < failed_remote)) {
+      print_failure(&x, x.failed_job, &x.failure);
+    } else if (root && failed_remote >= 0) {
+      tr_runerror e;
+      memset(&e, 0, sizeof e);
+      char *p = remote_message ? remote_message : (char *)"0\n-1\n?\n";
+      e.tick = (int)strtol(p, &p, 10);
+      e.actor = (int)strtol(p + 1, &p, 10);
+      char *nl = strchr(p + 1, '\n');
+      snprintf(e.what, sizeof e.what, "%.*s", nl ? (int)(nl - p - 1) : 0, p + 1);
+      e.message = nl ? nl + 1 : (char *)"";
+      print_failure(&x, failed_remote, &e);
+    }
     status = TR_ERUNTIME;
+  } else if (status == TR_OK && written < x.total && root) {
+    status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
   }
+#ifdef TR_MPI
+  if (!root && status == TR_OK && interrupted_by) status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
+  MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+#endif
+  free(remote_message);
   pthread_mutex_destroy(&x.mu);
   pthread_cond_destroy(&x.ready);
   pthread_cond_destroy(&x.space);
+  pthread_mutex_destroy(&x.console.mu);
 
 done:
-  if (status == TR_OK) {
-    if (out_finish(out, d)) status = TR_EOUTPUT;
-  } else {
-    out_abort(out);
+  if (root) {
+    if (status == TR_OK) {
+      if (out_finish(out, d)) status = TR_EOUTPUT;
+      journal_close(jr, status == TR_OK);
+    } else {
+      if (out) out_abort(out);
+      if (!jr) {
+        /* not opened: nothing of ours to clean */
+      } else if (status == TR_EINT || status == TR_ETERM) {
+        journal_close(jr, 0);
+        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
+                "resume with:", written, x.total, opts->out);
+        int has_resume = 0;
+        for (int i = 0; i < opts->argc; i++) {
+          has_resume |= strcmp(opts->argv[i], "--resume") == 0;
+          fprintf(stderr, " %s", opts->argv[i]);
+        }
+        fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
+      } else {
+        /* A failed run, or an output error: the finished runs stay
+        ** resumable only for interruptions; otherwise clean up. */
+        journal_close(jr, jr != NULL && !opts->resume);
+      }
+    }
   }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
   free(x.failure.message);
   for (int i = 0; x.slots && i < x.window; i++) {
     free(x.slots[i].res.finals);
@@ -497,6 +789,12 @@ done:
     free(x.slots[i].res.events);
   }
   free(x.slots);
+  free(fc.remote.finals);
+  free(fc.remote.series);
+  free(fc.remote.events);
+  free(fc.buf.data);
+  free(fc.stopped);
+  free(fp);
   free(tid);
   exp_plan_free(&plan);
   return status;

@@ -228,6 +228,7 @@ struct tr_scenario {
   int nslots;
   int *rel_hash;          /* open addressing over (from,to) -> rel index */
   int rel_hash_size;      /* power of two; -1 marks an empty bucket */
+  char sha256[65];        /* of the scenario file, hex */
 };
 
 /* Relation index of FROM->TO, or -1. O(1). */
@@ -330,7 +331,7 @@ typedef struct tr_event {      /* a row of events.csv */
   int actor;                   /* -1 for a scenario event */
   const char *action;          /* action or event name (static/scenario) */
   int target;                  /* -1 when none */
-  const char *cameo;           /* "" when none */
+  char cameo[8];               /* "" when none */
   double goldstein;            /* NaN when none */
   double value;                /* NaN when none */
 } tr_event;
@@ -455,7 +456,13 @@ struct tr_lua {
   int mode, cur_actor;
   int what_kind, what_index;   /* WHAT_*: what is running, for messages */
   const tr_instance *params_for; /* instance whose params tables are built */
+  struct tr_console *console;    /* where print() goes (NULL: stderr) */
 };
+
+/* The terminal shared by workers' print() and the progress line: whole
+** lines, never interleaved (experiment.c). */
+typedef struct tr_console tr_console;
+void console_write(tr_console *c, const char *s, size_t n);
 
 tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d);
 void script_free(tr_lua *lx);
@@ -495,6 +502,8 @@ typedef struct tr_outspec {
 ** out_finish and out_abort both free o; after a failed out_finish the
 ** staging folder is already removed and the output folder untouched. */
 tr_output *out_open(const tr_outspec *spec, tr_diag *d);
+/* Name prefix of out_open's staging folders inside the output folder. */
+#define OUT_STAGING_PREFIX ".tightrope-staging-"
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
@@ -504,6 +513,35 @@ void out_abort(tr_output *o);
 ** (OUT_NUMBER_SIZE always suffices). */
 #define OUT_NUMBER_SIZE 32
 int out_format_number(char *buf, size_t size, double x);
+
+/* ------------------------------------------------------------- journal */
+/* A run's result as bytes (journal records and MPI messages): header,
+** finals, series, events, checksum. Native byte order: a journal is read
+** back on the machine that wrote it, MPI ranks run one build. */
+typedef struct tr_buf { unsigned char *data; size_t len, cap; } tr_buf;
+int rec_encode(const tr_scenario *sc, const tr_runresult *r, long job, int with_series, tr_buf *out);
+/* Decodes into r (whose finals/series are sized for the scenario's longest
+** horizon); returns the job index, or -1 when the bytes are not a whole,
+** valid record. */
+long rec_decode(const tr_scenario *sc, const unsigned char *p, size_t len, size_t *used,
+                tr_runresult *r, int maxticks);
+
+/* The journal of an experiment in progress: OUTDIR/.tightrope-partial/ holds
+** `experiment` (what must match to resume) and `runs.journal` (finished
+** runs in job order, each written with one write(2), so a killed process
+** loses only the runs it had not finished). */
+typedef struct tr_journal tr_journal;
+/* Creates the output folder if needed and locks it; on --resume checks the
+** fingerprint. Returns NULL with an error in d; *status: the exit status. */
+tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
+                         tr_diag *d, int *status);
+/* On --resume: feed(ctx, result) for each recovered run, in order; *done
+** receives their number. 0 or -1. */
+int journal_recover(tr_journal *j, int maxticks, long *done,
+                    int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d);
+int journal_append(tr_journal *j, const tr_runresult *r, long job);   /* 0 or -1 */
+/* Closes; remove != 0 deletes the partial folder (the experiment is done). */
+void journal_close(tr_journal *j, int remove);
 
 /* --------------------------------------------------------------- stats */
 void stats_clopper_pearson(unsigned k, unsigned n, double conf,
@@ -526,5 +564,28 @@ typedef struct stats_summary {
   double p05, p50, p95, min, max;
 } stats_summary;
 void stats_describe(double *x, size_t n, double conf, stats_summary *s);
+/* Paired comparison (compare.csv): the mean of diffs[0..n-1] and its
+** t-interval at conf. Every difference equal (zero variance) gives exactly
+** [mean, mean]; NaN bounds when n < 2 and the differences vary. */
+void stats_paired(const double *diffs, size_t n, double conf,
+                  double *mean, double *lo, double *hi);
+/* Sensitivity of y[0..n-1] to the k columns of x (n x k, row-major), as in
+** sensitivity.csv: src[j] the standardised regression coefficient (least
+** squares of standardised y on the standardised columns), prcc[j] the
+** partial rank correlation coefficient (ranks, ties averaged; residuals of
+** column j's and y's ranks regressed on the other columns' ranks with an
+** intercept, then correlated). NaN when undefined: y or column j constant,
+** n < (varying columns) + 2, residuals all zero. 0, or -1 out of memory. */
+int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
+                      double *src, double *prcc);
+
+/* -------------------------------------------------------------- report */
+/* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of
+** a finished experiment and draws its charts with gnuplot into
+** OUTDIR/report/ (SVG and PNG) plus OUTDIR/report/index.html. Returns an
+** exit status: TR_OK; 1 when OUTDIR holds no finished results;
+** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
+** Messages go to d. */
+int report_run(const char *outdir, tr_diag *d);
 
 #endif

@@ -1,6 +1,7 @@
 /*
 ** output.c — the output folder (SPEC §6): runs.csv, series.csv,
-** series_summary.csv, outcomes.csv, finals.csv, events.csv, manifest.yaml.
+** series_summary.csv, outcomes.csv, finals.csv, events.csv, compare.csv,
+** compare_points.csv, points.csv, sensitivity.csv, manifest.yaml.
 **
 ** Results arrive one run at a time in output order (variant, point, run).
 ** Per-run rows are streamed into files of a staging folder inside the output
@@ -11,6 +12,21 @@
 ** reused, so memory holds one group's series at a time. Only each run's
 ** outcome and final metric values are kept for every group (indexed by
 ** group and run, for paired comparisons).
+**
+** series_summary keeps, for one group, every value of every (tick, metric)
+** while runs per group <= OUT_EXACT_RUNS, and computes exact percentiles.
+** Above that it streams each value into a gsl_rstat accumulator per (tick,
+** metric) (mean and sd exact by Welford's recurrence; p05, p50, p95 by the
+** P-squared algorithm), so memory no longer grows with the runs; the
+** manifest says which method was used. Both are fed in run order, so both
+** are a pure function of the run order, hence of nothing the threads do.
+**
+** When the experiment is complete, out_finish writes the files that need
+** every group: compare.csv (each variant against the baseline, paired by
+** point and run index: common random numbers), compare_points.csv (the
+** same per point, with several points), points.csv and sensitivity.csv
+** (after a sweep; the baseline's per-point outcome shares and metric means
+** on the swept paths). docs/experiments.md gives the formulas.
 **
 ** Invariants a reader must keep:
 **  - Rows are in run order and every number goes through out_format_number,
@@ -38,6 +54,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gsl/gsl_rstat.h>
+#include <gsl/gsl_statistics_double.h>
 #include <nettle/sha2.h>
 #include <yaml.h>
 
@@ -251,13 +269,24 @@ static void out_row_int(out_row *row, long long value)
 ** old series.csv after a run with --series summary). */
 enum {
   OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
-  OF_COMPARE, OF_POINTS, OF_SENSITIVITY, OF_MANIFEST, OF_COUNT
+  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_MANIFEST,
+  OF_COUNT
 };
 static const char *const out_file_names[OF_COUNT] = {
   "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
-  "finals.csv", "events.csv", "compare.csv", "points.csv",
-  "sensitivity.csv", "manifest.yaml"
+  "finals.csv", "events.csv", "compare.csv", "compare_points.csv",
+  "points.csv", "sensitivity.csv", "manifest.yaml"
 };
+
+/* Above this many runs per (variant, point), series_summary.csv streams
+** (P-squared percentiles) instead of keeping every value. */
+#define OUT_EXACT_RUNS 10000
+
+/* Streaming statistics of one (tick, metric) of series_summary. */
+typedef struct out_stream {
+  gsl_rstat_workspace *moments;              /* n, mean, sd (Welford) */
+  gsl_rstat_quantile_workspace *q05, *q50, *q95;  /* P-squared */
+} out_stream;
 
 typedef struct out_file {
   char *staged;                /* path in the staging folder */
@@ -293,6 +322,8 @@ struct tr_output {
   unsigned *going;
   int cap_ticks;               /* ticks the buffers hold */
   int max_tick;                /* last tick with a run going, -1: none */
+  int streaming;               /* runs > OUT_EXACT_RUNS: P-squared, no buffer */
+  out_stream *streams;         /* streaming: [tick][metric], cap_ticks ticks */
 
   double *scratch;             /* runs values, sorted by stats_describe */
   out_row row;
@@ -421,6 +452,16 @@ static void out_free(tr_output *o)
   free(o->outcome_counts);
   free(o->tick_values);
   free(o->going);
+  if (o->streams) {
+    for (size_t i = 0; i < (size_t)o->cap_ticks * (size_t)o->nmetrics; i++) {
+      out_stream *st = &o->streams[i];
+      if (st->moments) gsl_rstat_free(st->moments);
+      if (st->q05) gsl_rstat_quantile_free(st->q05);
+      if (st->q50) gsl_rstat_quantile_free(st->q50);
+      if (st->q95) gsl_rstat_quantile_free(st->q95);
+    }
+    free(o->streams);
+  }
   free(o->scratch);
   free(o->row.text);
   free(o);
@@ -483,6 +524,7 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   o->runs = opts->runs > 0 ? opts->runs : 0;
   o->ngroups = spec->nvariants * spec->npoints;
   o->max_tick = -1;
+  o->streaming = o->runs > OUT_EXACT_RUNS;
 
   o->dir = strdup(opts->out);
   if (!o->dir)
@@ -492,7 +534,7 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
                o->dir, strerror(errno));
     goto fail;
   }
-  if (asprintf(&o->staging, "%s/.tightrope-staging-XXXXXX", o->dir) < 0) {
+  if (asprintf(&o->staging, "%s/" OUT_STAGING_PREFIX "XXXXXX", o->dir) < 0) {
     o->staging = NULL;
     goto oom;
   }
@@ -517,7 +559,9 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
   o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
   o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
-  o->scratch = malloc(((size_t)o->runs + 1) * sizeof *o->scratch);
+  /* scratch: one group's runs, or every point's value (sensitivity). */
+  o->scratch = malloc(((size_t)(o->runs > spec->npoints ? o->runs : spec->npoints)
+                       + 1) * sizeof *o->scratch);
   if (!o->run_outcomes || !o->run_finals || !o->outcome_counts || !o->scratch)
     goto oom;
   for (size_t i = 0; i < nfinals; i++)
@@ -577,6 +621,29 @@ static size_t out_gather(tr_output *o, const double *values, size_t n,
   return count;
 }
 
+/* The series_summary statistics of (tick, metric) of the current group
+** from its streaming accumulators; the accumulators are reset for the
+** next group. Undefined statistics are NaN, as stats_describe gives them
+** (gsl_rstat_sd returns 0 for one value: that is an undefined sd). */
+static void out_stream_summary(tr_output *o, int tick, int metric,
+                               stats_summary *s)
+{
+  out_stream *st = &o->streams[(size_t)tick * (size_t)o->nmetrics + (size_t)metric];
+  size_t n = gsl_rstat_n(st->moments);
+
+  memset(s, 0, sizeof *s);
+  s->n = n;
+  s->mean = n ? gsl_rstat_mean(st->moments) : NAN;
+  s->sd = n >= 2 ? gsl_rstat_sd(st->moments) : NAN;
+  s->p05 = n ? gsl_rstat_quantile_get(st->q05) : NAN;
+  s->p50 = n ? gsl_rstat_quantile_get(st->q50) : NAN;
+  s->p95 = n ? gsl_rstat_quantile_get(st->q95) : NAN;
+  gsl_rstat_reset(st->moments);
+  gsl_rstat_quantile_reset(st->q05);
+  gsl_rstat_quantile_reset(st->q50);
+  gsl_rstat_quantile_reset(st->q95);
+}
+
 /* Writes the outcomes.csv, finals.csv and series_summary.csv rows of the
 ** current group, then empties its aggregators for the next group. */
 static int out_flush_group(tr_output *o)
@@ -624,10 +691,14 @@ static int out_flush_group(tr_output *o)
   if (o->files[OF_SUMMARY].f)
     for (int t = 0; t <= o->max_tick; t++)
       for (int m = 0; m < o->nmetrics; m++) {
-        const double *values = o->tick_values
-          + ((size_t)t * (size_t)o->nmetrics + (size_t)m) * (size_t)o->runs;
-        size_t n = out_gather(o, values, o->going[t], 1);
-        stats_describe(o->scratch, n, 0, &s);
+        if (o->streaming) {
+          out_stream_summary(o, t, m, &s);
+        } else {
+          const double *values = o->tick_values
+            + ((size_t)t * (size_t)o->nmetrics + (size_t)m) * (size_t)o->runs;
+          size_t n = out_gather(o, values, o->going[t], 1);
+          stats_describe(o->scratch, n, 0, &s);
+        }
         out_row_group(o, g);
         out_row_int(&o->row, t);
         out_row_str(&o->row, sc->metrics[m].name);
@@ -650,6 +721,44 @@ static int out_flush_group(tr_output *o)
   return 0;
 }
 
+/* Streaming: accumulators for ticks 0..want-1 (tick-major, so growing
+** keeps those in use). */
+static int out_reserve_streams(tr_output *o, int want)
+{
+  size_t nm = (size_t)o->nmetrics, have = (size_t)o->cap_ticks * nm,
+         need = (size_t)want * nm;
+  out_stream *grown;
+  unsigned *going;
+
+  grown = realloc(o->streams, (need + 1) * sizeof *grown);
+  if (!grown) {
+    out_oom(o, "the series summary");
+    return -1;
+  }
+  o->streams = grown;
+  memset(grown + have, 0, (need - have) * sizeof *grown);
+  going = realloc(o->going, (size_t)want * sizeof *going);
+  if (!going) {
+    out_oom(o, "the series summary");
+    return -1;
+  }
+  memset(going + o->cap_ticks, 0, (size_t)(want - o->cap_ticks) * sizeof *going);
+  o->going = going;
+  o->cap_ticks = want;          /* before allocating: out_free frees them */
+  for (size_t i = have; i < need; i++) {
+    out_stream *st = &grown[i];
+    st->moments = gsl_rstat_alloc();
+    st->q05 = gsl_rstat_quantile_alloc(0.05);
+    st->q50 = gsl_rstat_quantile_alloc(0.50);
+    st->q95 = gsl_rstat_quantile_alloc(0.95);
+    if (!st->moments || !st->q05 || !st->q50 || !st->q95) {
+      out_oom(o, "the series summary");
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* Grows the series_summary buffers to hold ticks 0..end_tick. The layout is
 ** tick-major, so growing keeps the values already stored. */
 static int out_reserve_ticks(tr_output *o, int end_tick)
@@ -665,6 +774,8 @@ static int out_reserve_ticks(tr_output *o, int end_tick)
   if (o->spec.opts->ticks + 1 > want)
     want = o->spec.opts->ticks + 1;
   ticks = (size_t)want;
+  if (o->streaming)
+    return out_reserve_streams(o, want);
   if (per_tick && ticks > SIZE_MAX / sizeof(double) / per_tick) {
     out_oom(o, "the series summary");
     return -1;
@@ -791,9 +902,20 @@ int out_add_run(tr_output *o, const tr_runresult *r)
       return -1;
     for (int t = 0; t <= r->end_tick; t++) {
       unsigned i = o->going[t]++;
-      for (int m = 0; m < nm; m++)
-        o->tick_values[((size_t)t * (size_t)nm + (size_t)m) * (size_t)o->runs + i]
-          = r->series[(size_t)t * (size_t)nm + (size_t)m];
+      for (int m = 0; m < nm; m++) {
+        double x = r->series[(size_t)t * (size_t)nm + (size_t)m];
+        if (o->streaming) {
+          out_stream *st = &o->streams[(size_t)t * (size_t)nm + (size_t)m];
+          if (isnan(x))
+            continue;           /* as out_gather skips it */
+          gsl_rstat_add(x, st->moments);
+          gsl_rstat_quantile_add(x, st->q05);
+          gsl_rstat_quantile_add(x, st->q50);
+          gsl_rstat_quantile_add(x, st->q95);
+        } else
+          o->tick_values[((size_t)t * (size_t)nm + (size_t)m) * (size_t)o->runs + i]
+            = x;
+      }
     }
     if (r->end_tick > o->max_tick)
       o->max_tick = r->end_tick;
@@ -985,6 +1107,9 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       return -1;
   if (out_yaml_seq(em, 0, 0)
       || out_yaml_str(em, "points") || out_yaml_int(em, o->spec.npoints)
+      || out_yaml_kv(em, "series_quantiles",
+                     series != SERIES_SUMMARY ? "none"
+                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact")
       || out_yaml_map(em, 0))
     return -1;
 
@@ -1078,6 +1203,213 @@ static int out_write_manifest(tr_output *o)
   return rc;
 }
 
+/* ------------------------------------------------ experiment-wide files */
+
+/* compare.csv rows of variant v against the baseline (variant 0), and
+** their compare_points.csv rows. A pair is (point, run): run r of variant v
+** at point p against run r of the baseline at point p; both used the same
+** seed (common random numbers). point 0 pools every point (compare.csv),
+** point p >= 1 takes that point alone (compare_points.csv). Per pair, an
+** outcome contributes the difference of its indicators (1 when the run
+** ended in that outcome, else 0) and a metric the difference of its final
+** values; a pair with a run or a value missing is left out. */
+static int out_compare_variant(tr_output *o, int v, int point, double *mine,
+                               double *theirs, double *diffs)
+{
+  const tr_scenario *sc = o->spec.sc;
+  int which = point ? OF_COMPARE_POINTS : OF_COMPARE;
+  int first = point ? point : 1, last = point ? point : o->spec.npoints;
+  int nm = o->nmetrics;
+
+  for (int item = 0; item < o->nresults + nm; item++) {
+    int is_outcome = item < o->nresults, m = item - o->nresults;
+    double value, base_value, diff, lo, hi;
+    size_t n = 0;
+
+    for (int p = first; p <= last; p++) {
+      size_t gv = ((size_t)v * (size_t)o->spec.npoints + (size_t)p - 1) * (size_t)o->runs;
+      size_t gb = ((size_t)p - 1) * (size_t)o->runs;
+      for (int r = 0; r < o->runs; r++) {
+        double a, b;
+        if (is_outcome) {
+          int oa = o->run_outcomes[gv + (size_t)r], ob = o->run_outcomes[gb + (size_t)r];
+          if (oa < 0 || ob < 0)
+            continue;
+          a = oa == item;
+          b = ob == item;
+        } else {
+          a = o->run_finals[(gv + (size_t)r) * (size_t)nm + (size_t)m];
+          b = o->run_finals[(gb + (size_t)r) * (size_t)nm + (size_t)m];
+          if (isnan(a) || isnan(b))
+            continue;
+        }
+        mine[n] = a;
+        theirs[n] = b;
+        diffs[n] = a - b;
+        n++;
+      }
+    }
+    value = n ? gsl_stats_mean(mine, 1, n) : NAN;
+    base_value = n ? gsl_stats_mean(theirs, 1, n) : NAN;
+    stats_paired(diffs, n, 0.95, &diff, &lo, &hi);
+
+    out_row_start(&o->row);
+    out_row_str(&o->row, o->spec.variant_names[v]);
+    if (point)
+      out_row_int(&o->row, point);
+    out_row_str(&o->row, o->spec.variant_names[0]);
+    out_row_str(&o->row, is_outcome ? "outcome" : "metric");
+    out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
+                                    : sc->metrics[m].name);
+    out_row_num(&o->row, value);
+    out_row_num(&o->row, base_value);
+    out_row_num(&o->row, diff);
+    out_row_num(&o->row, lo);
+    out_row_num(&o->row, hi);
+    if (out_emit(o, which))
+      return -1;
+  }
+  return 0;
+}
+
+static int out_write_compare(tr_output *o)
+{
+  static const char *const cols[] =
+    {"variant", "baseline", "kind", "name", "value", "baseline_value", "diff",
+     "ci_low", "ci_high"};
+  static const char *const point_cols[] =
+    {"variant", "point", "baseline", "kind", "name", "value", "baseline_value",
+     "diff", "ci_low", "ci_high"};
+  size_t pairs = (size_t)o->spec.npoints * (size_t)o->runs + 1;
+  double *mine = malloc(pairs * sizeof *mine);
+  double *theirs = malloc(pairs * sizeof *theirs);
+  double *diffs = malloc(pairs * sizeof *diffs);
+  int per_point = o->spec.npoints > 1, rc = -1;
+
+  if (!mine || !theirs || !diffs) {
+    out_oom(o, "compare.csv");
+    goto done;
+  }
+  if (out_stage(o, OF_COMPARE) || out_header(o, OF_COMPARE, cols, 9, 0))
+    goto done;
+  if (per_point && (out_stage(o, OF_COMPARE_POINTS)
+                    || out_header(o, OF_COMPARE_POINTS, point_cols, 10, 0)))
+    goto done;
+  for (int v = 1; v < o->spec.nvariants; v++) {
+    if (out_compare_variant(o, v, 0, mine, theirs, diffs))
+      goto done;
+    for (int p = 1; per_point && p <= o->spec.npoints; p++)
+      if (out_compare_variant(o, v, p, mine, theirs, diffs))
+        goto done;
+  }
+  rc = 0;
+done:
+  free(mine);
+  free(theirs);
+  free(diffs);
+  return rc;
+}
+
+/* points.csv: every point of the sweep, in sweep order. */
+static int out_write_points(tr_output *o)
+{
+  const tr_scenario *sc = o->spec.sc;
+  int k = sc->nsweep;
+
+  if (out_stage(o, OF_POINTS))
+    return -1;
+  out_row_start(&o->row);
+  out_row_str(&o->row, "point");
+  for (int j = 0; j < k; j++)
+    out_row_str(&o->row, sc->sweep[j].path.text);
+  if (out_emit(o, OF_POINTS))
+    return -1;
+  for (int p = 0; p < o->spec.npoints; p++) {
+    out_row_start(&o->row);
+    out_row_int(&o->row, p + 1);
+    for (int j = 0; j < k; j++)
+      out_row_num(&o->row, o->spec.points[(size_t)p * (size_t)k + (size_t)j]);
+    if (out_emit(o, OF_POINTS))
+      return -1;
+  }
+  return 0;
+}
+
+/* sensitivity.csv: for each outcome (its share) and each metric (its final
+** mean), computed per point on the baseline variant's runs, the SRC and
+** PRCC of every swept path (stats_sensitivity). Variants are not pooled:
+** a variant shifts the response at every point, which would confound it
+** with the paths; run the sweep with --variant to see how a variant's
+** points look in outcomes.csv and finals.csv. */
+static int out_write_sensitivity(tr_output *o)
+{
+  static const char *const cols[] = {"kind", "name", "path", "src", "prcc"};
+  const tr_scenario *sc = o->spec.sc;
+  int k = sc->nsweep, np = o->spec.npoints, nm = o->nmetrics;
+  double *y = o->scratch;       /* np values */
+  double *src = malloc(((size_t)k + 1) * sizeof *src);
+  double *prcc = malloc(((size_t)k + 1) * sizeof *prcc);
+  int rc = -1;
+
+  if (!src || !prcc) {
+    out_oom(o, "sensitivity.csv");
+    goto done;
+  }
+  if (out_stage(o, OF_SENSITIVITY) || out_header(o, OF_SENSITIVITY, cols, 5, 0))
+    goto done;
+  for (int item = 0; item < o->nresults + nm; item++) {
+    int is_outcome = item < o->nresults, m = item - o->nresults;
+    for (int p = 0; p < np; p++) {
+      size_t g = (size_t)p * (size_t)o->runs;        /* baseline, point p+1 */
+      double sum = 0;
+      size_t n = 0;
+      for (int r = 0; r < o->runs; r++) {
+        if (is_outcome) {
+          int oc = o->run_outcomes[g + (size_t)r];
+          if (oc < 0)
+            continue;
+          sum += oc == item;
+        } else {
+          double x = o->run_finals[(g + (size_t)r) * (size_t)nm + (size_t)m];
+          if (isnan(x))
+            continue;
+          sum += x;
+        }
+        n++;
+      }
+      y[p] = n ? sum / (double)n : NAN;
+    }
+    {
+      int defined = 1;
+      for (int p = 0; p < np; p++)
+        defined = defined && !isnan(y[p]);
+      if (!defined)
+        for (int j = 0; j < k; j++)
+          src[j] = prcc[j] = NAN;
+      else if (stats_sensitivity(o->spec.points, (size_t)np, (size_t)k, y, src, prcc)) {
+        out_oom(o, "sensitivity.csv");
+        goto done;
+      }
+    }
+    for (int j = 0; j < k; j++) {
+      out_row_start(&o->row);
+      out_row_str(&o->row, is_outcome ? "outcome" : "metric");
+      out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
+                                      : sc->metrics[m].name);
+      out_row_str(&o->row, sc->sweep[j].path.text);
+      out_row_num(&o->row, src[j]);
+      out_row_num(&o->row, prcc[j]);
+      if (out_emit(o, OF_SENSITIVITY))
+        goto done;
+    }
+  }
+  rc = 0;
+done:
+  free(src);
+  free(prcc);
+  return rc;
+}
+
 /* ------------------------------------------------------------- finish */
 
 /* Flushes, fsyncs and closes a staging file, reporting any write error. */
@@ -1129,6 +1461,11 @@ int out_finish(tr_output *o, tr_diag *d)
       break;
     o->group++;
   }
+  if (o->spec.nvariants > 1 && out_write_compare(o))
+    goto done;
+  if (o->spec.points && o->spec.sc->nsweep > 0
+      && (out_write_points(o) || out_write_sensitivity(o)))
+    goto done;
   if (out_write_manifest(o))
     goto done;
   for (int i = 0; i < OF_COUNT; i++)

@@ -117,7 +117,8 @@ static int sbx_print(lua_State *L) {
   luaL_pushresult(&b);
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
-  fwrite(s, 1, len, stderr);   /* one write: lines of threads never mix */
+  if (lx->console) console_write(lx->console, s, len);
+  else fwrite(s, 1, len, stderr);   /* one write: lines of threads never mix */
   return 0;
 }
 

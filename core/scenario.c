@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "internal.h"
 
 #ifndef TR_SHAREDIR
@@ -1225,6 +1227,22 @@ static void scen_validate(scen_load *L, const ynode *root) {
   if (!sc->description) sc->description = scen_strdup(L, "");
 }
 
+/* SHA-256 of the scenario file (hex), for the manifest and --resume. */
+static void scen_sha256(const char *path, char hex[65]) {
+  struct sha256_ctx ctx;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  unsigned char chunk[65536];
+  hex[0] = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  sha256_init(&ctx);
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sha256_update(&ctx, got, chunk);
+  fclose(f);
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
 tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
   ynode *root = ynode_load_file(path, d);
   if (!root) return NULL;
@@ -1267,5 +1285,6 @@ tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
     tr_scenario_free(sc);
     return NULL;
   }
+  scen_sha256(path, sc->sha256);
   return sc;
 }

@@ -157,7 +157,7 @@ int world_log(tr_world *w, int actor, const char *action, int target,
   e->actor = actor;
   e->action = action;
   e->target = target;
-  e->cameo = cameo ? cameo : "";
+  snprintf(e->cameo, sizeof e->cameo, "%s", cameo ? cameo : "");
   e->goldstein = goldstein;
   e->value = value;
   return 0;
