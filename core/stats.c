@@ -3,7 +3,10 @@
 ** Clopper–Pearson intervals of an outcome share (beta quantiles), the
 ** t-interval of a mean (Student t quantile, sd with n - 1), and the
 ** descriptive summary of finals.csv and series_summary.csv (mean, sd,
-** percentiles interpolated as gsl_stats_quantile_from_sorted_data does).
+** percentiles interpolated as gsl_stats_quantile_from_sorted_data does),
+** the paired differences of compare.csv, and the sensitivity measures of
+** sensitivity.csv (standardised regression coefficients and partial rank
+** correlation coefficients, by least squares with gsl_multifit_linear).
 **
 ** Invariants: an undefined statistic is NaN (the CSV writer prints it as an
 ** empty field), never 0; the mean of a summary is computed on the values in
@@ -13,7 +16,10 @@
 */
 #include <math.h>
 
+#include <stdlib.h>
+
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_multifit.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
@@ -81,4 +87,204 @@ void stats_describe(double *x, size_t n, double conf, stats_summary *s)
   s->p95 = stats_quantile_sorted(x, n, 0.95);
   s->min = x[0];
   s->max = x[n - 1];
+}
+
+/* ------------------------------------------------------ paired differences */
+
+/* Mean of the per-pair differences and its t-interval (n - 1 degrees of
+** freedom). When every difference is the same number the sample sd is 0
+** and the interval is exactly [mean, mean]: it is pinned rather than
+** computed, so that no rounding in mean ± 0 can widen it. */
+void stats_paired(const double *diffs, size_t n, double conf,
+                  double *mean, double *lo, double *hi)
+{
+  int constant = 1;
+
+  *mean = *lo = *hi = NAN;
+  if (n == 0)
+    return;
+  *mean = gsl_stats_mean(diffs, 1, n);
+  for (size_t i = 1; i < n && constant; i++)
+    constant = diffs[i] == diffs[0];
+  if (constant) {
+    *mean = *lo = *hi = diffs[0];
+    return;
+  }
+  stats_t_interval(diffs, n, conf, lo, hi);
+}
+
+/* ------------------------------------------------------------- sensitivity */
+
+/* Ranks 1..n of x[0..n-1] (stride 1), ties sharing their average rank. */
+static int stats_rank(const double *x, size_t n, double *rank)
+{
+  size_t *order = malloc((n ? n : 1) * sizeof *order);
+
+  if (!order)
+    return -1;
+  gsl_sort_index(order, x, 1, n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && x[order[j + 1]] == x[order[i]])
+      j++;
+    for (size_t t = i; t <= j; t++)        /* ranks i+1 .. j+1 share */
+      rank[order[t]] = (double)(i + j + 2) / 2.0;
+    i = j + 1;
+  }
+  free(order);
+  return 0;
+}
+
+/* Least-squares residuals of y on the columns of z (n x p, with an
+** intercept column when the caller put one there). */
+static int stats_residuals(const gsl_matrix *z, const gsl_vector *y,
+                           gsl_vector *resid)
+{
+  size_t n = z->size1, p = z->size2;
+  gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(n, p);
+  gsl_vector *c = gsl_vector_alloc(p);
+  gsl_matrix *cov = gsl_matrix_alloc(p, p);
+  double chisq;
+  int rc = -1;
+
+  if (ws && c && cov && gsl_multifit_linear(z, y, c, cov, &chisq, ws) == 0
+      && gsl_multifit_linear_residuals(z, y, c, resid) == 0)
+    rc = 0;
+  if (ws)
+    gsl_multifit_linear_free(ws);
+  if (c)
+    gsl_vector_free(c);
+  if (cov)
+    gsl_matrix_free(cov);
+  return rc;
+}
+
+/* 1 when the residuals are zero up to rounding (relative to scale). */
+static int stats_negligible(const gsl_vector *r, double scale)
+{
+  double ss = 0;
+  for (size_t i = 0; i < r->size; i++)
+    ss += gsl_vector_get(r, i) * gsl_vector_get(r, i);
+  return sqrt(ss / (double)r->size) <= 1e-9 * (scale > 0 ? scale : 1);
+}
+
+int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
+                      double *src, double *prcc)
+{
+  size_t *active = malloc((k ? k : 1) * sizeof *active), ka = 0;
+  double *column = malloc((n ? n : 1) * sizeof *column);
+  double *ranks = malloc(((k + 1) * n + 1) * sizeof *ranks); /* k cols, then y */
+  gsl_matrix *xs = NULL, *z = NULL;
+  gsl_vector *ys = NULL, *coef = NULL, *target = NULL, *rx = NULL, *ry = NULL;
+  double ymean, ysd;
+  int rc = -1;
+
+  for (size_t j = 0; j < k; j++)
+    src[j] = prcc[j] = NAN;
+  if (!active || !column || !ranks)
+    goto done;
+
+  /* Paths that do not vary over the points have no coefficient. */
+  for (size_t j = 0; j < k; j++) {
+    for (size_t i = 0; i < n; i++)
+      column[i] = x[i * k + j];
+    if (n >= 2 && gsl_stats_sd(column, 1, n) > 0)
+      active[ka++] = j;
+  }
+  rc = 0;
+  if (n < 2)
+    goto done;
+  ymean = gsl_stats_mean(y, 1, n);
+  ysd = gsl_stats_sd_m(y, 1, n, ymean);
+  if (ka == 0 || n < ka + 2 || !(ysd > 0) || !isfinite(ysd))
+    goto done;
+  rc = -1;
+
+  /* SRC: regress standardised y on the standardised paths. Both are
+  ** centred, so the fit needs no intercept. */
+  xs = gsl_matrix_alloc(n, ka);
+  ys = gsl_vector_alloc(n);
+  coef = gsl_vector_alloc(ka);
+  {
+    gsl_matrix *cov = gsl_matrix_alloc(ka, ka);
+    gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(n, ka);
+    double chisq;
+    int fit = -1;
+    if (xs && ys && coef && cov && ws) {
+      for (size_t a = 0; a < ka; a++) {
+        double mean, sd;
+        for (size_t i = 0; i < n; i++)
+          column[i] = x[i * k + active[a]];
+        mean = gsl_stats_mean(column, 1, n);
+        sd = gsl_stats_sd_m(column, 1, n, mean);
+        for (size_t i = 0; i < n; i++)
+          gsl_matrix_set(xs, i, a, (column[i] - mean) / sd);
+      }
+      for (size_t i = 0; i < n; i++)
+        gsl_vector_set(ys, i, (y[i] - ymean) / ysd);
+      fit = gsl_multifit_linear(xs, ys, coef, cov, &chisq, ws);
+    }
+    if (cov)
+      gsl_matrix_free(cov);
+    if (ws)
+      gsl_multifit_linear_free(ws);
+    if (fit != 0)
+      goto done;
+    for (size_t a = 0; a < ka; a++)
+      src[active[a]] = gsl_vector_get(coef, a);
+  }
+
+  /* PRCC: rank-transform every active path and y; for each path, the
+  ** correlation of the residuals of its ranks and of y's ranks, each
+  ** regressed (with an intercept) on the ranks of the other paths. */
+  for (size_t a = 0; a < ka; a++) {
+    for (size_t i = 0; i < n; i++)
+      column[i] = x[i * k + active[a]];
+    if (stats_rank(column, n, ranks + a * n))
+      goto done;
+  }
+  if (stats_rank(y, n, ranks + ka * n))
+    goto done;
+  z = gsl_matrix_alloc(n, ka);       /* intercept + the ka - 1 others */
+  target = gsl_vector_alloc(n);
+  rx = gsl_vector_alloc(n);
+  ry = gsl_vector_alloc(n);
+  if (!z || !target || !rx || !ry)
+    goto done;
+  for (size_t a = 0; a < ka; a++) {
+    size_t col = 1;
+    gsl_matrix_set_all(z, 1.0);
+    for (size_t b = 0; b < ka; b++)
+      if (b != a) {
+        for (size_t i = 0; i < n; i++)
+          gsl_matrix_set(z, i, col, ranks[b * n + i]);
+        col++;
+      }
+    for (size_t i = 0; i < n; i++)
+      gsl_vector_set(target, i, ranks[a * n + i]);
+    if (stats_residuals(z, target, rx))
+      goto done;
+    for (size_t i = 0; i < n; i++)
+      gsl_vector_set(target, i, ranks[ka * n + i]);
+    if (stats_residuals(z, target, ry))
+      goto done;
+    if (stats_negligible(rx, (double)n) || stats_negligible(ry, (double)n))
+      continue;                       /* undefined: nothing left to correlate */
+    prcc[active[a]] = gsl_stats_correlation(rx->data, rx->stride,
+                                            ry->data, ry->stride, n);
+  }
+  rc = 0;
+
+done:
+  free(active);
+  free(column);
+  free(ranks);
+  if (xs) gsl_matrix_free(xs);
+  if (z) gsl_matrix_free(z);
+  if (ys) gsl_vector_free(ys);
+  if (coef) gsl_vector_free(coef);
+  if (target) gsl_vector_free(target);
+  if (rx) gsl_vector_free(rx);
+  if (ry) gsl_vector_free(ry);
+  return rc;
 }
