@@ -11,6 +11,9 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -DTR_SRCDIR='"$(CURDIR)"' -DTR_SHAREDIR='"$(PREFIX)/share/tightrope"'
 PREFIX  ?= /usr/local
+ifeq ($(MPI),1)
+  BUILD ?= build-mpi
+endif
 BUILD   ?= build
 SRC     := $(wildcard core/*.c)
 OBJ     := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(SRC))

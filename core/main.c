@@ -11,6 +11,10 @@
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
+#ifdef TR_MPI
+#include <mpi.h>
+static int tr_main(int argc, char **argv);
+#endif
 
 #include "internal.h"
 
@@ -197,6 +201,17 @@ static int cmd_check(cli *c) {
   return status;
 }
 
+/* Under MPI every rank loads the scenario; only rank 0 speaks. */
+static int is_root(void) {
+#ifdef TR_MPI
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank == 0;
+#else
+  return 1;
+#endif
+}
+
 static int cmd_run(cli *c) {
   tr_diag *d = tr_diag_new();
   tr_scenario *sc = tr_scenario_load(c->scenario, d);
@@ -206,7 +221,7 @@ static int cmd_run(cli *c) {
   } else if ((status = resolve(c, sc)) == 0) {
     status = tr_experiment_run(sc, &c->opts, d);
   }
-  tr_diag_print(d, stderr);
+  if (is_root()) tr_diag_print(d, stderr);
   if (status == TR_OK && !c->opts.quiet && isatty(STDERR_FILENO))
     fprintf(stderr, "tightrope: results in %s\n", c->opts.out);
   tr_diag_free(d);
@@ -223,6 +238,16 @@ int main(int argc, char **argv) {
     fputs(usage_text, stderr);
     return TR_EUSAGE;
   }
+#ifdef TR_MPI
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int status = tr_main(argc, argv);
+  MPI_Finalize();
+  return status;
+}
+
+static int tr_main(int argc, char **argv) {
+#endif
   gsl_set_error_handler_off();   /* GSL reports through return values, never aborts */
   const char *cmd = argv[1];
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
