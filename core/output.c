@@ -56,7 +56,6 @@
 
 #include <gsl/gsl_rstat.h>
 #include <gsl/gsl_statistics_double.h>
-#include <nettle/sha2.h>
 #include <yaml.h>
 
 #include "internal.h"
@@ -1014,29 +1013,6 @@ static void out_iso_time(char *buf, size_t size, time_t when)
     snprintf(buf, size, "unknown");
 }
 
-/* SHA-256 of the scenario file as 64 hex digits; 0, or -1 when unreadable. */
-static int out_sha256_file(const char *path, char hex[2 * SHA256_DIGEST_SIZE + 1])
-{
-  struct sha256_ctx ctx;
-  uint8_t digest[SHA256_DIGEST_SIZE], chunk[65536];
-  size_t got;
-  FILE *f = fopen(path, "rb");
-  int rc;
-
-  if (!f)
-    return -1;
-  sha256_init(&ctx);
-  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-    sha256_update(&ctx, got, chunk);
-  rc = ferror(f) ? -1 : 0;
-  fclose(f);
-  if (rc)
-    return -1;
-  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
-  for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-    snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  return 0;
-}
 
 static const tr_variantdecl *out_find_variant(const tr_scenario *sc,
                                               const char *name)
@@ -1052,7 +1028,7 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   static const char *const series_names[] = {"summary", "all", "none"};
   const tr_scenario *sc = o->spec.sc;
   const tr_options *opts = o->spec.opts;
-  char hex[2 * SHA256_DIGEST_SIZE + 1], started[40], finished[40];
+  char started[40], finished[40];
   int series = opts->series >= 0 && opts->series <= SERIES_NONE
                ? opts->series : SERIES_SUMMARY;
 
@@ -1070,13 +1046,16 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   if (out_yaml_seq(em, 0, 0))
     return -1;
 
-  if (out_yaml_str(em, "scenario") || out_yaml_map(em, 1)
+  char *abspath = realpath(sc->path, NULL);   /* replay finds it from anywhere */
+  int bad = out_yaml_str(em, "scenario") || out_yaml_map(em, 1)
       || out_yaml_kv(em, "path", sc->path)
+      || out_yaml_kv(em, "abspath", abspath ? abspath : sc->path)
       || out_yaml_kv(em, "id", sc->id)
       || out_yaml_str(em, "sha256")
-      || (out_sha256_file(sc->path, hex) == 0 ? out_yaml_str(em, hex)
-                                               : out_yaml_plain(em, "null"))
-      || out_yaml_map(em, 0))
+      || (sc->sha256[0] ? out_yaml_str(em, sc->sha256) : out_yaml_plain(em, "null"))
+      || out_yaml_map(em, 0);
+  free(abspath);
+  if (bad)
     return -1;
 
   if (out_yaml_str(em, "settings") || out_yaml_map(em, 1)
