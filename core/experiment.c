@@ -135,6 +135,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
       total *= sc->sweep[j].nvalues;
       if (total > 10000000) return -1;
     }
+    if (total < 1) return -1;
     double *v = malloc((size_t)total * (size_t)k * sizeof *v);
     if (!v) return -1;
     for (long p = 0; p < total; p++) {     /* first parameter varies slowest */

@@ -514,6 +514,12 @@ void out_abort(tr_output *o);
 #define OUT_NUMBER_SIZE 32
 int out_format_number(char *buf, size_t size, double x);
 
+/* -------------------------------------------------------------- replay */
+/* Re-run run `run` of (variant, point) and print its trace; with runs_csv,
+** compare its row. Returns an exit status. */
+int replay_run(const tr_scenario *sc, const tr_options *opts, const char *variant, int point,
+               int run, const char *runs_csv, tr_diag *d);
+
 /* ------------------------------------------------------------- journal */
 /* A run's result as bytes (journal records and MPI messages): header,
 ** finals, series, events, checksum. Native byte order: a journal is read

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
@@ -75,6 +76,7 @@ typedef struct cli {
   uint64_t seed;
   char *out;
   long run_index, point_index;   /* replay */
+  int has_sets_from_cli, owned_sets; /* replay: --set values read from a manifest */
   const char *replay_variant;
   tr_options opts;
 } cli;
@@ -229,6 +231,83 @@ static int cmd_run(cli *c) {
   return status;
 }
 
+/* Settings of a finished experiment from OUTDIR/manifest.yaml. */
+static int read_manifest(cli *c, const char *outdir, char **scenario, tr_diag *d) {
+  char *path = NULL;
+  if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  ynode *m = ynode_load_file(path, d);
+  int status = TR_OK;
+  const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
+  const ynode *set = m ? ynode_get(m, "settings") : NULL;
+  const ynode *file = scen ? ynode_get(scen, "abspath") : NULL;
+  if (!file && scen) file = ynode_get(scen, "path");
+  const ynode *seed = set ? ynode_get(set, "seed") : NULL;
+  const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
+  const ynode *sets = set ? ynode_get(set, "set") : NULL;
+  if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
+      parse_u64(seed->str, &c->seed) || !ticks || ticks->type != YN_SCALAR ||
+      parse_int(ticks->str, 0, 1000000000, &c->ticks)) {
+    if (m) diag_error(d, path, 0, 0, "not a tightrope manifest (scenario path, seed or ticks missing)");
+    status = TR_EUSAGE;
+  } else {
+    c->has_seed = c->has_ticks = 1;
+    *scenario = strdup(file->str);
+    int nset = sets && sets->type == YN_SEQ ? sets->n : 0;
+    char **ns = realloc(c->opts.sets, (size_t)(c->opts.nsets + nset + 1) * sizeof *ns);
+    if (!ns) nset = 0;
+    else c->opts.sets = ns;
+    for (int i = 0; i < nset; i++)
+      if (sets->items[i]->type == YN_SCALAR && !c->has_sets_from_cli)
+        c->opts.sets[c->opts.nsets++] = strdup(sets->items[i]->str);
+    c->owned_sets = c->opts.nsets;
+  }
+  ynode_free(m);
+  free(path);
+  return status;
+}
+
+static int cmd_replay(cli *c) {
+  tr_diag *d = tr_diag_new();
+  int status = TR_OK;
+  char *scenario = NULL, *runs_csv = NULL;
+  tr_scenario *sc = NULL;
+  struct stat st;
+  if (c->run_index < 1) {
+    status = usage_error("%s", "replay needs --run R");
+    goto out;
+  }
+  if (c->opts.nvariants > 1) {
+    status = usage_error("%s", "replay takes one --variant");
+    goto out;
+  }
+  if (stat(c->scenario, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (c->opts.nsets || c->has_seed || c->has_ticks) {
+      status = usage_error("replay %s: run options come from its manifest.yaml; give the "
+                           "scenario file instead to change them", c->scenario);
+      goto out;
+    }
+    status = read_manifest(c, c->scenario, &scenario, d);
+    if (status) goto out;
+    if (asprintf(&runs_csv, "%s/runs.csv", c->scenario) < 0) runs_csv = NULL;
+  } else {
+    scenario = strdup(c->scenario);
+  }
+  sc = tr_scenario_load(scenario, d);
+  if (!sc || tr_scenario_compile(sc, d)) { status = TR_EINVALID; goto out; }
+  const char *variant = c->opts.nvariants ? c->opts.variants[0] : NULL;
+  c->opts.nvariants = 0;   /* replay looks the variant up itself */
+  if ((status = resolve(c, sc)) != 0) goto out;
+  status = replay_run(sc, &c->opts, variant, c->point_index ? (int)c->point_index : 1,
+                      (int)c->run_index, runs_csv, d);
+out:
+  tr_diag_print(d, stderr);
+  tr_diag_free(d);
+  tr_scenario_free(sc);
+  free(scenario);
+  free(runs_csv);
+  return status;
+}
+
 int tr_scenario_compile(const tr_scenario *sc, tr_diag *d) {
   return script_compile_all(sc, d);
 }
@@ -265,9 +344,11 @@ static int tr_main(int argc, char **argv) {
   c.opts.argv = argv;
   c.opts.series = SERIES_SUMMARY;
   int status;
-  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0) {
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0) {
     status = parse_options(argc, argv, &c);
-    if (status == 0) status = strcmp(cmd, "run") == 0 ? cmd_run(&c) : cmd_check(&c);
+    if (status == 0)
+      status = strcmp(cmd, "run") == 0 ? cmd_run(&c) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
+                                                                                : cmd_replay(&c);
   } else {
     static const char *const cmds[] = {"run", "check", "replay", "report"};
     const char *s = diag_suggest(cmd, cmds, 4);
@@ -275,6 +356,7 @@ static int tr_main(int argc, char **argv) {
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;
   }
+  for (int i = 0; i < c.owned_sets; i++) free(c.opts.sets[i]);
   free(c.opts.sets);
   free(c.opts.variants);
   return status;
