@@ -128,7 +128,7 @@ static int parse_sets(const tr_scenario *sc, const tr_options *opts, set_overrid
 /* The sweep's points: npoints * nsweep values, row-major. */
 static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, int *npoints) {
   int k = sc->nsweep;
-  if (sc->sweep_method == SWEEP_NONE || k == 0) { *out = NULL; *npoints = 1; return 0; }
+  if (sc->sweep_method == SWEEP_NONE || k <= 0) { *out = NULL; *npoints = 1; return 0; }
   if (sc->sweep_method == SWEEP_GRID) {
     long total = 1;
     for (int j = 0; j < k; j++) {
