@@ -453,6 +453,7 @@ struct tr_lua {
   size_t mem, mem_limit;
   long long instr, instr_limit;
   int limit_hit, mem_hit;
+  int mem_fatal;             /* a memory error was raised (pcall cannot swallow it) */
   int mode, cur_actor;
   int what_kind, what_index;   /* WHAT_*: what is running, for messages */
   const tr_instance *params_for; /* instance whose params tables are built */

@@ -442,6 +442,11 @@ static int f_count(lua_State *L) {
   return 1;
 }
 
+static int expr_no_random(lua_State *L) {
+  return luaL_error(L, "math.random is not available in expressions: metrics, outcomes and "
+                    "`when` read the world and draw nothing (draw in a policy or event)");
+}
+
 /* rel(from, to) of expressions: a relation view or nil. */
 static int f_rel(lua_State *L) {
   tr_lua *lx = TR_LX(L);
@@ -568,6 +573,23 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   lua_remove(L, slots);
 }
 
+/* Lua's "PATH:LINE: message" becomes PATH:LINE:1: error: message when the
+** message is placed in `path`; else it is reported at (file, line, col). */
+static void place_lua_message(tr_diag *d, const char *msg, const char *path, const char *file,
+                              int line, int col, const char *prefix) {
+  if (!msg) msg = "error";
+  size_t plen = strlen(path);
+  if (strncmp(msg, path, plen) == 0 && msg[plen] == ':' && msg[plen + 1] >= '0' && msg[plen + 1] <= '9') {
+    int eline = atoi(msg + plen + 1);
+    const char *rest = strchr(msg + plen + 1, ':');
+    rest = rest ? rest + 1 : msg;
+    while (*rest == ' ') rest++;
+    diag_error(d, path, eline, 1, "%s%s", prefix, rest);
+  } else {
+    diag_error(d, file ? file : path, file ? line : 0, file ? col : 0, "%s%s", prefix, msg);
+  }
+}
+
 static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
                         const char *usedby_file, int line, int col) {
   FILE *f = fopen(path, "rb");
@@ -605,18 +627,7 @@ static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
   }
   free(buf);
   if (st != LUA_OK) {
-    /* "path:LINE: message" -> path:LINE:1: error: message */
-    const char *msg = lua_tostring(L, -1);
-    size_t plen = strlen(path);
-    int eline = 0;
-    const char *rest = msg;
-    if (msg && strncmp(msg, path, plen) == 0 && msg[plen] == ':') {
-      eline = atoi(msg + plen + 1);
-      rest = strchr(msg + plen + 1, ':');
-      rest = rest ? rest + 1 : msg;
-      while (*rest == ' ') rest++;
-    }
-    diag_error(d, path, eline, eline ? 1 : 0, "%s", rest ? rest : "cannot compile");
+    place_lua_message(d, lua_tostring(L, -1), path, NULL, 0, 0, "");
     lua_pop(L, 1);
     return -1;
   }
@@ -750,6 +761,16 @@ static int build_state(lua_State *L) {
   lua_pushinteger(L, sc->ticks); lua_setfield(L, exprraw, "ticks");
   lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
   lua_getfield(L, -1, "math");
+  lua_createtable(L, 0, 32);           /* expressions draw nothing: no random */
+  lua_pushnil(L);
+  while (lua_next(L, -3)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_pushcfunction(L, expr_no_random);
+  lua_setfield(L, -2, "random");
+  lua_remove(L, -2);
   sandbox_readonly(L);
   lua_setfield(L, exprraw, "math");
   lua_pop(L, 1);
@@ -982,14 +1003,65 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   lua_settop(L, top);
 }
 
-/* Compile everything and run each script's top level once, so `check`
-** reports what `run` would refuse before any run starts. */
+static int trial_begin(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  script_begin_run(L, lx, lx->w->inst);
+  return 0;
+}
+
+/* Compile everything and run each script's top level once (as the start of
+** a run does), so `check` reports what `run` would refuse before any run
+** starts: syntax errors, a policy without decide, an action without apply,
+** a top level that fails. */
 int script_compile_all(const tr_scenario *sc, tr_diag *d) {
   tr_world *w = world_new(sc);
   if (!w) { diag_error(d, NULL, 0, 0, "out of memory"); return -1; }
   tr_lua *lx = script_new(sc, w, d);
   if (!lx) { world_free(w); return -1; }
+  tr_instance in;
+  memset(&in, 0, sizeof in);
+  in.init = calloc((size_t)sc->nslots + 1, sizeof *in.init);
+  in.model = calloc((size_t)sc->nmodel + 1, sizeof *in.model);
+  int rc = 0;
+  if (!in.init || !in.model) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    rc = -1;
+  } else {
+    for (int a = 0; a < sc->nactors; a++)
+      for (int i = 0; i < sc->actors[a].nattrs; i++)
+        in.init[sc->actors[a].attrs[i].slot] = sc->actors[a].attrs[i].value;
+    for (int r = 0; r < sc->nrels; r++)
+      for (int i = 0; i < sc->rels[r].nattrs; i++)
+        in.init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
+    for (int m = 0; m < sc->nmodel; m++) in.model[m] = sc->model[m].value;
+    in.ticks = sc->ticks;
+    in.point = 1;
+    in.vdecl = -1;
+    lua_State *L = lx->L;
+    world_reset(w, &in, 1, rng_run_seed(sc->seed, 1));
+    sandbox_reset_limits(L, lx);
+    lua_pushcfunction(L, trial_begin);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      const char *msg = lua_tostring(L, -1);
+      char *path = NULL;
+      int line = 0, col = 0;
+      if (lx->what_kind == WHAT_LOAD_POLICY && lx->cur_actor >= 0) {
+        path = sc->actors[lx->cur_actor].policy;
+        line = sc->actors[lx->cur_actor].policy_line;
+        col = sc->actors[lx->cur_actor].policy_col;
+      } else if (lx->what_kind == WHAT_LOAD_ACTION) {
+        path = sc->actions[lx->what_index].script;
+        line = sc->actions[lx->what_index].line;
+        col = sc->actions[lx->what_index].col;
+      }
+      if (path) place_lua_message(d, msg, path, sc->path, line, col, "");
+      else diag_error(d, sc->path, 0, 0, "%s", msg ? msg : "error");
+      rc = -1;
+    }
+  }
+  free(in.init);
+  free(in.model);
   script_free(lx);
   world_free(w);
-  return 0;
+  return rc;
 }

@@ -340,8 +340,11 @@ static int tr_main(int argc, char **argv) {
   cli c;
   memset(&c, 0, sizeof c);
   c.cmd = cmd;
+  /* getopt permutes argv: keep the command as typed for the manifest. */
+  char **typed = calloc((size_t)argc + 1, sizeof *typed);
+  for (int i = 0; typed && i < argc; i++) typed[i] = argv[i];
   c.opts.argc = argc;
-  c.opts.argv = argv;
+  c.opts.argv = typed ? typed : argv;
   c.opts.series = SERIES_SUMMARY;
   int status;
   if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0) {
@@ -359,5 +362,6 @@ static int tr_main(int argc, char **argv) {
   for (int i = 0; i < c.owned_sets; i++) free(c.opts.sets[i]);
   free(c.opts.sets);
   free(c.opts.variants);
+  free(typed);
   return status;
 }

@@ -77,7 +77,7 @@ void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
   if (lx->w && lx->w->ndirty) script_sync(L, lx);
   lx->instr = 0;
   lua_call(L, nargs, nresults);
-  if (lx->limit_hit)  /* the script caught the limit error itself */
+  if (lx->limit_hit || lx->mem_fatal)  /* defensive: pcall re-raises these */
     luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
                (lua_Integer)lx->instr_limit);
 }
@@ -97,6 +97,7 @@ int sandbox_msgh(lua_State *L) {
 /* ------------------------------------------------------- safe functions */
 static int sbx_print(lua_State *L) {
   tr_lua *lx = TR_LX(L);
+  int n = lua_gettop(L);        /* before luaL_buffinit, which may push */
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   const tr_world *w = lx->w;
@@ -107,7 +108,6 @@ static int sbx_print(lua_State *L) {
   else
     lua_pushliteral(L, "");
   luaL_addvalue(&b);
-  int n = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
     luaL_tolstring(L, i, NULL);
@@ -190,6 +190,38 @@ static int sbx_load(lua_State *L) {
   else lua_getfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
   if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
   return 1;
+}
+
+/* pcall and xpcall: a script may catch its own errors, but not a limit:
+** an instruction-limit or memory error is raised again at once. */
+static int finish_pcall(lua_State *L, int status, int base) {
+  tr_lua *lx = TR_LX(L);
+  if (status == LUA_ERRMEM) lx->mem_fatal = 1;
+  if (lx->limit_hit || lx->mem_fatal) return lua_error(L);
+  if (status != LUA_OK) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, base);
+  return lua_gettop(L) - base + 1;
+}
+
+static int sbx_pcall(lua_State *L) {
+  luaL_checkany(L, 1);
+  int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  return finish_pcall(L, status, 1);
+}
+
+static int sbx_xpcall(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 1);            /* f */
+  lua_copy(L, 2, 1);              /* handler at 1 */
+  lua_replace(L, 2);              /* f at 2 */
+  int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+  return finish_pcall(L, status, 2);
 }
 
 static int sbx_randomseed(lua_State *L) {
@@ -586,12 +618,12 @@ static int build_template(lua_State *L) {
   lua_newtable(L);                      /* the template */
   int t = lua_gettop(L);
   static const char *const base[] = {
-    "assert", "error", "getmetatable", "ipairs", "next", "pcall", "rawequal",
-    "rawget", "rawlen", "select", "tonumber", "tostring", "type", "xpcall",
+    "assert", "error", "getmetatable", "ipairs", "next", "rawequal",
+    "rawget", "rawlen", "select", "tonumber", "tostring", "type",
     "_VERSION", NULL};
   copy_lib(L, g, base);
   static const struct { const char *name; lua_CFunction fn; } mine[] = {
-    {"print", sbx_print}, {"pairs", sbx_pairs}, {"setmetatable", sbx_setmetatable},
+    {"print", sbx_print}, {"pairs", sbx_pairs}, {"pcall", sbx_pcall}, {"xpcall", sbx_xpcall}, {"setmetatable", sbx_setmetatable},
     {"rawset", sbx_rawset}, {"collectgarbage", sbx_collectgarbage}, {"load", sbx_load},
     {NULL, NULL}};
   for (int i = 0; mine[i].name; i++) {
@@ -685,6 +717,7 @@ int sandbox_load(lua_State *L, const char *src, size_t len, const char *chunknam
 
 void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->limit_hit = 0;
+  lx->mem_fatal = 0;
   lx->mem_hit = 0;
   lx->instr = 0;
   lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);

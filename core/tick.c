@@ -289,7 +289,7 @@ int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed, tr_run
   script_describe(lx, err->what, sizeof err->what);
   const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "unknown error";
   char *text = NULL;
-  if (st == LUA_ERRMEM || lx->mem_hit) {
+  if (st == LUA_ERRMEM || lx->mem_fatal) {
     if (asprintf(&text, "memory limit exceeded (limits.memory_mb = %lld): %s",
                  (long long)lx->sc->memory_mb, msg) < 0) text = NULL;
   } else if (st == LUA_ERRERR) {
