@@ -13,9 +13,8 @@
 ** Invariants a reader must keep:
 **  - Nothing read from the folder reaches gnuplot's command language except
 **    through rep_gp_label(), which keeps only [A-Za-z0-9_.:+-()%,/=] and
-**    spaces (every valid
-**    actor, variant, outcome, metric and path name fits), so a crafted CSV
-**    cannot run gnuplot's `system` or backquotes. gnuplot runs with its
+**    spaces (every valid actor, variant, outcome, metric and path name
+**    fits), so a crafted CSV cannot run gnuplot's `system` or backquotes. gnuplot runs with its
 **    working folder set to the temporary folder and names its outputs
 **    relative to it, so the OUTDIR path never appears in a script either.
 **    gnuplot is started with fork/execv, never through a shell.
