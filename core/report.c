@@ -456,7 +456,7 @@ static int rep_metric_charts(rep_ctx *x, const rep_csv *s)
       goto done;
     rep_gp_head(g, title);
     rep_gp_label(label, sizeof label, metrics.name[m]);
-    fprintf(g, "set xlabel 'tick'\nset ylabel '%s'\nplot \\\n", label);
+    fprintf(g, "set autoscale xfix\nset xlabel 'tick'\nset ylabel '%s'\nplot \\\n", label);
     for (int b = 0, first = 1; b < blocks; b++) {
       int v = drawn[b];
       const char *color = rep_colors[(v < 0 ? 0 : v) % REP_NCOLORS];
