@@ -352,6 +352,16 @@ static int tr_main(int argc, char **argv) {
     if (status == 0)
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
                                                                                 : cmd_replay(&c);
+  } else if (strcmp(cmd, "report") == 0) {
+    /* report OUTDIR: no options (report.c) */
+    if (argc != 3 || argv[2][0] == '-') {
+      status = usage_error("%s", "report takes one argument: tightrope report OUTDIR");
+    } else {
+      tr_diag *d = tr_diag_new();
+      status = report_run(argv[2], d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    }
   } else {
     static const char *const cmds[] = {"run", "check", "replay", "report"};
     const char *s = diag_suggest(cmd, cmds, 4);
