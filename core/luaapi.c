@@ -97,28 +97,50 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
 
 /* A view is an empty table whose metatable's __index is its value table
 ** (attributes mirrored from the world, plus id, role, name, params, act):
-** reads are plain VM table lookups, no C call. The value table's own
-** __index (this function; upvalue 1: the view's code) catches unknown
-** names. */
+** reads are plain VM table lookups, no C call. Every value table shares one
+** metatable whose __index (this function) catches unknown names; the view's
+** code sits in its value table and its metatable under &view_key. The other
+** metamethods are shared light C functions too: a view costs three tables. */
 static int view_missing(lua_State *L) {
-  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  lua_rawgetp(L, 1, &view_key);
+  lua_Integer code = lua_tointeger(L, -1);
   return no_such_attr(L, (int)(code & 3), (int)(code >> 2), 2);
 }
 
-/* __newindex of a view; upvalues: 1 code, 2 name -> slot, 3 value table. */
+/* The code of the view at idx (its metatable holds it). */
+static lua_Integer view_code(lua_State *L, int idx) {
+  lua_getmetatable(L, idx);
+  lua_rawgetp(L, -1, &view_key);
+  lua_Integer code = lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  return code;
+}
+
+static const tr_attrdecl *view_attrs(const tr_scenario *sc, int kind, int index, int *n) {
+  if (kind == VIEW_ACTOR) { *n = sc->actors[index].nattrs; return sc->actors[index].attrs; }
+  *n = sc->rels[index].nattrs;
+  return sc->rels[index].attrs;
+}
+
+/* __newindex of a view. */
 static int view_newindex(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
-  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  lua_Integer code = view_code(L, 1);
   int kind = (int)(code & 3), index = (int)(code >> 2);
-  lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNUMBER) {
+  int n, slot = -1;
+  const tr_attrdecl *attrs = view_attrs(sc, kind, index, &n);
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  for (int i = 0; key && i < n; i++)
+    if (strcmp(attrs[i].name, key) == 0) { slot = attrs[i].slot; break; }
+  if (slot < 0) {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, lua_upvalueindex(3)) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
-    return luaL_error(L, "'%s' of %s is read-only", lua_tostring(L, 2), view_label(L, sc, kind, index));
+    if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
+    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, sc, kind, index));
   }
-  int slot = (int)lua_tointeger(L, -1);
   int isnum;
   double x = lua_tonumberx(L, 3, &isnum);
   if (!isnum)
@@ -143,9 +165,11 @@ static int view_newindex(lua_State *L) {
     case MODE_EVENT:
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
+      lua_getmetatable(L, 1);
+      lua_getfield(L, -1, "__index");
       lua_pushvalue(L, 2);
       lua_pushnumber(L, x);
-      lua_rawset(L, lua_upvalueindex(3));
+      lua_rawset(L, -3);
       return 0;
     default:
       return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
@@ -155,19 +179,33 @@ static int view_newindex(lua_State *L) {
 
 static int view_tostring(lua_State *L) {
   tr_lua *lx = TR_LX(L);
-  lua_Integer code = lua_tointeger(L, lua_upvalueindex(1));
+  lua_Integer code = view_code(L, 1);
   view_label(L, lx->sc, (int)(code & 3), (int)(code >> 2));
   return 1;
 }
 
+/* pairs(view): its attributes, in declaration order. */
+static int view_next(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  lua_Integer code = view_code(L, 1);
+  int n;
+  const tr_attrdecl *attrs = view_attrs(lx->sc, (int)(code & 3), (int)(code >> 2), &n);
+  int i = 0;
+  if (!lua_isnil(L, 2)) {
+    const char *key = lua_tostring(L, 2);
+    while (i < n && (!key || strcmp(attrs[i].name, key) != 0)) i++;
+    i++;
+  }
+  if (i >= n) return 0;
+  lua_pushstring(L, attrs[i].name);
+  lua_pushnumber(L, lx->w->val[attrs[i].slot]);
+  return 2;
+}
+
 static int view_pairs(lua_State *L) {
-  /* upvalue 1: the value table; iterate it in the sandbox's fixed order */
-  lua_getglobal(L, "pairs");   /* the sandbox's pairs is in the template */
-  lua_pop(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
-  lua_getfield(L, -1, "pairs");
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_call(L, 1, 3);
+  lua_pushcfunction(L, view_next);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
   return 3;
 }
 
@@ -525,16 +563,13 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 }
 
 /* Make a view: pushes it. Expects its value table at the stack top (left
-** there); records its slots in slotvals/slotkeys. */
+** there) and the shared metatables at vals_mt and view_mt_template;
+** records its slots in slotvals/slotkeys. */
 static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n,
-                     int slotvals, int slotkeys) {
+                     int slotvals, int slotkeys, int vals_mt, int view_mt) {
   int vals = lua_gettop(L);
   lua_Integer code = ((lua_Integer)index << 2) | kind;
-  lua_createtable(L, 0, n);                 /* name -> slot */
-  int slots = lua_gettop(L);
   for (int i = 0; i < n; i++) {
-    lua_pushinteger(L, attrs[i].slot);
-    lua_setfield(L, slots, attrs[i].name);
     lua_pushnumber(L, attrs[i].value);
     lua_setfield(L, vals, attrs[i].name);
     lua_pushvalue(L, vals);
@@ -542,35 +577,24 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
     lua_pushstring(L, attrs[i].name);
     lua_rawseti(L, slotkeys, attrs[i].slot + 1);
   }
-  lua_createtable(L, 0, 1);                 /* the value table's metatable */
   lua_pushinteger(L, code);
-  lua_pushcclosure(L, view_missing, 1);
-  lua_setfield(L, -2, "__index");
+  lua_rawsetp(L, vals, &view_key);
+  lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
   lua_createtable(L, 0, 0);                 /* the view */
-  lua_createtable(L, 1, 6);                 /* its metatable */
+  lua_createtable(L, 0, 8);                 /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
-  lua_pushinteger(L, code);
-  lua_pushvalue(L, slots);
-  lua_pushvalue(L, vals);
-  lua_pushcclosure(L, view_newindex, 3);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushinteger(L, code);
-  lua_pushcclosure(L, view_tostring, 1);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushvalue(L, vals);
-  lua_pushcclosure(L, view_pairs, 1);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "__tr_readonly");
+  static const char *const shared[] = {"__newindex", "__tostring", "__pairs", "__metatable",
+                                       "__tr_readonly", NULL};
+  for (int i = 0; shared[i]; i++) {
+    lua_getfield(L, view_mt, shared[i]);
+    lua_setfield(L, -2, shared[i]);
+  }
   lua_pushinteger(L, code);
   lua_rawsetp(L, -2, &view_key);
   lua_setmetatable(L, -2);
-  lua_remove(L, slots);
 }
 
 /* Lua's "PATH:LINE: message" becomes PATH:LINE:1: error: message when the
@@ -676,6 +700,15 @@ static int build_state(lua_State *L) {
   lua_newtable(L); int paths = lua_gettop(L);
 
   lua_newtable(L); int valstab = lua_gettop(L);
+  lua_createtable(L, 0, 1); int vals_mt = lua_gettop(L);
+  lua_pushcfunction(L, view_missing);
+  lua_setfield(L, vals_mt, "__index");
+  lua_createtable(L, 0, 5); int view_mt = lua_gettop(L);   /* the shared entries */
+  lua_pushcfunction(L, view_newindex); lua_setfield(L, view_mt, "__newindex");
+  lua_pushcfunction(L, view_tostring); lua_setfield(L, view_mt, "__tostring");
+  lua_pushcfunction(L, view_pairs); lua_setfield(L, view_mt, "__pairs");
+  lua_pushboolean(L, 0); lua_setfield(L, view_mt, "__metatable");
+  lua_pushboolean(L, 1); lua_setfield(L, view_mt, "__tr_readonly");
   lua_createtable(L, sc->nslots, 0); int slotvals = lua_gettop(L);
   lua_createtable(L, sc->nslots, 0); int slotkeys = lua_gettop(L);
 
@@ -695,7 +728,7 @@ static int build_state(lua_State *L) {
     lua_pushstring(L, tr_role_names[ad->role]); lua_setfield(L, -2, "role");
     lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
-    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys);
+    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
     lua_rawseti(L, views, a + 1);
     lua_rawseti(L, valstab, a + 1);
     lua_pushinteger(L, a);
@@ -707,7 +740,7 @@ static int build_state(lua_State *L) {
     lua_pushstring(L, sc->actors[rd->from].id); lua_setfield(L, -2, "from");
     lua_pushstring(L, sc->actors[rd->to].id); lua_setfield(L, -2, "to");
     lua_pushstring(L, rd->kind); lua_setfield(L, -2, "kind");
-    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys);
+    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys, vals_mt, view_mt);
     lua_rawseti(L, relviews, r + 1);
     lua_pop(L, 1);
   }
