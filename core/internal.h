@@ -458,6 +458,7 @@ struct tr_lua {
   int what_kind, what_index;   /* WHAT_*: what is running, for messages */
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
+  const char **slot_names;       /* per slot: its attribute name as interned in L */
 };
 
 /* The terminal shared by workers' print() and the progress line: whole

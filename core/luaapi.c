@@ -52,13 +52,21 @@ static const char view_key = 0;
 #define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
 #define R_PATHS    "tr.paths"      /* path text -> slot */
 
+/* The kind of view at idx (0: not a view). Trust comes from the metatable,
+** which scripts cannot read or set on a view; the index is checked too. */
 static int view_kind(lua_State *L, int idx, int *index) {
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
   int t = lua_rawgetp(L, -1, &view_key);
   lua_Integer code = t == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
   lua_pop(L, 2);
-  if (index) *index = (int)(code >> 2);
-  return (int)(code & 3);
+  const tr_scenario *sc = TR_LX(L)->sc;
+  int kind = (int)(code & 3);
+  lua_Integer i = code >> 2;
+  if ((kind == VIEW_ACTOR && (i < 0 || i >= sc->nactors)) ||
+      (kind == VIEW_REL && (i < 0 || i >= sc->nrels)) || kind > VIEW_REL)
+    return 0;
+  if (index) *index = (int)i;
+  return kind;
 }
 
 /* Names of an actor's or relation's attributes, for suggestions. */
@@ -107,12 +115,12 @@ static int view_missing(lua_State *L) {
   return no_such_attr(L, (int)(code & 3), (int)(code >> 2), 2);
 }
 
-/* The code of the view at idx (its metatable holds it). */
+/* The code of the view at idx, for its own metamethods: the view table
+** holds it too, under a key no string can equal (one lookup, no metatable). */
 static lua_Integer view_code(lua_State *L, int idx) {
-  lua_getmetatable(L, idx);
-  lua_rawgetp(L, -1, &view_key);
+  lua_rawgetp(L, idx, &view_key);
   lua_Integer code = lua_tointeger(L, -1);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
   return code;
 }
 
@@ -132,8 +140,12 @@ static int view_newindex(lua_State *L) {
   int n, slot = -1;
   const tr_attrdecl *attrs = view_attrs(sc, kind, index, &n);
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  /* Short strings are interned: the key is the very string slot_names
+  ** holds when it names an attribute; strcmp only for long names. */
   for (int i = 0; key && i < n; i++)
-    if (strcmp(attrs[i].name, key) == 0) { slot = attrs[i].slot; break; }
+    if (lx->slot_names[attrs[i].slot] == key) { slot = attrs[i].slot; break; }
+  for (int i = 0; key && slot < 0 && i < n; i++)
+    if (strcmp(attrs[i].name, key) == 0) slot = attrs[i].slot;
   if (slot < 0) {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__index");
@@ -582,7 +594,9 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
-  lua_createtable(L, 0, 0);                 /* the view */
+  lua_createtable(L, 0, 1);                 /* the view */
+  lua_pushinteger(L, code);
+  lua_rawsetp(L, -2, &view_key);
   lua_createtable(L, 0, 8);                 /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
@@ -883,6 +897,11 @@ static int build_state(lua_State *L) {
   lua_pushvalue(L, valstab); lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
   lua_pushvalue(L, slotvals); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
   lua_pushvalue(L, slotkeys); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+  for (int i = 0; i < sc->nslots; i++) {   /* anchored in slotkeys */
+    lua_rawgeti(L, slotkeys, i + 1);
+    lx->slot_names[i] = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  }
   lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
   lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
@@ -916,6 +935,12 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
     return NULL;
   }
   lx->L = L;
+  lx->slot_names = calloc((size_t)sc->nslots + 1, sizeof *lx->slot_names);
+  if (!lx->slot_names) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    script_free(lx);
+    return NULL;
+  }
   lx->mem_limit = (size_t)sc->memory_mb * 1024u * 1024u;
   build_ctx bc = {d, 0};
   lua_pushcfunction(L, build_state);
@@ -939,6 +964,7 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
 void script_free(tr_lua *lx) {
   if (!lx) return;
   if (lx->L) lua_close(lx->L);
+  free(lx->slot_names);
   free(lx);
 }
 
