@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # run-flagship.sh BINARY — what `make run` does after building: run the
-# flagship scenario and print where the results went and a short summary
-# (outcome shares with their 95% intervals, per variant).
+# flagship scenario (scenarios/doha.yaml, 1000 runs per variant) and print
+# where the results went and the outcome shares with their 95% Clopper-Pearson
+# intervals, per variant. The values are illustrative, not forecasts.
 set -euo pipefail
 bin=${1:-build/tightrope}
 cd "$(dirname "$0")/.."
 scenario=scenarios/doha.yaml
-[ -f "$scenario" ] || scenario=scenarios/richardson.yaml
+runs=1000
 id=$(sed -n 's/^scenario:[[:space:]]*\([a-z0-9_-]*\).*/\1/p' "$scenario" | head -n 1)
 out=results/$id
-echo "tightrope: running $scenario -> $out"
-"$bin" run "$scenario" -o "$out"
+echo "tightrope: running $scenario ($runs runs per variant) -> $out"
+"$bin" run "$scenario" -o "$out" -n "$runs"
 python3 - "$out" <<'PY'
 import csv, os, sys
 out = sys.argv[1]
