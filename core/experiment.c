@@ -84,10 +84,11 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
         base = *v;
       }
       tr_paramset *np = realloc(in->params, (size_t)(in->nparams + 1) * sizeof *np);
-      if (!np) { snprintf(err, errsize, "out of memory"); return -1; }
-      in->params = np;
+      char *key = strdup(p->key);   /* the path may not outlive the plan */
+      if (np) in->params = np;
+      if (!np || !key) { free(key); snprintf(err, errsize, "out of memory"); return -1; }
       np[in->nparams].actor = p->actor;
-      np[in->nparams].key = p->key;
+      np[in->nparams].key = key;
       np[in->nparams].value = op == CHANGE_SET ? value : base + value;
       in->nparams++;
       return 0;
@@ -276,6 +277,7 @@ void exp_plan_free(tr_plan *plan) {
   for (int i = 0; i < plan->ninst; i++) {
     free(plan->inst[i].init);
     free(plan->inst[i].model);
+    for (int k = 0; k < plan->inst[i].nparams; k++) free((char *)plan->inst[i].params[k].key);
     free(plan->inst[i].params);
   }
   free(plan->inst);

@@ -381,6 +381,24 @@ static int w_setadd(lua_State *L, int add) {
   return 0;
 }
 
+/* world:has(view, name): whether an actor or relation has that attribute. */
+static int w_has(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  int index, n;
+  int kind = view_kind(L, 2, &index);
+  if (!kind && lua_type(L, 2) == LUA_TSTRING) {
+    index = check_actor(L, 2, "world:has");
+    kind = VIEW_ACTOR;
+  }
+  if (!kind) return luaL_error(L, "world:has: expected an actor id or an actor or relation view");
+  const char *name = luaL_checkstring(L, 3);
+  const tr_attrdecl *attrs = view_attrs(lx->sc, kind, index, &n);
+  int found = 0;
+  for (int i = 0; i < n && !found; i++) found = strcmp(attrs[i].name, name) == 0;
+  lua_pushboolean(L, found);
+  return 1;
+}
+
 static int w_set(lua_State *L) { return w_setadd(L, 0); }
 static int w_add(lua_State *L) { return w_setadd(L, 1); }
 
@@ -393,8 +411,8 @@ static int world_index(lua_State *L) {
   if (k && strcmp(k, "ticks") == 0) { lua_pushinteger(L, lx->w->ticks); return 1; }
   if (k && strcmp(k, "run") == 0) { lua_pushinteger(L, lx->w->run); return 1; }
   static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                      "outgoing", "incoming", "end_run", "set", "add"};
-  const char *s = k ? diag_suggest(k, names, 11) : NULL;
+                                      "outgoing", "incoming", "end_run", "set", "add", "has"};
+  const char *s = k ? diag_suggest(k, names, 12) : NULL;
   return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
 }
@@ -763,7 +781,8 @@ static int build_state(lua_State *L) {
   static const struct { const char *name; lua_CFunction fn; int up; } wm[] = {
     {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
     {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
-    {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {NULL, NULL, 0}};
+    {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {"has", w_has, 0},
+    {NULL, NULL, 0}};
   lua_newtable(L); int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
     int up = wm[i].up;
