@@ -79,7 +79,10 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
     for (int i = 1; i < plan.nvariants; i++)
       if (strcmp(plan.variant_names[i], variant) == 0) v = i;
     if (v == 0 && strcmp(variant, "baseline") != 0) {
-      diag_error(d, NULL, 0, 0, "replay: no variant '%s' in %s", variant, sc->path);
+      char msg[256];
+      snprintf(msg, sizeof msg, "replay: no variant '%s' in %s", variant, sc->path);
+      diag_did_you_mean(msg, sizeof msg, variant, plan.variant_names, plan.nvariants);
+      diag_error(d, NULL, 0, 0, "%s", msg);
       exp_plan_free(&plan);
       return TR_EUSAGE;
     }
