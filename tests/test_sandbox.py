@@ -1,0 +1,210 @@
+"""The Lua sandbox (SPEC §4.5) and run-time error reports (SPEC §2): denied
+libraries and functions, the instruction and memory limits in every kind of
+script (a policy's decide and init, an action, an expression, an event
+snippet), print to stderr, and what a run-time error message must name."""
+import os, re
+
+import helpers
+from helpers import Case
+
+BASE = """
+    scenario: s
+    experiment: {ticks: 3, runs: 2, seed: 5}
+    limits: {instructions: 1000000, memory_mb: 64}
+    actors:
+      envoy: {role: state, attrs: {x: 1}, policy: p.lua}
+      other: {role: state, attrs: {x: 1}}
+    actions:
+      act: {script: act.lua}
+    metrics: {x: "envoy.x"}
+"""
+
+
+def run_fail(policy, pattern, yaml=BASE, action="function apply(world, actor, target, args) end",
+             timeout=30, actor="envoy"):
+    c = Case({"s.yaml": yaml, "p.lua": policy, "act.lua": action})
+    try:
+        rc, out, err = c.run("run", "s.yaml", "-o", "out", "--quiet", "-j", "1", timeout=timeout)
+        assert rc == 3, f"expected exit 3, got {rc}: {err[-600:]}"
+        assert re.search(pattern, err, re.I | re.S), f"/{pattern}/ not in: {err[-600:]}"
+        if actor:
+            assert actor in err, f"the message must name actor {actor}: {err[-600:]}"
+        assert not os.path.exists(c.path("pwned")), "a script reached the system"
+        assert not os.path.exists(c.path("out", "runs.csv")), "a failed experiment writes no results"
+        return err
+    finally:
+        c.close()
+
+
+def decide(body):
+    return f"function decide(me, world)\n  {body}\nend\n"
+
+
+def test_denied_globals():
+    for name in ("io", "os", "require", "package", "debug", "dofile", "loadfile"):
+        run_fail(decide(f"local f = {name}; assert(f == nil, '{name} is reachable')"
+                        f" ; me.x = 1 ; error('{name} is absent as it should be')"),
+                 rf"{name} is absent")
+    # and calling them fails with an error naming them
+    run_fail(decide('os.execute("touch pwned")'), r"os")
+    run_fail(decide('io.open("pwned", "w")'), r"io")
+    run_fail(decide('require("os")'), r"require")
+    run_fail(decide('dofile("/etc/passwd")'), r"dofile")
+    run_fail(decide('loadfile("/etc/passwd")'), r"loadfile")
+
+
+def test_no_escape_through_metatables_or_environments():
+    # the string metatable and _G/_ENV must not lead to the denied libraries
+    for probe in ('("").io', 'getmetatable("").__index.io', '_G.io', '_ENV.os', 'rawget(_G, "os")',
+                  'getmetatable("").__index.dump'):
+        run_fail(decide(f"local ok, v = pcall(function() return {probe} end)\n"
+                        f"  assert(not ok or v == nil, 'leak: {probe}'); error('sealed')"), r"sealed")
+
+
+def test_binary_chunks_and_string_dump():
+    run_fail(decide('local f = string.dump(function() end)'), r"dump")
+    # load of text works, of a binary chunk (starts with ESC) fails
+    # (refused either by returning nil, message or by raising an error)
+    run_fail(decide('local f = load("return 1 + 1"); assert(f() == 2); '
+                    'local ok, g = pcall(load, "\\27Lua\\84\\0"); assert(not ok or g == nil); error("text only")'),
+             r"text only")
+    run_fail(decide('local ok, g = pcall(load, "\\27Lua", "x", "b"); assert(not ok or g == nil); error("no binary")'),
+             r"no binary")
+
+
+
+def test_collectgarbage_only_count():
+    c = Case({"s.yaml": BASE, "p.lua": decide("me.x = collectgarbage('count') > 0 and 2 or 0"),
+              "act.lua": "function apply() end"})
+    try:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err[-400:]
+        assert c.csv("out", "runs.csv")[0]["x"] == "2", "collectgarbage('count') returns the heap size in KiB"
+    finally:
+        c.close()
+    for opt in ("collect", "stop", "step", "incremental", "generational"):
+        run_fail(decide(f"collectgarbage('{opt}')"), r"collectgarbage")
+    run_fail(decide("collectgarbage()"), r"collectgarbage")
+
+
+def test_setmetatable_refuses_gc():
+    run_fail(decide("setmetatable({}, {__gc = function() end})"), r"__gc")
+    c = Case({"s.yaml": BASE, "p.lua": decide(
+        "local t = setmetatable({}, {__index = function(_, k) return 3 end}); me.x = t.anything"),
+        "act.lua": "function apply() end"})
+    try:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 0 and c.csv("out", "runs.csv")[0]["x"] == "3", "ordinary metatables still work"
+    finally:
+        c.close()
+
+
+def test_allowed_libraries_present():
+    c = Case({"s.yaml": BASE, "act.lua": "function apply() end", "p.lua": decide(
+        "local ok = string.format('%d', 3) == '3' and table.concat({1, 2}, ',') == '1,2' "
+        "and math.floor(2.5) == 2 and utf8.char(72) == 'H' and select('#', 1, 2) == 2 "
+        "and pcall(error, 'x') == false and tostring(12) == '12' and type(next) == 'function' "
+        "and ('abc'):upper() == 'ABC'\n  me.x = ok and 9 or 0")})
+    try:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err[-400:]
+        assert c.csv("out", "runs.csv")[0]["x"] == "9", "base, string, table, math, utf8 are available"
+    finally:
+        c.close()
+
+
+LOOP = "while true do end"
+
+
+def test_instruction_limit_everywhere():
+    """An endless loop in each kind of script ends the experiment with exit
+    3 within seconds, naming the actor (where there is one) and the tick."""
+    slow = 60 if helpers.sanitized() else 20
+    # decide, at tick 2
+    err = run_fail(decide(f"if world.tick == 2 then {LOOP} end"), r"instruction|limit", timeout=slow)
+    assert re.search(r"tick 2\b", err), err[-400:]
+    # init, at tick 0
+    err = run_fail(f"function init(me, world) {LOOP} end\nfunction decide(me, world) end",
+                   r"instruction|limit", timeout=slow)
+    assert re.search(r"tick 0\b", err), err[-400:]
+    # an action, at tick 1
+    err = run_fail(decide('me:act("act", "other")'), r"instruction|limit",
+                   action=f"function apply(world, actor, target, args) {LOOP} end", timeout=slow)
+    assert re.search(r"tick 1\b", err), err[-400:]
+    # an expression (a metric), at tick 0: no actor
+    yaml = BASE.replace('metrics: {x: "envoy.x"}',
+                        'metrics: {x: "envoy.x", spin: "(function() while true do end end)()"}')
+    err = run_fail(decide(""), r"instruction|limit", yaml=yaml, timeout=slow, actor=None)
+    assert re.search(r"spin", err) and re.search(r"tick 0\b", err), err[-400:]
+    # an event snippet and a when, at tick 2
+    yaml = BASE + '    events:\n      - {name: storm, at: 2, lua: "while true do end"}\n'
+    err = run_fail(decide(""), r"instruction|limit", yaml=yaml, timeout=slow, actor=None)
+    assert "storm" in err and re.search(r"tick 2\b", err), err[-400:]
+    # pattern matching the count hook cannot see is bounded too
+    err = run_fail(decide("local s = string.rep('a', 200000); local p = string.rep('a*', 40) .. 'b'; s:find(p)"),
+                   r"instruction|limit|pattern|too|time", timeout=slow)
+
+
+def test_instruction_limit_is_per_call():
+    # 200 calls of ~2e5 instructions each fit a limit of 1e6 per call
+    c = Case({"s.yaml": BASE.replace("ticks: 3", "ticks: 200"), "act.lua": "function apply() end",
+              "p.lua": decide("local s = 0; for i = 1, 50000 do s = s + i end; me.x = me.x + 1")})
+    try:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 0, f"the limit counts per call, not per run: {err[-400:]}"
+    finally:
+        c.close()
+
+
+def test_memory_limit():
+    err = run_fail(decide("local t = {}; for i = 1, 1e9 do t[i] = string.rep('x', 100000) .. i end"),
+                   r"memory", timeout=60)
+    assert re.search(r"tick 1\b", err)
+    # one huge string at once
+    run_fail(decide("local s = string.rep('x', 1024 * 1024 * 1024)"), r"memory|too large", timeout=60)
+
+
+def test_print_goes_to_stderr_with_prefix():
+    c = Case({"s.yaml": BASE, "act.lua": "function apply() end",
+              "p.lua": decide("if world.tick == 2 then print('hello', 42) end")})
+    try:
+        rc, out, err = c.run("run", "s.yaml", "-o", "out", "--quiet", "-j", "1")
+        assert rc == 0, err[-400:]
+        assert "hello" not in out, "print must not write to stdout"
+        lines = [l for l in err.splitlines() if "hello" in l]
+        assert len(lines) == 2, f"one print per run: {lines}"
+        for run, line in zip(("1", "2"), sorted(lines)):
+            assert re.search(rf"run {run}\b", line) and re.search(r"tick 2\b", line) and "envoy" in line, line
+            assert line.rstrip().endswith("hello\t42"), f"print's tab-separated text: {line!r}"
+    finally:
+        c.close()
+
+
+def test_runtime_error_names_everything_and_replay():
+    yaml = BASE.replace("ticks: 3, runs: 2, seed: 5", "ticks: 5, runs: 4, seed: 77") + \
+        "    variants:\n      harsh: {set: {\"other.x\": 2}}\n"
+    c = Case({"s.yaml": yaml, "act.lua": "function apply() end",
+              "p.lua": "function decide(me, world)\n"
+                       "  if world.run == 3 and world.tick == 4 and world:actor('other').x == 2 then\n"
+                       "    error('deliberate failure')\n  end\nend\n"})
+    try:
+        rc, out, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 3, f"exit {rc}: {err[-600:]}"
+        assert "deliberate failure" in err
+        assert re.search(r"p\.lua:3\b", err), f"Lua's place of the error: {err[-600:]}"
+        assert re.search(r"variant '?harsh'?", err) and re.search(r"point 1\b", err) and \
+            re.search(r"run 3\b", err) and re.search(r"tick 4\b", err) and "envoy" in err, err[-600:]
+        # the seed of run 3 is the one runs.csv would give it: run the
+        # same experiment with a policy that does not fail, and read it there
+        c.write("p.lua", "function decide(me, world) end")
+        rc2, _, err2 = c.run("run", "s.yaml", "-o", "ok", "--quiet")
+        assert rc2 == 0, err2
+        seed3 = next(r["seed"] for r in c.csv("ok", "runs.csv") if r["run"] == "3")
+        assert seed3 in err, f"the message must give run 3's seed {seed3}: {err[-600:]}"
+        assert "traceback" in err.lower(), "Lua traceback"
+        m = re.search(r"tightrope replay (\S+) (.*)", err)
+        assert m, f"no replay command: {err[-600:]}"
+        cmd = m.group(0)
+        assert "s.yaml" in cmd and re.search(r"--run 3\b", cmd) and re.search(r"--variant harsh\b", cmd), cmd
+    finally:
+        c.close()
