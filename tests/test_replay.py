@@ -1,6 +1,5 @@
-"""Pending: `tightrope replay` (SPEC §2) is not implemented yet — the CLI
-answers "unknown command 'replay' (did you mean 'replay'?)". Rename to
-test_replay.py once it is."""
+"""`tightrope replay SCENARIO.yaml --run R` (SPEC §2) prints the run's
+metrics formatted as in the CSVs and its outcome."""
 import helpers
 from helpers import Case
 from test_engine import STOCH, run_ok
