@@ -474,6 +474,8 @@ int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed,
             tr_runerror *err);
 /* Compile every script and expression of sc (tr_scenario_compile). */
 int script_compile_all(const tr_scenario *sc, tr_diag *d);
+/* Syntax errors only, for a scenario that did not validate (no state kept). */
+void script_syntax_check(const tr_scenario *sc, tr_diag *d);
 /* Inside a run's protected call: fresh environments for the run. */
 void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
 /* Copy the world's changed slots into the views Lua reads (see luaapi.c). */

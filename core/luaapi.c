@@ -530,6 +530,7 @@ static int f_rel(lua_State *L) {
 static void push_value(lua_State *L, const tr_value *v);
 
 static void push_value(lua_State *L, const tr_value *v) {
+  luaL_checkstack(L, 8, "params nested too deeply");   /* one level per call */
   switch (v->type) {
     case TV_BOOL: lua_pushboolean(L, v->num != 0); break;
     case TV_NUM:
@@ -708,8 +709,10 @@ static int compile_expr(lua_State *L, int env, const char *what, const char *exp
     lua_pop(L, 1);
     return -1;
   }
-  lua_pushvalue(L, env);
-  lua_setupvalue(L, -2, 1);
+  if (env) {
+    lua_pushvalue(L, env);
+    lua_setupvalue(L, -2, 1);
+  }
   return 0;
 }
 
@@ -1085,6 +1088,46 @@ static int trial_begin(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   script_begin_run(L, lx, lx->w->inst);
   return 0;
+}
+
+/* Syntax of every expression and script of a scenario that did not
+** validate, so their errors are reported with the YAML's (SPEC §3.6: all
+** errors at once). Uses a bare state: nothing runs. */
+void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
+  lua_State *L = luaL_newstate();
+  if (!L) return;
+  const tr_exprdecl *lists[2] = {sc->metrics, sc->outcomes};
+  int counts[2] = {sc->nmetrics, sc->noutcomes};
+  const char *kinds[2] = {"metric", "outcome"};
+  char what[256];
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; lists[k] && i < counts[k]; i++) {
+      if (!lists[k][i].expr || !lists[k][i].name) continue;
+      snprintf(what, sizeof what, "%s '%s'", kinds[k], lists[k][i].name);
+      if (compile_expr(L, 0, what, lists[k][i].expr, d, sc->path, lists[k][i].line, lists[k][i].col) == 0)
+        lua_pop(L, 1);
+    }
+  for (int i = 0; sc->events && i < sc->nevents; i++) {
+    const tr_eventdecl *ev = &sc->events[i];
+    if (ev->when && ev->name) {
+      snprintf(what, sizeof what, "event '%s' when", ev->name);
+      if (compile_expr(L, 0, what, ev->when, d, sc->path, ev->when_line, ev->when_col) == 0)
+        lua_pop(L, 1);
+    }
+  }
+  /* Each script file once. */
+  for (int a = 0; sc->actors && a < sc->nactors; a++) {
+    const char *p = sc->actors[a].policy;
+    int seen = 0;
+    for (int b = 0; p && b < a && !seen; b++) seen = sc->actors[b].policy && strcmp(sc->actors[b].policy, p) == 0;
+    if (p && !seen && compile_file(L, p, 0, d, sc->path, sc->actors[a].policy_line, sc->actors[a].policy_col) == 0)
+      lua_pop(L, 1);
+  }
+  for (int i = 0; sc->actions && i < sc->nactions; i++)
+    if (sc->actions[i].script &&
+        compile_file(L, sc->actions[i].script, 0, d, sc->path, sc->actions[i].line, sc->actions[i].col) == 0)
+      lua_pop(L, 1);
+  lua_close(L);
 }
 
 /* Compile everything and run each script's top level once (as the start of

@@ -1282,6 +1282,7 @@ tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
   ynode_free(root);
   free(L.by_id);
   if (L.errors) {
+    script_syntax_check(sc, d);   /* their errors too: all at once */
     tr_scenario_free(sc);
     return NULL;
   }
