@@ -195,7 +195,8 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
   return 0;
 }
 
-static int instance_base(const tr_scenario *sc, const tr_options *opts, tr_instance *in) {
+/* The baseline instance: the scenario's values, horizon `ticks`. */
+int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in) {
   in->init = calloc((size_t)sc->nslots + 1, sizeof *in->init);
   in->model = calloc((size_t)sc->nmodel + 1, sizeof *in->model);
   if (!in->init || !in->model) return -1;
@@ -206,7 +207,7 @@ static int instance_base(const tr_scenario *sc, const tr_options *opts, tr_insta
     for (int i = 0; i < sc->rels[r].nattrs; i++)
       in->init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
   for (int m = 0; m < sc->nmodel; m++) in->model[m] = sc->model[m].value;
-  in->ticks = opts ? opts->ticks : sc->ticks;
+  in->ticks = ticks;
   in->vdecl = -1;
   in->point = 1;
   return 0;
@@ -243,7 +244,7 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
   for (int v = 0; v < plan->nvariants; v++) {
     for (int p = 0; p < plan->npoints; p++) {
       tr_instance *in = &plan->inst[v * plan->npoints + p];
-      if (instance_base(sc, opts, in)) { free(sets); goto oom; }
+      if (exp_instance_base(sc, opts->ticks, in)) { free(sets); goto oom; }
       in->variant = v;
       in->vdecl = plan->variant_decl[v];
       in->point = p + 1;

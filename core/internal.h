@@ -299,6 +299,9 @@ typedef struct tr_plan {
   double *points;                   /* npoints * sc->nsweep, or NULL */
 } tr_plan;
 int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_diag *d);
+/* The baseline instance with horizon `ticks` (0, or -1 out of memory;
+** free its init and model). */
+int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in);
 void exp_plan_free(tr_plan *plan);
 
 /* ------------------------------------------------------------- options */

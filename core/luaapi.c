@@ -1141,23 +1141,11 @@ int script_compile_all(const tr_scenario *sc, tr_diag *d) {
   if (!lx) { world_free(w); return -1; }
   tr_instance in;
   memset(&in, 0, sizeof in);
-  in.init = calloc((size_t)sc->nslots + 1, sizeof *in.init);
-  in.model = calloc((size_t)sc->nmodel + 1, sizeof *in.model);
   int rc = 0;
-  if (!in.init || !in.model) {
+  if (exp_instance_base(sc, sc->ticks, &in)) {
     diag_error(d, NULL, 0, 0, "out of memory");
     rc = -1;
   } else {
-    for (int a = 0; a < sc->nactors; a++)
-      for (int i = 0; i < sc->actors[a].nattrs; i++)
-        in.init[sc->actors[a].attrs[i].slot] = sc->actors[a].attrs[i].value;
-    for (int r = 0; r < sc->nrels; r++)
-      for (int i = 0; i < sc->rels[r].nattrs; i++)
-        in.init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
-    for (int m = 0; m < sc->nmodel; m++) in.model[m] = sc->model[m].value;
-    in.ticks = sc->ticks;
-    in.point = 1;
-    in.vdecl = -1;
     lua_State *L = lx->L;
     world_reset(w, &in, 1, rng_run_seed(sc->seed, 1));
     sandbox_reset_limits(L, lx);
