@@ -990,6 +990,21 @@ void script_free(tr_lua *lx) {
   free(lx);
 }
 
+/* A script's private environment: its own copy of the run's globals (a
+** global read is then one table lookup, not a metatable hop) that falls back
+** on the run globals for names set later through _G. Pushes it. */
+static void new_env(lua_State *L, int runglobals, int envmt) {
+  lua_createtable(L, 0, 48);
+  lua_pushnil(L);
+  while (lua_next(L, runglobals)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_pushvalue(L, envmt);
+  lua_setmetatable(L, -2);
+}
+
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
 ** the run's protected call. Pushes nothing. */
@@ -1012,9 +1027,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     if (!sc->actors[a].policy) continue;
     lx->cur_actor = a;
     lx->what_kind = WHAT_LOAD_POLICY;
-    lua_newtable(L);
-    lua_pushvalue(L, envmt);
-    lua_setmetatable(L, -2);
+    new_env(L, g, envmt);
     int env = lua_gettop(L);
     lua_rawgeti(L, policy, a + 1);
     lua_pushvalue(L, env);
@@ -1035,9 +1048,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
       if (!sc->actions[i].script) continue;
       lx->what_kind = WHAT_LOAD_ACTION;
       lx->what_index = i;
-      lua_newtable(L);
-      lua_pushvalue(L, envmt);
-      lua_setmetatable(L, -2);
+      new_env(L, g, envmt);
       int env = lua_gettop(L);
       lua_rawgeti(L, env - 2, i + 1);
       lua_pushvalue(L, env);
