@@ -2,7 +2,8 @@
 #   make run     install what is missing, build, run scenarios/doha.yaml
 #   make test    install what is missing, build, run every test
 #   make check   the tests under AddressSanitizer + UndefinedBehaviorSanitizer, and valgrind
-#   make bench   benchmarks (actor-ticks per second against hand-written C)
+#   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
+#                second over threads and MPI ranks, peak memory, cost per actor-tick)
 
 CC      ?= cc
 PKGS    := libgsl-dev libyaml-dev liblua5.4-dev nettle-dev pkg-config python3 gnuplot-nox
@@ -51,8 +52,12 @@ $(BUILD)/obj:
 run: all
 	@./scripts/run-flagship.sh $(BIN)
 
+# The MPI build too (installs libopenmpi-dev openmpi-bin): the MPI tests use
+# it, and are skipped with the reason printed when it cannot be built.
 test: all
-	@python3 tests/run_tests.py --binary $(BIN)
+	@if $(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all; then mpi=$(CURDIR)/build-mpi/tightrope; \
+	else mpi=; echo "tightrope: no MPI build (Open MPI could not be installed or built): MPI tests skipped"; fi; \
+	TIGHTROPE_MPI=$$mpi python3 tests/run_tests.py --binary $(BIN)
 
 check: deps
 	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build-asan/tightrope
@@ -61,6 +66,8 @@ check: deps
 
 bench: all
 	@./bench/run.sh $(BIN)
+	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || echo "tightrope: no MPI build: the MPI benchmark is skipped"
+	@./bench/scale.sh $(BIN) build-mpi/tightrope
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tightrope/scripts
