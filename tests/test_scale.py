@@ -423,3 +423,38 @@ def test_ten_thousand_actors_and_twenty_thousand_relations():
         assert len(rows) == 2 * 4, "2 runs of ticks 0..3"
         # a9999.y grows by x * w + 1 a tick, x = 9999 % 7 = 3, w = 0.5
         assert [float(r["ylast"]) for r in rows if r["run"] == "1"] == [0, 2.5, 5, 7.5]
+
+
+def test_mpi_run_stopped_by_sigterm_resumes_with_another_rank_count():
+    # A batch system's time limit sends SIGTERM to mpirun, which passes it to
+    # the ranks: rank 0 keeps the finished runs, and a later resume — here by
+    # one process with two threads — completes the same files.
+    mpi_binary()
+    if helpers.sanitized():
+        helpers.skip("slow under sanitizers")
+    with Case(LONG) as c:
+        want = reference(c)
+        cmd = ["mpirun", "--oversubscribe", "-np", "2"]
+        if os.geteuid() == 0:
+            cmd.insert(1, "--allow-run-as-root")
+        p = subprocess.Popen(cmd + [mpi_binary(), *LONG_ARGS, "-o", "out", "-j", "1", "--quiet"],
+                             cwd=c.dir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        while time.time() - t0 < 60 and p.poll() is None:
+            try:
+                if os.path.getsize(journal(c, "out")) >= 20000:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        assert p.poll() is None, "the MPI run finished before the signal could land mid-way"
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode != 0, "an interrupted MPI run exits non-zero"
+        m = re.search(r"(\d+) of (\d+) runs finished", err)
+        assert m and 0 < int(m.group(1)) < 800, f"rank 0 reports the runs kept: {err[-500:]}"
+        assert csvs(c, "out") == []
+        rc, _, err = c.run(*LONG_ARGS, "-o", "out", "--quiet", "--resume", "-j", "2")
+        assert rc == 0, f"resume: exit {rc}: {err[-800:]}"
+        assert_same(want, outputs(c, "out"), "mpirun -np 2, SIGTERM, then --resume in one process")
