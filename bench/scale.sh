@@ -8,7 +8,9 @@
 # Prints figures only; asserts nothing about time (a shared machine is
 # noisy). Environment: BENCH_REPEAT (default 3, best wall time counts),
 # BENCH_RUNS (default 200: runs per variant for the runs-per-second part;
-# doha.yaml has a baseline and 4 variants, so 1000 runs in all).
+# doha.yaml has a baseline and 5 variants, so 1200 runs in all),
+# BENCH_INSTRUCTIONS=1 (also count instructions per actor-tick with
+# valgrind's cachegrind — slow, a few minutes, but immune to machine load).
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -140,3 +142,28 @@ for n in 10 1000 10000; do
   printf '  %-8s %-6s %12s %14s %8.2f %12s\n' "$n" "$r" "$work" "$ns" \
     "$(awk -v a="$ns" -v b="$ref_ns" 'BEGIN { print a / b }')" "$kb"
 done
+
+# Instructions per actor-tick (optional): the same difference of two tick
+# counts, in instructions counted by cachegrind. Equal counts at 1,000 and
+# 10,000 actors mean no step grows with the number of actors; a higher time
+# per actor-tick at 10,000 is then the memory hierarchy (a larger state).
+if [ "${BENCH_INSTRUCTIONS:-0}" = 1 ]; then
+  if ! command -v valgrind >/dev/null; then
+    echo "instructions per actor-tick: skipped (no valgrind)"
+    exit 0
+  fi
+  irefs() {
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+      sed -n 's/.*I *refs: *//p' | tr -d ,
+  }
+  echo
+  echo "instructions per actor-tick (cachegrind; ticks 25 minus ticks 5, N x runs = 10,000)"
+  printf '  %-8s %-6s %14s\n' actors runs "instr/actor-tick"
+  for n in 10 1000 10000; do
+    r=$((10000 / n))
+    for t in 5 25; do python3 "$bench_dir/gen_scale.py" ring "$scratch" "$n" "$t" "$r"; done
+    i5=$(irefs "$binary" run "$scratch/ring-$n-5.yaml" -j 1 --quiet --series none -o "$scratch/ring")
+    i25=$(irefs "$binary" run "$scratch/ring-$n-25.yaml" -j 1 --quiet --series none -o "$scratch/ring")
+    printf '  %-8s %-6s %14.0f\n' "$n" "$r" "$(awk -v a="$i5" -v b="$i25" -v w=$((n * r * 20)) 'BEGIN { print (b - a) / w }')"
+  done
+fi

@@ -375,11 +375,17 @@ def test_progress_on_a_terminal_only():
     if helpers.sanitized():
         helpers.skip("slow under sanitizers")
     with Case(LONG) as c:
-        args = ["run", "long.yaml", "-n", "60", "-j", "2"]   # 120 runs, about a second
-        rc, text = run_on_pty(c, *args, "-o", "tty")
+        # 800 runs on one thread: over a second, several updates (4 a second)
+        t0 = time.time()
+        rc, text = run_on_pty(c, "run", "long.yaml", "-j", "1", "-o", "tty")
+        took = time.time() - t0
         assert rc == 0, f"exit {rc}: {text[-500:]}"
-        assert "/120 runs" in text and "runs/s" in text, f"progress line on a terminal: {text[-300:]!r}"
+        assert "/800 runs" in text and "runs/s" in text, \
+            f"no progress line on a terminal in {took:.2f}s: {text[-300:]!r}"
+        assert text.count("runs/s") >= 2, f"the line is updated while it runs ({took:.2f}s): {text[-300:]!r}"
+        assert text.rstrip("\r\n").endswith("tightrope: results in tty"), "the line is cleared at the end"
         # not when stderr is a file
+        args = ["run", "long.yaml", "-n", "200", "-j", "1"]
         with open(c.path("err.txt"), "w") as f:
             p = subprocess.run([helpers.binary(), *args, "-o", "file"], cwd=c.dir, stderr=f,
                                stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=120)
