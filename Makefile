@@ -4,6 +4,7 @@
 #   make check   the tests under AddressSanitizer + UndefinedBehaviorSanitizer, and valgrind
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
+#   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
 
 CC      ?= cc
 PKGS    := libgsl-dev libyaml-dev liblua5.4-dev nettle-dev pkg-config python3 gnuplot-nox
@@ -26,7 +27,7 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install
+.PHONY: all deps run test check bench clean install fuzz
 
 all: deps $(BIN)
 
@@ -63,6 +64,40 @@ check: deps
 	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build-asan/tightrope
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  python3 tests/run_tests.py --binary build-asan/tightrope --sanitized
+	$(MAKE) all
+	@command -v valgrind >/dev/null || { echo "tightrope: valgrind is missing (apt-get install valgrind)"; exit 1; }
+	@rm -rf build/valgrind-out
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(BIN) run scenarios/doha.yaml -n 4 -t 20 -j 2 --quiet --events --series all -o build/valgrind-out
+	@rm -rf build/valgrind-out
+
+# libFuzzer harnesses (fuzz/*.c) linked with every core object but main.o,
+# built with clang in build-fuzz; each runs FUZZ_SECONDS, seeded by
+# fuzz/corpus/<harness>/, growing build-fuzz/corpus-<harness>/; crash
+# inputs are saved as fuzz/crashes/<harness>-crash-<sha1>.
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := scenario script
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(WARN) -Icore $$(pkg-config --cflags $(LIBS_PC)) \
+	  -o $@ $< $(FUZZ_OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
+
+fuzz: deps
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_HARNESSES:%=build-fuzz/fuzz_%)
+	@mkdir -p fuzz/crashes
+	@for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p build-fuzz/corpus-$$h; \
+	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    build-fuzz/fuzz_$$h -fork=1 -ignore_timeouts=1 -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	    -rss_limit_mb=4096 -max_len=65536 -artifact_prefix=fuzz/crashes/$$h- \
+	    build-fuzz/corpus-$$h fuzz/corpus/$$h >build-fuzz/fuzz-$$h.log 2>&1; rc=$$?; \
+	  grep -E '^#[0-9]+: cov' build-fuzz/fuzz-$$h.log | tail -1; \
+	  ls fuzz/crashes/$$h-* 2>/dev/null | sed 's/^/fuzz: saved input (timeout or crash): /'; \
+	  if [ $$rc != 0 ]; then tail -40 build-fuzz/fuzz-$$h.log; echo "fuzz: $$h found a crash (fuzz/crashes/)"; exit 1; fi; \
+	done
 
 bench: all
 	@./bench/run.sh $(BIN)

@@ -1,0 +1,3 @@
+function apply(world, actor, target, args)
+  world:set('a.x', -math.huge)
+end

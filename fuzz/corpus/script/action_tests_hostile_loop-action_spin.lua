@@ -1,0 +1,3 @@
+function apply(world, actor, target, args)
+  while true do end
+end

@@ -1,0 +1,3 @@
+function apply(world, actor, target, args)
+  target.x = 0/0
+end

@@ -1,0 +1,67 @@
+-- proxy.lua — default policy of a proxy, an armed group with a patron
+-- (docs/model.md, "Default policies").
+--
+-- The group fights its adversary, more often the more hardline it is. How
+-- hardline it acts is its own `hardline` blended with its patron's `line`
+-- by its `autonomy` (principal-agent: the less autonomous the agent, the more
+-- its principal's preferences show). While a ceasefire holds it may violate
+-- it, more readily when the ceasefire was imposed by leverage rather than
+-- accepted on the merits (Beardsley 2008; the `imposed` relation attribute).
+--
+-- params (all optional except `adversary`):
+--   adversary       the actor it fights
+--   attack_rate     attack probability per tick at effective hardline 1 (default 0.3)
+--   violation_rate  violation probability per tick during a ceasefire at
+--                   effective hardline 1 and nothing imposed (default 0.03)
+--   imposed_weight  how much an imposed ceasefire raises that probability (default 2)
+--   intensity       intensity of its attacks, 0..1 (default 0.5)
+--   cooling         share of the tension of its own hostility relation that fades
+--                   per tick (default 0)
+
+local function param(me, key, default)
+  local v = me.params[key]
+  if v == nil then return default end
+  return v
+end
+
+local function get(view, name, default)
+  local ok, v = pcall(function() return view[name] end)
+  if ok then return v end
+  return default
+end
+
+-- The hardline that shows in what the group does (see header).
+local function effective_hardline(me, world)
+  local own = get(me, "hardline", 0.5)
+  local autonomy = get(me, "autonomy", 1)
+  for _, r in ipairs(world:incoming(me.id)) do
+    if r.kind == "patronage" then
+      local line = world:actor(r.from).params.line
+      if line then return autonomy * own + (1 - autonomy) * line end
+    end
+  end
+  return own
+end
+
+function decide(me, world)
+  local enemy = me.params.adversary
+  local r = enemy and world:rel(me.id, enemy)
+  if not r then return end
+  -- Own bookkeeping of the relation it owns: cooling and ceasefire age.
+  local cooling = param(me, "cooling", 0)
+  if cooling ~= 0 then r.tension = r.tension * (1 - cooling) end
+  local holds = get(r, "ceasefire", 0) >= 1
+  if holds and get(r, "held", nil) then r.held = r.held + 1 end
+
+  local h = effective_hardline(me, world)
+  local p
+  if holds then
+    p = param(me, "violation_rate", 0.03) * h *
+        (1 + param(me, "imposed_weight", 2) * get(r, "imposed", 0))
+  else
+    p = param(me, "attack_rate", 0.3) * h
+  end
+  if rng.bernoulli(math.min(1, p)) then
+    me:act("attack", enemy, {intensity = param(me, "intensity", 0.5)})
+  end
+end

@@ -1,0 +1,114 @@
+-- state.lua — default policy of a state that is neither mediator, patron nor
+-- proxy; params.behaviour picks one of three (docs/model.md, "Default policies").
+--
+-- "adversary"    fights its `enemies`: each tick it strikes an enemy with
+--                probability aggression * tension^escalation of its hostility
+--                relation to it (escalation > 1: an escalation ladder with a
+--                threshold above which strikes feed on themselves); during a ceasefire it violates with probability
+--                violation_rate * (1 + imposed_weight * imposed). It owns its
+--                hostility relations: they lose the share `cooling` of their
+--                tension per tick and it
+--                keeps their ceasefire age `held`.
+--                params: enemies (list); aggression (0.5), escalation (1) and
+--                cooling (0) are numbers or maps enemy -> number;, intensity (0.5),
+--                violation_rate (0.02), imposed_weight (2)
+-- "great_power"  watches the mediator it is allied with (`mediator`): its
+--                tolerance drifts by `drift` per tick (patience wearing thin
+--                when negative); below `pressure_below` it presses the
+--                mediator every `pressure_every` ticks; it may sanction a
+--                `sanction` target every `sanction_every` ticks.
+-- "regional"     a state that normalised relations with an adversary: the
+--                `ties` of its `normalisation` relations cool as the
+--                adversary's highest tension rises (tie_sensitivity, 0.02),
+--                and recover slowly when it falls below 0.5 (tie_recovery, 0.005).
+
+local function param(me, key, default)
+  local v = me.params[key]
+  if v == nil then return default end
+  return v
+end
+
+local function get(view, name, default)
+  local ok, v = pcall(function() return view[name] end)
+  if ok then return v end
+  return default
+end
+
+-- A parameter that is either one number or a map enemy -> number.
+local function per_enemy(me, key, enemy, default)
+  local v = param(me, key, default)
+  if type(v) == "table" then return v[enemy] or default end
+  return v
+end
+
+local behaviours = {}
+
+function behaviours.adversary(me, world)
+  local enemies = me.params.enemies or {}
+  for i = 1, #enemies do
+    local enemy = enemies[i]
+    local r = world:rel(me.id, enemy)
+    local cooling = per_enemy(me, "cooling", enemy, 0)
+    if r then
+      local tension = get(r, "tension", 0)
+      if cooling ~= 0 then r.tension = tension * (1 - cooling) end
+      local holds = get(r, "ceasefire", 0) >= 1
+      if holds and get(r, "held", nil) then r.held = r.held + 1 end
+      local p
+      if holds then
+        p = param(me, "violation_rate", 0.02) *
+            (1 + param(me, "imposed_weight", 2) * get(r, "imposed", 0))
+      else
+        p = per_enemy(me, "aggression", enemy, 0.5) *
+            tension ^ per_enemy(me, "escalation", enemy, 1)
+      end
+      if rng.bernoulli(math.min(1, math.max(0, p))) then
+        me:act("attack", enemy, {intensity = param(me, "intensity", 0.5)})
+      end
+    end
+  end
+end
+
+function behaviours.great_power(me, world)
+  local m = me.params.mediator
+  local r = m and world:rel(me.id, m)
+  if r and get(r, "tolerance", nil) then
+    local drift = param(me, "drift", 0)
+    if drift ~= 0 then r.tolerance = r.tolerance + drift end
+    local every = param(me, "pressure_every", 4)
+    if r.tolerance < param(me, "pressure_below", -1) and every > 0
+       and world.tick % every == 0 then
+      me:act("pressure", m, {intensity = param(me, "pressure_intensity", 1)})
+    end
+  end
+  local target = me.params.sanction
+  local every = param(me, "sanction_every", 0)
+  if target and every > 0 and world.tick % every == 0 then
+    me:act("sanction", target, {intensity = param(me, "sanction_intensity", 1)})
+  end
+end
+
+function behaviours.regional(me, world)
+  for _, r in ipairs(world:outgoing(me.id)) do
+    if r.kind == "normalisation" and get(r, "ties", nil) then
+      local hottest = 0
+      for _, h in ipairs(world:outgoing(r.to)) do
+        hottest = math.max(hottest, get(h, "tension", 0))
+      end
+      if hottest > 0.5 then
+        r.ties = r.ties - param(me, "tie_sensitivity", 0.02) * hottest
+      else
+        r.ties = r.ties + param(me, "tie_recovery", 0.005)
+      end
+    end
+  end
+end
+
+function decide(me, world)
+  local b = behaviours[me.params.behaviour or "adversary"]
+  if not b then
+    error("state.lua: unknown behaviour '" .. tostring(me.params.behaviour) ..
+          "' (adversary, great_power or regional)")
+  end
+  b(me, world)
+end

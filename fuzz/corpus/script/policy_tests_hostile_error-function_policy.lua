@@ -1,0 +1,3 @@
+function decide(me, world)
+  error(function() end)
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  error({code = 1})
+end

@@ -1,0 +1,2 @@
+error({})
+function decide() end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  error(setmetatable({}, {__tostring = function() while true do end end}))
+end

@@ -1,0 +1,4 @@
+function decide(me, world)
+  local co = coroutine.wrap(function() while true do end end)
+  co()
+end

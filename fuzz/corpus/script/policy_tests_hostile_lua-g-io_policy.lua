@@ -1,0 +1,3 @@
+function decide(me, world)
+  _G.io.open("/etc/passwd")
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  setmetatable({}, {__gc = function() while true do end end})
+end

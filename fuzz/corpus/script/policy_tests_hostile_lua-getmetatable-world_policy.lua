@@ -1,0 +1,4 @@
+function decide(me, world)
+  local mt = getmetatable(world)
+  mt.__index = nil
+end

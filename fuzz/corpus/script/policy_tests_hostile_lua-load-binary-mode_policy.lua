@@ -1,0 +1,3 @@
+function decide(me, world)
+  load("return 1", "c", "b")
+end

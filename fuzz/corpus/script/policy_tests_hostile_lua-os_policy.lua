@@ -1,0 +1,3 @@
+function decide(me, world)
+  os.execute("touch /tmp/pwned")
+end

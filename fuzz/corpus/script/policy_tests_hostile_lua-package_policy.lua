@@ -1,0 +1,3 @@
+function decide(me, world)
+  package.loadlib("libc.so.6", "system")
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  math.randomseed(42)
+end

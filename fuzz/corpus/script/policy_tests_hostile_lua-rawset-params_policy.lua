@@ -1,0 +1,3 @@
+function decide(me, world)
+  rawset(me.params, "k", 2)
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  rawset(me, "x", 0/0)
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  require("os")
+end

@@ -1,0 +1,4 @@
+function decide(me, world)
+  local s = "x"
+  while true do s = s .. s end
+end

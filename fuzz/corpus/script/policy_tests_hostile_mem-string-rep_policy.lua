@@ -1,0 +1,3 @@
+function decide(me, world)
+  local s = string.rep("x", 2^40)
+end

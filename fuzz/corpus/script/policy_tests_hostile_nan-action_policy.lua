@@ -1,0 +1,3 @@
+function decide(me, world)
+  me:act("poison", "a")
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  me.x = 0/0
+end

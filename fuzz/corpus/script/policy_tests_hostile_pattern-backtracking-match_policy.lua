@@ -1,0 +1,3 @@
+function decide(me, world)
+  return string.match(("a"):rep(1e4), "(.-)(.-)(.-)(.-)(.-)b")
+end

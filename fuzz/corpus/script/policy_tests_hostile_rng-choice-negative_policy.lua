@@ -1,0 +1,3 @@
+function decide(me, world)
+  rng.choice({1, -1})
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  rng.normal(0, -1)
+end

@@ -1,0 +1,3 @@
+function decide(me, world)
+  return (("a"):rep(1e5)):gsub("a*b", "")
+end
