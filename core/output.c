@@ -1452,28 +1452,58 @@ int out_finish(tr_output *o, tr_diag *d)
       goto done;
   out_fsync_dir(o->staging);
 
-  /* Every file is complete: move them into place, manifest last. */
-  errno = 0;
-  if (unlink(o->files[OF_MANIFEST].final) != 0 && errno != ENOENT) {
-    out_write_error(o, &o->files[OF_MANIFEST], errno);
-    goto done;
+  /* Every file is complete: move them into place, manifest last, as one
+  ** transaction. First check that every target can be replaced and keep a
+  ** hard link of each earlier file in the staging folder; if a rename then
+  ** fails, the earlier files are put back: the folder holds one complete
+  ** experiment or the other, never a mix. */
+  int order[OF_COUNT], n = 0;
+  for (int i = 0; i < OF_COUNT; i++)
+    if (i != OF_MANIFEST) order[n++] = i;
+  order[n++] = OF_MANIFEST;
+  char *backup[OF_COUNT] = {0};
+  int done_upto = -1;
+  for (int k = 0; k < n; k++) {
+    out_file *file = &o->files[order[k]];
+    struct stat st;
+    if (lstat(file->final, &st) != 0) {
+      if (errno == ENOENT) continue;
+      out_write_error(o, file, errno);
+      goto rollback;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      out_write_error(o, file, S_ISDIR(st.st_mode) ? EISDIR : EEXIST);
+      goto rollback;
+    }
+    char *b = NULL;
+    if (asprintf(&b, "%s/previous-%s", o->staging, out_file_names[order[k]]) < 0) b = NULL;
+    backup[order[k]] = b;
+    if (!b || link(file->final, b) != 0) {
+      out_write_error(o, file, b ? errno : ENOMEM);
+      goto rollback;
+    }
   }
-  for (int i = 0; i < OF_COUNT; i++) {
-    out_file *file = &o->files[i];
-    if (i == OF_MANIFEST)
-      continue;
+  for (int k = 0; k < n; k++) {
+    out_file *file = &o->files[order[k]];
     if (file->written ? rename(file->staged, file->final) != 0
                       : unlink(file->final) != 0 && errno != ENOENT) {
       out_write_error(o, file, errno);
-      goto done;
+      goto rollback;
     }
+    done_upto = k;
   }
-  if (rename(o->files[OF_MANIFEST].staged, o->files[OF_MANIFEST].final) != 0) {
-    out_write_error(o, &o->files[OF_MANIFEST], errno);
-    goto done;
-  }
+  for (int i = 0; i < OF_COUNT; i++) free(backup[i]);
   out_fsync_dir(o->dir);
   rc = 0;
+  goto done;
+
+rollback:
+  for (int k = done_upto; k >= 0; k--) {
+    out_file *file = &o->files[order[k]];
+    if (backup[order[k]]) rename(backup[order[k]], file->final);
+    else unlink(file->final);
+  }
+  for (int i = 0; i < OF_COUNT; i++) free(backup[i]);
 
 done:
   out_abort(o);                 /* removes the (now empty) staging folder */

@@ -1,8 +1,7 @@
-"""Pending (engine bug): when one file of the output folder cannot be
-replaced, `run` exits 4 but has already renamed the files before it into
-place and removed manifest.yaml, so the folder mixes two experiments.
-SPEC §2: "after exit 1, 3 or 4 the folder's earlier results are untouched".
-Rename to test_output_atomic.py once fixed."""
+"""When one file of the output folder cannot be replaced, `run` must exit 4
+and leave every earlier file as it was: the files are installed as one
+transaction (SPEC §2: "after exit 1, 3 or 4 the folder's earlier results
+are untouched")."""
 import os
 
 from helpers import Case
