@@ -85,7 +85,7 @@ int rec_encode(const tr_scenario *sc, const tr_runresult *r, long job, int with_
     re.namelen = (int32_t)strlen(e->action);
     re.goldstein = e->goldstein;
     re.value = e->value;
-    memcpy(re.cameo, e->cameo, sizeof re.cameo);
+    memcpy(re.cameo, e->cameo, strnlen(e->cameo, sizeof re.cameo));  /* re is zeroed */
     bad |= buf_put(out, &re, sizeof re);
     bad |= buf_put(out, e->action, (size_t)re.namelen);
   }

@@ -1160,8 +1160,9 @@ int script_compile_all(const tr_scenario *sc, tr_diag *d) {
     lua_State *L = lx->L;
     world_reset(w, &in, 1, rng_run_seed(sc->seed, 1));
     sandbox_reset_limits(L, lx);
+    lua_pushcfunction(L, sandbox_msgh);
     lua_pushcfunction(L, trial_begin);
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 0, 0, -2) != LUA_OK) {
       const char *msg = lua_tostring(L, -1);
       char *path = NULL;
       int line = 0, col = 0;

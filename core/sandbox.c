@@ -214,9 +214,24 @@ static int sbx_pcall(lua_State *L) {
   return finish_pcall(L, status, 1);
 }
 
+/* xpcall's message handler runs the script's handler, except for a limit
+** error: Lua calls handlers with hooks off, so a looping handler would
+** never be stopped; the limit error passes through unhandled instead. */
+static int guarded_handler(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  if (lx->limit_hit || lx->mem_fatal) return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 static int sbx_xpcall(lua_State *L) {
   int n = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, guarded_handler, 1);
+  lua_replace(L, 2);              /* the guarded handler */
   lua_pushvalue(L, 1);            /* f */
   lua_copy(L, 2, 1);              /* handler at 1 */
   lua_replace(L, 2);              /* f at 2 */
@@ -306,21 +321,39 @@ static int sbx_pairs(lua_State *L) {
 }
 
 /* ------------------------------------------------------------- patterns */
-/* The count hook cannot interrupt Lua's matcher, whose backtracking can be
-** exponential in the pattern. Bound the work: the subject is capped, and the
-** pattern's quantifiers (each one a possible backtracking level) must keep
-** len^(quantifiers+1) under a fixed budget. */
-static int pattern_quantifiers(const char *p, size_t len) {
-  int q = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (p[i] == '%' && i + 1 < len) {
-      if (p[i + 1] == 'b' || p[i + 1] == 'f') q++;
+/* The count hook cannot interrupt Lua's matcher, whose backtracking costs
+** up to (n+1)^q steps per start position for q unbounded quantifiers (*,
+** +, -, %b), and an unanchored search tries n+1 start positions. Before a
+** match, that worst case is estimated from the subject's length and the
+** pattern, and a match whose bound exceeds PATTERN_STEPS_MAX is refused with
+** an error (Lua's own limits cap the recursion depth). The bound is
+** pessimistic: it refuses some matches that would be quick in practice. */
+#define PATTERN_STEPS_MAX 2e8
+
+static double pattern_steps(const char *p, size_t plen, size_t n) {
+  int q = 0, optional = 0;
+  size_t i = 0;
+  int anchored = plen > 0 && p[0] == '^';
+  if (anchored) i = 1;
+  for (; i < plen; i++) {
+    if (p[i] == '%' && i + 1 < plen) {
+      if (p[i + 1] == 'b') { q++; i += 3; continue; }
+      if (p[i + 1] == 'f') { i += 2; while (i < plen && p[i] != ']') i++; continue; }
       i++;
       continue;
     }
-    if (p[i] == '*' || p[i] == '-' || p[i] == '+' || p[i] == '?') q++;
+    if (p[i] == '[') {                 /* a set: skip to its closing ] */
+      i++;
+      if (i < plen && p[i] == '^') i++;
+      if (i < plen && p[i] == ']') i++;
+      while (i < plen && p[i] != ']') { if (p[i] == '%') i++; i++; }
+      continue;
+    }
+    if (p[i] == '*' || p[i] == '-' || p[i] == '+') q++;
+    else if (p[i] == '?') optional++;
   }
-  return q;
+  double per_start = pow((double)n + 1, q) * pow(2, optional > 30 ? 30 : optional);
+  return per_start * (anchored ? 1 : (double)n + 1);
 }
 
 static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg) {
@@ -330,18 +363,22 @@ static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg) {
     luaL_error(L, "pattern matching on a string of %I bytes refused (limit %I)",
                (lua_Integer)subject_len, (lua_Integer)PATTERN_SUBJECT_MAX);
   if (!p) return;
-  int q = pattern_quantifiers(p, plen);
-  double work = pow((double)subject_len + 1, q + 1);
-  if (q > 2 && work > 1e9)
-    luaL_error(L, "pattern with %d quantifiers on a %I-byte string is too costly to match",
-               q, (lua_Integer)subject_len);
+  double steps = pattern_steps(p, plen, subject_len);
+  if (steps > PATTERN_STEPS_MAX) {
+    char msg[256];   /* lua_pushfstring has no %g */
+    snprintf(msg, sizeof msg, "pattern '%s' is too costly to match on a %zu-byte string (up to "
+             "%.3g steps, limit %.3g): anchor it with ^, use fewer quantifiers or match shorter "
+             "strings", plen > 40 ? "(long pattern)" : p, subject_len, steps, PATTERN_STEPS_MAX);
+    luaL_error(L, "%s", msg);
+  }
 }
 
 /* upvalue 1: the original string function */
 static int bounded_match(lua_State *L) {
   size_t len = 0;
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) lua_tolstring(L, 1, &len);
-  if (lua_type(L, 2) == LUA_TSTRING) check_pattern(L, len, 2);
+  int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4); /* find's plain */
+  if (lua_type(L, 2) == LUA_TSTRING && !plain) check_pattern(L, len, 2);
   int n = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -595,7 +632,8 @@ static int build_template(lua_State *L) {
   static const char *const matchers[] = {"find", "match", "gmatch", "gsub", NULL};
   for (int i = 0; matchers[i]; i++) {
     lua_getfield(L, s, matchers[i]);
-    lua_pushcclosure(L, bounded_match, 1);
+    lua_pushboolean(L, i == 0);          /* find takes a `plain` flag */
+    lua_pushcclosure(L, bounded_match, 2);
     lua_setfield(L, s, matchers[i]);
   }
   lua_getfield(L, s, "rep");
