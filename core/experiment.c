@@ -504,6 +504,34 @@ static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r
 #ifdef TR_MPI
 #include <mpi.h>
 enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3 };
+
+/* Open MPI's blocking calls spin on a core; with ranks sharing a machine's
+** cores that halves the workers' speed. So wait politely: test, then sleep
+** a millisecond. */
+static void nap(void) {
+  struct timespec ms = {0, 1000000};
+  nanosleep(&ms, NULL);
+}
+
+static void probe_politely(int source, MPI_Status *st) {
+  int flag = 0;
+  for (;;) {
+    MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
+    if (flag) return;
+    nap();
+  }
+}
+
+static void send_politely(const void *data, int len, int tag) {
+  MPI_Request req;
+  int done = 0;
+  MPI_Isend(data, len, MPI_BYTE, 0, tag, MPI_COMM_WORLD, &req);
+  for (;;) {
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    nap();
+  }
+}
 #endif
 
 /* Rank 0's view of job j's result, whichever rank ran it. Returns the
@@ -602,6 +630,17 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     else if (opts->resume && journal_recover(jr, maxticks, &start, feed_output, out, d)) status = TR_EOUTPUT;
   }
 #ifdef TR_MPI
+  /* Every rank must run the same scenario file: compare its SHA-256. */
+  char sha[sizeof sc->sha256];
+  memcpy(sha, sc->sha256, sizeof sha);
+  MPI_Bcast(sha, (int)sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
+  int differs = memcmp(sha, sc->sha256, sizeof sha) != 0, any_differs = 0;
+  MPI_Allreduce(&differs, &any_differs, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (any_differs && status == TR_OK) {
+    if (root) diag_error(d, sc->path, 0, 0, "MPI ranks read different versions of this scenario "
+                         "(SHA-256 differs between nodes); give every rank the same file");
+    status = TR_EINVALID;
+  }
   long shared[2] = {status, start};
   MPI_Bcast(shared, 2, MPI_LONG, 0, MPI_COMM_WORLD);
   status = (int)shared[0];
@@ -665,7 +704,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       else if (!fc.stopped[owner]) {
         MPI_Status ms;
         int len;
-        MPI_Probe(owner, MPI_ANY_TAG, MPI_COMM_WORLD, &ms);
+        probe_politely(owner, &ms);
         MPI_Get_count(&ms, MPI_BYTE, &len);
         if (fc.buf.cap < (size_t)len + 1) {
           unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
@@ -710,15 +749,15 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
           char *msg = NULL;
           if (asprintf(&msg, "%d\n%d\n%s\n%s", x.failure.tick, x.failure.actor, x.failure.what,
                        x.failure.message ? x.failure.message : "") < 0) msg = NULL;
-          MPI_Send(msg ? msg : "", msg ? (int)strlen(msg) : 0, MPI_BYTE, 0, TAG_FAILED, MPI_COMM_WORLD);
+          send_politely(msg ? msg : "", msg ? (int)strlen(msg) : 0, TAG_FAILED);
           free(msg);
         } else {
-          MPI_Send("", 0, MPI_BYTE, 0, TAG_STOPPED, MPI_COMM_WORLD);
+          send_politely("", 0, TAG_STOPPED);
         }
         break;
       }
       if (rec_encode(sc, r, j, opts->series != SERIES_NONE, &fc.buf)) { status = TR_EOUTPUT; break; }
-      MPI_Send(fc.buf.data, (int)fc.buf.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+      send_politely(fc.buf.data, (int)fc.buf.len, TAG_RESULT);
       release_local(&x, k);
     }
   }
