@@ -29,6 +29,12 @@ endif
 
 .PHONY: all deps run test check bench clean install fuzz
 
+# What the tests need besides the build: headless Chromium renders the
+# report page; make check needs clang with its sanitizer runtime, and valgrind.
+test: PKGS += chromium
+check: PKGS += clang libclang-rt-dev valgrind
+fuzz: PKGS += clang libclang-rt-dev
+
 all: deps $(BIN)
 
 # Install the Debian packages that are missing (needs root or sudo).
@@ -61,15 +67,17 @@ test: all
 	@python3 tests/run_tests.py --binary $(BIN)
 
 check: deps
-	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build-asan/tightrope
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  python3 tests/run_tests.py --binary build-asan/tightrope --sanitized
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@command -v valgrind >/dev/null || { echo "tightrope: valgrind is missing (apt-get install valgrind)"; exit 1; }
 	@rm -rf build/valgrind-out
-	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	@echo "tightrope: scenarios/doha.yaml under valgrind"
+	@valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(BIN) run scenarios/doha.yaml -n 4 -t 20 -j 2 --quiet --events --series all -o build/valgrind-out
 	@rm -rf build/valgrind-out
+	@echo "tightrope: valgrind found no errors and no leaks"
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" build-asan/tightrope
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  python3 tests/run_tests.py --binary build-asan/tightrope --sanitized
 
 # libFuzzer harnesses (fuzz/*.c) linked with every core object but main.o,
 # built with clang in build-fuzz; each runs FUZZ_SECONDS, seeded by
@@ -107,7 +115,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tightrope/scripts
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tightrope
-	cp -r scripts/policies scripts/actions $(DESTDIR)$(PREFIX)/share/tightrope/scripts/
+	cp -r scripts/policies scripts/textbook $(DESTDIR)$(PREFIX)/share/tightrope/scripts/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-mpi
