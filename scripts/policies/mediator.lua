@@ -29,8 +29,7 @@ local function lowest_tolerance(me, world)
   local low
   for _, r in ipairs(world:incoming(me.id)) do
     if r.kind == "alliance" then
-      local ok, t = pcall(function() return r.tolerance end)
-      if ok and (low == nil or t < low) then low = t end
+      if world:has(r, "tolerance") and (low == nil or r.tolerance < low) then low = r.tolerance end
     end
   end
   return low
@@ -41,8 +40,7 @@ local function ceasefire_holds(world, a, b)
   for _, pair in ipairs({{a, b}, {b, a}}) do
     local r = world:rel(pair[1], pair[2])
     if r then
-      local ok, c = pcall(function() return r.ceasefire end)
-      if ok and c >= 1 then return true end
+      if world:has(r, "ceasefire") and r.ceasefire >= 1 then return true end
     end
   end
   return false

@@ -30,14 +30,9 @@ local function param(me, key, default)
   return v
 end
 
-local function has(view, name)
-  local ok = pcall(function() return view[name] end)
-  return ok
-end
-
 function decide(me, world)
   local income = param(me, "income", 0)
-  if income ~= 0 and has(me, "resources") then
+  if income ~= 0 and world:has(me, "resources") then
     me.resources = me.resources + income
   end
   local cooling = param(me, "cooling", 0)
@@ -50,10 +45,10 @@ function decide(me, world)
                                  amount = param(me, "amount", 1)})
       end
       local proxy = world:actor(r.to)
-      if has(proxy, "capability") and proxy.capability < param(me, "rescue_below", -1) then
+      if world:has(proxy, "capability") and proxy.capability < param(me, "rescue_below", -1) then
         losing = true
       end
-    elseif r.kind == "hostility" and cooling ~= 0 and has(r, "tension") then
+    elseif r.kind == "hostility" and cooling ~= 0 and world:has(r, "tension") then
       r.tension = r.tension * (1 - cooling)
     end
   end
@@ -61,7 +56,7 @@ function decide(me, world)
   if not adversary then return end
   local p = losing and param(me, "escalate", 0) or 0
   local h = world:rel(me.id, adversary)
-  if h and has(h, "tension") then
+  if h and world:has(h, "tension") then
     p = p + (1 - p) * param(me, "retaliate", 0) * h.tension ^ param(me, "escalation", 1)
   end
   if rng.bernoulli(math.min(1, p)) then

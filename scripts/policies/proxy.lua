@@ -24,16 +24,16 @@ local function param(me, key, default)
   return v
 end
 
-local function get(view, name, default)
-  local ok, v = pcall(function() return view[name] end)
-  if ok then return v end
+-- An attribute the scenario may or may not declare, with a default.
+local function get(world, view, name, default)
+  if world:has(view, name) then return view[name] end
   return default
 end
 
 -- The hardline that shows in what the group does (see header).
 local function effective_hardline(me, world)
-  local own = get(me, "hardline", 0.5)
-  local autonomy = get(me, "autonomy", 1)
+  local own = get(world, me, "hardline", 0.5)
+  local autonomy = get(world, me, "autonomy", 1)
   for _, r in ipairs(world:incoming(me.id)) do
     if r.kind == "patronage" then
       local line = world:actor(r.from).params.line
@@ -50,14 +50,14 @@ function decide(me, world)
   -- Own bookkeeping of the relation it owns: cooling and ceasefire age.
   local cooling = param(me, "cooling", 0)
   if cooling ~= 0 then r.tension = r.tension * (1 - cooling) end
-  local holds = get(r, "ceasefire", 0) >= 1
-  if holds and get(r, "held", nil) then r.held = r.held + 1 end
+  local holds = get(world, r, "ceasefire", 0) >= 1
+  if holds and get(world, r, "held", nil) then r.held = r.held + 1 end
 
   local h = effective_hardline(me, world)
   local p
   if holds then
     p = param(me, "violation_rate", 0.03) * h *
-        (1 + param(me, "imposed_weight", 2) * get(r, "imposed", 0))
+        (1 + param(me, "imposed_weight", 2) * get(world, r, "imposed", 0))
   else
     p = param(me, "attack_rate", 0.3) * h
   end

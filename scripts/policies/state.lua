@@ -28,9 +28,9 @@ local function param(me, key, default)
   return v
 end
 
-local function get(view, name, default)
-  local ok, v = pcall(function() return view[name] end)
-  if ok then return v end
+-- An attribute the scenario may or may not declare, with a default.
+local function get(world, view, name, default)
+  if world:has(view, name) then return view[name] end
   return default
 end
 
@@ -50,14 +50,14 @@ function behaviours.adversary(me, world)
     local r = world:rel(me.id, enemy)
     local cooling = per_enemy(me, "cooling", enemy, 0)
     if r then
-      local tension = get(r, "tension", 0)
+      local tension = get(world, r, "tension", 0)
       if cooling ~= 0 then r.tension = tension * (1 - cooling) end
-      local holds = get(r, "ceasefire", 0) >= 1
-      if holds and get(r, "held", nil) then r.held = r.held + 1 end
+      local holds = get(world, r, "ceasefire", 0) >= 1
+      if holds and get(world, r, "held", nil) then r.held = r.held + 1 end
       local p
       if holds then
         p = param(me, "violation_rate", 0.02) *
-            (1 + param(me, "imposed_weight", 2) * get(r, "imposed", 0))
+            (1 + param(me, "imposed_weight", 2) * get(world, r, "imposed", 0))
       else
         p = per_enemy(me, "aggression", enemy, 0.5) *
             tension ^ per_enemy(me, "escalation", enemy, 1)
@@ -72,7 +72,7 @@ end
 function behaviours.great_power(me, world)
   local m = me.params.mediator
   local r = m and world:rel(me.id, m)
-  if r and get(r, "tolerance", nil) then
+  if r and get(world, r, "tolerance", nil) then
     local drift = param(me, "drift", 0)
     if drift ~= 0 then r.tolerance = r.tolerance + drift end
     local every = param(me, "pressure_every", 4)
@@ -90,10 +90,10 @@ end
 
 function behaviours.regional(me, world)
   for _, r in ipairs(world:outgoing(me.id)) do
-    if r.kind == "normalisation" and get(r, "ties", nil) then
+    if r.kind == "normalisation" and get(world, r, "ties", nil) then
       local hottest = 0
       for _, h in ipairs(world:outgoing(r.to)) do
-        hottest = math.max(hottest, get(h, "tension", 0))
+        hottest = math.max(hottest, get(world, h, "tension", 0))
       end
       if hottest > 0.5 then
         r.ties = r.ties - param(me, "tie_sensitivity", 0.02) * hottest
