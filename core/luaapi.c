@@ -990,17 +990,12 @@ void script_free(tr_lua *lx) {
   free(lx);
 }
 
-/* A script's private environment: its own copy of the run's globals (a
-** global read is then one table lookup, not a metatable hop) that falls back
-** on the run globals for names set later through _G. Pushes it. */
-static void new_env(lua_State *L, int runglobals, int envmt) {
-  lua_createtable(L, 0, 48);
-  lua_pushnil(L);
-  while (lua_next(L, runglobals)) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -4);
-  }
+/* A script's private environment: globals it sets stay its own; names it
+** does not set are looked up in the run's globals (one metatable hop, and
+** no per-actor copy: with thousands of actors that copy would dominate
+** memory). Pushes it. */
+static void new_env(lua_State *L, int envmt) {
+  lua_createtable(L, 0, 4);
   lua_pushvalue(L, envmt);
   lua_setmetatable(L, -2);
 }
@@ -1027,7 +1022,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     if (!sc->actors[a].policy) continue;
     lx->cur_actor = a;
     lx->what_kind = WHAT_LOAD_POLICY;
-    new_env(L, g, envmt);
+    new_env(L, envmt);
     int env = lua_gettop(L);
     lua_rawgeti(L, policy, a + 1);
     lua_pushvalue(L, env);
@@ -1048,7 +1043,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
       if (!sc->actions[i].script) continue;
       lx->what_kind = WHAT_LOAD_ACTION;
       lx->what_index = i;
-      new_env(L, g, envmt);
+      new_env(L, envmt);
       int env = lua_gettop(L);
       lua_rawgeti(L, env - 2, i + 1);
       lua_pushvalue(L, env);
