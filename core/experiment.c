@@ -653,8 +653,8 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   x.nlocal = x.total > x.rank ? (x.total - x.rank + x.nranks - 1) / x.nranks : 0;
   x.next_job = x.next_write = first_local;
   int threads = opts->threads < 1 ? 1 : opts->threads;
-  long todo = x.nlocal - first_local;
-  if (threads > todo) threads = (int)(todo > 0 ? todo : 1);
+  long remaining = x.nlocal - first_local;
+  if (threads > remaining) threads = (int)(remaining > 0 ? remaining : 1);
   x.window = threads * WINDOW_PER_THREAD;
   x.slots = calloc((size_t)x.window, sizeof *x.slots);
   fc.remote.finals = calloc(nm + 1, sizeof(double));
@@ -676,9 +676,9 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   pthread_cond_init(&x.ready, NULL);
   pthread_cond_init(&x.space, NULL);
   pthread_mutex_init(&x.console.mu, NULL);
-  for (; started < threads && todo > 0; started++)
+  for (; started < threads && remaining > 0; started++)
     if (pthread_create(&tid[started], NULL, worker, &x)) break;
-  if (started == 0 && todo > 0) {
+  if (started == 0 && remaining > 0) {
     diag_error(d, NULL, 0, 0, "cannot start a worker thread");
     status = TR_ERUNTIME;
   }
