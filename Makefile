@@ -1,7 +1,8 @@
 # tightrope — build, run, test.
 #   make run     install what is missing, build, run scenarios/doha.yaml
 #   make test    install what is missing, build, run every test
-#   make check   the tests under AddressSanitizer + UndefinedBehaviorSanitizer, and valgrind
+#   make check   valgrind on scenarios/doha.yaml, then the tests under AddressSanitizer +
+#                UndefinedBehaviorSanitizer (CI, .ci/run: make test, then make check)
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
