@@ -330,15 +330,16 @@ static int sbx_pairs(lua_State *L) {
 ** pessimistic: it refuses some matches that would be quick in practice. */
 #define PATTERN_STEPS_MAX 2e8
 
-static double pattern_steps(const char *p, size_t plen, size_t n) {
+static double pattern_steps(const char *p, size_t plen, size_t n, int can_anchor) {
   int q = 0, optional = 0;
   size_t i = 0;
-  int anchored = plen > 0 && p[0] == '^';
+  int anchored = can_anchor && plen > 0 && p[0] == '^';
   if (anchored) i = 1;
   for (; i < plen; i++) {
     if (p[i] == '%' && i + 1 < plen) {
       if (p[i + 1] == 'b') { q++; i += 3; continue; }
       if (p[i + 1] == 'f') { i += 2; while (i < plen && p[i] != ']') i++; continue; }
+      if (p[i + 1] >= '1' && p[i + 1] <= '9') q++;   /* a back-reference rescans */
       i++;
       continue;
     }
@@ -356,14 +357,14 @@ static double pattern_steps(const char *p, size_t plen, size_t n) {
   return per_start * (anchored ? 1 : (double)n + 1);
 }
 
-static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg) {
+static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg, int can_anchor) {
   size_t plen = 0;
   const char *p = lua_tolstring(L, pattern_arg, &plen);
   if (subject_len > PATTERN_SUBJECT_MAX)
     luaL_error(L, "pattern matching on a string of %I bytes refused (limit %I)",
                (lua_Integer)subject_len, (lua_Integer)PATTERN_SUBJECT_MAX);
   if (!p) return;
-  double steps = pattern_steps(p, plen, subject_len);
+  double steps = pattern_steps(p, plen, subject_len, can_anchor);
   if (steps > PATTERN_STEPS_MAX) {
     char msg[256];   /* lua_pushfstring has no %g */
     snprintf(msg, sizeof msg, "pattern '%s' is too costly to match on a %zu-byte string (up to "
@@ -377,8 +378,10 @@ static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg) {
 static int bounded_match(lua_State *L) {
   size_t len = 0;
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) lua_tolstring(L, 1, &len);
-  int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4); /* find's plain */
-  if (lua_type(L, 2) == LUA_TSTRING && !plain) check_pattern(L, len, 2);
+  int which = (int)lua_tointeger(L, lua_upvalueindex(2));
+  int plain = which == 0 && lua_toboolean(L, 4);    /* find's plain flag */
+  /* gmatch treats a leading ^ as a plain character: it never anchors */
+  if (lua_type(L, 2) == LUA_TSTRING && !plain) check_pattern(L, len, 2, which != 2);
   int n = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -632,7 +635,7 @@ static int build_template(lua_State *L) {
   static const char *const matchers[] = {"find", "match", "gmatch", "gsub", NULL};
   for (int i = 0; matchers[i]; i++) {
     lua_getfield(L, s, matchers[i]);
-    lua_pushboolean(L, i == 0);          /* find takes a `plain` flag */
+    lua_pushinteger(L, i);               /* which function: find, match, gmatch, gsub */
     lua_pushcclosure(L, bounded_match, 2);
     lua_setfield(L, s, matchers[i]);
   }
