@@ -82,7 +82,9 @@ check: deps
 
 # libFuzzer harnesses (fuzz/*.c) linked with every core object but main.o,
 # built with clang in build-fuzz; each runs FUZZ_SECONDS, seeded by
-# fuzz/corpus/<harness>/, growing build-fuzz/corpus-<harness>/; crash
+# fuzz/corpus/<harness>/ (hand-written) and by the repository's scenarios,
+# scripts and hostile cases (fuzz/seeds.sh writes them to
+# build-fuzz/seeds/<harness>/), growing build-fuzz/corpus-<harness>/; crash
 # inputs are saved as fuzz/crashes/<harness>-crash-<sha1>.
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES := scenario script
@@ -95,14 +97,15 @@ $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 
 fuzz: deps
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_HARNESSES:%=build-fuzz/fuzz_%)
-	@mkdir -p fuzz/crashes
+	@mkdir -p fuzz/crashes fuzz/corpus/scenario fuzz/corpus/script
+	@./fuzz/seeds.sh build-fuzz/seeds
 	@for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p build-fuzz/corpus-$$h; \
 	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    build-fuzz/fuzz_$$h -fork=1 -ignore_timeouts=1 -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
 	    -rss_limit_mb=4096 -max_len=65536 -artifact_prefix=fuzz/crashes/$$h- \
-	    build-fuzz/corpus-$$h fuzz/corpus/$$h >build-fuzz/fuzz-$$h.log 2>&1; rc=$$?; \
+	    build-fuzz/corpus-$$h build-fuzz/seeds/$$h fuzz/corpus/$$h >build-fuzz/fuzz-$$h.log 2>&1; rc=$$?; \
 	  grep -E '^#[0-9]+: cov' build-fuzz/fuzz-$$h.log | tail -1; \
 	  ls fuzz/crashes/$$h-* 2>/dev/null | sed 's/^/fuzz: saved input (timeout or crash): /'; \
 	  if [ $$rc != 0 ]; then tail -40 build-fuzz/fuzz-$$h.log; echo "fuzz: $$h found a crash (fuzz/crashes/)"; exit 1; fi; \

@@ -1,3 +1,0 @@
-function apply(world, actor, target, args)
-  world:set('a.x', -math.huge)
-end

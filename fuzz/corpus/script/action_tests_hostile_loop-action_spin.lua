@@ -1,3 +1,0 @@
-function apply(world, actor, target, args)
-  while true do end
-end

@@ -1,3 +1,0 @@
-function apply(world, actor, target, args)
-  target.x = 0/0
-end

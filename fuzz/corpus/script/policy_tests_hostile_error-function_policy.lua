@@ -1,3 +1,0 @@
-function decide(me, world)
-  error(function() end)
-end

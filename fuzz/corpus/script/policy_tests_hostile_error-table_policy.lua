@@ -1,3 +1,0 @@
-function decide(me, world)
-  error({code = 1})
-end

@@ -1,2 +1,0 @@
-error({})
-function decide() end

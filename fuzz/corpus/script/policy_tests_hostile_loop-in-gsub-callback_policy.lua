@@ -1,3 +1,0 @@
-function decide(me, world)
-  string.gsub("abc", "%w", function() while true do end end)
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  while true do pcall(function() while true do end end) end
-end

@@ -1,2 +1,0 @@
-while true do end
-function decide() end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  collectgarbage("stop")
-end

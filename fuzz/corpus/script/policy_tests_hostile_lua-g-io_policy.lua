@@ -1,3 +1,0 @@
-function decide(me, world)
-  _G.io.open("/etc/passwd")
-end

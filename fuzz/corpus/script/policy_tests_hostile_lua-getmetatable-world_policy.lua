@@ -1,4 +1,0 @@
-function decide(me, world)
-  local mt = getmetatable(world)
-  mt.__index = nil
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  io.open("/etc/passwd")
-end

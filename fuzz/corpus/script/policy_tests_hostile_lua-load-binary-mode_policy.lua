@@ -1,3 +1,0 @@
-function decide(me, world)
-  load("return 1", "c", "b")
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  os.execute("touch /tmp/pwned")
-end

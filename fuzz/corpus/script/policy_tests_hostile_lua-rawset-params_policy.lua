@@ -1,3 +1,0 @@
-function decide(me, world)
-  rawset(me.params, "k", 2)
-end

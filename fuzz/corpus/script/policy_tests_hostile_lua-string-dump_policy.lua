@@ -1,3 +1,0 @@
-function decide(me, world)
-  return string.dump(decide)
-end

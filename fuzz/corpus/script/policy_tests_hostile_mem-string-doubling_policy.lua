@@ -1,4 +1,0 @@
-function decide(me, world)
-  local s = "x"
-  while true do s = s .. s end
-end

@@ -1,5 +1,0 @@
-function decide(me, world)
-  local t = {}
-  local i = 0
-  while true do i = i + 1; t[i] = {i} end
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  me:act("poison", "a")
-end

@@ -1,4 +1,0 @@
-function decide(me, world)
-  local function f(n) return 1 + f(n + 1) end
-  f(1)
-end

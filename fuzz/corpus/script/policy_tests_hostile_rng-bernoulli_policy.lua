@@ -1,3 +1,0 @@
-function decide(me, world)
-  rng.bernoulli(1.5)
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  rng.binomial(10, -0.1)
-end

@@ -1,3 +1,0 @@
-function decide(me, world)
-  rng.choice({1, -1})
-end

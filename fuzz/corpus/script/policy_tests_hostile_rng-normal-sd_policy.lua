@@ -1,3 +1,0 @@
-function decide(me, world)
-  rng.normal(0, -1)
-end
