@@ -73,6 +73,14 @@ class Case:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def run_ok(c, *args, timeout=300, quiet=True):
+    """Run `tightrope ARGS` in case c (with --quiet unless quiet=False) and
+    require exit 0; returns (stdout, stderr)."""
+    rc, out, err = c.run(*args, *(["--quiet"] if quiet else []), timeout=timeout)
+    assert rc == 0, f"exit {rc}: {err[-800:]}"
+    return out, err
+
+
 def scenario_path(name):
     """Path of a file in the repository's scenarios/ folder."""
     return os.path.join(ROOT, "scenarios", name)

@@ -9,10 +9,7 @@ import helpers
 from helpers import Case
 
 
-def run_ok(c, *args, timeout=300):
-    rc, out, err = c.run(*args, "--quiet", timeout=timeout)
-    assert rc == 0, f"exit {rc}: {err[-800:]}"
-    return out, err
+run_ok = helpers.run_ok
 
 
 def by_key(rows, *keys):

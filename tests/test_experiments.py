@@ -6,6 +6,7 @@ sweep designs (grid, Sobol, Latin hypercube) checked point by point.
 Every expected number is recomputed here from runs.csv / finals.csv /
 points.csv with the standard library, independently of GSL."""
 import math
+import helpers
 
 from helpers import Case
 
@@ -46,10 +47,7 @@ COMPARE_COLUMNS = ["variant", "baseline", "kind", "name", "value", "baseline_val
                    "diff", "ci_low", "ci_high"]
 
 
-def run_ok(c, *args):
-    rc, out, err = c.run(*args, "--quiet")
-    assert rc == 0, f"exit {rc}: {err[-800:]}"
-    return out, err
+run_ok = helpers.run_ok
 
 
 def by_variant(rows):

@@ -8,10 +8,7 @@ import helpers
 from helpers import Case
 
 
-def run_ok(c, *args):
-    rc, out, err = c.run(*args, "--quiet")
-    assert rc == 0, f"exit {rc}: {err[-800:]}"
-    return out, err
+run_ok = helpers.run_ok
 
 
 # --- reference statistics, standard library only ------------------------------

@@ -14,9 +14,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def run_ok(c, *args):
-    rc, out, err = c.run(*args)
-    assert rc == 0, f"exit {rc}: {err[-800:]}"
-    return out, err
+    return helpers.run_ok(c, *args, quiet=False)   # report takes no --quiet
 
 
 def need_gnuplot():

@@ -77,10 +77,7 @@ def assert_same(want, got, what):
         assert want[f] == got[f], f"{what}: {f} differs from the reference run"
 
 
-def run_ok(c, *args, timeout=300):
-    rc, out, err = c.run(*args, "--quiet", timeout=timeout)
-    assert rc == 0, f"exit {rc}: {err[-800:]}"
-    return out, err
+run_ok = helpers.run_ok
 
 
 # --- MPI ----------------------------------------------------------------------
