@@ -447,7 +447,8 @@ static int sorted_next(lua_State *L) {
 }
 
 /* Work charged for sorting n keys (docs/security.md "Limits"). */
-static double sort_cost(double n) { return n < 2 ? n : n * (1 + log2(n) / 4); }
+#define KEY_COST 8.0   /* per key visited: each may be a cache miss */
+static double sort_cost(double n) { return n < 2 ? n : n * (KEY_COST + log2(n)); }
 
 static int sbx_pairs(lua_State *L) {
   luaL_checkany(L, 1);
@@ -512,7 +513,7 @@ static int sbx_next(lua_State *L) {
       found = 1;
     }
   }
-  sandbox_charge(L, (double)n);
+  sandbox_charge(L, (double)n * KEY_COST);
   if (!found) {
     lua_pushnil(L);
     return 1;
@@ -692,7 +693,7 @@ static int charged_call(lua_State *L) {
   double units = 1;
   switch (rule) {
     case COST_STR1:                       /* work in the subject's length */
-      units += arg_len(L, 1) / BYTES_PER_INSTR;
+      units += arg_len(L, 1) / lua_tonumber(L, lua_upvalueindex(3));
       break;
     case COST_STR_ARGS:                   /* every string argument is read */
       for (int i = 1; i <= top; i++) units += arg_len(L, i) / BYTES_PER_INSTR;
@@ -730,11 +731,13 @@ static int charged_call(lua_State *L) {
   return lua_gettop(L);
 }
 
-static void charge_lib(lua_State *L, int lib, const char *const *names, int rule) {
+/* bytes: for COST_STR1, how many bytes of the subject make one instruction */
+static void charge_lib(lua_State *L, int lib, const char *const *names, int rule, double bytes) {
   for (int i = 0; names[i]; i++) {
     if (lua_getfield(L, lib, names[i]) != LUA_TFUNCTION) { lua_pop(L, 1); continue; }
     lua_pushinteger(L, rule);
-    lua_pushcclosure(L, charged_call, 2);
+    lua_pushnumber(L, bytes);
+    lua_pushcclosure(L, charged_call, 3);
     lua_setfield(L, lib, names[i]);
   }
 }
@@ -799,7 +802,10 @@ static int bounded_match(lua_State *L) {
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) lua_tolstring(L, 1, &len);
   int which = (int)lua_tointeger(L, lua_upvalueindex(2));
   int plain = which == 0 && lua_toboolean(L, 4);    /* find's plain flag */
-  sandbox_charge(L, 1 + (double)len / BYTES_PER_INSTR + arg_len(L, 2) / BYTES_PER_INSTR);
+  /* a plain find compares the needle at every place its first byte occurs */
+  double needle = arg_len(L, 2);
+  sandbox_charge(L, 1 + (double)len / BYTES_PER_INSTR * (plain ? 1 + needle / BYTES_PER_INSTR : 1)
+                      + needle / BYTES_PER_INSTR);
   /* gmatch treats a leading ^ as a plain character: it never anchors */
   if (lua_type(L, 2) == LUA_TSTRING && !plain) check_pattern(L, len, 2, which != 2);
   int n = lua_gettop(L);
@@ -1067,27 +1073,27 @@ static int build_template(lua_State *L) {
   lua_pushcclosure(L, sbx_format, 1);
   lua_setfield(L, s, "format");
   static const char *const str1[] = {"byte", "lower", "upper", "reverse", "sub", NULL};
-  charge_lib(L, s, str1, COST_STR1);
+  charge_lib(L, s, str1, COST_STR1, 4);
   static const char *const strargs[] = {"pack", "unpack", "packsize", NULL};
-  charge_lib(L, s, strargs, COST_STR_ARGS);
+  charge_lib(L, s, strargs, COST_STR_ARGS, 0);
   static const char *const strchar[] = {"char", NULL};
-  charge_lib(L, s, strchar, COST_UTF8_CHAR);
+  charge_lib(L, s, strchar, COST_UTF8_CHAR, 0);
   lua_getglobal(L, "utf8");
   static const char *const u1[] = {"len", "codepoint", "offset", NULL};
-  charge_lib(L, lua_gettop(L), u1, COST_STR1);
+  charge_lib(L, lua_gettop(L), u1, COST_STR1, 1);
   static const char *const uchar[] = {"char", NULL};
-  charge_lib(L, lua_gettop(L), uchar, COST_UTF8_CHAR);
+  charge_lib(L, lua_gettop(L), uchar, COST_UTF8_CHAR, 0);
   lua_pop(L, 1);
   lua_getglobal(L, "table");
   int tab = lua_gettop(L);
   static const char *const tmove[] = {"move", NULL};
-  charge_lib(L, tab, tmove, COST_MOVE);
+  charge_lib(L, tab, tmove, COST_MOVE, 0);
   static const char *const tconcat[] = {"concat", NULL};
-  charge_lib(L, tab, tconcat, COST_CONCAT);
+  charge_lib(L, tab, tconcat, COST_CONCAT, 0);
   static const char *const tlen[] = {"insert", "remove", NULL};
-  charge_lib(L, tab, tlen, COST_LEN);
+  charge_lib(L, tab, tlen, COST_LEN, 0);
   static const char *const tunpack[] = {"unpack", NULL};
-  charge_lib(L, tab, tunpack, COST_UNPACK);
+  charge_lib(L, tab, tunpack, COST_UNPACK, 0);
   lua_pushcfunction(L, sbx_sort);
   lua_setfield(L, tab, "sort");
   lua_pop(L, 1);
