@@ -166,3 +166,33 @@ void diag_did_you_mean(char *buf, size_t size, const char *word,
   if (used < size)
     snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
 }
+
+/* Writes s to f as one shell word that a POSIX shell (bash, zsh) reads
+** back unchanged: bare when it holds only safe characters, else in single
+** quotes ('\'' for a quote), or in $'...' when it holds control bytes, so a
+** printed command can be pasted back and never moves the terminal's cursor
+** (docs/cli.md). */
+void diag_shell_word(FILE *f, const char *s) {
+  int safe = *s != 0, ctl = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) ctl = 1;
+    if (!(isalnum(*p) || strchr("_./=:,+@%-", *p))) safe = 0;
+  }
+  if (safe) { fputs(s, f); return; }
+  if (!ctl) {
+    fputc('\'', f);
+    for (const char *p = s; *p; p++) {
+      if (*p == '\'') fputs("'\\''", f);
+      else fputc(*p, f);
+    }
+    fputc('\'', f);
+    return;
+  }
+  fputs("$'", f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\'' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else fputc(*p, f);
+  }
+  fputc('\'', f);
+}

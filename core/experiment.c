@@ -297,6 +297,8 @@ static volatile sig_atomic_t interrupted_by;
 
 static void on_signal(int sig) { interrupted_by = sig; }
 
+int tr_interrupted(void) { return interrupted_by; }
+
 struct tr_console {
   pthread_mutex_t mu;
   int progress_shown;        /* a progress line is on screen */
@@ -390,7 +392,14 @@ static void *worker(void *arg) {
     }
     pthread_mutex_lock(&x->mu);
     s->done = 1;
-    if (rc) {
+    if (rc && interrupted_by) {
+      /* stopped inside the run by SIGINT/SIGTERM: not a failure, and not
+      ** finished; --resume runs it again */
+      s->done = 2;
+      free(s->err.message);
+      x->stop = 1;
+      pthread_cond_broadcast(&x->space);
+    } else if (rc) {
       x->stop = 1;
       if (x->failed_job < 0 || j < x->failed_job) {
         free(x->failure.message);
@@ -461,12 +470,20 @@ static void progress_clear(exp_ctx *x, progress *p) {
 static void print_replay_hint(const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(stderr, "reproduce with: tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(stderr, " --variant %s", x->plan->variant_names[in->variant]);
+  fprintf(stderr, "reproduce with: tightrope replay ");
+  diag_shell_word(stderr, sc->path);
+  fprintf(stderr, " --run %d", run);
+  if (in->variant) {
+    fprintf(stderr, " --variant ");
+    diag_shell_word(stderr, x->plan->variant_names[in->variant]);
+  }
   if (x->plan->npoints > 1) fprintf(stderr, " --point %d", in->point);
   fprintf(stderr, " -s %llu", (unsigned long long)o->seed);
   if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(stderr, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(stderr, " --set %s", o->sets[i]);
+  for (int i = 0; i < o->nsets; i++) {
+    fprintf(stderr, " --set ");
+    diag_shell_word(stderr, o->sets[i]);
+  }
   fprintf(stderr, "\n");
 }
 
@@ -566,7 +583,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
       pthread_mutex_lock(&x->mu);
     }
   }
-  int ok = s->done && !(x->failed_job >= 0 && x->failed_job <= local_to_global(x, k));
+  int ok = s->done == 1 && !(x->failed_job >= 0 && x->failed_job <= local_to_global(x, k));
   pthread_mutex_unlock(&x->mu);
   return ok ? &s->res : NULL;
 }
@@ -808,12 +825,14 @@ done:
         /* not opened: nothing of ours to clean */
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
-        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
-                "resume with:", written, x.total, opts->out);
+        fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
+                "%s/.tightrope-partial (exit %d)\nresume with:",
+                status == TR_ETERM ? "SIGTERM" : "SIGINT", written, x.total, opts->out, status);
         int has_resume = 0;
         for (int i = 0; i < opts->argc; i++) {
           has_resume |= strcmp(opts->argv[i], "--resume") == 0;
-          fprintf(stderr, " %s", opts->argv[i]);
+          fputc(' ', stderr);
+          diag_shell_word(stderr, opts->argv[i]);
         }
         fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
       } else {

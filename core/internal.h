@@ -43,6 +43,8 @@ const char *diag_suggest(const char *word, const char *const *names, int n);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
+/* Writes s to f as one shell word (quoted when it needs it). */
+void diag_shell_word(FILE *f, const char *s);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -501,6 +503,9 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
 /* Charge `units` of work done in C to the current call's instruction count
 ** (raises the instruction-limit error past the limit). */
 void sandbox_charge(struct lua_State *L, double units);
+/* The signal (SIGINT or SIGTERM) that asked the experiment to stop, or 0;
+** scripts stop at their next count-hook call or charged C call. */
+int tr_interrupted(void);
 
 /* -------------------------------------------------------------- output */
 /* Results arrive in output order (variant, point, run) and are streamed

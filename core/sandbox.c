@@ -42,6 +42,10 @@
 #include "internal.h"
 
 #define HOOK_STEP 1000       /* instructions between two count-hook calls */
+/* One C library call may do at most this much charged work, whatever the
+** instruction limit, so a signal is honoured within about a second. */
+#define CALL_WORK_MAX 268435456.0
+#define SBX_INTERRUPTED "interrupted (SIGINT or SIGTERM)"
 #define READONLY_MARK "__tr_readonly"
 /* Pattern functions refuse subjects longer than this many bytes. */
 #define PATTERN_SUBJECT_MAX (1u << 20)
@@ -166,7 +170,18 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built) {
 
 void sandbox_charge(lua_State *L, double units) {
   tr_lua *lx = TR_LX(L);
+  if (tr_interrupted()) {
+    lx->limit_hit = 1;                 /* pcall cannot swallow it either */
+    lua_sethook(L, lua_gethook(L), LUA_MASKCOUNT, 1);
+    luaL_error(L, "%s", SBX_INTERRUPTED);
+  }
   if (!(units > 0)) return;
+  if (units > CALL_WORK_MAX) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "a library call asked for %.3g units of work; one call may do at most "
+             "%.3g, whatever limits.instructions says", units, CALL_WORK_MAX);
+    luaL_error(L, "%s", msg);
+  }
   double total = (double)lx->instr + units;
   lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
   if (lx->instr > lx->instr_limit) {
@@ -186,6 +201,7 @@ static void sbx_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   tr_lua *lx = TR_LX(L);
   lx->instr += HOOK_STEP;
+  if (tr_interrupted()) lx->limit_hit = 1;   /* stop the run: see experiment.c */
   if (lx->limit_hit || lx->instr > lx->instr_limit) {
     lx->limit_hit = 1;
     lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
@@ -679,6 +695,7 @@ static int sbx_sort(lua_State *L) {
 ** before they run (docs/security.md "Limits"): one instruction per
 ** BYTES_PER_INSTR bytes they read or write, one per element they move.
 ** Upvalue 1: the library function; upvalue 2: which rule applies. */
+#define ELEM_COST 8.0   /* per list element read and written through the API */
 enum { COST_STR1, COST_MOVE, COST_CONCAT, COST_UTF8_CHAR, COST_STR_ARGS, COST_LEN, COST_UNPACK };
 
 static double arg_len(lua_State *L, int i) {
@@ -700,27 +717,27 @@ static int charged_call(lua_State *L) {
       break;
     case COST_MOVE: {                     /* table.move(a1, f, e, t [, a2]) */
       lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-      if (e >= f) units += (double)e - (double)f + 1;
+      if (e >= f) units += ((double)e - (double)f + 1) * ELEM_COST;
       break;
     }
     case COST_CONCAT: {                   /* table.concat(list, sep, i, j) */
       luaL_checktype(L, 1, LUA_TTABLE);
       lua_Integer i = luaL_optinteger(L, 3, 1);
       lua_Integer j = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : luaL_checkinteger(L, 4);
-      if (j >= i) units += ((double)j - (double)i + 1) * (1 + arg_len(L, 2) / BYTES_PER_INSTR);
+      if (j >= i) units += ((double)j - (double)i + 1) * (ELEM_COST + arg_len(L, 2) / BYTES_PER_INSTR);
       break;
     }
     case COST_UTF8_CHAR:                  /* utf8.char(...): one per code point */
       units += top;
       break;
     case COST_LEN:                        /* table.insert/remove shift the list */
-      if (lua_type(L, 1) == LUA_TTABLE) units += (double)lua_rawlen(L, 1);
+      if (lua_type(L, 1) == LUA_TTABLE) units += (double)lua_rawlen(L, 1) * ELEM_COST;
       break;
     case COST_UNPACK: {                   /* table.unpack(list, i, j) */
       luaL_checkany(L, 1);
       lua_Integer i = luaL_optinteger(L, 2, 1);
       lua_Integer j = lua_isnoneornil(L, 3) ? luaL_len(L, 1) : luaL_checkinteger(L, 3);
-      if (j >= i) units += (double)j - (double)i + 1;
+      if (j >= i) units += ((double)j - (double)i + 1) * ELEM_COST;
       break;
     }
   }

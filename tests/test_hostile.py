@@ -346,3 +346,53 @@ def test_output_two_processes_same_folder():
                 first.kill()
                 first.wait()
         assert first.returncode == 143, f"interrupted first writer: exit {first.returncode}"
+
+
+# --- signals inside a run -----------------------------------------------------
+def interrupt_inside_a_run(policy, sig):
+    """Start a run whose policy never ends by itself (limits.instructions at
+    its maximum), signal it once the journal exists, and return (exit status,
+    stderr, seconds from the signal to the exit)."""
+    yaml = SMALL.replace("attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}").replace(
+        "actors:", "limits: {instructions: 9223372036854775807, memory_mb: 64}\nactors:")
+    with Case({"s.yaml": yaml, "p.lua": policy}) as c:
+        p = subprocess.Popen([helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet", "-j", "1"],
+                             cwd=c.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            deadline = time.time() + 30
+            while not os.path.exists(c.path("out", ".tightrope-partial", "runs.journal")):
+                assert p.poll() is None, "the run ended by itself"
+                assert time.time() < deadline, "the run never started"
+                time.sleep(0.05)
+            time.sleep(0.3)            # the policy loops for ever: the signal lands in it
+            t0 = time.time()
+            p.send_signal(sig)
+            _, err = p.communicate(timeout=30)
+            secs = time.time() - t0
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
+        return p.returncode, err.decode("utf-8", "replace"), secs
+
+
+def test_sigterm_stops_a_run_inside_a_lua_loop():
+    rc, err, secs = interrupt_inside_a_run("function decide(me) while true do end end\n",
+                                           signal.SIGTERM)
+    assert rc == 143, f"exit {rc}: {err[-600:]}"
+    assert "interrupted by SIGTERM: 0 of 2 runs finished" in err, err[-600:]
+    assert "run failed" not in err, err[-600:]
+    assert secs < 10, f"{secs:.1f} s from SIGTERM to exit"
+
+
+def test_sigint_stops_a_run_inside_a_long_c_call():
+    """table.move over 2^25 slots, again and again: each call is one long
+    C loop the count hook cannot see; the charge before it notices the
+    signal (before: more than 10 minutes, deaf to SIGTERM)."""
+    rc, err, secs = interrupt_inside_a_run(
+        "function decide(me) while true do table.move({}, 1, 2^25 - 1, 1, {}) end end\n",
+        signal.SIGINT)
+    assert rc == 130, f"exit {rc}: {err[-600:]}"
+    assert "interrupted by SIGINT: 0 of 2 runs finished" in err, err[-600:]
+    assert secs < 10, f"{secs:.1f} s from SIGINT to exit"
