@@ -601,4 +601,9 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
 
+/* ------------------------------------------------------------ scaffold */
+/* `tightrope new DIR`: writes a commented starter scenario, policy and
+** action into DIR (missing or empty). A TR_* status; messages go to d. */
+int scaffold_new(const char *dir, tr_diag *d);
+
 #endif

@@ -25,6 +25,7 @@ static const char usage_text[] =
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
   "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope new DIR                         start a scenario folder (a commented example)\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -362,9 +363,18 @@ static int tr_main(int argc, char **argv) {
       tr_diag_print(d, stderr);
       tr_diag_free(d);
     }
+  } else if (strcmp(cmd, "new") == 0) {
+    if (argc != 3 || argv[2][0] == '-') {
+      status = usage_error("%s", "new takes one argument: tightrope new DIR");
+    } else {
+      tr_diag *d = tr_diag_new();
+      status = scaffold_new(argv[2], d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    }
   } else {
-    static const char *const cmds[] = {"run", "check", "replay", "report"};
-    const char *s = diag_suggest(cmd, cmds, 4);
+    static const char *const cmds[] = {"run", "check", "replay", "report", "new"};
+    const char *s = diag_suggest(cmd, cmds, 5);
     fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;
