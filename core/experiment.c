@@ -151,6 +151,16 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
     *npoints = (int)total;
     return 0;
   }
+  if (sc->sweep_method == SWEEP_FILE) {     /* the design's rows, as written */
+    int P = sc->sweep[0].nvalues;
+    double *v = malloc((size_t)P * (size_t)k * sizeof *v);
+    if (!v) return -1;
+    for (int p = 0; p < P; p++)
+      for (int j = 0; j < k; j++) v[p * k + j] = sc->sweep[j].values[p];
+    *out = v;
+    *npoints = P;
+    return 0;
+  }
   int P = sc->sweep_points;
   if (P < 1 || P > 10000000) return -1;
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);

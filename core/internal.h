@@ -40,6 +40,13 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
 /* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
 ** NULL when none is close enough to be a plausible typo. */
 const char *diag_suggest(const char *word, const char *const *names, int n);
+/* The files a scenario is composed of: diag_source gives a file's index
+** (1..63, 0 when the registry is full), diag_source_line the line number
+** that carries that file with it; diag_verror decodes it (compose.c). */
+int diag_source(const char *path);
+int diag_source_line(int source, int line);
+/* The file of an encoded line (a copy to free), or NULL for a plain line. */
+char *diag_source_file(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
@@ -181,7 +188,7 @@ typedef struct tr_variantdecl {
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -196,6 +203,13 @@ typedef struct tr_modelparam {
   const char *name;       /* static storage (model.c's table) */
   double value;
 } tr_modelparam;
+
+/* Every file a scenario was read from (compose.c): the scenario file, then
+** the bases it extends, then the --sweep and --variants files. */
+typedef struct tr_scenario_files {
+  char **paths;
+  int n;
+} tr_scenario_files;
 
 struct tr_scenario {
   char *path;             /* as given on the command line */
@@ -221,14 +235,17 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random */
+  int sweep_points;       /* sobol/lhs/random; file: the design's rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
   int nslots;
   int *rel_hash;          /* open addressing over (from,to) -> rel index */
   int rel_hash_size;      /* power of two; -1 marks an empty bucket */
-  char sha256[65];        /* of the scenario file, hex */
+  char sha256[65];        /* of the scenario file, hex; over every file when composed */
+  tr_scenario_files files;   /* what it was read from (files.n >= 1) */
+  char *sweep_file;       /* --sweep FILE, or NULL */
+  char *variants_file;    /* --variants FILE, or NULL */
 };
 
 /* Relation index of FROM->TO, or -1. O(1). */
@@ -600,6 +617,18 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+
+/* ------------------------------------------------------------- compose */
+/* The YAML tree of the scenario at path with its `extends` bases merged in
+** and the --sweep / --variants blocks (either may be NULL) put in place;
+** every file read is appended to files. NULL on error (messages in d). */
+ynode *compose_scenario(const char *path, const char *sweep_file, const char *variants_file,
+                        tr_scenario_files *files, tr_diag *d);
+int compose_files_add(tr_scenario_files *f, const char *path);   /* 0, or -1: no memory */
+void compose_files_free(tr_scenario_files *f);
+/* tr_scenario_load with --sweep / --variants files (either may be NULL). */
+tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
+                                const char *variants_file, tr_diag *d);
 
 /* ------------------------------------------------------------ scaffold */
 /* `tightrope new DIR`: writes a commented starter scenario, policy and

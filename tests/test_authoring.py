@@ -1,7 +1,7 @@
 """Authoring tools: the JSON Schema of the scenario format, the LuaLS
 annotations, luacheck, the man pages, bash completion and `tightrope new`
 (docs/user-guide.md, "Editors and tools")."""
-import glob, json, os, re, shutil, subprocess, tempfile
+import glob, json, os, re, shutil, subprocess, textwrap
 
 import helpers
 from helpers import ROOT, Case, run_ok
@@ -214,3 +214,139 @@ def test_new_scaffolds_a_scenario_that_checks_and_runs():
         assert rc == 4 and "tightrope: error: 'border-talks' is not empty" in err, err
         rc, _, err = c.run("new", "9lives")
         assert rc == 2 and "the folder's name must start with a letter" in err, err
+
+
+# --- composing scenarios: extends, --sweep FILE, --variants FILE, method: file
+BASE = """
+scenario: border
+experiment: {ticks: 30, runs: 40, seed: 11}
+actors:
+  north:
+    role: state
+    attrs: {resolve: {value: 0.6, min: 0, max: 1}}
+    policy: policies/drift.lua
+    params: {step: 0.05}
+  south:
+    role: state
+    attrs: {resolve: {value: 0.4, min: 0, max: 1}}
+relations:
+  - {from: north, to: south, kind: hostility, attrs: {tension: {value: 0.5, min: 0, max: 1}}}
+metrics:
+  tension: "rel('north', 'south').tension"
+outcomes:
+  calm: "rel('north', 'south').tension <= 0.1"
+  war: "rel('north', 'south').tension >= 0.9"
+"""
+DRIFT = """
+function decide(me, world)
+  local r = world:rel(me, "south")
+  r.tension = r.tension + me.params.step * (rng.uniform() - me.resolve)
+end
+"""
+SWEEP = """
+sweep:
+  method: grid
+  params:
+    north.resolve: [0.4, 0.5, 0.6]
+    north.params.step: [0.05, 0.1]
+"""
+VARIANTS = """
+variants:
+  hard_north: {description: a harder north, set: {north.resolve: 0.3}}
+  soft_north: {add: {north.resolve: 0.2}}
+"""
+RESULT_FILES = ("runs.csv", "outcomes.csv", "finals.csv", "series_summary.csv", "compare.csv",
+                "compare_points.csv", "points.csv", "sensitivity.csv")
+
+
+def _results(c, out):
+    got = {}
+    for name in RESULT_FILES:
+        if os.path.exists(c.path(out, name)):
+            got[name] = c.bytes(out, name)
+    assert "runs.csv" in got
+    return got
+
+
+def test_extends_gives_the_results_of_the_merged_single_file():
+    with Case({"base/base.yaml": BASE, "base/policies/drift.lua": DRIFT,
+               "child/tense.yaml": textwrap.dedent("""
+                   extends: ../base/base.yaml
+                   scenario: tense
+                   experiment: {seed: 12}
+                   actors:
+                     north:
+                       attrs: {resolve: {value: 0.3}}
+                     east: {role: state, attrs: {x: 1}}
+                   metrics:
+                     north_resolve: "north.resolve"
+                   """) + VARIANTS}) as c:
+        merged = BASE.replace("seed: 11", "seed: 12").replace("scenario: border", "scenario: tense") \
+            .replace("value: 0.6", "value: 0.3").replace("policies/drift.lua", "base/policies/drift.lua") \
+            .replace("\nrelations:", "\n  east: {role: state, attrs: {x: 1}}\nrelations:") \
+            .replace("\noutcomes:", "\n  north_resolve: \"north.resolve\"\noutcomes:") + VARIANTS
+        c.write("merged.yaml", merged)
+        out, _ = run_ok(c, "check", "child/tense.yaml")
+        assert "ok: 3 actors, 1 relations, 2 metrics, 2 outcomes, 2 variants" in out
+        run_ok(c, "run", "child/tense.yaml", "-o", "a")
+        run_ok(c, "run", "merged.yaml", "-o", "b")
+        assert _results(c, "a") == _results(c, "b")
+        manifest = open(c.path("a", "manifest.yaml")).read()
+        assert "files:" in manifest and "base/base.yaml" in manifest
+        # an error in the base is reported at its place in the base
+        c.write("child/bad.yaml", "extends: ../base/bad.yaml\nscenario: bad\n")
+        c.write("base/bad.yaml", BASE.replace("role: state\n    attrs: {resolve: {value: 0.4",
+                                               "role: stat\n    attrs: {resolve: {value: 0.4"))
+        rc, _, err = c.run("check", "child/bad.yaml")
+        assert rc == 1 and "child/../base/bad.yaml:10:11: error: unknown role 'stat'" in err, err
+
+
+def test_extends_cycles_and_depth_are_refused():
+    with Case({"a.yaml": "extends: b.yaml\nscenario: a\n", "b.yaml": "extends: a.yaml\nscenario: b\n",
+               "self.yaml": "extends: self.yaml\nscenario: s\n", "d0.yaml": BASE,
+               "policies/drift.lua": DRIFT}) as c:
+        rc, _, err = c.run("check", "a.yaml")
+        assert rc == 1 and "b.yaml:1:10: error: 'extends' makes a cycle: a.yaml -> b.yaml -> a.yaml" in err, err
+        rc, _, err = c.run("check", "self.yaml")
+        assert rc == 1 and "'extends' makes a cycle: self.yaml -> self.yaml" in err, err
+        for i in range(1, 10):
+            c.write(f"d{i}.yaml", f"extends: d{i - 1}.yaml\nscenario: d{i}\n")
+        run_ok(c, "check", "d8.yaml")            # 8 levels: allowed
+        rc, _, err = c.run("check", "d9.yaml")   # 9 levels: refused
+        assert rc == 1 and "d1.yaml:1:10: error: 'extends' goes more than 8 levels deep (from d9.yaml)" in err, err
+
+
+def test_sweep_and_variants_files_give_the_results_of_the_inline_blocks():
+    with Case({"s.yaml": BASE, "policies/drift.lua": DRIFT, "inline.yaml": BASE + SWEEP + VARIANTS,
+               "sweep.yaml": SWEEP, "variants.yaml": VARIANTS,
+               "wrong.yaml": "sweep: {method: grid}\nvariants: {}\n"}) as c:
+        run_ok(c, "run", "inline.yaml", "-o", "a")
+        run_ok(c, "run", "s.yaml", "--sweep", "sweep.yaml", "--variants", "variants.yaml", "-o", "b")
+        a, b = _results(c, "a"), _results(c, "b")
+        assert a == b and "points.csv" in a and b"hard_north" in a["runs.csv"]
+        # replay of the folder applies the same sweep and variants files
+        rc, out, err = c.run("replay", "b", "--run", "3", "--variant", "soft_north", "--point", "5")
+        assert rc == 0 and "matches b/runs.csv" in out, out + err
+        rc, _, err = c.run("check", "s.yaml", "--sweep", "wrong.yaml")
+        assert rc == 1 and ("wrong.yaml:2:1: error: a --sweep file holds one top-level key, 'sweep:'" in err), err
+
+
+def test_design_file_sweep_runs_exactly_its_rows():
+    grid = [(r, s) for r in (0.4, 0.5, 0.6) for s in (0.05, 0.1)]
+    with Case({"policies/drift.lua": DRIFT, "grid.yaml": BASE + SWEEP,
+               "file.yaml": BASE + "sweep: {method: file, design: design.csv}\n",
+               "design.csv": "north.resolve,north.params.step\n" + "".join(f"{r},{s}\n" for r, s in grid),
+               "bad.yaml": BASE + "sweep: {method: file, design: bad.csv}\n",
+               "bad.csv": "north.resolv,north.params.step\n0.5,0.1\n",
+               "out.yaml": BASE + "sweep: {method: file, design: out.csv}\n",
+               "out.csv": "north.resolve\n0.5\n1.5\n"}) as c:
+        run_ok(c, "run", "grid.yaml", "-o", "a")
+        run_ok(c, "run", "file.yaml", "-o", "b")
+        assert _results(c, "a") == _results(c, "b")
+        rows = c.csv("b", "points.csv")
+        assert [(float(r["north.resolve"]), float(r["north.params.step"])) for r in rows] == grid
+        rc, _, err = c.run("check", "bad.yaml")
+        assert rc == 1 and "bad.csv:1:1: error: column 1 of the design: actor 'north' has no attribute " \
+                           "'resolv'" in err and "did you mean 'resolve'?" in err, err
+        rc, _, err = c.run("check", "out.yaml")
+        assert rc == 1 and "out.csv:3:1: error: value 1.5 is outside [0, 1] of 'north.resolve'" in err, err
