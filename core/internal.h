@@ -158,6 +158,7 @@ typedef struct tr_eventdecl {
   double prob;
   char *when;             /* expression or NULL */
   int when_line, when_col;
+  int when_quoted;        /* the YAML value was quoted (check.c places names) */
   tr_change *changes;     /* set/add in file order (attribute paths only) */
   int nchanges;
   char *lua;              /* snippet or NULL */
@@ -172,6 +173,9 @@ typedef struct tr_eventdecl {
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
   int line, col;          /* place of the expression */
+  int quoted;             /* the YAML value was quoted (check.c places names) */
+  int name_line, name_col;
+  int by_name;            /* metric: visible by name to expressions (check.c) */
 } tr_exprdecl;
 
 typedef struct tr_variantdecl {
@@ -230,6 +234,13 @@ struct tr_scenario {
   int rel_hash_size;      /* power of two; -1 marks an empty bucket */
   char sha256[65];        /* of the scenario file, hex */
 };
+
+/* Static checks of the names inside expressions (check.c); returns the
+** number of errors added to d. */
+int check_expressions(const tr_scenario *sc, tr_diag *d);
+/* Whether metric i is visible by name: not when an actor id or a name the
+** expression environment binds already means something else. */
+int check_metric_by_name(const tr_scenario *sc, int i);
 
 /* Relation index of FROM->TO, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);

@@ -838,6 +838,9 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     e[i].name = scen_strdup(L, k->str);
     e[i].line = v->line;
     e[i].col = v->col;
+    e[i].quoted = !v->plain;
+    e[i].name_line = k->line;
+    e[i].name_col = k->col;
     if (outcomes) {
       scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
@@ -976,6 +979,7 @@ static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
     e->when = scen_text(L, n, "when");
     e->when_line = n->line;
     e->when_col = n->col;
+    e->when_quoted = !n->plain;
   }
   if ((n = ynode_get(v, "lua"))) {
     e->lua = scen_text(L, n, "lua");
@@ -1222,6 +1226,9 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
   scen_sweep(L, ynode_get(root, "sweep"));
+
+  for (int i = 0; i < sc->nmetrics; i++) sc->metrics[i].by_name = check_metric_by_name(sc, i);
+  L->errors += check_expressions(sc, L->d);
 
   if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
   if (!sc->description) sc->description = scen_strdup(L, "");
