@@ -217,6 +217,7 @@ struct tr_scenario {
 
   tr_actordecl *actors;   int nactors;
   tr_reldecl *rels;       int nrels;
+  char **kinds;           int nkinds;     /* declared under `kinds:` */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
   tr_eventdecl *events;   int nevents;
   tr_exprdecl *metrics;   int nmetrics;
@@ -277,6 +278,9 @@ extern const int model_nactions;
 /* Defaults of every model parameter (model.KEY). */
 extern const tr_modelparam model_defaults[];
 extern const int model_ndefaults;
+/* Relation kinds the model and the default policies read. */
+extern const char *const model_kinds[];
+extern const int model_nkinds;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and

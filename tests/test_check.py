@@ -167,3 +167,27 @@ def test_outcome_name_is_not_a_value():
            "  worse: \"war and 1\"\n",
            ["bad.yaml:11:11: error: outcome 'worse': 'war' is an outcome, not a value: "
             "expressions read actors, relations and metrics"])
+
+
+# ------------------------------------------------------------ relation kinds
+
+def test_unknown_relation_kind():
+    # a typo used to switch the model's tolerance rule off silently
+    expect(HEAD + ACTORS + "  - {from: qatar, to: israel, kind: aliance, attrs: {tolerance: 1}}\n",
+           ["bad.yaml:9:37: error: unknown relation kind 'aliance' (did you mean 'alliance'?): the "
+            "model knows alliance, contact, hosting, hostility, normalisation and patronage; "
+            "declare other kinds in a top-level 'kinds:' list"])
+
+
+def test_declared_relation_kinds():
+    ok = HEAD + "kinds: [trade, rivalry]\n" + ACTORS + \
+        "  - {from: qatar, to: israel, kind: trade}\n  - {from: hamas, to: israel, kind: rivalry}\n"
+    with Case({"ok.yaml": ok}) as c:
+        rc, out, err = c.run("check", "ok.yaml")
+        assert rc == 0, err
+    expect(HEAD + "kinds: [trade, hostility]\n" + ACTORS + "  - {from: qatar, to: israel, kind: trad}\n",
+           ["bad.yaml:3:16: error: relation kind 'hostility' is already known to the model; "
+            "remove it from 'kinds'",
+            "bad.yaml:10:37: error: unknown relation kind 'trad' (did you mean 'trade'?): the "
+            "model knows alliance, contact, hosting, hostility, normalisation and patronage; "
+            "declare other kinds in a top-level 'kinds:' list"])
