@@ -191,3 +191,40 @@ def test_declared_relation_kinds():
             "bad.yaml:10:37: error: unknown relation kind 'trad' (did you mean 'trade'?): the "
             "model knows alliance, contact, hosting, hostility, normalisation and patronage; "
             "declare other kinds in a top-level 'kinds:' list"])
+
+
+# --------------------------------------------------------------- command line
+
+def test_unknown_option_suggests_the_nearest():
+    with Case({"ok.yaml": HEAD + ACTORS}) as c:
+        for args, line in ((["run", "ok.yaml", "--seeds", "3"],
+                            "tightrope: error: unknown option '--seeds' (did you mean '--seed'?)"),
+                           (["check", "ok.yaml", "--varient=x"],
+                            "tightrope: error: unknown option '--varient' (did you mean '--variant'?)"),
+                           (["run", "ok.yaml", "--frobnicate"],
+                            "tightrope: error: unknown option '--frobnicate'")):
+            rc, out, err = c.run(*args, "-o", "out")
+            assert rc == 2, f"{args}: exit {rc}"
+            assert err.splitlines()[0] == line, err
+            assert not os.path.exists(c.path("out"))
+
+
+def test_replay_usage_errors_exit_2():
+    with Case({"ok.yaml": HEAD + ACTORS + "metrics: {t: \"rel('israel','hamas').tension\"}\n"}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err
+        os.mkdir(c.path("empty"))
+        cases = ((["replay", "missing", "--run", "1"],
+                  "tightrope: error: replay missing: no such output folder or scenario file"),
+                 (["replay", "empty", "--run", "1"], "empty/manifest.yaml: error: cannot open"),
+                 (["replay", "out"], "tightrope: error: replay needs --run R"),
+                 (["replay", "out", "--run", "1", "--variant", "nope"],
+                  "tightrope: error: replay: no variant 'nope'"),
+                 (["replay", "out", "--run", "1", "--point", "2"],
+                  "tightrope: error: replay: --point 2 is outside 1..1"),
+                 (["replay", "out", "--run", "1", "--seeds", "2"],
+                  "tightrope: error: unknown option '--seeds' (did you mean '--seed'?)"))
+        for args, start in cases:
+            rc, out, err = c.run(*args)
+            assert rc == 2, f"{args}: exit {rc}: {err}"
+            assert err.startswith(start), f"{args}: {err}"
