@@ -165,6 +165,7 @@ typedef struct tr_eventdecl {
   double prob;
   char *when;             /* expression or NULL */
   int when_line, when_col;
+  int when_quoted;        /* the YAML value was quoted (check.c places names) */
   tr_change *changes;     /* set/add in file order (attribute paths only) */
   int nchanges;
   char *lua;              /* snippet or NULL */
@@ -179,6 +180,9 @@ typedef struct tr_eventdecl {
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
   int line, col;          /* place of the expression */
+  int quoted;             /* the YAML value was quoted (check.c places names) */
+  int name_line, name_col;
+  int by_name;            /* metric: visible by name to expressions (check.c) */
 } tr_exprdecl;
 
 typedef struct tr_variantdecl {
@@ -227,6 +231,7 @@ struct tr_scenario {
 
   tr_actordecl *actors;   int nactors;
   tr_reldecl *rels;       int nrels;
+  char **kinds;           int nkinds;     /* declared under `kinds:` */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
   tr_eventdecl *events;   int nevents;
   tr_exprdecl *metrics;   int nmetrics;
@@ -247,6 +252,13 @@ struct tr_scenario {
   char *sweep_file;       /* --sweep FILE, or NULL */
   char *variants_file;    /* --variants FILE, or NULL */
 };
+
+/* Static checks of the names inside expressions (check.c); returns the
+** number of errors added to d. */
+int check_expressions(const tr_scenario *sc, tr_diag *d);
+/* Whether metric i is visible by name: not when an actor id or a name the
+** expression environment binds already means something else. */
+int check_metric_by_name(const tr_scenario *sc, int i);
 
 /* Relation index of FROM->TO, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
@@ -283,6 +295,9 @@ extern const int model_nactions;
 /* Defaults of every model parameter (model.KEY). */
 extern const tr_modelparam model_defaults[];
 extern const int model_ndefaults;
+/* Relation kinds the model and the default policies read. */
+extern const char *const model_kinds[];
+extern const int model_nkinds;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and

@@ -1058,6 +1058,18 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   }
   /* Event snippets share one environment per run: actor ids, rel, world,
   ** tick, ticks and the aggregates over the run globals. */
+  /* Metrics are visible by name to expressions from the tick they are first
+  ** recorded; none is left over from a previous run (nor copied into the
+  ** snippets' environment below). */
+  if (sc->nmetrics) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+    for (int i = 0; i < sc->nmetrics; i++) {
+      if (!sc->metrics[i].by_name) continue;
+      lua_pushnil(L);
+      lua_setfield(L, -2, sc->metrics[i].name);
+    }
+    lua_pop(L, 1);
+  }
   int has_snippets = 0;
   for (int i = 0; i < sc->nevents; i++) has_snippets |= sc->events[i].lua != NULL;
   if (has_snippets) {

@@ -86,6 +86,24 @@ typedef struct cli {
   tr_options opts;
 } cli;
 
+/* "unknown option '--seeds' (did you mean '--seed'?)" over the long options. */
+static int unknown_option(const char *arg, const struct option *longopts) {
+  char word[128];
+  snprintf(word, sizeof word, "%s", arg);
+  char *eq = strchr(word, '=');
+  if (eq) *eq = '\0';
+  const char *bare = word;
+  while (*bare == '-') bare++;
+  const char *names[64];
+  int n = 0;
+  for (int i = 0; longopts[i].name && n < 64; i++) names[n++] = longopts[i].name;
+  const char *s = diag_suggest(bare, names, n);
+  fprintf(stderr, "tightrope: error: unknown option '%s'", word);
+  if (s) fprintf(stderr, " (did you mean '--%s'?)", s);
+  fprintf(stderr, "\n(see 'tightrope --help')\n");
+  return TR_EUSAGE;
+}
+
 static int parse_options(int argc, char **argv, cli *c) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT,
          O_SWEEP, O_VARIANTS };
@@ -143,7 +161,7 @@ static int parse_options(int argc, char **argv, cli *c) {
       case O_SWEEP: c->sweep_file = optarg; break;
       case O_VARIANTS: c->variants_file = optarg; break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-      default: return usage_error("unknown option '%s'", argv[optind - 1]);
+      default: return unknown_option(argv[optind - 1], longopts);
     }
   }
   if (optind >= argc) return usage_error("%s needs a scenario file", c->cmd);
@@ -303,6 +321,9 @@ static int cmd_replay(cli *c) {
     status = read_manifest(c, c->scenario, &scenario, d);
     if (status) goto out;
     if (asprintf(&runs_csv, "%s/runs.csv", c->scenario) < 0) runs_csv = NULL;
+  } else if (stat(c->scenario, &st) != 0) {
+    status = usage_error("replay %s: no such output folder or scenario file", c->scenario);
+    goto out;
   } else {
     scenario = strdup(c->scenario);
   }

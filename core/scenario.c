@@ -274,6 +274,8 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_attrs_free(sc->rels[i].attrs, sc->rels[i].nattrs);
   }
   free(sc->rels);
+  for (int i = 0; i < sc->nkinds; i++) free(sc->kinds[i]);
+  free(sc->kinds);
   for (int i = 0; i < sc->nactions; i++) {
     free(sc->actions[i].name);
     free(sc->actions[i].script);
@@ -709,6 +711,47 @@ static int scen_actor_ref(scen_load *L, const ynode *n, const char *what) {
   return -1;
 }
 
+/* `kinds:` a list of relation kinds besides the model's. */
+static void scen_kinds(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_seq(L, node, "'kinds'") <= 0 || node->n == 0) return;
+  sc->kinds = calloc((size_t)node->n, sizeof *sc->kinds);
+  if (!sc->kinds) { scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < node->n; i++) {
+    char *k = scen_text(L, node->items[i], "kinds");
+    if (!k) continue;
+    if (scen_check_name(L, node->items[i], k, "relation kind", NULL, 0, NULL) < 0) {
+      free(k);
+      continue;
+    }
+    for (int j = 0; j < model_nkinds; j++)
+      if (strcmp(k, model_kinds[j]) == 0)
+        scen_err(L, node->items[i], "relation kind '%s' is already known to the model; remove it "
+                 "from 'kinds'", k);
+    sc->kinds[sc->nkinds++] = k;
+  }
+}
+
+/* A relation's kind must be the model's or declared under `kinds:`. */
+static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
+  tr_scenario *sc = L->sc;
+  for (int i = 0; i < model_nkinds; i++)
+    if (strcmp(kind, model_kinds[i]) == 0) return;
+  for (int i = 0; i < sc->nkinds; i++)
+    if (strcmp(kind, sc->kinds[i]) == 0) return;
+  const char **names = malloc((size_t)(model_nkinds + sc->nkinds + 1) * sizeof *names);
+  char msg[512];
+  snprintf(msg, sizeof msg, "unknown relation kind '%s'", kind);
+  if (names) {
+    for (int i = 0; i < model_nkinds; i++) names[i] = model_kinds[i];
+    for (int i = 0; i < sc->nkinds; i++) names[model_nkinds + i] = sc->kinds[i];
+    diag_did_you_mean(msg, sizeof msg, kind, names, model_nkinds + sc->nkinds);
+    free(names);
+  }
+  scen_err(L, at, "%s: the model knows alliance, contact, hosting, hostility, normalisation and "
+           "patronage; declare other kinds in a top-level 'kinds:' list", msg);
+}
+
 static void scen_relations(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
@@ -736,6 +779,7 @@ static void scen_relations(scen_load *L, const ynode *node) {
     if (!to) scen_err(L, v, "a relation needs 'to'");
     else r->to = scen_actor_ref(L, to, "to");
     r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+    if (r->kind) scen_check_kind(L, kind, r->kind);
     if (!r->kind) r->kind = scen_strdup(L, "");
     char owner[200];
     snprintf(owner, sizeof owner, "relation %s -> %s",
@@ -847,6 +891,9 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     e[i].name = scen_strdup(L, k->str);
     e[i].line = v->line;
     e[i].col = v->col;
+    e[i].quoted = !v->plain;
+    e[i].name_line = k->line;
+    e[i].name_col = k->col;
     if (outcomes) {
       scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
@@ -985,6 +1032,7 @@ static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
     e->when = scen_text(L, n, "when");
     e->when_line = n->line;
     e->when_col = n->col;
+    e->when_quoted = !n->plain;
   }
   if ((n = ynode_get(v, "lua"))) {
     e->lua = scen_text(L, n, "lua");
@@ -1338,7 +1386,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep"};
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -1366,6 +1414,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_model(L, ynode_get(root, "model"));
   scen_actors(L, ynode_get(root, "actors"));
   scen_index_actors(L);
+  scen_kinds(L, ynode_get(root, "kinds"));
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
@@ -1384,6 +1433,9 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
   scen_sweep(L, ynode_get(root, "sweep"));
+
+  for (int i = 0; i < sc->nmetrics; i++) sc->metrics[i].by_name = check_metric_by_name(sc, i);
+  L->errors += check_expressions(sc, L->d);
 
   if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
   if (!sc->description) sc->description = scen_strdup(L, "");
