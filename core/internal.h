@@ -494,6 +494,12 @@ struct tr_lua {
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  /* Object identities for pairs, next and tostring (sandbox.c, see
+  ** docs/security.md "Reproducibility"): every table, function and
+  ** userdata gets a number from a counter when Lua allocates it. */
+  struct tr_idmap *ids;
+  unsigned long long next_id, run_id_base, params_id_end;
+  ptrdiff_t udata_off;           /* lua_topointer(userdata) - its allocation */
 };
 
 /* The terminal shared by workers' print() and the progress line: whole
@@ -519,6 +525,14 @@ void script_sync(struct lua_State *L, tr_lua *lx);
 void script_describe(const tr_lua *lx, char *buf, size_t size);
 /* Restore the count hook after a run that hit the instruction limit. */
 void sandbox_reset_limits(struct lua_State *L, tr_lua *lx);
+/* Object numbering of a run: called at the start of every run before the
+** instance's params tables are (re)built (after_params 0) and after
+** (after_params 1, built: they were rebuilt), so that the same run numbers
+** its objects the same in any worker (docs/security.md "Reproducibility"). */
+void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
+/* Charge `units` of work done in C to the current call's instruction count
+** (raises the instruction-limit error past the limit). */
+void sandbox_charge(struct lua_State *L, double units);
 
 /* -------------------------------------------------------------- output */
 /* Results arrive in output order (variant, point, run) and are streamed

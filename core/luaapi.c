@@ -986,6 +986,7 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
 void script_free(tr_lua *lx) {
   if (!lx) return;
   if (lx->L) lua_close(lx->L);
+  free(lx->ids);
   free(lx->slot_names);
   free(lx);
 }
@@ -1005,7 +1006,10 @@ static void new_env(lua_State *L, int envmt) {
 ** the run's protected call. Pushes nothing. */
 void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
-  if (lx->params_for != inst) build_params(L, lx, inst);
+  int rebuild = lx->params_for != inst;
+  sandbox_begin_run_ids(lx, 0, rebuild);
+  if (rebuild) build_params(L, lx, inst);
+  sandbox_begin_run_ids(lx, 1, rebuild);
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
