@@ -985,7 +985,10 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
 
 void script_free(tr_lua *lx) {
   if (!lx) return;
-  if (lx->L) lua_close(lx->L);
+  if (lx->L) {
+    watchdog_unregister(lx);
+    lua_close(lx->L);
+  }
   free(lx->slot_names);
   free(lx);
 }
