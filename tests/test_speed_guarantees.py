@@ -159,3 +159,25 @@ def test_exact_instruction_count_changes_no_result():
         assert x.keys() == y.keys()
         for f in x:
             assert x[f] == y[f], f"{f} differs with the count hook on"
+
+
+def test_expression_lists_are_read_only_and_aggregate_like_views():
+    """Lists in expressions are shared and read-only; aggregates over them
+    equal the sums of the attributes; a missing attribute is still named."""
+    yaml = BASE.replace('metrics: {x: "envoy.x"}', 'metrics:\n'
+                        '      total: "sum(world:actors(), \'x\')"\n'
+                        '      n: "count(world:actors(\'state\'))"\n'
+                        '      low: "min(world:outgoing(\'envoy\'), \'trust\')"\n'
+                        '      direct: "envoy.x + other.x"\n')
+    pol = decide("me.x = me.x + rng.uniform(0, 1)")
+    with Case({"s.yaml": yaml, "p.lua": pol, "q.lua": pol, "act.lua": "function apply() end"}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out", "--series", "all")
+        rows = c.csv("out", "series.csv")
+        assert rows
+        for r in rows:
+            assert float(r["total"]) == float(r["direct"]) and r["n"] == "2" and float(r["low"]) == 0.5, r
+    bad = BASE.replace('metrics: {x: "envoy.x"}', 'metrics: {x: "mean(world:actors(), \'trus\')"}')
+    run_fail({"p.lua": NOOP}, r"actor 'envoy' has no attribute 'trus'", yaml=bad, actor=None, tick=0)
+    spoil = '(function() local l = world:actors(); l[1] = 0; return 0 end)()'
+    bad = BASE.replace('metrics: {x: "envoy.x"}', f'metrics: {{x: "{spoil}"}}')
+    run_fail({"p.lua": NOOP}, r"read-only", yaml=bad, actor=None, tick=0)
