@@ -305,7 +305,10 @@ void exp_plan_free(tr_plan *plan) {
 ** this is the engine's one piece of process-wide state. */
 static volatile sig_atomic_t interrupted_by;
 
-static void on_signal(int sig) { interrupted_by = sig; }
+static void on_signal(int sig) {
+  interrupted_by = sig;
+  watchdog_signal();        /* stops the scripts running now, too */
+}
 
 struct tr_console {
   pthread_mutex_t mu;
@@ -399,6 +402,17 @@ static void *worker(void *arg) {
              (size_t)nm * sizeof(double));
     }
     pthread_mutex_lock(&x->mu);
+    if (rc && lx->limit_hit == LIMIT_INTERRUPT) {
+      /* Stopped by SIGINT/SIGTERM: the run is not finished, and not failed;
+      ** hand it back so that the writer stops before it (--resume reruns it). */
+      free(s->err.message);
+      x->stop = 1;
+      if (k < x->next_job) x->next_job = k;
+      pthread_cond_broadcast(&x->space);
+      pthread_cond_broadcast(&x->ready);
+      pthread_mutex_unlock(&x->mu);
+      continue;
+    }
     s->done = 1;
     if (rc) {
       x->stop = 1;
@@ -616,6 +630,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   interrupted_by = 0;
+  watchdog_clear_signal();
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
 

@@ -223,7 +223,8 @@ struct tr_scenario {
   int has_ticks, has_runs, has_seed;
   uint64_t seed;
   char *tick_unit;
-  long long instr_limit;  /* limits.instructions, per Lua call */
+  long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
+  long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
@@ -487,7 +488,13 @@ struct tr_lua {
   tr_world *w;
   size_t mem, mem_limit;
   long long instr, instr_limit;
-  int limit_hit, mem_hit;
+  int limit_hit, mem_hit;    /* limit_hit: LIMIT_* of the limit that stopped the call */
+  /* The CPU-time bound (watchdog.c): call_seq counts calls, in_call says
+  ** one is in progress; the watchdog sets wd_fire_seq to the call to stop,
+  ** or wd_interrupt after SIGINT/SIGTERM, then signals this state's thread. */
+  unsigned long call_seq, wd_fire_seq;
+  int in_call, wd_interrupt;
+  long long cpu_limit_ns;
   int mem_fatal;             /* a memory error was raised (pcall cannot swallow it) */
   int mode, cur_actor;
   int what_kind, what_index;   /* WHAT_*: what is running, for messages */
@@ -523,7 +530,7 @@ void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
 void script_sync(struct lua_State *L, tr_lua *lx);
 /* "decide of 'qatar'", "metric 'tension'", ... */
 void script_describe(const tr_lua *lx, char *buf, size_t size);
-/* Restore the count hook after a run that hit the instruction limit. */
+/* Restore the hooks after a run that hit a limit. */
 void sandbox_reset_limits(struct lua_State *L, tr_lua *lx);
 /* Object numbering of a run: called at the start of every run before the
 ** instance's params tables are (re)built (after_params 0) and after
@@ -533,6 +540,18 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
 /* Charge `units` of work done in C to the current call's instruction count
 ** (raises the instruction-limit error past the limit). */
 void sandbox_charge(struct lua_State *L, double units);
+/* Install the hook that stops the running call (async-signal-safe). */
+void sandbox_arm_stop(tr_lua *lx);
+enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
+
+/* ------------------------------------------------------------ watchdog */
+/* The CPU-time bound of calls into Lua, and interrupts (watchdog.c): the
+** thread that runs a state registers it (and unregisters it before closing
+** the state); watchdog_signal is for SIGINT/SIGTERM handlers. */
+int watchdog_register(tr_lua *lx);
+void watchdog_unregister(tr_lua *lx);
+void watchdog_signal(void);
+void watchdog_clear_signal(void);
 
 /* -------------------------------------------------------------- output */
 /* Results arrive in output order (variant, point, run) and are streamed

@@ -9,11 +9,15 @@
 ** io, os, package, require or debug: the real global table of the state is
 ** emptied, so nothing reaches them by any route.
 **
-** Bounds: a count hook charges every VM instruction to the current call and
-** raises an error past limits.instructions; once raised it fires on every
-** instruction, so a script's own pcall cannot swallow it for long. The
-** allocator refuses growth past limits.memory_mb. Pattern matching, which the
-** hook cannot see, gets bounded inputs (see bounded_match below).
+** Bounds: no hook runs on the hot path. Each call into Lua has a CPU-time
+** budget (limits.cpu_ms) watched from outside (watchdog.c), which installs
+** stop_hook on the running state when the budget is spent or the process
+** is interrupted. A scenario that declares limits.instructions also gets
+** the exact count hook, which charges every VM instruction to the current
+** call. Once raised, a limit error fires again on every instruction, so a
+** script's own pcall cannot swallow it. The allocator refuses growth past
+** limits.memory_mb. Pattern matching, which no hook can see into, gets
+** bounded inputs (see bounded_match below).
 **
 ** Determinism (docs/security.md "Reproducibility"): `math.random` and `rng`
 ** draw from the run's GSL stream; `math.randomseed` is an error; `pairs`
@@ -182,25 +186,75 @@ static double arg_len(lua_State *L, int i);
 #define BYTES_PER_INSTR 64.0
 
 /* ----------------------------------------------------------------- hook */
-static void sbx_hook(lua_State *L, lua_Debug *ar) {
+static void raise_limit(lua_State *L, tr_lua *lx) {
+  if (lx->limit_hit == LIMIT_INTERRUPT)
+    luaL_error(L, "interrupted (SIGINT or SIGTERM) while a script was running");
+  else if (lx->limit_hit == LIMIT_CPU)
+    luaL_error(L, "CPU time limit exceeded (limits.cpu_ms = %I per call)",
+               (lua_Integer)(lx->cpu_limit_ns / 1000000));
+  else
+    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
+               (lua_Integer)lx->instr_limit);
+}
+
+static void stop_hook(lua_State *L, lua_Debug *ar);
+
+/* The exact count hook of limits.instructions. */
+static void count_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   tr_lua *lx = TR_LX(L);
   lx->instr += HOOK_STEP;
   if (lx->limit_hit || lx->instr > lx->instr_limit) {
-    lx->limit_hit = 1;
-    lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
+    if (!lx->limit_hit) lx->limit_hit = LIMIT_INSTR;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
   }
+}
+
+/* The hook a state runs with between calls: none, the count hook, or the
+** stop hook when an interrupt is pending. */
+static void normal_hook(lua_State *L, tr_lua *lx) {
+  if (__atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED))
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+  else if (lx->instr_limit > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  else lua_sethook(L, NULL, 0, 0);
+}
+
+/* Installed by the watchdog's signal on this state's thread: stops the call
+** it was aimed at, or removes itself when that call has already returned. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  tr_lua *lx = TR_LX(L);
+  if (!lx->limit_hit) {
+    if (__atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED)) lx->limit_hit = LIMIT_INTERRUPT;
+    else if (__atomic_load_n(&lx->wd_fire_seq, __ATOMIC_RELAXED) == lx->call_seq)
+      lx->limit_hit = LIMIT_CPU;
+    else {
+      normal_hook(L, lx);
+      return;
+    }
+  }
+  lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+  raise_limit(L, lx);
+}
+
+/* From a signal handler on the state's own thread, as lua.c does on
+** Ctrl-C: lua_sethook is safe to call there. */
+void sandbox_arm_stop(tr_lua *lx) {
+  lua_sethook(lx->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
   if (lx->w && lx->w->ndirty) script_sync(L, lx);
   lx->instr = 0;
+  /* Plain stores (no lock prefix): the watchdog only needs to see them
+  ** eventually. */
+  __atomic_store_n(&lx->call_seq, lx->call_seq + 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&lx->in_call, 1, __ATOMIC_RELAXED);
   lua_call(L, nargs, nresults);
+  __atomic_store_n(&lx->in_call, 0, __ATOMIC_RELAXED);
   if (lx->limit_hit || lx->mem_fatal)  /* defensive: pcall re-raises these */
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
+    raise_limit(L, lx);
 }
 
 int sandbox_msgh(lua_State *L) {
@@ -1162,11 +1216,18 @@ lua_State *sandbox_new(tr_lua *lx) {
     lua_close(L);
     return NULL;
   }
-  lx->instr_limit = lx->sc ? lx->sc->instr_limit : 10000000;
+  lx->instr_limit = lx->sc ? lx->sc->instr_limit : 0;
+  lx->cpu_limit_ns = (lx->sc ? lx->sc->cpu_ms : 1000) * 1000000LL;
   /* Runs make short-lived garbage (environments, lists): generational
   ** collection suits it. */
   lua_gc(L, LUA_GCGEN, 0, 0);
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lx->L = L;
+  normal_hook(L, lx);
+  if (watchdog_register(lx)) {
+    lua_close(L);
+    lx->L = NULL;
+    return NULL;
+  }
   return L;
 }
 
@@ -1221,5 +1282,6 @@ void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->mem_fatal = 0;
   lx->mem_hit = 0;
   lx->instr = 0;
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lx->wd_fire_seq = 0;
+  normal_hook(L, lx);
 }

@@ -544,7 +544,7 @@ static void scen_experiment(scen_load *L, const ynode *node) {
 
 static void scen_limits(scen_load *L, const ynode *node) {
   if (scen_map(L, node, "'limits'") <= 0) return;
-  static const char *const keys[] = {"instructions", "memory_mb"};
+  static const char *const keys[] = {"instructions", "memory_mb", "cpu_ms"};
   scen_keys(L, node, keys, NELEM(keys), "in limits");
   long long v;
   const ynode *n;
@@ -554,6 +554,9 @@ static void scen_limits(scen_load *L, const ynode *node) {
   if ((n = ynode_get(node, "memory_mb")) &&
       scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
     L->sc->memory_mb = v;
+  if ((n = ynode_get(node, "cpu_ms")) &&
+      scen_integer(L, n, "cpu_ms", 1, 1LL << 40, &v) == 0)
+    L->sc->cpu_ms = v;
 }
 
 static void scen_model(scen_load *L, const ynode *node) {
@@ -1505,7 +1508,8 @@ tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
   if (!sc->dir) scen_err(&L, NULL, "out of memory");
   sc->tick_unit = scen_strdup(&L, "tick");
   sc->default_outcome = scen_strdup(&L, "horizon");
-  sc->instr_limit = 10000000;
+  sc->instr_limit = 0;               /* counted only when declared */
+  sc->cpu_ms = 1000;
   sc->memory_mb = 256;
   sc->sweep_method = SWEEP_NONE;
   if (model_ndefaults > 0) {
