@@ -178,7 +178,7 @@ static int resolve(cli *c, const tr_scenario *sc) {
 
 static int cmd_check(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  tr_scenario *sc = scen_load_sets(c->scenario, c->opts.sets, c->opts.nsets, d);
   int status = TR_OK;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -216,7 +216,7 @@ static int is_root(void) {
 
 static int cmd_run(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  tr_scenario *sc = scen_load_sets(c->scenario, c->opts.sets, c->opts.nsets, d);
   int status;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -292,7 +292,7 @@ static int cmd_replay(cli *c) {
   } else {
     scenario = strdup(c->scenario);
   }
-  sc = tr_scenario_load(scenario, d);
+  sc = scen_load_sets(scenario, c->opts.sets, c->opts.nsets, d);
   if (!sc || tr_scenario_compile(sc, d)) { status = TR_EINVALID; goto out; }
   const char *variant = c->opts.nvariants ? c->opts.variants[0] : NULL;
   c->opts.nvariants = 0;   /* replay looks the variant up itself */
