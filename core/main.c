@@ -205,7 +205,8 @@ static int resolve(cli *c, const tr_scenario *sc) {
 
 static int cmd_check(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file, d);
+  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   int status = TR_OK;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -243,7 +244,8 @@ static int is_root(void) {
 
 static int cmd_run(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file, d);
+  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   int status;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -327,7 +329,8 @@ static int cmd_replay(cli *c) {
   } else {
     scenario = strdup(c->scenario);
   }
-  sc = scenario_load_with(scenario, c->sweep_file, c->variants_file, d);
+  sc = scenario_load_with(scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   if (!sc || tr_scenario_compile(sc, d)) { status = TR_EINVALID; goto out; }
   const char *variant = c->opts.nvariants ? c->opts.variants[0] : NULL;
   c->opts.nvariants = 0;   /* replay looks the variant up itself */

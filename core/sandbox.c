@@ -893,6 +893,9 @@ static int bounded_rep(lua_State *L) {
 static gsl_rng *run_rng(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   if (!lx->w) luaL_error(L, "rng: no run is in progress");
+  if (lx->mode == MODE_EXPR)
+    luaL_error(L, "expressions draw nothing: metrics, outcomes, `when` and the helpers they "
+               "call read the world only (draw in a policy, action or event)");
   return lx->w->rng;
 }
 
@@ -1029,6 +1032,33 @@ static int rng_shuffle(lua_State *L) {
   return 1;
 }
 
+/* rng.pick(list [, exclude]): an item of the list, each equally likely,
+** leaving out every item equal (rawequal) to exclude; one draw. */
+static int rng_pick(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int has_ex = !lua_isnoneornil(L, 2);
+  lua_settop(L, 2);
+  lua_Integer n = (lua_Integer)luaL_len(L, 1), ok = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    if (!has_ex || !lua_rawequal(L, -1, 2)) ok++;
+    lua_pop(L, 1);
+  }
+  if (ok == 0)
+    return luaL_error(L, "rng.pick: nothing to pick from (the list is empty%s)",
+                      has_ex ? " or holds only the excluded value" : "");
+  lua_Integer k = (lua_Integer)gsl_rng_uniform_int(r, (unsigned long)ok);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    if (!has_ex || !lua_rawequal(L, -1, 2)) {
+      if (k-- == 0) return 1;
+    }
+    lua_pop(L, 1);
+  }
+  return luaL_error(L, "rng.pick: the list changed while picking");
+}
+
 /* math.random with Lua's own signatures, drawing from the run's stream. */
 static int math_random(lua_State *L) {
   gsl_rng *r = run_rng(L);
@@ -1050,7 +1080,7 @@ static const luaL_Reg rng_funcs[] = {
   {"uniform", rng_uniform}, {"normal", rng_normal}, {"bernoulli", rng_bernoulli},
   {"binomial", rng_binomial}, {"poisson", rng_poisson}, {"exponential", rng_exponential},
   {"gamma", rng_gamma}, {"beta", rng_beta}, {"lognormal", rng_lognormal},
-  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {NULL, NULL}
+  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {"pick", rng_pick}, {NULL, NULL}
 };
 
 /* ------------------------------------------------------------ templates */
