@@ -9,11 +9,15 @@
 ** io, os, package, require or debug: the real global table of the state is
 ** emptied, so nothing reaches them by any route.
 **
-** Bounds: a count hook charges every VM instruction to the current call and
-** raises an error past limits.instructions; once raised it fires on every
-** instruction, so a script's own pcall cannot swallow it for long. The
-** allocator refuses growth past limits.memory_mb. Pattern matching, which the
-** hook cannot see, gets bounded inputs (see bounded_match below).
+** Bounds: no hook runs on the hot path. Each call into Lua has a CPU-time
+** budget (limits.cpu_ms) watched from outside (watchdog.c), which installs
+** stop_hook on the running state when the budget is spent or the process
+** is interrupted. A scenario that declares limits.instructions also gets
+** the exact count hook, which charges every VM instruction to the current
+** call. Once raised, a limit error fires again on every instruction, so a
+** script's own pcall cannot swallow it. The allocator refuses growth past
+** limits.memory_mb. Pattern matching, which no hook can see into, gets
+** bounded inputs (see bounded_match below).
 **
 ** Determinism (docs/security.md "Reproducibility"): `math.random` and `rng`
 ** draw from the run's GSL stream; `math.randomseed` is an error; `pairs`
@@ -45,7 +49,6 @@
 /* One C library call may do at most this much charged work, whatever the
 ** instruction limit, so a signal is honoured within about a second. */
 #define CALL_WORK_MAX 268435456.0
-#define SBX_INTERRUPTED "interrupted (SIGINT or SIGTERM)"
 #define READONLY_MARK "__tr_readonly"
 /* Pattern functions refuse subjects longer than this many bytes. */
 #define PATTERN_SUBJECT_MAX (1u << 20)
@@ -168,12 +171,79 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built) {
   }
 }
 
+static const char *sbx_tolstring(lua_State *L, int idx, size_t *len);
+static double arg_len(lua_State *L, int i);
+#define BYTES_PER_INSTR 64.0
+
+/* ----------------------------------------------------------------- hook */
+static void raise_limit(lua_State *L, tr_lua *lx) {
+  if (lx->limit_hit == LIMIT_INTERRUPT)
+    luaL_error(L, "interrupted (SIGINT or SIGTERM) while a script was running");
+  else if (lx->limit_hit == LIMIT_CPU)
+    luaL_error(L, "CPU time limit exceeded (limits.cpu_ms = %I per call)",
+               (lua_Integer)(lx->cpu_limit_ns / 1000000));
+  else
+    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
+               (lua_Integer)lx->instr_limit);
+}
+
+static void stop_hook(lua_State *L, lua_Debug *ar);
+
+/* The exact count hook of limits.instructions. */
+static void count_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  tr_lua *lx = TR_LX(L);
+  lx->instr += HOOK_STEP;
+  if (lx->limit_hit || lx->instr > lx->instr_limit) {
+    if (!lx->limit_hit) lx->limit_hit = LIMIT_INSTR;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
+  }
+}
+
+/* The hook a state runs with between calls: none, the count hook, or the
+** stop hook when an interrupt is pending. */
+static void normal_hook(lua_State *L, tr_lua *lx) {
+  if (__atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED))
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+  else if (lx->instr_limit > 0) lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+  else lua_sethook(L, NULL, 0, 0);
+}
+
+/* Installed by the watchdog's signal on this state's thread: stops the call
+** it was aimed at, or removes itself when that call has already returned. */
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  tr_lua *lx = TR_LX(L);
+  if (!lx->limit_hit) {
+    if (__atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED)) lx->limit_hit = LIMIT_INTERRUPT;
+    else if (__atomic_load_n(&lx->wd_fire_seq, __ATOMIC_RELAXED) == lx->call_seq)
+      lx->limit_hit = LIMIT_CPU;
+    else {
+      normal_hook(L, lx);
+      return;
+    }
+  }
+  lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+  raise_limit(L, lx);
+}
+
+/* From a signal handler on the state's own thread, as lua.c does on
+** Ctrl-C: lua_sethook is safe to call there. */
+void sandbox_arm_stop(tr_lua *lx) {
+  lua_sethook(lx->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* Work done in C is charged before it starts: against limits.instructions
+** when the scenario declares it, and against CALL_WORK_MAX always, so a
+** library call never runs long past a CPU limit or an interrupt (the hooks
+** only act once it returns). */
 void sandbox_charge(lua_State *L, double units) {
   tr_lua *lx = TR_LX(L);
-  if (tr_interrupted()) {
-    lx->limit_hit = 1;                 /* pcall cannot swallow it either */
-    lua_sethook(L, lua_gethook(L), LUA_MASKCOUNT, 1);
-    luaL_error(L, "%s", SBX_INTERRUPTED);
+  if (tr_interrupted() || __atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED)) {
+    lx->limit_hit = LIMIT_INTERRUPT;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
   }
   if (!(units > 0)) return;
   if (units > CALL_WORK_MAX) {
@@ -182,41 +252,27 @@ void sandbox_charge(lua_State *L, double units) {
              "%.3g, whatever limits.instructions says", units, CALL_WORK_MAX);
     luaL_error(L, "%s", msg);
   }
+  if (lx->instr_limit <= 0) return;
   double total = (double)lx->instr + units;
   lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
   if (lx->instr > lx->instr_limit) {
-    lx->limit_hit = 1;
-    lua_sethook(L, lua_gethook(L), LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
-  }
-}
-
-static const char *sbx_tolstring(lua_State *L, int idx, size_t *len);
-static double arg_len(lua_State *L, int i);
-#define BYTES_PER_INSTR 64.0
-
-/* ----------------------------------------------------------------- hook */
-static void sbx_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  tr_lua *lx = TR_LX(L);
-  lx->instr += HOOK_STEP;
-  if (tr_interrupted()) lx->limit_hit = 1;   /* stop the run: see experiment.c */
-  if (lx->limit_hit || lx->instr > lx->instr_limit) {
-    lx->limit_hit = 1;
-    lua_sethook(L, sbx_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
+    lx->limit_hit = LIMIT_INSTR;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
   }
 }
 
 void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
   if (lx->w && lx->w->ndirty) script_sync(L, lx);
   lx->instr = 0;
+  /* Plain stores (no lock prefix): the watchdog only needs to see them
+  ** eventually. */
+  __atomic_store_n(&lx->call_seq, lx->call_seq + 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&lx->in_call, 1, __ATOMIC_RELAXED);
   lua_call(L, nargs, nresults);
+  __atomic_store_n(&lx->in_call, 0, __ATOMIC_RELAXED);
   if (lx->limit_hit || lx->mem_fatal)  /* defensive: pcall re-raises these */
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
+    raise_limit(L, lx);
 }
 
 int sandbox_msgh(lua_State *L) {
@@ -856,6 +912,9 @@ static int bounded_rep(lua_State *L) {
 static gsl_rng *run_rng(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   if (!lx->w) luaL_error(L, "rng: no run is in progress");
+  if (lx->mode == MODE_EXPR)
+    luaL_error(L, "expressions draw nothing: metrics, outcomes, `when` and the helpers they "
+               "call read the world only (draw in a policy, action or event)");
   return lx->w->rng;
 }
 
@@ -992,6 +1051,33 @@ static int rng_shuffle(lua_State *L) {
   return 1;
 }
 
+/* rng.pick(list [, exclude]): an item of the list, each equally likely,
+** leaving out every item equal (rawequal) to exclude; one draw. */
+static int rng_pick(lua_State *L) {
+  gsl_rng *r = run_rng(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int has_ex = !lua_isnoneornil(L, 2);
+  lua_settop(L, 2);
+  lua_Integer n = (lua_Integer)luaL_len(L, 1), ok = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    if (!has_ex || !lua_rawequal(L, -1, 2)) ok++;
+    lua_pop(L, 1);
+  }
+  if (ok == 0)
+    return luaL_error(L, "rng.pick: nothing to pick from (the list is empty%s)",
+                      has_ex ? " or holds only the excluded value" : "");
+  lua_Integer k = (lua_Integer)gsl_rng_uniform_int(r, (unsigned long)ok);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    if (!has_ex || !lua_rawequal(L, -1, 2)) {
+      if (k-- == 0) return 1;
+    }
+    lua_pop(L, 1);
+  }
+  return luaL_error(L, "rng.pick: the list changed while picking");
+}
+
 /* math.random with Lua's own signatures, drawing from the run's stream. */
 static int math_random(lua_State *L) {
   gsl_rng *r = run_rng(L);
@@ -1013,7 +1099,7 @@ static const luaL_Reg rng_funcs[] = {
   {"uniform", rng_uniform}, {"normal", rng_normal}, {"bernoulli", rng_bernoulli},
   {"binomial", rng_binomial}, {"poisson", rng_poisson}, {"exponential", rng_exponential},
   {"gamma", rng_gamma}, {"beta", rng_beta}, {"lognormal", rng_lognormal},
-  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {NULL, NULL}
+  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {"pick", rng_pick}, {NULL, NULL}
 };
 
 /* ------------------------------------------------------------ templates */
@@ -1179,11 +1265,18 @@ lua_State *sandbox_new(tr_lua *lx) {
     lua_close(L);
     return NULL;
   }
-  lx->instr_limit = lx->sc ? lx->sc->instr_limit : 10000000;
+  lx->instr_limit = lx->sc ? lx->sc->instr_limit : 0;
+  lx->cpu_limit_ns = (lx->sc ? lx->sc->cpu_ms : 1000) * 1000000LL;
   /* Runs make short-lived garbage (environments, lists): generational
   ** collection suits it. */
   lua_gc(L, LUA_GCGEN, 0, 0);
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lx->L = L;
+  normal_hook(L, lx);
+  if (watchdog_register(lx)) {
+    lua_close(L);
+    lx->L = NULL;
+    return NULL;
+  }
   return L;
 }
 
@@ -1238,5 +1331,6 @@ void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->mem_fatal = 0;
   lx->mem_hit = 0;
   lx->instr = 0;
-  lua_sethook(L, sbx_hook, LUA_MASKCOUNT, HOOK_STEP);
+  lx->wd_fire_seq = 0;
+  normal_hook(L, lx);
 }
