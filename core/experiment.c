@@ -27,6 +27,7 @@
 #include <gsl/gsl_qrng.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -550,7 +551,32 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
   print_replay_hint(x, in, run);
 }
 
-/* What must be equal for --resume to continue an experiment. */
+static void sha256_hex(struct sha256_ctx *ctx, char hex[65]) {
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* SHA-256 of a file's bytes (hex); "unreadable" when it cannot be read. */
+static void file_sha256(const char *path, char hex[65]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) { snprintf(hex, 65, "unreadable"); return; }
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  unsigned char chunk[65536];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sha256_update(&ctx, got, chunk);
+  fclose(f);
+  sha256_hex(&ctx, hex);
+}
+
+/* What must be equal for --resume to continue an experiment, and for MPI
+** ranks to work on one (docs/experiments.md "Resuming"): every file the
+** scenario was read from (sc->sha256), every script it resolves (by
+** content: the same script found through another TIGHTROPE_PATH is the
+** same), this build of tightrope, and the options that change results.
+** Lines starting with "# " name each script's file for messages; they are
+** not compared (fingerprint_digest). */
 static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_plan *plan) {
   char *s = NULL;
   size_t n = 0;
@@ -561,11 +587,72 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
           (unsigned long long)o->seed, o->series, o->events, plan->npoints);
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
+  char hex[65];
+  for (int a = 0; a < sc->nactors; a++) {
+    if (!sc->actors[a].policy) continue;
+    file_sha256(sc->actors[a].policy, hex);
+    fprintf(f, "policy-sha256: %s %s\n# script %s %s\n", sc->actors[a].id, hex, hex, sc->actors[a].policy);
+  }
+  for (int i = 0; i < sc->nactions; i++) {
+    if (!sc->actions[i].script) continue;
+    file_sha256(sc->actions[i].script, hex);
+    fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex, sc->actions[i].script);
+  }
   fclose(f);
   return s;
 }
 
-static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r); }
+#ifdef TR_MPI
+/* SHA-256 of a fingerprint's compared lines (all but "# " lines). */
+static void fingerprint_digest(const char *fp, char hex[65]) {
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (const char *line = fp; *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+    if (strncmp(line, "# ", 2) != 0) sha256_update(&ctx, len, (const uint8_t *)line);
+    line += len;
+  }
+  sha256_hex(&ctx, hex);
+}
+
+#endif
+
+/* Whether r is the result of job j: its variant, point, run and seed are
+** those the plan gives job j (a journal record or an MPI message that is
+** not is refused: docs/experiments.md "Resuming"). */
+static int result_is_job(const tr_plan *plan, const tr_options *o, long j, const tr_runresult *r) {
+  if (j < 0 || j >= (long)plan->ninst * o->runs) return 0;
+  const tr_instance *in = &plan->inst[j / o->runs];
+  int run = (int)(j % o->runs) + 1;
+  return r->variant == in->variant && r->point == in->point && r->run == run &&
+         r->seed == rng_run_seed(o->seed, (uint64_t)run);
+}
+
+typedef struct feed_ctx {
+  tr_output *out;
+  const tr_plan *plan;
+  const tr_options *opts;
+  tr_diag *d;
+  long next;                 /* the job the next record must be */
+  int foreign;               /* a record of another experiment was found */
+} feed_ctx;
+
+static int feed_output(void *arg, const tr_runresult *r) {
+  feed_ctx *f = arg;
+  if (!result_is_job(f->plan, f->opts, f->next, r)) {
+    diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
+               "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
+               "it belongs to another experiment; run again without --resume to start over",
+               f->next + 1, f->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed,
+               f->next % f->opts->runs + 1,
+               (unsigned long long)rng_run_seed(f->opts->seed, (uint64_t)(f->next % f->opts->runs + 1)));
+    f->foreign = 1;
+    return -1;
+  }
+  f->next++;
+  return out_add_run(f->out, r);
+}
 
 /* ------------------------------------------------------------------ MPI */
 #ifdef TR_MPI
@@ -695,18 +782,28 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
     else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume && journal_recover(jr, maxticks, &start, feed_output, out, d)) status = TR_EOUTPUT;
+    else if (opts->resume) {
+      feed_ctx fx = {out, &plan, opts, d, 0, 0};
+      if (journal_recover(jr, maxticks, &start, feed_output, &fx, d))
+        status = fx.foreign ? TR_EUSAGE : TR_EOUTPUT;
+    }
   }
 #ifdef TR_MPI
-  /* Every rank must run the same scenario file: compare its SHA-256. */
-  char sha[sizeof sc->sha256];
-  memcpy(sha, sc->sha256, sizeof sha);
+  /* Every rank must run the same experiment: the same scenario files,
+  ** scripts (by content), build and options; compare the fingerprints. */
+  char mine[65] = "", sha[65];
+  char *myfp = root ? NULL : fingerprint(sc, opts, &plan);
+  if (root ? fp != NULL : myfp != NULL) fingerprint_digest(root ? fp : myfp, mine);
+  free(myfp);
+  memcpy(sha, mine, sizeof sha);
   MPI_Bcast(sha, (int)sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
-  int differs = memcmp(sha, sc->sha256, sizeof sha) != 0, any_differs = 0;
+  int differs = memcmp(sha, mine, sizeof sha) != 0, any_differs = 0;
   MPI_Allreduce(&differs, &any_differs, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (any_differs && status == TR_OK) {
     if (root) diag_error(d, sc->path, 0, 0, "MPI ranks read different versions of this scenario "
-                         "(SHA-256 differs between nodes); give every rank the same file");
+                         "or of its scripts, or run different builds of tightrope (the experiment's "
+                         "SHA-256 differs between ranks); give every rank the same files, "
+                         "TIGHTROPE_PATH and binary");
     status = TR_EINVALID;
   }
   long shared[2] = {status, start};
@@ -782,7 +879,8 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
         }
         MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (ms.MPI_TAG == TAG_RESULT) {
-          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j) r = &fc.remote;
+          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
+              result_is_job(&plan, opts, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
         } else if (ms.MPI_TAG == TAG_FAILED) {
           fc.buf.data[len] = 0;

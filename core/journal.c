@@ -323,6 +323,48 @@ static void remove_stale_staging(const char *outdir) {
   closedir(dir);
 }
 
+/* The line of fingerprint text fp that starts with key, or NULL. */
+static const char *fp_line(const char *fp, const char *key, size_t klen) {
+  for (const char *l = fp; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+    if (strncmp(l, key, klen) == 0) return l;
+  return NULL;
+}
+
+/* Whether two experiment fingerprints (experiment.c) differ in a compared
+** line (lines starting with "# " only name files); what: the first
+** difference, for the message. */
+static int fingerprint_differs(const char *old, const char *now, char *what, size_t size) {
+  const char *a = old, *b = now;
+  for (;;) {
+    while (strncmp(a, "# ", 2) == 0) a = strchr(a, '\n') ? strchr(a, '\n') + 1 : a + strlen(a);
+    while (strncmp(b, "# ", 2) == 0) b = strchr(b, '\n') ? strchr(b, '\n') + 1 : b + strlen(b);
+    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+    if (!*a && !*b) return 0;
+    if (la != lb || memcmp(a, b, la) != 0) break;
+    a += la + (a[la] == '\n');
+    b += lb + (b[lb] == '\n');
+  }
+  size_t kl = strcspn(b, ":");
+  if (strncmp(b, "scenario-sha256:", 16) == 0) {
+    snprintf(what, size, "scenario file (its SHA-256 differs)");
+  } else if (strncmp(b, "tightrope:", 10) == 0) {
+    snprintf(what, size, "version of tightrope (%.*s; this is %.*s)", (int)strcspn(a, "\n"), a,
+             (int)strcspn(b, "\n"), b);
+  } else if (strncmp(b, "policy-sha256:", 14) == 0 || strncmp(b, "action-sha256:", 14) == 0) {
+    /* name the script: the "# script SHA PATH" line after this one */
+    const char *hash = b + kl + 2 + strcspn(b + kl + 2, " ") + 1;   /* after "key: name " */
+    char key[80];
+    snprintf(key, sizeof key, "# script %.64s ", hash);
+    const char *l = fp_line(now, key, strlen(key));
+    int plen = l ? (int)strcspn(l + strlen(key), "\n") : 0;
+    snprintf(what, size, "%s script%s%.*s (its SHA-256 differs: it was edited since)",
+             b[0] == 'p' ? "policy" : "action", l ? " " : "", plen, l ? l + strlen(key) : "");
+  } else {
+    snprintf(what, size, "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+  }
+  return 1;
+}
+
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status) {
   *status = TR_EOUTPUT;
@@ -356,14 +398,12 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   if (opts->resume) {
     size_t len;
     char *old = read_file(exp, &len);
-    if (!old || strcmp(old, fingerprint) != 0) {
+    char what[1024];
+    if (!old || fingerprint_differs(old, fingerprint, what, sizeof what)) {
       diag_error(d, NULL, 0, 0,
                  "--resume: the interrupted experiment in %s was made with a different %s; "
-                 "run again with the same scenario and options, or without --resume to start over",
-                 opts->out, !old ? "version of tightrope (its record is missing)"
-                 : strncmp(old, fingerprint, strcspn(fingerprint, "\n")) != 0
-                   ? "scenario file (its SHA-256 differs)"
-                 : "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+                 "run again with the same scenario, scripts and options, or without --resume to "
+                 "start over", opts->out, !old ? "version of tightrope (its record is missing)" : what);
       free(old);
       *status = TR_EUSAGE;
       goto fail;

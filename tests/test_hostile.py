@@ -349,13 +349,41 @@ def test_output_two_processes_same_folder():
 
 
 # --- signals inside a run -----------------------------------------------------
+FOREVER_YAML = SMALL.replace("attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}").replace(
+    "actors:", "limits: {instructions: 9223372036854775807, cpu_ms: 1099511627776, memory_mb: 64}\n"
+               "actors:")
+
+
+def start_and_signal(c, args, sig, wait_for=("out", ".tightrope-partial", "runs.journal"),
+                     min_bytes=-1):
+    """Start `tightrope ARGS` in case c, wait until the file wait_for holds
+    more than min_bytes bytes (-1: exists), send sig; (exit status, stderr, seconds from the
+    signal to the exit)."""
+    p = subprocess.Popen([helpers.binary(), *args], cwd=c.dir, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        path = c.path(*wait_for)
+        while not (os.path.exists(path) and os.path.getsize(path) > min_bytes):
+            assert p.poll() is None, "the run ended by itself: " + p.stderr.read().decode()[-400:]
+            assert time.time() < deadline, "the run never got there"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.time()
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=30)
+        return p.returncode, err.decode("utf-8", "replace"), time.time() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
 def interrupt_inside_a_run(policy, sig):
     """Start a run whose policy never ends by itself (limits.instructions at
     its maximum), signal it once the journal exists, and return (exit status,
     stderr, seconds from the signal to the exit)."""
-    yaml = SMALL.replace("attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}").replace(
-        "actors:", "limits: {instructions: 9223372036854775807, memory_mb: 64}\nactors:")
-    with Case({"s.yaml": yaml, "p.lua": policy}) as c:
+    with Case({"s.yaml": FOREVER_YAML, "p.lua": policy}) as c:
         p = subprocess.Popen([helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet", "-j", "1"],
                              cwd=c.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              start_new_session=True)
@@ -396,3 +424,43 @@ def test_sigint_stops_a_run_inside_a_long_c_call():
     assert rc == 130, f"exit {rc}: {err[-600:]}"
     assert "interrupted by SIGINT: 0 of 2 runs finished" in err, err[-600:]
     assert secs < 10, f"{secs:.1f} s from SIGINT to exit"
+
+
+# --- what --resume accepts ----------------------------------------------------
+def test_resume_refuses_an_edited_policy():
+    """Interrupt an experiment (its policy never ends, so the signal always
+    lands inside run 1), edit the policy, --resume: refused, naming the
+    script, and nothing of the old script's runs is mixed with the new."""
+    with Case({"s.yaml": FOREVER_YAML, "p.lua": "function decide(me) while true do end end\n"}) as c:
+        rc, err, _ = start_and_signal(c, ["run", "s.yaml", "-o", "out", "--quiet", "-j", "1"],
+                                      signal.SIGTERM)
+        assert rc == 143, f"exit {rc}: {err[-400:]}"
+        c.write("p.lua", "function decide(me) me.x = 2 end\n")
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "--resume"], c.dir)
+        check_clean("resume-edited", rc, err)
+        assert rc == 2, f"exit {rc}: {err[-400:]}"
+        assert "was made with a different policy script" in err and "p.lua" in err, err[-400:]
+        assert not os.path.exists(c.path("out", "runs.csv"))
+
+
+def test_resume_refuses_a_journal_record_of_another_seed():
+    """Two interrupted experiments, -s 99 and -s 5, each with finished runs
+    in its journal (the run count cannot finish before the signal); the -s 99
+    journal copied into the -s 5 folder: --resume refuses it, naming the
+    record, instead of writing the -s 99 runs into the -s 5 results."""
+    slow = SMALL.replace("ticks: 2, runs: 2", "ticks: 200, runs: 1000000").replace(
+        "attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}")
+    with Case({"s.yaml": slow, "p.lua": "function decide(me) me.x = me.x + rng.uniform() end\n"}) as c:
+        for out, seed in (("a", "99"), ("b", "5")):
+            rc, err, _ = start_and_signal(
+                c, ["run", "s.yaml", "-o", out, "--quiet", "-j", "1", "-s", seed, "--series", "none"],
+                signal.SIGTERM, wait_for=(out, ".tightrope-partial", "runs.journal"), min_bytes=1000)
+            assert rc == 143, f"exit {rc}: {err[-400:]}"
+        shutil.copy(c.path("a", ".tightrope-partial", "runs.journal"),
+                    c.path("b", ".tightrope-partial", "runs.journal"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "b", "--quiet", "-j", "1", "-s", "5",
+                               "--series", "none", "--resume"], c.dir)
+        check_clean("resume-foreign", rc, err)
+        assert rc == 2, f"exit {rc}: {err[-600:]}"
+        assert "record 1 of the journal" in err and "belongs to another experiment" in err, err[-600:]
+        assert not os.path.exists(c.path("b", "runs.csv"))
