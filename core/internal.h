@@ -658,6 +658,11 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
+/* Before replay or report read a folder: 0 when it holds one finished
+** experiment (every file its manifest lists, with that size and SHA-256,
+** and no other result file), or no results at all; else -1 with a message
+** naming the file. */
+int out_verify(const char *dir, tr_diag *d);
 /* Shortest string that reads back to the same double (SPEC §6): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small

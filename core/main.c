@@ -264,6 +264,10 @@ static int cmd_run(cli *c) {
 static int read_manifest(cli *c, const char *outdir, char **scenario, tr_diag *d) {
   char *path = NULL;
   if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (out_verify(outdir, d)) {
+    free(path);
+    return TR_EUSAGE;
+  }
   ynode *m = ynode_load_file(path, d);
   int status = TR_OK;
   const ynode *scen = m ? ynode_get(m, "scenario") : NULL;

@@ -57,6 +57,7 @@
 #include <gsl/gsl_rstat.h>
 #include <gsl/gsl_statistics_double.h>
 #include <yaml.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -292,6 +293,8 @@ typedef struct out_file {
   char *final;                 /* path in the output folder */
   FILE *f;                     /* open while streaming */
   int written;                 /* this experiment writes it */
+  struct sha256_ctx sha;       /* of every byte written (out_emit) */
+  unsigned long long bytes;
 } out_file;
 
 struct tr_output {
@@ -357,6 +360,8 @@ static int out_emit(tr_output *o, int which)
     out_write_error(o, file, errno ? errno : EIO);
     return -1;
   }
+  sha256_update(&file->sha, o->row.len, (const uint8_t *)o->row.text);
+  file->bytes += o->row.len;
   return 0;
 }
 
@@ -481,12 +486,17 @@ static int out_stage(tr_output *o, int which)
 {
   out_file *file = &o->files[which];
 
-  file->f = fopen(file->staged, "w");
+  /* a new file in our own (mkdtemp) folder: never through a symlink */
+  int fd = open(file->staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  file->f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!file->f) {
     out_write_error(o, file, errno);
+    if (fd >= 0) close(fd);
     return -1;
   }
   file->written = 1;
+  sha256_init(&file->sha);
+  file->bytes = 0;
   return 0;
 }
 
@@ -1168,7 +1178,27 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
     if ((o->files[i].written || i == OF_MANIFEST)
         && out_yaml_str(em, out_file_names[i]))
       return -1;
-  if (out_yaml_seq(em, 0, 0)
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+  /* Each result file's size and SHA-256: replay and report refuse a folder
+  ** whose files are not these (docs/output-files.md "manifest.yaml"). */
+  if (out_yaml_str(em, "integrity") || out_yaml_map(em, 1))
+    return -1;
+  for (int i = 0; i < OF_COUNT; i++) {
+    out_file *file = &o->files[i];
+    if (!file->written || i == OF_MANIFEST)
+      continue;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    char hex[2 * SHA256_DIGEST_SIZE + 1];
+    sha256_digest(&file->sha, SHA256_DIGEST_SIZE, digest);
+    for (int k = 0; k < SHA256_DIGEST_SIZE; k++)
+      snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+    if (out_yaml_str(em, out_file_names[i]) || out_yaml_map(em, 1)
+        || out_yaml_str(em, "bytes") || out_yaml_int(em, (long long)file->bytes)
+        || out_yaml_kv(em, "sha256", hex) || out_yaml_map(em, 0))
+      return -1;
+  }
+  if (out_yaml_map(em, 0)
       || out_yaml_kv(em, "started", started)
       || out_yaml_kv(em, "finished", finished)
       || out_yaml_map(em, 0))
@@ -1491,7 +1521,7 @@ int out_finish(tr_output *o, tr_diag *d)
     if (i != OF_MANIFEST) order[n++] = i;
   order[n++] = OF_MANIFEST;
   char *backup[OF_COUNT] = {0};
-  int done_upto = -1;
+  int done_upto = -1, manifest_removed = 0;
   for (int k = 0; k < n; k++) {
     out_file *file = &o->files[order[k]];
     struct stat st;
@@ -1512,8 +1542,21 @@ int out_finish(tr_output *o, tr_diag *d)
       goto rollback;
     }
   }
+  /* The old manifest goes first: from here until the new one is renamed
+  ** in, the folder has none, so a crash in between leaves a folder that
+  ** replay and report refuse instead of one mixing two experiments. */
+  if (backup[OF_MANIFEST]) {
+    if (unlink(o->files[OF_MANIFEST].final) != 0) {
+      out_write_error(o, &o->files[OF_MANIFEST], errno);
+      goto rollback;
+    }
+    manifest_removed = 1;
+    out_fsync_dir(o->dir);
+  }
   for (int k = 0; k < n; k++) {
     out_file *file = &o->files[order[k]];
+    if (order[k] == OF_MANIFEST)
+      out_fsync_dir(o->dir);    /* every result file is in place first */
     if (file->written ? rename(file->staged, file->final) != 0
                       : unlink(file->final) != 0 && errno != ENOENT) {
       out_write_error(o, file, errno);
@@ -1532,9 +1575,109 @@ rollback:
     if (backup[order[k]]) rename(backup[order[k]], file->final);
     else unlink(file->final);
   }
+  if (manifest_removed && done_upto < n - 1)
+    rename(backup[OF_MANIFEST], o->files[OF_MANIFEST].final);
   for (int i = 0; i < OF_COUNT; i++) free(backup[i]);
 
 done:
   out_abort(o);                 /* removes the (now empty) staging folder */
   return rc;
+}
+
+/* ------------------------------------------------- reading a folder back */
+
+/* SHA-256 (hex) of a regular file opened without following a symlink; -1
+** when it cannot be read. */
+static int out_file_sha256(const char *path, char hex[65])
+{
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  unsigned char chunk[65536];
+  ssize_t got;
+  while ((got = read(fd, chunk, sizeof chunk)) > 0)
+    sha256_update(&ctx, (size_t)got, chunk);
+  close(fd);
+  if (got < 0)
+    return -1;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int k = 0; k < SHA256_DIGEST_SIZE; k++)
+    snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+  return 0;
+}
+
+int out_verify(const char *dir, tr_diag *d)
+{
+  char *mpath = out_join(dir, "manifest.yaml");
+  struct stat st;
+  int bad = 0;
+
+  if (!mpath) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    return -1;
+  }
+  if (lstat(mpath, &st) != 0) {
+    /* no manifest: result files here mean an install that did not finish */
+    for (int i = 0; i < OF_COUNT && !bad; i++) {
+      char *p = out_join(dir, out_file_names[i]);
+      if (p && lstat(p, &st) == 0) {
+        diag_error(d, dir, 0, 0, "holds %s but no manifest.yaml: its results are incomplete "
+                   "(a run that wrote them was stopped while installing them); run the "
+                   "experiment again into this folder", out_file_names[i]);
+        bad = 1;
+      }
+      free(p);
+    }
+    free(mpath);
+    return bad ? -1 : 0;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    diag_error(d, mpath, 0, 0, "is not a regular file (%s)", S_ISLNK(st.st_mode) ? "a symbolic link"
+               : S_ISDIR(st.st_mode) ? "a folder" : "a device, pipe or socket");
+    free(mpath);
+    return -1;
+  }
+  ynode *m = ynode_load_file(mpath, d);
+  const ynode *integ = m ? ynode_get(m, "integrity") : NULL;
+  if (!m)
+    bad = 1;
+  for (int i = 0; integ && i < OF_COUNT; i++) {
+    if (i == OF_MANIFEST)
+      continue;
+    const ynode *e = integ->type == YN_MAP ? ynode_get(integ, out_file_names[i]) : NULL;
+    const ynode *bytes = e ? ynode_get(e, "bytes") : NULL, *sha = e ? ynode_get(e, "sha256") : NULL;
+    char *p = out_join(dir, out_file_names[i]);
+    int exists = p && lstat(p, &st) == 0;
+    char hex[65];
+    if (!p) {
+      bad = 1;
+    } else if (!e) {
+      if (exists) {
+        diag_error(d, p, 0, 0, "does not belong to the experiment of %s (it is not listed "
+                   "there); remove it, or run the experiment again into this folder", mpath);
+        bad = 1;
+      }
+    } else if (!exists) {
+      diag_error(d, p, 0, 0, "is missing (%s lists it)", mpath);
+      bad = 1;
+    } else if (!S_ISREG(st.st_mode)) {
+      diag_error(d, p, 0, 0, "is not a regular file (%s)", S_ISLNK(st.st_mode) ? "a symbolic link"
+                 : S_ISDIR(st.st_mode) ? "a folder" : "a device, pipe or socket");
+      bad = 1;
+    } else if (!bytes || bytes->type != YN_SCALAR || !sha || sha->type != YN_SCALAR
+               || strtoull(bytes->str, NULL, 10) != (unsigned long long)st.st_size
+               || out_file_sha256(p, hex) != 0 || strcmp(hex, sha->str) != 0) {
+      diag_error(d, p, 0, 0, "is not the file %s lists (its size or SHA-256 differs): the "
+                 "folder mixes two experiments' files; run the experiment again into this folder",
+                 mpath);
+      bad = 1;
+    }
+    free(p);
+  }
+  ynode_free(m);
+  free(mpath);
+  return bad ? -1 : 0;
 }

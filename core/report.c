@@ -1057,6 +1057,8 @@ int report_run(const char *outdir, tr_diag *d)
     diag_error(d, outdir, 0, 0, "no such folder");
     return 1;
   }
+  if (out_verify(outdir, d))
+    return 1;
   if (access(path, R_OK) != 0) {
     diag_error(d, outdir, 0, 0, "no results here (no manifest.yaml): run "
                "'tightrope run SCENARIO.yaml -o %s' first", outdir);

@@ -464,3 +464,72 @@ def test_resume_refuses_a_journal_record_of_another_seed():
         assert rc == 2, f"exit {rc}: {err[-600:]}"
         assert "record 1 of the journal" in err and "belongs to another experiment" in err, err[-600:]
         assert not os.path.exists(c.path("b", "runs.csv"))
+
+
+# --- a crash while the results are installed ------------------------------------
+def test_crash_at_every_rename_of_the_install():
+    """SIGKILL at the Nth rename of the final install (strace's fault
+    injection), for every N: the folder is never a mix. Either it has no
+    manifest and replay and report refuse it as incomplete, or its manifest
+    and every file it lists are one experiment's (replay re-runs run 1 and
+    matches runs.csv; the listed sizes and SHA-256 hold). Before the fix a
+    kill at the second rename left the new runs.csv under the old manifest."""
+    strace = shutil.which("strace")
+    if not strace:
+        helpers.skip("strace is not installed (make deps installs it)")
+    if helpers.sanitized():
+        helpers.skip("strace and the sanitizers' ptrace do not mix")
+    calls = "rename,renameat,renameat2"
+    with Case({"s.yaml": SMALL.replace("runs: 2", "runs: 3")}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-s", "1"], c.dir)
+        assert rc == 0, err[-400:]
+        probe = subprocess.run([strace, "-f", "-o", "/dev/null", "true"], capture_output=True)
+        if probe.returncode != 0:
+            helpers.skip("strace cannot trace here: " + probe.stderr.decode()[-200:])
+        killed = 0
+        for n in range(1, 30):
+            p = subprocess.run([strace, "-f", "-o", "/dev/null", "-e", "trace=" + calls,
+                                "-e", f"inject={calls}:signal=SIGKILL:when={n}",
+                                helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet",
+                                "-s", str(2 + n % 2)],
+                               cwd=c.dir, capture_output=True, timeout=60)
+            r = subprocess.run([helpers.binary(), "replay", "out", "--run", "1"], cwd=c.dir,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            rc_r, err_r = r.returncode, r.stdout + r.stderr
+            rc_p, err_p, _ = run_tool(["report", "out"], c.dir)
+            check_clean(f"replay after kill {n}", rc_r, err_r)
+            if os.path.exists(c.path("out", "manifest.yaml")):
+                assert rc_r == 0 and "matches" in err_r, \
+                    f"kill at rename {n}: manifest present but replay says: {err_r[-400:]}"
+                assert rc_p == 0, f"kill at rename {n}: report: {err_p[-400:]}"
+            else:
+                assert rc_r != 0 and "results are incomplete" in err_r, \
+                    f"kill at rename {n}: no manifest, yet replay: exit {rc_r}: {err_r[-400:]}"
+                assert rc_p != 0 and "results are incomplete" in err_p, err_p[-400:]
+            if p.returncode == 0:
+                break
+            assert p.returncode in (-9, 137), f"kill at rename {n}: {p.returncode}: {p.stderr[-300:]}"
+            killed += 1
+        assert killed >= 3, f"only {killed} renames before the install finished"
+        # and the folder recovers: the next run installs a complete experiment
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-s", "7"], c.dir)
+        assert rc == 0, err[-400:]
+        r = subprocess.run([helpers.binary(), "replay", "out", "--run", "3"], cwd=c.dir,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 0 and "matches" in r.stdout, r.stdout[-400:] + r.stderr[-400:]
+
+
+def test_replay_and_report_refuse_a_mixed_folder():
+    """runs.csv of one experiment beside the manifest of another (what a
+    crash mid-install used to leave): both readers refuse, naming the file."""
+    with Case({"s.yaml": SMALL}) as c:
+        for out, seed in (("a", "1"), ("b", "2")):
+            rc, err, _ = run_tool(["run", "s.yaml", "-o", out, "--quiet", "-s", seed], c.dir)
+            assert rc == 0, err[-400:]
+        shutil.copy(c.path("b", "runs.csv"), c.path("a", "runs.csv"))
+        for args in (["replay", "a", "--run", "1"], ["report", "a"]):
+            rc, err, _ = run_tool(args, c.dir)
+            check_clean(args[0], rc, err)
+            assert rc != 0, f"{args}: exit 0"
+            assert "a/runs.csv" in err and "is not the file" in err and "mixes two experiments" in err, \
+                err[-400:]
