@@ -780,6 +780,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+    else if ((status = out_check_target(sc, opts, d)) != TR_OK) {}
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
     else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
     else if (opts->resume) {

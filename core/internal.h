@@ -398,6 +398,7 @@ struct tr_options {
   int events;
   int quiet;
   int resume;
+  int force;              /* --force: write over files with our names in a foreign folder */
   int argc; char **argv;  /* for the manifest and replay hints */
 };
 
@@ -663,6 +664,12 @@ void out_abort(tr_output *o);
 ** and no other result file), or no results at all; else -1 with a message
 ** naming the file. */
 int out_verify(const char *dir, tr_diag *d);
+/* Before `run` writes anything: refuses (0 or an exit status, with a
+** message) an output or scenario path that is not UTF-8, `-o /` and the
+** home folder, a folder that is not a tightrope output folder but holds
+** files with result names (unless --force), and a symbolic link, device or
+** pipe where tightrope keeps its own file or folder (docs/security.md). */
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 /* Shortest string that reads back to the same double (SPEC §6): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small

@@ -213,8 +213,14 @@ static int write_all(int fd, const void *p, size_t n) {
 }
 
 static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (1 << 20)
+            ? fdopen(fd, "rb") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
   size_t cap = 4096, n = 0;
   char *s = malloc(cap + 1);
   size_t got;
@@ -247,8 +253,23 @@ static void journal_free(tr_journal *j) {
 static int recover(tr_journal *j, int maxticks, long *done,
                    int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d) {
   const tr_scenario *sc = j->sc;
-  FILE *f = fopen(j->path, "rb");
-  if (!f) { *done = 0; return 0; }
+  int fd = open(j->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    diag_error(d, j->path, 0, 0, "is not a regular file; remove it to start over");
+    close(fd);
+    return -1;
+  }
+  FILE *f = fd >= 0 ? fdopen(fd, "r+b") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    if (errno == ELOOP) {
+      diag_error(d, j->path, 0, 0, "is a symbolic link; tightrope keeps its own file there");
+      return -1;
+    }
+    *done = 0;
+    return 0;
+  }
   size_t nm = (size_t)sc->nmetrics;
   tr_runresult r;
   memset(&r, 0, sizeof r);
@@ -279,7 +300,7 @@ static int recover(tr_journal *j, int maxticks, long *done,
     n++;
     good += h.length;
   }
-  if (truncate(j->path, good) != 0 && errno != ENOENT) {
+  if (ftruncate(fileno(f), good) != 0) {
     diag_error(d, NULL, 0, 0, "cannot repair %s: %s", j->path, strerror(errno));
     rc = -1;
   }
@@ -379,7 +400,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   if (!j->path || !exp) { diag_error(d, NULL, 0, 0, "out of memory"); goto fail; }
 
   struct stat st;
-  int exists = stat(j->dir, &st) == 0 && S_ISDIR(st.st_mode);
+  int exists = lstat(j->dir, &st) == 0 && S_ISDIR(st.st_mode);
   if (opts->resume && !exists) {
     diag_error(d, NULL, 0, 0, "--resume: %s holds no interrupted experiment (no %s)", opts->out, j->dir);
     *status = TR_EUSAGE;
@@ -416,7 +437,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
         fprintf(stderr, "tightrope: note: discarding the unfinished experiment in %s "
                 "(use --resume to finish one)\n", opts->out);
     }
-    int fd = open(exp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd = open(exp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0 || write_all(fd, fingerprint, strlen(fingerprint)) || fsync(fd) || close(fd)) {
       diag_error(d, NULL, 0, 0, "cannot write %s: %s", exp, strerror(errno));
       if (fd >= 0) close(fd);
@@ -424,7 +445,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     }
   }
   remove_stale_staging(opts->out);
-  j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (j->fd < 0) {
     diag_error(d, NULL, 0, 0, "cannot write %s: %s", j->path, strerror(errno));
     goto fail;

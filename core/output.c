@@ -1586,6 +1586,8 @@ done:
 
 /* ------------------------------------------------- reading a folder back */
 
+static const char *out_kind(mode_t m);
+
 /* SHA-256 (hex) of a regular file opened without following a symlink; -1
 ** when it cannot be read. */
 static int out_file_sha256(const char *path, char hex[65])
@@ -1644,6 +1646,16 @@ int out_verify(const char *dir, tr_diag *d)
   const ynode *integ = m ? ynode_get(m, "integrity") : NULL;
   if (!m)
     bad = 1;
+  for (int i = 0; m && !integ && i < OF_COUNT; i++) {
+    /* a manifest of an earlier version: no sizes to check, but still only
+    ** regular files are read */
+    char *p = out_join(dir, out_file_names[i]);
+    if (p && lstat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+      diag_error(d, p, 0, 0, "is %s, not a result file", out_kind(st.st_mode));
+      bad = 1;
+    }
+    free(p);
+  }
   for (int i = 0; integ && i < OF_COUNT; i++) {
     if (i == OF_MANIFEST)
       continue;
@@ -1664,8 +1676,7 @@ int out_verify(const char *dir, tr_diag *d)
       diag_error(d, p, 0, 0, "is missing (%s lists it)", mpath);
       bad = 1;
     } else if (!S_ISREG(st.st_mode)) {
-      diag_error(d, p, 0, 0, "is not a regular file (%s)", S_ISLNK(st.st_mode) ? "a symbolic link"
-                 : S_ISDIR(st.st_mode) ? "a folder" : "a device, pipe or socket");
+      diag_error(d, p, 0, 0, "is not a regular file (%s)", out_kind(st.st_mode));
       bad = 1;
     } else if (!bytes || bytes->type != YN_SCALAR || !sha || sha->type != YN_SCALAR
                || strtoull(bytes->str, NULL, 10) != (unsigned long long)st.st_size
@@ -1680,4 +1691,133 @@ int out_verify(const char *dir, tr_diag *d)
   ynode_free(m);
   free(mpath);
   return bad ? -1 : 0;
+}
+
+/* Whether s is well-formed UTF-8 (no overlongs, surrogates or bytes past
+** U+10FFFF). */
+static int out_utf8_ok(const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p;
+    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+          : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4))
+      return 0;
+    unsigned cp = n ? c & (0x3Fu >> n) : c;
+    for (int k = 1; k <= n; k++) {
+      if ((p[k] & 0xC0) != 0x80)
+        return 0;
+      cp = cp << 6 | (p[k] & 0x3F);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
+/* Whether the manifest at path was written by tightrope. */
+static int out_manifest_is_ours(const char *path)
+{
+  char buf[4096];
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  return strncmp(buf, "tool: tightrope\n", 16) == 0 || strstr(buf, "\ntool: tightrope\n") != NULL;
+}
+
+static const char *out_kind(mode_t m)
+{
+  return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a pipe (FIFO)"
+       : S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
+{
+  const char *dir = opts->out;
+  struct stat st;
+
+  if (!out_utf8_ok(dir)) {
+    diag_error(d, NULL, 0, 0, "the output folder's name is not valid UTF-8 (the manifest, a "
+               "UTF-8 file, could not name it); choose another -o");
+    return TR_EUSAGE;
+  }
+  if (!out_utf8_ok(sc->path)) {
+    diag_error(d, NULL, 0, 0, "the scenario's path is not valid UTF-8 (the manifest, a UTF-8 "
+               "file, could not name it); rename the file or its folder");
+    return TR_EUSAGE;
+  }
+  char *real = realpath(dir, NULL);
+  if (real) {
+    const char *home = getenv("HOME");
+    char *realhome = home && *home ? realpath(home, NULL) : NULL;
+    int root = strcmp(real, "/") == 0, ishome = realhome && strcmp(real, realhome) == 0;
+    free(realhome);
+    free(real);
+    if (root || ishome) {
+      diag_error(d, NULL, 0, 0, "-o %s is %s: tightrope replaces and removes result files in its "
+                 "output folder, so it refuses to use that one; give a folder of its own (e.g. "
+                 "-o results/NAME)", dir, root ? "the root folder" : "your home folder");
+      return TR_EUSAGE;
+    }
+  }
+  if (lstat(dir, &st) != 0)
+    return TR_OK;             /* created later */
+  if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+    return TR_OK;             /* journal_open reports it */
+
+  /* Our own folder and files: a symbolic link, device or pipe in their
+  ** place would send our writes elsewhere. */
+  static const char *const ours[] = {".tightrope-partial", ".tightrope-partial/experiment",
+                                     ".tightrope-partial/runs.journal", NULL};
+  int bad = 0;
+  for (int i = 0; i < OF_COUNT + 3 && !bad; i++) {
+    const char *name = i < OF_COUNT ? out_file_names[i] : ours[i - OF_COUNT];
+    char *p = out_join(dir, name);
+    if (p && lstat(p, &st) == 0) {
+      int want_dir = i == OF_COUNT;
+      if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        diag_error(d, p, 0, 0, "is %s where tightrope keeps its own %s; remove it, or choose "
+                   "another -o", out_kind(st.st_mode), want_dir ? "folder" : "file");
+        bad = 1;
+      }
+    }
+    free(p);
+  }
+  if (bad)
+    return TR_EOUTPUT;
+
+  /* A folder that is not ours but holds files with our names. */
+  char *mpath = out_join(dir, "manifest.yaml"), *ppath = out_join(dir, ".tightrope-partial");
+  int has_manifest = mpath && lstat(mpath, &st) == 0;
+  int ours_m = has_manifest && out_manifest_is_ours(mpath);
+  int has_partial = ppath && lstat(ppath, &st) == 0;
+  free(ppath);
+  if (!ours_m && !has_partial && !opts->force) {
+    char found[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < OF_COUNT; i++) {
+      char *p = out_join(dir, out_file_names[i]);
+      if (p && lstat(p, &st) == 0 && used < sizeof found)
+        used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
+                                 out_file_names[i]);
+      free(p);
+    }
+    if (used) {
+      diag_error(d, dir, 0, 0, "is not a tightrope output folder (%s) but holds %s: the results "
+                 "would replace or remove them; choose another -o, or add --force",
+                 has_manifest ? "its manifest.yaml was not written by tightrope" : "no manifest.yaml",
+                 found);
+      free(mpath);
+      return TR_EOUTPUT;
+    }
+  }
+  free(mpath);
+  return TR_OK;
 }

@@ -11,7 +11,10 @@
 ** the recorded one, to the last digit.
 */
 #include <math.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "internal.h"
@@ -41,14 +44,21 @@ static char *row_text(const tr_scenario *sc, const char *variant, const tr_runre
 
 /* The line of runs_csv for (variant, point, run), or NULL. */
 static char *find_row(const char *runs_csv, const char *variant, int point, int run) {
-  FILE *f = fopen(runs_csv, "r");
-  if (!f) return NULL;
+  /* a regular file only, never through a symbolic link (docs/security.md) */
+  int fd = open(runs_csv, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
   char prefix[512];
   snprintf(prefix, sizeof prefix, "%s,%d,%d,", variant, point, run);
   char *line = NULL, *found = NULL;
   size_t cap = 0;
   ssize_t len;
   while ((len = getline(&line, &cap, f)) > 0) {
+    if (len > (1 << 20)) break;        /* no row of ours is that long */
     if (strncmp(line, prefix, strlen(prefix)) == 0) {
       if (line[len - 1] == '\n') line[len - 1] = 0;
       found = strdup(line);

@@ -533,3 +533,115 @@ def test_replay_and_report_refuse_a_mixed_folder():
             assert rc != 0, f"{args}: exit 0"
             assert "a/runs.csv" in err and "is not the file" in err and "mixes two experiments" in err, \
                 err[-400:]
+
+
+# --- the output folder is the only place written ---------------------------------
+def test_symlinked_journal_file_does_not_overwrite_its_target():
+    with Case({"s.yaml": SMALL}) as c:
+        c.write("victim", "precious\n")
+        os.makedirs(c.path("out", ".tightrope-partial"))
+        os.symlink("../../victim", c.path("out", ".tightrope-partial", "experiment"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        check_clean("symlink-experiment", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "out/.tightrope-partial/experiment" in err and "symbolic link" in err, err[-400:]
+        assert open(c.path("victim")).read() == "precious\n"
+
+
+def test_symlinked_report_folder_leaves_its_target_alone():
+    if not shutil.which("gnuplot"):
+        helpers.skip("gnuplot is not installed")
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        os.makedirs(c.path("site"))
+        for name in ("index.html", "metric-1.svg", "outcomes.svg"):
+            c.write(os.path.join("site", name), "mine\n")
+        before = snapshot(c.path("site"))
+        os.symlink("../site", c.path("out", "report"))
+        rc, err, _ = run_tool(["report", "out"], c.dir)
+        check_clean("symlink-report", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "out/report" in err and "symbolic link" in err, err[-400:]
+        assert snapshot(c.path("site")) == before
+
+
+def test_symlink_in_place_of_a_result_file_is_refused():
+    with Case({"s.yaml": SMALL}) as c:
+        c.write("victim", "precious\n")
+        os.makedirs(c.path("out"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        os.remove(c.path("out", "runs.csv"))
+        os.symlink("../victim", c.path("out", "runs.csv"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 4 and "out/runs.csv" in err and "symbolic link" in err, f"exit {rc}: {err[-400:]}"
+        assert open(c.path("victim")).read() == "precious\n"
+        assert os.path.islink(c.path("out", "runs.csv"))
+
+
+def test_foreign_folder_with_our_file_names_needs_force():
+    with Case({"s.yaml": SMALL}) as c:
+        mine = {"manifest.yaml": "my own manifest\n", "points.csv": "a,b\n1,2\n",
+                "series.csv": "x\n", "events.csv": "y\n", "notes.txt": "keep\n"}
+        for name, text in mine.items():
+            c.write(os.path.join("data", name), text)
+        before = snapshot(c.path("data"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet"], c.dir)
+        check_clean("foreign", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "is not a tightrope output folder" in err and "--force" in err and "points.csv" in err, \
+            err[-400:]
+        assert snapshot(c.path("data")) == before
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet", "--force"], c.dir)
+        assert rc == 0, err[-400:]
+        assert open(c.path("data", "notes.txt")).read() == "keep\n"
+        # once ours, no --force is needed again
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet", "-s", "3"], c.dir)
+        assert rc == 0, err[-400:]
+
+
+def test_root_and_home_are_refused_as_output_folders():
+    with Case({"s.yaml": SMALL}) as c:
+        home = c.path("home")
+        os.makedirs(home)
+        for out in ("/", home, home + "/"):
+            rc, err, _ = run_tool(["run", "s.yaml", "-o", out, "--quiet"], c.dir, env={"HOME": home})
+            check_clean("root-home", rc, err)
+            assert rc == 2, f"-o {out}: exit {rc}: {err[-400:]}"
+            assert "refuses to use that one" in err, err[-400:]
+        assert os.listdir(home) == []
+        assert not os.path.exists("/.tightrope-partial")
+
+
+def test_non_utf8_output_path_refused_before_the_first_run():
+    slow = SMALL.replace("runs: 2", "runs: 100000")
+    with Case({"s.yaml": slow}) as c:
+        out = os.fsencode(c.dir) + b"/out\xff"
+        p = subprocess.run([os.fsencode(helpers.binary()), b"run", b"s.yaml", b"-o", out, b"--quiet"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        err = p.stderr.decode("utf-8", "replace")
+        assert p.returncode == 2, f"exit {p.returncode}: {err[-400:]}"
+        assert "not valid UTF-8" in err, err[-400:]
+        assert not os.path.exists(out), "the folder was made (runs started)"
+
+
+def test_replay_and_report_refuse_pipes_devices_and_links():
+    """A folder someone handed you: a FIFO, a device and a symlink to
+    /dev/zero where a CSV should be. A clear error, never a hang or a read
+    without end."""
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        for name, make in (("runs.csv", lambda p: os.mkfifo(p)),
+                           ("outcomes.csv", lambda p: os.symlink("/dev/zero", p)),
+                           ("finals.csv", lambda p: os.symlink("/dev/null", p))):
+            shutil.rmtree(c.path("h"), ignore_errors=True)
+            shutil.copytree(c.path("out"), c.path("h"))
+            os.remove(c.path("h", name))
+            make(c.path("h", name))
+            for args in (["replay", "h", "--run", "1"], ["report", "h"]):
+                rc, err, secs = run_tool(args, c.dir)
+                check_clean(f"{name} {args[0]}", rc, err)
+                assert rc != 0, f"{name} {args}: exit 0"
+                assert f"h/{name}" in err and "not a regular file" in err, f"{name} {args}: {err[-400:]}"
