@@ -127,12 +127,15 @@ static int diag_cmp(const void *pa, const void *pb) {
 }
 
 static void diag_print_one(const tr_msg *m, FILE *to) {
-  if (!m->file)
-    fprintf(to, "tightrope: error: %s\n", m->text);
-  else if (m->line <= 0)
-    fprintf(to, "%s: error: %s\n", m->file, m->text);
-  else
-    fprintf(to, "%s:%d:%d: error: %s\n", m->file, m->line, m->col, m->text);
+  if (!m->file) {
+    fputs("tightrope", to);
+  } else {
+    diag_put_text(to, m->file);
+    if (m->line > 0) fprintf(to, ":%d:%d", m->line, m->col);
+  }
+  fputs(": error: ", to);
+  diag_put_text(to, m->text);   /* may quote a script's own words */
+  fputc('\n', to);
 }
 
 void tr_diag_print(const tr_diag *d, FILE *to) {
@@ -242,4 +245,17 @@ void diag_shell_word(FILE *f, const char *s) {
     else fputc(*p, f);
   }
   fputc('\'', f);
+}
+
+/* Writes s to f with every control character a terminal would act on
+** written as an escape instead: C0 controls other than newline and tab,
+** DEL, and the C1 controls U+0080..U+009F, as \xNN (\u00NN for C1). Text a
+** script chose (its print, its error messages) goes through here, so it
+** cannot retitle the window or clear the screen (docs/security.md). */
+void diag_put_text(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { fprintf(f, "\\u%04x", p[1]); p++; }
+    else fputc(*p, f);
+  }
 }

@@ -547,7 +547,11 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
           sc->path, x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
   if (e->actor >= 0) fprintf(stderr, ", actor '%s'", sc->actors[e->actor].id);
-  fprintf(stderr, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
+  fputs(", in ", stderr);
+  diag_put_text(stderr, e->what);
+  fputs(":\n", stderr);
+  diag_put_text(stderr, e->message ? e->message : "(no message)");
+  fputc('\n', stderr);
   print_replay_hint(x, in, run);
 }
 

@@ -53,6 +53,8 @@ void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
 /* Writes s to f as one shell word (quoted when it needs it). */
 void diag_shell_word(FILE *f, const char *s);
+/* Writes s to f with terminal control characters escaped (\x1b...). */
+void diag_put_text(FILE *f, const char *s);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,

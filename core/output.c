@@ -215,22 +215,46 @@ static void out_row_sep(out_row *row)
     out_row_append(row, ",", 1);
 }
 
-/* A text field, quoted (RFC 4180) only when it holds , " CR or LF. */
+/* Whether a text field would be read as a formula by a spreadsheet: it
+** starts with = + - @ (or a tab or CR) and is not a number (OWASP, "CSV
+** Injection"). */
+static int out_formula_like(const char *text)
+{
+  if (!strchr("=+-@\t\r", text[0]) || !text[0])
+    return 0;
+  char *end;
+  strtod(text, &end);
+  return end == text || *end != '\0';
+}
+
+/* A text field, quoted (RFC 4180) only when it holds , " CR or LF.
+** Control characters (a scenario's or script's names may hold them) are
+** written as \xNN, and a field a spreadsheet would evaluate is written
+** quoted behind a ' (docs/output-files.md "CSV conventions"). */
 static void out_row_str(out_row *row, const char *text)
 {
   out_row_sep(row);
   if (!text)
     return;
-  if (!strpbrk(text, ",\"\r\n")) {
+  int formula = out_formula_like(text), controls = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p && !controls; p++)
+    controls = *p < 0x20 || *p == 0x7f;
+  if (!formula && !controls && !strpbrk(text, ",\"")) {
     out_row_append(row, text, strlen(text));
     return;
   }
-  out_row_append(row, "\"", 1);
+  out_row_append(row, formula ? "\"'" : "\"", formula ? 2 : 1);
   for (const char *p = text; *p; p++) {
-    if (*p == '"')
+    unsigned char c = (unsigned char)*p;
+    if (*p == '"') {
       out_row_append(row, "\"\"", 2);
-    else
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      out_row_append(row, esc, 4);
+    } else {
       out_row_append(row, p, 1);
+    }
   }
   out_row_append(row, "\"", 1);
 }

@@ -148,8 +148,12 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
     putchar('\n');
   }
   if (rc) {
-    printf("failed at tick %d%s%s, in %s:\n%s\n", err.tick, err.actor >= 0 ? ", actor " : "",
-           err.actor >= 0 ? sc->actors[err.actor].id : "", err.what, err.message ? err.message : "");
+    printf("failed at tick %d%s%s, in ", err.tick, err.actor >= 0 ? ", actor " : "",
+           err.actor >= 0 ? sc->actors[err.actor].id : "");
+    diag_put_text(stdout, err.what);
+    fputs(":\n", stdout);
+    diag_put_text(stdout, err.message ? err.message : "");
+    fputc('\n', stdout);
     free(err.message);
     status = TR_ERUNTIME;
     goto out;

@@ -303,7 +303,25 @@ static int sbx_print(lua_State *L) {
   luaL_addvalue(&b);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
-    sbx_tolstring(L, i, NULL);
+    size_t len;
+    const char *s = sbx_tolstring(L, i, &len);
+    /* terminal controls are written as escapes (docs/security.md); the
+    ** copy is made aside: a buffer's box must stay on top of the stack */
+    char *e = lua_newuserdatauv(L, len * 6 + 1, 0);   /* counted by limits.memory_mb */
+    size_t m = 0;
+    for (size_t k = 0; k < len; k++) {
+      unsigned char c = (unsigned char)s[k];
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        m += (size_t)sprintf(e + m, "\\x%02x", c);
+      else if (c == 0xC2 && k + 1 < len && (unsigned char)s[k + 1] >= 0x80 &&
+               (unsigned char)s[k + 1] <= 0x9F)
+        m += (size_t)sprintf(e + m, "\\u%04x", (unsigned char)s[++k]);
+      else
+        e[m++] = (char)c;
+    }
+    lua_pushlstring(L, e, m);
+    lua_replace(L, -3);           /* over the original */
+    lua_pop(L, 1);                /* the scratch */
     luaL_addvalue(&b);
   }
   luaL_addchar(&b, '\n');

@@ -645,3 +645,73 @@ def test_replay_and_report_refuse_pipes_devices_and_links():
                 check_clean(f"{name} {args[0]}", rc, err)
                 assert rc != 0, f"{name} {args}: exit 0"
                 assert f"h/{name}" in err and "not a regular file" in err, f"{name} {args}: {err[-400:]}"
+
+
+# --- text a scenario or script chose, on the terminal and in CSV ------------------
+ESCAPES = """\
+scenario: esc
+experiment: {ticks: 2, runs: 1, seed: 1}
+actors:
+  a: {role: state, attrs: {x: 1}, policy: p.lua}
+actions:
+  poke: {script: poke.lua, cameo: "\\\\e[2J"}
+events:
+  - {name: bump, at: 1, add: {a.x: 1}, cameo: "=1+2"}
+metrics:
+  x: "a.x"
+""".replace("\\\\e", "\\e")
+
+
+def test_control_characters_never_reach_the_terminal_or_csv_raw():
+    with Case({"s.yaml": ESCAPES, "poke.lua": "function apply(world, actor, target, args) end\n",
+               "p.lua": 'function decide(me, world) print("\\27]0;PWNED\\7 \\194\\155x") '
+                        'me:act("poke") end\n'}) as c:
+        p = subprocess.run([helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet", "--events"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 0, p.stderr[-400:]
+        assert b"\x1b" not in p.stderr and b"\x07" not in p.stderr and b"\xc2\x9b" not in p.stderr, p.stderr
+        assert b"\\x1b]0;PWNED\\x07 \\u009bx" in p.stderr, p.stderr
+        events = open(c.path("out", "events.csv"), "rb").read()
+        assert b"\x1b" not in events, events
+        assert b',"\\x1b[2J",' in events, events
+        # a field a spreadsheet would evaluate is quoted behind a '
+        assert b",\"'=1+2\"," in events, events
+        # an error message a script chose: escaped too
+        c.write("p.lua", 'function decide(me) error("\\27[2J\\27]0;PWNED\\7") end\n')
+        p = subprocess.run([helpers.binary(), "run", "s.yaml", "-o", "out2", "--quiet"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 3, p.stderr[-400:]
+        assert b"\x1b" not in p.stderr and b"\\x1b[2J" in p.stderr, p.stderr[-400:]
+        r = subprocess.run([helpers.binary(), "replay", "s.yaml", "--run", "1", "-s", "1"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert b"\x1b" not in r.stdout + r.stderr, r.stdout[-400:]
+
+
+def test_printed_commands_are_shell_quoted():
+    """resume with: and reproduce with: paste back as the same arguments,
+    spaces and quotes in paths included."""
+    with Case() as c:
+        folder = c.path("my scen's")
+        os.makedirs(folder)
+        yaml = FOREVER_YAML
+        with open(os.path.join(folder, "s s.yaml"), "w") as f:
+            f.write(yaml)
+        with open(os.path.join(folder, "p.lua"), "w") as f:
+            f.write("function decide(me) while true do end end\n")
+        rc, err, _ = start_and_signal(
+            c, ["run", "my scen's/s s.yaml", "-o", "out dir/it's", "--quiet", "-j", "1"],
+            signal.SIGINT, wait_for=("out dir/it's", ".tightrope-partial", "runs.journal"))
+        assert rc == 130, f"exit {rc}: {err[-400:]}"
+        line = [l for l in err.splitlines() if l.startswith("resume with:")][0]
+        import shlex
+        words = shlex.split(line[len("resume with:"):])
+        assert words[1:] == ["run", "my scen's/s s.yaml", "-o", "out dir/it's", "--quiet", "-j", "1",
+                             "--resume"], words
+        with open(os.path.join(folder, "p.lua"), "w") as f:
+            f.write("function decide(me) error('boom') end\n")
+        rc, err, _ = run_tool(["run", "my scen's/s s.yaml", "-o", "o2", "--quiet", "--set", "a.x=2"], c.dir)
+        assert rc == 3, err[-400:]
+        line = [l for l in err.splitlines() if l.startswith("reproduce with:")][0]
+        words = shlex.split(line[len("reproduce with:"):])
+        assert words[:4] == ["tightrope", "replay", "my scen's/s s.yaml", "--run"], words
+        assert words[-2:] == ["--set", "a.x=2"], words
