@@ -514,6 +514,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size);
 int world_draw(tr_world *w, char *buf, size_t size);
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
+/* world_queue and world_log: 0, -1 out of memory, or -2: the queued
+** actions and logged events would pass limits.memory_mb (WORLD_MEM_MSG). */
+#define WORLD_MEM_MSG "memory limit exceeded (limits.memory_mb = %I): the actions queued in " \
+  "this tick and the events logged in this run count towards it"
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
 int world_log(tr_world *w, int actor, const char *action, int target,
               const char *cameo, double goldstein, double value);

@@ -306,6 +306,9 @@ static const char *const out_file_names[OF_COUNT] = {
 ** (P-squared percentiles) instead of keeping every value. */
 #define OUT_EXACT_RUNS 10000
 
+/* At most this much is kept for every run's outcome and final metrics. */
+#define OUT_MAX_KEPT_BYTES (16.0 * 1073741824.0)
+
 /* Streaming statistics of one (tick, metric) of series_summary. */
 typedef struct out_stream {
   gsl_rstat_workspace *moments;              /* n, mean, sd (Welford) */
@@ -589,6 +592,24 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   nfinals = (size_t)o->ngroups * (size_t)o->runs;
   if (o->nmetrics > 0 && nfinals > SIZE_MAX / sizeof(double) / (size_t)o->nmetrics)
     goto oom;
+  {
+    /* Every run's outcome and final metrics are kept (finals.csv,
+    ** compare.csv): refuse plainly what this machine cannot hold, instead
+    ** of dying part-way (docs/experiments.md). */
+    double need = (double)nfinals * (sizeof *o->run_outcomes + (double)o->nmetrics * sizeof(double))
+                  + (double)o->runs * sizeof(double);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize / 2 : 0;
+    if (have <= 0 || have > OUT_MAX_KEPT_BYTES)
+      have = OUT_MAX_KEPT_BYTES;
+    if (need > have) {
+      diag_error(d, NULL, 0, 0, "%d runs x %d variants and points: keeping every run's outcome "
+                 "and final metrics (for finals.csv and compare.csv) needs %.1f GiB, more than the "
+                 "%.1f GiB allowed (half of this machine's memory, at most 16 GiB); use fewer "
+                 "runs (-n)", o->runs, o->ngroups, need / 1073741824.0, have / 1073741824.0);
+      goto fail;
+    }
+  }
   o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
   o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
   o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
@@ -803,9 +824,14 @@ static int out_reserve_ticks(tr_output *o, int end_tick)
 
   if (end_tick < o->cap_ticks)
     return 0;
+  /* Sized by the ticks runs reach, not the horizon: a run that ends at
+  ** tick 4 of 10^9 needs 5 ticks. Growth is geometric (at most to the
+  ** horizon), so the buffers are reallocated O(log ticks) times. */
   want = end_tick + 1;
-  if (o->spec.opts->ticks + 1 > want)
-    want = o->spec.opts->ticks + 1;
+  if (o->cap_ticks > 0 && (long long)o->cap_ticks * 2 > want)
+    want = o->cap_ticks * 2 > o->spec.opts->ticks + 1 ? o->spec.opts->ticks + 1 : o->cap_ticks * 2;
+  if (want < end_tick + 1)
+    want = end_tick + 1;
   ticks = (size_t)want;
   if (o->streaming)
     return out_reserve_streams(o, want);

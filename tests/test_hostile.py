@@ -715,3 +715,54 @@ def test_printed_commands_are_shell_quoted():
         words = shlex.split(line[len("reproduce with:"):])
         assert words[:4] == ["tightrope", "replay", "my scen's/s s.yaml", "--run"], words
         assert words[-2:] == ["--set", "a.x=2"], words
+
+
+# --- memory the engine allocates for scripts and horizons --------------------------
+RSS_PROBE = ("import resource, subprocess, sys\n"
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+             "sys.stderr.buffer.write(p.stderr)\n"
+             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+def run_measured(c, args):
+    """(exit status, stderr, peak resident memory of tightrope in MiB),
+    measured with resource in a process of its own."""
+    import sys
+    p = subprocess.run([sys.executable, "-c", RSS_PROBE, helpers.binary(), *args], cwd=c.dir,
+                       capture_output=True, text=True, timeout=120)
+    rc, kb = p.stdout.split()
+    return int(rc), p.stderr, int(kb) / 1024
+
+
+def test_memory_is_bounded_by_the_ticks_reached():
+    """A run that ends at tick 0 of a 3,000,000-tick horizon, and -t 1e9 -n 1
+    (the run ends at once): buffers follow the ticks reached (before: 2.4 GB
+    and 3.9 GB)."""
+    if helpers.sanitized():
+        helpers.skip("the sanitizers' own memory would be measured")
+    yaml = SMALL.replace("ticks: 2, runs: 2", "ticks: 3000000, runs: 50").replace(
+        "metrics:", "outcomes:\n  done: \"a.x > 0\"\nmetrics:")
+    with Case({"s.yaml": yaml}) as c:
+        for extra in ([], ["-t", "1000000000", "-n", "1"]):
+            rc, err, mib = run_measured(c, ["run", "s.yaml", "-o", "out", "--quiet", *extra])
+            assert rc == 0, err[-400:]
+            assert mib < 200, f"{extra}: {mib:.0f} MiB for runs that end at tick 0"
+
+
+def test_absurd_run_count_gets_a_precise_message():
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, mib = run_measured(c, ["run", "s.yaml", "-o", "out", "--quiet", "-n", "2147483647"])
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "2147483647 runs" in err and "GiB" in err and "use fewer runs" in err, err[-400:]
+        assert mib < 200, f"{mib:.0f} MiB"
+
+
+def test_queued_actions_count_against_the_memory_limit():
+    """1.5 million me:act in one tick under memory_mb: 16 (before: 678 MB)."""
+    if helpers.sanitized():
+        helpers.skip("the sanitizers' own memory would be measured")
+    case = os.path.join(CASES, "mem-act-queue")
+    with Case({n: open(os.path.join(case, n)).read() for n in ("case.yaml", "policy.lua", "poke.lua")}) as c:
+        rc, err, mib = run_measured(c, ["run", "case.yaml", "-o", "out", "--quiet", "--events", "-j", "1"])
+        assert rc == 3 and "memory limit exceeded (limits.memory_mb = 16)" in err, err[-400:]
+        assert mib < 16 * 2 + 60, f"{mib:.0f} MiB under memory_mb: 16"
