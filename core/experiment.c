@@ -346,6 +346,15 @@ static void on_signal(int sig) {
 
 int tr_interrupted(void) { return interrupted_by; }
 
+/* TIGHTROPE_TEST_PAUSE_AFTER: says so on stderr, then waits for SIGINT or
+** SIGTERM (the workers go on until their window is full). */
+static void test_pause(long written) {
+  fprintf(stderr, "tightrope: paused after %ld runs (TIGHTROPE_TEST_PAUSE_AFTER)\n", written);
+  fflush(stderr);
+  struct timespec ms = {0, 10000000};
+  while (!interrupted_by) nanosleep(&ms, NULL);
+}
+
 struct tr_console {
   pthread_mutex_t mu;
   int progress_shown;        /* a progress line is on screen */
@@ -764,6 +773,10 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   interrupted_by = 0;
+  /* A test aid (docs/cli.md "Environment"): stop writing after this many
+  ** runs until a signal comes, so a test's signal always lands mid-way. */
+  const char *pause_env = getenv("TIGHTROPE_TEST_PAUSE_AFTER");
+  long pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
   watchdog_clear_signal();
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
@@ -905,6 +918,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
         break;
       }
       written = j + 1;
+      if (written == pause_after) test_pause(written);
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }

@@ -355,15 +355,22 @@ FOREVER_YAML = SMALL.replace("attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}").
 
 
 def start_and_signal(c, args, sig, wait_for=("out", ".tightrope-partial", "runs.journal"),
-                     min_bytes=-1):
+                     min_bytes=-1, pause=None):
     """Start `tightrope ARGS` in case c, wait until the file wait_for holds
     more than min_bytes bytes (-1: exists), send sig; (exit status, stderr, seconds from the
     signal to the exit)."""
+    env = dict(os.environ)
+    if pause:     # the test aid: tightrope waits for the signal after `pause` runs
+        env["TIGHTROPE_TEST_PAUSE_AFTER"] = str(pause)
     p = subprocess.Popen([helpers.binary(), *args], cwd=c.dir, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, start_new_session=True)
+                         stderr=subprocess.PIPE, start_new_session=True, env=env)
     try:
         deadline = time.time() + 60
         path = c.path(*wait_for)
+        if pause:
+            for line in p.stderr:
+                if b"paused after" in line:
+                    break
         while not (os.path.exists(path) and os.path.getsize(path) > min_bytes):
             assert p.poll() is None, "the run ended by itself: " + p.stderr.read().decode()[-400:]
             assert time.time() < deadline, "the run never got there"
@@ -444,8 +451,8 @@ def test_resume_refuses_an_edited_policy():
 
 
 def test_resume_refuses_a_journal_record_of_another_seed():
-    """Two interrupted experiments, -s 99 and -s 5, each with finished runs
-    in its journal (the run count cannot finish before the signal); the -s 99
+    """Two interrupted experiments, -s 99 and -s 5, each with 5 finished runs
+    in its journal (each pauses there until the signal comes); the -s 99
     journal copied into the -s 5 folder: --resume refuses it, naming the
     record, instead of writing the -s 99 runs into the -s 5 results."""
     slow = SMALL.replace("ticks: 2, runs: 2", "ticks: 200, runs: 1000000").replace(
@@ -454,7 +461,7 @@ def test_resume_refuses_a_journal_record_of_another_seed():
         for out, seed in (("a", "99"), ("b", "5")):
             rc, err, _ = start_and_signal(
                 c, ["run", "s.yaml", "-o", out, "--quiet", "-j", "1", "-s", seed, "--series", "none"],
-                signal.SIGTERM, wait_for=(out, ".tightrope-partial", "runs.journal"), min_bytes=1000)
+                signal.SIGTERM, wait_for=(out, ".tightrope-partial", "runs.journal"), pause=5)
             assert rc == 143, f"exit {rc}: {err[-400:]}"
         shutil.copy(c.path("a", ".tightrope-partial", "runs.journal"),
                     c.path("b", ".tightrope-partial", "runs.journal"))
