@@ -3,7 +3,7 @@
 **
 ** Design (after Redis's script_lua.c): scripts get a deny-by-default global
 ** table holding `base` minus dofile/loadfile, `load` of text chunks only,
-** `collectgarbage` limited to "count", `setmetatable` refusing __gc (Lua
+** `collectgarbage` refused, `setmetatable` refusing __gc (Lua
 ** runs finalizers with hooks off, so a finalizer could loop forever), and the
 ** `string` (without dump), `table`, `math` and `utf8` libraries. There is no
 ** io, os, package, require or debug: the real global table of the state is
@@ -363,14 +363,13 @@ static int sbx_rawset(lua_State *L) {
   return 1;
 }
 
+/* collectgarbage: refused, every option. Stopping or forcing the collector
+** is the engine's business, and "count" would show the heap size, which
+** depends on what the worker thread ran before: a script reading it would
+** give different results for different -j (docs/security.md). */
 static int sbx_collectgarbage(lua_State *L) {
-  const char *opt = luaL_optstring(L, 1, "collect");
-  if (strcmp(opt, "count") != 0)
-    return luaL_error(L, "collectgarbage: only \"count\" is allowed in tightrope scripts");
-  int kb = lua_gc(L, LUA_GCCOUNT, 0);
-  int b = lua_gc(L, LUA_GCCOUNTB, 0);
-  lua_pushnumber(L, (lua_Number)kb + ((lua_Number)b / 1024));
-  return 1;
+  return luaL_error(L, "collectgarbage is not available in tightrope scripts (not even \"count\": "
+                    "the heap size depends on the worker thread, and results must not)");
 }
 
 /* load(chunk [, name [, mode [, env]]]): text only; the environment defaults
