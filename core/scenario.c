@@ -1243,10 +1243,8 @@ static void scen_sha256(const char *path, char hex[65]) {
   for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
-tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
-  ynode *root = ynode_load_file(path, d);
-  if (!root) return NULL;
-
+/* The scenario of a YAML tree (freed here), named path. */
+static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_diag *d) {
   scen_load L = {NULL, d, path, 0, NULL};
   tr_scenario *sc = L.sc = calloc(1, sizeof *sc);
   if (!sc) {
@@ -1286,6 +1284,34 @@ tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
     tr_scenario_free(sc);
     return NULL;
   }
-  scen_sha256(path, sc->sha256);
+  return sc;
+}
+
+tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
+  ynode *root = ynode_load_file(path, d);
+  if (!root) return NULL;
+  tr_scenario *sc = scen_from_tree(root, path, d);
+  if (sc) scen_sha256(path, sc->sha256);
+  return sc;
+}
+
+tr_scenario *tr_scenario_load_string(const char *text, size_t len, const char *name,
+                                     tr_diag *d) {
+  if (!name) name = "<string>";
+  if (len > TR_MAX_FILE_BYTES) {
+    diag_error(d, name, 0, 0, "the scenario is larger than 16 MiB");
+    return NULL;
+  }
+  ynode *root = ynode_load_string(text, len, name, d);
+  if (!root) return NULL;
+  tr_scenario *sc = scen_from_tree(root, name, d);
+  if (sc) {
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)text);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(sc->sha256 + 2 * i, 3, "%02x", digest[i]);
+  }
   return sc;
 }
