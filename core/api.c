@@ -5,6 +5,7 @@
 ** in (opts_resolve), which is what the rest of the engine reads.
 */
 #include <errno.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -316,15 +317,92 @@ int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant
   char out[4096];
   int status = opts_resolve(&base, sc, &o, out, sizeof out, d);
   if (status) return status;
+  /* The recorded row: runs.csv, else results.sqlite's runs table. */
   char *runs_csv = NULL;
+  struct stat st;
   if (outdir && asprintf(&runs_csv, "%s/runs.csv", outdir) < 0) return TR_EOUTPUT;
+  if (runs_csv && stat(runs_csv, &st) != 0) {
+    char *db = NULL;
+    if (asprintf(&db, "%s/results.sqlite", outdir) >= 0 && stat(db, &st) == 0) {
+      free(runs_csv);
+      runs_csv = db;
+    } else {
+      free(db);
+    }
+  }
   status = replay_run(sc, &o, variant, point, run, runs_csv, d);
   free(runs_csv);
+  return status;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st; (void)flag; (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* report reads CSV files. A folder with results.sqlite and no CSV files is
+** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
+** manifest.yaml and every table but series, events and manifest as the CSV
+** file it mirrors; its report/ folder then replaces OUTDIR/report/. */
+static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
+  char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
+  char **tables = NULL;
+  int status = TR_EOUTPUT, n = -1;
+  if (asprintf(&work, "%s/.tightrope-report-XXXXXX", outdir) < 0) return TR_EOUTPUT;
+  if (!mkdtemp(work)) {
+    diag_error(d, NULL, 0, 0, "cannot write in '%s': %s", outdir, strerror(errno));
+    free(work);
+    return TR_EOUTPUT;
+  }
+  if (asprintf(&from, "%s/manifest.yaml", outdir) < 0 || asprintf(&to, "%s/manifest.yaml", work) < 0)
+    goto out;
+  if (link(from, to) != 0) {
+    /* no manifest: let report say the folder holds no finished experiment */
+    if (errno != ENOENT) { diag_error(d, NULL, 0, 0, "cannot read '%s': %s", from, strerror(errno)); goto out; }
+  }
+  n = sqlite_tables(db, &tables);
+  if (n < 0) { diag_error(d, db, 0, 0, "cannot open the database"); status = TR_EINVALID; goto out; }
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(tables[i], "series") || !strcmp(tables[i], "events") || !strcmp(tables[i], "manifest"))
+      continue;
+    free(path);
+    path = NULL;
+    if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0 || sqlite_export_csv(db, tables[i], path, d) < 0)
+      goto out;
+  }
+  status = report_run(work, d);
+  if (status != TR_OK) goto out;
+  free(from); free(to);
+  from = to = NULL;
+  if (asprintf(&from, "%s/report", work) < 0 || asprintf(&to, "%s/report", outdir) < 0 ||
+      asprintf(&old, "%s/previous-report", work) < 0) { status = TR_EOUTPUT; goto out; }
+  struct stat st;
+  if ((lstat(to, &st) == 0 && rename(to, old) != 0) || rename(from, to) != 0) {
+    diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno));
+    status = TR_EOUTPUT;
+  }
+out:
+  nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  for (int i = 0; i < n; i++) free(tables[i]);
+  free(tables);
+  free(work); free(path); free(from); free(to); free(old);
   return status;
 }
 
 int tr_report(const char *outdir, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
-  return report_run(outdir, d);
+  char *csv = NULL, *db = NULL;
+  struct stat st;
+  int status;
+  if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0 || asprintf(&db, "%s/results.sqlite", outdir) < 0)
+    status = TR_EOUTPUT;
+  else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
+    status = report_sqlite(outdir, db, d);
+  else
+    status = report_run(outdir, d);
+  free(csv);
+  free(db);
+  return status;
 }
