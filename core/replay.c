@@ -42,8 +42,12 @@ static char *row_text(const tr_scenario *sc, const char *variant, const tr_runre
   return s;
 }
 
-/* The line of runs_csv for (variant, point, run), or NULL. */
+/* The line of runs_csv for (variant, point, run), or NULL; runs_csv may be
+** a results.sqlite (its runs table). */
 static char *find_row(const char *runs_csv, const char *variant, int point, int run) {
+  size_t n = strlen(runs_csv);
+  if (n > 7 && strcmp(runs_csv + n - 7, ".sqlite") == 0)
+    return sqlite_run_row(runs_csv, variant, point, run);
   /* a regular file only, never through a symbolic link (docs/security.md) */
   int fd = open(runs_csv, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
