@@ -206,13 +206,33 @@ def test_yaml_many_aliases():
 
 
 def test_yaml_huge_mapping():
-    """200,000 duplicate keys: reported without a quadratic check."""
+    """200,000 duplicate keys: reported without a quadratic check. The bound
+    is on the process's CPU time (measured with resource), which a busy
+    machine does not stretch as it stretches the wall clock."""
     with Case() as c:
         c.write("dup.yaml", SMALL + "model:\n" + "".join("  k: 1\n" for _ in range(200000)))
-        rc, err, secs = run_tool(["check", "dup.yaml"], c.dir)
+        rc, err, cpu = run_cpu(c, ["check", "dup.yaml"])
         check_clean("dup", rc, err)
         assert rc == 1 and "duplicate key 'k'" in err, err[-400:]
-        assert secs < 20, f"{secs:.1f} s for 200,000 keys"
+        limit = 60 if helpers.sanitized() else 20
+        assert cpu < limit, f"{cpu:.1f} s of CPU for 200,000 keys (a quadratic check takes minutes)"
+
+
+CPU_PROBE = ("import os, subprocess, sys\n"
+             "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+             "err = p.stderr.read()\n"
+             "_, status, ru = os.wait4(p.pid, 0)\n"
+             "sys.stderr.buffer.write(err)\n"
+             "print(os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime)\n")
+
+
+def run_cpu(c, args):
+    """(exit status, stderr, CPU seconds of tightrope) via os.wait4."""
+    import sys
+    p = subprocess.run([sys.executable, "-c", CPU_PROBE, helpers.binary(), *args], cwd=c.dir,
+                       capture_output=True, text=True, timeout=600)
+    rc, cpu = p.stdout.split()
+    return int(rc), p.stderr, float(cpu)
 
 
 def test_script_directory_instead_of_file():
@@ -418,7 +438,7 @@ def test_sigterm_stops_a_run_inside_a_lua_loop():
     assert rc == 143, f"exit {rc}: {err[-600:]}"
     assert "interrupted by SIGTERM: 0 of 2 runs finished" in err, err[-600:]
     assert "run failed" not in err, err[-600:]
-    assert secs < 10, f"{secs:.1f} s from SIGTERM to exit"
+    assert secs < 20, f"{secs:.1f} s from SIGTERM to exit (generous: a loaded machine)"
 
 
 def test_sigint_stops_a_run_inside_a_long_c_call():
@@ -430,7 +450,7 @@ def test_sigint_stops_a_run_inside_a_long_c_call():
         signal.SIGINT)
     assert rc == 130, f"exit {rc}: {err[-600:]}"
     assert "interrupted by SIGINT: 0 of 2 runs finished" in err, err[-600:]
-    assert secs < 10, f"{secs:.1f} s from SIGINT to exit"
+    assert secs < 20, f"{secs:.1f} s from SIGINT to exit (generous: a loaded machine)"
 
 
 # --- what --resume accepts ----------------------------------------------------
