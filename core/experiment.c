@@ -60,9 +60,12 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       in->init[p->slot] = x;
       return 0;
     }
-    case PATH_MODEL:
-      in->model[p->model] = op == CHANGE_SET ? value : in->model[p->model] + value;
+    case PATH_MODEL: {
+      double x = op == CHANGE_SET ? value : in->model[p->model] + value;
+      if (model_check_value(sc, p->model, x, err, errsize)) return -1;
+      in->model[p->model] = x;
       return 0;
+    }
     case PATH_TICKS:
       if (op != CHANGE_SET || value < 0 || value != floor(value) || value > 1e9) {
         snprintf(err, errsize, "experiment.ticks must be set to a whole number >= 0");
@@ -80,9 +83,18 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
         }
       if (!found) {
         const double *v = find_param(&sc->actors[p->actor].params, p->key);
-        if (!v) { snprintf(err, errsize, "%s is not a numeric parameter", p->text); return -1; }
-        base = *v;
+        int state;
+        const tr_paramdecl *pd = params_find(sc, p->actor, p->key, &state);
+        if (v) base = *v;
+        else if (pd && pd->has_default && pd->def.type == TV_NUM) base = pd->def.num;
+        else if (op == CHANGE_ADD || !pd) {
+          snprintf(err, errsize, "%s is not a numeric parameter", p->text);
+          return -1;
+        }
       }
+      if (params_check_number(sc, p->actor, p->key, op == CHANGE_SET ? value : base + value, err,
+                              errsize))
+        return -1;
       tr_paramset *np = realloc(in->params, (size_t)(in->nparams + 1) * sizeof *np);
       char *key = strdup(p->key);   /* the path may not outlive the plan */
       if (np) in->params = np;

@@ -205,6 +205,7 @@ static int cmd_check(cli *c) {
     if (r) status = r;
     else {
       tr_plan plan;
+      params_notes(sc, d);
       if (exp_plan(sc, &c->opts, &plan, d)) status = TR_EINVALID;
       else
         printf("%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",

@@ -301,6 +301,7 @@ void tr_scenario_free(tr_scenario *sc) {
   }
   free(sc->sweep);
   free(sc->rel_hash);
+  params_free(sc);
   free(sc);
 }
 
@@ -435,6 +436,10 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
   for (int i = 0; i < n->n; i++) {
     if (v->type == TV_MAP) v->keys[i] = scen_strdup(L, n->keys[i]->str);
     scen_value(L, n->items[i], &v->items[i]);
+    if (v->type == TV_MAP) {
+      v->items[i].key_line = n->keys[i]->line;
+      v->items[i].key_col = n->keys[i]->col;
+    }
     v->n = i + 1;
   }
 }
@@ -564,7 +569,10 @@ static void scen_model(scen_load *L, const ynode *node) {
       scen_err(L, k, "%s (see docs/model.md)", msg);
       continue;
     }
-    scen_number(L, node->items[i], k->str, &sc->model[j].value);
+    char err[300];
+    if (scen_number(L, node->items[i], k->str, &sc->model[j].value) == 0 &&
+        model_check_value(sc, j, sc->model[j].value, err, sizeof err))
+      scen_err(L, node->items[i], "%s (see docs/model.md)", err);
   }
   free(names);
 }
@@ -1092,9 +1100,16 @@ static void scen_variants(scen_load *L, const ynode *node) {
   }
 }
 
-/* A swept value must lie inside the bounds of a bounded attribute. */
+/* A swept value must lie inside the bounds of a bounded attribute, the
+** range of a model parameter, and fit a declared parameter. */
 static int scen_sweep_inside(scen_load *L, const ynode *at, const tr_attrdecl *attr,
-                             const char *path, double x) {
+                             const char *path, double x, const tr_path *p) {
+  char err[600];
+  if ((p->kind == PATH_MODEL && model_check_value(L->sc, p->model, x, err, sizeof err)) ||
+      (p->kind == PATH_PARAM && params_check_number(L->sc, p->actor, p->key, x, err, sizeof err))) {
+    scen_err(L, at, "%s", err);
+    return -1;
+  }
   if (!attr || !attr->bounded || (x >= attr->min && x <= attr->max)) return 0;
   scen_err(L, at, "value %g is outside [%g, %g] of '%s'", x, attr->min, attr->max, path);
   return -1;
@@ -1113,7 +1128,7 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     p->nvalues = v->n;
     for (int i = 0; i < v->n; i++)
       if (scen_number(L, v->items[i], k->str, &p->values[i]) == 0)
-        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i]);
+        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i], &p->path);
     return;
   }
   if (v->type != YN_MAP) {
@@ -1146,8 +1161,8 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     scen_err(L, mn, "min %g is greater than max %g in the sweep of '%s'", p->min, p->max, k->str);
     return;
   }
-  if (scen_sweep_inside(L, mn, attr, k->str, p->min) < 0 ||
-      scen_sweep_inside(L, mx, attr, k->str, p->max) < 0)
+  if (scen_sweep_inside(L, mn, attr, k->str, p->min, &p->path) < 0 ||
+      scen_sweep_inside(L, mx, attr, k->str, p->max, &p->path) < 0)
     return;
   if (sc->sweep_method == SWEEP_GRID) {
     p->values = calloc((size_t)p->steps, sizeof *p->values);
@@ -1256,6 +1271,8 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
+  L->errors += params_collect(sc, L->d);
+  L->errors += params_check_actors(sc, L->d);
 
   if ((n = ynode_get(root, "default_outcome"))) {
     char *name = scen_text(L, n, "default_outcome");

@@ -228,3 +228,122 @@ def test_replay_usage_errors_exit_2():
             rc, out, err = c.run(*args)
             assert rc == 2, f"{args}: exit {rc}: {err}"
             assert err.startswith(start), f"{args}: {err}"
+
+
+# ---------------------------------------------------------- declared params
+
+POLICY = """
+declare {name = "every", type = "integer", default = 4, min = 1, doc = "act every N ticks"}
+declare {name = "rate", type = "number", min = 0, max = 1, doc = "a probability"}
+declare {name = "partner", type = "actor", doc = "who it works with"}
+declare {name = "sides", type = "list", items = "actor", doc = "the two sides"}
+declare {name = "label", type = "string", default = "x"}
+function decide(me, world)
+  me.x = me.params.every
+end
+"""
+P_HEAD = HEAD + "actors:\n  b: {role: state, attrs: {x: 0}}\n"
+# line 3 actors:, 4 b, 5 a
+
+
+def test_undeclared_param_key_with_builtin_policy():
+    # the built-in mediator declares talks_every: a typo is an error, not the default
+    expect(P_HEAD + "  a: {role: mediator, attrs: {x: 0}, policy: policies/mediator.lua,"
+           " params: {parties: [a, b], talks_evry: 2}}\n",
+           ["bad.yaml:5:95: error: the policy of actor 'a' (%s) declares no parameter "
+            "'talks_evry' (did you mean 'talks_every'?)" % os.path.join(
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                "scripts/policies/mediator.lua")])
+
+
+def test_param_of_wrong_type_or_out_of_range():
+    expect(P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: p.lua,"
+           " params: {every: 2.5, rate: \"0.5\", partner: bb, sides: [a, c]}}\n"
+           "  c: {role: state, attrs: {x: 0}, policy: p.lua, params: {rate: 1.5, label: 3}}\n",
+           ["bad.yaml:5:66: error: parameter 'every' of actor 'a' is an integer, got 2.5",
+            "bad.yaml:5:77: error: parameter 'rate' of actor 'a' is a number, got the text '0.5': "
+            "remove the quotes",
+            "bad.yaml:5:93: error: parameter 'partner' of actor 'a' is an actor id: unknown actor "
+            "'bb' (did you mean 'b'?)",
+            "bad.yaml:6:65: error: parameter 'rate' of actor 'c' must be at most 1, got 1.5",
+            "bad.yaml:6:77: error: parameter 'label' of actor 'c' is a string, got a number"],
+           files={"p.lua": POLICY})
+
+
+def test_undeclared_param_in_paths_variant_sweep_and_set():
+    base = P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: p.lua, params: {every: 2}}\n"
+    expect(base + "variants:\n  v: {set: {a.params.evry: 3}}\n"
+           "sweep:\n  params: {a.params.rat: [0.1, 0.2]}\n",
+           ["bad.yaml:7:13: error: the policy of actor 'a' (p.lua) declares no parameter 'evry' "
+            "(did you mean 'every'?) (path 'a.params.evry')",
+            "bad.yaml:9:12: error: the policy of actor 'a' (p.lua) declares no parameter 'rat' "
+            "(did you mean 'rate'?) (path 'a.params.rat')"],
+           files={"p.lua": POLICY})
+    # out of range where it is written: the variant's line, the sweep's value
+    expect(base + "variants:\n  v: {set: {a.params.every: 0}}\n"
+           "sweep:\n  params: {a.params.rate: [0.5, 1.5]}\n",
+           ["bad.yaml:9:33: error: parameter 'rate' of actor 'a' must be at most 1, got 1.5"],
+           files={"p.lua": POLICY})
+    expect(base + "variants:\n  v: {set: {a.params.every: 0}}\n",
+           ["bad.yaml:7:13: error: variant 'v': parameter 'every' of actor 'a' must be at least 1, "
+            "got 0"], files={"p.lua": POLICY})
+    with Case({"ok.yaml": base, "p.lua": POLICY}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "a.params.evry=3")
+        assert rc == 1 and err.splitlines()[0] == (
+            "tightrope: error: --set a.params.evry=3: the policy of actor 'a' (p.lua) declares no "
+            "parameter 'evry' (did you mean 'every'?) (path 'a.params.evry')"), err
+        # a declared number need not be in the YAML: --set reaches it, the default applies
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "a.params.rate=0.5",
+                             "--set", "b.x=1")
+        assert rc == 0, err
+
+
+def test_declared_default_reaches_the_script():
+    text = (HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: p.lua}\n"
+            "  b: {role: state, attrs: {x: 0}, policy: p.lua, params: {every: 7}}\n"
+            "metrics: {ax: \"a.x\", bx: \"b.x\"}\n"
+            "variants:\n  v: {set: {a.params.every: 9}}\n")
+    with Case({"ok.yaml": text, "p.lua": POLICY}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err
+        got = [(r["variant"], r["ax"], r["bx"]) for r in c.csv("out", "runs.csv")]
+        assert got == [("baseline", "4", "7"), ("v", "9", "7")], got
+
+
+def test_script_declaring_nothing_gets_a_note():
+    text = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: q.lua, params: {anything: 1}}\n"
+    with Case({"ok.yaml": text, "q.lua": "function decide(me, world) end\n"}) as c:
+        rc, out, err = c.run("check", "ok.yaml")
+        assert rc == 0, err
+        assert err.splitlines() == ["ok.yaml:4:43: note: q.lua declares no parameters: the params "
+                                    "of its actors are not checked (declare them: docs/lua-api.md)"], err
+
+
+def test_bad_declarations():
+    expect(P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: d.lua}\n",
+           ["d.lua:1:1: error: declare: parameter 'a' needs a type: number, integer, string, "
+            "list, actor or any (got 'nubmer') (did you mean 'number'?)",
+            "d.lua:2:1: error: declare: unknown field 'defualt' (did you mean 'default'?): a "
+            "declaration has name, type, default, min, max, items and doc",
+            "d.lua:3:1: error: declare: the default of 'c' must be at least 0, got -1",
+            "d.lua:4:1: error: declare: parameter 'b' is declared twice (first at line 2)"],
+           files={"d.lua": 'declare {name = "a", type = "nubmer"}\n'
+                           'declare {name = "b", type = "number", defualt = 1}\n'
+                           'declare {name = "c", type = "number", default = -1, min = 0}\n'
+                           'declare {name = "b", type = "string"}\n'
+                           'function decide(me, world) end\n'})
+
+
+def test_model_values_range_checked():
+    ok = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}}\n"
+    with Case({"ok.yaml": ok}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "model.talks_rate=-5")
+        assert rc == 1, err
+        assert err.splitlines()[0] == ("tightrope: error: --set model.talks_rate=-5: "
+                                       "model.talks_rate must be in [0, 1], got -5"), err
+        assert not os.path.exists(c.path("out"))
+    expect(ok + "model: {attack_damage: 1.5, spillover: -1}\n",
+           ["bad.yaml:5:24: error: model.attack_damage must be in [0, 1], got 1.5 (see docs/model.md)",
+            "bad.yaml:5:40: error: model.spillover must be at least 0, got -1 (see docs/model.md)"])
+    expect(ok + "variants:\n  v: {add: {model.talks_rate: 0.5}}\n",
+           ["bad.yaml:6:13: error: variant 'v': model.talks_rate must be in [0, 1], got 1.5"])

@@ -18,6 +18,17 @@
 --   cooling         share of the tension of its own hostility relation that fades
 --                   per tick (default 0)
 
+declare {name = "adversary", type = "actor", doc = "the actor it fights"}
+declare {name = "attack_rate", type = "number", default = 0.3, min = 0, max = 1,
+         doc = "attack probability per tick at effective hardline 1"}
+declare {name = "violation_rate", type = "number", default = 0.03, min = 0, max = 1,
+         doc = "violation probability per tick during a ceasefire at hardline 1, nothing imposed"}
+declare {name = "imposed_weight", type = "number", default = 2, min = 0,
+         doc = "how much an imposed ceasefire raises that probability"}
+declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, doc = "intensity of its attacks"}
+declare {name = "cooling", type = "number", default = 0, min = 0, max = 1,
+         doc = "share of the tension of its hostility relation that fades per tick"}
+
 local function param(me, key, default)
   local v = me.params[key]
   if v == nil then return default end
