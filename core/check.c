@@ -54,10 +54,12 @@ static const char *const check_keywords[] = {
   "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
 /* What the expression environment binds besides actor ids and metrics
 ** (luaapi.c, build_state). */
-static const char *const check_env[] = {"world", "tick", "ticks", "rel", "sum", "mean", "min",
-                                        "max", "count", "math"};
+static const char *const check_env[] = {
+  "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count", "math", "gini", "sd",
+  "var", "median", "quantile", "ipairs", "pairs", "select", "type", "tostring", "tonumber",
+  "table"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                          "outgoing", "incoming", "has"};
+                                          "outgoing", "incoming", "has", "others", "rejected"};
 static const char *const check_math[] = {
   "abs", "ceil", "floor", "fmod", "huge", "log", "max", "maxinteger", "min", "mininteger",
   "modf", "pi", "sqrt", "exp", "ult", "tointeger", "type", "sin", "cos", "tan", "asin", "acos",
@@ -321,6 +323,18 @@ static void rel_call(cexpr *x, int i) {
        sc->actors[to].id, f, dym(sug, sizeof sug, f, names, n));
 }
 
+/* Index of a role name (built-in or the scenario's own), or -1. */
+static int role_index(const tr_scenario *sc, const char *r) {
+  if (sc->nroles > 0) {
+    for (int k = 0; k < sc->nroles; k++)
+      if (sc->roles[k] && strcmp(r, sc->roles[k]) == 0) return k;
+    return -1;
+  }
+  for (int k = 0; k < ROLE_COUNT; k++)
+    if (strcmp(r, tr_role_names[k]) == 0) return k;
+  return -1;
+}
+
 /* world.NAME or world:NAME(...) at t[i] (the '.' or ':'). */
 static void world_use(cexpr *x, int i) {
   if (!(is_op(x, i, ".") || is_op(x, i, ":")) || i + 1 >= x->n || x->t[i + 1].type != T_NAME)
@@ -329,7 +343,8 @@ static void world_use(cexpr *x, int i) {
   tok_text(&x->t[i + 1], m, sizeof m);
   if (!in_list(m, (int)strlen(m), check_world, NELEM(check_world))) {
     char sug[300];
-    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0)
+    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0 ||
+        strcmp(m, "transfer") == 0)
       cerr(x, &x->t[i + 1], "world:%s cannot be called from an expression (expressions only read)",
            m);
     else
@@ -350,11 +365,16 @@ static void world_use(cexpr *x, int i) {
       x->t[j + 1].plain) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
-    for (int k = 0; k < ROLE_COUNT; k++)
-      if (strcmp(r, tr_role_names[k]) == 0) return;
+    if (role_index(x->sc, r) >= 0) return;
     char sug[300];
-    cerr(x, &x->t[j + 1], "unknown role '%s'%s: a role is mediator, patron, proxy or state", r,
-         dym(sug, sizeof sug, r, tr_role_names, ROLE_COUNT));
+    int n = x->sc->nroles > 0 ? x->sc->nroles : ROLE_COUNT;
+    const char *const *names = x->sc->nroles > 0 ? (const char *const *)x->sc->roles : tr_role_names;
+    char list[512] = "";
+    size_t used = 0;
+    for (int k = 0; k < n && used < sizeof list; k++)
+      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k == 0 ? "" : k == n - 1 ? " or " : ", ", names[k]);
+    cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor has it (roles: %s)", r,
+         dym(sug, sizeof sug, r, names, n), list);
   }
 }
 
@@ -377,9 +397,7 @@ static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned c
         if (x->t[b + 4].type != T_STR) return LIST_NONE;
         char r[64];
         tok_text(&x->t[b + 4], r, sizeof r);
-        for (int k = 0; k < ROLE_COUNT; k++)
-          if (strcmp(r, tr_role_names[k]) == 0) role = k;
-        if (role < 0) return LIST_NONE;
+        if ((role = role_index(sc, r)) < 0) return LIST_NONE;
       } else if (e - b != 5) {
         return LIST_NONE;
       }
@@ -555,7 +573,8 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
       continue;
     }
     if (strcmp(name, "sum") == 0 || strcmp(name, "mean") == 0 || strcmp(name, "min") == 0 ||
-        strcmp(name, "max") == 0) {
+        strcmp(name, "max") == 0 || strcmp(name, "gini") == 0 || strcmp(name, "sd") == 0 ||
+        strcmp(name, "var") == 0 || strcmp(name, "median") == 0) {
       if (is_op(x, i + 1, "(")) aggregate_call(x, i + 1, name);
       continue;
     }
