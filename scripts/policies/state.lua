@@ -26,9 +26,11 @@ declare {name = "behaviour", type = "string", default = "adversary",
          doc = "\"adversary\", \"great_power\" or \"regional\""}
 -- adversary
 declare {name = "enemies", type = "list", items = "actor", doc = "the actors it fights"}
-declare {name = "aggression", type = "any", doc = "strike probability at tension 1: a number, or a map enemy -> number (0.5)"}
+declare {name = "aggression", type = "any",
+         doc = "strike probability at tension 1: a number, or a map enemy -> number (0.5)"}
 declare {name = "escalation", type = "any", doc = "exponent of tension: a number, or a map enemy -> number (1)"}
-declare {name = "cooling", type = "any", doc = "share of tension that fades per tick: a number, or a map enemy -> number (0)"}
+declare {name = "cooling", type = "any",
+         doc = "share of tension that fades per tick: a number, or a map enemy -> number (0)"}
 declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, doc = "intensity of its strikes"}
 declare {name = "violation_rate", type = "number", default = 0.02, min = 0, max = 1,
          doc = "violation probability per tick during a ceasefire"}
