@@ -461,6 +461,8 @@ struct tr_options {
   int events;
   int quiet;
   int resume;
+  int keep_going;         /* --keep-going: failing runs recorded, the rest finish */
+  int strict;             /* --strict: warnings are errors */
   int argc; char **argv;  /* for the manifest and replay hints */
 };
 
@@ -716,6 +718,10 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 /* Name prefix of out_open's staging folders inside the output folder. */
 #define OUT_STAGING_PREFIX ".tightrope-staging-"
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
+/* --keep-going: a run that failed at `tick` (actor id or NULL), in order
+** with the others; 0 or -1. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay);
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
 /* Shortest string that reads back to the same double (SPEC §6): plain

@@ -40,6 +40,8 @@ static const char usage_text[] =
   "      --events           write the event log (events.csv)\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
+  "      --strict           treat warnings as errors (check and run)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -106,7 +108,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT,
-         O_SWEEP, O_VARIANTS };
+         O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -115,7 +117,8 @@ static int parse_options(int argc, char **argv, cli *c) {
     {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
+    {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
+    {"strict", no_argument, 0, O_STRICT}, {0, 0, 0, 0}};
   tr_options *o = &c->opts;
   o->sets = calloc((size_t)argc, sizeof *o->sets);
   o->variants = calloc((size_t)argc, sizeof *o->variants);
@@ -152,6 +155,8 @@ static int parse_options(int argc, char **argv, cli *c) {
       case O_EVENTS: o->events = 1; break;
       case O_QUIET: o->quiet = 1; break;
       case O_RESUME: o->resume = 1; break;
+      case O_KEEP_GOING: o->keep_going = 1; break;
+      case O_STRICT: o->strict = 1; break;
       case O_RUN:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
         c->run_index = v; break;

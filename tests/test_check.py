@@ -347,3 +347,63 @@ def test_model_values_range_checked():
             "bad.yaml:5:40: error: model.spillover must be at least 0, got -1 (see docs/model.md)"])
     expect(ok + "variants:\n  v: {add: {model.talks_rate: 0.5}}\n",
            ["bad.yaml:6:13: error: variant 'v': model.talks_rate must be in [0, 1], got 1.5"])
+
+
+# ---------------------------------------------------------------- --keep-going
+
+KG_POLICY = """
+function decide(me, world)
+  if world.run == 3 and world.tick == 2 then error("boom in run 3") end
+  me.x = me.x + rng.uniform()
+end
+"""
+KG = ("scenario: kg\nexperiment: {ticks: 5, runs: 10, seed: 3}\n"
+      "actors:\n  a: {role: state, attrs: {x: 0}, policy: kg.lua}\n"
+      "metrics: {x: \"a.x\"}\noutcomes: {high: \"a.x > 3\"}\n")
+
+
+def test_keep_going_records_the_failing_run_and_finishes_the_others():
+    import csv, shlex, statistics
+    with Case({"kg.yaml": KG, "kg.lua": KG_POLICY}) as c:
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "--keep-going", "-j", "2")
+        assert rc == 3, err
+        assert "tightrope: 1 of 10 runs failed; they are listed in out/errors.csv, the statistics " \
+               "are over the 9 that finished" in err, err
+        runs = c.csv("out", "runs.csv")
+        assert [r["outcome"] for r in runs].count("error") == 1 and len(runs) == 10
+        bad = [r for r in runs if r["outcome"] == "error"][0]
+        assert (bad["run"], bad["end_tick"], bad["x"]) == ("3", "2", "")
+        errors = c.csv("out", "errors.csv")
+        assert len(errors) == 1, errors
+        e = errors[0]
+        assert (e["variant"], e["point"], e["run"], e["tick"], e["actor"]) == ("baseline", "1", "3", "2", "a")
+        assert e["message"].startswith("in decide of 'a': kg.lua:2: boom in run 3"), e["message"]
+        assert e["replay"] == "tightrope replay kg.yaml --run 3 -s 3", e["replay"]
+        # the replay command reproduces the error
+        rc, rout, rerr = c.run(*shlex.split(e["replay"])[1:])
+        assert rc == 3 and "kg.lua:2: boom in run 3" in rout + rerr, rout + rerr
+        # statistics over the 9 runs that finished
+        xs = [float(r["x"]) for r in runs if r["outcome"] != "error"]
+        fin = c.csv("out", "finals.csv")[0]
+        assert fin["n"] == "9"
+        assert abs(float(fin["mean"]) - statistics.mean(xs)) < 1e-12
+        assert abs(float(fin["sd"]) - statistics.stdev(xs)) < 1e-12
+        oc = c.csv("out", "outcomes.csv")
+        assert sum(int(r["count"]) for r in oc) == 9
+        manifest = open(c.path("out", "manifest.yaml")).read()
+        assert "failed_runs: 1\n" in manifest and "errors.csv" in manifest
+
+
+def test_without_keep_going_nothing_is_installed():
+    with Case({"kg.yaml": KG, "kg.lua": KG_POLICY.replace("world.run == 3", "world.run == 99")}) as c:
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err
+        before = {n: c.bytes("out", n) for n in os.listdir(c.path("out"))}
+        c.write("kg.lua", KG_POLICY)
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "-s", "4")
+        assert rc == 3 and "boom in run 3" in err, err
+        after = {n: c.bytes("out", n) for n in os.listdir(c.path("out"))}
+        assert after == before, "the earlier results must be left untouched"
+        assert "errors.csv" not in after
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "--keep-going", "--resume")
+        assert rc == 2 and "--keep-going cannot be combined with --resume" in err, err
