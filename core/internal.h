@@ -342,6 +342,10 @@ int check_expressions(const tr_scenario *sc, tr_diag *d);
 /* Whether metric i is visible by name: not when an actor id or a name the
 ** expression environment binds already means something else. */
 int check_metric_by_name(const tr_scenario *sc, int i);
+/* What is legal but almost certainly wrong, as warnings (check.c): a swept
+** path a variant also sets, a variant identical to the baseline, an
+** attribute or parameter nothing reads, an outcome that can never hold. */
+void check_warnings(const tr_scenario *sc, tr_diag *d);
 
 /* Parameter declarations (params.c). params_collect runs each distinct
 ** policy and action script's top level once, in a sandbox, recording its
@@ -407,6 +411,9 @@ extern const int model_ndefaults;
 /* Relation kinds the model and the default policies read. */
 extern const char *const model_kinds[];
 extern const int model_nkinds;
+/* Attributes the built-in actions read or write. */
+extern const char *const model_attrs[];
+extern const int model_nattrs;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and

@@ -80,6 +80,16 @@ const char *const model_kinds[] = {
   "patronage",       /* a patron and its proxy: support */
 };
 const int model_nkinds = (int)(sizeof model_kinds / sizeof model_kinds[0]);
+
+/* Attributes the built-in actions read or write (docs/model.md, section 1):
+** `check` does not warn that they are never read, nor that nothing writes
+** them. */
+const char *const model_attrs[] = {
+  "active", "autonomy", "bias", "capability", "ceasefire", "credibility", "hardline", "held",
+  "imposed", "leverage", "progress", "resolve", "resources", "support", "talks_held", "tension",
+  "tolerance",
+};
+const int model_nattrs = (int)(sizeof model_attrs / sizeof model_attrs[0]);
 _Static_assert(sizeof model_defaults / sizeof model_defaults[0] == P_COUNT,
                "model_defaults[] and the P_* indices must match");
 

@@ -1966,6 +1966,7 @@ tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
     tr_scenario_free(sc);
     return NULL;
   }
+  check_warnings(sc, d);
   scen_files_sha256(&sc->files, sc->sha256);
   return sc;
 }
