@@ -56,8 +56,8 @@ static const char *const check_keywords[] = {
 ** (luaapi.c, build_state). */
 static const char *const check_env[] = {
   "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count", "math", "gini", "sd",
-  "var", "median", "quantile", "ipairs", "pairs", "select", "type", "tostring", "tonumber",
-  "table"};
+  "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
+  "tonumber"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
                                           "outgoing", "incoming", "has", "others", "rejected"};
 static const char *const check_math[] = {
@@ -365,16 +365,12 @@ static void world_use(cexpr *x, int i) {
       x->t[j + 1].plain) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
-    if (role_index(x->sc, r) >= 0) return;
+    const tr_scenario *sc = x->sc;
+    for (int k = 0; k < sc->nroles; k++)
+      if (strcmp(r, sc->roles[k]) == 0) return;
     char sug[300];
-    int n = x->sc->nroles > 0 ? x->sc->nroles : ROLE_COUNT;
-    const char *const *names = x->sc->nroles > 0 ? (const char *const *)x->sc->roles : tr_role_names;
-    char list[512] = "";
-    size_t used = 0;
-    for (int k = 0; k < n && used < sizeof list; k++)
-      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k == 0 ? "" : k == n - 1 ? " or " : ", ", names[k]);
-    cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor has it (roles: %s)", r,
-         dym(sug, sizeof sug, r, names, n), list);
+    cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor of the scenario has it", r,
+         dym(sug, sizeof sug, r, (const char *const *)sc->roles, sc->nroles));
   }
 }
 
