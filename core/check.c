@@ -1001,8 +1001,10 @@ static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *writ
     size_t used = 0;
     for (int i = 0; i < n && used < sizeof names; i++) {
       const tr_attrdecl *ad = slot_attr(sc, slots[i]);
-      used += (size_t)snprintf(names + used, sizeof names - used, "%s'%s'", i ? ", " : "",
-                               ad ? ad->name : "?");
+      char quoted[300];
+      snprintf(quoted, sizeof quoted, "'%s'", ad ? ad->name : "?");
+      if (strstr(names, quoted)) continue;   /* each name once */
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", quoted);
     }
     diag_warning(d, sc->path, oc->line, oc->col,
                  "outcome '%s' can never hold: no script, event or model rule writes %s, and "

@@ -213,7 +213,8 @@ static int cmd_check(cli *c) {
   tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
                                        c->opts.sets, c->opts.nsets, d);
   int status = TR_OK;
-  if (!sc || tr_scenario_compile(sc, d)) {
+  if (sc && c->opts.strict) diag_warnings_to_errors(d);
+  if (!sc || tr_diag_count(d) || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
   } else {
     int r = resolve(c, sc);
@@ -253,9 +254,13 @@ static int cmd_run(cli *c) {
   tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
                                        c->opts.sets, c->opts.nsets, d);
   int status;
-  if (!sc || tr_scenario_compile(sc, d)) {
+  if (sc && c->opts.strict) diag_warnings_to_errors(d);
+  if (!sc || tr_diag_count(d) || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
   } else if ((status = resolve(c, sc)) == 0) {
+    /* warnings are shown before the runs, not after them */
+    if (is_root() && diag_count_level(d, DIAG_WARNING)) tr_diag_print(d, stderr);
+    diag_clear(d);
     status = tr_experiment_run(sc, &c->opts, d);
   }
   if (is_root()) tr_diag_print(d, stderr);

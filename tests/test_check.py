@@ -240,6 +240,7 @@ declare {name = "sides", type = "list", items = "actor", doc = "the two sides"}
 declare {name = "label", type = "string", default = "x"}
 function decide(me, world)
   me.x = me.params.every
+  return me.params.rate, me.params.partner, me.params.sides, me.params.label
 end
 """
 P_HEAD = HEAD + "actors:\n  b: {role: state, attrs: {x: 0}}\n"
@@ -312,7 +313,7 @@ def test_declared_default_reaches_the_script():
 
 def test_script_declaring_nothing_gets_a_note():
     text = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: q.lua, params: {anything: 1}}\n"
-    with Case({"ok.yaml": text, "q.lua": "function decide(me, world) end\n"}) as c:
+    with Case({"ok.yaml": text, "q.lua": "function decide(me, world) me.x = me.params.anything end\n"}) as c:
         rc, out, err = c.run("check", "ok.yaml")
         assert rc == 0, err
         assert err.splitlines() == ["ok.yaml:4:43: note: q.lua declares no parameters: the params "
@@ -335,7 +336,7 @@ def test_bad_declarations():
 
 
 def test_model_values_range_checked():
-    ok = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}}\n"
+    ok = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}}\nmetrics: {x: \"a.x\"}\n"
     with Case({"ok.yaml": ok}) as c:
         rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "model.talks_rate=-5")
         assert rc == 1, err
@@ -343,10 +344,10 @@ def test_model_values_range_checked():
                                        "model.talks_rate must be in [0, 1], got -5"), err
         assert not os.path.exists(c.path("out"))
     expect(ok + "model: {attack_damage: 1.5, spillover: -1}\n",
-           ["bad.yaml:5:24: error: model.attack_damage must be in [0, 1], got 1.5 (see docs/model.md)",
-            "bad.yaml:5:40: error: model.spillover must be at least 0, got -1 (see docs/model.md)"])
+           ["bad.yaml:6:24: error: model.attack_damage must be in [0, 1], got 1.5 (see docs/model.md)",
+            "bad.yaml:6:40: error: model.spillover must be at least 0, got -1 (see docs/model.md)"])
     expect(ok + "variants:\n  v: {add: {model.talks_rate: 0.5}}\n",
-           ["bad.yaml:6:13: error: variant 'v': model.talks_rate must be in [0, 1], got 1.5"])
+           ["bad.yaml:7:13: error: variant 'v': model.talks_rate must be in [0, 1], got 1.5"])
 
 
 # ---------------------------------------------------------------- --keep-going
@@ -407,3 +408,108 @@ def test_without_keep_going_nothing_is_installed():
         assert "errors.csv" not in after
         rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "--keep-going", "--resume")
         assert rc == 2 and "--keep-going cannot be combined with --resume" in err, err
+
+
+# ------------------------------------------------------------------- warnings
+
+def expect_warnings(text, lines, files=None):
+    """`check` exits 0 and prints exactly these warnings; with --strict
+    they are errors (exit 1) and `run --strict` refuses to start."""
+    with Case(dict(files or {}, **{"w.yaml": text})) as c:
+        rc, out, err = c.run("check", "w.yaml")
+        got = [l for l in err.splitlines() if ": warning: " in l or ": error: " in l]
+        assert rc == 0 and "w.yaml: ok:" in out, f"exit {rc}: {err}"
+        assert got == lines, "expected:\n" + "\n".join(lines) + "\ngot:\n" + err
+        rc, out, err = c.run("check", "w.yaml", "--strict")
+        got = [l for l in err.splitlines() if ": error: " in l]
+        assert rc == 1 and got == [l.replace(": warning: ", ": error: ") for l in lines], err
+        rc, out, err = c.run("run", "w.yaml", "--strict", "-o", "out", "--quiet")
+        assert rc == 1 and not os.path.exists(c.path("out", "runs.csv")), err
+        rc, out, err = c.run("run", "w.yaml", "-o", "out", "--quiet")
+        assert rc == 0 and [l for l in err.splitlines() if ": warning: " in l] == lines, err
+
+
+W_HEAD = HEAD + ACTORS + "metrics:\n  t: \"rel('israel','hamas').tension + qatar.leverage + hamas.capability + israel.capability\"\n"
+# lines 9-10: metrics
+
+
+def test_warning_sweep_path_also_set_by_a_variant():
+    expect_warnings(W_HEAD + "variants:\n  tough: {set: {israel.capability: 1}}\n"
+                    "sweep:\n  params: {israel.capability: [0.5, 0.8]}\n",
+                    ["w.yaml:12:17: warning: variant 'tough' sets 'israel.capability', which the "
+                     "sweep also sets (line 14): at every point the sweep's value replaces the "
+                     "variant's, so this change does nothing"])
+
+
+def test_warning_variant_identical_to_baseline():
+    expect_warnings(W_HEAD + "variants:\n  same: {set: {israel.capability: 0.9}, add: {qatar.leverage: 0}}\n"
+                    "  empty: {description: nothing yet}\n",
+                    ["w.yaml:12:3: warning: variant 'same' is identical to the baseline: every "
+                     "value it sets equals the baseline's",
+                     "w.yaml:13:3: warning: variant 'empty' is identical to the baseline: it "
+                     "changes nothing"])
+
+
+def test_warning_attribute_and_parameter_never_read():
+    expect_warnings(W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}")
+                    .replace("{role: state, attrs: {capability: 0.9}}",
+                             "{role: state, attrs: {capability: 0.9}, policy: p.lua, params: {drift: 1}}"),
+                    ["p.lua:2:1: warning: parameter 'unused' is declared but never read by any "
+                     "script or expression",
+                     "w.yaml:4:50: warning: attribute 'patience' of actor 'qatar' is never read: no "
+                     "script, expression or model rule reads 'patience'"],
+                    files={"p.lua": 'declare {name = "drift", type = "number"}\n'
+                                    'declare {name = "unused", type = "number", default = 1}\n'
+                                    'function decide(me, world) me.capability = me.params.drift end\n'})
+
+
+def test_warning_outcome_that_can_never_hold():
+    # nothing writes qatar.patience, and 2 < 1 is false from the start (and
+    # in the variant); `war` reads a tension the model writes: no warning
+    expect_warnings(W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}") +
+                    "outcomes:\n  gave_up: \"qatar.patience < 1 and qatar.patience > -1\"\n"
+                    "  war: \"rel('israel','hamas').tension >= 0.95\"\n"
+                    "variants:\n  calmer: {set: {qatar.patience: 3}}\n",
+                    ["w.yaml:12:12: warning: outcome 'gave_up' can never hold: no script, "
+                     "event or model rule writes 'patience', and the initial values "
+                     "do not satisfy it"])
+    # a variant under which it holds from the start: no warning
+    with Case({"ok.yaml": W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}") +
+               "outcomes:\n  gave_up: \"qatar.patience < 1\"\n"
+               "variants:\n  tired: {set: {qatar.patience: 0.5}}\n"}) as c:
+        rc, out, err = c.run("check", "--strict", "ok.yaml")
+        assert rc == 0 and "warning" not in err, err
+
+
+def test_bundled_and_docs_scenarios_pass_check_strict():
+    import glob, re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for f in sorted(glob.glob(os.path.join(root, "scenarios", "*.yaml"))):
+        with Case() as c:
+            rc, out, err = c.run("check", "--strict", f)
+            assert rc == 0 and ": warning: " not in err and ": error: " not in err, f"{f}: {err}"
+    # docs: the scripts a guide shows are written beside its scenarios (a
+    # ```lua block after the paragraph that names `path/file.lua`)
+    accepted = 0
+    docs = sorted(glob.glob(os.path.join(root, "docs", "*.md")))
+    scripts = {}
+    for md in docs:
+        text = open(md, encoding="utf-8").read()
+        for m in re.finditer(r"`([\w/]+\.lua)`[^`]*?(?:`[^`]*`[^`]*?)*?```lua\n(.*?)```", text, re.S):
+            scripts.setdefault(m.group(1), m.group(2))
+    assert "policies/escalate.lua" in scripts, scripts
+    for md in docs:
+        text = open(md, encoding="utf-8").read()
+        for i, m in enumerate(re.finditer(r"```yaml\n(.*?)```", text, re.S)):
+            if not re.search(r"^scenario: ", m.group(1), re.M):
+                continue
+            with Case(scripts) as c:
+                c.write("doc.yaml", m.group(1))
+                rc, out, err = c.run("check", "doc.yaml")
+                if rc != 0:
+                    continue          # the docs also show broken examples on purpose
+                accepted += 1
+                assert ": warning: " not in err, f"{md} block {i}: {err}"
+                rc, out, err = c.run("check", "--strict", "doc.yaml")
+                assert rc == 0, f"{md} block {i}: {err}"
+    assert accepted >= 2, "the complete examples of scenario-format.md and user-guide.md"
