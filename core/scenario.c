@@ -14,6 +14,7 @@
 ** order, actors in file order, then each relation's attributes likewise.
 ** Lua is not compiled here (tr_scenario_compile does that).
 */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -149,6 +150,14 @@ static double scen_strtonum(const char *s) {
   return strtod(s, NULL); /* decimal and 0x hexadecimal */
 }
 
+/* A quoted scalar that would be a number without its quotes. */
+static int scen_quoted_number(const ynode *n) {
+  if (!n || n->type != YN_SCALAR || n->plain || !*n->str) return 0;
+  char *end;
+  double v = strtod(n->str, &end);
+  return !*end && isfinite(v) && !isspace((unsigned char)n->str[0]);
+}
+
 /* A finite number; 0 or -1 with an error naming what. */
 static int scen_number(scen_load *L, const ynode *n, const char *what, double *out) {
   char buf[80];
@@ -159,7 +168,8 @@ static int scen_number(scen_load *L, const ynode *n, const char *what, double *o
   }
   int kind = ynode_scalar_kind(n);
   if (kind != YS_INT && kind != YS_FLOAT) {
-    scen_err(L, n, "expected a number for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected a number for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   double v = scen_strtonum(n->str);
@@ -177,7 +187,8 @@ static int scen_integer(scen_load *L, const ynode *n, const char *what, long lon
   char buf[80];
   *out = lo;
   if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_INT) {
-    scen_err(L, n, "expected an integer for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected an integer for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   const char *s = n->str;
@@ -605,6 +616,16 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
     a->max = INFINITY;
     a->slot = -1;
     a->dist = -1;
+    /* `policy:` indented into `attrs:` reads as an attribute: say so */
+    static const char *const actor_keys[] = {"role", "name", "attrs", "policy", "params"};
+    static const char *const rel_keys[] = {"from", "to", "kind", "attrs"};
+    int is_actor = strncmp(owner, "actor", 5) == 0;
+    if (is_actor ? scen_in(k->str, actor_keys, NELEM(actor_keys))
+                 : scen_in(k->str, rel_keys, NELEM(rel_keys))) {
+      scen_err(L, k, "'%s' is not an attribute: it is a key of %s, probably indented one level "
+               "too deep (line it up with 'attrs:')", k->str, owner);
+      continue;
+    }
     scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
                     "views use it for the id, role, name, params, kind, from, to or act");
     if (v->type != YN_MAP) {

@@ -513,3 +513,32 @@ def test_bundled_and_docs_scenarios_pass_check_strict():
                 rc, out, err = c.run("check", "--strict", "doc.yaml")
                 assert rc == 0, f"{md} block {i}: {err}"
     assert accepted >= 2, "the complete examples of scenario-format.md and user-guide.md"
+
+
+# ------------------------------------------------------- YAML in users' words
+
+def test_yaml_tab_indentation():
+    expect("scenario: s\nactors:\n  a:\n\trole: state\n",
+           ["bad.yaml:4:1: error: found character that cannot start any token while scanning for "
+            "the next token: YAML does not allow tabs for indentation: use spaces"])
+
+
+def test_yaml_key_indented_too_deep_or_too_shallow():
+    expect("scenario: s\nactors:\n  a:\n    role: state\n      attrs: {x: 1}\n",
+           ["bad.yaml:5:12: error: mapping values are not allowed in this context: 'attrs:' is "
+            "indented deeper than 'role:' above it; keys of one mapping line up"])
+    expect("scenario: s\nactors:\n  a:\n    role: state\n   attrs: {x: 1}\n",
+           ["bad.yaml:5:4: error: did not find expected key while parsing a block mapping: "
+            "'attrs:' is indented less than 'role:' above it; keys of one mapping line up"])
+
+
+def test_yaml_key_of_the_enclosing_block_indented_into_attrs():
+    expect("scenario: s\nactors:\n  a:\n    role: state\n    attrs:\n      x: 1\n      policy: p.lua\n",
+           ["bad.yaml:7:7: error: 'policy' is not an attribute: it is a key of actor 'a', probably "
+            "indented one level too deep (line it up with 'attrs:')"])
+
+
+def test_yaml_quoted_number():
+    expect("scenario: s\nexperiment: {ticks: \"5\"}\nactors:\n  a: {role: state, attrs: {x: \"0.5\"}}\n",
+           ["bad.yaml:2:21: error: expected an integer for 'ticks', got '5': remove the quotes",
+            "bad.yaml:4:31: error: expected a number for 'x', got '0.5': remove the quotes"])
