@@ -393,6 +393,11 @@ def test_keep_going_records_the_failing_run_and_finishes_the_others():
         assert sum(int(r["count"]) for r in oc) == 9
         manifest = open(c.path("out", "manifest.yaml")).read()
         assert "failed_runs: 1\n" in manifest and "errors.csv" in manifest
+        # the same bytes with one thread
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out1", "--quiet", "--keep-going", "-j", "1")
+        assert rc == 3, err
+        for name in ("runs.csv", "errors.csv", "finals.csv", "outcomes.csv", "series_summary.csv"):
+            assert c.bytes("out", name) == c.bytes("out1", name), name
 
 
 def test_without_keep_going_nothing_is_installed():
