@@ -499,7 +499,9 @@ int params_collect(tr_scenario *sc, tr_diag *d) {
     errors += c.errors;
     lua_settop(L, 0);
   }
+  watchdog_unregister(lx);      /* as script_free does */
   lua_close(L);
+  free(lx->ids);
   free(lx);
   return errors;
 }
