@@ -990,6 +990,11 @@ done:
         /* not opened: nothing of ours to clean */
       } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
         journal_close(jr, 0);   /* a library caller: its status says it all */
+      } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
+        /* --keep-going does not journal its failed runs: nothing to resume */
+        journal_close(jr, 1);
+        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
+                "--keep-going cannot be resumed: run it again\n", written, x.total);
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
         fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
