@@ -288,6 +288,8 @@ static void actor_field(cexpr *x, int a, int i) {
     const char *names[512];
     if (ad->params.type == TV_MAP)
       for (int j = 0; j < ad->params.n && n < 512; j++) names[n++] = ad->params.keys[j];
+    const tr_scriptdecl *sd = params_script(x->sc, ad->policy);   /* declared defaults */
+    for (int j = 0; sd && j < sd->nparams && n < 512; j++) names[n++] = sd->params[j].name;
     for (int j = 0; j < n; j++)
       if (strcmp(names[j], key) == 0) return;
     char sug[300];

@@ -302,13 +302,13 @@ def test_undeclared_param_in_paths_variant_sweep_and_set():
 def test_declared_default_reaches_the_script():
     text = (HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: p.lua}\n"
             "  b: {role: state, attrs: {x: 0}, policy: p.lua, params: {every: 7}}\n"
-            "metrics: {ax: \"a.x\", bx: \"b.x\"}\n"
+            "metrics: {ax: \"a.x\", bx: \"b.x\", ae: \"a.params.every\"}\n"
             "variants:\n  v: {set: {a.params.every: 9}}\n")
     with Case({"ok.yaml": text, "p.lua": POLICY}) as c:
         rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet")
         assert rc == 0, err
-        got = [(r["variant"], r["ax"], r["bx"]) for r in c.csv("out", "runs.csv")]
-        assert got == [("baseline", "4", "7"), ("v", "9", "7")], got
+        got = [(r["variant"], r["ax"], r["bx"], r["ae"]) for r in c.csv("out", "runs.csv")]
+        assert got == [("baseline", "4", "7", "4"), ("v", "9", "7", "9")], got
 
 
 def test_script_declaring_nothing_gets_a_note():
