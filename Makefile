@@ -62,7 +62,7 @@ endif
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
 # Debian's python3-jsonschema validates scenarios against the schema;
 # make check needs clang with its sanitizer runtime, and valgrind.
-test: PKGS += chromium mandoc lua-check python3-jsonschema
+test: PKGS += chromium mandoc lua-check python3-jsonschema strace
 lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev

@@ -175,6 +175,12 @@ int tr_options_set_strict(tr_options *o, int on) {
   return 0;
 }
 
+int tr_options_set_force(tr_options *o, int on) {
+  if (!o) return -1;
+  o->force = on != 0;
+  return 0;
+}
+
 int tr_options_set_progress(tr_options *o, int on) {
   if (!o) return -1;
   o->quiet = !on;
@@ -231,6 +237,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   char *path = NULL;
   *scenario = NULL;
   if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
+    free(path);
+    return TR_EUSAGE;
+  }
   ynode *m = ynode_load_file(path, d);
   int status = TR_OK;
   const ynode *scen = m ? ynode_get(m, "scenario") : NULL;

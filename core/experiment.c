@@ -27,6 +27,7 @@
 #include <gsl/gsl_qrng.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -355,6 +356,17 @@ static void on_signal(int sig) {
   watchdog_signal();        /* stops the scripts running now, too */
 }
 
+int tr_interrupted(void) { return interrupted_by; }
+
+/* TIGHTROPE_TEST_PAUSE_AFTER: says so on stderr, then waits for SIGINT or
+** SIGTERM (the workers go on until their window is full). */
+static void test_pause(long written) {
+  fprintf(stderr, "tightrope: paused after %ld runs (TIGHTROPE_TEST_PAUSE_AFTER)\n", written);
+  fflush(stderr);
+  struct timespec ms = {0, 10000000};
+  while (!interrupted_by) nanosleep(&ms, NULL);
+}
+
 struct tr_console {
   pthread_mutex_t mu;
   int progress_shown;        /* a progress line is on screen */
@@ -533,12 +545,20 @@ static void progress_clear(exp_ctx *x, progress *p) {
 static void write_replay_command(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(f, "tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(f, " --variant %s", x->plan->variant_names[in->variant]);
+  fprintf(f, "tightrope replay ");
+  diag_shell_word(f, sc->path);
+  fprintf(f, " --run %d", run);
+  if (in->variant) {
+    fprintf(f, " --variant ");
+    diag_shell_word(f, x->plan->variant_names[in->variant]);
+  }
   if (x->plan->npoints > 1) fprintf(f, " --point %d", in->point);
   fprintf(f, " -s %llu", (unsigned long long)o->seed);
   if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(f, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(f, " --set %s", o->sets[i]);
+  for (int i = 0; i < o->nsets; i++) {
+    fprintf(f, " --set ");
+    diag_shell_word(f, o->sets[i]);
+  }
 }
 
 static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
@@ -596,6 +616,32 @@ static int record_failure(exp_ctx *x, tr_output *out, long j, long k, long *nfai
 }
 
 /* What must be equal for --resume to continue an experiment. */
+static void sha256_hex(struct sha256_ctx *ctx, char hex[65]) {
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* SHA-256 of a file's bytes (hex); "unreadable" when it cannot be read. */
+static void file_sha256(const char *path, char hex[65]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) { snprintf(hex, 65, "unreadable"); return; }
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  unsigned char chunk[65536];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sha256_update(&ctx, got, chunk);
+  fclose(f);
+  sha256_hex(&ctx, hex);
+}
+
+/* What must be equal for --resume to continue an experiment, and for MPI
+** ranks to work on one (docs/experiments.md "Resuming"): every file the
+** scenario was read from (sc->sha256), every script it resolves (by
+** content: the same script found through another TIGHTROPE_PATH is the
+** same), this build of tightrope, and the options that change results.
+** Lines starting with "# " name each script's file for messages; they are
+** not compared (fingerprint_digest). */
 static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_plan *plan) {
   char *s = NULL;
   size_t n = 0;
@@ -607,8 +653,46 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   if (o->keep_going) fprintf(f, "keep-going: 1\n");
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
+  char hex[65];
+  for (int a = 0; a < sc->nactors; a++) {
+    if (!sc->actors[a].policy) continue;
+    file_sha256(sc->actors[a].policy, hex);
+    fprintf(f, "policy-sha256: %s %s\n# script %s %s\n", sc->actors[a].id, hex, hex, sc->actors[a].policy);
+  }
+  for (int i = 0; i < sc->nactions; i++) {
+    if (!sc->actions[i].script) continue;
+    file_sha256(sc->actions[i].script, hex);
+    fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex, sc->actions[i].script);
+  }
   fclose(f);
   return s;
+}
+
+#ifdef TR_MPI
+/* SHA-256 of a fingerprint's compared lines (all but "# " lines). */
+static void fingerprint_digest(const char *fp, char hex[65]) {
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (const char *line = fp; *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+    if (strncmp(line, "# ", 2) != 0) sha256_update(&ctx, len, (const uint8_t *)line);
+    line += len;
+  }
+  sha256_hex(&ctx, hex);
+}
+
+#endif
+
+/* Whether r is the result of job j: its variant, point, run and seed are
+** those the plan gives job j (a journal record or an MPI message that is
+** not is refused: docs/experiments.md "Resuming"). */
+static int result_is_job(const tr_plan *plan, const tr_options *o, long j, const tr_runresult *r) {
+  if (j < 0 || j >= (long)plan->ninst * o->runs) return 0;
+  const tr_instance *in = &plan->inst[j / o->runs];
+  int run = (int)(j % o->runs) + 1;
+  return r->variant == in->variant && r->point == in->point && r->run == run &&
+         r->seed == rng_run_seed(o->seed, (uint64_t)run);
 }
 
 /* The user's callback with run r (0 to go on). */
@@ -634,11 +718,27 @@ typedef struct feed_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const char *const *variant_names;
+  const tr_plan *plan;
+  tr_diag *d;
+  long next;                 /* the job the next record must be */
+  int foreign;               /* a record of another experiment was found */
 } feed_ctx;
 
-/* A run recovered from the journal goes where a new one goes. */
+/* A run recovered from the journal goes where a new one goes, once it is
+** known to be the run it claims to be. */
 static int feed_output(void *p, const tr_runresult *r) {
   feed_ctx *f = p;
+  if (!result_is_job(f->plan, f->opts, f->next, r)) {
+    diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
+               "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
+               "it belongs to another experiment; run again without --resume to start over",
+               f->next + 1, f->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed,
+               f->next % f->opts->runs + 1,
+               (unsigned long long)rng_run_seed(f->opts->seed, (uint64_t)(f->next % f->opts->runs + 1)));
+    f->foreign = 1;
+    return -1;
+  }
+  f->next++;
   if (out_add_run(f->out, r)) return -1;
   if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
   return 0;
@@ -763,6 +863,10 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
+  /* A test aid (docs/cli.md "Environment"): stop writing after this many
+  ** runs until a signal comes, so a test's signal always lands mid-way. */
+  const char *pause_env = opts->signals ? getenv("TIGHTROPE_TEST_PAUSE_AFTER") : NULL;
+  long pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
   if (opts->signals) {
     interrupted_by = 0;
     watchdog_clear_signal();
@@ -787,23 +891,31 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
     else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
+    else if ((status = out_check_target(sc, opts, d)) != TR_OK) {}
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
     else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
     else if (opts->resume) {
-      feed_ctx fctx = {out, sc, opts, plan.variant_names};
-      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d)) status = TR_EOUTPUT;
+      feed_ctx fctx = {out, sc, opts, plan.variant_names, &plan, d, 0, 0};
+      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d))
+        status = fctx.foreign ? TR_EUSAGE : TR_EOUTPUT;
     }
   }
 #ifdef TR_MPI
-  /* Every rank must run the same scenario file: compare its SHA-256. */
-  char sha[sizeof sc->sha256];
-  memcpy(sha, sc->sha256, sizeof sha);
+  /* Every rank must run the same experiment: the same scenario files,
+  ** scripts (by content), build and options; compare the fingerprints. */
+  char mine[65] = "", sha[65];
+  char *myfp = root ? NULL : fingerprint(sc, opts, &plan);
+  if (root ? fp != NULL : myfp != NULL) fingerprint_digest(root ? fp : myfp, mine);
+  free(myfp);
+  memcpy(sha, mine, sizeof sha);
   MPI_Bcast(sha, (int)sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
-  int differs = memcmp(sha, sc->sha256, sizeof sha) != 0, any_differs = 0;
+  int differs = memcmp(sha, mine, sizeof sha) != 0, any_differs = 0;
   MPI_Allreduce(&differs, &any_differs, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (any_differs && status == TR_OK) {
     if (root) diag_error(d, sc->path, 0, 0, "MPI ranks read different versions of this scenario "
-                         "(SHA-256 differs between nodes); give every rank the same file");
+                         "or of its scripts, or run different builds of tightrope (the experiment's "
+                         "SHA-256 differs between ranks); give every rank the same files, "
+                         "TIGHTROPE_PATH and binary");
     status = TR_EINVALID;
   }
   long shared[2] = {status, start};
@@ -880,7 +992,8 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         }
         MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (ms.MPI_TAG == TAG_RESULT) {
-          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j) r = &fc.remote;
+          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
+              result_is_job(&plan, opts, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
         } else if (ms.MPI_TAG == TAG_FAILED) {
           fc.buf.data[len] = 0;
@@ -907,6 +1020,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         break;
       }
       written = j + 1;
+      if (written == pause_after) test_pause(written);
       if (call_back(sc, opts, plan.variant_names, r)) tr_options_cancel((tr_options *)opts);
       if (opts_cancelled(opts) && !x.stop) set_stop(&x);
       if (owner == 0) release_local(&x, j / x.nranks);
@@ -997,12 +1111,14 @@ done:
                 "--keep-going cannot be resumed: run it again\n", written, x.total);
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
-        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
-                "resume with:", written, x.total, opts->out);
+        fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
+                "%s/.tightrope-partial (exit %d)\nresume with:",
+                status == TR_ETERM ? "SIGTERM" : "SIGINT", written, x.total, opts->out, status);
         int has_resume = 0;
         for (int i = 0; i < opts->argc; i++) {
           has_resume |= strcmp(opts->argv[i], "--resume") == 0;
-          fprintf(stderr, " %s", opts->argv[i]);
+          fputc(' ', stderr);
+          diag_shell_word(stderr, opts->argv[i]);
         }
         fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
       } else {

@@ -68,6 +68,10 @@ int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
+/* Writes s to f as one shell word (quoted when it needs it). */
+void diag_shell_word(FILE *f, const char *s);
+/* Writes s to f with terminal control characters escaped (\x1b...). */
+void diag_put_text(FILE *f, const char *s);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -482,6 +486,7 @@ struct tr_options {
   int resume;
   int keep_going;         /* --keep-going: failing runs recorded, the rest finish */
   int strict;             /* --strict: warnings are errors */
+  int force;              /* --force: write over files with our names in a foreign folder */
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
   char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
@@ -608,6 +613,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size);
 int world_draw(tr_world *w, char *buf, size_t size);
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
+/* world_queue and world_log: 0, -1 out of memory, or -2: the queued
+** actions and logged events would pass limits.memory_mb (WORLD_MEM_MSG). */
+#define WORLD_MEM_MSG "memory limit exceeded (limits.memory_mb = %I): the actions queued in " \
+  "this tick and the events logged in this run count towards it"
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
 int world_log(tr_world *w, int actor, const char *action, int target,
               const char *cameo, double goldstein, double value);
@@ -713,6 +722,9 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
 /* Charge `units` of work done in C to the current call's instruction count
 ** (raises the instruction-limit error past the limit). */
 void sandbox_charge(struct lua_State *L, double units);
+/* The signal (SIGINT or SIGTERM) that asked the experiment to stop, or 0;
+** scripts stop at their next count-hook call or charged C call. */
+int tr_interrupted(void);
 /* Install the hook that stops the running call (async-signal-safe). */
 void sandbox_arm_stop(tr_lua *lx);
 enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
@@ -756,6 +768,17 @@ int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *ac
                    const char *message, const char *replay);
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
+/* Before replay or report read a folder: 0 when it holds one finished
+** experiment (every file its manifest lists, with that size and SHA-256,
+** and no other result file), or no results at all; else -1 with a message
+** naming the file. */
+int out_verify(const char *dir, tr_diag *d);
+/* Before `run` writes anything: refuses (0 or an exit status, with a
+** message) an output or scenario path that is not UTF-8, `-o /` and the
+** home folder, a folder that is not a tightrope output folder but holds
+** files with result names (unless --force), and a symbolic link, device or
+** pipe where tightrope keeps its own file or folder (docs/security.md). */
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 /* Shortest string that reads back to the same double (SPEC §6): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small

@@ -637,7 +637,9 @@ static int act(lua_State *L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     has_args = 1;
   }
-  if (world_queue(w, me, action, target, has_args)) return luaL_error(L, "out of memory");
+  int qrc = world_queue(w, me, action, target, has_args);
+  if (qrc == -2) return luaL_error(L, WORLD_MEM_MSG, (lua_Integer)lx->sc->memory_mb);
+  if (qrc) return luaL_error(L, "out of memory");
   if (has_args) {
     lua_pushvalue(L, 4);
     lua_rawseti(L, lua_upvalueindex(2), w->nq);

@@ -43,6 +43,7 @@ static const char usage_text[] =
   "      --resume           finish an interrupted experiment in --out\n"
   "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
   "      --strict           treat warnings as errors (check and run)\n"
+  "      --force            write into an existing folder that holds files with result names\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -104,7 +105,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -115,7 +116,7 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
     {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
     {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
-    {"strict", no_argument, 0, O_STRICT}, {0, 0, 0, 0}};
+    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE}, {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -163,6 +164,7 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_RESUME: tr_options_set_resume(o, 1); break;
       case O_KEEP_GOING: tr_options_set_keep_going(o, 1); break;
       case O_STRICT: tr_options_set_strict(o, 1); break;
+      case O_FORCE: tr_options_set_force(o, 1); break;
       case O_RUN:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
         c->run_index = v; break;

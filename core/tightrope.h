@@ -162,6 +162,9 @@ TR_API int tr_options_set_resume(tr_options *o, int on);
 TR_API int tr_options_set_keep_going(tr_options *o, int on);
 /* --strict: tr_scenario_load_options refuses a scenario with warnings. */
 TR_API int tr_options_set_strict(tr_options *o, int on);
+/* --force: write into an existing folder that is not a tightrope output
+** folder but holds files with result names (refused otherwise). */
+TR_API int tr_options_set_force(tr_options *o, int on);
 /* Progress line on stderr when it is a terminal (off by default). */
 TR_API int tr_options_set_progress(tr_options *o, int on);
 /* Catch SIGINT and SIGTERM while the experiment runs, and stop as
