@@ -578,8 +578,8 @@ typedef struct stats_summary {
 } stats_summary;
 void stats_describe(double *x, size_t n, double conf, stats_summary *s);
 /* Paired comparison (compare.csv): the mean of diffs[0..n-1] and its
-** t-interval at conf. Every difference equal (zero variance) gives exactly
-** [mean, mean]; NaN bounds when n < 2 and the differences vary. */
+** t-interval at conf. NaN bounds when n < 2; otherwise every difference
+** equal (zero variance) gives exactly [mean, mean]. */
 void stats_paired(const double *diffs, size_t n, double conf,
                   double *mean, double *lo, double *hi);
 /* Sensitivity of y[0..n-1] to the k columns of x (n x k, row-major), as in

@@ -1192,6 +1192,43 @@ static int out_write_manifest(tr_output *o)
 ** outcome contributes the difference of its indicators (1 when the run
 ** ended in that outcome, else 0) and a metric the difference of its final
 ** values; a pair with a run or a value missing is left out. */
+/* Pooled compare.csv after a sweep: for each run r with at least one pair,
+** the mean over the points of its differences (variant - baseline) of the
+** indicator of outcome `item`, or of metric item - nresults's final value;
+** written to means[], their number returned. */
+static size_t out_compare_run_means(tr_output *o, int v, int item, double *means)
+{
+  int nm = o->nmetrics, is_outcome = item < o->nresults, m = item - o->nresults;
+  size_t n = 0;
+
+  for (int r = 0; r < o->runs; r++) {
+    double sum = 0;
+    int count = 0;
+    for (int p = 1; p <= o->spec.npoints; p++) {
+      size_t gv = ((size_t)v * (size_t)o->spec.npoints + (size_t)p - 1) * (size_t)o->runs;
+      size_t gb = ((size_t)p - 1) * (size_t)o->runs;
+      double a, b;
+      if (is_outcome) {
+        int oa = o->run_outcomes[gv + (size_t)r], ob = o->run_outcomes[gb + (size_t)r];
+        if (oa < 0 || ob < 0)
+          continue;
+        a = oa == item;
+        b = ob == item;
+      } else {
+        a = o->run_finals[(gv + (size_t)r) * (size_t)nm + (size_t)m];
+        b = o->run_finals[(gb + (size_t)r) * (size_t)nm + (size_t)m];
+        if (isnan(a) || isnan(b))
+          continue;
+      }
+      sum += a - b;
+      count++;
+    }
+    if (count)
+      means[n++] = sum / count;
+  }
+  return n;
+}
+
 static int out_compare_variant(tr_output *o, int v, int point, double *mine,
                                double *theirs, double *diffs)
 {
@@ -1230,6 +1267,13 @@ static int out_compare_variant(tr_output *o, int v, int point, double *mine,
     }
     value = n ? gsl_stats_mean(mine, 1, n) : NAN;
     base_value = n ? gsl_stats_mean(theirs, 1, n) : NAN;
+    if (first < last) {
+      /* Pooled over points: run r has the same seed at every point, so its
+      ** differences are correlated; the independent units are the runs.
+      ** The interval is over each run's mean difference across the points
+      ** (R - 1 degrees of freedom). */
+      n = out_compare_run_means(o, v, item, diffs);
+    }
     stats_paired(diffs, n, 0.95, &diff, &lo, &hi);
 
     out_row_start(&o->row);
