@@ -126,6 +126,49 @@ static int parse_sets(const tr_scenario *sc, const tr_options *opts, set_overrid
   return bad ? -1 : 0;
 }
 
+/* u in [0, 1) to sweep parameter j's value: a range linearly, a list by
+** index floor(u * count). */
+static double sweep_value(const tr_sweepparam *sp, double x) {
+  if (sp->is_range) return sp->min + x * (sp->max - sp->min);
+  int idx = (int)(x * sp->nvalues);
+  if (idx >= sp->nvalues) idx = sp->nvalues - 1;
+  return sp->values[idx];
+}
+
+/* The Saltelli design (docs/experiments.md, Sobol indices): N points of
+** GSL's Sobol sequence in 2k dimensions; A is their first k coordinates, B
+** the last k, and A_B^(i) is A with column i taken from B. Points are
+** numbered matrix by matrix: A (1..N), B (N+1..2N), then A_B^(1) .. A_B^(k),
+** N each; row j of every matrix comes from the sequence's j-th point. */
+static int saltelli_points(const tr_scenario *sc, double **out, int *npoints) {
+  int k = sc->nsweep, N = sc->sweep_points;
+  long total = (long)N * (k + 2);
+  if (2 * k > 40 || total > 10000000) return -1;
+  double *v = malloc((size_t)total * (size_t)k * sizeof *v);
+  double *u = malloc((size_t)(2 * k) * sizeof *u);
+  gsl_qrng *q = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)(2 * k));
+  if (!v || !u || !q) {
+    free(v);
+    free(u);
+    if (q) gsl_qrng_free(q);
+    return -1;
+  }
+  for (long j = 0; j < N; j++) {
+    gsl_qrng_get(q, u);
+    for (int m = 0; m < k + 2; m++)
+      for (int c = 0; c < k; c++) {
+        /* A: u[c]; B: u[k + c]; A_B^(i) (m = 2 + i): A but column i from B */
+        int from_b = m == 1 || (m >= 2 && c == m - 2);
+        v[((long)m * N + j) * k + c] = sweep_value(&sc->sweep[c], u[from_b ? k + c : c]);
+      }
+  }
+  gsl_qrng_free(q);
+  free(u);
+  *out = v;
+  *npoints = (int)total;
+  return 0;
+}
+
 /* The sweep's points: npoints * nsweep values, row-major. */
 static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, int *npoints) {
   int k = sc->nsweep;
@@ -153,6 +196,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
   }
   int P = sc->sweep_points;
   if (P < 1 || P > 10000000) return -1;
+  if (sc->sweep_method == SWEEP_SALTELLI) return saltelli_points(sc, out, npoints);
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);
   if (!u) return -1;
   gsl_rng *r = gsl_rng_alloc(rng_type());

@@ -181,7 +181,7 @@ typedef struct tr_variantdecl {
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_SALTELLI };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -207,6 +207,8 @@ struct tr_scenario {
   char *tick_unit;
   long long instr_limit;  /* limits.instructions, per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
+  double precision;       /* experiment.precision, 0 when absent */
+  int batch;              /* experiment.batch, 0 when absent */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
   int nmodel;
@@ -221,7 +223,7 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random */
+  int sweep_points;       /* sobol/lhs/random; saltelli: N, the base rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
@@ -591,6 +593,16 @@ void stats_paired(const double *diffs, size_t n, double conf,
 ** n < (varying columns) + 2, residuals all zero. 0, or -1 out of memory. */
 int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
                       double *src, double *prcc);
+/* Sobol indices of the Saltelli design (docs/experiments.md): ya[N], yb[N]
+** the responses of matrices A and B, yab[i*N + j] that of A_B^(i), row j.
+** s1[i] first-order (Saltelli et al. 2010), st[i] total (Jansen 1999), and
+** their conf intervals by a percentile bootstrap over the N base rows,
+** nboot resamples drawn from rng (a gsl_rng *). NaN when undefined (a
+** constant response, N < 2). 0, or -1 out of memory. */
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi);
 
 /* -------------------------------------------------------------- report */
 /* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of

@@ -22,6 +22,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_machine.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_rng.h>
 #include <gsl/gsl_roots.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -346,5 +347,102 @@ done:
   if (target) gsl_vector_free(target);
   if (rx) gsl_vector_free(rx);
   if (ry) gsl_vector_free(ry);
+  return rc;
+}
+
+/* ----------------------------------------------------------- Sobol indices */
+
+/* The estimators on the base rows idx[0..N-1] (a bootstrap resample, or
+** 0..N-1): V the variance of the 2N values of A and B (divided by 2N),
+** S1_i = mean_j yB_j (yABi_j - yA_j) / V (Saltelli et al. 2010, Table 2
+** (b)), ST_i = mean_j (yA_j - yABi_j)^2 / (2 V) (Jansen 1999). NaN when
+** V = 0. */
+static void stats_sobol_once(const double *ya, const double *yb, const double *yab,
+                             size_t N, size_t k, const size_t *idx,
+                             double *s1, double *st)
+{
+  double mean = 0, var = 0;
+
+  for (size_t j = 0; j < N; j++)
+    mean += ya[idx[j]] + yb[idx[j]];
+  mean /= 2.0 * (double)N;
+  for (size_t j = 0; j < N; j++) {
+    double a = ya[idx[j]] - mean, b = yb[idx[j]] - mean;
+    var += a * a + b * b;
+  }
+  var /= 2.0 * (double)N;
+  for (size_t i = 0; i < k; i++) {
+    const double *yi = yab + i * N;
+    double first = 0, total = 0;
+    for (size_t j = 0; j < N; j++) {
+      size_t r = idx[j];
+      first += yb[r] * (yi[r] - ya[r]);
+      total += (ya[r] - yi[r]) * (ya[r] - yi[r]);
+    }
+    s1[i] = var > 0 ? first / (double)N / var : NAN;
+    st[i] = var > 0 ? total / (2.0 * (double)N) / var : NAN;
+  }
+}
+
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi)
+{
+  size_t *idx = malloc((N ? N : 1) * sizeof *idx);
+  double *b1 = malloc((k * nboot + 1) * sizeof *b1);
+  double *bt = malloc((k * nboot + 1) * sizeof *bt);
+  double *one1 = malloc((k + 1) * sizeof *one1);
+  double *onet = malloc((k + 1) * sizeof *onet);
+  int rc = -1;
+
+  for (size_t i = 0; i < k; i++)
+    s1[i] = s1_lo[i] = s1_hi[i] = st[i] = st_lo[i] = st_hi[i] = NAN;
+  if (!idx || !b1 || !bt || !one1 || !onet)
+    goto done;
+  rc = 0;
+  if (N < 2)
+    goto done;
+  for (size_t j = 0; j < N; j++)
+    idx[j] = j;
+  stats_sobol_once(ya, yb, yab, N, k, idx, s1, st);
+  if (isnan(s1[0]) || nboot < 2)
+    goto done;
+
+  /* Bootstrap: resample the N base rows with replacement (each row j
+  ** carries its A, B and every A_B^(i) value), nboot times; the interval is
+  ** the (1 - conf)/2 and (1 + conf)/2 percentiles of the resampled
+  ** indices. A resample whose variance is 0 counts as undefined and makes
+  ** the interval undefined. */
+  for (size_t b = 0; b < nboot; b++) {
+    for (size_t j = 0; j < N; j++)
+      idx[j] = (size_t)gsl_rng_uniform_int(rng, (unsigned long)N);
+    stats_sobol_once(ya, yb, yab, N, k, idx, one1, onet);
+    for (size_t i = 0; i < k; i++) {
+      b1[i * nboot + b] = one1[i];
+      bt[i * nboot + b] = onet[i];
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    double *x1 = b1 + i * nboot, *xt = bt + i * nboot;
+    int defined = 1;
+    for (size_t b = 0; b < nboot && defined; b++)
+      defined = !isnan(x1[b]) && !isnan(xt[b]);
+    if (!defined)
+      continue;
+    gsl_sort(x1, 1, nboot);
+    gsl_sort(xt, 1, nboot);
+    s1_lo[i] = gsl_stats_quantile_from_sorted_data(x1, 1, nboot, (1 - conf) / 2);
+    s1_hi[i] = gsl_stats_quantile_from_sorted_data(x1, 1, nboot, (1 + conf) / 2);
+    st_lo[i] = gsl_stats_quantile_from_sorted_data(xt, 1, nboot, (1 - conf) / 2);
+    st_hi[i] = gsl_stats_quantile_from_sorted_data(xt, 1, nboot, (1 + conf) / 2);
+  }
+
+done:
+  free(idx);
+  free(b1);
+  free(bt);
+  free(one1);
+  free(onet);
   return rc;
 }

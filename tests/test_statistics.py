@@ -180,3 +180,102 @@ def test_finals_are_each_metric_at_the_horizon_with_the_last_value_carried_forwa
         at_t = next(r for r in c.csv("sum", "series_summary.csv")
                     if r["metric"] == "y" and r["tick"] == "12")
         assert int(at_t["n"]) == 40 - len(ended)
+
+
+# --- Sobol indices ------------------------------------------------------------
+SENS_HEADER = ["variant", "kind", "name", "path", "src", "prcc",
+               "s1", "s1_low", "s1_high", "st", "st_low", "st_high"]
+
+# The Ishigami function with a = 7, b = 0.1 on [-pi, pi]^3 (Sobol' & Levitan
+# 1999): V = a^2/8 + b pi^4/5 + b^2 pi^8/18 + 1/2,
+# V1 = (1 + b pi^4/5)^2 / 2, V2 = a^2/8, V13 = b^2 pi^8 (1/18 - 1/50).
+def ishigami_indices(a=7.0, b=0.1):
+    pi = math.pi
+    v = a * a / 8 + b * pi ** 4 / 5 + b * b * pi ** 8 / 18 + 0.5
+    v1 = (1 + b * pi ** 4 / 5) ** 2 / 2
+    v2 = a * a / 8
+    v13 = b * b * pi ** 8 * (1 / 18 - 1 / 50)
+    return [v1 / v, v2 / v, 0.0], [(v1 + v13) / v, v2 / v, v13 / v]
+
+
+def test_ishigami_sobol_indices_match_the_analytic_values():
+    s1_true, st_true = ishigami_indices()
+    # the values the issue quotes, to 4 digits
+    assert [round(x, 4) for x in s1_true] == [0.3139, 0.4424, 0.0]
+    assert [round(x, 4) for x in st_true] == [0.5576, 0.4424, 0.2437]
+    with Case() as c:
+        run_ok(c, "run", helpers.scenario_path("ishigami.yaml"), "-o", "out", "--series", "none")
+        assert c.header("out", "sensitivity.csv") == SENS_HEADER
+        rows = {r["path"]: r for r in c.csv("out", "sensitivity.csv")
+                if r["kind"] == "metric" and r["name"] == "y"}
+        assert len(c.csv("out", "points.csv")) == 4096 * 5
+        table = []
+        for i, path in enumerate(["f.x1", "f.x2", "f.x3"]):
+            r = rows[path]
+            for key, true in (("s1", s1_true[i]), ("st", st_true[i])):
+                est, lo, hi = float(r[key]), float(r[key + "_low"]), float(r[key + "_high"])
+                table.append((path, key, est, lo, hi, true))
+                assert abs(est - true) <= 0.03, (path, key, est, true)
+                assert lo <= true <= hi, (path, key, lo, hi, true)
+                assert lo <= est <= hi
+        for row in table:
+            print("%s %s estimate %.4f interval [%.4f, %.4f] analytic %.4f" % row)
+        # SRC and PRCC (monotone measures) miss x2 and x3 entirely
+        for path in ("f.x2", "f.x3"):
+            assert abs(float(rows[path]["src"])) < 0.05 and abs(float(rows[path]["prcc"])) < 0.05
+
+
+def test_saltelli_design_matrices_and_per_variant_rows():
+    files = {
+        "lin.yaml": """
+            scenario: lin
+            experiment: {ticks: 1, runs: 2, seed: 9}
+            actors:
+              a: {role: state, attrs: {p: 0, q: 0, r: 0, w: 1}}
+            metrics:
+              y: "a.w * (2 * a.p + a.q)"
+            variants:
+              double:
+                set: {"a.w": 2}
+            sweep:
+              method: saltelli
+              points: 64
+              params:
+                "a.p": {min: 0, max: 1}
+                "a.q": [1, 2, 3]
+                "a.r": {min: -1, max: 1}
+        """,
+    }
+    with Case(files) as c:
+        run_ok(c, "run", "lin.yaml", "-o", "out")
+        assert c.header("out", "points.csv") == ["point", "matrix", "row", "a.p", "a.q", "a.r"]
+        pts = c.csv("out", "points.csv")
+        n, k = 64, 3
+        assert [int(r["point"]) for r in pts] == list(range(1, n * (k + 2) + 1))
+        names = ["A", "B"] + [f"AB{i}" for i in range(1, k + 1)]
+        paths = ["a.p", "a.q", "a.r"]
+        for m, name in enumerate(names):
+            for j in range(n):
+                r = pts[m * n + j]
+                assert (r["matrix"], int(r["row"])) == (name, j + 1)
+                if m >= 2:   # A with column i from B, same row
+                    i = m - 2
+                    a, b = pts[j], pts[n + j]
+                    want = [b[p] if c2 == i else a[p] for c2, p in enumerate(paths)]
+                    assert [r[p] for p in paths] == want
+        assert {r["a.q"] for r in pts} <= {"1", "2", "3"}
+        rows = c.csv("out", "sensitivity.csv")
+        assert [r["variant"] for r in rows][::6] == ["baseline", "double"]
+        for variant in ("baseline", "double"):
+            y = {r["path"]: r for r in rows if r["variant"] == variant and r["name"] == "y"}
+            # additive: S1 = ST for every input, r has no effect at all
+            assert y["a.r"]["s1"] == "0" and y["a.r"]["st"] == "0", y["a.r"]
+            for p in ("a.p", "a.q"):
+                s1, st = float(y[p]["s1"]), float(y[p]["st"])
+                assert abs(s1 - st) < 0.1, (p, s1, st)
+            # p's variance 4/12 = 0.333 against q's 2/3: S_p = 1/3, S_q = 2/3
+            assert abs(float(y["a.p"]["st"]) - 1 / 3) < 0.1
+            assert abs(float(y["a.q"]["st"]) - 2 / 3) < 0.1
+        # the same seed gives the same bootstrap intervals
+        run_ok(c, "run", "lin.yaml", "-o", "again", "-j", "1")
+        assert c.bytes("out", "sensitivity.csv") == c.bytes("again", "sensitivity.csv")
