@@ -412,7 +412,10 @@ typedef struct exp_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const tr_plan *plan;
-  long total;                /* jobs of the whole experiment */
+  long total;                /* jobs of the whole experiment (the ceiling with --precision) */
+  long batch;                /* runs per batch: opts->runs unless run until precise */
+  long limit;                /* jobs that run: total, or fewer once precise */
+  double widest;             /* run until precise: widest half-width so far (NaN: none yet) */
   int rank, nranks;          /* MPI: this process's jobs are j % nranks == rank */
   long next_job, next_write; /* local job ordinals */
   long nlocal;               /* local jobs */
@@ -428,6 +431,27 @@ typedef struct exp_ctx {
 } exp_ctx;
 
 static long local_to_global(const exp_ctx *x, long k) { return k * x->nranks + x->rank; }
+
+/* Job j's instance and run. Jobs go batch by batch (docs/experiments.md,
+** run until precise), within a batch by instance, then run; every batch but
+** the last holds `batch` runs of every instance. Without --precision there
+** is one batch of every run: job j is run j % runs + 1 of instance j / runs. */
+static void job_at(const exp_ctx *x, long j, int *inst, int *run) {
+  long ninst = x->plan->ninst, runs = x->opts->runs, B = x->batch;
+  long b = j / (ninst * B);
+  long nb = runs - b * B < B ? runs - b * B : B;
+  long within = j - ninst * b * B;
+  *inst = (int)(within / nb);
+  *run = (int)(b * B + within % nb + 1);
+}
+
+/* The job of run `run` of instance `inst`: job_at's inverse. */
+static long job_of(const exp_ctx *x, int inst, int run) {
+  long ninst = x->plan->ninst, runs = x->opts->runs, B = x->batch;
+  long b = (run - 1) / B;
+  long nb = runs - b * B < B ? runs - b * B : B;
+  return ninst * b * B + inst * nb + (run - 1 - b * B);
+}
 
 static void *worker(void *arg) {
   exp_ctx *x = arg;
@@ -448,7 +472,6 @@ static void *worker(void *arg) {
   }
   lx->console = &x->console;
   w->log_events = x->opts->events;
-  long runs = x->opts->runs;
   for (;;) {
     pthread_mutex_lock(&x->mu);
     while (!x->stop && x->next_job < x->nlocal && x->next_job >= x->next_write + x->window)
@@ -462,8 +485,9 @@ static void *worker(void *arg) {
 
     long j = local_to_global(x, k);
     slot *s = &x->slots[k % x->window];
-    const tr_instance *in = &x->plan->inst[j / runs];
-    int run = (int)(j % runs) + 1;
+    int inst, run;
+    job_at(x, j, &inst, &run);
+    const tr_instance *in = &x->plan->inst[inst];
     uint64_t seed = rng_run_seed(x->opts->seed, (uint64_t)run);
     s->res.variant = in->variant;
     s->res.point = in->point;
@@ -543,8 +567,18 @@ static void progress_show(exp_ctx *x, progress *p, long done, int force) {
     snprintf(left, sizeof left, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
   }
   pthread_mutex_lock(&x->console.mu);
-  fprintf(stderr, "\r\033[K%ld/%ld runs  %5.1f%%  %.0f runs/s  %s left", done, x->total,
-          x->total ? 100.0 * (double)done / (double)x->total : 100.0, rate, left);
+  if (x->opts->precision > 0) {
+    /* Run until precise: the ceiling bounds the time; the widest interval
+    ** left says how far the goal is. */
+    char widest[48] = "widest half-width: after the first batch";
+    if (!isnan(x->widest))
+      snprintf(widest, sizeof widest, "widest half-width %.4f", x->widest);
+    fprintf(stderr, "\r\033[K%ld runs (ceiling %ld)  %.0f runs/s  %s, goal %g", done, x->total,
+            rate, widest, x->opts->precision);
+  } else {
+    fprintf(stderr, "\r\033[K%ld/%ld runs  %5.1f%%  %.0f runs/s  %s left", done, x->total,
+            x->total ? 100.0 * (double)done / (double)x->total : 100.0, rate, left);
+  }
   fflush(stderr);
   x->console.progress_shown = 1;
   pthread_mutex_unlock(&x->console.mu);
@@ -574,8 +608,9 @@ static void print_replay_hint(const exp_ctx *x, const tr_instance *in, int run) 
 static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  const tr_instance *in = &x->plan->inst[j / o->runs];
-  int run = (int)(j % o->runs) + 1;
+  int inst, run;
+  job_at(x, j, &inst, &run);
+  const tr_instance *in = &x->plan->inst[inst];
   fprintf(stderr, "%s: error: run failed: variant %s, point %d, run %d (seed %llu), tick %d",
           sc->path, x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
@@ -595,11 +630,71 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
           (unsigned long long)o->seed, o->series, o->events, plan->npoints);
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
+  if (o->precision > 0) fprintf(f, "precision: %.17g\nbatch: %d\n", o->precision, o->batch);
   fclose(f);
   return s;
 }
 
 static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r); }
+
+/* ----------------------------------------------------- run until precise */
+/* Rank 0 counts every instance's outcomes as jobs arrive in job order; at
+** the end of each batch (but the last) it asks whether every outcome share
+** of every instance has a 95% Clopper-Pearson half-width <= precision.
+** The answer depends on the runs' outcomes alone, in job order, so on
+** nothing -j, MPI or --resume change. */
+typedef struct precise {
+  exp_ctx *x;
+  int nresults;
+  unsigned *counts;           /* [inst][result] */
+  unsigned *nruns;            /* [inst] */
+  long fed;                   /* jobs counted */
+  long stop_at;               /* jobs after which precise, or -1 */
+  double widest;              /* after the last evaluation */
+  int widest_inst, widest_result;
+} precise;
+
+/* The widest half-width over every instance and outcome; 1 when it is
+** <= precision. */
+static int precise_eval(precise *p) {
+  const tr_plan *plan = p->x->plan;
+  p->widest = 0;
+  p->widest_inst = p->widest_result = 0;
+  for (int i = 0; i < plan->ninst; i++)
+    for (int k = 0; k < p->nresults; k++) {
+      double lo, hi, half;
+      stats_clopper_pearson(p->counts[(size_t)i * p->nresults + k], p->nruns[i], 0.95, &lo, &hi);
+      half = (hi - lo) / 2;
+      if (!(half <= p->widest)) {
+        p->widest = half;
+        p->widest_inst = i;
+        p->widest_result = k;
+      }
+    }
+  p->x->widest = p->widest;
+  return p->widest <= p->x->opts->precision;
+}
+
+static int precise_add(void *ctx, const tr_runresult *r) {
+  precise *p = ctx;
+  exp_ctx *x = p->x;
+  int inst = r->variant * x->plan->npoints + r->point - 1;
+  p->counts[(size_t)inst * p->nresults + r->outcome]++;
+  p->nruns[inst]++;
+  p->fed++;
+  long per_batch = (long)x->plan->ninst * x->batch;
+  if (p->stop_at < 0 && (p->fed % per_batch == 0 || p->fed == x->total)
+      && precise_eval(p) && p->fed < x->total)
+    p->stop_at = p->fed;
+  return 0;
+}
+
+/* The output's i-th run (variant, point, run order) for journal_feed_ordered. */
+typedef struct precise_order { const exp_ctx *x; int runs; } precise_order;
+static long precise_job(const void *ctx, long i) {
+  const precise_order *o = ctx;
+  return job_of(o->x, (int)(i / o->runs), (int)(i % o->runs) + 1);
+}
 
 /* ------------------------------------------------------------------ MPI */
 #ifdef TR_MPI
@@ -691,6 +786,10 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   x.opts = opts;
   x.plan = &plan;
   x.total = (long)plan.ninst * opts->runs;
+  int precise_mode = opts->precision > 0;
+  x.batch = precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
+  x.limit = x.total;
+  x.widest = NAN;
   x.failed_job = -1;
   x.nranks = 1;
 #ifdef TR_MPI
@@ -722,14 +821,38 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   fc.maxticks = maxticks;
   pthread_t *tid = NULL;
   int started = 0;
+  /* Run until precise: rank 0 counts outcomes and journals the runs batch
+  ** by batch; the output is written at the end, in its usual order, from
+  ** the journal (fin: the options with the runs reached). */
+  precise pr;
+  memset(&pr, 0, sizeof pr);
+  pr.x = &x;
+  pr.nresults = sc->noutcomes + 1;
+  pr.stop_at = -1;
+  pr.widest = NAN;
+  tr_options fin = *opts;
+  if (precise_mode && root) {
+    pr.counts = calloc((size_t)plan.ninst * (size_t)pr.nresults + 1, sizeof *pr.counts);
+    pr.nruns = calloc((size_t)plan.ninst + 1, sizeof *pr.nruns);
+    if (!pr.counts || !pr.nruns) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+  }
+  if (precise_mode && x.nranks > 1 && status == TR_OK) {
+    if (root) diag_error(d, NULL, 0, 0, "--precision (experiment.precision) does not run under MPI "
+                         "yet: run it in one process (with -j threads), or give -n instead");
+    status = TR_EUSAGE;
+  }
 
-  if (root) {
+  if (root && status == TR_OK) {
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
-    else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume && journal_recover(jr, maxticks, &start, feed_output, out, d)) status = TR_EOUTPUT;
+    else if (!precise_mode && (out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
+    else if (opts->resume && journal_recover(jr, maxticks, &start,
+                                             precise_mode ? precise_add : feed_output,
+                                             precise_mode ? (void *)&pr : (void *)out, d))
+      status = TR_EOUTPUT;
+    if (pr.stop_at >= 0) x.limit = pr.stop_at;
   }
 #ifdef TR_MPI
   /* Every rank must run the same scenario file: compare its SHA-256. */
@@ -743,16 +866,17 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
                          "(SHA-256 differs between nodes); give every rank the same file");
     status = TR_EINVALID;
   }
-  long shared[2] = {status, start};
-  MPI_Bcast(shared, 2, MPI_LONG, 0, MPI_COMM_WORLD);
+  long shared[3] = {status, start, x.limit};
+  MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD);
   status = (int)shared[0];
   start = shared[1];
+  x.limit = shared[2];
 #endif
   if (status != TR_OK) goto done;
 
   /* This rank's jobs: global j >= start with j % nranks == rank. */
   long first_local = start <= x.rank ? 0 : (start - x.rank + x.nranks - 1) / x.nranks;
-  x.nlocal = x.total > x.rank ? (x.total - x.rank + x.nranks - 1) / x.nranks : 0;
+  x.nlocal = x.limit > x.rank ? (x.limit - x.rank + x.nranks - 1) / x.nranks : 0;
   x.next_job = x.next_write = first_local;
   int threads = opts->threads < 1 ? 1 : opts->threads;
   long remaining = x.nlocal - first_local;
@@ -796,7 +920,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   char *remote_message = NULL;
   written = start;
   if (root) {
-    for (long j = start; status == TR_OK && j < x.total; j++) {
+    for (long j = start; status == TR_OK && j < x.limit; j++) {
       const tr_runresult *r = NULL;
       int owner = (int)(j % x.nranks);
       if (owner == 0) {
@@ -829,13 +953,23 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       if (interrupted_by && !x.stop) set_stop(&x);
 #endif
       if (!r) break;
-      if (out_add_run(out, r)) { status = TR_EOUTPUT; break; }
+      if (!precise_mode && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
       if (journal_append(jr, r, j)) {
         diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
         status = TR_EOUTPUT;
         break;
       }
       written = j + 1;
+      if (precise_mode) {
+        precise_add(&pr, r);
+        if (pr.stop_at == written) {   /* precise: no job after this batch */
+          pthread_mutex_lock(&x.mu);
+          x.limit = written;
+          x.nlocal = (x.limit - x.rank + x.nranks - 1) / x.nranks;
+          pthread_cond_broadcast(&x.space);
+          pthread_mutex_unlock(&x.mu);
+        }
+      }
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }
@@ -886,7 +1020,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       print_failure(&x, failed_remote, &e);
     }
     status = TR_ERUNTIME;
-  } else if (status == TR_OK && written < x.total && root) {
+  } else if (status == TR_OK && written < x.limit && root) {
     status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
   }
 #ifdef TR_MPI
@@ -900,6 +1034,29 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   pthread_mutex_destroy(&x.console.mu);
 
 done:
+  if (root && status == TR_OK && precise_mode) {
+    /* Runs 1..n of every instance, n the runs reached: the output of
+    ** `run -n n`, read back from the journal in output order. */
+    long n = x.limit == x.total ? opts->runs : x.limit / plan.ninst;
+    fin.precision_ceiling = opts->runs;
+    fin.runs = (int)n;
+    fin.precision_widest = pr.widest;
+    fin.precision_reached = pr.widest <= opts->precision;
+    tr_outspec spec = {sc, &fin, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
+    precise_order ord = {&x, (int)n};
+    if ((out = out_open(&spec, d)) == NULL
+        || journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
+                                feed_output, out, d))
+      status = TR_EOUTPUT;
+    else if (!fin.precision_reached) {
+      const tr_instance *in = &plan.inst[pr.widest_inst];
+      fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
+              "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
+              opts->precision, opts->runs, pr.widest, plan.variant_names[in->variant], in->point,
+              pr.widest_result < sc->noutcomes ? sc->outcomes[pr.widest_result].name
+                                               : sc->default_outcome);
+    }
+  }
   if (root) {
     if (status == TR_OK) {
       if (out_finish(out, d)) status = TR_EOUTPUT;
@@ -941,6 +1098,8 @@ done:
   free(fc.stopped);
   free(fp);
   free(tid);
+  free(pr.counts);
+  free(pr.nruns);
   exp_plan_free(&plan);
   return status;
 }

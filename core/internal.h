@@ -399,6 +399,15 @@ struct tr_options {
   int quiet;
   int resume;
   int argc; char **argv;  /* for the manifest and replay hints */
+  /* Run until precise (docs/experiments.md): precision > 0 adds batches of
+  ** `batch` runs until every outcome share's 95% Clopper-Pearson half-width
+  ** is <= precision, `runs` being the ceiling. After the experiment the
+  ** output's copy of the options has runs = the runs reached, and: */
+  double precision;
+  int batch;
+  int precision_reached;  /* 1 when every half-width got <= precision */
+  int precision_ceiling;  /* the runs asked for (-n): the ceiling */
+  double precision_widest; /* the widest half-width at the end */
 };
 
 /* ----------------------------------------------------------------- rng */
@@ -689,6 +698,12 @@ typedef struct tr_journal tr_journal;
 ** fingerprint. Returns NULL with an error in d; *status: the exit status. */
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status);
+/* Feed(ctx, result) for jobs order(octx, 0) .. order(octx, n - 1) of the
+** journal, in that order (run until precise: jobs are journalled batch by
+** batch, and written to the output run by run). 0 or -1. */
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d);
 /* On --resume: feed(ctx, result) for each recovered run, in order; *done
 ** receives their number. 0 or -1. */
 int journal_recover(tr_journal *j, int maxticks, long *done,

@@ -40,6 +40,9 @@ static const char usage_text[] =
   "      --events           write the event log (events.csv)\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --precision H      run batches until every outcome share's 95% interval has\n"
+  "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
+  "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -106,7 +109,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT,
-         O_SWEEP, O_VARIANTS };
+         O_SWEEP, O_VARIANTS, O_PRECISION, O_BATCH };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -115,7 +118,9 @@ static int parse_options(int argc, char **argv, cli *c) {
     {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
+    {"variants", required_argument, 0, O_VARIANTS},
+    {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
+    {0, 0, 0, 0}};
   tr_options *o = &c->opts;
   o->sets = calloc((size_t)argc, sizeof *o->sets);
   o->variants = calloc((size_t)argc, sizeof *o->variants);
@@ -160,6 +165,18 @@ static int parse_options(int argc, char **argv, cli *c) {
         c->point_index = v; break;
       case O_SWEEP: c->sweep_file = optarg; break;
       case O_VARIANTS: c->variants_file = optarg; break;
+      case O_PRECISION: {
+        char *end;
+        errno = 0;
+        double h = strtod(optarg, &end);
+        if (errno || end == optarg || *end || !(h > 0 && h <= 0.5))
+          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'", optarg);
+        o->precision = h;
+        break;
+      }
+      case O_BATCH:
+        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--batch takes a whole number >= 1, got '%s'", optarg);
+        o->batch = (int)v; break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
       default: return unknown_option(argv[optind - 1], longopts);
     }
@@ -173,7 +190,10 @@ static int parse_options(int argc, char **argv, cli *c) {
 /* Resolve options against the scenario. 0, or an exit status. */
 static int resolve(cli *c, const tr_scenario *sc) {
   tr_options *o = &c->opts;
-  o->runs = c->has_runs ? (int)c->runs : sc->has_runs ? sc->runs : 100;
+  if (o->precision == 0) o->precision = sc->precision;
+  if (o->batch == 0) o->batch = sc->batch > 0 ? sc->batch : 100;
+  /* With --precision, -n (or experiment.runs) is the ceiling. */
+  o->runs = c->has_runs ? (int)c->runs : sc->has_runs ? sc->runs : o->precision > 0 ? 10000 : 100;
   o->ticks = c->has_ticks ? (int)c->ticks : sc->has_ticks ? sc->ticks : 100;
   o->seed = c->has_seed ? c->seed : sc->has_seed ? sc->seed : 1;
   if (o->threads == 0) {

@@ -1118,8 +1118,24 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_str(em, "points") || out_yaml_int(em, o->spec.npoints)
       || out_yaml_kv(em, "series_quantiles",
                      series != SERIES_SUMMARY ? "none"
-                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact")
-      || out_yaml_map(em, 0))
+                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact"))
+    return -1;
+  /* Run until precise: the rule, and what it reached (docs/output-files.md). */
+  if (opts->precision > 0
+      && (out_yaml_str(em, "precision") || out_yaml_map(em, 1)
+          || out_yaml_kv(em, "rule", "batches of `batch` runs until every outcome share of "
+                         "every variant and point has a 95% Clopper-Pearson half-width <= "
+                         "half_width, at most `ceiling` runs")
+          || out_yaml_str(em, "half_width") || out_yaml_num(em, opts->precision)
+          || out_yaml_str(em, "batch") || out_yaml_int(em, opts->batch)
+          || out_yaml_str(em, "ceiling") || out_yaml_int(em, opts->precision_ceiling)
+          || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
+          || out_yaml_str(em, "reached")
+          || out_yaml_plain(em, opts->precision_reached ? "true" : "false")
+          || out_yaml_str(em, "widest_half_width") || out_yaml_num(em, opts->precision_widest)
+          || out_yaml_map(em, 0)))
+    return -1;
+  if (out_yaml_map(em, 0))
     return -1;
 
   if (out_yaml_kv(em, "seeds",

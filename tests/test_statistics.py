@@ -279,3 +279,146 @@ def test_saltelli_design_matrices_and_per_variant_rows():
         # the same seed gives the same bootstrap intervals
         run_ok(c, "run", "lin.yaml", "-o", "again", "-j", "1")
         assert c.bytes("out", "sensitivity.csv") == c.bytes("again", "sensitivity.csv")
+
+
+# --- run until precise ----------------------------------------------------------
+def precision_block(path):
+    """The `precision:` mapping of a manifest.yaml's settings (flat scalars;
+    the standard library has no YAML reader)."""
+    out, inside = {}, False
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("  precision:"):
+            inside = True
+            continue
+        if inside:
+            if not line.startswith("    "):
+                break
+            if line.startswith("     ") or ":" not in line:   # a folded continuation
+                continue
+            key, _, value = line.strip().partition(":")
+            out[key] = value.strip()
+    return out
+
+
+def cp_half_width(k, n, iters=50):
+    """Half-width of the 95% Clopper-Pearson interval, by bisection on the
+    binomial tails (helpers.binom_tail_ge), to about 1e-15."""
+    def solve(f, target):
+        lo, hi = 0.0, 1.0
+        for _ in range(iters):
+            mid = (lo + hi) / 2
+            if f(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+    lower = 0.0 if k == 0 else solve(lambda p: helpers.binom_tail_ge(k, n, p), 0.025)
+    upper = 1.0 if k == n else solve(lambda p: helpers.binom_tail_ge(k + 1, n, p), 0.975)
+    return (upper - lower) / 2
+
+
+def shares_by_prefix(rows, n):
+    """{(variant, point): {outcome: count}} over runs 1..n."""
+    counts = {}
+    for r in rows:
+        if int(r["run"]) <= n:
+            cell = counts.setdefault((r["variant"], r["point"]), {})
+            cell[r["outcome"]] = cell.get(r["outcome"], 0) + 1
+    return counts
+
+
+def test_precision_runs_batches_until_every_outcome_share_is_precise():
+    # scenarios/doha.yaml, its baseline and one variant, 30 weeks: the
+    # expectations come from the output itself (the model may change).
+    h = 0.05 if helpers.sanitized() else 0.02    # ASan: fewer runs, same checks
+    outcomes = None
+    with Case() as c:
+        doha = helpers.scenario_path("doha.yaml")
+        args = ["run", doha, "--precision", h, "-n", "10000", "-t", "30",
+                "--variant", "second_mediator", "--series", "none"]
+        run_ok(c, *args, "-o", "j1", "-j", "1")
+        run_ok(c, *args, "-o", "j2", "-j", "2")
+        for name in ("runs.csv", "outcomes.csv", "finals.csv", "compare.csv"):
+            assert c.bytes("j1", name) == c.bytes("j2", name), name
+        man = precision_block(c.path("j1", "manifest.yaml"))
+        n, batch = int(man["runs"]), int(man["batch"])
+        assert batch == 100 and man["reached"] == "true" and int(man["ceiling"]) == 10000
+        assert n % batch == 0 and 0 < n < 10000, n
+        rows = c.csv("j1", "runs.csv")
+        outcomes = [r["outcome"] for r in c.csv("j1", "outcomes.csv")]
+        # runs 1..n of each (variant, point), seeded as always
+        for r in rows:
+            assert int(r["seed"]) == documented_seed(7, int(r["run"]))
+        per_cell = shares_by_prefix(rows, n)
+        assert len(per_cell) == 2 and all(sum(v.values()) == n for v in per_cell.values())
+        names = sorted(set(outcomes))
+        # every outcome's half-width at n is <= h, in the file and recomputed
+        for r in c.csv("j1", "outcomes.csv"):
+            assert (float(r["ci_high"]) - float(r["ci_low"])) / 2 <= h, r
+        widest = max(cp_half_width(cell.get(o, 0), n) for cell in per_cell.values() for o in names)
+        assert widest <= h and abs(widest - float(man["widest_half_width"])) < 1e-9
+        # ... and at every smaller multiple of the batch some share is wider
+        # (shares nearest 1/2 first: their intervals are the widest)
+        for m in range(batch, n, batch):
+            counts = sorted((abs(cell.get(o, 0) / m - 0.5), cell.get(o, 0))
+                            for cell in shares_by_prefix(rows, m).values() for o in names)
+            assert any(cp_half_width(k, m, iters=30) > h for _, k in counts), m
+
+
+def test_precision_and_saltelli_mistakes_get_exact_messages():
+    params21 = "\n".join(f"                    a.x{i}: {{min: 0, max: 1}}" for i in range(21))
+    attrs21 = ", ".join(f"x{i}: 0" for i in range(21))
+    files = {
+        "v.yaml": """
+            scenario: v
+            experiment: {precision: 0.7}
+            actors:
+              a: {role: state, attrs: {x: 0}}
+            sweep:
+              method: saltelly
+              points: 4
+              params:
+                a.x: {min: 0, max: 1}
+        """,
+        "k.yaml": f"""
+            scenario: k
+            actors:
+              a: {{role: state, attrs: {{{attrs21}}}}}
+            sweep:
+              method: saltelli
+              points: 4
+              params:
+{params21}
+        """,
+    }
+    with Case(files) as c:
+        rc, _, err = c.run("check", "v.yaml")
+        assert rc == 1
+        assert "v.yaml:2:25: error: precision is the widest 95% half-width allowed, " \
+               "a number in (0, 0.5], got 0.7" in err, err
+        assert "v.yaml:6:11: error: unknown sweep method 'saltelly' (did you mean " \
+               "'saltelli'?): grid, sobol, lhs, random, file or saltelli" in err, err
+        rc, _, err = c.run("check", "k.yaml")
+        assert rc == 1 and "k.yaml:8:9: error: a saltelli sweep takes at most 20 params (its " \
+            "Sobol sequence has 2 dimensions per param, and GSL's at most 40), got 21" in err, err
+        rc, _, err = c.run("run", "k.yaml", "--precision", "0")
+        assert rc == 2 and "--precision takes a half-width in (0, 0.5], e.g. 0.02, got '0'" in err
+        rc, _, err = c.run("run", "k.yaml", "--batch", "0")
+        assert rc == 2 and "--batch takes a whole number >= 1, got '0'" in err
+
+
+def test_precision_not_reached_at_the_ceiling_warns_and_says_so_in_the_manifest():
+    with Case(NOEFFECT) as c:
+        _, err = run_ok(c, "run", "noeffect.yaml", "-o", "out", "--precision", "0.01",
+                        "--batch", "20", "-n", "50", "--series", "none")
+        assert "tightrope: warning: precision 0.01 not reached within the ceiling of 50 runs: " \
+               "the widest 95% half-width is" in err, err
+        man = precision_block(c.path("out", "manifest.yaml"))
+        assert man["reached"] == "false" and man["runs"] == "50" and man["ceiling"] == "50"
+        assert man["batch"] == "20"
+        # the last, partial batch runs too: 50 runs of every variant and point
+        runs = c.csv("out", "runs.csv")
+        assert len(runs) == 2 * 4 * 50
+        run_ok(c, "run", "noeffect.yaml", "-o", "plain", "-n", "50", "--series", "none")
+        for name in ("runs.csv", "outcomes.csv", "compare.csv", "compare_points.csv"):
+            assert c.bytes("out", name) == c.bytes("plain", name), name
