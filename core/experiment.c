@@ -699,7 +699,7 @@ static long precise_job(const void *ctx, long i) {
 /* ------------------------------------------------------------------ MPI */
 #ifdef TR_MPI
 #include <mpi.h>
-enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3 };
+enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3, TAG_STOP = 4 };
 
 /* Open MPI's blocking calls spin on a core; with ranks sharing a machine's
 ** cores that halves the workers' speed. So wait politely: test, then sleep
@@ -836,11 +836,6 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     pr.nruns = calloc((size_t)plan.ninst + 1, sizeof *pr.nruns);
     if (!pr.counts || !pr.nruns) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
   }
-  if (precise_mode && x.nranks > 1 && status == TR_OK) {
-    if (root) diag_error(d, NULL, 0, 0, "--precision (experiment.precision) does not run under MPI "
-                         "yet: run it in one process (with -j threads), or give -n instead");
-    status = TR_EUSAGE;
-  }
 
   if (root && status == TR_OK) {
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
@@ -946,6 +941,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
           fc.buf.data[len] = 0;
           failed_remote = j;
           remote_message = strdup((char *)fc.buf.data);
+          fc.stopped[owner] = 1;       /* it sends nothing more */
         } else {
           fc.stopped[owner] = 1;
         }
@@ -973,11 +969,46 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }
+#ifdef TR_MPI
+    /* Run until precise: the other ranks cannot know where rank 0 stopped.
+    ** Tell each to stop, then take (and drop) what each sent until its
+    ** last word, TAG_STOPPED or TAG_FAILED. */
+    if (precise_mode) {
+      for (int rk = 1; rk < x.nranks; rk++)
+        MPI_Send(NULL, 0, MPI_BYTE, rk, TAG_STOP, MPI_COMM_WORLD);
+      for (int rk = 1; rk < x.nranks; rk++)
+        while (!fc.stopped[rk]) {
+          MPI_Status ms;
+          int len;
+          probe_politely(rk, &ms);
+          MPI_Get_count(&ms, MPI_BYTE, &len);
+          if (fc.buf.cap < (size_t)len + 1) {
+            unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
+            if (!nb) { status = TR_EOUTPUT; break; }
+            fc.buf.data = nb;
+            fc.buf.cap = (size_t)len + 1;
+          }
+          MPI_Recv(fc.buf.data, len, MPI_BYTE, rk, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          if (ms.MPI_TAG != TAG_RESULT) fc.stopped[rk] = 1;
+        }
+    }
+#endif
   }
 #ifdef TR_MPI
   else {
-    /* Other ranks: send each result to rank 0 in order. */
+    /* Other ranks: send each result to rank 0 in order. With --precision,
+    ** until rank 0 says stop (TAG_STOP), then a last TAG_STOPPED. */
+    int said_last = 0, told_stop = 0;
     for (long k = first_local; status == TR_OK && k < x.nlocal; k++) {
+      if (precise_mode) {
+        int flag = 0;
+        MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+          MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          told_stop = 1;
+          break;
+        }
+      }
       const tr_runresult *r = wait_local(&x, &pg, k, 0);
       long j = local_to_global(&x, k);
       if (!r) {
@@ -990,11 +1021,25 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
         } else {
           send_politely("", 0, TAG_STOPPED);
         }
+        said_last = 1;
         break;
       }
       if (rec_encode(sc, r, j, opts->series != SERIES_NONE, &fc.buf)) { status = TR_EOUTPUT; break; }
       send_politely(fc.buf.data, (int)fc.buf.len, TAG_RESULT);
       release_local(&x, k);
+    }
+    if (precise_mode) {
+      set_stop(&x);
+      if (!told_stop) {
+        int flag = 0;
+        for (;;) {
+          MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+          if (flag) break;
+          nap();
+        }
+        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      }
+      if (!said_last) send_politely("", 0, TAG_STOPPED);
     }
   }
 #endif
