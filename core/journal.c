@@ -363,7 +363,8 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
                  opts->out, !old ? "version of tightrope (its record is missing)"
                  : strncmp(old, fingerprint, strcspn(fingerprint, "\n")) != 0
                    ? "scenario file (its SHA-256 differs)"
-                 : "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+                 : "set of options (runs, ticks, seed, --set, --variant, --series, --events, "
+                   "--precision or --batch)");
       free(old);
       *status = TR_EUSAGE;
       goto fail;
