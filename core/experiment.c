@@ -593,30 +593,38 @@ static void progress_clear(exp_ctx *x, progress *p) {
 }
 
 /* ----------------------------------------------------------- reporting */
-static void print_replay_hint(const exp_ctx *x, const tr_instance *in, int run) {
+static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(stderr, "reproduce with: tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(stderr, " --variant %s", x->plan->variant_names[in->variant]);
-  if (x->plan->npoints > 1) fprintf(stderr, " --point %d", in->point);
-  fprintf(stderr, " -s %llu", (unsigned long long)o->seed);
-  if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(stderr, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(stderr, " --set %s", o->sets[i]);
-  fprintf(stderr, "\n");
+  fprintf(f, "reproduce with: tightrope replay %s --run %d", sc->path, run);
+  if (in->variant) fprintf(f, " --variant %s", x->plan->variant_names[in->variant]);
+  if (x->plan->npoints > 1) fprintf(f, " --point %d", in->point);
+  fprintf(f, " -s %llu", (unsigned long long)o->seed);
+  if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(f, " -t %d", o->ticks);
+  for (int i = 0; i < o->nsets; i++) fprintf(f, " --set %s", o->sets[i]);
 }
 
-static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
+/* The failure goes to d as "SCENARIO: error: run failed: ..." with Lua's
+** message and the replay command on the lines after it. */
+static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_diag *d) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
   int inst, run;
   job_at(x, j, &inst, &run);
   const tr_instance *in = &x->plan->inst[inst];
-  fprintf(stderr, "%s: error: run failed: variant %s, point %d, run %d (seed %llu), tick %d",
-          sc->path, x->plan->variant_names[in->variant], in->point, run,
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) { diag_error(d, sc->path, 0, 0, "run failed (out of memory for its message)"); return; }
+  fprintf(f, "run failed: variant %s, point %d, run %d (seed %llu), tick %d",
+          x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
-  if (e->actor >= 0) fprintf(stderr, ", actor '%s'", sc->actors[e->actor].id);
-  fprintf(stderr, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
-  print_replay_hint(x, in, run);
+  if (e->actor >= 0) fprintf(f, ", actor '%s'", sc->actors[e->actor].id);
+  fprintf(f, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
+  print_replay_hint(f, x, in, run);
+  fclose(f);
+  diag_error(d, sc->path, 0, 0, "%s", text ? text : "run failed");
+  free(text);
 }
 
 /* What must be equal for --resume to continue an experiment. */
@@ -635,7 +643,38 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   return s;
 }
 
-static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r); }
+/* The user's callback with run r (0 to go on). */
+static int call_back(const tr_scenario *sc, const tr_options *o, const char *const *variant_names,
+                     const tr_runresult *r) {
+  if (!o->callback) return 0;
+  tr_run_info info;
+  info.variant = variant_names[r->variant];
+  info.variant_index = r->variant;
+  info.point = r->point;
+  info.run = r->run;
+  info.seed = r->seed;
+  info.outcome_index = r->outcome;
+  info.outcome = r->outcome < sc->noutcomes ? sc->outcomes[r->outcome].name : sc->default_outcome;
+  info.end_tick = r->end_tick;
+  info.nmetrics = sc->nmetrics;
+  info.finals = r->finals;
+  return o->callback(o->callback_ctx, &info);
+}
+
+typedef struct feed_ctx {
+  tr_output *out;
+  const tr_scenario *sc;
+  const tr_options *opts;
+  const char *const *variant_names;
+} feed_ctx;
+
+/* A run recovered from the journal goes where a new one goes. */
+static int feed_output(void *p, const tr_runresult *r) {
+  feed_ctx *f = p;
+  if (out_add_run(f->out, r)) return -1;
+  if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
+  return 0;
+}
 
 /* ----------------------------------------------------- run until precise */
 /* Rank 0 counts every instance's outcomes as jobs arrive in job order; at
@@ -686,6 +725,21 @@ static int precise_add(void *ctx, const tr_runresult *r) {
   if (p->stop_at < 0 && (p->fed % per_batch == 0 || p->fed == x->total)
       && precise_eval(p) && p->fed < x->total)
     p->stop_at = p->fed;
+  return 0;
+}
+
+/* A run recovered from the journal by --resume: counted. */
+static int precise_recover(void *ctx, const tr_runresult *r) {
+  return precise_add(ctx, r);
+}
+
+/* The runs read back from the journal at the end, in output order: to the
+** output, and to the callback (which sees runs in output order, so not as
+** the batches come). */
+static int precise_output(void *ctx, const tr_runresult *r) {
+  feed_ctx *f = ctx;
+  if (out_add_run(f->out, r)) return -1;
+  if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
   return 0;
 }
 
@@ -746,7 +800,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
     if (s->done) break;
     if (x->failed_job >= 0 || x->setup_failed) break;
     if (x->stop && k >= x->next_job) break;   /* never handed out */
-    if (interrupted_by && !x->stop) {
+    if ((interrupted_by || opts_cancelled(x->opts)) && !x->stop) {
       x->stop = 1;
       pthread_cond_broadcast(&x->space);
       continue;
@@ -776,7 +830,7 @@ static void release_local(exp_ctx *x, long k) {
 }
 
 /* ---------------------------------------------------------- experiment */
-int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   tr_plan plan;
   if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
 
@@ -805,10 +859,12 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  interrupted_by = 0;
-  watchdog_clear_signal();
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  if (opts->signals) {
+    interrupted_by = 0;
+    watchdog_clear_signal();
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
 
   int status = TR_OK;
   tr_output *out = NULL;
@@ -841,12 +897,20 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+    else if (opts->format == TR_FORMAT_NONE && precise_mode) {
+      diag_error(d, NULL, 0, 0, "run until precise (--precision) keeps its batches in the output "
+                 "folder's journal: it needs an output format (csv or sqlite)");
+      status = TR_EUSAGE;
+    }
+    else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
     else if (!precise_mode && (out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume && journal_recover(jr, maxticks, &start,
-                                             precise_mode ? precise_add : feed_output,
-                                             precise_mode ? (void *)&pr : (void *)out, d))
-      status = TR_EOUTPUT;
+    else if (opts->resume && precise_mode) {
+      if (journal_recover(jr, maxticks, &start, precise_recover, &pr, d)) status = TR_EOUTPUT;
+    } else if (opts->resume) {
+      feed_ctx fctx = {out, sc, opts, plan.variant_names};
+      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d)) status = TR_EOUTPUT;
+    }
     if (pr.stop_at >= 0) x.limit = pr.stop_at;
   }
 #ifdef TR_MPI
@@ -949,8 +1013,8 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       if (interrupted_by && !x.stop) set_stop(&x);
 #endif
       if (!r) break;
-      if (!precise_mode && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
-      if (journal_append(jr, r, j)) {
+      if (!precise_mode && out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
+      if (jr && journal_append(jr, r, j)) {
         diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
         status = TR_EOUTPUT;
         break;
@@ -966,6 +1030,9 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
           pthread_mutex_unlock(&x.mu);
         }
       }
+      if (!precise_mode && call_back(sc, opts, plan.variant_names, r))
+        tr_options_cancel((tr_options *)opts);
+      if (opts_cancelled(opts) && !x.stop) set_stop(&x);
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }
@@ -1052,7 +1119,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     status = TR_ERUNTIME;
   } else if (status == TR_OK && (x.failed_job >= 0 || failed_remote >= 0)) {
     if (root && x.failed_job >= 0 && (failed_remote < 0 || x.failed_job < failed_remote)) {
-      print_failure(&x, x.failed_job, &x.failure);
+      print_failure(&x, x.failed_job, &x.failure, d);
     } else if (root && failed_remote >= 0) {
       tr_runerror e;
       memset(&e, 0, sizeof e);
@@ -1062,7 +1129,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       char *nl = strchr(p + 1, '\n');
       snprintf(e.what, sizeof e.what, "%.*s", nl ? (int)(nl - p - 1) : 0, p + 1);
       e.message = nl ? nl + 1 : (char *)"";
-      print_failure(&x, failed_remote, &e);
+      print_failure(&x, failed_remote, &e, d);
     }
     status = TR_ERUNTIME;
   } else if (status == TR_OK && written < x.limit && root) {
@@ -1089,11 +1156,17 @@ done:
     fin.precision_reached = pr.widest <= opts->precision;
     tr_outspec spec = {sc, &fin, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     precise_order ord = {&x, (int)n};
-    if ((out = out_open(&spec, d)) == NULL
-        || journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
-                                feed_output, out, d))
+    if (!jr) {
+      /* no files (the callback is the only result): nothing to write */
+    } else if ((out = out_open(&spec, d)) == NULL) {
       status = TR_EOUTPUT;
-    else if (!fin.precision_reached) {
+    } else {
+      feed_ctx fctx = {out, sc, &fin, plan.variant_names};
+      if (journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
+                               precise_output, &fctx, d))
+        status = TR_EOUTPUT;
+    }
+    if (status == TR_OK && !fin.precision_reached) {
       const tr_instance *in = &plan.inst[pr.widest_inst];
       fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
               "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
@@ -1104,12 +1177,14 @@ done:
   }
   if (root) {
     if (status == TR_OK) {
-      if (out_finish(out, d)) status = TR_EOUTPUT;
-      journal_close(jr, status == TR_OK);
+      if (out && out_finish(out, d)) status = TR_EOUTPUT;
+      if (jr) journal_close(jr, status == TR_OK);
     } else {
       if (out) out_abort(out);
       if (!jr) {
         /* not opened: nothing of ours to clean */
+      } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
+        journal_close(jr, 0);   /* a library caller: its status says it all */
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
         fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
@@ -1127,8 +1202,10 @@ done:
       }
     }
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  if (opts->signals) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
   free(x.failure.message);
   for (int i = 0; x.slots && i < x.window; i++) {
     free(x.slots[i].res.finals);
