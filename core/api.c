@@ -75,6 +75,18 @@ int tr_options_set_threads(tr_options *o, int threads) {
   return 0;
 }
 
+int tr_options_set_precision(tr_options *o, double half_width) {
+  if (!o || !(half_width > 0 && half_width <= 0.5)) return -1;
+  o->precision = half_width;
+  return 0;
+}
+
+int tr_options_set_batch(tr_options *o, int batch) {
+  if (!o || batch < 1) return -1;
+  o->batch = batch;
+  return 0;
+}
+
 int tr_options_set_out(tr_options *o, const char *dir) {
   if (!o) return -1;
   char *copy = NULL;
@@ -276,7 +288,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
 int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
                  char *out_buf, size_t out_size, tr_diag *d) {
   *o = *opts;
-  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : 100;
+  /* Run until precise (docs/experiments.md): the runs are the ceiling. */
+  if (!(o->precision > 0)) o->precision = sc->precision;
+  if (o->batch < 1) o->batch = sc->batch > 0 ? sc->batch : 100;
+  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : o->precision > 0 ? 10000 : 100;
   o->ticks = opts->has_ticks ? opts->ticks : sc->has_ticks ? sc->ticks : 100;
   o->seed = opts->has_seed ? opts->seed : sc->has_seed ? sc->seed : 1;
   o->has_runs = o->has_ticks = o->has_seed = 1;

@@ -266,7 +266,7 @@ typedef struct tr_variantdecl {
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE, SWEEP_SALTELLI };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -302,6 +302,8 @@ struct tr_scenario {
   long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
   long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
+  double precision;       /* experiment.precision, 0 when absent */
+  int batch;              /* experiment.batch, 0 when absent */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
   int nmodel;
@@ -318,7 +320,7 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random; file: the design's rows */
+  int sweep_points;       /* sobol/lhs/random; file: the design's rows; saltelli: N, the base rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
@@ -489,6 +491,15 @@ struct tr_options {
   int force;              /* --force: write over files with our names in a foreign folder */
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
+  /* Run until precise (docs/experiments.md): precision > 0 adds batches of
+  ** `batch` runs until every outcome share's 95% Clopper-Pearson half-width
+  ** is <= precision, `runs` being the ceiling. After the experiment the
+  ** output's copy of the options has runs = the runs reached, and: */
+  double precision;
+  int batch;
+  int precision_reached;  /* 1 when every half-width got <= precision */
+  int precision_ceiling;  /* the runs asked for (-n): the ceiling */
+  double precision_widest; /* the widest half-width at the end */
   char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
   tr_run_callback callback; void *callback_ctx;
   int cancel_flag;        /* set by tr_options_cancel (atomically) */
@@ -825,6 +836,12 @@ typedef struct tr_journal tr_journal;
 ** fingerprint. Returns NULL with an error in d; *status: the exit status. */
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status);
+/* Feed(ctx, result) for jobs order(octx, 0) .. order(octx, n - 1) of the
+** journal, in that order (run until precise: jobs are journalled batch by
+** batch, and written to the output run by run). 0 or -1. */
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d);
 /* On --resume: feed(ctx, result) for each recovered run, in order; *done
 ** receives their number. 0 or -1. */
 int journal_recover(tr_journal *j, int maxticks, long *done,
@@ -855,8 +872,8 @@ typedef struct stats_summary {
 } stats_summary;
 void stats_describe(double *x, size_t n, double conf, stats_summary *s);
 /* Paired comparison (compare.csv): the mean of diffs[0..n-1] and its
-** t-interval at conf. Every difference equal (zero variance) gives exactly
-** [mean, mean]; NaN bounds when n < 2 and the differences vary. */
+** t-interval at conf. NaN bounds when n < 2; otherwise every difference
+** equal (zero variance) gives exactly [mean, mean]. */
 void stats_paired(const double *diffs, size_t n, double conf,
                   double *mean, double *lo, double *hi);
 /* Sensitivity of y[0..n-1] to the k columns of x (n x k, row-major), as in
@@ -868,6 +885,16 @@ void stats_paired(const double *diffs, size_t n, double conf,
 ** n < (varying columns) + 2, residuals all zero. 0, or -1 out of memory. */
 int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
                       double *src, double *prcc);
+/* Sobol indices of the Saltelli design (docs/experiments.md): ya[N], yb[N]
+** the responses of matrices A and B, yab[i*N + j] that of A_B^(i), row j.
+** s1[i] first-order (Saltelli et al. 2010), st[i] total (Jansen 1999), and
+** their conf intervals by a percentile bootstrap over the N base rows,
+** nboot resamples drawn from rng (a gsl_rng *). NaN when undefined (a
+** constant response, N < 2). 0, or -1 out of memory. */
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi);
 
 /* -------------------------------------------------------------- report */
 /* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of

@@ -44,6 +44,9 @@ static const char usage_text[] =
   "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
   "      --strict           treat warnings as errors (check and run)\n"
   "      --force            write into an existing folder that holds files with result names\n"
+  "      --precision H      run batches until every outcome share's 95% interval has\n"
+  "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
+  "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -105,7 +108,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -116,7 +119,9 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
     {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
     {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
-    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE}, {0, 0, 0, 0}};
+    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
+    {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
+    {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -176,6 +181,18 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
         break;
       case O_VARIANTS:
         if (tr_options_set_variants_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_PRECISION: {
+        char *end;
+        errno = 0;
+        double h = strtod(optarg, &end);
+        if (errno || end == optarg || *end || tr_options_set_precision(o, h))
+          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'", optarg);
+        break;
+      }
+      case O_BATCH:
+        if (parse_int(optarg, 1, INT_MAX, &v) || tr_options_set_batch(o, (int)v))
+          return usage_error("--batch takes a whole number >= 1, got '%s'", optarg);
         break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
       default: return unknown_option(argv[optind - 1], longopts);

@@ -53,7 +53,7 @@ static const char *const scen_view_fields[] = {
 /* Columns of runs.csv and series.csv (SPEC §6). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file", "saltelli"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -711,7 +711,8 @@ static int scen_activation(scen_load *L, const ynode *n) {
 static void scen_experiment(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'experiment'") <= 0) return;
-  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation"};
+  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation",
+                                     "precision", "batch"};
   scen_keys(L, node, keys, NELEM(keys), "in experiment");
   long long v;
   const ynode *n;
@@ -747,6 +748,18 @@ static void scen_experiment(scen_load *L, const ynode *node) {
       sc->has_seed = 1;
     }
   }
+  /* Run until precise (docs/experiments.md): a half-width in (0, 0.5]. */
+  if ((n = ynode_get(node, "precision"))) {
+    double h;
+    if (scen_number(L, n, "precision", &h) == 0) {
+      if (!(h > 0 && h <= 0.5))
+        scen_err(L, n, "precision is the widest 95%% half-width allowed, a number in (0, 0.5], got %g", h);
+      else
+        sc->precision = h;
+    }
+  }
+  if ((n = ynode_get(node, "batch")) && scen_integer(L, n, "batch", 1, INT_MAX, &v) == 0)
+    sc->batch = (int)v;
   if ((n = ynode_get(node, "tick_unit"))) {
     char *u = scen_text(L, n, "tick_unit");
     if (u) { free(sc->tick_unit); sc->tick_unit = u; }
@@ -1780,7 +1793,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       if (n->type == YN_SCALAR)
         diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
                           NELEM(scen_sweep_methods));
-      scen_err(L, n, "%s: grid, sobol, lhs, random or file", msg);
+      scen_err(L, n, "%s: grid, sobol, lhs, random, file or saltelli", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
     }
@@ -1826,6 +1839,16 @@ static void scen_sweep(scen_load *L, const ynode *node) {
     scen_sweep_param(L, &p, k, v);
     sc->sweep[sc->nsweep++] = p;
   }
+  /* Saltelli: a Sobol sequence of 2k dimensions (GSL: at most 40), and
+  ** N (k + 2) points (docs/experiments.md, Sobol indices). */
+  if (sc->sweep_method == SWEEP_SALTELLI && params->n > 20)
+    scen_err(L, params, "a saltelli sweep takes at most 20 params (its Sobol sequence has 2 "
+             "dimensions per param, and GSL's at most 40), got %d", params->n);
+  else if (sc->sweep_method == SWEEP_SALTELLI && sc->sweep_points > 0
+           && (long long)sc->sweep_points * (params->n + 2) > 10000000)
+    scen_err(L, ynode_get(node, "points"), "a saltelli sweep of %d params and %d points runs "
+             "%lld points (N (k + 2)), more than 10000000", params->n, sc->sweep_points,
+             (long long)sc->sweep_points * (params->n + 2));
 }
 
 /* ------------------------------------------------------------ the load */

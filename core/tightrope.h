@@ -146,6 +146,14 @@ TR_API int tr_options_set_seed(tr_options *o, uint64_t seed);
 TR_API int tr_options_set_threads(tr_options *o, int threads);
 /* The output folder (NULL: results/<scenario id>). */
 TR_API int tr_options_set_out(tr_options *o, const char *dir);
+/* Run until precise (docs/experiments.md): batches of `batch` runs (>= 1;
+** default experiment.batch, else 100) until every outcome share's 95%
+** Clopper-Pearson half-width is <= half_width (0 < half_width <= 0.5);
+** runs is then the ceiling (default experiment.runs, else 10000). With it
+** the callback sees the runs 1..n reached, in output order, once the last
+** batch is in. */
+TR_API int tr_options_set_precision(tr_options *o, double half_width);
+TR_API int tr_options_set_batch(tr_options *o, int batch);
 /* --set PATH=VALUE (repeatable): checked against the scenario when the
 ** experiment starts; -1 here only when the text has no '='. */
 TR_API int tr_options_add_set(tr_options *o, const char *path_eq_value);
