@@ -407,11 +407,21 @@ def provenance_table():
     return rows
 
 
+def parameters_table():
+    """{name: default} of docs/model.md's §2 table of parameters."""
+    doc = open(os.path.join(helpers.ROOT, "docs", "model.md")).read()
+    sec = doc[doc.index("## 2. Parameters"):doc.index("## 3. Actions")]
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r"^\| `(\w+)` \| ([-+0-9.eE]+) \|", sec, re.M)}
+
+
 def test_model_provenance_table_covers_every_parameter():
     # docs/model.md's provenance table lists exactly the parameters of
     # model.c's table, with the same defaults, each marked source, calibrated
-    # or assumption.
+    # or assumption; so does the parameter table of §2.
     code, doc = model_c_parameters(), provenance_table()
+    assert parameters_table() == code, \
+        f"§2 differs from model.c: {sorted(set(parameters_table().items()) ^ set(code.items()))}"
     assert len(code) >= 27, sorted(code)
     assert sorted(code) == sorted(doc), \
         f"only in model.c: {sorted(set(code) - set(doc))}; only in docs: {sorted(set(doc) - set(code))}"
