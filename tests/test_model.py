@@ -524,3 +524,90 @@ def test_model_talks_declares_ceasefire_and_logs_cameo():
         assert float(series[-1]["imposed"]) == 0     # no leverage: nothing imposed
         cameos = [e["cameo"] for e in case.csv("o", "events.csv")]
         assert cameos == ["045", "0871", "045"], cameos
+
+
+def test_model_talks_and_bargain_success_probability_formula():
+    # The value of a talks or bargain event is its round's success probability
+    # pi (docs/model.md, talks), which must equal the formula computed here
+    # independently: h_A = 0.5, h_B = 0.2, tension 0.4 both ways, delta = 0.3;
+    # the mediator has credibility 0.8, leverage 0.1, bias +0.5 toward A and
+    # -0.2 toward B, and trust_building is 0.5.
+    delta, drag = 0.3, 1 - 0.5 * 0.4
+    cred, lev, tb, bias = 0.8, 0.1, 0.5, {"a": 0.5, "b": -0.2}
+    open_ = {"a": 0.5, "b": 0.8}
+    honest = 1 - max(abs(v) for v in bias.values())
+    w = {}
+    for x in "ab":
+        k = cred * max(0, bias[x])
+        t = cred * tb * honest
+        w[x] = open_[x] * (1 - (1 - delta) * (1 - k) * (1 - t) * (1 - lev))
+    pi_talks = w["a"] * w["b"] * drag
+    pi_bargain = open_["a"] * delta * open_["b"] * delta * drag
+    with helpers.Case({
+        "s.yaml": """
+            scenario: s
+            experiment: {ticks: 1, runs: 1}
+            model: {trust_building: 0.5, direct_acceptance: 0.3}
+            actors:
+              m: {role: mediator, attrs: {credibility: 0.8, leverage: 0.1, talks_held: 0}, policy: m.lua}
+              a: {role: proxy, attrs: {hardline: 0.5}, policy: a.lua}
+              b: {role: state, attrs: {resolve: 0.2}}
+            relations:
+              - {from: m, to: a, kind: contact, attrs: {bias: 0.5}}
+              - {from: m, to: b, kind: contact, attrs: {bias: -0.2}}
+              - {from: a, to: b, kind: hostility, attrs: {tension: 0.4, ceasefire: 0, progress: 0}}
+              - {from: b, to: a, kind: hostility, attrs: {tension: 0.4, ceasefire: 0, progress: 0}}
+            metrics: {t: "m.talks_held"}
+        """,
+        "m.lua": 'function decide(me, world) me:act("talks", "a", {with = "b"}) end\n',
+        "a.lua": 'function decide(me, world) me:act("bargain", "b") end\n',
+    }) as case:
+        helpers.run_ok(case, "run", "s.yaml", "-o", "o", "--events", "--series", "none")
+        ev = {e["action"]: e for e in case.csv("o", "events.csv")}
+        assert abs(float(ev["talks"]["value"]) - pi_talks) < 1e-12, (ev["talks"], pi_talks)
+        assert abs(float(ev["bargain"]["value"]) - pi_bargain) < 1e-12, (ev["bargain"], pi_bargain)
+        assert ev["bargain"]["cameo"] == "046", ev["bargain"]
+
+
+def test_model_bargain_needs_a_hostility_relation():
+    with helpers.Case({
+        "s.yaml": """
+            scenario: s
+            experiment: {ticks: 1, runs: 1}
+            actors:
+              a: {role: state, attrs: {resolve: 0}, policy: a.lua}
+              b: {role: state, attrs: {resolve: 0}}
+            metrics: {r: "a.resolve"}
+        """,
+        "a.lua": 'function decide(me, world) me:act("bargain", "b") end\n',
+    }) as case:
+        code, _, err = case.run("run", "s.yaml", "-o", "o", "--quiet")
+        assert code == 3, (code, err)
+        assert "bargain by 'a': neither a:b nor b:a has attribute 'ceasefire'" in err, err
+
+
+def test_model_imposed_share_formula():
+    # With leverage 1 and willing parties the round succeeds for certain
+    # (pi = 1) and declares a ceasefire; `imposed` must be the leverage share
+    # phi = mean_X L (1 - delta)(1 - k_X) / m_X: k_a = 0.5 * 1, k_b = 0,
+    # m = 1, delta = 0.3, so phi = (0.7 * 0.5 + 0.7) / 2 = 0.525.
+    with helpers.Case({
+        "s.yaml": """
+            scenario: s
+            experiment: {ticks: 1, runs: 1}
+            actors:
+              m: {role: mediator, attrs: {credibility: 0.5, leverage: 1, talks_held: 0}, policy: m.lua}
+              a: {role: proxy, attrs: {hardline: 0}}
+              b: {role: state, attrs: {resolve: 0}}
+            relations:
+              - {from: m, to: a, kind: contact, attrs: {bias: 1}}
+              - {from: a, to: b, kind: hostility, attrs: {tension: 0, ceasefire: 0, imposed: 0}}
+              - {from: b, to: a, kind: hostility, attrs: {tension: 0, ceasefire: 0, imposed: 0}}
+            metrics: {imposed: "rel('b','a').imposed", cf: "rel('a','b').ceasefire"}
+        """,
+        "m.lua": 'function decide(me, world) me:act("talks", "a", {with = "b"}) end\n',
+    }) as case:
+        helpers.run_ok(case, "run", "s.yaml", "-o", "o", "--series", "none")
+        row = case.csv("o", "runs.csv")[0]
+        assert float(row["cf"]) == 1, row
+        assert abs(float(row["imposed"]) - 0.525) < 1e-12, row
