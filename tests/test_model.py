@@ -54,6 +54,7 @@ METAMORPHIC = """
   more_credibility: {set: {"qatar.credibility": 1.0}}    # 0.55 -> 1.0
   low_tolerance: {set: {"us:qatar.tolerance": 0.2}}      # 0.6 -> 0.2
   more_hardline: {set: {"hamas.hardline": 0.85}}         # 0.55 -> 0.85
+  qatar_unbiased: {set: {"qatar:hamas.bias": 0}}         # 0.4 -> 0
 """
 RUNS = 1000
 _cache = {}
@@ -158,6 +159,18 @@ def test_model_doha_hardline_lowers_ceasefire():
     # exact McNemar test, 99%.
     m = metamorphic()
     a, b = m["baseline"], m["more_hardline"]
+    only_a, only_b = paired_outcome(a, b, "ceasefire")
+    p = sign_test_greater(only_a, only_b)
+    assert p < 0.01, f"ceasefire {share(a, 'ceasefire'):.3f} -> {share(b, 'ceasefire'):.3f}, McNemar p = {p:.3g}"
+
+
+def test_model_doha_unbiased_qatar_lowers_ceasefire():
+    # Kydd (2003) in the flagship: Qatar's advice is credible to Hamas because
+    # Qatar leans toward it (bias +0.4). Made unbiased (0), Qatar loses its
+    # information channel to Hamas, and the ceasefire share must fall:
+    # one-sided exact McNemar test, 99%.
+    m = metamorphic()
+    a, b = m["baseline"], m["qatar_unbiased"]
     only_a, only_b = paired_outcome(a, b, "ceasefire")
     p = sign_test_greater(only_a, only_b)
     assert p < 0.01, f"ceasefire {share(a, 'ceasefire'):.3f} -> {share(b, 'ceasefire'):.3f}, McNemar p = {p:.3g}"
