@@ -353,8 +353,9 @@ static int support(tr_lua *lx, int actor, int target, int args, double *value,
 ** ceasefire is declared both ways (0871) and `imposed` records the leverage
 ** share phi = mean_X L (1 - direct_acceptance)(1 - k_X)(1 - t_X) / m_X
 ** (Beardsley 2008). A mediated success credits M with the share it added,
-** a = 1 - pi_direct / pi (Fey & Ramsay 2010: a mediator adds only what its
-** information and leverage add): tolerance_gain * a per round,
+** a = 1 - pi_direct / pi (a mediator adds only what its channels add; with
+** neither information nor leverage it adds nothing, Fey & Ramsay 2010):
+** tolerance_gain * a per round,
 ** tolerance_gain_ceasefire * a per ceasefire. value: pi. */
 enum { D_TENSION, D_CEASEFIRE, D_PROGRESS, D_IMPOSED, D_HELD, D_N };
 
