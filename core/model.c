@@ -10,7 +10,7 @@
 ** from the run's GSL stream, and reports a missing attribute or a bad
 ** argument with luaL_error naming the action, the actor and what to fix.
 ** Invariant: every action draws the same number of random variates whatever
-** the state (attack one uniform, talks one uniform, the others none), so
+** the state (attack, talks and bargain one uniform each, the others none), so
 ** common random numbers keep variants paired as long as the same actions
 ** are queued.
 */
