@@ -103,7 +103,13 @@ int tr_options_set_variants_file(tr_options *o, const char *path) {
 
 tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d) {
   if (!o) return tr_scenario_load(path, d);
-  return scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  tr_scenario *sc = scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  if (sc && o->strict && diag_count_level(d, DIAG_WARNING)) {
+    diag_warnings_to_errors(d);     /* --strict: a warning refuses the scenario */
+    tr_scenario_free(sc);
+    return NULL;
+  }
+  return sc;
 }
 
 int tr_new(const char *dir, tr_diag *d) {
@@ -154,6 +160,18 @@ int tr_options_set_format(tr_options *o, int format) {
 int tr_options_set_resume(tr_options *o, int on) {
   if (!o) return -1;
   o->resume = on != 0;
+  return 0;
+}
+
+int tr_options_set_keep_going(tr_options *o, int on) {
+  if (!o) return -1;
+  o->keep_going = on != 0;
+  return 0;
+}
+
+int tr_options_set_strict(tr_options *o, int on) {
+  if (!o) return -1;
+  o->strict = on != 0;
   return 0;
 }
 
@@ -333,6 +351,7 @@ int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoi
   int status = opts_resolve(opts, sc, &o, out, sizeof out, d);
   if (status) return status;
   tr_plan plan;
+  params_notes(sc, d);
   if (exp_plan(sc, &o, &plan, d)) status = TR_EINVALID;
   else if (npoints) *npoints = plan.npoints;
   exp_plan_free(&plan);

@@ -69,9 +69,12 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       in->init[p->slot] = x;
       return 0;
     }
-    case PATH_MODEL:
-      in->model[p->model] = op == CHANGE_SET ? value : in->model[p->model] + value;
+    case PATH_MODEL: {
+      double x = op == CHANGE_SET ? value : in->model[p->model] + value;
+      if (model_check_value(sc, p->model, x, err, errsize)) return -1;
+      in->model[p->model] = x;
       return 0;
+    }
     case PATH_COUNT: {
       double *c = &in->init[sc->nslots + p->pop];
       double x = op == CHANGE_SET ? value : *c + value;
@@ -110,9 +113,18 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
         }
       if (!found) {
         const double *v = find_param(&sc->actors[p->actor].params, p->key);
-        if (!v) { snprintf(err, errsize, "%s is not a numeric parameter", p->text); return -1; }
-        base = *v;
+        int state;
+        const tr_paramdecl *pd = params_find(sc, p->actor, p->key, &state);
+        if (v) base = *v;
+        else if (pd && pd->has_default && pd->def.type == TV_NUM) base = pd->def.num;
+        else if (op == CHANGE_ADD || !pd) {
+          snprintf(err, errsize, "%s is not a numeric parameter", p->text);
+          return -1;
+        }
       }
+      if (params_check_number(sc, p->actor, p->key, op == CHANGE_SET ? value : base + value, err,
+                              errsize))
+        return -1;
       tr_paramset *np = realloc(in->params, (size_t)(in->nparams + 1) * sizeof *np);
       char *key = strdup(p->key);   /* the path may not outlive the plan */
       if (np) in->params = np;
@@ -362,6 +374,7 @@ typedef struct slot {
   tr_runresult res;
   tr_runerror err;
   int done;
+  int failed;                /* --keep-going: the run failed; err says why */
 } slot;
 
 typedef struct exp_ctx {
@@ -447,7 +460,9 @@ static void *worker(void *arg) {
       continue;
     }
     s->done = 1;
-    if (rc) {
+    if (rc && x->opts->keep_going) {
+      s->failed = 1;         /* recorded by the writer; the others go on */
+    } else if (rc) {
       x->stop = 1;
       if (x->failed_job < 0 || j < x->failed_job) {
         free(x->failure.message);
@@ -515,15 +530,20 @@ static void progress_clear(exp_ctx *x, progress *p) {
 }
 
 /* ----------------------------------------------------------- reporting */
-static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
+static void write_replay_command(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(f, "reproduce with: tightrope replay %s --run %d", sc->path, run);
+  fprintf(f, "tightrope replay %s --run %d", sc->path, run);
   if (in->variant) fprintf(f, " --variant %s", x->plan->variant_names[in->variant]);
   if (x->plan->npoints > 1) fprintf(f, " --point %d", in->point);
   fprintf(f, " -s %llu", (unsigned long long)o->seed);
   if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(f, " -t %d", o->ticks);
   for (int i = 0; i < o->nsets; i++) fprintf(f, " --set %s", o->sets[i]);
+}
+
+static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
+  fprintf(f, "reproduce with: ");
+  write_replay_command(f, x, in, run);
 }
 
 /* The failure goes to d as "SCENARIO: error: run failed: ..." with Lua's
@@ -548,6 +568,33 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_dia
   free(text);
 }
 
+/* --keep-going: the failed run of local job k goes to runs.csv (outcome
+** `error`) and errors.csv; the first failure is also printed in full. */
+static int record_failure(exp_ctx *x, tr_output *out, long j, long k, long *nfailed, tr_diag *d) {
+  slot *s = &x->slots[k % x->window];
+  const tr_instance *in = &x->plan->inst[j / x->opts->runs];
+  int run = (int)(j % x->opts->runs) + 1;
+  if ((*nfailed)++ == 0) print_failure(x, j, &s->err, d);
+  char *replay = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&replay, &len);
+  if (f) {
+    write_replay_command(f, x, in, run);
+    fclose(f);
+  }
+  char *msg = NULL;
+  if (asprintf(&msg, "in %s: %s", s->err.what, s->err.message ? s->err.message : "(no message)") < 0)
+    msg = NULL;
+  int rc = !out ? 0 : out_add_failed(out, &s->res, s->err.tick,
+                          s->err.actor >= 0 ? x->sc->actors[s->err.actor].id : NULL,
+                          msg ? msg : s->err.message, replay);
+  free(msg);
+  free(replay);
+  free(s->err.message);
+  s->err.message = NULL;
+  return rc;
+}
+
 /* What must be equal for --resume to continue an experiment. */
 static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_plan *plan) {
   char *s = NULL;
@@ -557,6 +604,7 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   fprintf(f, "scenario-sha256: %s\ntightrope: %s\nruns: %d\nticks: %d\nseed: %llu\n"
           "series: %d\nevents: %d\npoints: %d\n", sc->sha256, TR_VERSION, o->runs, o->ticks,
           (unsigned long long)o->seed, o->series, o->events, plan->npoints);
+  if (o->keep_going) fprintf(f, "keep-going: 1\n");
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
   fclose(f);
@@ -670,6 +718,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
 static void release_local(exp_ctx *x, long k) {
   pthread_mutex_lock(&x->mu);
   x->slots[k % x->window].done = 0;
+  x->slots[k % x->window].failed = 0;
   x->next_write = k + 1;
   pthread_cond_broadcast(&x->space);
   pthread_mutex_unlock(&x->mu);
@@ -677,6 +726,19 @@ static void release_local(exp_ctx *x, long k) {
 
 /* ---------------------------------------------------------- experiment */
 int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+  if (opts->keep_going && opts->resume) {
+    diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --resume: run the "
+               "experiment again from the start");
+    return TR_EUSAGE;
+  }
+#ifdef TR_MPI
+  int size_ = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (opts->keep_going && size_ > 1) {
+    diag_error(d, NULL, 0, 0, "--keep-going runs on one MPI rank (use threads: -j N)");
+    return TR_EUSAGE;
+  }
+#endif
   tr_plan plan;
   if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
 
@@ -794,6 +856,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   pg.last = pg.start;
 
   long failed_remote = -1;      /* MPI: global job that failed on another rank */
+  long nfailed = 0;             /* --keep-going: runs recorded as failed */
   char *remote_message = NULL;
   written = start;
   if (root) {
@@ -830,6 +893,13 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
       if (interrupted_by && !x.stop) set_stop(&x);
 #endif
       if (!r) break;
+      if (owner == 0 && x.slots[(j / x.nranks) % x.window].failed) {
+        if (record_failure(&x, out, j, j / x.nranks, &nfailed, d)) { status = TR_EOUTPUT; break; }
+        written = j + 1;
+        release_local(&x, j / x.nranks);
+        progress_show(&x, &pg, written, 0);
+        continue;
+      }
       if (out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
       if (jr && journal_append(jr, r, j)) {
         diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
@@ -907,12 +977,24 @@ done:
     if (status == TR_OK) {
       if (out && out_finish(out, d)) status = TR_EOUTPUT;
       if (jr) journal_close(jr, status == TR_OK);
+      if (status == TR_OK && nfailed > 0) {
+        /* --keep-going: everything that finished is installed; still exit 3 */
+        fprintf(stderr, "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
+                "the statistics are over the %ld that finished\n", nfailed, x.total, opts->out,
+                x.total - nfailed);
+        status = TR_ERUNTIME;
+      }
     } else {
       if (out) out_abort(out);
       if (!jr) {
         /* not opened: nothing of ours to clean */
       } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
         journal_close(jr, 0);   /* a library caller: its status says it all */
+      } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
+        /* --keep-going does not journal its failed runs: nothing to resume */
+        journal_close(jr, 1);
+        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
+                "--keep-going cannot be resumed: run it again\n", written, x.total);
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
         fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"

@@ -27,7 +27,9 @@ typedef struct tr_msg {
   char *file;   /* may be NULL: the message has no place */
   int line, col;
   char *text;
+  int level;    /* DIAG_ERROR, DIAG_WARNING or DIAG_NOTE */
 } tr_msg;
+enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
 
 struct tr_diag {
   tr_msg *msgs;
@@ -39,6 +41,18 @@ void diag_error(tr_diag *d, const char *file, int line, int col,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void diag_verror(tr_diag *d, const char *file, int line, int col,
                  const char *fmt, va_list ap);
+/* Warnings ("FILE:LINE:COL: warning: ...") and notes: printed with the
+** errors, never counted by tr_diag_count (docs/scenario-format.md,
+** "Mistakes check finds"). */
+void diag_warning(tr_diag *d, const char *file, int line, int col,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void diag_note(tr_diag *d, const char *file, int line, int col,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int diag_count_level(const tr_diag *d, int level);
+/* --strict: every warning becomes an error. */
+void diag_warnings_to_errors(tr_diag *d);
+/* Forget every message (after printing them). */
+void diag_clear(tr_diag *d);
 /* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
 ** NULL when none is close enough to be a plausible typo. */
 const char *diag_suggest(const char *word, const char *const *names, int n);
@@ -101,8 +115,32 @@ struct tr_value {
   char **keys;       /* TV_MAP */
   tr_value *items;   /* TV_SEQ, TV_MAP: n values */
   int line, col;
+  int key_line, key_col;  /* an item of a TV_MAP: the place of its key */
 };
 
+/* A parameter a policy or action script declares (docs/lua-api.md,
+** "Declaring parameters"): checked against the actors' `params:`, paths and
+** --set before anything runs (params.c). */
+enum { PT_NUMBER, PT_INTEGER, PT_STRING, PT_LIST, PT_ACTOR, PT_ANY, PT_COUNT };
+extern const char *const tr_param_types[PT_COUNT];
+typedef struct tr_paramdecl {
+  char *name, *doc;
+  int type;               /* PT_* */
+  int items;              /* PT_LIST: type of each item, or -1 for any */
+  int has_default;
+  tr_value def;           /* when has_default */
+  int has_min, has_max;
+  double min, max;
+  int line;               /* of the declare call in the script */
+} tr_paramdecl;
+
+enum { SD_NONE, SD_DECLARED, SD_UNKNOWN };
+typedef struct tr_scriptdecl {
+  char *path;             /* resolved script path */
+  int state;              /* SD_NONE: declares nothing; SD_UNKNOWN: its top level failed */
+  tr_paramdecl *params;
+  int nparams;
+} tr_scriptdecl;
 /* What a write outside an attribute's bounds does (docs/scenario-format.md). */
 enum { BOUND_CLAMP, BOUND_ERROR, BOUND_REJECT };
 
@@ -238,6 +276,8 @@ typedef struct tr_sweepparam {
 typedef struct tr_modelparam {
   const char *name;       /* static storage (model.c's table) */
   double value;
+  const char *range;      /* "LO..HI", either side may be empty (unbounded);
+                             NULL: any finite number (params.c checks) */
 } tr_modelparam;
 
 /* Every file a scenario was read from (compose.c): the scenario file, then
@@ -265,6 +305,7 @@ struct tr_scenario {
   tr_actordecl *actors;   int nactors;
   tr_reldecl *rels;       int nrels;
   char **kinds;           int nkinds;     /* declared under `kinds:` */
+  tr_scriptdecl *scripts; int nscripts;   /* parameter declarations, per script */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
   tr_eventdecl *events;   int nevents;
   tr_exprdecl *metrics;   int nmetrics;
@@ -306,6 +347,36 @@ int check_expressions(const tr_scenario *sc, tr_diag *d);
 /* Whether metric i is visible by name: not when an actor id or a name the
 ** expression environment binds already means something else. */
 int check_metric_by_name(const tr_scenario *sc, int i);
+/* What is legal but almost certainly wrong, as warnings (check.c): a swept
+** path a variant also sets, a variant identical to the baseline, an
+** attribute or parameter nothing reads, an outcome that can never hold. */
+void check_warnings(const tr_scenario *sc, tr_diag *d);
+
+/* Parameter declarations (params.c). params_collect runs each distinct
+** policy and action script's top level once, in a sandbox, recording its
+** declare{} calls into sc->scripts; errors in declarations go to d (their
+** count is returned). params_check_actors checks every actor's `params:`
+** against its policy's declarations. */
+int params_collect(tr_scenario *sc, tr_diag *d);
+int params_check_actors(const tr_scenario *sc, tr_diag *d);
+void params_free(tr_scenario *sc);
+/* `check`: a note per script that declares nothing but whose actors have
+** params (they go unchecked). */
+void params_notes(const tr_scenario *sc, tr_diag *d);
+/* The declarations of a script (NULL when it has none recorded). */
+const tr_scriptdecl *params_script(const tr_scenario *sc, const char *path);
+/* Declaration of KEY (top-level) for an actor's policy, or NULL; *state
+** receives the script's SD_* (SD_NONE when the actor has no policy). */
+const tr_paramdecl *params_find(const tr_scenario *sc, int actor, const char *key, int *state);
+/* A number written to ACTOR.params.KEY (path, variant, sweep, --set): 0, or
+** -1 with a message in err (undeclared, wrong type, out of range). */
+int params_check_number(const tr_scenario *sc, int actor, const char *key, double v, char *err,
+                        size_t size);
+/* A value for model parameter k: 0, or -1 with a message in err. */
+int model_check_value(const tr_scenario *sc, int k, double v, char *err, size_t size);
+/* Pushes the run-time `declare` (declarations were read at load: a no-op). */
+struct lua_State;
+void params_push_declare(struct lua_State *L);
 
 /* Relation index of FROM->TO, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
@@ -345,6 +416,9 @@ extern const int model_ndefaults;
 /* Relation kinds the model and the default policies read. */
 extern const char *const model_kinds[];
 extern const int model_nkinds;
+/* Attributes the built-in actions read or write. */
+extern const char *const model_attrs[];
+extern const int model_nattrs;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and
@@ -406,6 +480,8 @@ struct tr_options {
   int format;             /* TR_FORMAT_* bit set */
   int quiet;
   int resume;
+  int keep_going;         /* --keep-going: failing runs recorded, the rest finish */
+  int strict;             /* --strict: warnings are errors */
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
   char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
@@ -674,6 +750,10 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 /* Name prefix of out_open's staging folders inside the output folder. */
 #define OUT_STAGING_PREFIX ".tightrope-staging-"
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
+/* --keep-going: a run that failed at `tick` (actor id or NULL), in order
+** with the others; 0 or -1. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay);
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
 /* Shortest string that reads back to the same double (SPEC §6): plain

@@ -792,6 +792,19 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     lua_rawgeti(L, -1, a + 1);
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
     else { lua_newtable(L); sandbox_readonly(L); }
+    /* declared defaults of the keys the YAML leaves out (params.c) */
+    const tr_scriptdecl *sd = params_script(sc, sc->actors[a].policy);
+    for (int i = 0; sd && i < sd->nparams; i++) {
+      const tr_paramdecl *pd = &sd->params[i];
+      if (!pd->has_default) continue;
+      lua_getmetatable(L, -1);
+      lua_getfield(L, -1, "__index");
+      if (lua_getfield(L, -1, pd->name) == LUA_TNIL) {
+        push_value(L, &pd->def);
+        lua_setfield(L, -3, pd->name);
+      }
+      lua_pop(L, 3);
+    }
     for (int i = 0; inst && i < inst->nparams; i++)
       if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
@@ -1231,6 +1244,8 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
+  params_push_declare(L);               /* declarations were read at load */
+  lua_setfield(L, g, "declare");
   lua_getfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);

@@ -41,6 +41,8 @@ static const char usage_text[] =
   "      --events           write the event log (events.csv)\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
+  "      --strict           treat warnings as errors (check and run)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -102,7 +104,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -112,7 +114,8 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
     {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
+    {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
+    {"strict", no_argument, 0, O_STRICT}, {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -158,6 +161,8 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_EVENTS: tr_options_set_events(o, 1); break;
       case O_QUIET: c->quiet = 1; break;
       case O_RESUME: tr_options_set_resume(o, 1); break;
+      case O_KEEP_GOING: tr_options_set_keep_going(o, 1); break;
+      case O_STRICT: tr_options_set_strict(o, 1); break;
       case O_RUN:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
         c->run_index = v; break;
@@ -222,7 +227,14 @@ static int is_root(void) {
 static int cmd_run(cli *c, const char *out) {
   tr_diag *d = tr_diag_new();
   tr_scenario *sc = load(c->scenario, c->opts, d);
-  int status = sc ? tr_experiment_run(sc, c->opts, d) : TR_EINVALID;
+  int status = TR_EINVALID;
+  if (sc) {
+    /* check's warnings are shown before the runs, not after them */
+    if (is_root()) tr_diag_print(d, stderr);
+    tr_diag_free(d);
+    d = tr_diag_new();
+    status = tr_experiment_run(sc, c->opts, d);
+  }
   if (is_root()) tr_diag_print(d, stderr);
   if (status == TR_OK && !c->quiet && isatty(STDERR_FILENO)) {
     if (out) fprintf(stderr, "tightrope: results in %s\n", out);

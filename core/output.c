@@ -321,13 +321,13 @@ static void out_row_int(out_row *row, long long value)
 ** old series.csv after a run with --series summary). */
 enum {
   OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
-  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_SQLITE,
+  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_ERRORS, OF_SQLITE,
   OF_MANIFEST, OF_COUNT
 };
 static const char *const out_file_names[OF_COUNT] = {
   "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
   "finals.csv", "events.csv", "compare.csv", "compare_points.csv",
-  "points.csv", "sensitivity.csv", "results.sqlite", "manifest.yaml"
+  "points.csv", "sensitivity.csv", "errors.csv", "results.sqlite", "manifest.yaml"
 };
 
 /* results.sqlite commits every this many runs (and at each group's end). */
@@ -388,6 +388,7 @@ struct tr_output {
 
   double *scratch;             /* runs values, sorted by stats_describe */
   out_row row;
+  long nfailed;                /* --keep-going: runs that failed (errors.csv) */
 
   int csv;                     /* CSV files are written */
   sqlite3 *db;                 /* results.sqlite, or NULL */
@@ -829,6 +830,11 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   if (opts->events
       && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
     goto fail;
+  static const char *const errors_cols[] =
+    {"variant", "point", "run", "seed", "tick", "actor", "message", "replay"};
+  if (opts->keep_going
+      && (out_stage(o, OF_ERRORS) || out_header(o, OF_ERRORS, errors_cols, 8, 0)))
+    goto fail;
   return o;
 
 oom:
@@ -1171,6 +1177,57 @@ int out_add_run(tr_output *o, const tr_runresult *r)
   return 0;
 }
 
+/* A failed run (--keep-going): its runs.csv row says `error` with the tick
+** it failed at and no metric values, its errors.csv row the message and the
+** replay command; the statistics never see it. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay)
+{
+  int group;
+
+  if (o->failed)
+    return -1;
+  if (r->variant < 0 || r->variant >= o->spec.nvariants
+      || r->point < 1 || r->point > o->spec.npoints
+      || r->run < 1 || r->run > o->runs || !o->files[OF_ERRORS].active)
+    return out_bad_result(o, r, "is out of range");
+  group = r->variant * o->spec.npoints + r->point - 1;
+  if (group < o->group || (group == o->group && r->run <= o->last_run))
+    return out_bad_result(o, r, "arrived out of order");
+  while (o->group < group) {
+    if (out_flush_group(o))
+      return -1;
+    o->group++;
+  }
+  o->last_run = r->run;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_str(&o->row, "error");
+  out_row_int(&o->row, tick);
+  for (int m = 0; m < o->nmetrics; m++)
+    out_row_num(&o->row, NAN);
+  if (out_emit(o, OF_RUNS))
+    return -1;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_int(&o->row, tick);
+  out_row_str(&o->row, actor);
+  out_row_str(&o->row, message);
+  out_row_str(&o->row, replay);
+  if (out_emit(o, OF_ERRORS))
+    return -1;
+  o->nfailed++;
+  return 0;
+}
+
 /* ----------------------------------------------------------- manifest */
 
 /* The manifest goes through libyaml's emitter; each helper returns 0 or -1
@@ -1411,6 +1468,9 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   if (out_yaml_seq(em, 0, 0))
     return -1;
 
+  if (o->spec.opts->keep_going
+      && (out_yaml_str(em, "failed_runs") || out_yaml_int(em, o->nfailed)))
+    return -1;
   if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int i = 0; i < OF_COUNT; i++)

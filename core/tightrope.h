@@ -157,6 +157,11 @@ TR_API int tr_options_set_events(tr_options *o, int on);
 TR_API int tr_options_set_format(tr_options *o, int format);
 /* --resume: finish the interrupted experiment in the output folder. */
 TR_API int tr_options_set_resume(tr_options *o, int on);
+/* --keep-going: a run that fails is recorded (runs.csv outcome `error`,
+** errors.csv) and the others finish; the status is still TR_ERUNTIME. */
+TR_API int tr_options_set_keep_going(tr_options *o, int on);
+/* --strict: tr_scenario_load_options refuses a scenario with warnings. */
+TR_API int tr_options_set_strict(tr_options *o, int on);
 /* Progress line on stderr when it is a terminal (off by default). */
 TR_API int tr_options_set_progress(tr_options *o, int on);
 /* Catch SIGINT and SIGTERM while the experiment runs, and stop as

@@ -24,6 +24,21 @@
 --   cooling         share of the tension of its own hostility relation that fades
 --                   per tick (default 0)
 
+declare {name = "adversary", type = "actor", doc = "the actor it fights"}
+declare {name = "attack_rate", type = "number", default = 0.3, min = 0, max = 1,
+         doc = "attack probability per tick at effective hardline 1"}
+declare {name = "violation_rate", type = "number", default = 0.03, min = 0, max = 1,
+         doc = "violation probability per tick during a ceasefire at hardline 1, nothing imposed"}
+declare {name = "imposed_weight", type = "number", default = 2, min = 0,
+         doc = "how much a fully imposed ceasefire raises that probability once its inducements have faded"}
+declare {name = "inducement_half_life", type = "number", default = 26, min = 1,
+         doc = "ticks in which half of the inducements behind an agreement fade"}
+declare {name = "bargain_every", type = "integer", default = 0, min = 0,
+         doc = "negotiate directly with the adversary every N ticks; 0 = never"}
+declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, doc = "intensity of its attacks"}
+declare {name = "cooling", type = "number", default = 0, min = 0, max = 1,
+         doc = "share of the tension of its hostility relation that fades per tick"}
+
 local function param(me, key, default)
   local v = me.params[key]
   if v == nil then return default end

@@ -25,6 +25,39 @@
 --                adversary's highest tension rises (tie_sensitivity, 0.02),
 --                and recover slowly when it falls below 0.5 (tie_recovery, 0.005).
 
+declare {name = "behaviour", type = "string", default = "adversary",
+         doc = "\"adversary\", \"great_power\" or \"regional\""}
+-- adversary
+declare {name = "enemies", type = "list", items = "actor", doc = "the actors it fights"}
+declare {name = "aggression", type = "any",
+         doc = "strike probability at tension 1: a number, or a map enemy -> number (0.5)"}
+declare {name = "escalation", type = "any", doc = "exponent of tension: a number, or a map enemy -> number (1)"}
+declare {name = "cooling", type = "any",
+         doc = "share of tension that fades per tick: a number, or a map enemy -> number (0)"}
+declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, doc = "intensity of its strikes"}
+declare {name = "violation_rate", type = "number", default = 0.02, min = 0, max = 1,
+         doc = "violation probability per tick during a ceasefire"}
+declare {name = "imposed_weight", type = "number", default = 2, min = 0,
+         doc = "how much a fully imposed ceasefire raises that probability once its inducements have faded"}
+declare {name = "inducement_half_life", type = "number", default = 26, min = 1,
+         doc = "ticks in which half of the inducements behind an agreement fade"}
+declare {name = "bargain_every", type = "any",
+         doc = "negotiate directly every N ticks: a number, or a map enemy -> number (0: never)"}
+-- great_power
+declare {name = "mediator", type = "actor", doc = "the mediator it is allied with"}
+declare {name = "drift", type = "number", default = 0, doc = "change of its tolerance per tick"}
+declare {name = "pressure_below", type = "number", default = -1, doc = "tolerance under which it presses the mediator"}
+declare {name = "pressure_every", type = "integer", default = 4, min = 0, doc = "press every N ticks; 0 = never"}
+declare {name = "pressure_intensity", type = "number", default = 1, min = 0, max = 1, doc = "intensity of the pressure"}
+declare {name = "sanction", type = "actor", doc = "the actor it may sanction"}
+declare {name = "sanction_every", type = "integer", default = 0, min = 0, doc = "sanction every N ticks; 0 = never"}
+declare {name = "sanction_intensity", type = "number", default = 1, min = 0, max = 1, doc = "intensity of a sanction"}
+-- regional
+declare {name = "tie_sensitivity", type = "number", default = 0.02, min = 0,
+         doc = "ties lost per tick per unit of the adversary's highest tension"}
+declare {name = "tie_recovery", type = "number", default = 0.005, min = 0,
+         doc = "ties regained per tick while that tension is below 0.5"}
+
 local function param(me, key, default)
   local v = me.params[key]
   if v == nil then return default end
