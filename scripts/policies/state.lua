@@ -5,13 +5,16 @@
 --                probability aggression * tension^escalation of its hostility
 --                relation to it (escalation > 1: an escalation ladder with a
 --                threshold above which strikes feed on themselves); during a ceasefire it violates with probability
---                violation_rate * (1 + imposed_weight * imposed). It owns its
---                hostility relations: they lose the share `cooling` of their
---                tension per tick and it
---                keeps their ceasefire age `held`.
---                params: enemies (list); aggression (0.5), escalation (1) and
---                cooling (0) are numbers or maps enemy -> number;, intensity (0.5),
---                violation_rate (0.02), imposed_weight (2)
+--                violation_rate * (1 + imposed_weight * imposed * (1 - 2^(-held / inducement_half_life)))
+--                (the inducements behind an agreement fade: Beardsley 2008).
+--                It owns its hostility relations: they lose the share
+--                `cooling` of their tension per tick and it keeps their
+--                ceasefire age `held`. Every `bargain_every` ticks it
+--                negotiates directly with the enemy (the `bargain` action).
+--                params: enemies (list); aggression (0.5), escalation (1),
+--                cooling (0) and bargain_every (0: never) are numbers or maps
+--                enemy -> number; intensity (0.5), violation_rate (0.02),
+--                imposed_weight (2), inducement_half_life (26)
 -- "great_power"  watches the mediator it is allied with (`mediator`): its
 --                tolerance drifts by `drift` per tick (patience wearing thin
 --                when negative); below `pressure_below` it presses the
@@ -35,7 +38,11 @@ declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, d
 declare {name = "violation_rate", type = "number", default = 0.02, min = 0, max = 1,
          doc = "violation probability per tick during a ceasefire"}
 declare {name = "imposed_weight", type = "number", default = 2, min = 0,
-         doc = "how much an imposed ceasefire raises that probability"}
+         doc = "how much a fully imposed ceasefire raises that probability once its inducements have faded"}
+declare {name = "inducement_half_life", type = "number", default = 26, min = 1,
+         doc = "ticks in which half of the inducements behind an agreement fade"}
+declare {name = "bargain_every", type = "any",
+         doc = "negotiate directly every N ticks: a number, or a map enemy -> number (0: never)"}
 -- great_power
 declare {name = "mediator", type = "actor", doc = "the mediator it is allied with"}
 declare {name = "drift", type = "number", default = 0, doc = "change of its tolerance per tick"}
@@ -85,8 +92,12 @@ function behaviours.adversary(me, world)
       if holds and get(world, r, "held", nil) then r.held = r.held + 1 end
       local p
       if holds then
-        p = param(me, "violation_rate", 0.02) *
-            (1 + param(me, "imposed_weight", 2) * get(world, r, "imposed", 0))
+        local faded = get(world, r, "imposed", 0)
+        local age = get(world, r, "held", nil)
+        if age ~= nil then    -- without `held` the inducements count as faded
+          faded = faded * (1 - 0.5 ^ (age / param(me, "inducement_half_life", 26)))
+        end
+        p = param(me, "violation_rate", 0.02) * (1 + param(me, "imposed_weight", 2) * faded)
       else
         p = per_enemy(me, "aggression", enemy, 0.5) *
             tension ^ per_enemy(me, "escalation", enemy, 1)
@@ -94,6 +105,8 @@ function behaviours.adversary(me, world)
       if rng.bernoulli(math.min(1, math.max(0, p))) then
         me:act("attack", enemy, {intensity = param(me, "intensity", 0.5)})
       end
+      local every = per_enemy(me, "bargain_every", enemy, 0)
+      if every > 0 and world.tick % every == 0 then me:act("bargain", enemy) end
     end
   end
 end
