@@ -469,6 +469,9 @@ struct tr_lua {
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
+  unsigned vmask;                /* vmap has vmask + 1 entries */
+  int ids_ref;                   /* registry reference of the id -> index table */
 };
 
 /* The terminal shared by workers' print() and the progress line: whole

@@ -469,8 +469,10 @@ static gsl_rng *run_rng(lua_State *L) {
   return lx->w->rng;
 }
 
+static double check_number(lua_State *L, int arg);
+
 static double check_prob(lua_State *L, int arg, const char *fn) {
-  double p = luaL_checknumber(L, arg);
+  double p = check_number(L, arg);
   if (!(p >= 0 && p <= 1))
     luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
   return p;
@@ -483,10 +485,25 @@ static double check_positive(lua_State *L, int arg, const char *fn, const char *
   return v;
 }
 
+/* Argument `arg` as a number, or `def` when absent: one API call when it is
+** a number (luaL_optnumber makes three). */
+static double opt_number(lua_State *L, int arg, double def) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  if (isnum) return x;
+  return lua_isnoneornil(L, arg) ? def : luaL_checknumber(L, arg);
+}
+
+static double check_number(lua_State *L, int arg) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  return isnum ? x : luaL_checknumber(L, arg);
+}
+
 static int rng_uniform(lua_State *L) {
   gsl_rng *r = run_rng(L);
   if (lua_gettop(L) == 0) { lua_pushnumber(L, gsl_rng_uniform(r)); return 1; }
-  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  double a = check_number(L, 1), b = check_number(L, 2);
   if (!isfinite(a) || !isfinite(b) || b < a) return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
   lua_pushnumber(L, gsl_ran_flat(r, a, b));
   return 1;
@@ -494,7 +511,7 @@ static int rng_uniform(lua_State *L) {
 
 static int rng_normal(lua_State *L) {
   gsl_rng *r = run_rng(L);
-  double mu = luaL_optnumber(L, 1, 0), sd = luaL_optnumber(L, 2, 1);
+  double mu = opt_number(L, 1, 0), sd = opt_number(L, 2, 1);
   if (!isfinite(mu) || !isfinite(sd) || sd < 0)
     return luaL_error(L, "rng.normal: standard deviation must be non-negative, got %f", sd);
   lua_pushnumber(L, mu + gsl_ran_gaussian(r, sd));
