@@ -25,9 +25,9 @@
 #include "internal.h"
 
 enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
-/* A view's metatable holds its code (index << 2 | kind) under the address
-** of view_key: scripts cannot make light userdata, so no table can pass for
-** a view. */
+/* A view's value table holds its code (index << 2 | kind) under the address
+** of view_key, for the message about an unknown name; views themselves are
+** recognised by their address (the C map below): no table can pass for one. */
 static const char view_key = 0;
 
 /* Registry tables, by name. */
@@ -128,8 +128,9 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
 ** (attributes mirrored from the world, plus id, role, name, params, act):
 ** reads are plain VM table lookups, no C call. Every value table shares one
 ** metatable whose __index (this function) catches unknown names; the view's
-** code sits in its value table and its metatable under &view_key. The other
-** metamethods are shared light C functions too: a view costs three tables. */
+** code sits in its value table under &view_key (and in the C map of views by
+** address). The other metamethods are shared light C functions too: a view
+** costs three tables, the view itself empty. */
 static int view_missing(lua_State *L) {
   lua_rawgetp(L, 1, &view_key);
   lua_Integer code = lua_tointeger(L, -1);
@@ -723,16 +724,22 @@ static void set_param(lua_State *L, int proxy, const char *key, double value) {
 static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
   lua_getfield(L, LUA_REGISTRYINDEX, R_VALS);
+  lua_newtable(L);                /* one empty params table for every actor without */
+  sandbox_readonly(L);
+  int empty = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
-    lua_rawgeti(L, -1, a + 1);
+    lua_rawgeti(L, -2, a + 1);
+    int overridden = 0;
+    for (int i = 0; inst && i < inst->nparams; i++) overridden |= inst->params[i].actor == a;
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
+    else if (!overridden) lua_pushvalue(L, empty);
     else { lua_newtable(L); sandbox_readonly(L); }
     for (int i = 0; inst && i < inst->nparams; i++)
       if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   lx->params_for = inst;
 }
 
@@ -756,10 +763,8 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
-  lua_createtable(L, 0, 1);                 /* the view */
-  lua_pushinteger(L, code);
-  lua_rawsetp(L, -2, &view_key);
-  lua_createtable(L, 0, 8);                 /* its metatable */
+  lua_createtable(L, 0, 0);                 /* the view: empty, known by its address */
+  lua_createtable(L, 0, 6);                 /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
   static const char *const shared[] = {"__newindex", "__tostring", "__pairs", "__metatable",
@@ -768,8 +773,6 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
     lua_getfield(L, view_mt, shared[i]);
     lua_setfield(L, -2, shared[i]);
   }
-  lua_pushinteger(L, code);
-  lua_rawsetp(L, -2, &view_key);
   lua_setmetatable(L, -2);
   const void *addr = lua_topointer(L, -1);
   lua_pushvalue(L, vals);
