@@ -32,65 +32,78 @@ local function put(obj, key, v)            -- an immediate, clamped write
 end
 
 -- ---------------------------------------------------------------- policies
+-- Each is a factory, called once per actor and run, as tightrope runs a
+-- policy script's top level once per actor and run: top-level locals belong
+-- to the actor.
+
 -- patron.lua
-local sponsored = {}
-local function patron_init(me, world)
-  local rels, proxies = {}, {}
-  for _, r in ipairs(world.outgoing(me.id)) do
-    if r.kind == "patronage" then
-      rels[#rels + 1] = r
-      proxies[#proxies + 1] = world.actor(r.to)
+local function patron_script()
+  local sponsored = {}
+  local function init(me, world)
+    local rels, proxies = {}, {}
+    for _, r in ipairs(world.outgoing(me.id)) do
+      if r.kind == "patronage" then
+        rels[#rels + 1] = r
+        proxies[#proxies + 1] = world.actor(r.to)
+      end
     end
+    sponsored[me.id] = {rels = rels, proxies = proxies}
   end
-  sponsored[me.id] = {rels = rels, proxies = proxies}
-end
-local function patron_decide(me, world)
-  local mine = sponsored[me.id]
-  local rels, proxies = mine.rels, mine.proxies
-  local total = 0
-  for k = 1, #rels do
-    local r = rels[k]
-    local support = r.support + 0.05 * (0.5 - proxies[k].capability) + rng.normal(0, 0.01)
-    if support < 0 then support = 0 elseif support > 1 then support = 1 end
-    set(r, "support", support)
-    total = total + support
+  local function decide(me, world)
+    local mine = sponsored[me.id]
+    local rels, proxies = mine.rels, mine.proxies
+    local total = 0
+    for k = 1, #rels do
+      local r = rels[k]
+      local support = r.support + 0.05 * (0.5 - proxies[k].capability) + rng.normal(0, 0.01)
+      if support < 0 then support = 0 elseif support > 1 then support = 1 end
+      set(r, "support", support)
+      total = total + support
+    end
+    set(me, "resources", me.resources + 0.02 - 0.01 * total)
   end
-  set(me, "resources", me.resources + 0.02 - 0.01 * total)
+  return init, decide
 end
 
 -- proxy.lua
-local links = {}
-local function proxy_init(me, world)
-  local hostility, patronage = nil, {}
-  for _, r in ipairs(world.incoming(me.id)) do
-    if r.kind == "hostility" then hostility = r
-    elseif r.kind == "patronage" then patronage[#patronage + 1] = r end
+local function proxy_script()
+  local links = {}
+  local function init(me, world)
+    local hostility, patronage = nil, {}
+    for _, r in ipairs(world.incoming(me.id)) do
+      if r.kind == "hostility" then hostility = r
+      elseif r.kind == "patronage" then patronage[#patronage + 1] = r end
+    end
+    links[me.id] = {hostility = hostility, patronage = patronage}
   end
-  links[me.id] = {hostility = hostility, patronage = patronage}
-end
-local attack = {intensity = 0.1}
-local function proxy_decide(me, world)
-  local mine = links[me.id]
-  if rng.bernoulli(me.hardline * mine.hostility.tension) then
-    act(me, "attack_adv", "adv", attack)
-  else
-    local received = 0
-    local patronage = mine.patronage
-    for k = 1, #patronage do received = received + patronage[k].support end
-    set(me, "capability", math_min(1, me.capability + 0.02 * received))
+  local attack = {intensity = 0.1}
+  local function decide(me, world)
+    local mine = links[me.id]
+    if rng.bernoulli(me.hardline * mine.hostility.tension) then
+      act(me, "attack_adv", "adv", attack)
+    else
+      local received = 0
+      local patronage = mine.patronage
+      for k = 1, #patronage do received = received + patronage[k].support end
+      set(me, "capability", math_min(1, me.capability + 0.02 * received))
+    end
   end
+  return init, decide
 end
 
 -- mediator.lua
-local hostilities
-local function mediator_init(me, world)
-  if not hostilities then hostilities = world.outgoing("adv") end
-end
-local function mediator_decide(me, world)
-  local h = hostilities[math_random(#hostilities)]
-  if rng.bernoulli(me.credibility * (1 - h.tension)) then
-    act(me, "calm", h.to)
+local function mediator_script()
+  local hostilities
+  local function init(me, world)
+    if not hostilities then hostilities = world.outgoing("adv") end
   end
+  local function decide(me, world)
+    local h = hostilities[math_random(#hostilities)]
+    if rng.bernoulli(me.credibility * (1 - h.tension)) then
+      act(me, "calm", h.to)
+    end
+  end
+  return init, decide
 end
 
 -- attack_adv.lua and calm.lua
@@ -114,9 +127,9 @@ local function build(k)
   local np, nm = math_max(1, k // 4), math_max(1, k // 8)
   local actors, byid, out, inc, rel = {}, {}, {}, {}, {}
   local function actor(a) actors[#actors + 1] = a; byid[a.id] = a; out[a.id] = {}; inc[a.id] = {}; rel[a.id] = {} end
-  for i = 0, k - 1 do actor({id = "px" .. i, role = "proxy", init = proxy_init, decide = proxy_decide, hardline = (i + 0.5) / k}) end
-  for j = 0, np - 1 do actor({id = "pat" .. j, role = "patron", init = patron_init, decide = patron_decide}) end
-  for m = 0, nm - 1 do actor({id = "med" .. m, role = "mediator", init = mediator_init, decide = mediator_decide}) end
+  for i = 0, k - 1 do actor({id = "px" .. i, role = "proxy", script = proxy_script, hardline = (i + 0.5) / k}) end
+  for j = 0, np - 1 do actor({id = "pat" .. j, role = "patron", script = patron_script}) end
+  for m = 0, nm - 1 do actor({id = "med" .. m, role = "mediator", script = mediator_script}) end
   actor({id = "adv", role = "state"})
   local rels = {}
   local function relation(from, to, kind)
@@ -136,7 +149,7 @@ local function build(k)
   }
   local policy, proxies = {}, {}
   for _, a in ipairs(actors) do
-    if a.decide then policy[#policy + 1] = a end
+    if a.script then policy[#policy + 1] = a end
     if a.role == "proxy" then proxies[#proxies + 1] = a end
   end
   return {actors = actors, rels = rels, world = world, policy = policy, proxies = proxies,
@@ -153,7 +166,7 @@ local function reset(m, k)
   for _, r in ipairs(m.rels) do
     if r.kind == "patronage" then r.support = 0.1 else r.tension = 0.3 end
   end
-  sponsored, links, hostilities = {}, {}, nil
+  for _, a in ipairs(m.policy) do a.init, a.decide = a.script() end
 end
 
 local function measure(m, series, t)
