@@ -185,6 +185,11 @@ static int view_newindex(lua_State *L) {
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
+      if (w->strict[slot] == 2 && x != floor(x)) {
+        char msg[512];
+        world_store(w, slot, x);
+        return luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
+      }
       if (w->writer[slot] != lx->cur_actor) {
         const char *me = sc->actors[lx->cur_actor].id;
         return luaL_error(L,
@@ -196,11 +201,17 @@ static int view_newindex(lua_State *L) {
       return 0;
     case MODE_ACTION:
     case MODE_EVENT:
+      if (!world_plain(w, slot, x) && world_store(w, slot, x)) {
+        char msg[512];
+        if (w->fault.kind) return luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
+        return 0;                      /* on_bound: reject */
+      }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
       lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
       lua_pushvalue(L, 2);
-      lua_pushnumber(L, x);
+      if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
+      else lua_pushnumber(L, x);
       lua_rawset(L, -3);
       return 0;
     default:
@@ -230,7 +241,8 @@ static int view_next(lua_State *L) {
   }
   if (i >= n) return 0;
   lua_pushstring(L, attrs[i].name);
-  lua_pushnumber(L, lx->w->val[attrs[i].slot]);
+  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[attrs[i].slot]);
+  else lua_pushnumber(L, lx->w->val[attrs[i].slot]);
   return 2;
 }
 
@@ -251,7 +263,8 @@ void script_sync(lua_State *L, tr_lua *lx) {
     w->is_dirty[s] = 0;
     lua_rawgeti(L, -2, s + 1);
     lua_rawgeti(L, -2, s + 1);
-    lua_pushnumber(L, w->val[s]);
+    if (w->strict[s] == 2) lua_pushinteger(L, (lua_Integer)w->val[s]);
+    else lua_pushnumber(L, w->val[s]);
     lua_rawset(L, -3);
     lua_pop(L, 1);
   }
@@ -272,6 +285,13 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   if (lua_rawget(L, -2) == LUA_TNUMBER) {
     int a = (int)lua_tointeger(L, -1);
     lua_pop(L, 2);
+    tr_lua *lx = TR_LX(L);
+    if (lx->w && !lx->w->present[a]) {
+      const tr_popdecl *p = &lx->sc->pops[lx->sc->actors[a].pop];
+      return luaL_error(L, "%s: actor '%s' is not in this run (population '%s' has %d members)",
+                        fn, lx->sc->actors[a].id, p->name,
+                        (int)lx->w->inst->init[lx->sc->nslots + lx->sc->actors[a].pop]);
+    }
     return a;
   }
   tr_lua *lx = TR_LX(L);
@@ -379,34 +399,92 @@ static int w_actor(lua_State *L) {
   return 1;
 }
 
-static int w_actors(lua_State *L) {
+/* A role name's index in sc->roles, or an error naming the roles. */
+static int check_role(lua_State *L, int idx, const char *fn) {
+  const tr_scenario *sc = TR_LX(L)->sc;
+  const char *r = luaL_checkstring(L, idx);
+  for (int i = 0; i < sc->nroles; i++)
+    if (strcmp(r, sc->roles[i]) == 0) return i;
+  const char *s = diag_suggest(r, (const char *const *)sc->roles, sc->nroles);
+  return luaL_error(L, "%s: unknown role '%s'%s%s%s", fn, r, s ? " (did you mean '" : "",
+                    s ? s : "", s ? "'?)" : "");
+}
+
+/* Actors in this run, in file order: of one role (role >= 0), without one
+** actor (skip >= 0). Pushes a fresh list. */
+static void push_actor_list(lua_State *L, int views, int role, int skip) {
   tr_lua *lx = TR_LX(L);
   const tr_scenario *sc = lx->sc;
-  int role = -1;
-  if (!lua_isnoneornil(L, 2)) {
-    const char *r = luaL_checkstring(L, 2);
-    for (int i = 0; i < ROLE_COUNT; i++)
-      if (strcmp(r, tr_role_names[i]) == 0) role = i;
-    if (role < 0) {
-      const char *s = diag_suggest(r, (const char *const *)tr_role_names, ROLE_COUNT);
-      return luaL_error(L, "world:actors: unknown role '%s'%s%s%s", r,
-                        s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-    }
-  }
-  if (lx->mode == MODE_EXPR) {
-    int idx[sc->nactors ? sc->nactors : 1], n = 0;
-    for (int a = 0; a < sc->nactors; a++)
-      if (role < 0 || sc->actors[a].role == role) idx[n++] = a;
-    cached_list(L, -2 - role, VIEW_ACTOR, idx, n, lua_upvalueindex(1));
-    return 1;
-  }
   lua_createtable(L, role < 0 ? sc->nactors : 8, 0);
   int n = 0;
   for (int a = 0; a < sc->nactors; a++) {
-    if (role >= 0 && sc->actors[a].role != role) continue;
-    lua_rawgeti(L, lua_upvalueindex(1), a + 1);
+    if ((role >= 0 && sc->actors[a].role != role) || a == skip) continue;
+    if (lx->w && !lx->w->present[a]) continue;
+    lua_rawgeti(L, views, a + 1);
     lua_rawseti(L, -2, ++n);
   }
+}
+
+static int w_actors(lua_State *L) {
+  int role = lua_isnoneornil(L, 2) ? -1 : check_role(L, 2, "world:actors");
+  tr_lua *lx = TR_LX(L);
+  if (lx->mode == MODE_EXPR) {   /* read-only: one list per role and run */
+    const tr_scenario *sc = lx->sc;
+    int idx[sc->nactors ? sc->nactors : 1], n = 0;
+    for (int a = 0; a < sc->nactors; a++)
+      if ((role < 0 || sc->actors[a].role == role) && (!lx->w || lx->w->present[a])) idx[n++] = a;
+    cached_list(L, -2 - role, VIEW_ACTOR, idx, n, lua_upvalueindex(1));
+    return 1;
+  }
+  push_actor_list(L, lua_upvalueindex(1), role, -1);
+  return 1;
+}
+
+/* world:others(me [, role]): the actors in this run but me. */
+static int w_others(lua_State *L) {
+  int me = check_actor(L, 2, "world:others");
+  int role = lua_isnoneornil(L, 3) ? -1 : check_role(L, 3, "world:others");
+  push_actor_list(L, lua_upvalueindex(1), role, me);
+  return 1;
+}
+
+/* world:transfer(from, to, attr, amount): moves up to amount of attr from
+** one actor to another at once, never taking `from` below its lower bound
+** nor `to` above its upper bound; returns the amount moved. */
+static int w_transfer(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  tr_world *w = lx->w;
+  if (lx->mode != MODE_ACTION && lx->mode != MODE_EVENT)
+    return luaL_error(L, "world:transfer is for action scripts and events; a policy acts "
+                      "through me:act");
+  int from = check_actor(L, 2, "world:transfer");
+  int to = check_actor(L, 3, "world:transfer");
+  const char *attr = luaL_checkstring(L, 4);
+  double amount = luaL_checknumber(L, 5);
+  int sf = scen_attr_slot(lx->sc, from, attr), st = scen_attr_slot(lx->sc, to, attr);
+  if (sf < 0 || st < 0)
+    return luaL_error(L, "world:transfer: actor '%s' has no attribute '%s'",
+                      lx->sc->actors[sf < 0 ? from : to].id, attr);
+  if (!isfinite(amount) || amount < 0)
+    return luaL_error(L, "world:transfer: the amount must be a finite number >= 0, got %f", amount);
+  if ((w->strict[sf] == 2 || w->strict[st] == 2) && amount != floor(amount))
+    return luaL_error(L, "world:transfer: '%s' is an integer attribute; cannot move %f", attr, amount);
+  double moved = amount;
+  if (from != to) {
+    if (w->val[sf] - moved < w->lo[sf]) moved = w->val[sf] - w->lo[sf];
+    if (w->val[st] + moved > w->hi[st]) moved = w->hi[st] - w->val[st];
+    if (moved < 0) moved = 0;
+    if (w->strict[sf] == 2 || w->strict[st] == 2) moved = floor(moved);
+    if (moved > 0) {
+      world_write(w, sf, w->val[sf] - moved);
+      world_write(w, st, w->val[st] + moved);
+      script_sync(L, lx);
+    }
+  } else {
+    moved = 0;
+  }
+  if (moved == floor(moved) && fabs(moved) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)moved);
+  else lua_pushnumber(L, moved);
   return 1;
 }
 
@@ -499,6 +577,10 @@ static int w_setadd(lua_State *L, int add) {
   if (!isfinite(x)) return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
   world_write(lx->w, slot, x);
   script_sync(L, lx);
+  if (lx->w->fault.kind) {
+    char msg[512];
+    return luaL_error(L, "%s: %s", fn, world_fault_message(lx->w, msg, sizeof msg));
+  }
   return 0;
 }
 
@@ -531,9 +613,11 @@ static int world_index(lua_State *L) {
   if (k && strcmp(k, "tick") == 0) { lua_pushinteger(L, lx->w->tick); return 1; }
   if (k && strcmp(k, "ticks") == 0) { lua_pushinteger(L, lx->w->ticks); return 1; }
   if (k && strcmp(k, "run") == 0) { lua_pushinteger(L, lx->w->run); return 1; }
+  if (k && strcmp(k, "rejected") == 0) { lua_pushinteger(L, (lua_Integer)lx->w->rejected); return 1; }
   static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                      "outgoing", "incoming", "end_run", "set", "add", "has"};
-  const char *s = k ? diag_suggest(k, names, 12) : NULL;
+                                      "outgoing", "incoming", "end_run", "set", "add", "has",
+                                      "others", "transfer", "rejected"};
+  const char *s = k ? diag_suggest(k, names, 15) : NULL;
   return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
 }
@@ -751,7 +835,8 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   int vals = lua_gettop(L);
   lua_Integer code = ((lua_Integer)index << 2) | kind;
   for (int i = 0; i < n; i++) {
-    lua_pushnumber(L, attrs[i].value);
+    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)attrs[i].value);
+    else lua_pushnumber(L, attrs[i].value);
     lua_setfield(L, vals, attrs[i].name);
     lua_pushvalue(L, vals);
     lua_rawseti(L, slotvals, attrs[i].slot + 1);
@@ -915,7 +1000,7 @@ static int build_state(lua_State *L) {
     const tr_actordecl *ad = &sc->actors[a];
     lua_createtable(L, 0, ad->nattrs + 5);
     lua_pushstring(L, ad->id); lua_setfield(L, -2, "id");
-    lua_pushstring(L, tr_role_names[ad->role]); lua_setfield(L, -2, "role");
+    lua_pushstring(L, sc->roles[ad->role]); lua_setfield(L, -2, "role");
     lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
     new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
@@ -940,6 +1025,7 @@ static int build_state(lua_State *L) {
     {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
     {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
     {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {"has", w_has, 0},
+    {"others", w_others, 1}, {"transfer", w_transfer, 0},
     {NULL, NULL, 0}};
   lua_newtable(L); int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
@@ -979,6 +1065,7 @@ static int build_state(lua_State *L) {
     lua_pushcfunction(L, aggs[i].fn);
     lua_setfield(L, exprraw, aggs[i].name);
   }
+  exprlib_register(L, exprraw);
   lua_pushvalue(L, world);
   lua_setfield(L, exprraw, "world");
   lua_pushinteger(L, 0); lua_setfield(L, exprraw, "tick");
@@ -1146,6 +1233,7 @@ void script_free(tr_lua *lx) {
     watchdog_unregister(lx);
     lua_close(lx->L);
   }
+  free(lx->ids);
   free(lx->slot_names);
   free(lx->vmap);
   free(lx);
@@ -1166,7 +1254,13 @@ static void new_env(lua_State *L, int envmt) {
 ** the run's protected call. Pushes nothing. */
 void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
-  if (lx->params_for != inst) build_params(L, lx, inst);
+  /* cached expression lists hold the actors present in a run: new each run */
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  int rebuild = lx->params_for != inst;
+  sandbox_begin_run_ids(lx, 0, rebuild);
+  if (rebuild) build_params(L, lx, inst);
+  sandbox_begin_run_ids(lx, 1, rebuild);
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
@@ -1219,6 +1313,18 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   }
   /* Event snippets share one environment per run: actor ids, rel, world,
   ** tick, ticks and the aggregates over the run globals. */
+  /* Metrics are visible by name to expressions from the tick they are first
+  ** recorded; none is left over from a previous run (nor copied into the
+  ** snippets' environment below). */
+  if (sc->nmetrics) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+    for (int i = 0; i < sc->nmetrics; i++) {
+      if (!sc->metrics[i].by_name) continue;
+      lua_pushnil(L);
+      lua_setfield(L, -2, sc->metrics[i].name);
+    }
+    lua_pop(L, 1);
+  }
   int has_snippets = 0;
   for (int i = 0; i < sc->nevents; i++) has_snippets |= sc->events[i].lua != NULL;
   if (has_snippets) {

@@ -16,7 +16,7 @@ BASE = """
       envoy: {role: state, attrs: {x: 1}, policy: p.lua}
       other: {role: state, attrs: {x: 1}, policy: q.lua}
     relations:
-      - {from: envoy, to: other, kind: talks, attrs: {trust: 0.5}}
+      - {from: envoy, to: other, kind: contact, attrs: {trust: 0.5}}
     actions:
       act: {script: act.lua}
     metrics: {x: "envoy.x"}
@@ -80,6 +80,19 @@ def test_cpu_limit_is_not_swallowed_by_pcall_or_xpcall():
     run_fail({"p.lua": decide(f"for i = 1, 1e12 do xpcall(function() {LOOP} end, "
                               f"function(m) {LOOP} end) end")}, CPU, tick=1)
     run_fail({"p.lua": decide(f"local ok = pcall(function() {LOOP} end); me.x = 5")}, CPU, tick=1)
+
+
+def test_cpu_limit_refuses_library_work_no_hook_can_stop():
+    """A C library call cannot be interrupted: without limits.instructions,
+    work that could never finish within limits.cpu_ms is refused up front."""
+    run_fail({"p.lua": decide("table.move({}, 1, 1e12, 1, {})")}, CPU, tick=1)
+    run_fail({"p.lua": decide("local ok = pcall(table.move, {}, 1, 1e12, 1, {}); me.x = 2")}, CPU, tick=1)
+    # ordinary library calls are not charged against anything visible
+    with Case({"s.yaml": BASE, "q.lua": NOOP, "act.lua": "function apply() end",
+               "p.lua": decide('local s = string.upper("abc") .. table.concat({1, 2}, ",") '
+                               'for k in pairs({a = 1, b = 2}) do end; me.x = #s')}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out")
+        assert c.csv("out", "runs.csv")[0]["x"] == "6"
 
 
 def test_default_cpu_limit_without_limits_section():
