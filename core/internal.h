@@ -691,6 +691,9 @@ struct tr_lua {
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
+  unsigned vmask;                /* vmap has vmask + 1 entries */
+  int ids_ref;                   /* registry reference of the id -> index table */
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and
   ** userdata gets a number from a counter when Lua allocates it. */
