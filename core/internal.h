@@ -265,6 +265,8 @@ struct tr_scenario {
   tr_popdecl *pops;       int npops;
   tr_distdecl *dists;     int ndists;
   int activation;         /* ACT_* */
+  char *helpers;          /* resolved path of the helpers file, or NULL */
+  int helpers_line, helpers_col;
 };
 
 /* experiment.activation (docs/scenario-format.md#activation-order). */
@@ -510,7 +512,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
 enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
 
 typedef struct tr_runerror {
   int failed;

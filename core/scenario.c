@@ -309,6 +309,7 @@ void tr_scenario_free(tr_scenario *sc) {
   free(sc->pops);
   for (int i = 0; i < sc->ndists; i++) { free(sc->dists[i].values); free(sc->dists[i].weights); }
   free(sc->dists);
+  free(sc->helpers);
   free(sc);
 }
 
@@ -1583,7 +1584,8 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep"};
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep",
+  "helpers"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -1605,6 +1607,11 @@ static void scen_validate(scen_load *L, const ynode *root) {
   }
   if ((n = ynode_get(root, "title"))) sc->title = scen_text(L, n, "title");
   if ((n = ynode_get(root, "description"))) sc->description = scen_text(L, n, "description");
+  if ((n = ynode_get(root, "helpers"))) {
+    sc->helpers = scen_script(L, n, "helpers");
+    sc->helpers_line = n->line;
+    sc->helpers_col = n->col;
+  }
 
   scen_experiment(L, ynode_get(root, "experiment"));
   scen_limits(L, ynode_get(root, "limits"));

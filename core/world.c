@@ -243,6 +243,10 @@ int world_draw(tr_world *w, char *buf, size_t size) {
         return -1;
       }
       w->val[at->slot] = x;
+      if (!w->is_dirty[at->slot]) {
+        w->is_dirty[at->slot] = 1;
+        w->dirty[w->ndirty++] = at->slot;
+      }
     }
   }
   return 0;
