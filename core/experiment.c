@@ -181,6 +181,16 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
     *npoints = (int)total;
     return 0;
   }
+  if (sc->sweep_method == SWEEP_FILE) {     /* the design's rows, as written */
+    int P = sc->sweep[0].nvalues;
+    double *v = malloc((size_t)P * (size_t)k * sizeof *v);
+    if (!v) return -1;
+    for (int p = 0; p < P; p++)
+      for (int j = 0; j < k; j++) v[p * k + j] = sc->sweep[j].values[p];
+    *out = v;
+    *npoints = P;
+    return 0;
+  }
   int P = sc->sweep_points;
   if (P < 1 || P > 10000000) return -1;
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);
@@ -328,7 +338,10 @@ void exp_plan_free(tr_plan *plan) {
 ** this is the engine's one piece of process-wide state. */
 static volatile sig_atomic_t interrupted_by;
 
-static void on_signal(int sig) { interrupted_by = sig; }
+static void on_signal(int sig) {
+  interrupted_by = sig;
+  watchdog_signal();        /* stops the scripts running now, too */
+}
 
 struct tr_console {
   pthread_mutex_t mu;
@@ -422,6 +435,17 @@ static void *worker(void *arg) {
              (size_t)nm * sizeof(double));
     }
     pthread_mutex_lock(&x->mu);
+    if (rc && lx->limit_hit == LIMIT_INTERRUPT) {
+      /* Stopped by SIGINT/SIGTERM: the run is not finished, and not failed;
+      ** hand it back so that the writer stops before it (--resume reruns it). */
+      free(s->err.message);
+      x->stop = 1;
+      if (k < x->next_job) x->next_job = k;
+      pthread_cond_broadcast(&x->space);
+      pthread_cond_broadcast(&x->ready);
+      pthread_mutex_unlock(&x->mu);
+      continue;
+    }
     s->done = 1;
     if (rc) {
       x->stop = 1;
@@ -639,6 +663,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   interrupted_by = 0;
+  watchdog_clear_signal();
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
 

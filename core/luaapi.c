@@ -284,6 +284,95 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   return luaL_error(L, "%s: unknown actor '%s'", fn, id);
 }
 
+/* ---------------------------------------------------- expression lists */
+/* In expressions (read-only by definition) world:actors, world:outgoing
+** and world:incoming return one cached read-only list per call site kind
+** and key, instead of a fresh table per call: actors and relations are
+** fixed for the life of the state. The list's metatable carries what the
+** aggregates need to work in C from the world's value array: the items'
+** kind and indices, and per attribute name, the items' slots. */
+static const char list_key = 0;    /* metatable: the list_desc userdata */
+static const char slots_key = 0;   /* metatable: attribute name -> slots userdata (or false) */
+#define R_LISTS "tr.lists"         /* key -> cached list */
+
+typedef struct list_desc { int kind, n; int idx[]; } list_desc;
+
+/* Pushes the cached list for key, building it from idx[0..n-1] of kind
+** with the views in table `views` (a stack index) the first time. */
+static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx, int n, int views) {
+  lua_getfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  if (lua_rawgeti(L, -1, key) != LUA_TNIL) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, views, idx[i] + 1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  sandbox_readonly(L);
+  lua_getmetatable(L, -1);
+  list_desc *d = lua_newuserdatauv(L, sizeof *d + (size_t)(n ? n : 1) * sizeof(int), 0);
+  d->kind = kind;
+  d->n = n;
+  memcpy(d->idx, idx, (size_t)n * sizeof(int));
+  lua_rawsetp(L, -2, &list_key);
+  lua_newtable(L);
+  lua_rawsetp(L, -2, &slots_key);
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, key);
+  lua_remove(L, -2);
+}
+
+/* The descriptor of a cached list at idx, or NULL. */
+static const list_desc *list_of(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return NULL;
+  const list_desc *d = lua_rawgetp(L, -1, &list_key) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+  lua_pop(L, 2);
+  return d;
+}
+
+/* Slots of attribute `name` (stack index) in the items of cached list
+** `list`, or NULL when an item lacks it (the caller then takes the path
+** that reports the error). */
+static const int *list_slots(lua_State *L, int list, const list_desc *d, int name) {
+  lua_getmetatable(L, list);
+  lua_rawgetp(L, -1, &slots_key);
+  lua_pushvalue(L, name);
+  int t = lua_rawget(L, -2);
+  if (t == LUA_TUSERDATA) {
+    const int *s = lua_touserdata(L, -1);
+    lua_pop(L, 3);
+    return s;
+  }
+  lua_pop(L, 1);
+  if (t == LUA_TNIL) {
+    const tr_scenario *sc = TR_LX(L)->sc;
+    const char *key = lua_tostring(L, name);
+    int *slots = lua_newuserdatauv(L, (size_t)(d->n ? d->n : 1) * sizeof(int), 0);
+    int ok = 1;
+    for (int i = 0; i < d->n && ok; i++) {
+      int na;
+      const tr_attrdecl *attrs = view_attrs(sc, d->kind, d->idx[i], &na);
+      slots[i] = -1;
+      for (int k = 0; k < na; k++)
+        if (strcmp(attrs[k].name, key) == 0) { slots[i] = attrs[k].slot; break; }
+      ok = slots[i] >= 0;
+    }
+    if (!ok) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    lua_pushvalue(L, name);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+    const int *s = ok ? lua_touserdata(L, -1) : NULL;
+    lua_pop(L, 3);
+    return s;
+  }
+  lua_pop(L, 2);
+  return NULL;
+}
+
 /* ------------------------------------------------------------- world API */
 static int w_actor(lua_State *L) {
   int a = check_actor(L, 2, "world:actor");
@@ -319,6 +408,15 @@ static void push_actor_list(lua_State *L, int views, int role, int skip) {
 
 static int w_actors(lua_State *L) {
   int role = lua_isnoneornil(L, 2) ? -1 : check_role(L, 2, "world:actors");
+  tr_lua *lx = TR_LX(L);
+  if (lx->mode == MODE_EXPR) {   /* read-only: one list per role and run */
+    const tr_scenario *sc = lx->sc;
+    int idx[sc->nactors ? sc->nactors : 1], n = 0;
+    for (int a = 0; a < sc->nactors; a++)
+      if ((role < 0 || sc->actors[a].role == role) && (!lx->w || lx->w->present[a])) idx[n++] = a;
+    cached_list(L, -2 - role, VIEW_ACTOR, idx, n, lua_upvalueindex(1));
+    return 1;
+  }
   push_actor_list(L, lua_upvalueindex(1), role, -1);
   return 1;
 }
@@ -386,6 +484,11 @@ static int rel_list(lua_State *L, const char *fn, int incoming) {
   int a = check_actor(L, 2, fn);
   const int *off = incoming ? lx->w->in_off : lx->w->out_off;
   const int *rel = incoming ? lx->w->in_rel : lx->w->out_rel;
+  if (lx->mode == MODE_EXPR) {
+    cached_list(L, 2 * (lua_Integer)a + incoming, VIEW_REL, rel + off[a], off[a + 1] - off[a],
+                lua_upvalueindex(1));
+    return 1;
+  }
   lua_createtable(L, off[a + 1] - off[a], 0);
   for (int i = off[a]; i < off[a + 1]; i++) {
     lua_rawgeti(L, lua_upvalueindex(1), rel[i] + 1);
@@ -561,6 +664,27 @@ static int aggregate(lua_State *L, int op, const char *fn) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstring(L, 2);
+  const list_desc *d = list_of(L, 1);
+  if (d) {                      /* a cached list: in C, from the value array */
+    const int *slots = list_slots(L, 1, d, 2);
+    if (slots) {
+      const double *val = TR_LX(L)->w->val;
+      double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
+      for (int i = 0; i < d->n; i++) {
+        double x = val[slots[i]];
+        if (op == AGG_MIN) { if (x < acc) acc = x; }
+        else if (op == AGG_MAX) { if (x > acc) acc = x; }
+        else acc += x;
+      }
+      if (d->n == 0 && op != AGG_SUM) { lua_pushnil(L); return 1; }
+      lua_pushnumber(L, op == AGG_MEAN ? acc / (double)d->n : acc);
+      return 1;
+    }
+    lua_getmetatable(L, 1);     /* an item lacks it: the raw list reports which */
+    lua_getfield(L, -1, "__index");
+    lua_replace(L, 1);
+    lua_pop(L, 1);
+  }
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
   for (lua_Integer i = 1; i <= n; i++) {
@@ -589,6 +713,8 @@ static int f_min(lua_State *L) { return aggregate(L, AGG_MIN, "min"); }
 static int f_max(lua_State *L) { return aggregate(L, AGG_MAX, "max"); }
 static int f_count(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  const list_desc *d = list_of(L, 1);
+  if (d) { lua_pushinteger(L, d->n); return 1; }
   lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
   return 1;
 }
@@ -1023,6 +1149,7 @@ static int build_state(lua_State *L) {
   lua_pushvalue(L, actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
   lua_pushvalue(L, args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
   lua_pushvalue(L, paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
   lua_pushvalue(L, exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
   lua_pushvalue(L, policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_pushvalue(L, actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
@@ -1078,7 +1205,11 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
 
 void script_free(tr_lua *lx) {
   if (!lx) return;
-  if (lx->L) lua_close(lx->L);
+  if (lx->L) {
+    watchdog_unregister(lx);
+    lua_close(lx->L);
+  }
+  free(lx->ids);
   free(lx->slot_names);
   free(lx);
 }
@@ -1135,7 +1266,13 @@ static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
 ** the run's protected call. Pushes nothing. */
 void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
-  if (lx->params_for != inst) build_params(L, lx, inst);
+  /* cached expression lists hold the actors present in a run: new each run */
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  int rebuild = lx->params_for != inst;
+  sandbox_begin_run_ids(lx, 0, rebuild);
+  if (rebuild) build_params(L, lx, inst);
+  sandbox_begin_run_ids(lx, 1, rebuild);
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
@@ -1189,6 +1326,18 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   }
   /* Event snippets share one environment per run: actor ids, rel, world,
   ** tick, ticks and the aggregates over the run globals. */
+  /* Metrics are visible by name to expressions from the tick they are first
+  ** recorded; none is left over from a previous run (nor copied into the
+  ** snippets' environment below). */
+  if (sc->nmetrics) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+    for (int i = 0; i < sc->nmetrics; i++) {
+      if (!sc->metrics[i].by_name) continue;
+      lua_pushnil(L);
+      lua_setfield(L, -2, sc->metrics[i].name);
+    }
+    lua_pop(L, 1);
+  }
   int has_snippets = 0;
   for (int i = 0; i < sc->nevents; i++) has_snippets |= sc->events[i].lua != NULL;
   if (has_snippets) {

@@ -52,7 +52,7 @@ static const char *const scen_view_fields[] = {
 /* Columns of runs.csv and series.csv (SPEC §6). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -262,6 +262,8 @@ static void scen_changes_free(tr_change *c, int n) {
 
 void tr_scenario_free(tr_scenario *sc) {
   if (!sc) return;
+  compose_files_free(&sc->files);
+  free(sc->sweep_file); free(sc->variants_file);
   free(sc->path); free(sc->dir); free(sc->id); free(sc->title);
   free(sc->description); free(sc->tick_unit); free(sc->model);
   for (int i = 0; i < sc->nactors; i++) {
@@ -276,6 +278,8 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_attrs_free(sc->rels[i].attrs, sc->rels[i].nattrs);
   }
   free(sc->rels);
+  for (int i = 0; i < sc->nkinds; i++) free(sc->kinds[i]);
+  free(sc->kinds);
   for (int i = 0; i < sc->nactions; i++) {
     free(sc->actions[i].name);
     free(sc->actions[i].script);
@@ -385,15 +389,21 @@ char *scen_find_script(const char *scenario_dir, const char *name) {
   return found;
 }
 
+static char *scen_dirname(const char *path);
+
 /* A script path: resolved, or an error listing where it was looked for. */
 static char *scen_script(scen_load *L, const ynode *n, const char *what) {
   char *name = scen_text(L, n, what);
   if (!name) return NULL;
-  char *path = scen_find_script(L->sc->dir, name);
+  /* relative to the file that names it: a base scenario's own folder */
+  char *src = diag_source_file(n->line), *srcdir = src ? scen_dirname(src) : NULL;
+  const char *dir = srcdir ? srcdir : L->sc->dir;
+  free(src);
+  char *path = scen_find_script(dir, name);
   if (!path) {
     const char *dirs[64];
     char *env_copy;
-    int nd = scen_script_dirs(L->sc->dir, dirs, NELEM(dirs), &env_copy);
+    int nd = scen_script_dirs(dir, dirs, NELEM(dirs), &env_copy);
     char list[2048] = "";
     size_t used = 0;
     for (int i = 0; i < nd && used < sizeof list; i++)
@@ -401,6 +411,7 @@ static char *scen_script(scen_load *L, const ynode *n, const char *what) {
     scen_err(L, n, "script '%s' not found (looked in: %s)", name, list);
     free(env_copy);
   }
+  free(srcdir);
   free(name);
   return path;
 }
@@ -719,7 +730,7 @@ static void scen_experiment(scen_load *L, const ynode *node) {
 
 static void scen_limits(scen_load *L, const ynode *node) {
   if (scen_map(L, node, "'limits'") <= 0) return;
-  static const char *const keys[] = {"instructions", "memory_mb"};
+  static const char *const keys[] = {"instructions", "memory_mb", "cpu_ms"};
   scen_keys(L, node, keys, NELEM(keys), "in limits");
   long long v;
   const ynode *n;
@@ -729,6 +740,9 @@ static void scen_limits(scen_load *L, const ynode *node) {
   if ((n = ynode_get(node, "memory_mb")) &&
       scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
     L->sc->memory_mb = v;
+  if ((n = ynode_get(node, "cpu_ms")) &&
+      scen_integer(L, n, "cpu_ms", 1, 1LL << 40, &v) == 0)
+    L->sc->cpu_ms = v;
 }
 
 static void scen_model(scen_load *L, const ynode *node) {
@@ -1106,6 +1120,47 @@ static int scen_actor_ref(scen_load *L, const ynode *n, const char *what) {
   return -1;
 }
 
+/* `kinds:` a list of relation kinds besides the model's. */
+static void scen_kinds(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_seq(L, node, "'kinds'") <= 0 || node->n == 0) return;
+  sc->kinds = calloc((size_t)node->n, sizeof *sc->kinds);
+  if (!sc->kinds) { scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < node->n; i++) {
+    char *k = scen_text(L, node->items[i], "kinds");
+    if (!k) continue;
+    if (scen_check_name(L, node->items[i], k, "relation kind", NULL, 0, NULL) < 0) {
+      free(k);
+      continue;
+    }
+    for (int j = 0; j < model_nkinds; j++)
+      if (strcmp(k, model_kinds[j]) == 0)
+        scen_err(L, node->items[i], "relation kind '%s' is already known to the model; remove it "
+                 "from 'kinds'", k);
+    sc->kinds[sc->nkinds++] = k;
+  }
+}
+
+/* A relation's kind must be the model's or declared under `kinds:`. */
+static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
+  tr_scenario *sc = L->sc;
+  for (int i = 0; i < model_nkinds; i++)
+    if (strcmp(kind, model_kinds[i]) == 0) return;
+  for (int i = 0; i < sc->nkinds; i++)
+    if (strcmp(kind, sc->kinds[i]) == 0) return;
+  const char **names = malloc((size_t)(model_nkinds + sc->nkinds + 1) * sizeof *names);
+  char msg[512];
+  snprintf(msg, sizeof msg, "unknown relation kind '%s'", kind);
+  if (names) {
+    for (int i = 0; i < model_nkinds; i++) names[i] = model_kinds[i];
+    for (int i = 0; i < sc->nkinds; i++) names[model_nkinds + i] = sc->kinds[i];
+    diag_did_you_mean(msg, sizeof msg, kind, names, model_nkinds + sc->nkinds);
+    free(names);
+  }
+  scen_err(L, at, "%s: the model knows alliance, contact, hosting, hostility, normalisation and "
+           "patronage; declare other kinds in a top-level 'kinds:' list", msg);
+}
+
 static void scen_relations(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
@@ -1133,6 +1188,7 @@ static void scen_relations(scen_load *L, const ynode *node) {
     if (!to) scen_err(L, v, "a relation needs 'to'");
     else r->to = scen_actor_ref(L, to, "to");
     r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+    if (r->kind) scen_check_kind(L, kind, r->kind);
     if (!r->kind) r->kind = scen_strdup(L, "");
     char owner[200];
     snprintf(owner, sizeof owner, "relation %s -> %s",
@@ -1244,6 +1300,9 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     e[i].name = scen_strdup(L, k->str);
     e[i].line = v->line;
     e[i].col = v->col;
+    e[i].quoted = !v->plain;
+    e[i].name_line = k->line;
+    e[i].name_col = k->col;
     if (outcomes) {
       scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
@@ -1382,6 +1441,7 @@ static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
     e->when = scen_text(L, n, "when");
     e->when_line = n->line;
     e->when_col = n->col;
+    e->when_quoted = !n->plain;
   }
   if ((n = ynode_get(v, "lua"))) {
     e->lua = scen_text(L, n, "lua");
@@ -1519,10 +1579,158 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
   }
 }
 
+/* One field of a design CSV: unquoted, or in double quotes ("" for a
+** quote). Advances *p past the field and its comma. */
+static char *scen_csv_field(char **p) {
+  char *s = *p, *out = s, *w = s;
+  if (*s == '"') {
+    s++;
+    for (;;) {
+      if (*s == '\0') break;
+      if (*s == '"' && s[1] == '"') { *w++ = '"'; s += 2; continue; }
+      if (*s == '"') { s++; break; }
+      *w++ = *s++;
+    }
+    while (*s && *s != ',') s++;
+  } else {
+    while (*s && *s != ',') *w++ = *s++;
+  }
+  if (*s == ',') s++;
+  *w = '\0';
+  *p = s;
+  while (*out == ' ' || *out == '\t') out++;
+  for (char *e = out + strlen(out); e > out && (e[-1] == ' ' || e[-1] == '\t'); ) *--e = '\0';
+  return out;
+}
+
+/* `sweep: {method: file, design: FILE.csv}`: the points are the rows of a
+** CSV file (docs/scenario-format.md, "sweep"), one column per path, named
+** in the header; run as written, in file order. */
+static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design) {
+  tr_scenario *sc = L->sc;
+  if (sc->sweep_method != SWEEP_FILE) {
+    scen_err(L, design, "'design' goes with 'method: file'");
+    return;
+  }
+  if (!design) {
+    scen_err(L, node, "a file sweep needs 'design': the CSV file of its points");
+    return;
+  }
+  if (ynode_get(node, "params") || ynode_get(node, "points")) {
+    const ynode *k = ynode_get(node, "params") ? ynode_get(node, "params") : ynode_get(node, "points");
+    scen_err(L, k, "a file sweep takes its parameters and points from the design's columns and "
+             "rows: leave out 'params' and 'points'");
+    return;
+  }
+  char *name = scen_text(L, design, "design");
+  if (!name) return;
+  char *src = diag_source_file(design->line);
+  char *path = NULL;
+  const char *base = src ? src : sc->path;
+  const char *slash = strrchr(base, '/');
+  if (name[0] == '/' || !slash) path = strdup(name);
+  else if (asprintf(&path, "%.*s/%s", (int)(slash - base), base, name) < 0) path = NULL;
+  free(src);
+  FILE *f = path ? fopen(path, "r") : NULL;
+  if (!f) {
+    scen_err(L, design, "cannot read the design '%s': %s", path ? path : name, strerror(errno));
+    free(path);
+    free(name);
+    return;
+  }
+  if (compose_files_add(&sc->files, path)) scen_err(L, design, "out of memory");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int lineno = 0, rows = 0, k = 0, bad = 0;
+  while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (len == 0) continue;
+    char *p = line;
+    if (k == 0) {             /* the header: one path per column */
+      int ncol = 1;
+      for (char *q = line; *q; q++) ncol += *q == ',';
+      sc->sweep = calloc((size_t)ncol, sizeof *sc->sweep);
+      if (!sc->sweep) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      for (int c = 0; c < ncol && !bad; c++) {
+        int col = (int)(p - line) + 1;
+        char *field = scen_csv_field(&p);
+        tr_sweepparam sp;
+        memset(&sp, 0, sizeof sp);
+        sp.line = design->line;
+        sp.col = design->col;
+        char err[512];
+        if (scen_path_parse(sc, field, &sp.path, err, sizeof err) < 0) {
+          diag_error(L->d, path, lineno, col, "column %d of the design: %s", c + 1, err);
+          L->errors++;
+          bad = 1;
+        } else if (sp.path.kind == PATH_TICKS) {
+          diag_error(L->d, path, lineno, col, "a sweep cannot change experiment.ticks: every "
+                     "point has the same horizon");
+          L->errors++;
+          scen_path_free(&sp.path);
+          bad = 1;
+        } else {
+          sc->sweep[sc->nsweep++] = sp;
+        }
+      }
+      k = sc->nsweep;
+      continue;
+    }
+    int c = 0;
+    for (; c < k && !bad; c++) {
+      int col = (int)(p - line) + 1;
+      if (c > 0 && p == line + len && p[-1] != ',') break;
+      char *field = scen_csv_field(&p), *end;
+      errno = 0;
+      double x = strtod(field, &end);
+      if (!*field || *end || errno == ERANGE || !isfinite(x)) {
+        diag_error(L->d, path, lineno, col, "expected a finite number for '%s', got '%s'",
+                   sc->sweep[c].path.text ? sc->sweep[c].path.text : "", field);
+        L->errors++;
+        bad = 1;
+        break;
+      }
+      const tr_attrdecl *attr = scen_path_attr(sc, &sc->sweep[c].path);
+      if (attr && attr->bounded && (x < attr->min || x > attr->max)) {
+        diag_error(L->d, path, lineno, col, "value %g is outside [%g, %g] of '%s'", x,
+                   attr->min, attr->max, sc->sweep[c].path.text ? sc->sweep[c].path.text : "");
+        L->errors++;
+        bad = 1;
+        break;
+      }
+      tr_sweepparam *sp = &sc->sweep[c];
+      double *v = realloc(sp->values, (size_t)(rows + 1) * sizeof *v);
+      if (!v) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      sp->values = v;
+      sp->values[rows] = x;
+      sp->nvalues = rows + 1;
+    }
+    if (!bad && (c != k || *p)) {
+      diag_error(L->d, path, lineno, 1, "row %d of the design has %s fields than its header (%d)",
+                 rows + 1, c < k ? "fewer" : "more", k);
+      L->errors++;
+      bad = 1;
+    }
+    if (!bad) rows++;
+  }
+  if (!bad && rows == 0) {
+    diag_error(L->d, path, lineno > 0 ? lineno : 0, 0, "the design has no points (a header line "
+               "of paths, then one row per point)");
+    L->errors++;
+  }
+  sc->sweep_points = rows;
+  free(line);
+  fclose(f);
+  free(path);
+  free(name);
+}
+
 static void scen_sweep(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'sweep'") <= 0) return;
-  static const char *const keys[] = {"method", "points", "params"};
+  static const char *const keys[] = {"method", "points", "params", "design"};
   scen_keys(L, node, keys, NELEM(keys), "in sweep");
   sc->sweep_method = SWEEP_GRID;
   const ynode *n = ynode_get(node, "method");
@@ -1537,10 +1745,15 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       if (n->type == YN_SCALAR)
         diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
                           NELEM(scen_sweep_methods));
-      scen_err(L, n, "%s: grid, sobol, lhs or random", msg);
+      scen_err(L, n, "%s: grid, sobol, lhs, random or file", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
     }
+  }
+  const ynode *design = ynode_get(node, "design");
+  if (sc->sweep_method == SWEEP_FILE || design) {
+    scen_sweep_file(L, node, design);
+    return;
   }
   long long pts;
   if ((n = ynode_get(node, "points"))) {
@@ -1584,7 +1797,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep",
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds",
   "helpers"};
 
 static char *scen_dirname(const char *path) {
@@ -1618,6 +1831,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_model(L, ynode_get(root, "model"));
   scen_actors(L, ynode_get(root, "actors"));
   scen_index_actors(L);
+  scen_kinds(L, ynode_get(root, "kinds"));
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
@@ -1636,6 +1850,9 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
   scen_sweep(L, ynode_get(root, "sweep"));
+
+  for (int i = 0; i < sc->nmetrics; i++) sc->metrics[i].by_name = check_metric_by_name(sc, i);
+  L->errors += check_expressions(sc, L->d);
 
   if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
   if (!sc->description) sc->description = scen_strdup(L, "");
@@ -1658,26 +1875,60 @@ static void scen_sha256(const char *path, char hex[65]) {
 }
 
 tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
-  return scen_load_sets(path, NULL, 0, d);
+  return scenario_load_with(path, NULL, NULL, NULL, 0, d);
 }
 
 tr_scenario *scen_load_sets(const char *path, char *const *sets, int nsets, tr_diag *d) {
-  ynode *root = ynode_load_file(path, d);
-  if (!root) return NULL;
+  return scenario_load_with(path, NULL, NULL, sets, nsets, d);
+}
+
+/* The fingerprint of a composed scenario: SHA-256 over the hex SHA-256 of
+** each of its files, in order; a scenario of one file keeps that file's. */
+static void scen_files_sha256(const tr_scenario_files *f, char hex[65]) {
+  if (f->n <= 1) {
+    scen_sha256(f->paths[0], hex);
+    return;
+  }
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (int i = 0; i < f->n; i++) {
+    char one[65];
+    scen_sha256(f->paths[i], one);
+    sha256_update(&ctx, 64, (const uint8_t *)one);
+  }
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
+                                const char *variants_file, char *const *sets, int nsets,
+                                tr_diag *d) {
+  tr_scenario_files files = {NULL, 0};
+  ynode *root = compose_scenario(path, sweep_file, variants_file, &files, d);
+  if (!root) {
+    compose_files_free(&files);
+    return NULL;
+  }
 
   scen_load L = {NULL, d, path, 0, NULL, root, sets, nsets};
   tr_scenario *sc = L.sc = calloc(1, sizeof *sc);
   if (!sc) {
     diag_error(d, path, 0, 0, "out of memory");
     ynode_free(root);
+    compose_files_free(&files);
     return NULL;
   }
+  sc->files = files;
+  if (sweep_file) sc->sweep_file = scen_strdup(&L, sweep_file);
+  if (variants_file) sc->variants_file = scen_strdup(&L, variants_file);
   sc->path = scen_strdup(&L, path);
   sc->dir = scen_dirname(path);
   if (!sc->dir) scen_err(&L, NULL, "out of memory");
   sc->tick_unit = scen_strdup(&L, "tick");
   sc->default_outcome = scen_strdup(&L, "horizon");
-  sc->instr_limit = 10000000;
+  sc->instr_limit = 0;               /* counted only when declared */
+  sc->cpu_ms = 1000;
   sc->memory_mb = 256;
   sc->sweep_method = SWEEP_NONE;
   for (int r = 0; r < ROLE_COUNT; r++) scen_role(&L, tr_role_names[r]);
@@ -1705,6 +1956,6 @@ tr_scenario *scen_load_sets(const char *path, char *const *sets, int nsets, tr_d
     tr_scenario_free(sc);
     return NULL;
   }
-  scen_sha256(path, sc->sha256);
+  scen_files_sha256(&sc->files, sc->sha256);
   return sc;
 }

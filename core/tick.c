@@ -100,6 +100,11 @@ static int record_and_check(lua_State *L, tr_lua *lx, int t) {
       return luaL_error(L, "metric '%s' is %f: metrics must be finite", sc->metrics[i].name, x);
     row[i] = x;
     lua_pop(L, 1);
+    /* visible by name to later metrics, outcomes and `when` (check.c) */
+    if (sc->metrics[i].by_name) {
+      lua_pushnumber(L, x);
+      lua_setfield(L, S_EXPRENV, sc->metrics[i].name);
+    }
   }
   res->end_tick = t;
   if (w->end_request >= 0) {
