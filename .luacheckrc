@@ -26,3 +26,6 @@ max_line_length = 120
 
 -- Hostile test cases are meant to misbehave.
 exclude_files = { "tests/hostile/**", "build*/**", "fuzz/**" }
+
+-- A helpers file (docs/scenario-format.md#helpers) exists to define globals.
+files["scripts/helpers/"] = { allow_defined_top = true }
