@@ -23,7 +23,8 @@
 static double *collect(lua_State *L, const char *fn, size_t *n) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int by_attr = lua_type(L, 2) == LUA_TSTRING;
-  lua_Integer len = luaL_len(L, 1);   /* expressions' lists are read-only proxies */
+  /* not raw: expression lists are read-only proxies (sandbox_readonly) */
+  lua_Integer len = luaL_len(L, 1);
   if (len < 0) len = 0;
   double *x = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof *x, 0);
   for (lua_Integer i = 1; i <= len; i++) {
