@@ -30,6 +30,3 @@ unused_args = false
 
 -- Hostile test cases are meant to misbehave.
 exclude_files = { "tests/hostile/**", "build*/**", "fuzz/**" }
-
--- A helpers file (docs/scenario-format.md#helpers) exists to define globals.
-files["scripts/helpers/"] = { allow_defined_top = true }

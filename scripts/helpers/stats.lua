@@ -1,5 +1,7 @@
 -- Helpers shared by every expression and script of a scenario that names
 -- this file (`helpers: helpers/stats.lua`); see docs/scenario-format.md.
+-- Defining globals is what a helpers file is for:
+-- luacheck: allow defined top, ignore 131
 
 -- Number of items of a list of views whose attribute equals value.
 function count_equal(list, attr, value)
