@@ -535,3 +535,22 @@ def test_rule_errors_and_fixed_count():
             """)
         rc, _, err = c.run("check", "s.yaml")
         assert rc == 1 and "v.count = 6: relations by rule join this population's members, so its count is fixed at 5" in err, err
+
+
+def test_population_params_path_sets_every_member():
+    files = {"s.yaml": """
+        scenario: s
+        experiment: {ticks: 1, runs: 1}
+        actors:
+          crowd: {count: 4, role: walker, attrs: {x: 0}, policy: p.lua, params: {step: 1}}
+        metrics:
+          total: "sum(world:actors('walker'), 'x')"
+        variants:
+          big: {set: {crowd.params.step: 5}}
+        """, "p.lua": "function decide(me, world) me.x = me.x + me.params.step end\n"}
+    with Case(files) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out", "--set", "crowd.params.step=2")
+        got = {r["variant"]: r["mean"] for r in c.csv("out", "finals.csv")}
+        assert got == {"baseline": "8", "big": "20"}
+        rc, _, err = c.run("check", "s.yaml", "--set", "crowd.wealth=1")
+        assert rc == 1 and "of population 'crowd' only 'crowd.count' and POP.params.KEY are paths" in err, err
