@@ -650,6 +650,11 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
                k->str, owner);
       continue;
     }
+    if (ok && a->integer && ((mn && a->min != floor(a->min)) || (mx && a->max != floor(a->max)))) {
+      scen_err(L, mn && a->min != floor(a->min) ? mn : mx, "the bounds of integer attribute '%s' "
+               "of %s must be whole numbers (clamping to them must give one)", k->str, owner);
+      continue;
+    }
     if (dn) {
       if (ok) a->dist = scen_dist(L, v, a, owner);
       continue;
@@ -814,7 +819,7 @@ static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynod
     int role = scen_role(L, n->str);
     if (role >= 0) a->role = role;
   }
-  if ((n = ynode_get(v, "name")) && !pop) {
+  if ((n = ynode_get(v, "name"))) {   /* a population's: a pattern, see scen_pop_copy */
     char *name = scen_text(L, n, "name");
     if (name) { free(a->name); a->name = name; }
   }
@@ -911,6 +916,22 @@ static void scen_value_copy(scen_load *L, const tr_value *from, tr_value *to) {
 static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
   tr_scenario *sc = L->sc;
   const tr_actordecl *one = &sc->actors[p->first];
+  /* A `name` with "{i}" numbers the members' names like their ids. */
+  if (one->name && one->id && strcmp(one->name, one->id) != 0 && strstr(one->name, "{i}")) {
+    for (int m = p->cap - 1; m >= 0; m--) {
+      tr_actordecl *a = &sc->actors[p->first + m];
+      char *nm = scen_member_id(one->name, m + 1);
+      if (!nm) nm = scen_strdup(L, one->name);
+      if (!nm) return;
+      free(a->name);
+      a->name = nm;     /* member 1's pattern is replaced last */
+    }
+  } else if (one->name && one->id && strcmp(one->name, one->id) != 0) {
+    for (int m = 1; m < p->cap; m++) {
+      free(sc->actors[p->first + m].name);
+      sc->actors[p->first + m].name = scen_strdup(L, one->name);
+    }
+  }
   for (int m = 1; m < p->cap; m++) {
     tr_actordecl *a = &sc->actors[p->first + m];
     a->role = one->role;

@@ -554,3 +554,20 @@ def test_population_params_path_sets_every_member():
         assert got == {"baseline": "8", "big": "20"}
         rc, _, err = c.run("check", "s.yaml", "--set", "crowd.wealth=1")
         assert rc == 1 and "of population 'crowd' only 'crowd.count' and POP.params.KEY are paths" in err, err
+
+
+def test_population_names_and_integer_bounds():
+    files = {"s.yaml": """
+        scenario: s
+        experiment: {ticks: 0, runs: 1}
+        actors:
+          c: {count: 3, role: x, name: "Walker {i}", policy: p.lua}
+          d: {count: 2, role: x, name: "Same", policy: p.lua}
+        """, "p.lua": "function init(me, world) print(me.name) end\nfunction decide() end\n"}
+    with Case(files) as c:
+        _, err = run_ok(c, "run", "s.yaml", "-o", "out")
+        names = dict(re.findall(r"\[run 1 tick 0 (\w+)\] (.+)", err))
+        assert names == {"c1": "Walker 1", "c2": "Walker 2", "c3": "Walker 3", "d1": "Same", "d2": "Same"}
+        c.write("s.yaml", "scenario: s\nactors:\n  e: {role: x, attrs: {n: {value: 1, min: 0.5, type: integer}}}\n")
+        rc, _, err = c.run("check", "s.yaml")
+        assert rc == 1 and "s.yaml:3:43: error: the bounds of integer attribute 'n' of actor 'e' must be whole numbers" in err, err
