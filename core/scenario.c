@@ -2003,6 +2003,32 @@ static char *scen_dirname(const char *path) {
   return strndup(path, (size_t)(slash - path));
 }
 
+/* With an attribute on_bound: reject, the run's record counts the dropped
+** writes: a last metric `rejected` = world.rejected, unless the scenario
+** defines a metric of that name itself (docs/scenario-format.md#actors). */
+static void scen_rejected_metric(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  const tr_attrdecl *at = NULL;
+  for (int a = 0; a < sc->nactors && !at; a++)
+    for (int i = 0; i < sc->actors[a].nattrs && !at; i++)
+      if (sc->actors[a].attrs[i].on_bound == BOUND_REJECT) at = &sc->actors[a].attrs[i];
+  for (int r = 0; r < sc->nrels && !at; r++)
+    for (int i = 0; i < sc->rels[r].nattrs && !at; i++)
+      if (sc->rels[r].attrs[i].on_bound == BOUND_REJECT) at = &sc->rels[r].attrs[i];
+  if (!at) return;
+  for (int i = 0; i < sc->nmetrics; i++)
+    if (sc->metrics[i].name && strcmp(sc->metrics[i].name, "rejected") == 0) return;
+  tr_exprdecl *m = realloc(sc->metrics, (size_t)(sc->nmetrics + 1) * sizeof *m);
+  if (!m) { scen_err(L, NULL, "out of memory"); return; }
+  sc->metrics = m;
+  m = &sc->metrics[sc->nmetrics++];
+  memset(m, 0, sizeof *m);
+  m->name = scen_strdup(L, "rejected");
+  m->expr = scen_strdup(L, "world.rejected");
+  m->line = m->name_line = at->line;
+  m->col = m->name_col = at->col;
+}
+
 static void scen_validate(scen_load *L, const ynode *root) {
   tr_scenario *sc = L->sc;
   scen_keys(L, root, scen_top_keys, NELEM(scen_top_keys), "at the top of the scenario");
@@ -2042,6 +2068,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
     }
   }
   scen_exprs(L, ynode_get(root, "metrics"), 0, &sc->metrics, &sc->nmetrics);
+  scen_rejected_metric(L);
   scen_exprs(L, ynode_get(root, "outcomes"), 1, &sc->outcomes, &sc->noutcomes);
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
