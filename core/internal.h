@@ -176,6 +176,7 @@ typedef struct tr_popdecl {
   char *name;             /* the key in `actors`; paths NAME.count */
   int first, cap, count;  /* count: the file's */
   int line, col;
+  int ruled;              /* relations by rule join its members: count fixed */
 } tr_popdecl;
 
 typedef struct tr_actordecl {
@@ -338,6 +339,8 @@ struct tr_scenario {
   tr_popdecl *pops;       int npops;
   tr_distdecl *dists;     int ndists;
   int activation;         /* ACT_* */
+  char *helpers;          /* resolved path of the helpers file, or NULL */
+  int helpers_line, helpers_col;
 };
 
 /* experiment.activation (docs/scenario-format.md#activation-order). */
@@ -399,6 +402,15 @@ int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
 /* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
 ** source tree scripts/. Returns a malloc'd path or NULL. */
 char *scen_find_script(const char *scenario_dir, const char *name);
+
+/* ------------------------------------------------------------ networks */
+/* Relations by rule (networks.c): directed pairs of member numbers. */
+typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+int net_all(net_edges *E, int nfrom, int nto, int same);
+int net_ring(net_edges *E, int n, int k);
+int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
+int net_erdos_renyi(net_edges *E, int n, double p, void *rng);
+int net_barabasi_albert(net_edges *E, int n, int m, void *rng);  /* gsl_rng * */
 
 /* --------------------------------------------------------------- model */
 /* Built-in actions (C) and the model parameters they use (docs/model.md). */
@@ -663,7 +675,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
 enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
 
 typedef struct tr_runerror {
   int failed;
