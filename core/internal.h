@@ -171,6 +171,7 @@ typedef struct tr_eventdecl {
 
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
+  char *description;      /* NULL when the scenario gives none */
   int line, col;          /* place of the expression */
 } tr_exprdecl;
 
@@ -600,5 +601,8 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+/* The command `tightrope report OUTDIR [options]` (argv[1] is "report"):
+** parses the options (docs/cli.md#report), then draws; an exit status. */
+int report_main(int argc, char **argv, tr_diag *d);
 
 #endif

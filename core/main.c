@@ -24,7 +24,8 @@ static const char usage_text[] =
   "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
-  "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
+  "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -353,15 +354,13 @@ static int tr_main(int argc, char **argv) {
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
                                                                                 : cmd_replay(&c);
   } else if (strcmp(cmd, "report") == 0) {
-    /* report OUTDIR: no options (report.c) */
-    if (argc != 3 || argv[2][0] == '-') {
-      status = usage_error("%s", "report takes one argument: tightrope report OUTDIR");
-    } else {
-      tr_diag *d = tr_diag_new();
-      status = report_run(argv[2], d);
-      tr_diag_print(d, stderr);
-      tr_diag_free(d);
-    }
+    /* report OUTDIR [options]: parsed in report.c */
+    tr_diag *d = tr_diag_new();
+    status = report_main(argc, argv, d);
+    tr_diag_print(d, stderr);
+    tr_diag_free(d);
+    if (status == TR_EUSAGE)
+      fprintf(stderr, "(see 'tightrope --help')\n");
   } else {
     static const char *const cmds[] = {"run", "check", "replay", "report"};
     const char *s = diag_suggest(cmd, cmds, 4);
