@@ -354,9 +354,16 @@ static void rep_html(FILE *f, const char *text)
 /* A data-file number: "?" (gnuplot's missing value here) for NaN. */
 static void rep_gp_num(FILE *f, double x)
 {
-  if (isfinite(x))
-    fprintf(f, " %.17g", x);
-  else
+  char text[40];
+  if (isfinite(x)) {
+    /* the shortest of 15, 16, 17 digits that reads back as x */
+    for (int digits = 15; digits <= 17; digits++) {
+      snprintf(text, sizeof text, "%.*g", digits, x);
+      if (strtod(text, NULL) == x)
+        break;
+    }
+    fprintf(f, " %s", text);
+  } else
     fputs(" ?", f);
 }
 
@@ -702,8 +709,8 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
   snprintf(title, sizeof title, "How soon do runs end, and how?");
   snprintf(caption, sizeof caption,
            "Share of runs that have ended in each outcome by each %s, with 95%% "
-           "pointwise intervals, one panel per variant; dashed lines repeat the "
-           "baseline; grey: runs not yet ended.",
+           "pointwise intervals (shaded once the outcome has happened), one panel "
+           "per variant; dashed lines repeat the baseline; grey: runs not yet ended.",
            x->tick_unit ? x->tick_unit : "tick");
   if (!rep_add_chart(x, "incidence", title, caption, SEC_OUTCOMES, L.height)) {
     rep_oom(x);
@@ -734,7 +741,8 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
                 first ? "" : ", \\\n", j, color, keyed && j == 0 ? "title 'baseline (dashed)'" : "notitle");
         first = 0;
       }
-      fprintf(g, "%s  'incidence.dat' index %d using 1:3:4 with filledcurves lc rgb '%s' "
+      fprintf(g, "%s  'incidence.dat' index %d using 1:($2 > 0 ? $3 : NaN):($2 > 0 ? $4 : NaN) "
+                 "with filledcurves lc rgb '%s' "
                  "fs transparent solid 0.22 noborder notitle, \\\n"
                  "  'incidence.dat' index %d using 1:2 with lines lw 2.2 lc rgb '%s' title '%s'",
               first ? "" : ", \\\n", p * (nk + 1) + j, color, p * (nk + 1) + j, color,
@@ -1495,6 +1503,45 @@ static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
   return rep_close(x, g, stem);
 }
 
+static int rep_row5_cmp(const void *a, const void *b)
+{
+  const double *p = a, *q = b;
+  if (p[0] != q[0])
+    return p[0] < q[0] ? -1 : 1;
+  return (p[4] > q[4]) - (p[4] < q[4]);
+}
+
+/* One block of a sweep chart's data: for the baseline's rows of t named
+** NAME (col: variant, point, name, value, ci_low, ci_high), the swept value
+** of each point (points.csv column pcol), sorted by that value. buf holds
+** 5 doubles per point. */
+static void rep_sweep_block(rep_ctx *x, FILE *dat, const rep_csv *t, const int *col,
+                            const char *name, const rep_csv *points, int pcol, double *buf)
+{
+  size_t n = 0, npt = points->nrows;
+  fputs("# block\n", dat);
+  for (size_t r = 0; r < t->nrows && n < npt; r++) {
+    int pt = atoi(rep_cell(t, r, col[1]));
+    double *row = buf + 5 * n;
+    if (strcmp(rep_cell(t, r, col[0]), x->variants.name[0]) != 0
+        || strcmp(rep_cell(t, r, col[2]), name) != 0 || pt < 1 || (size_t)pt > npt)
+      continue;
+    row[0] = rep_num(points, (size_t)pt - 1, pcol);
+    row[1] = rep_num(t, r, col[3]);
+    row[2] = rep_num(t, r, col[4]);
+    row[3] = rep_num(t, r, col[5]);
+    row[4] = pt;
+    n++;
+  }
+  qsort(buf, n, 5 * sizeof *buf, rep_row5_cmp);
+  for (size_t i = 0; i < n; i++) {
+    for (int j = 0; j < 4; j++)
+      rep_gp_num(dat, buf[5 * i + j]);
+    fprintf(dat, " %.0f\n", buf[5 * i + 4]);
+  }
+  fputs("\n\n", dat);
+}
+
 static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *outcomes,
                             const rep_csv *finals)
 {
@@ -1505,7 +1552,7 @@ static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *ou
   static const char *const fneed[] = {"variant", "point", "metric", "mean", "ci_low", "ci_high"};
   const char **names = calloc((size_t)x->outcomes.n + 1, sizeof *names);
   int *colors = calloc((size_t)x->outcomes.n + 1, sizeof *colors), ns = 0;
-  double *px = malloc(((size_t)npt + 1) * sizeof *px);
+  double *px = malloc(((size_t)npt + 1) * 5 * sizeof *px);
   rep_names metrics = {0};
   char stem[64], title[512], caption[512];
   FILE *dat;
@@ -1536,19 +1583,7 @@ static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *ou
     }
   for (int p = 0; p < P; p++)
     for (int s = 0; s < ns; s++) {
-      fprintf(dat, "# %s\n", "block");
-      for (size_t r = 0; r < outcomes->nrows; r++) {
-        int pt = atoi(rep_cell(outcomes, r, ocol[1]));
-        if (strcmp(rep_cell(outcomes, r, ocol[0]), x->variants.name[0]) != 0
-            || strcmp(rep_cell(outcomes, r, ocol[2]), names[s]) != 0 || pt < 1 || pt > npt)
-          continue;
-        rep_gp_num(dat, rep_num(points, (size_t)pt - 1, pcol[p]));
-        rep_gp_num(dat, rep_num(outcomes, r, ocol[3]));
-        rep_gp_num(dat, rep_num(outcomes, r, ocol[4]));
-        rep_gp_num(dat, rep_num(outcomes, r, ocol[5]));
-        fprintf(dat, " %d\n", pt);
-      }
-      fputs("\n\n", dat);
+      rep_sweep_block(x, dat, outcomes, ocol, names[s], points, pcol[p], px);
     }
   if (rep_close(x, dat, "sweep-outcomes"))
     goto done;
@@ -1580,19 +1615,7 @@ static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *ou
       fputs("# Final mean over the sweep (baseline variant): blocks per swept\n"
             "# parameter; columns value mean ci_low ci_high point\n", dat);
       for (int p = 0; p < P; p++) {
-        fputs("# block\n", dat);
-        for (size_t r = 0; r < finals->nrows; r++) {
-          int pt = atoi(rep_cell(finals, r, fcol[1]));
-          if (strcmp(rep_cell(finals, r, fcol[0]), x->variants.name[0]) != 0
-              || strcmp(rep_cell(finals, r, fcol[2]), metrics.name[m]) != 0 || pt < 1 || pt > npt)
-            continue;
-          rep_gp_num(dat, rep_num(points, (size_t)pt - 1, pcol[p]));
-          rep_gp_num(dat, rep_num(finals, r, fcol[3]));
-          rep_gp_num(dat, rep_num(finals, r, fcol[4]));
-          rep_gp_num(dat, rep_num(finals, r, fcol[5]));
-          fprintf(dat, " %d\n", pt);
-        }
-        fputs("\n\n", dat);
+        rep_sweep_block(x, dat, finals, fcol, metrics.name[m], points, pcol[p], px);
       }
       if (rep_close(x, dat, stem))
         goto done;
@@ -1815,7 +1838,7 @@ static int rep_write_driver(rep_ctx *x)
   for (int i = 0; i < x->ncharts; i++) {
     const rep_chart *c = &x->charts[i];
     if (x->opts.svg)
-      fprintf(g, "set terminal svg size %d,%d dynamic noenhanced font 'Sans,12' "
+      fprintf(g, "set terminal svg size %d,%d fixed noenhanced font 'Sans,12' "
                  "background rgb 'white'\nset output '%s.svg'\nload '%s.gp'\nunset output\n",
               c->width, c->height, c->stem, c->stem);
     if (x->opts.png)
