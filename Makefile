@@ -6,6 +6,9 @@
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
+#   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
+#   make install PREFIX=...   binary, scripts, man pages, schema, LuaLS file, bash completion;
+#                make uninstall removes them
 
 CC      ?= cc
 PKGS    := libgsl-dev libyaml-dev liblua5.4-dev nettle-dev pkg-config python3 gnuplot-nox
@@ -28,15 +31,31 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install fuzz
+.PHONY: all deps run test check bench clean install uninstall fuzz lint man
 
 # What the tests need besides the build: headless Chromium renders the
-# report page; make check needs clang with its sanitizer runtime, and valgrind.
-test: PKGS += chromium
+# report page; mandoc lints the man pages, luacheck the Lua scripts, and
+# Debian's python3-jsonschema validates scenarios against the schema;
+# make check needs clang with its sanitizer runtime, and valgrind.
+test: PKGS += chromium mandoc lua-check python3-jsonschema
+lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev
 
-all: deps $(BIN)
+all: deps $(BIN) man
+
+# The man pages are generated from their docs/ pages, so the two never drift.
+MANPAGES := $(BUILD)/man/tightrope.1 $(BUILD)/man/tightrope-scenario.5
+man: $(MANPAGES)
+$(BUILD)/man/tightrope.1: docs/cli.md share/man/md2man.py
+	@mkdir -p $(@D)
+	python3 share/man/md2man.py $< tightrope 1 > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/tightrope-scenario.5: docs/scenario-format.md share/man/md2man.py
+	@mkdir -p $(@D)
+	python3 share/man/md2man.py $< tightrope-scenario 5 "the scenario file format of tightrope" > $@.tmp && mv $@.tmp $@
+
+lint: deps
+	luacheck --quiet scripts/ $$(find scenarios -name '*.lua')
 
 # Install the Debian packages that are missing (needs root or sudo).
 deps:
@@ -116,10 +135,22 @@ bench: all
 	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || echo "tightrope: no MPI build: the MPI benchmark is skipped"
 	@./bench/scale.sh $(BIN) build-mpi/tightrope
 
+SHARE := $(DESTDIR)$(PREFIX)/share
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tightrope/scripts
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/tightrope/scripts $(SHARE)/tightrope/lua \
+	  $(SHARE)/man/man1 $(SHARE)/man/man5 $(SHARE)/bash-completion/completions
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tightrope
-	cp -r scripts/policies scripts/textbook $(DESTDIR)$(PREFIX)/share/tightrope/scripts/
+	cp -r scripts/policies scripts/textbook $(SHARE)/tightrope/scripts/
+	install -m 644 share/schema/scenario.schema.json $(SHARE)/tightrope/scenario.schema.json
+	install -m 644 share/lua/tightrope.lua $(SHARE)/tightrope/lua/tightrope.lua
+	install -m 644 $(BUILD)/man/tightrope.1 $(SHARE)/man/man1/tightrope.1
+	install -m 644 $(BUILD)/man/tightrope-scenario.5 $(SHARE)/man/man5/tightrope-scenario.5
+	install -m 644 share/completion/tightrope.bash $(SHARE)/bash-completion/completions/tightrope
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tightrope $(SHARE)/man/man1/tightrope.1 \
+	  $(SHARE)/man/man5/tightrope-scenario.5 $(SHARE)/bash-completion/completions/tightrope
+	rm -rf $(SHARE)/tightrope
 
 clean:
 	rm -rf build build-asan build-fuzz build-mpi

@@ -26,6 +26,7 @@ static const char usage_text[] =
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
   "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
   "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
+  "       tightrope new DIR                         start a scenario folder (a commented example)\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -40,6 +41,8 @@ static const char usage_text[] =
   "      --events           write the event log (events.csv)\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
+  "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
   "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
   "             4 output not written, 130/143 interrupted (resumable)\n";
@@ -79,11 +82,32 @@ typedef struct cli {
   long run_index, point_index;   /* replay */
   int has_sets_from_cli, owned_sets; /* replay: --set values read from a manifest */
   const char *replay_variant;
+  char *sweep_file, *variants_file;  /* --sweep, --variants (or a manifest's) */
+  char *owned_sweep, *owned_variants;
   tr_options opts;
 } cli;
 
+/* "unknown option '--seeds' (did you mean '--seed'?)" over the long options. */
+static int unknown_option(const char *arg, const struct option *longopts) {
+  char word[128];
+  snprintf(word, sizeof word, "%s", arg);
+  char *eq = strchr(word, '=');
+  if (eq) *eq = '\0';
+  const char *bare = word;
+  while (*bare == '-') bare++;
+  const char *names[64];
+  int n = 0;
+  for (int i = 0; longopts[i].name && n < 64; i++) names[n++] = longopts[i].name;
+  const char *s = diag_suggest(bare, names, n);
+  fprintf(stderr, "tightrope: error: unknown option '%s'", word);
+  if (s) fprintf(stderr, " (did you mean '--%s'?)", s);
+  fprintf(stderr, "\n(see 'tightrope --help')\n");
+  return TR_EUSAGE;
+}
+
 static int parse_options(int argc, char **argv, cli *c) {
-  enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT };
+  enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT,
+         O_SWEEP, O_VARIANTS };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -91,7 +115,8 @@ static int parse_options(int argc, char **argv, cli *c) {
     {"variant", required_argument, 0, O_VARIANT}, {"series", required_argument, 0, O_SERIES},
     {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
-    {"point", required_argument, 0, O_POINT}, {0, 0, 0, 0}};
+    {"point", required_argument, 0, O_POINT}, {"sweep", required_argument, 0, O_SWEEP},
+    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
   tr_options *o = &c->opts;
   o->sets = calloc((size_t)argc, sizeof *o->sets);
   o->variants = calloc((size_t)argc, sizeof *o->variants);
@@ -134,8 +159,10 @@ static int parse_options(int argc, char **argv, cli *c) {
       case O_POINT:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--point takes a point number >= 1, got '%s'", optarg);
         c->point_index = v; break;
+      case O_SWEEP: c->sweep_file = optarg; break;
+      case O_VARIANTS: c->variants_file = optarg; break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-      default: return usage_error("unknown option '%s'", argv[optind - 1]);
+      default: return unknown_option(argv[optind - 1], longopts);
     }
   }
   if (optind >= argc) return usage_error("%s needs a scenario file", c->cmd);
@@ -179,7 +206,8 @@ static int resolve(cli *c, const tr_scenario *sc) {
 
 static int cmd_check(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   int status = TR_OK;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -217,7 +245,8 @@ static int is_root(void) {
 
 static int cmd_run(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = tr_scenario_load(c->scenario, d);
+  tr_scenario *sc = scenario_load_with(c->scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   int status;
   if (!sc || tr_scenario_compile(sc, d)) {
     status = TR_EINVALID;
@@ -245,6 +274,8 @@ static int read_manifest(cli *c, const char *outdir, char **scenario, tr_diag *d
   const ynode *seed = set ? ynode_get(set, "seed") : NULL;
   const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
   const ynode *sets = set ? ynode_get(set, "set") : NULL;
+  const ynode *sweep = scen ? ynode_get(scen, "sweep_file") : NULL;
+  const ynode *variants = scen ? ynode_get(scen, "variants_file") : NULL;
   if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
       parse_u64(seed->str, &c->seed) || !ticks || ticks->type != YN_SCALAR ||
       parse_int(ticks->str, 0, 1000000000, &c->ticks)) {
@@ -253,6 +284,9 @@ static int read_manifest(cli *c, const char *outdir, char **scenario, tr_diag *d
   } else {
     c->has_seed = c->has_ticks = 1;
     *scenario = strdup(file->str);
+    if (sweep && sweep->type == YN_SCALAR) c->sweep_file = c->owned_sweep = strdup(sweep->str);
+    if (variants && variants->type == YN_SCALAR)
+      c->variants_file = c->owned_variants = strdup(variants->str);
     int nset = sets && sets->type == YN_SEQ ? sets->n : 0;
     char **ns = realloc(c->opts.sets, (size_t)(c->opts.nsets + nset + 1) * sizeof *ns);
     if (!ns) nset = 0;
@@ -290,10 +324,14 @@ static int cmd_replay(cli *c) {
     status = read_manifest(c, c->scenario, &scenario, d);
     if (status) goto out;
     if (asprintf(&runs_csv, "%s/runs.csv", c->scenario) < 0) runs_csv = NULL;
+  } else if (stat(c->scenario, &st) != 0) {
+    status = usage_error("replay %s: no such output folder or scenario file", c->scenario);
+    goto out;
   } else {
     scenario = strdup(c->scenario);
   }
-  sc = tr_scenario_load(scenario, d);
+  sc = scenario_load_with(scenario, c->sweep_file, c->variants_file,
+                                       c->opts.sets, c->opts.nsets, d);
   if (!sc || tr_scenario_compile(sc, d)) { status = TR_EINVALID; goto out; }
   const char *variant = c->opts.nvariants ? c->opts.variants[0] : NULL;
   c->opts.nvariants = 0;   /* replay looks the variant up itself */
@@ -361,9 +399,18 @@ static int tr_main(int argc, char **argv) {
     tr_diag_free(d);
     if (status == TR_EUSAGE)
       fprintf(stderr, "(see 'tightrope --help')\n");
+  } else if (strcmp(cmd, "new") == 0) {
+    if (argc != 3 || argv[2][0] == '-') {
+      status = usage_error("%s", "new takes one argument: tightrope new DIR");
+    } else {
+      tr_diag *d = tr_diag_new();
+      status = scaffold_new(argv[2], d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    }
   } else {
-    static const char *const cmds[] = {"run", "check", "replay", "report"};
-    const char *s = diag_suggest(cmd, cmds, 4);
+    static const char *const cmds[] = {"run", "check", "replay", "report", "new"};
+    const char *s = diag_suggest(cmd, cmds, 5);
     fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;
@@ -371,6 +418,8 @@ static int tr_main(int argc, char **argv) {
   for (int i = 0; i < c.owned_sets; i++) free(c.opts.sets[i]);
   free(c.opts.sets);
   free(c.opts.variants);
+  free(c.owned_sweep);
+  free(c.owned_variants);
   free(typed);
   return status;
 }

@@ -1064,7 +1064,7 @@ static double out_path_written(const tr_scenario *sc, const tr_options *opts,
 static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
 {
   const tr_scenario *sc = o->spec.sc;
-  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random"};
+  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file"};
 
   for (int k = 0; k < 2; k++) {
     const tr_exprdecl *list = k ? sc->outcomes : sc->metrics;
@@ -1105,6 +1105,33 @@ static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
   return out_yaml_seq(em, 0, 0) || out_yaml_map(em, 0) ? -1 : 0;
 }
 
+/* A composed scenario (docs/scenario-format.md, "Composing scenarios"):
+** every file it was read from, and the --sweep / --variants files by
+** absolute path, which replay applies again. Absent for one file. */
+static int out_manifest_file(yaml_emitter_t *em, const char *key, const char *path)
+{
+  if (!path)
+    return 0;
+  char *abspath = realpath(path, NULL);
+  int bad = out_yaml_kv(em, key, abspath ? abspath : path);
+  free(abspath);
+  return bad;
+}
+
+static int out_manifest_composed(yaml_emitter_t *em, const tr_scenario *sc)
+{
+  if (sc->files.n <= 1)
+    return 0;
+  if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int i = 0; i < sc->files.n; i++)
+    if (out_yaml_str(em, sc->files.paths[i]))
+      return -1;
+  return out_yaml_seq(em, 0, 0)
+      || out_manifest_file(em, "sweep_file", sc->sweep_file)
+      || out_manifest_file(em, "variants_file", sc->variants_file);
+}
+
 static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
 {
   static const char *const series_names[] = {"summary", "all", "none"};
@@ -1138,6 +1165,7 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_kv(em, "tick_unit", sc->tick_unit ? sc->tick_unit : "tick")
       || out_yaml_str(em, "sha256")
       || (sc->sha256[0] ? out_yaml_str(em, sc->sha256) : out_yaml_plain(em, "null"))
+      || out_manifest_composed(em, sc)
       || out_yaml_map(em, 0);
   free(abspath);
   if (bad)
