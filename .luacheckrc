@@ -24,5 +24,9 @@ not_globals = { "io", "os", "package", "require", "debug", "dofile", "loadfile",
 
 max_line_length = 120
 
+-- The entry points have fixed signatures (decide(me, world), apply(world,
+-- actor, target, args)): a script need not use every argument.
+unused_args = false
+
 -- Hostile test cases are meant to misbehave.
 exclude_files = { "tests/hostile/**", "build*/**", "fuzz/**" }

@@ -7,16 +7,34 @@
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
 #   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
-#   make install PREFIX=...   binary, scripts, man pages, schema, LuaLS file, bash completion;
-#                make uninstall removes them
+#   make install PREFIX=DIR / make uninstall PREFIX=DIR   (docs/install.md says what goes where)
 
 CC      ?= cc
-PKGS    := libgsl-dev libyaml-dev liblua5.4-dev nettle-dev pkg-config python3 gnuplot-nox
-LIBS_PC := gsl yaml-0.1 lua5.4 nettle
+PKGS    := libgsl-dev libyaml-dev liblua5.4-dev nettle-dev libsqlite3-dev pkg-config python3 gnuplot-nox
+LIBS_PC := gsl yaml-0.1 lua5.4 nettle sqlite3
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -DTR_SRCDIR='"$(CURDIR)"' -DTR_SHAREDIR='"$(PREFIX)/share/tightrope"'
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SHAREDIR ?= $(PREFIX)/share/tightrope
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# Where Debian's python3 looks: /usr/lib/python3/dist-packages for /usr,
+# else PREFIX/lib/python3.X/dist-packages (the /usr/local convention).
+PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+PYVER   := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+  PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
+else
+  PYTHONDIR ?= $(PREFIX)/lib/python$(PYVER)/dist-packages
+endif
+# The library's version and soname (libtightrope.so.MAJOR), from tightrope.h.
+LIBVERSION := $(shell sed -n 's/^\#define TR_VERSION "\(.*\)"/\1/p' core/tightrope.h)
+SOMAJOR := $(firstword $(subst ., ,$(LIBVERSION)))
 ifeq ($(MPI),1)
   BUILD ?= build-mpi
 endif
@@ -24,6 +42,13 @@ BUILD   ?= build
 SRC     := $(wildcard core/*.c)
 OBJ     := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(SRC))
 BIN     := $(BUILD)/tightrope
+LIB_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+STATICLIB := $(BUILD)/libtightrope.a
+SHAREDLIB := $(BUILD)/libtightrope.so.$(LIBVERSION)
+SONAME  := libtightrope.so.$(SOMAJOR)
+# Objects are position-independent (they make the shared library too) and
+# hide every symbol but the tr_ API (TR_API in tightrope.h).
+LIBFLAGS := -fPIC -fvisibility=hidden
 
 ifeq ($(MPI),1)
   CC := mpicc
@@ -31,7 +56,7 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install uninstall fuzz lint man
+.PHONY: all deps run test check bench clean install uninstall fuzz lint man lib
 
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
@@ -42,7 +67,12 @@ lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev
 
-all: deps $(BIN) man
+all: deps $(BIN) lib man
+
+# libtightrope: static and shared (soname libtightrope.so.MAJOR, only tr_
+# symbols exported), and tightrope-shared: main.c linked against the shared
+# library, which proves the command line needs nothing but the public API.
+lib: $(STATICLIB) $(SHAREDLIB) $(BUILD)/tightrope-shared
 
 # The man pages are generated from their docs/ pages, so the two never drift.
 MANPAGES := $(BUILD)/man/tightrope.1 $(BUILD)/man/tightrope-scenario.5
@@ -68,10 +98,23 @@ deps:
 	fi
 
 $(BUILD)/obj/%.o: core/%.c core/internal.h core/tightrope.h | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $$(pkg-config --cflags $(LIBS_PC)) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIBFLAGS) $(WARN) $$(pkg-config --cflags $(LIBS_PC)) -c $< -o $@
 
 $(BIN): $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
+
+$(STATICLIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(SHAREDLIB): $(LIB_OBJ) core/libtightrope.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,core/libtightrope.map \
+	  -o $@ $(LIB_OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
+	ln -sf $(notdir $(SHAREDLIB)) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libtightrope.so
+
+$(BUILD)/tightrope-shared: $(BUILD)/obj/main.o $(SHAREDLIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/obj/main.o -L$(BUILD) -ltightrope -Wl,-rpath,'$$ORIGIN'
 
 $(BUILD)/obj:
 	@mkdir -p $@
@@ -135,22 +178,43 @@ bench: all
 	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || echo "tightrope: no MPI build: the MPI benchmark is skipped"
 	@./bench/scale.sh $(BIN) build-mpi/tightrope
 
-SHARE := $(DESTDIR)$(PREFIX)/share
+# make install PREFIX=DIR [DESTDIR=STAGE]: the binary, the library (static,
+# shared with its soname links), the header, tightrope.pc, the scripts and
+# the Python package, the man pages, the scenario schema, the LuaLS
+# annotations and the bash completion; make uninstall removes exactly those
+# (docs/install.md).
+PYFILES := $(notdir $(wildcard python/tightrope/*.py))
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/tightrope/scripts $(SHARE)/tightrope/lua \
-	  $(SHARE)/man/man1 $(SHARE)/man/man5 $(SHARE)/bash-completion/completions
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tightrope
-	cp -r scripts/policies scripts/textbook $(SHARE)/tightrope/scripts/
-	install -m 644 share/schema/scenario.schema.json $(SHARE)/tightrope/scenario.schema.json
-	install -m 644 share/lua/tightrope.lua $(SHARE)/tightrope/lua/tightrope.lua
-	install -m 644 $(BUILD)/man/tightrope.1 $(SHARE)/man/man1/tightrope.1
-	install -m 644 $(BUILD)/man/tightrope-scenario.5 $(SHARE)/man/man5/tightrope-scenario.5
-	install -m 644 share/completion/tightrope.bash $(SHARE)/bash-completion/completions/tightrope
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(PYTHONDIR)/tightrope \
+	  $(DESTDIR)$(SHAREDIR)/lua $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(COMPLETIONDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tightrope
+	install -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/libtightrope.a
+	install -m 755 $(SHAREDLIB) $(DESTDIR)$(LIBDIR)/$(notdir $(SHAREDLIB))
+	ln -sf $(notdir $(SHAREDLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtightrope.so
+	install -m 644 core/tightrope.h $(DESTDIR)$(INCLUDEDIR)/tightrope.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(LIBVERSION)|; s|@REQUIRES@|$(LIBS_PC)|' core/tightrope.pc.in \
+	  >$(DESTDIR)$(PKGCONFIGDIR)/tightrope.pc
+	cp -r scripts/policies scripts/textbook $(DESTDIR)$(SHAREDIR)/scripts/
+	install -m 644 share/schema/scenario.schema.json $(DESTDIR)$(SHAREDIR)/scenario.schema.json
+	install -m 644 share/lua/tightrope.lua $(DESTDIR)$(SHAREDIR)/lua/tightrope.lua
+	install -m 644 $(BUILD)/man/tightrope.1 $(DESTDIR)$(MANDIR)/man1/tightrope.1
+	install -m 644 $(BUILD)/man/tightrope-scenario.5 $(DESTDIR)$(MANDIR)/man5/tightrope-scenario.5
+	install -m 644 share/completion/tightrope.bash $(DESTDIR)$(COMPLETIONDIR)/tightrope
+	install -m 644 $(addprefix python/tightrope/,$(PYFILES)) $(DESTDIR)$(PYTHONDIR)/tightrope/
+	printf '# written by make install\nBINARY = %s\n' "'$(BINDIR)/tightrope'" \
+	  >$(DESTDIR)$(PYTHONDIR)/tightrope/_installed.py
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tightrope $(SHARE)/man/man1/tightrope.1 \
-	  $(SHARE)/man/man5/tightrope-scenario.5 $(SHARE)/bash-completion/completions/tightrope
-	rm -rf $(SHARE)/tightrope
+	rm -f $(DESTDIR)$(BINDIR)/tightrope $(DESTDIR)$(LIBDIR)/libtightrope.a \
+	  $(DESTDIR)$(LIBDIR)/$(notdir $(SHAREDLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libtightrope.so $(DESTDIR)$(INCLUDEDIR)/tightrope.h \
+	  $(DESTDIR)$(PKGCONFIGDIR)/tightrope.pc $(DESTDIR)$(MANDIR)/man1/tightrope.1 \
+	  $(DESTDIR)$(MANDIR)/man5/tightrope-scenario.5 $(DESTDIR)$(COMPLETIONDIR)/tightrope
+	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PYTHONDIR)/tightrope
 
 clean:
 	rm -rf build build-asan build-fuzz build-mpi

@@ -54,8 +54,10 @@ static const char *const check_keywords[] = {
   "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
 /* What the expression environment binds besides actor ids and metrics
 ** (luaapi.c, build_state). */
-static const char *const check_env[] = {"world", "tick", "ticks", "rel", "sum", "mean", "min",
-                                        "max", "count", "math"};
+static const char *const check_env[] = {
+  "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count", "math", "gini", "sd",
+  "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
+  "tonumber"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
                                           "outgoing", "incoming", "has"};
 static const char *const check_math[] = {
@@ -350,11 +352,12 @@ static void world_use(cexpr *x, int i) {
       x->t[j + 1].plain) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
-    for (int k = 0; k < ROLE_COUNT; k++)
-      if (strcmp(r, tr_role_names[k]) == 0) return;
+    const tr_scenario *sc = x->sc;
+    for (int k = 0; k < sc->nroles; k++)
+      if (strcmp(r, sc->roles[k]) == 0) return;
     char sug[300];
-    cerr(x, &x->t[j + 1], "unknown role '%s'%s: a role is mediator, patron, proxy or state", r,
-         dym(sug, sizeof sug, r, tr_role_names, ROLE_COUNT));
+    cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor of the scenario has it", r,
+         dym(sug, sizeof sug, r, (const char *const *)sc->roles, sc->nroles));
   }
 }
 

@@ -94,6 +94,7 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
     return;
   }
   tr_msg *m = &d->msgs[d->n++];
+  d->sorted = 0;
   m->file = f;
   m->line = line > 0 ? line : 0;
   m->col = col > 0 ? col : 0;
@@ -149,6 +150,33 @@ void tr_diag_print(const tr_diag *d, FILE *to) {
   qsort(refs, (size_t)d->n, sizeof *refs, diag_cmp);
   for (int i = 0; i < d->n; i++) diag_print_one(refs[i].m, to);
   free(refs);
+}
+
+/* Sorts the messages in place into print order, then hands out one. */
+int tr_diag_get(tr_diag *d, int i, tr_message *out) {
+  if (!d || i < 0 || i >= d->n || !out) return -1;
+  if (!d->sorted) {
+    diag_ref *refs = malloc((size_t)d->n * sizeof *refs);
+    tr_msg *msgs = malloc((size_t)d->n * sizeof *msgs);
+    if (refs && msgs) {
+      for (int k = 0; k < d->n; k++) {
+        refs[k].m = &d->msgs[k];
+        refs[k].index = k;
+      }
+      qsort(refs, (size_t)d->n, sizeof *refs, diag_cmp);
+      for (int k = 0; k < d->n; k++) msgs[k] = *refs[k].m;
+      memcpy(d->msgs, msgs, (size_t)d->n * sizeof *msgs);
+      d->sorted = 1;
+    }
+    free(refs);
+    free(msgs);
+  }
+  const tr_msg *m = &d->msgs[i];
+  out->file = m->file;
+  out->line = m->line;
+  out->col = m->col;
+  out->text = m->text;
+  return 0;
 }
 
 /* Edit distance (Levenshtein with adjacent transpositions, the "optimal

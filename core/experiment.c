@@ -515,29 +515,37 @@ static void progress_clear(exp_ctx *x, progress *p) {
 }
 
 /* ----------------------------------------------------------- reporting */
-static void print_replay_hint(const exp_ctx *x, const tr_instance *in, int run) {
+static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(stderr, "reproduce with: tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(stderr, " --variant %s", x->plan->variant_names[in->variant]);
-  if (x->plan->npoints > 1) fprintf(stderr, " --point %d", in->point);
-  fprintf(stderr, " -s %llu", (unsigned long long)o->seed);
-  if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(stderr, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(stderr, " --set %s", o->sets[i]);
-  fprintf(stderr, "\n");
+  fprintf(f, "reproduce with: tightrope replay %s --run %d", sc->path, run);
+  if (in->variant) fprintf(f, " --variant %s", x->plan->variant_names[in->variant]);
+  if (x->plan->npoints > 1) fprintf(f, " --point %d", in->point);
+  fprintf(f, " -s %llu", (unsigned long long)o->seed);
+  if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(f, " -t %d", o->ticks);
+  for (int i = 0; i < o->nsets; i++) fprintf(f, " --set %s", o->sets[i]);
 }
 
-static void print_failure(const exp_ctx *x, long j, const tr_runerror *e) {
+/* The failure goes to d as "SCENARIO: error: run failed: ..." with Lua's
+** message and the replay command on the lines after it. */
+static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_diag *d) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
   const tr_instance *in = &x->plan->inst[j / o->runs];
   int run = (int)(j % o->runs) + 1;
-  fprintf(stderr, "%s: error: run failed: variant %s, point %d, run %d (seed %llu), tick %d",
-          sc->path, x->plan->variant_names[in->variant], in->point, run,
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) { diag_error(d, sc->path, 0, 0, "run failed (out of memory for its message)"); return; }
+  fprintf(f, "run failed: variant %s, point %d, run %d (seed %llu), tick %d",
+          x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
-  if (e->actor >= 0) fprintf(stderr, ", actor '%s'", sc->actors[e->actor].id);
-  fprintf(stderr, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
-  print_replay_hint(x, in, run);
+  if (e->actor >= 0) fprintf(f, ", actor '%s'", sc->actors[e->actor].id);
+  fprintf(f, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
+  print_replay_hint(f, x, in, run);
+  fclose(f);
+  diag_error(d, sc->path, 0, 0, "%s", text ? text : "run failed");
+  free(text);
 }
 
 /* What must be equal for --resume to continue an experiment. */
@@ -555,7 +563,38 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   return s;
 }
 
-static int feed_output(void *o, const tr_runresult *r) { return out_add_run(o, r); }
+/* The user's callback with run r (0 to go on). */
+static int call_back(const tr_scenario *sc, const tr_options *o, const char *const *variant_names,
+                     const tr_runresult *r) {
+  if (!o->callback) return 0;
+  tr_run_info info;
+  info.variant = variant_names[r->variant];
+  info.variant_index = r->variant;
+  info.point = r->point;
+  info.run = r->run;
+  info.seed = r->seed;
+  info.outcome_index = r->outcome;
+  info.outcome = r->outcome < sc->noutcomes ? sc->outcomes[r->outcome].name : sc->default_outcome;
+  info.end_tick = r->end_tick;
+  info.nmetrics = sc->nmetrics;
+  info.finals = r->finals;
+  return o->callback(o->callback_ctx, &info);
+}
+
+typedef struct feed_ctx {
+  tr_output *out;
+  const tr_scenario *sc;
+  const tr_options *opts;
+  const char *const *variant_names;
+} feed_ctx;
+
+/* A run recovered from the journal goes where a new one goes. */
+static int feed_output(void *p, const tr_runresult *r) {
+  feed_ctx *f = p;
+  if (out_add_run(f->out, r)) return -1;
+  if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
+  return 0;
+}
 
 /* ------------------------------------------------------------------ MPI */
 #ifdef TR_MPI
@@ -607,7 +646,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
     if (s->done) break;
     if (x->failed_job >= 0 || x->setup_failed) break;
     if (x->stop && k >= x->next_job) break;   /* never handed out */
-    if (interrupted_by && !x->stop) {
+    if ((interrupted_by || opts_cancelled(x->opts)) && !x->stop) {
       x->stop = 1;
       pthread_cond_broadcast(&x->space);
       continue;
@@ -637,7 +676,7 @@ static void release_local(exp_ctx *x, long k) {
 }
 
 /* ---------------------------------------------------------- experiment */
-int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   tr_plan plan;
   if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
 
@@ -662,10 +701,12 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  interrupted_by = 0;
-  watchdog_clear_signal();
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  if (opts->signals) {
+    interrupted_by = 0;
+    watchdog_clear_signal();
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
 
   int status = TR_OK;
   tr_output *out = NULL;
@@ -683,9 +724,13 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+    else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
     else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
     else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume && journal_recover(jr, maxticks, &start, feed_output, out, d)) status = TR_EOUTPUT;
+    else if (opts->resume) {
+      feed_ctx fctx = {out, sc, opts, plan.variant_names};
+      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d)) status = TR_EOUTPUT;
+    }
   }
 #ifdef TR_MPI
   /* Every rank must run the same scenario file: compare its SHA-256. */
@@ -785,13 +830,15 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       if (interrupted_by && !x.stop) set_stop(&x);
 #endif
       if (!r) break;
-      if (out_add_run(out, r)) { status = TR_EOUTPUT; break; }
-      if (journal_append(jr, r, j)) {
+      if (out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
+      if (jr && journal_append(jr, r, j)) {
         diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
         status = TR_EOUTPUT;
         break;
       }
       written = j + 1;
+      if (call_back(sc, opts, plan.variant_names, r)) tr_options_cancel((tr_options *)opts);
+      if (opts_cancelled(opts) && !x.stop) set_stop(&x);
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }
@@ -829,7 +876,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     status = TR_ERUNTIME;
   } else if (status == TR_OK && (x.failed_job >= 0 || failed_remote >= 0)) {
     if (root && x.failed_job >= 0 && (failed_remote < 0 || x.failed_job < failed_remote)) {
-      print_failure(&x, x.failed_job, &x.failure);
+      print_failure(&x, x.failed_job, &x.failure, d);
     } else if (root && failed_remote >= 0) {
       tr_runerror e;
       memset(&e, 0, sizeof e);
@@ -839,7 +886,7 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
       char *nl = strchr(p + 1, '\n');
       snprintf(e.what, sizeof e.what, "%.*s", nl ? (int)(nl - p - 1) : 0, p + 1);
       e.message = nl ? nl + 1 : (char *)"";
-      print_failure(&x, failed_remote, &e);
+      print_failure(&x, failed_remote, &e, d);
     }
     status = TR_ERUNTIME;
   } else if (status == TR_OK && written < x.total && root) {
@@ -858,12 +905,14 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
 done:
   if (root) {
     if (status == TR_OK) {
-      if (out_finish(out, d)) status = TR_EOUTPUT;
-      journal_close(jr, status == TR_OK);
+      if (out && out_finish(out, d)) status = TR_EOUTPUT;
+      if (jr) journal_close(jr, status == TR_OK);
     } else {
       if (out) out_abort(out);
       if (!jr) {
         /* not opened: nothing of ours to clean */
+      } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
+        journal_close(jr, 0);   /* a library caller: its status says it all */
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
         fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
@@ -881,8 +930,10 @@ done:
       }
     }
   }
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
+  if (opts->signals) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
   free(x.failure.message);
   for (int i = 0; x.slots && i < x.window; i++) {
     free(x.slots[i].res.finals);

@@ -23,10 +23,12 @@
 static double *collect(lua_State *L, const char *fn, size_t *n) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int by_attr = lua_type(L, 2) == LUA_TSTRING;
-  lua_Integer len = (lua_Integer)lua_rawlen(L, 1);
+  /* not raw: expression lists are read-only proxies (sandbox_readonly) */
+  lua_Integer len = luaL_len(L, 1);
+  if (len < 0) len = 0;
   double *x = lua_newuserdatauv(L, (size_t)(len ? len : 1) * sizeof *x, 0);
   for (lua_Integer i = 1; i <= len; i++) {
-    int t = lua_rawgeti(L, 1, i);
+    int t = lua_geti(L, 1, i);
     if (by_attr) {
       if (t != LUA_TTABLE)
         luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);

@@ -32,6 +32,7 @@ typedef struct tr_msg {
 struct tr_diag {
   tr_msg *msgs;
   int n, cap;
+  int sorted;   /* msgs are in print order (tr_diag_get sorts them) */
 };
 
 void diag_error(tr_diag *d, const char *file, int line, int col,
@@ -384,21 +385,41 @@ int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in);
 void exp_plan_free(tr_plan *plan);
 
 /* ------------------------------------------------------------- options */
-enum { SERIES_SUMMARY, SERIES_ALL, SERIES_NONE };
+enum { SERIES_SUMMARY = TR_SERIES_SUMMARY, SERIES_ALL = TR_SERIES_ALL, SERIES_NONE = TR_SERIES_NONE };
 
+/* Made by tr_options_new (api.c), which owns every string in it. The
+** experiment works on a resolved copy (opts_resolve): a shallow copy with
+** the scenario's defaults filled in, whose cancel still points at the
+** original's flag. */
 struct tr_options {
   int runs, ticks;        /* resolved */
   uint64_t seed;
-  int threads;
+  int has_runs, has_ticks, has_seed; /* given (else the scenario's, else defaults) */
+  int threads;            /* 0: one per core */
   const char *out;        /* resolved output folder */
+  char *out_owned;        /* as set (NULL: results/<id>) */
   char **sets; int nsets; /* "PATH=VALUE" */
   char **variants; int nvariants; /* --variant filters (NULL: all) */
   int series;             /* SERIES_* */
   int events;
+  int format;             /* TR_FORMAT_* bit set */
   int quiet;
   int resume;
+  int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
+  char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
+  tr_run_callback callback; void *callback_ctx;
+  int cancel_flag;        /* set by tr_options_cancel (atomically) */
+  int *cancel;            /* &cancel_flag of the options the user holds */
 };
+/* The resolved copy of opts for sc (out_buf holds the default folder);
+** TR_OK or TR_EUSAGE with a message (an unknown --variant) in d. */
+int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *out,
+                 char *out_buf, size_t out_size, tr_diag *d);
+/* 1 when tr_options_cancel was called on the options opts was copied from. */
+int opts_cancelled(const tr_options *opts);
+/* The experiment itself, on resolved options (experiment.c). */
+int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 
 /* ----------------------------------------------------------------- rng */
 /* Each run's stream: a 64-bit-seeded generator registered as a
@@ -667,6 +688,18 @@ int out_format_number(char *buf, size_t size, double x);
 int replay_run(const tr_scenario *sc, const tr_options *opts, const char *variant, int point,
                int run, const char *runs_csv, tr_diag *d);
 
+/* -------------------------------------------------------------- sqlite */
+/* results.sqlite read back (sqlite.c). Table `table` written to csv_path as
+** the CSV file it mirrors: 0, 1 when there is no such table, -1 on error
+** (in d). */
+int sqlite_export_csv(const char *db_path, const char *table, const char *csv_path, tr_diag *d);
+/* The names of the database's tables (malloc'd, NULL-terminated); their
+** number, or -1. */
+int sqlite_tables(const char *db_path, char ***names);
+/* Run (variant, point, run) of table runs as its runs.csv line (malloc'd,
+** no newline), or NULL. */
+char *sqlite_run_row(const char *db_path, const char *variant, int point, int run);
+
 /* ------------------------------------------------------------- journal */
 /* A run's result as bytes (journal records and MPI messages): header,
 ** finals, series, events, checksum. Native byte order: a journal is read
@@ -740,9 +773,16 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
-/* The command `tightrope report OUTDIR [options]` (argv[1] is "report"):
-** parses the options (docs/cli.md#report), then draws; an exit status. */
-int report_main(int argc, char **argv, tr_diag *d);
+/* What `report` draws: NULL lists mean every name (docs/cli.md#report). */
+typedef struct report_opts {
+  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
+  int svg, png, pdf;                          /* image formats drawn */
+} report_opts;
+/* report_run with options (o NULL: the defaults). */
+int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);
+/* A CSV or a SQLite results folder (api.c), with options. */
+int report_any(const char *outdir, const report_opts *o, tr_diag *d);
+
 
 /* ------------------------------------------------------------- compose */
 /* The YAML tree of the scenario at path with its `extends` bases merged in

@@ -41,6 +41,15 @@
 **
 ** Numbers are formatted with "%.*e" and read back with strtod, which assumes
 ** the C locale for LC_NUMERIC (the program never calls setlocale).
+**
+** With --format sqlite or both, every row also goes into results.sqlite, a
+** table per CSV file (docs/output-files.md#resultssqlite): each row keeps its
+** fields typed as they were formatted (text, integer, real; an empty field
+** is NULL), the header row names the table's columns, and the first data
+** row gives their types. The database is written in the staging folder
+** without a rollback journal (a failed experiment discards it; a resumed
+** one rebuilds it from the journal), committed every OUT_SQL_BATCH runs and
+** at each group's end, indexed, fsync'ed and renamed like the CSV files.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +65,7 @@
 
 #include <gsl/gsl_rstat.h>
 #include <gsl/gsl_statistics_double.h>
+#include <sqlite3.h>
 #include <yaml.h>
 
 #include "internal.h"
@@ -172,12 +182,25 @@ int out_format_number(char *buf, size_t size, double x)
 
 /* ---------------------------------------------------------- CSV rows */
 
+/* A field of a row as typed, for results.sqlite. Text points to strings
+** that live at least until the row is emitted. */
+enum { OUT_NULL, OUT_TEXT, OUT_REAL, OUT_INT, OUT_U64 };
+typedef struct out_field {
+  int type;
+  double num;
+  long long i;
+  const char *text;
+  char u64[24];                /* OUT_U64 as decimal text (seeds may exceed 2^63-1) */
+} out_field;
+
 /* One CSV row under construction; written with a single fwrite. */
 typedef struct out_row {
   char *text;
   size_t len, cap;
   int nfields;                 /* fields so far: a comma precedes the next */
   int oom;
+  out_field *fields;           /* nfields typed fields */
+  int capfields;
 } out_row;
 
 static void out_row_append(out_row *row, const char *text, size_t len)
@@ -214,10 +237,31 @@ static void out_row_sep(out_row *row)
     out_row_append(row, ",", 1);
 }
 
+/* The typed field just started by out_row_sep (a scratch one when out of
+** memory, with row->oom set). */
+static out_field *out_row_field(out_row *row)
+{
+  static _Thread_local out_field lost;
+  if (row->nfields > row->capfields) {
+    int cap = row->capfields ? 2 * row->capfields : 32;
+    out_field *grown = realloc(row->fields, (size_t)cap * sizeof *grown);
+    if (!grown) {
+      row->oom = 1;
+      return &lost;
+    }
+    row->fields = grown;
+    row->capfields = cap;
+  }
+  return &row->fields[row->nfields - 1];
+}
+
 /* A text field, quoted (RFC 4180) only when it holds , " CR or LF. */
 static void out_row_str(out_row *row, const char *text)
 {
   out_row_sep(row);
+  out_field *fd = out_row_field(row);
+  fd->type = text && *text ? OUT_TEXT : OUT_NULL;
+  fd->text = text;
   if (!text)
     return;
   if (!strpbrk(text, ",\"\r\n")) {
@@ -239,6 +283,9 @@ static void out_row_num(out_row *row, double x)
 {
   char text[OUT_NUMBER_SIZE];
   out_row_sep(row);
+  out_field *fd = out_row_field(row);
+  fd->type = isnan(x) ? OUT_NULL : OUT_REAL;
+  fd->num = x;
   if (isnan(x))
     return;
   out_format_number(text, sizeof text, x);
@@ -249,6 +296,9 @@ static void out_row_u64(out_row *row, uint64_t value)
 {
   char text[24];
   out_row_sep(row);
+  out_field *fd = out_row_field(row);
+  fd->type = OUT_U64;
+  snprintf(fd->u64, sizeof fd->u64, "%" PRIu64, value);
   snprintf(text, sizeof text, "%" PRIu64, value);
   out_row_append(row, text, strlen(text));
 }
@@ -257,6 +307,9 @@ static void out_row_int(out_row *row, long long value)
 {
   char text[24];
   out_row_sep(row);
+  out_field *fd = out_row_field(row);
+  fd->type = OUT_INT;
+  fd->i = value;
   snprintf(text, sizeof text, "%lld", value);
   out_row_append(row, text, strlen(text));
 }
@@ -268,14 +321,17 @@ static void out_row_int(out_row *row, long long value)
 ** old series.csv after a run with --series summary). */
 enum {
   OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
-  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_MANIFEST,
-  OF_COUNT
+  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_SQLITE,
+  OF_MANIFEST, OF_COUNT
 };
 static const char *const out_file_names[OF_COUNT] = {
   "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
   "finals.csv", "events.csv", "compare.csv", "compare_points.csv",
-  "points.csv", "sensitivity.csv", "manifest.yaml"
+  "points.csv", "sensitivity.csv", "results.sqlite", "manifest.yaml"
 };
+
+/* results.sqlite commits every this many runs (and at each group's end). */
+#define OUT_SQL_BATCH 1000
 
 /* Above this many runs per (variant, point), series_summary.csv streams
 ** (P-squared percentiles) instead of keeping every value. */
@@ -290,8 +346,14 @@ typedef struct out_stream {
 typedef struct out_file {
   char *staged;                /* path in the staging folder */
   char *final;                 /* path in the output folder */
-  FILE *f;                     /* open while streaming */
+  FILE *f;                     /* open while streaming (CSV) */
   int written;                 /* this experiment writes it */
+  int active;                  /* rows go to it (CSV file, SQLite table or both) */
+  /* results.sqlite: the header's column names, then the table and its
+  ** INSERT statement, made at the first data row. */
+  char **columns;
+  int ncolumns, has_header;
+  sqlite3_stmt *insert;
 } out_file;
 
 struct tr_output {
@@ -326,6 +388,10 @@ struct tr_output {
 
   double *scratch;             /* runs values, sorted by stats_describe */
   out_row row;
+
+  int csv;                     /* CSV files are written */
+  sqlite3 *db;                 /* results.sqlite, or NULL */
+  long sql_runs;               /* runs since the last commit */
 };
 
 static void out_write_error(tr_output *o, const out_file *file, int err)
@@ -343,7 +409,155 @@ static void out_oom(tr_output *o, const char *what)
   o->failed = 1;
 }
 
-/* Writes the row built in o->row to a staging file, LF-terminated. */
+/* ------------------------------------------------------ results.sqlite */
+
+static int out_sql_error(tr_output *o, const char *what)
+{
+  if (!o->failed)
+    diag_error(o->d, NULL, 0, 0, "cannot write '%s': %s%s%s",
+               o->files[OF_SQLITE].final, what, o->db ? ": " : "",
+               o->db ? sqlite3_errmsg(o->db) : "");
+  o->failed = 1;
+  return -1;
+}
+
+static int out_sql_exec(tr_output *o, const char *sql)
+{
+  if (sqlite3_exec(o->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return out_sql_error(o, sql);
+  return 0;
+}
+
+/* The table of a CSV file: its name without ".csv". */
+static char *out_sql_table(int which)
+{
+  const char *name = out_file_names[which];
+  return strndup(name, strcspn(name, "."));
+}
+
+/* A column's declared type: from the first data row's field, else (a table
+** without rows) from its name. */
+static const char *out_sql_type(const char *column, const out_field *fd)
+{
+  static const char *const ints[] = {"point", "run", "tick", "end_tick", "n", "count"};
+  static const char *const texts[] = {"variant", "outcome", "metric", "kind", "name",
+    "baseline", "path", "actor", "action", "target", "cameo", "seed"};
+  if (fd && fd->type != OUT_NULL)
+    return fd->type == OUT_TEXT || fd->type == OUT_U64 ? "TEXT"
+         : fd->type == OUT_INT ? "INTEGER" : "REAL";
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+    if (strcmp(column, ints[i]) == 0)
+      return "INTEGER";
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    if (strcmp(column, texts[i]) == 0)
+      return "TEXT";
+  return "REAL";
+}
+
+/* CREATE TABLE for file `which` (types from fields, or NULL) and its
+** INSERT statement. */
+static int out_sql_create(tr_output *o, int which, const out_field *fields)
+{
+  out_file *file = &o->files[which];
+  char *table = out_sql_table(which), *sql = NULL, *ins = NULL;
+  size_t len = 0, inslen = 0;
+  FILE *f = open_memstream(&sql, &len), *g = open_memstream(&ins, &inslen);
+  int rc = -1;
+
+  if (!table || !f || !g) {
+    if (f) fclose(f);
+    if (g) fclose(g);
+    free(sql);
+    free(ins);
+    free(table);
+    out_oom(o, "results.sqlite");
+    return -1;
+  }
+  fprintf(f, "CREATE TABLE \"%s\" (", table);
+  fprintf(g, "INSERT INTO \"%s\" VALUES (", table);
+  for (int c = 0; c < file->ncolumns; c++) {
+    fprintf(f, "%s\"", c ? ", " : "");
+    for (const char *p = file->columns[c]; *p; p++)
+      fprintf(f, *p == '"' ? "\"\"" : "%c", *p);
+    fprintf(f, "\" %s", out_sql_type(file->columns[c], fields ? &fields[c] : NULL));
+    fprintf(g, "%s?", c ? ", " : "");
+  }
+  fputs(")", f);
+  fputs(")", g);
+  fclose(f);
+  fclose(g);
+  if (!sql || !ins)
+    out_oom(o, "results.sqlite");
+  else if (out_sql_exec(o, sql) == 0) {
+    if (sqlite3_prepare_v2(o->db, ins, -1, &file->insert, NULL) != SQLITE_OK)
+      out_sql_error(o, ins);
+    else
+      rc = 0;
+  }
+  free(sql);
+  free(ins);
+  free(table);
+  return rc;
+}
+
+/* The row in o->row into file `which`'s table; its first row is the header. */
+static int out_sql_row(tr_output *o, int which)
+{
+  out_file *file = &o->files[which];
+  const out_row *row = &o->row;
+
+  if (!file->has_header) {
+    file->columns = calloc((size_t)row->nfields + 1, sizeof *file->columns);
+    if (!file->columns) {
+      out_oom(o, "results.sqlite");
+      return -1;
+    }
+    file->ncolumns = row->nfields;
+    file->has_header = 1;
+    for (int c = 0; c < row->nfields; c++)
+      if (!(file->columns[c] = strdup(row->fields[c].text ? row->fields[c].text : ""))) {
+        out_oom(o, "results.sqlite");
+        return -1;
+      }
+    return 0;
+  }
+  if (row->nfields != file->ncolumns) {
+    diag_error(o->d, NULL, 0, 0, "internal error: a row of %s has %d fields, its header %d",
+               out_file_names[which], row->nfields, file->ncolumns);
+    o->failed = 1;
+    return -1;
+  }
+  if (!file->insert && out_sql_create(o, which, row->fields))
+    return -1;
+  sqlite3_stmt *st = file->insert;
+  for (int c = 0; c < row->nfields; c++) {
+    const out_field *fd = &row->fields[c];
+    int rc = fd->type == OUT_TEXT ? sqlite3_bind_text(st, c + 1, fd->text, -1, SQLITE_STATIC)
+           : fd->type == OUT_U64 ? sqlite3_bind_text(st, c + 1, fd->u64, -1, SQLITE_STATIC)
+           : fd->type == OUT_INT ? sqlite3_bind_int64(st, c + 1, fd->i)
+           : fd->type == OUT_REAL ? sqlite3_bind_double(st, c + 1, fd->num)
+           : sqlite3_bind_null(st, c + 1);
+    if (rc != SQLITE_OK)
+      return out_sql_error(o, "binding a value");
+  }
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    return out_sql_error(o, "inserting a row");
+  return 0;
+}
+
+/* Ends the current transaction and starts the next. */
+static int out_sql_commit(tr_output *o)
+{
+  if (!o->db || o->failed)
+    return o->failed ? -1 : 0;
+  o->sql_runs = 0;
+  return out_sql_exec(o, "COMMIT") || out_sql_exec(o, "BEGIN") ? -1 : 0;
+}
+
+/* Writes the row built in o->row to a staging file, LF-terminated, and to
+** its table of results.sqlite. */
 static int out_emit(tr_output *o, int which)
 {
   out_file *file = &o->files[which];
@@ -353,10 +567,12 @@ static int out_emit(tr_output *o, int which)
     out_oom(o, "a CSV row");
     return -1;
   }
-  if (fwrite(o->row.text, 1, o->row.len, file->f) != o->row.len) {
+  if (file->f && fwrite(o->row.text, 1, o->row.len, file->f) != o->row.len) {
     out_write_error(o, file, errno ? errno : EIO);
     return -1;
   }
+  if (o->db && which != OF_MANIFEST)
+    return out_sql_row(o, which);
   return 0;
 }
 
@@ -428,11 +644,20 @@ static int out_unlink_entry(const char *path, const struct stat *st,
 
 static void out_close_files(tr_output *o)
 {
-  for (int i = 0; i < OF_COUNT; i++)
+  for (int i = 0; i < OF_COUNT; i++) {
     if (o->files[i].f) {
       fclose(o->files[i].f);
       o->files[i].f = NULL;
     }
+    if (o->files[i].insert) {
+      sqlite3_finalize(o->files[i].insert);
+      o->files[i].insert = NULL;
+    }
+  }
+  if (o->db) {
+    sqlite3_close(o->db);
+    o->db = NULL;
+  }
 }
 
 static void out_free(tr_output *o)
@@ -443,6 +668,9 @@ static void out_free(tr_output *o)
   for (int i = 0; i < OF_COUNT; i++) {
     free(o->files[i].staged);
     free(o->files[i].final);
+    for (int c = 0; c < o->files[i].ncolumns; c++)
+      free(o->files[i].columns[c]);
+    free(o->files[i].columns);
   }
   free(o->dir);
   free(o->staging);
@@ -463,6 +691,7 @@ static void out_free(tr_output *o)
   }
   free(o->scratch);
   free(o->row.text);
+  free(o->row.fields);
   free(o);
 }
 
@@ -476,11 +705,15 @@ void out_abort(tr_output *o)
   out_free(o);
 }
 
-/* Opens a staging file for writing and marks it as written. */
+/* Opens a staging file for writing and marks it as written (its rows go
+** to results.sqlite only when no CSV files are written). */
 static int out_stage(tr_output *o, int which)
 {
   out_file *file = &o->files[which];
 
+  file->active = 1;
+  if (!o->csv && which != OF_MANIFEST)
+    return 0;
   file->f = fopen(file->staged, "w");
   if (!file->f) {
     out_write_error(o, file, errno);
@@ -549,6 +782,20 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
     o->files[i].final = out_join(o->dir, out_file_names[i]);
     if (!o->files[i].staged || !o->files[i].final)
       goto oom;
+  }
+  o->csv = (opts->format & TR_FORMAT_CSV) != 0;
+  if (opts->format & TR_FORMAT_SQLITE) {
+    o->files[OF_SQLITE].written = o->files[OF_SQLITE].active = 1;
+    if (sqlite3_open_v2(o->files[OF_SQLITE].staged, &o->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+      out_sql_error(o, "cannot create it");
+      goto fail;
+    }
+    /* No rollback journal, no syncs while writing: an unfinished database
+    ** is never kept (see the top of this file); out_sql_finish syncs. */
+    if (out_sql_exec(o, "PRAGMA journal_mode=OFF") || out_sql_exec(o, "PRAGMA synchronous=OFF")
+        || out_sql_exec(o, "PRAGMA locking_mode=EXCLUSIVE") || out_sql_exec(o, "BEGIN"))
+      goto fail;
   }
 
   /* Aggregators: per-run results of every group, one group's counts. */
@@ -687,7 +934,7 @@ static int out_flush_group(tr_output *o)
   }
 
   /* Ticks no run reached have no row. */
-  if (o->files[OF_SUMMARY].f)
+  if (o->files[OF_SUMMARY].active)
     for (int t = 0; t <= o->max_tick; t++)
       for (int m = 0; m < o->nmetrics; m++) {
         if (o->streaming) {
@@ -717,7 +964,7 @@ static int out_flush_group(tr_output *o)
   if (o->going)
     memset(o->going, 0, (size_t)o->cap_ticks * sizeof *o->going);
   o->max_tick = -1;
-  return 0;
+  return out_sql_commit(o);
 }
 
 /* Streaming: accumulators for ticks 0..want-1 (tick-major, so growing
@@ -854,7 +1101,7 @@ int out_add_run(tr_output *o, const tr_runresult *r)
     return -1;
 
   /* series.csv */
-  if (o->files[OF_SERIES].f)
+  if (o->files[OF_SERIES].active)
     for (int t = 0; t <= r->end_tick; t++) {
       out_row_start(&o->row);
       out_row_str(&o->row, o->spec.variant_names[r->variant]);
@@ -868,7 +1115,7 @@ int out_add_run(tr_output *o, const tr_runresult *r)
     }
 
   /* events.csv */
-  if (o->files[OF_EVENTS].f)
+  if (o->files[OF_EVENTS].active)
     for (int i = 0; i < r->nevents; i++) {
       const tr_event *ev = &r->events[i];
       out_row_start(&o->row);
@@ -896,7 +1143,7 @@ int out_add_run(tr_output *o, const tr_runresult *r)
   for (int m = 0; m < nm; m++)
     o->run_finals[slot * (size_t)nm + (size_t)m] = r->finals[m];
 
-  if (o->files[OF_SUMMARY].f) {
+  if (o->files[OF_SUMMARY].active) {
     if (out_reserve_ticks(o, r->end_tick))
       return -1;
     for (int t = 0; t <= r->end_tick; t++) {
@@ -919,6 +1166,8 @@ int out_add_run(tr_output *o, const tr_runresult *r)
     if (r->end_tick > o->max_tick)
       o->max_tick = r->end_tick;
   }
+  if (o->db && ++o->sql_runs >= OUT_SQL_BATCH && out_sql_commit(o))
+    return -1;
   return 0;
 }
 
@@ -1504,6 +1753,122 @@ done:
 
 /* ------------------------------------------------------------- finish */
 
+/* The manifest as a table of (key, value): every scalar of manifest.yaml
+** under its dotted path (a list's items under their index from 0), and the
+** whole text under the key "manifest.yaml". */
+static int out_sql_manifest_node(tr_output *o, sqlite3_stmt *st, const ynode *n, const char *key)
+{
+  if (n->type == YN_SCALAR) {
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, n->str, (int)n->len, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : out_sql_error(o, "writing the manifest table");
+  }
+  for (int i = 0; i < n->n; i++) {
+    char *sub = NULL;
+    int len = n->type == YN_MAP
+      ? asprintf(&sub, "%s%s%s", key, *key ? "." : "", n->keys[i]->str)
+      : asprintf(&sub, "%s%s%d", key, *key ? "." : "", i);
+    if (len < 0) {
+      out_oom(o, "results.sqlite");
+      return -1;
+    }
+    int rc = out_sql_manifest_node(o, st, n->items[i], sub);
+    free(sub);
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
+/* Tables of files without rows, the manifest table, the indexes; then the
+** last commit, and the file closed and fsync'ed. */
+static int out_sql_finish(tr_output *o)
+{
+  static const char *const keys[] = {"variant", "point", "run", "tick"};
+  for (int i = 0; i < OF_COUNT; i++) {
+    out_file *file = &o->files[i];
+    if (file->has_header && !file->insert && out_sql_create(o, i, NULL))
+      return -1;
+  }
+  for (int i = 0; i < OF_COUNT; i++) {
+    out_file *file = &o->files[i];
+    char cols[128] = "", *table = NULL, *sql = NULL;
+    if (!file->insert)
+      continue;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+      for (int c = 0; c < file->ncolumns; c++)
+        if (strcmp(file->columns[c], keys[k]) == 0)
+          snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s\"%s\"",
+                   cols[0] ? ", " : "", keys[k]);
+    if (!cols[0])
+      continue;
+    table = out_sql_table(i);
+    if (!table || asprintf(&sql, "CREATE INDEX \"%s_keys\" ON \"%s\" (%s)", table, table, cols) < 0) {
+      free(table);
+      out_oom(o, "results.sqlite");
+      return -1;
+    }
+    int rc = out_sql_exec(o, sql);
+    free(sql);
+    free(table);
+    if (rc)
+      return -1;
+  }
+
+  sqlite3_stmt *st = NULL;
+  size_t len = 0;
+  char *text = NULL;
+  FILE *f = fopen(o->files[OF_MANIFEST].staged, "rb");
+  if (f) {
+    FILE *m = open_memstream(&text, &len);
+    char buf[4096];
+    size_t got;
+    while (m && (got = fread(buf, 1, sizeof buf, f)) > 0)
+      fwrite(buf, 1, got, m);
+    if (m)
+      fclose(m);
+    fclose(f);
+  }
+  ynode *root = text ? ynode_load_string(text, len, out_file_names[OF_MANIFEST], o->d) : NULL;
+  int rc = -1;
+  if (!root)
+    out_sql_error(o, "cannot read the manifest back");
+  else if (out_sql_exec(o, "CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT)") == 0) {
+    if (sqlite3_prepare_v2(o->db, "INSERT INTO manifest VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+      out_sql_error(o, "writing the manifest table");
+    else if (out_sql_manifest_node(o, st, root, "") == 0) {
+      sqlite3_bind_text(st, 1, out_file_names[OF_MANIFEST], -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, text, (int)len, SQLITE_STATIC);
+      rc = sqlite3_step(st) == SQLITE_DONE ? 0 : out_sql_error(o, "writing the manifest table");
+      sqlite3_reset(st);
+    }
+  }
+  sqlite3_finalize(st);
+  ynode_free(root);
+  free(text);
+  if (rc || out_sql_exec(o, "COMMIT"))
+    return -1;
+  for (int i = 0; i < OF_COUNT; i++)
+    if (o->files[i].insert) {
+      sqlite3_finalize(o->files[i].insert);
+      o->files[i].insert = NULL;
+    }
+  if (sqlite3_close(o->db) != SQLITE_OK)
+    return out_sql_error(o, "closing it");
+  o->db = NULL;
+  int fd = open(o->files[OF_SQLITE].staged, O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) {
+    out_write_error(o, &o->files[OF_SQLITE], errno);
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
 /* Flushes, fsyncs and closes a staging file, reporting any write error. */
 static int out_close_file(tr_output *o, int which)
 {
@@ -1563,6 +1928,8 @@ int out_finish(tr_output *o, tr_diag *d)
   for (int i = 0; i < OF_COUNT; i++)
     if (out_close_file(o, i))
       goto done;
+  if (o->db && out_sql_finish(o))
+    goto done;
   out_fsync_dir(o->staging);
 
   /* Every file is complete: move them into place, manifest last, as one

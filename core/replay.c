@@ -39,8 +39,12 @@ static char *row_text(const tr_scenario *sc, const char *variant, const tr_runre
   return s;
 }
 
-/* The line of runs_csv for (variant, point, run), or NULL. */
+/* The line of runs_csv for (variant, point, run), or NULL; runs_csv may be
+** a results.sqlite (its runs table). */
 static char *find_row(const char *runs_csv, const char *variant, int point, int run) {
+  size_t n = strlen(runs_csv);
+  if (n > 7 && strcmp(runs_csv + n - 7, ".sqlite") == 0)
+    return sqlite_run_row(runs_csv, variant, point, run);
   FILE *f = fopen(runs_csv, "r");
   if (!f) return NULL;
   char prefix[512];

@@ -389,10 +389,7 @@ typedef struct rep_list {
   int n;
 } rep_list;
 
-typedef struct rep_opts {
-  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
-  int svg, png, pdf;                          /* image formats drawn */
-} rep_opts;
+typedef report_opts rep_opts;
 
 typedef struct rep_ctx {
   const char *outdir;
@@ -2830,65 +2827,32 @@ done:
   return status;
 }
 
-int report_run(const char *outdir, tr_diag *d)
+int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d)
 {
   rep_opts opts = {NULL, NULL, NULL, 1, 1, 0};
-  return rep_run(outdir, &opts, d);
+  return rep_run(outdir, o ? o : &opts, d);
 }
 
-/* `tightrope report OUTDIR [--variants A,B] [--metrics ...] [--outcomes ...]
-** [--format svg|png|pdf]` (docs/cli.md#report). */
-int report_main(int argc, char **argv, tr_diag *d)
+int report_run(const char *outdir, tr_diag *d)
 {
-  rep_opts opts = {NULL, NULL, NULL, 1, 1, 0};
-  const char *outdir = NULL;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i], *eq = strchr(a, '='), *val = NULL;
-    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
-    static const char *const names[] = {"--variants", "--metrics", "--outcomes", "--format"};
-    int which = -1;
-    if (a[0] != '-') {
-      if (outdir) {
-        diag_error(d, NULL, 0, 0, "report takes one folder: tightrope report OUTDIR [options]");
-        return TR_EUSAGE;
-      }
-      outdir = a;
-      continue;
-    }
-    for (int k = 0; k < 4; k++)
-      if (strlen(names[k]) == klen && strncmp(a, names[k], klen) == 0)
-        which = k;
-    if (which < 0) {
-      char msg[512];
-      snprintf(msg, sizeof msg, "report: unknown option '%.*s'", (int)klen, a);
-      diag_did_you_mean(msg, sizeof msg, a, names, 4);
-      diag_error(d, NULL, 0, 0, "%s", msg);
-      return TR_EUSAGE;
-    }
-    val = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-    if (!val || !*val) {
-      diag_error(d, NULL, 0, 0, "report: %s needs a value", names[which]);
-      return TR_EUSAGE;
-    }
-    if (which == 0)
-      opts.variants = val;
-    else if (which == 1)
-      opts.metrics = val;
-    else if (which == 2)
-      opts.outcomes = val;
-    else {
-      opts.svg = strcmp(val, "svg") == 0;
-      opts.png = strcmp(val, "png") == 0 || strcmp(val, "pdf") == 0;
-      opts.pdf = strcmp(val, "pdf") == 0;
-      if (!opts.svg && !opts.png) {
-        diag_error(d, NULL, 0, 0, "report: --format takes svg, png or pdf, got '%s'", val);
-        return TR_EUSAGE;
-      }
-    }
-  }
-  if (!outdir) {
-    diag_error(d, NULL, 0, 0, "report takes one folder: tightrope report OUTDIR [options]");
+  return report_run_opts(outdir, NULL, d);
+}
+
+/* report_run with report's options (docs/cli.md#report). */
+int tr_report_with(const char *outdir, const char *variants, const char *metrics,
+                   const char *outcomes, const char *format, tr_diag *d)
+{
+  rep_opts opts = {variants, metrics, outcomes, 1, 1, 0};
+  if (!outdir)
     return TR_EUSAGE;
+  if (format) {
+    opts.svg = strcmp(format, "svg") == 0;
+    opts.png = strcmp(format, "png") == 0 || strcmp(format, "pdf") == 0;
+    opts.pdf = strcmp(format, "pdf") == 0;
+    if (!opts.svg && !opts.png) {
+      diag_error(d, NULL, 0, 0, "report: --format takes svg, png or pdf, got '%s'", format);
+      return TR_EUSAGE;
+    }
   }
-  return rep_run(outdir, &opts, d);
+  return report_any(outdir, &opts, d);
 }

@@ -1915,16 +1915,11 @@ static void scen_files_sha256(const tr_scenario_files *f, char hex[65]) {
   for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
-tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
-                                const char *variants_file, char *const *sets, int nsets,
-                                tr_diag *d) {
-  tr_scenario_files files = {NULL, 0};
-  ynode *root = compose_scenario(path, sweep_file, variants_file, &files, d);
-  if (!root) {
-    compose_files_free(&files);
-    return NULL;
-  }
-
+/* The scenario of a YAML tree (freed here), named path, read from files
+** (taken over, freed here on error). */
+static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_scenario_files files,
+                                   const char *sweep_file, const char *variants_file,
+                                   char *const *sets, int nsets, tr_diag *d) {
   scen_load L = {NULL, d, path, 0, NULL, root, sets, nsets};
   tr_scenario *sc = L.sc = calloc(1, sizeof *sc);
   if (!sc) {
@@ -1970,6 +1965,41 @@ tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
     tr_scenario_free(sc);
     return NULL;
   }
-  scen_files_sha256(&sc->files, sc->sha256);
+  return sc;
+}
+
+tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
+                                const char *variants_file, char *const *sets, int nsets,
+                                tr_diag *d) {
+  tr_scenario_files files = {NULL, 0};
+  ynode *root = compose_scenario(path, sweep_file, variants_file, &files, d);
+  if (!root) {
+    compose_files_free(&files);
+    return NULL;
+  }
+  tr_scenario *sc = scen_from_tree(root, path, files, sweep_file, variants_file, sets, nsets, d);
+  if (sc) scen_files_sha256(&sc->files, sc->sha256);
+  return sc;
+}
+
+tr_scenario *tr_scenario_load_string(const char *text, size_t len, const char *name,
+                                     tr_diag *d) {
+  if (!name) name = "<string>";
+  if (len > TR_MAX_FILE_BYTES) {
+    diag_error(d, name, 0, 0, "the scenario is larger than 16 MiB");
+    return NULL;
+  }
+  ynode *root = ynode_load_string(text, len, name, d);
+  if (!root) return NULL;
+  tr_scenario_files none = {NULL, 0};
+  tr_scenario *sc = scen_from_tree(root, name, none, NULL, NULL, NULL, 0, d);
+  if (sc) {
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)text);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(sc->sha256 + 2 * i, 3, "%02x", digest[i]);
+  }
   return sc;
 }

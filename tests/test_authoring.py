@@ -295,10 +295,9 @@ def test_extends_gives_the_results_of_the_merged_single_file():
         assert "files:" in manifest and "base/base.yaml" in manifest
         # an error in the base is reported at its place in the base
         c.write("child/bad.yaml", "extends: ../base/bad.yaml\nscenario: bad\n")
-        c.write("base/bad.yaml", BASE.replace("role: state\n    attrs: {resolve: {value: 0.4",
-                                               "role: stat\n    attrs: {resolve: {value: 0.4"))
+        c.write("base/bad.yaml", BASE.replace("{resolve: {value: 0.4", "{resolve: {value: 4"))
         rc, _, err = c.run("check", "child/bad.yaml")
-        assert rc == 1 and "child/../base/bad.yaml:10:11: error: unknown role 'stat'" in err, err
+        assert rc == 1 and "child/../base/bad.yaml:11:30: error: value 4 is outside [0, 1]" in err, err
 
 
 def test_extends_cycles_and_depth_are_refused():

@@ -73,7 +73,7 @@ def test_unknown_function_and_role_in_expression():
            "  n: \"summ(world:actors(), 'capability')\"\n",
            ["bad.yaml:10:12: error: metric 'm': math has no function 'flor' (did you mean 'floor'?)",
             "bad.yaml:10:55: error: metric 'm': unknown role 'proxie' (did you mean 'proxy'?): "
-            "a role is mediator, patron, proxy or state",
+            "no actor of the scenario has it",
             "bad.yaml:11:7: error: metric 'n': unknown function 'summ' (did you mean 'sum'?)"])
 
 

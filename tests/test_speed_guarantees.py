@@ -16,7 +16,7 @@ BASE = """
       envoy: {role: state, attrs: {x: 1}, policy: p.lua}
       other: {role: state, attrs: {x: 1}, policy: q.lua}
     relations:
-      - {from: envoy, to: other, kind: talks, attrs: {trust: 0.5}}
+      - {from: envoy, to: other, kind: contact, attrs: {trust: 0.5}}
     actions:
       act: {script: act.lua}
     metrics: {x: "envoy.x"}
@@ -176,8 +176,11 @@ def test_expression_lists_are_read_only_and_aggregate_like_views():
         assert rows
         for r in rows:
             assert float(r["total"]) == float(r["direct"]) and r["n"] == "2" and float(r["low"]) == 0.5, r
+    # a missing attribute is named at check time, before any run
     bad = BASE.replace('metrics: {x: "envoy.x"}', 'metrics: {x: "mean(world:actors(), \'trus\')"}')
-    run_fail({"p.lua": NOOP}, r"actor 'envoy' has no attribute 'trus'", yaml=bad, actor=None, tick=0)
+    with Case({"s.yaml": bad, "p.lua": NOOP, "q.lua": NOOP, "act.lua": "function apply() end"}) as c:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 1 and "no actor of world:actors() has an attribute 'trus'" in err, err
     spoil = '(function() local l = world:actors(); l[1] = 0; return 0 end)()'
     bad = BASE.replace('metrics: {x: "envoy.x"}', f'metrics: {{x: "{spoil}"}}')
     run_fail({"p.lua": NOOP}, r"read-only", yaml=bad, actor=None, tick=0)
