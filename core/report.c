@@ -702,7 +702,7 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
   if (rep_close(x, dat, "incidence"))
     goto done;
 
-  rep_grid_init(&L, P, 250, 58);
+  rep_grid_init(&L, P, 268, 58);
   snprintf(title, sizeof title, "How soon do runs end, and how?");
   snprintf(caption, sizeof caption,
            "Share of runs that have ended in each outcome by each %s, with 95%% "
@@ -1435,7 +1435,7 @@ done:
 
 /* For each swept parameter, a panel with every point's value against the
 ** parameter (dots with 95% whiskers, the baseline variant) and a line
-** through them: the mean at each value for a grid, else a Bezier smooth. */
+** through them (rep_sweep_block). */
 static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
                             const char *caption, const char *ylabel, int nseries,
                             const char *const *series_names, const int *series_colors,
@@ -1444,7 +1444,6 @@ static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
   rep_grid L;
   char label[1024];
   int P = x->sinfo.n > REP_MAX_PANELS ? REP_MAX_PANELS : x->sinfo.n;
-  int grid = x->sweep_method && strcmp(x->sweep_method, "grid") == 0;
   FILE *g;
   rep_grid_init(&L, P, 280, 40);
   if (!rep_add_chart(x, stem, title, caption, SEC_SWEEP, L.height))
@@ -1473,10 +1472,10 @@ static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
       const char *color = rep_colors[series_colors[s] % REP_NCOLORS];
       rep_gp_str(label, sizeof label, series_names[s]);
       fprintf(g, "%s  '%s.dat' index %d using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' "
-                 "title '%s', \\\n  '%s.dat' index %d using 1:2 smooth %s with lines lw 2 "
+                 "title '%s', \\\n  '%s.dat' index %d using 1:6 with lines lw 2 "
                  "lc rgb '%s' notitle",
               s ? ", \\\n" : "", stem, p * nseries + s, color, keyed ? label : "",
-              stem, p * nseries + s, grid ? "unique" : "bezier", color);
+              stem, p * nseries + s, color);
     }
     fputc('\n', g);
   }
@@ -1510,11 +1509,12 @@ static int rep_row5_cmp(const void *a, const void *b)
 
 /* One block of a sweep chart's data: for the baseline's rows of t named
 ** NAME (col: variant, point, name, value, ci_low, ci_high), the swept value
-** of each point (points.csv column pcol), sorted by that value. buf holds
-** 5 doubles per point. */
+** of each point (points.csv column pcol), sorted by that value, then the
+** point and the line drawn through the dots. buf holds 5 doubles per point. */
 static void rep_sweep_block(rep_ctx *x, FILE *dat, const rep_csv *t, const int *col,
                             const char *name, const rep_csv *points, int pcol, double *buf)
 {
+  int grid = x->sweep_method && strcmp(x->sweep_method, "grid") == 0;
   size_t n = 0, npt = points->nrows;
   fputs("# block\n", dat);
   for (size_t r = 0; r < t->nrows && n < npt; r++) {
@@ -1532,9 +1532,28 @@ static void rep_sweep_block(rep_ctx *x, FILE *dat, const rep_csv *t, const int *
   }
   qsort(buf, n, 5 * sizeof *buf, rep_row5_cmp);
   for (size_t i = 0; i < n; i++) {
+    /* the line: the mean of the points with this value (a grid), else a
+    ** running mean of the 2h + 1 points nearest in value, h = n / 10 */
+    size_t h = n / 10 > 0 ? n / 10 : 1, lo = i >= h ? i - h : 0, hi = i + h < n ? i + h : n - 1;
+    double sum = 0;
+    size_t k = 0;
+    if (grid) {
+      lo = hi = i;
+      while (lo > 0 && buf[5 * (lo - 1)] == buf[5 * i])
+        lo--;
+      while (hi + 1 < n && buf[5 * (hi + 1)] == buf[5 * i])
+        hi++;
+    }
+    for (size_t j = lo; j <= hi; j++)
+      if (isfinite(buf[5 * j + 1])) {
+        sum += buf[5 * j + 1];
+        k++;
+      }
     for (int j = 0; j < 4; j++)
       rep_gp_num(dat, buf[5 * i + j]);
-    fprintf(dat, " %.0f\n", buf[5 * i + 4]);
+    fprintf(dat, " %.0f", buf[5 * i + 4]);
+    rep_gp_num(dat, k ? sum / (double)k : NAN);
+    fputc('\n', dat);
   }
   fputs("\n\n", dat);
 }
@@ -1572,7 +1591,7 @@ static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *ou
   if (!(dat = rep_open(x, "sweep-outcomes", ".dat")))
     goto done;
   fputs("# Outcome shares over the sweep (baseline variant): blocks per swept\n"
-        "# parameter and outcome; columns value share ci_low ci_high point\n", dat);
+        "# parameter and outcome; columns value share ci_low ci_high point line\n", dat);
   for (int k = 0; k < x->outcomes.n; k++)
     if (x->osel[k]) {
       names[ns] = x->outcomes.name[k];
@@ -1610,7 +1629,7 @@ static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *ou
       if (!(dat = rep_open(x, stem, ".dat")))
         goto done;
       fputs("# Final mean over the sweep (baseline variant): blocks per swept\n"
-            "# parameter; columns value mean ci_low ci_high point\n", dat);
+            "# parameter; columns value mean ci_low ci_high point line\n", dat);
       for (int p = 0; p < P; p++) {
         rep_sweep_block(x, dat, finals, fcol, metrics.name[m], points, pcol[p], px);
       }

@@ -353,7 +353,10 @@ def test_sweep_shows_the_point_nearest_the_scenario():
             for r in rows:
                 p = points[int(r[4]) - 1]
                 assert num(r[0]) == float(p[path]) and num(r[1]) == shares[(r[4], outcome)]
-        assert "smooth unique" in open(c.path("out", "report", "sweep-outcomes.gp")).read()
+                # a grid: the line is the mean share of the points at this value
+                same = [num(q[1]) for q in rows if q[0] == r[0]]
+                assert abs(num(r[5]) - sum(same) / len(same)) < 1e-12
+        assert "using 1:6 with lines" in open(c.path("out", "report", "sweep-outcomes.gp")).read()
         assert os.path.exists(c.path("out", "report", "sweep-metric-1.svg"))
         assert os.path.exists(c.path("out", "report", "tornado-1.svg"))
 
