@@ -415,6 +415,7 @@ typedef struct rep_ctx {
   char *title, *description, *tick_unit, *sweep_method;
   rep_list vinfo, minfo, oinfo, sinfo;   /* variants, metrics, outcomes, swept paths */
   double *sweep_written;       /* scenario value of each swept path (sinfo order) */
+  const rep_csv *points;       /* points.csv, or NULL */
 } rep_ctx;
 
 /* Okabe and Ito's colour-blind-safe palette, yellow last (it is faint). */
@@ -428,6 +429,12 @@ static const char *const rep_colors[] = {
 #define REP_MAX_PANELS 12      /* small multiples per chart */
 #define REP_MAX_ROWS 40        /* rows of a paired-difference chart */
 #define REP_MAX_HEIGHT 4000    /* far under cairo's 32767-pixel limit */
+
+/* Past the palette's colours, lines are told apart by their dash type. */
+static int rep_dash(int k)
+{
+  return k < REP_NCOLORS ? 1 : 3 + (k / REP_NCOLORS - 1) % 3;
+}
 
 static const rep_item *rep_find(const rep_list *l, const char *name)
 {
@@ -741,9 +748,9 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
       fprintf(g, "%s  'incidence.dat' index %d using 1:($2 > 0 ? $3 : NaN):($2 > 0 ? $4 : NaN) "
                  "with filledcurves lc rgb '%s' "
                  "fs transparent solid 0.22 noborder notitle, \\\n"
-                 "  'incidence.dat' index %d using 1:2 with lines lw 2.2 lc rgb '%s' title '%s'",
+                 "  'incidence.dat' index %d using 1:2 with lines lw 2.2 lc rgb '%s' dt %d title '%s'",
               first ? "" : ", \\\n", p * (nk + 1) + j, color, p * (nk + 1) + j, color,
-              keyed ? label : "");
+              rep_dash(chosen[j]), keyed ? label : "");
       first = 0;
     }
     fprintf(g, "%s  'incidence.dat' index %d using 1:2 with lines lw 1.5 lc rgb '#666666' "
@@ -751,13 +758,20 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
             keyed ? "not yet ended" : "");
   }
   {
-    char entries[REP_NCOLORS + 4][600];
-    const char *list[REP_NCOLORS + 4];
+    char (*entries)[600] = malloc((size_t)(nk + 4) * sizeof *entries);
+    const char **list = malloc((size_t)(nk + 4) * sizeof *list);
     int ne = 0;
-    for (int j = 0; j < nk && ne < REP_NCOLORS; j++) {
+    if (!entries || !list) {
+      free(entries);
+      free(list);
+      fclose(g);
+      rep_oom(x);
+      goto done;
+    }
+    for (int j = 0; j < nk; j++) {
       rep_gp_str(label, sizeof label, x->outcomes.name[chosen[j]]);
-      snprintf(entries[ne++], sizeof entries[0], "with lines lw 2.2 lc rgb '%s' title '%.500s'",
-               rep_colors[chosen[j] % REP_NCOLORS], label);
+      snprintf(entries[ne++], sizeof entries[0], "with lines lw 2.2 lc rgb '%s' dt %d title '%.500s'",
+               rep_colors[chosen[j] % REP_NCOLORS], rep_dash(chosen[j]), label);
     }
     snprintf(entries[ne++], sizeof entries[0], "with boxes fs solid 0.3 noborder lc rgb '#888888' title '95%% interval'");
     snprintf(entries[ne++], sizeof entries[0], "with lines lw 1.2 dt 2 lc rgb '#333333' title 'baseline (dashed)'");
@@ -765,6 +779,8 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
     for (int i = 0; i < ne; i++)
       list[i] = entries[i];
     rep_grid_legend(g, &L, list, ne);
+    free(entries);
+    free(list);
   }
   fputs("unset multiplot\n", g);
   if (rep_close(x, g, "incidence"))
@@ -1473,20 +1489,26 @@ static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
       rep_gp_str(label, sizeof label, series_names[s]);
       fprintf(g, "%s  '%s.dat' index %d using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' "
                  "title '%s', \\\n  '%s.dat' index %d using 1:6 with lines lw 2 "
-                 "lc rgb '%s' notitle",
+                 "lc rgb '%s' dt %d notitle",
               s ? ", \\\n" : "", stem, p * nseries + s, color, keyed ? label : "",
-              stem, p * nseries + s, color);
+              stem, p * nseries + s, color, rep_dash(series_colors[s]));
     }
     fputc('\n', g);
   }
   {
-    char entries[REP_NCOLORS + 2][600];
-    const char *list[REP_NCOLORS + 2];
+    char (*entries)[600] = malloc((size_t)(nseries + 2) * sizeof *entries);
+    const char **list = malloc((size_t)(nseries + 2) * sizeof *list);
     int ne = 0;
-    for (int s = 0; s < nseries && ne < REP_NCOLORS; s++) {
+    if (!entries || !list) {
+      free(entries);
+      free(list);
+      fclose(g);
+      return rep_oom(x);
+    }
+    for (int s = 0; s < nseries; s++) {
       rep_gp_str(label, sizeof label, series_names[s]);
-      snprintf(entries[ne], sizeof entries[0], "with linespoints pt 7 ps 0.6 lw 2 lc rgb '%s' title '%.500s'",
-               rep_colors[series_colors[s] % REP_NCOLORS], label);
+      snprintf(entries[ne], sizeof entries[0], "with linespoints pt 7 ps 0.6 lw 2 lc rgb '%s' dt %d title '%.500s'",
+               rep_colors[series_colors[s] % REP_NCOLORS], rep_dash(series_colors[s]), label);
       list[ne] = entries[ne];
       ne++;
     }
@@ -1494,6 +1516,8 @@ static int rep_sweep_panels(rep_ctx *x, const char *stem, const char *title,
     list[ne] = entries[ne];
     ne++;
     rep_grid_legend(g, &L, list, ne);
+    free(entries);
+    free(list);
   }
   fputs("unset multiplot\n", g);
   return rep_close(x, g, stem);
@@ -2344,7 +2368,25 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
         rep_html(f, x->sinfo.item[i].name);
         fprintf(f, "</code> = %s", v);
       }
-      fputs("; <code>points.csv</code> has the point's values)", f);
+      fputs(")", f);
+      if (x->points && rep_col(x->points, "point") >= 0) {
+        const rep_csv *t = x->points;
+        int pc = rep_col(t, "point");
+        for (size_t r = 0; r < t->nrows; r++) {
+          if (atoi(rep_cell(t, r, pc)) != x->shown_point)
+            continue;
+          fputs(", where the sweep set ", f);
+          for (int c = 0, first = 1; c < t->ncols; c++) {
+            if (c == pc)
+              continue;
+            fputs(first ? "<code>" : ", <code>", f);
+            rep_html(f, t->header[c]);
+            fputs("</code> = ", f);
+            rep_html(f, rep_cell(t, r, c));
+            first = 0;
+          }
+        }
+      }
     } else
       fputs("the first point", f);
     fputs("; the Sweep section shows every point.</p>\n", f);
@@ -2726,6 +2768,7 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
   for (int k = 0; k < x.outcomes.n; k++)
     x.osel[k] = rep_in_list(opts->outcomes, x.outcomes.name[k]);
   x.shown_point = x.npoints > 1 && have_points ? rep_nearest_point(&x, &points) : 1;
+  x.points = have_points ? &points : NULL;
   if (rep_choose_panels(&x, have_compare ? &compare : NULL))
     goto done;
   x.horizon = atoi(x.ticks);

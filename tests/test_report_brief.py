@@ -335,6 +335,7 @@ def test_sweep_shows_the_point_nearest_the_scenario():
         run_ok(c, "report", "out", quiet=False)
         page = open(c.path("out", "report", "index.html")).read()
         assert f"charts over time show point {want}, the point nearest the scenario as written" in page
+        assert "where the sweep set <code>a.d</code> = -0.1, <code>a.x</code> = -1;" in page
         summary = {(r["variant"], r["point"], int(r["tick"]), r["metric"]): r["p50"]
                    for r in c.csv("out", "series_summary.csv")}
         for comments, rows in blocks(c.path("out", "report", "metric-1.dat")):
