@@ -253,6 +253,7 @@ typedef struct tr_eventdecl {
 
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
+  char *description;      /* NULL when the scenario gives none */
   int line, col;          /* place of the expression */
   int quoted;             /* the YAML value was quoted (check.c places names) */
   int name_line, name_col;
@@ -919,6 +920,16 @@ int stats_sobol(const double *ya, const double *yb, const double *yab,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+/* What `report` draws: NULL lists mean every name (docs/cli.md#report). */
+typedef struct report_opts {
+  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
+  int svg, png, pdf;                          /* image formats drawn */
+} report_opts;
+/* report_run with options (o NULL: the defaults). */
+int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);
+/* A CSV or a SQLite results folder (api.c), with options. */
+int report_any(const char *outdir, const report_opts *o, tr_diag *d);
+
 
 /* ------------------------------------------------------------- compose */
 /* The YAML tree of the scenario at path with its `extends` bases merged in

@@ -303,9 +303,13 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_changes_free(e->changes, e->nchanges);
   }
   free(sc->events);
-  for (int i = 0; i < sc->nmetrics; i++) { free(sc->metrics[i].name); free(sc->metrics[i].expr); }
+  for (int i = 0; i < sc->nmetrics; i++) {
+    free(sc->metrics[i].name); free(sc->metrics[i].expr); free(sc->metrics[i].description);
+  }
   free(sc->metrics);
-  for (int i = 0; i < sc->noutcomes; i++) { free(sc->outcomes[i].name); free(sc->outcomes[i].expr); }
+  for (int i = 0; i < sc->noutcomes; i++) {
+    free(sc->outcomes[i].name); free(sc->outcomes[i].expr); free(sc->outcomes[i].description);
+  }
   free(sc->outcomes);
   free(sc->default_outcome);
   for (int i = 0; i < sc->nvariants; i++) {
@@ -1548,6 +1552,23 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     } else {
       scen_check_name(L, k, k->str, "metric name", scen_csv_columns, NELEM(scen_csv_columns),
                       "it is a column of the CSV files");
+    }
+    if (v->type == YN_MAP) {
+      /* the long form {expr: ..., description: ...} (docs/scenario-format.md) */
+      static const char *const keys[] = {"expr", "description"};
+      const ynode *desc = ynode_get(v, "description");
+      char where[160];
+      snprintf(where, sizeof where, "in %s '%s'", kind, k->str);
+      scen_keys(L, v, keys, 2, where);
+      if (desc)
+        e[i].description = scen_text(L, desc, "description");
+      v = ynode_get(v, "expr");
+      if (!v) {
+        scen_err(L, node->items[i], "%s '%s' needs 'expr', its expression", kind, k->str);
+        continue;
+      }
+      e[i].line = v->line;
+      e[i].col = v->col;
     }
     if (v->type != YN_SCALAR || ynode_scalar_kind(v) == YS_NULL) {
       char buf[80];
