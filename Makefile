@@ -6,6 +6,7 @@
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
+#   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
 #   make install PREFIX=DIR / make uninstall PREFIX=DIR   (docs/install.md says what goes where)
 
 CC      ?= cc
@@ -20,6 +21,8 @@ LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SHAREDIR ?= $(PREFIX)/share/tightrope
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 # Where Debian's python3 looks: /usr/lib/python3/dist-packages for /usr,
 # else PREFIX/lib/python3.X/dist-packages (the /usr/local convention).
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
@@ -53,20 +56,36 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install uninstall fuzz lib
+.PHONY: all deps run test check bench clean install uninstall fuzz lint man lib
 
 # What the tests need besides the build: headless Chromium renders the
-# report page; make check needs clang with its sanitizer runtime, and valgrind.
-test: PKGS += chromium
+# report page; mandoc lints the man pages, luacheck the Lua scripts, and
+# Debian's python3-jsonschema validates scenarios against the schema;
+# make check needs clang with its sanitizer runtime, and valgrind.
+test: PKGS += chromium mandoc lua-check python3-jsonschema
+lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev
 
-all: deps $(BIN) lib
+all: deps $(BIN) lib man
 
 # libtightrope: static and shared (soname libtightrope.so.MAJOR, only tr_
 # symbols exported), and tightrope-shared: main.c linked against the shared
 # library, which proves the command line needs nothing but the public API.
 lib: $(STATICLIB) $(SHAREDLIB) $(BUILD)/tightrope-shared
+
+# The man pages are generated from their docs/ pages, so the two never drift.
+MANPAGES := $(BUILD)/man/tightrope.1 $(BUILD)/man/tightrope-scenario.5
+man: $(MANPAGES)
+$(BUILD)/man/tightrope.1: docs/cli.md share/man/md2man.py
+	@mkdir -p $(@D)
+	python3 share/man/md2man.py $< tightrope 1 > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/tightrope-scenario.5: docs/scenario-format.md share/man/md2man.py
+	@mkdir -p $(@D)
+	python3 share/man/md2man.py $< tightrope-scenario 5 "the scenario file format of tightrope" > $@.tmp && mv $@.tmp $@
+
+lint: deps
+	luacheck --quiet scripts/ $$(find scenarios -name '*.lua')
 
 # Install the Debian packages that are missing (needs root or sudo).
 deps:
@@ -161,11 +180,15 @@ bench: all
 
 # make install PREFIX=DIR [DESTDIR=STAGE]: the binary, the library (static,
 # shared with its soname links), the header, tightrope.pc, the scripts and
-# the Python package; make uninstall removes exactly those (docs/install.md).
+# the Python package, the man pages, the scenario schema, the LuaLS
+# annotations and the bash completion; make uninstall removes exactly those
+# (docs/install.md).
 PYFILES := $(notdir $(wildcard python/tightrope/*.py))
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(PYTHONDIR)/tightrope
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SHAREDIR)/scripts $(DESTDIR)$(PYTHONDIR)/tightrope \
+	  $(DESTDIR)$(SHAREDIR)/lua $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(COMPLETIONDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tightrope
 	install -m 644 $(STATICLIB) $(DESTDIR)$(LIBDIR)/libtightrope.a
 	install -m 755 $(SHAREDLIB) $(DESTDIR)$(LIBDIR)/$(notdir $(SHAREDLIB))
@@ -176,6 +199,11 @@ install: all
 	  -e 's|@VERSION@|$(LIBVERSION)|; s|@REQUIRES@|$(LIBS_PC)|' core/tightrope.pc.in \
 	  >$(DESTDIR)$(PKGCONFIGDIR)/tightrope.pc
 	cp -r scripts/policies scripts/textbook $(DESTDIR)$(SHAREDIR)/scripts/
+	install -m 644 share/schema/scenario.schema.json $(DESTDIR)$(SHAREDIR)/scenario.schema.json
+	install -m 644 share/lua/tightrope.lua $(DESTDIR)$(SHAREDIR)/lua/tightrope.lua
+	install -m 644 $(BUILD)/man/tightrope.1 $(DESTDIR)$(MANDIR)/man1/tightrope.1
+	install -m 644 $(BUILD)/man/tightrope-scenario.5 $(DESTDIR)$(MANDIR)/man5/tightrope-scenario.5
+	install -m 644 share/completion/tightrope.bash $(DESTDIR)$(COMPLETIONDIR)/tightrope
 	install -m 644 $(addprefix python/tightrope/,$(PYFILES)) $(DESTDIR)$(PYTHONDIR)/tightrope/
 	printf '# written by make install\nBINARY = %s\n' "'$(BINDIR)/tightrope'" \
 	  >$(DESTDIR)$(PYTHONDIR)/tightrope/_installed.py
@@ -184,7 +212,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tightrope $(DESTDIR)$(LIBDIR)/libtightrope.a \
 	  $(DESTDIR)$(LIBDIR)/$(notdir $(SHAREDLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libtightrope.so $(DESTDIR)$(INCLUDEDIR)/tightrope.h \
-	  $(DESTDIR)$(PKGCONFIGDIR)/tightrope.pc
+	  $(DESTDIR)$(PKGCONFIGDIR)/tightrope.pc $(DESTDIR)$(MANDIR)/man1/tightrope.1 \
+	  $(DESTDIR)$(MANDIR)/man5/tightrope-scenario.5 $(DESTDIR)$(COMPLETIONDIR)/tightrope
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(PYTHONDIR)/tightrope
 
 clean:

@@ -43,6 +43,8 @@ void tr_options_free(tr_options *o) {
   free_strings(o->sets, o->nsets);
   free_strings(o->variants, o->nvariants);
   free_strings(o->argv, o->argc);
+  free(o->sweep_file);
+  free(o->variants_file);
   free(o);
 }
 
@@ -81,6 +83,31 @@ int tr_options_set_out(tr_options *o, const char *dir) {
   o->out_owned = copy;
   o->out = copy;
   return 0;
+}
+
+static int set_string(char **field, const char *value) {
+  char *copy = NULL;
+  if (value && !(copy = strdup(value))) return -1;
+  free(*field);
+  *field = copy;
+  return 0;
+}
+
+int tr_options_set_sweep_file(tr_options *o, const char *path) {
+  return o ? set_string(&o->sweep_file, path) : -1;
+}
+
+int tr_options_set_variants_file(tr_options *o, const char *path) {
+  return o ? set_string(&o->variants_file, path) : -1;
+}
+
+tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d) {
+  if (!o) return tr_scenario_load(path, d);
+  return scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+}
+
+int tr_new(const char *dir, tr_diag *d) {
+  return scaffold_new(dir, d);
 }
 
 static int push_string(char ***v, int *n, const char *s) {
@@ -195,6 +222,8 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   const ynode *seed = set ? ynode_get(set, "seed") : NULL;
   const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
   const ynode *sets = set ? ynode_get(set, "set") : NULL;
+  const ynode *sweep = scen ? ynode_get(scen, "sweep_file") : NULL;
+  const ynode *variants = scen ? ynode_get(scen, "variants_file") : NULL;
   uint64_t seed_value = 0, ticks_value = 0;
   if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
       parse_u64(seed->str, &seed_value) || !ticks || ticks->type != YN_SCALAR ||
@@ -205,6 +234,8 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
     tr_options_set_seed(o, seed_value);
     tr_options_set_ticks(o, (int)ticks_value);
     *scenario = strdup(file->str);
+    if (sweep && sweep->type == YN_SCALAR) tr_options_set_sweep_file(o, sweep->str);
+    if (variants && variants->type == YN_SCALAR) tr_options_set_variants_file(o, variants->str);
     int from_cli = o->nsets > 0;
     for (int i = 0; !from_cli && sets && sets->type == YN_SEQ && i < sets->n; i++)
       if (sets->items[i]->type == YN_SCALAR) tr_options_add_set(o, sets->items[i]->str);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "internal.h"
 
 tr_diag *tr_diag_new(void) {
@@ -29,9 +31,54 @@ int tr_diag_count(const tr_diag *d) {
   return d ? d->n : 0;
 }
 
+/* The files a scenario is composed of (compose.c): a place in file k > 0
+** travels as the line (k << DIAG_SOURCE_SHIFT) | line, so that every stage
+** after loading reports it in the right file without knowing about
+** composition. The registry only grows; one path has one index. */
+#define DIAG_SOURCE_SHIFT 25          /* lines < 2^25: files are at most 16 MiB */
+#define DIAG_SOURCE_MAX 63            /* (63 << 25) still fits an int */
+static pthread_mutex_t diag_sources_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *diag_sources[DIAG_SOURCE_MAX + 1];
+
+int diag_source(const char *path) {
+  int k = 0;
+  pthread_mutex_lock(&diag_sources_lock);
+  for (int i = 1; i <= DIAG_SOURCE_MAX && !k; i++) {
+    if (!diag_sources[i]) {
+      if ((diag_sources[i] = strdup(path))) k = i;
+      break;
+    }
+    if (strcmp(diag_sources[i], path) == 0) k = i;
+  }
+  pthread_mutex_unlock(&diag_sources_lock);
+  return k;   /* 0 when full: places then read as lines of the scenario file */
+}
+
+int diag_source_line(int source, int line) {
+  if (source <= 0 || line <= 0 || line >= (1 << DIAG_SOURCE_SHIFT)) return line;
+  return (source << DIAG_SOURCE_SHIFT) | line;
+}
+
+char *diag_source_file(int line) {
+  if (line < (1 << DIAG_SOURCE_SHIFT)) return NULL;
+  int k = line >> DIAG_SOURCE_SHIFT;
+  char *r = NULL;
+  pthread_mutex_lock(&diag_sources_lock);
+  if (k <= DIAG_SOURCE_MAX && diag_sources[k]) r = strdup(diag_sources[k]);
+  pthread_mutex_unlock(&diag_sources_lock);
+  return r;
+}
+
 void diag_verror(tr_diag *d, const char *file, int line, int col,
                  const char *fmt, va_list ap) {
   if (!d) return;
+  if (line >= (1 << DIAG_SOURCE_SHIFT)) {
+    int k = line >> DIAG_SOURCE_SHIFT;
+    pthread_mutex_lock(&diag_sources_lock);
+    if (k <= DIAG_SOURCE_MAX && diag_sources[k]) file = diag_sources[k];
+    pthread_mutex_unlock(&diag_sources_lock);
+    line &= (1 << DIAG_SOURCE_SHIFT) - 1;
+  }
   if (d->n == d->cap) {
     int cap = d->cap ? 2 * d->cap : 8;
     tr_msg *m = realloc(d->msgs, (size_t)cap * sizeof *m);

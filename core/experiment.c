@@ -52,6 +52,15 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       const tr_attrdecl *ad = p->kind == PATH_ACTOR_ATTR ? &sc->actors[p->actor].attrs[p->attr]
                                                          : &sc->rels[p->rel].attrs[p->attr];
       double x = op == CHANGE_SET ? value : in->init[p->slot] + value;
+      if (ad->dist >= 0) {
+        snprintf(err, errsize, "%s is drawn from a distribution in every run; it has no single "
+                 "value to change", p->text);
+        return -1;
+      }
+      if (ad->integer && x != floor(x)) {
+        snprintf(err, errsize, "%s = %g: the attribute is an integer", p->text, x);
+        return -1;
+      }
       if (!isfinite(x)) { snprintf(err, errsize, "%s becomes %g, not a finite number", p->text, x); return -1; }
       if (x < ad->min || x > ad->max) {
         snprintf(err, errsize, "%s = %g is outside its bounds [%g, %g]", p->text, x, ad->min, ad->max);
@@ -63,6 +72,17 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
     case PATH_MODEL:
       in->model[p->model] = op == CHANGE_SET ? value : in->model[p->model] + value;
       return 0;
+    case PATH_COUNT: {
+      double *c = &in->init[sc->nslots + p->pop];
+      double x = op == CHANGE_SET ? value : *c + value;
+      if (x < 0 || x != floor(x) || x > sc->pops[p->pop].cap) {
+        snprintf(err, errsize, "%s = %g: a count is a whole number from 0 to %d", p->text, x,
+                 sc->pops[p->pop].cap);
+        return -1;
+      }
+      *c = x;
+      return 0;
+    }
     case PATH_TICKS:
       if (op != CHANGE_SET || value < 0 || value != floor(value) || value > 1e9) {
         snprintf(err, errsize, "experiment.ticks must be set to a whole number >= 0");
@@ -71,6 +91,16 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       in->ticks = (int)value;
       return 0;
     case PATH_PARAM: {
+      if (p->pop >= 0) {          /* POP.params.KEY: every member */
+        const tr_popdecl *pd = &sc->pops[p->pop];
+        tr_path one = *p;
+        one.pop = -1;
+        for (int m = 0; m < pd->cap; m++) {
+          one.actor = pd->first + m;
+          if (apply_change(sc, in, &one, op, value, err, errsize)) return -1;
+        }
+        return 0;
+      }
       double base = 0;
       int found = 0;
       for (int i = in->nparams - 1; i >= 0 && !found; i--)
@@ -151,6 +181,16 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
     *npoints = (int)total;
     return 0;
   }
+  if (sc->sweep_method == SWEEP_FILE) {     /* the design's rows, as written */
+    int P = sc->sweep[0].nvalues;
+    double *v = malloc((size_t)P * (size_t)k * sizeof *v);
+    if (!v) return -1;
+    for (int p = 0; p < P; p++)
+      for (int j = 0; j < k; j++) v[p * k + j] = sc->sweep[j].values[p];
+    *out = v;
+    *npoints = P;
+    return 0;
+  }
   int P = sc->sweep_points;
   if (P < 1 || P > 10000000) return -1;
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);
@@ -197,7 +237,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
 
 /* The baseline instance: the scenario's values, horizon `ticks`. */
 int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in) {
-  in->init = calloc((size_t)sc->nslots + 1, sizeof *in->init);
+  in->init = calloc((size_t)sc->nslots + (size_t)sc->npops + 1, sizeof *in->init);
   in->model = calloc((size_t)sc->nmodel + 1, sizeof *in->model);
   if (!in->init || !in->model) return -1;
   for (int a = 0; a < sc->nactors; a++)
@@ -207,7 +247,9 @@ int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in) {
     for (int i = 0; i < sc->rels[r].nattrs; i++)
       in->init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
   for (int m = 0; m < sc->nmodel; m++) in->model[m] = sc->model[m].value;
+  for (int p = 0; p < sc->npops; p++) in->init[sc->nslots + p] = sc->pops[p].count;
   in->ticks = ticks;
+  in->activation = sc->activation;
   in->vdecl = -1;
   in->point = 1;
   return 0;
@@ -253,6 +295,7 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
           diag_error(d, NULL, 0, 0, "--set %s: %s", opts->sets[i], err);
       if (in->vdecl >= 0) {
         const tr_variantdecl *vd = &sc->variants[in->vdecl];
+        if (vd->activation >= 0) in->activation = vd->activation;
         for (int c = 0; c < vd->nchanges; c++) {
           const tr_change *ch = &vd->changes[c];
           if (apply_change(sc, in, &ch->path, ch->op, ch->value, err, sizeof err) && p == 0)
@@ -295,7 +338,10 @@ void exp_plan_free(tr_plan *plan) {
 ** this is the engine's one piece of process-wide state. */
 static volatile sig_atomic_t interrupted_by;
 
-static void on_signal(int sig) { interrupted_by = sig; }
+static void on_signal(int sig) {
+  interrupted_by = sig;
+  watchdog_signal();        /* stops the scripts running now, too */
+}
 
 struct tr_console {
   pthread_mutex_t mu;
@@ -389,6 +435,17 @@ static void *worker(void *arg) {
              (size_t)nm * sizeof(double));
     }
     pthread_mutex_lock(&x->mu);
+    if (rc && lx->limit_hit == LIMIT_INTERRUPT) {
+      /* Stopped by SIGINT/SIGTERM: the run is not finished, and not failed;
+      ** hand it back so that the writer stops before it (--resume reruns it). */
+      free(s->err.message);
+      x->stop = 1;
+      if (k < x->next_job) x->next_job = k;
+      pthread_cond_broadcast(&x->space);
+      pthread_cond_broadcast(&x->ready);
+      pthread_mutex_unlock(&x->mu);
+      continue;
+    }
     s->done = 1;
     if (rc) {
       x->stop = 1;
@@ -646,6 +703,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   sigemptyset(&sa.sa_mask);
   if (opts->signals) {
     interrupted_by = 0;
+    watchdog_clear_signal();
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
   }

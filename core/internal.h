@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <math.h>
 
 #include "tightrope.h"
 
@@ -41,6 +42,13 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
 /* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
 ** NULL when none is close enough to be a plausible typo. */
 const char *diag_suggest(const char *word, const char *const *names, int n);
+/* The files a scenario is composed of: diag_source gives a file's index
+** (1..63, 0 when the registry is full), diag_source_line the line number
+** that carries that file with it; diag_verror decodes it (compose.c). */
+int diag_source(const char *path);
+int diag_source_line(int source, int line);
+/* The file of an encoded line (a copy to free), or NULL for a plain line. */
+char *diag_source_file(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
@@ -93,13 +101,38 @@ struct tr_value {
   int line, col;
 };
 
+/* What a write outside an attribute's bounds does (docs/scenario-format.md). */
+enum { BOUND_CLAMP, BOUND_ERROR, BOUND_REJECT };
+
+/* A distribution an attribute's starting value is drawn from, per run. */
+enum { DIST_UNIFORM, DIST_NORMAL, DIST_BETA, DIST_LOGNORMAL, DIST_CHOICE, DIST_POISSON };
+typedef struct tr_distdecl {
+  int kind;
+  double a, b;            /* uniform low/high, normal mean/sd, beta a/b,
+                             lognormal zeta/sigma, poisson mean */
+  double *values, *weights; int nvalues;   /* choice (weights NULL: equal) */
+  int line, col;
+} tr_distdecl;
+
 typedef struct tr_attrdecl {
   char *name;
   double value, min, max; /* min/max are -inf/+inf when unbounded */
   int bounded;
   int slot;               /* index into the world's value array */
   int line, col;
+  int on_bound;           /* BOUND_* */
+  int integer;            /* type: integer (whole numbers only) */
+  int dist;               /* index in sc->dists, or -1: the value is fixed */
 } tr_attrdecl;
+
+/* A population: `count` actors made from one entry of `actors`. Its members
+** are the actors first .. first+cap-1, ids from the pattern numbered from 1;
+** an instance uses the first `count` of them (docs/scenario-format.md). */
+typedef struct tr_popdecl {
+  char *name;             /* the key in `actors`; paths NAME.count */
+  int first, cap, count;  /* count: the file's */
+  int line, col;
+} tr_popdecl;
 
 typedef struct tr_actordecl {
   char *id, *name;        /* name defaults to id */
@@ -110,6 +143,7 @@ typedef struct tr_actordecl {
   int policy_line, policy_col;
   tr_value params;        /* TV_MAP, or TV_NULL when absent */
   int line, col;
+  int pop, member;        /* population index and 1-based number, or -1, 0 */
 } tr_actordecl;
 
 typedef struct tr_reldecl {
@@ -131,7 +165,7 @@ typedef struct tr_actiondecl {
 } tr_actiondecl;
 
 /* A path names one number of the scenario (SPEC §3.4). */
-enum { PATH_ACTOR_ATTR, PATH_REL_ATTR, PATH_PARAM, PATH_MODEL, PATH_TICKS };
+enum { PATH_ACTOR_ATTR, PATH_REL_ATTR, PATH_PARAM, PATH_MODEL, PATH_TICKS, PATH_COUNT };
 typedef struct tr_path {
   int kind;
   int actor;              /* PATH_ACTOR_ATTR, PATH_PARAM */
@@ -140,6 +174,7 @@ typedef struct tr_path {
   int slot;               /* world slot of an attribute path, else -1 */
   char *key;              /* PATH_PARAM: the key after "params." (may hold dots) */
   int model;              /* PATH_MODEL: index in sc->model */
+  int pop;                /* PATH_COUNT: index in sc->pops */
   char *text;             /* as written */
 } tr_path;
 
@@ -159,6 +194,7 @@ typedef struct tr_eventdecl {
   double prob;
   char *when;             /* expression or NULL */
   int when_line, when_col;
+  int when_quoted;        /* the YAML value was quoted (check.c places names) */
   tr_change *changes;     /* set/add in file order (attribute paths only) */
   int nchanges;
   char *lua;              /* snippet or NULL */
@@ -173,16 +209,20 @@ typedef struct tr_eventdecl {
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
   int line, col;          /* place of the expression */
+  int quoted;             /* the YAML value was quoted (check.c places names) */
+  int name_line, name_col;
+  int by_name;            /* metric: visible by name to expressions (check.c) */
 } tr_exprdecl;
 
 typedef struct tr_variantdecl {
   char *name, *description;
+  int activation;         /* ACT_*, or -1: the experiment's */
   tr_change *changes;
   int nchanges;
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -198,6 +238,13 @@ typedef struct tr_modelparam {
   double value;
 } tr_modelparam;
 
+/* Every file a scenario was read from (compose.c): the scenario file, then
+** the bases it extends, then the --sweep and --variants files. */
+typedef struct tr_scenario_files {
+  char **paths;
+  int n;
+} tr_scenario_files;
+
 struct tr_scenario {
   char *path;             /* as given on the command line */
   char *dir;              /* its folder, for script lookup */
@@ -206,7 +253,8 @@ struct tr_scenario {
   int has_ticks, has_runs, has_seed;
   uint64_t seed;
   char *tick_unit;
-  long long instr_limit;  /* limits.instructions, per Lua call */
+  long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
+  long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
@@ -214,6 +262,7 @@ struct tr_scenario {
 
   tr_actordecl *actors;   int nactors;
   tr_reldecl *rels;       int nrels;
+  char **kinds;           int nkinds;     /* declared under `kinds:` */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
   tr_eventdecl *events;   int nevents;
   tr_exprdecl *metrics;   int nmetrics;
@@ -222,15 +271,39 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random */
+  int sweep_points;       /* sobol/lhs/random; file: the design's rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
   int nslots;
   int *rel_hash;          /* open addressing over (from,to) -> rel index */
   int rel_hash_size;      /* power of two; -1 marks an empty bucket */
-  char sha256[65];        /* of the scenario file, hex */
+  char sha256[65];        /* of the scenario file, hex; over every file when composed */
+  tr_scenario_files files;   /* what it was read from (files.n >= 1) */
+  char *sweep_file;       /* --sweep FILE, or NULL */
+  char *variants_file;    /* --variants FILE, or NULL */
+
+  /* Roles: the four built-in ones (ROLE_*), then any other role names in
+  ** the order first used; an actor's role indexes this list. */
+  char **roles;           int nroles;
+  tr_popdecl *pops;       int npops;
+  tr_distdecl *dists;     int ndists;
+  int activation;         /* ACT_* */
 };
+
+/* experiment.activation (docs/scenario-format.md#activation-order). */
+enum { ACT_SYNCHRONOUS, ACT_RANDOM_SEQUENTIAL, ACT_SEQUENTIAL };
+
+/* tr_scenario_load, with the --set overrides the populations must make
+** room for (a count set there may exceed the file's). */
+tr_scenario *scen_load_sets(const char *path, char *const *sets, int nsets, tr_diag *d);
+
+/* Static checks of the names inside expressions (check.c); returns the
+** number of errors added to d. */
+int check_expressions(const tr_scenario *sc, tr_diag *d);
+/* Whether metric i is visible by name: not when an actor id or a name the
+** expression environment binds already means something else. */
+int check_metric_by_name(const tr_scenario *sc, int i);
 
 /* Relation index of FROM->TO, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
@@ -267,6 +340,9 @@ extern const int model_nactions;
 /* Defaults of every model parameter (model.KEY). */
 extern const tr_modelparam model_defaults[];
 extern const int model_ndefaults;
+/* Relation kinds the model and the default policies read. */
+extern const char *const model_kinds[];
+extern const int model_nkinds;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and
@@ -281,11 +357,13 @@ typedef struct tr_instance {
   int variant;            /* position in the experiment's variant list: 0 = baseline */
   int vdecl;              /* -1 = baseline, else index in sc->variants */
   int point;              /* 1-based */
-  double *init;           /* nslots initial values */
+  double *init;           /* nslots initial values, then one count per
+                             population (init[nslots + p]) */
   double *model;          /* nmodel values */
   tr_paramset *params;    /* overrides of actor params */
   int nparams;
   int ticks;
+  int activation;         /* ACT_* */
 } tr_instance;
 
 /* Instances of an experiment, in output order (variant-major, then point).
@@ -328,6 +406,7 @@ struct tr_options {
   int resume;
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
+  char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
   tr_run_callback callback; void *callback_ctx;
   int cancel_flag;        /* set by tr_options_cancel (atomically) */
   int *cancel;            /* &cancel_flag of the options the user holds */
@@ -403,6 +482,14 @@ struct tr_world {
   unsigned char *event_done; /* per event: a `once` event has fired */
   tr_runresult *res;         /* where the run's rows go */
   int log_events;
+  /* Populations, bounds and types (docs/scenario-format.md). */
+  unsigned char *present;    /* per actor: in this run (population counts) */
+  unsigned char *strict;     /* per slot: 0 plain clamp, 1 on_bound error or
+                                reject, 2 integer (with or without those) */
+  unsigned char *on_bound;   /* per slot: BOUND_* */
+  int *dist;                 /* per slot: index in sc->dists, or -1 */
+  long long rejected;        /* writes on_bound: reject dropped this run */
+  struct { int slot; double value; int kind; } fault;  /* kind 0: none */
 };
 
 tr_world *world_new(const tr_scenario *sc);
@@ -414,15 +501,33 @@ static inline double world_clamp(const tr_world *w, int slot, double v) {
   if (v > w->hi[slot]) return w->hi[slot];
   return v;
 }
+/* A write outside the bounds of an attribute with on_bound error or reject,
+** or a fraction written to an integer attribute: world_store handles it. */
+static inline int world_plain(const tr_world *w, int slot, double v) {
+  if (!w->strict[slot]) return 1;
+  if (v < w->lo[slot] || v > w->hi[slot]) return 0;
+  return w->strict[slot] == 1 || v == floor(v);
+}
+int world_store(tr_world *w, int slot, double v);
 /* Every write from C goes here: the slot is marked for the Lua mirror
-** (script_sync copies it into the views before Lua next runs). */
+** (script_sync copies it into the views before Lua next runs). A write
+** that on_bound rejects is dropped and counted; one it refuses (or a
+** fraction for an integer) is recorded in w->fault, which the tick raises
+** as the run's error (world_fault_message). */
 static inline void world_write(tr_world *w, int slot, double v) {
+  if (!world_plain(w, slot, v) && world_store(w, slot, v)) return;
   w->val[slot] = world_clamp(w, slot, v);
   if (!w->is_dirty[slot]) {
     w->is_dirty[slot] = 1;
     w->dirty[w->ndirty++] = slot;
   }
 }
+/* The message of w->fault (and clears it); NULL when there is none. */
+const char *world_fault_message(tr_world *w, char *buf, size_t size);
+/* Per run: draw the attributes declared with a distribution, in slot
+** order, from the run's stream; -1 with a message in buf when a draw falls
+** outside its bounds. */
+int world_draw(tr_world *w, char *buf, size_t size);
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
@@ -475,13 +580,25 @@ struct tr_lua {
   tr_world *w;
   size_t mem, mem_limit;
   long long instr, instr_limit;
-  int limit_hit, mem_hit;
+  int limit_hit, mem_hit;    /* limit_hit: LIMIT_* of the limit that stopped the call */
+  /* The CPU-time bound (watchdog.c): call_seq counts calls, in_call says
+  ** one is in progress; the watchdog sets wd_fire_seq to the call to stop,
+  ** or wd_interrupt after SIGINT/SIGTERM, then signals this state's thread. */
+  unsigned long call_seq, wd_fire_seq;
+  int in_call, wd_interrupt;
+  long long cpu_limit_ns;
   int mem_fatal;             /* a memory error was raised (pcall cannot swallow it) */
   int mode, cur_actor;
   int what_kind, what_index;   /* WHAT_*: what is running, for messages */
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  /* Object identities for pairs, next and tostring (sandbox.c, see
+  ** docs/security.md "Reproducibility"): every table, function and
+  ** userdata gets a number from a counter when Lua allocates it. */
+  struct tr_idmap *ids;
+  unsigned long long next_id, run_id_base, params_id_end;
+  ptrdiff_t udata_off;           /* lua_topointer(userdata) - its allocation */
 };
 
 /* The terminal shared by workers' print() and the progress line: whole
@@ -505,8 +622,31 @@ void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
 void script_sync(struct lua_State *L, tr_lua *lx);
 /* "decide of 'qatar'", "metric 'tension'", ... */
 void script_describe(const tr_lua *lx, char *buf, size_t size);
-/* Restore the count hook after a run that hit the instruction limit. */
+/* Statistics (gini, sd, var, median, quantile) and read-only helpers
+** (ipairs, pairs, select, table) into the expression table at env. */
+void exprlib_register(struct lua_State *L, int env);
+/* Restore the hooks after a run that hit a limit. */
 void sandbox_reset_limits(struct lua_State *L, tr_lua *lx);
+/* Object numbering of a run: called at the start of every run before the
+** instance's params tables are (re)built (after_params 0) and after
+** (after_params 1, built: they were rebuilt), so that the same run numbers
+** its objects the same in any worker (docs/security.md "Reproducibility"). */
+void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
+/* Charge `units` of work done in C to the current call's instruction count
+** (raises the instruction-limit error past the limit). */
+void sandbox_charge(struct lua_State *L, double units);
+/* Install the hook that stops the running call (async-signal-safe). */
+void sandbox_arm_stop(tr_lua *lx);
+enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
+
+/* ------------------------------------------------------------ watchdog */
+/* The CPU-time bound of calls into Lua, and interrupts (watchdog.c): the
+** thread that runs a state registers it (and unregisters it before closing
+** the state); watchdog_signal is for SIGINT/SIGTERM handlers. */
+int watchdog_register(tr_lua *lx);
+void watchdog_unregister(tr_lua *lx);
+void watchdog_signal(void);
+void watchdog_clear_signal(void);
 
 /* -------------------------------------------------------------- output */
 /* Results arrive in output order (variant, point, run) and are streamed
@@ -632,5 +772,24 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+
+/* ------------------------------------------------------------- compose */
+/* The YAML tree of the scenario at path with its `extends` bases merged in
+** and the --sweep / --variants blocks (either may be NULL) put in place;
+** every file read is appended to files. NULL on error (messages in d). */
+ynode *compose_scenario(const char *path, const char *sweep_file, const char *variants_file,
+                        tr_scenario_files *files, tr_diag *d);
+int compose_files_add(tr_scenario_files *f, const char *path);   /* 0, or -1: no memory */
+void compose_files_free(tr_scenario_files *f);
+/* tr_scenario_load with --sweep / --variants files (either may be NULL) and
+** the --set overrides (populations make room for a count set there). */
+tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
+                                const char *variants_file, char *const *sets, int nsets,
+                                tr_diag *d);
+
+/* ------------------------------------------------------------ scaffold */
+/* `tightrope new DIR`: writes a commented starter scenario, policy and
+** action into DIR (missing or empty). A TR_* status; messages go to d. */
+int scaffold_new(const char *dir, tr_diag *d);
 
 #endif

@@ -164,6 +164,11 @@ static int view_newindex(lua_State *L) {
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
+      if (w->strict[slot] == 2 && x != floor(x)) {
+        char msg[512];
+        world_store(w, slot, x);
+        return luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
+      }
       if (w->writer[slot] != lx->cur_actor) {
         const char *me = sc->actors[lx->cur_actor].id;
         return luaL_error(L,
@@ -175,12 +180,18 @@ static int view_newindex(lua_State *L) {
       return 0;
     case MODE_ACTION:
     case MODE_EVENT:
+      if (!world_plain(w, slot, x) && world_store(w, slot, x)) {
+        char msg[512];
+        if (w->fault.kind) return luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
+        return 0;                      /* on_bound: reject */
+      }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
       lua_getmetatable(L, 1);
       lua_getfield(L, -1, "__index");
       lua_pushvalue(L, 2);
-      lua_pushnumber(L, x);
+      if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
+      else lua_pushnumber(L, x);
       lua_rawset(L, -3);
       return 0;
     default:
@@ -210,7 +221,8 @@ static int view_next(lua_State *L) {
   }
   if (i >= n) return 0;
   lua_pushstring(L, attrs[i].name);
-  lua_pushnumber(L, lx->w->val[attrs[i].slot]);
+  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[attrs[i].slot]);
+  else lua_pushnumber(L, lx->w->val[attrs[i].slot]);
   return 2;
 }
 
@@ -231,7 +243,8 @@ void script_sync(lua_State *L, tr_lua *lx) {
     w->is_dirty[s] = 0;
     lua_rawgeti(L, -2, s + 1);
     lua_rawgeti(L, -2, s + 1);
-    lua_pushnumber(L, w->val[s]);
+    if (w->strict[s] == 2) lua_pushinteger(L, (lua_Integer)w->val[s]);
+    else lua_pushnumber(L, w->val[s]);
     lua_rawset(L, -3);
     lua_pop(L, 1);
   }
@@ -252,6 +265,13 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   if (lua_rawget(L, -2) == LUA_TNUMBER) {
     int a = (int)lua_tointeger(L, -1);
     lua_pop(L, 2);
+    tr_lua *lx = TR_LX(L);
+    if (lx->w && !lx->w->present[a]) {
+      const tr_popdecl *p = &lx->sc->pops[lx->sc->actors[a].pop];
+      return luaL_error(L, "%s: actor '%s' is not in this run (population '%s' has %d members)",
+                        fn, lx->sc->actors[a].id, p->name,
+                        (int)lx->w->inst->init[lx->sc->nslots + lx->sc->actors[a].pop]);
+    }
     return a;
   }
   tr_lua *lx = TR_LX(L);
@@ -263,6 +283,95 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   return luaL_error(L, "%s: unknown actor '%s'", fn, id);
 }
 
+/* ---------------------------------------------------- expression lists */
+/* In expressions (read-only by definition) world:actors, world:outgoing
+** and world:incoming return one cached read-only list per call site kind
+** and key, instead of a fresh table per call: actors and relations are
+** fixed for the life of the state. The list's metatable carries what the
+** aggregates need to work in C from the world's value array: the items'
+** kind and indices, and per attribute name, the items' slots. */
+static const char list_key = 0;    /* metatable: the list_desc userdata */
+static const char slots_key = 0;   /* metatable: attribute name -> slots userdata (or false) */
+#define R_LISTS "tr.lists"         /* key -> cached list */
+
+typedef struct list_desc { int kind, n; int idx[]; } list_desc;
+
+/* Pushes the cached list for key, building it from idx[0..n-1] of kind
+** with the views in table `views` (a stack index) the first time. */
+static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx, int n, int views) {
+  lua_getfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  if (lua_rawgeti(L, -1, key) != LUA_TNIL) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, views, idx[i] + 1);
+    lua_rawseti(L, -2, i + 1);
+  }
+  sandbox_readonly(L);
+  lua_getmetatable(L, -1);
+  list_desc *d = lua_newuserdatauv(L, sizeof *d + (size_t)(n ? n : 1) * sizeof(int), 0);
+  d->kind = kind;
+  d->n = n;
+  memcpy(d->idx, idx, (size_t)n * sizeof(int));
+  lua_rawsetp(L, -2, &list_key);
+  lua_newtable(L);
+  lua_rawsetp(L, -2, &slots_key);
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, key);
+  lua_remove(L, -2);
+}
+
+/* The descriptor of a cached list at idx, or NULL. */
+static const list_desc *list_of(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return NULL;
+  const list_desc *d = lua_rawgetp(L, -1, &list_key) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+  lua_pop(L, 2);
+  return d;
+}
+
+/* Slots of attribute `name` (stack index) in the items of cached list
+** `list`, or NULL when an item lacks it (the caller then takes the path
+** that reports the error). */
+static const int *list_slots(lua_State *L, int list, const list_desc *d, int name) {
+  lua_getmetatable(L, list);
+  lua_rawgetp(L, -1, &slots_key);
+  lua_pushvalue(L, name);
+  int t = lua_rawget(L, -2);
+  if (t == LUA_TUSERDATA) {
+    const int *s = lua_touserdata(L, -1);
+    lua_pop(L, 3);
+    return s;
+  }
+  lua_pop(L, 1);
+  if (t == LUA_TNIL) {
+    const tr_scenario *sc = TR_LX(L)->sc;
+    const char *key = lua_tostring(L, name);
+    int *slots = lua_newuserdatauv(L, (size_t)(d->n ? d->n : 1) * sizeof(int), 0);
+    int ok = 1;
+    for (int i = 0; i < d->n && ok; i++) {
+      int na;
+      const tr_attrdecl *attrs = view_attrs(sc, d->kind, d->idx[i], &na);
+      slots[i] = -1;
+      for (int k = 0; k < na; k++)
+        if (strcmp(attrs[k].name, key) == 0) { slots[i] = attrs[k].slot; break; }
+      ok = slots[i] >= 0;
+    }
+    if (!ok) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    lua_pushvalue(L, name);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+    const int *s = ok ? lua_touserdata(L, -1) : NULL;
+    lua_pop(L, 3);
+    return s;
+  }
+  lua_pop(L, 2);
+  return NULL;
+}
+
 /* ------------------------------------------------------------- world API */
 static int w_actor(lua_State *L) {
   int a = check_actor(L, 2, "world:actor");
@@ -270,27 +379,92 @@ static int w_actor(lua_State *L) {
   return 1;
 }
 
-static int w_actors(lua_State *L) {
+/* A role name's index in sc->roles, or an error naming the roles. */
+static int check_role(lua_State *L, int idx, const char *fn) {
+  const tr_scenario *sc = TR_LX(L)->sc;
+  const char *r = luaL_checkstring(L, idx);
+  for (int i = 0; i < sc->nroles; i++)
+    if (strcmp(r, sc->roles[i]) == 0) return i;
+  const char *s = diag_suggest(r, (const char *const *)sc->roles, sc->nroles);
+  return luaL_error(L, "%s: unknown role '%s'%s%s%s", fn, r, s ? " (did you mean '" : "",
+                    s ? s : "", s ? "'?)" : "");
+}
+
+/* Actors in this run, in file order: of one role (role >= 0), without one
+** actor (skip >= 0). Pushes a fresh list. */
+static void push_actor_list(lua_State *L, int views, int role, int skip) {
   tr_lua *lx = TR_LX(L);
   const tr_scenario *sc = lx->sc;
-  int role = -1;
-  if (!lua_isnoneornil(L, 2)) {
-    const char *r = luaL_checkstring(L, 2);
-    for (int i = 0; i < ROLE_COUNT; i++)
-      if (strcmp(r, tr_role_names[i]) == 0) role = i;
-    if (role < 0) {
-      const char *s = diag_suggest(r, (const char *const *)tr_role_names, ROLE_COUNT);
-      return luaL_error(L, "world:actors: unknown role '%s'%s%s%s", r,
-                        s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-    }
-  }
   lua_createtable(L, role < 0 ? sc->nactors : 8, 0);
   int n = 0;
   for (int a = 0; a < sc->nactors; a++) {
-    if (role >= 0 && sc->actors[a].role != role) continue;
-    lua_rawgeti(L, lua_upvalueindex(1), a + 1);
+    if ((role >= 0 && sc->actors[a].role != role) || a == skip) continue;
+    if (lx->w && !lx->w->present[a]) continue;
+    lua_rawgeti(L, views, a + 1);
     lua_rawseti(L, -2, ++n);
   }
+}
+
+static int w_actors(lua_State *L) {
+  int role = lua_isnoneornil(L, 2) ? -1 : check_role(L, 2, "world:actors");
+  tr_lua *lx = TR_LX(L);
+  if (lx->mode == MODE_EXPR) {   /* read-only: one list per role and run */
+    const tr_scenario *sc = lx->sc;
+    int idx[sc->nactors ? sc->nactors : 1], n = 0;
+    for (int a = 0; a < sc->nactors; a++)
+      if ((role < 0 || sc->actors[a].role == role) && (!lx->w || lx->w->present[a])) idx[n++] = a;
+    cached_list(L, -2 - role, VIEW_ACTOR, idx, n, lua_upvalueindex(1));
+    return 1;
+  }
+  push_actor_list(L, lua_upvalueindex(1), role, -1);
+  return 1;
+}
+
+/* world:others(me [, role]): the actors in this run but me. */
+static int w_others(lua_State *L) {
+  int me = check_actor(L, 2, "world:others");
+  int role = lua_isnoneornil(L, 3) ? -1 : check_role(L, 3, "world:others");
+  push_actor_list(L, lua_upvalueindex(1), role, me);
+  return 1;
+}
+
+/* world:transfer(from, to, attr, amount): moves up to amount of attr from
+** one actor to another at once, never taking `from` below its lower bound
+** nor `to` above its upper bound; returns the amount moved. */
+static int w_transfer(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  tr_world *w = lx->w;
+  if (lx->mode != MODE_ACTION && lx->mode != MODE_EVENT)
+    return luaL_error(L, "world:transfer is for action scripts and events; a policy acts "
+                      "through me:act");
+  int from = check_actor(L, 2, "world:transfer");
+  int to = check_actor(L, 3, "world:transfer");
+  const char *attr = luaL_checkstring(L, 4);
+  double amount = luaL_checknumber(L, 5);
+  int sf = scen_attr_slot(lx->sc, from, attr), st = scen_attr_slot(lx->sc, to, attr);
+  if (sf < 0 || st < 0)
+    return luaL_error(L, "world:transfer: actor '%s' has no attribute '%s'",
+                      lx->sc->actors[sf < 0 ? from : to].id, attr);
+  if (!isfinite(amount) || amount < 0)
+    return luaL_error(L, "world:transfer: the amount must be a finite number >= 0, got %f", amount);
+  if ((w->strict[sf] == 2 || w->strict[st] == 2) && amount != floor(amount))
+    return luaL_error(L, "world:transfer: '%s' is an integer attribute; cannot move %f", attr, amount);
+  double moved = amount;
+  if (from != to) {
+    if (w->val[sf] - moved < w->lo[sf]) moved = w->val[sf] - w->lo[sf];
+    if (w->val[st] + moved > w->hi[st]) moved = w->hi[st] - w->val[st];
+    if (moved < 0) moved = 0;
+    if (w->strict[sf] == 2 || w->strict[st] == 2) moved = floor(moved);
+    if (moved > 0) {
+      world_write(w, sf, w->val[sf] - moved);
+      world_write(w, st, w->val[st] + moved);
+      script_sync(L, lx);
+    }
+  } else {
+    moved = 0;
+  }
+  if (moved == floor(moved) && fabs(moved) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)moved);
+  else lua_pushnumber(L, moved);
   return 1;
 }
 
@@ -309,6 +483,11 @@ static int rel_list(lua_State *L, const char *fn, int incoming) {
   int a = check_actor(L, 2, fn);
   const int *off = incoming ? lx->w->in_off : lx->w->out_off;
   const int *rel = incoming ? lx->w->in_rel : lx->w->out_rel;
+  if (lx->mode == MODE_EXPR) {
+    cached_list(L, 2 * (lua_Integer)a + incoming, VIEW_REL, rel + off[a], off[a + 1] - off[a],
+                lua_upvalueindex(1));
+    return 1;
+  }
   lua_createtable(L, off[a + 1] - off[a], 0);
   for (int i = off[a]; i < off[a + 1]; i++) {
     lua_rawgeti(L, lua_upvalueindex(1), rel[i] + 1);
@@ -378,6 +557,10 @@ static int w_setadd(lua_State *L, int add) {
   if (!isfinite(x)) return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
   world_write(lx->w, slot, x);
   script_sync(L, lx);
+  if (lx->w->fault.kind) {
+    char msg[512];
+    return luaL_error(L, "%s: %s", fn, world_fault_message(lx->w, msg, sizeof msg));
+  }
   return 0;
 }
 
@@ -410,9 +593,11 @@ static int world_index(lua_State *L) {
   if (k && strcmp(k, "tick") == 0) { lua_pushinteger(L, lx->w->tick); return 1; }
   if (k && strcmp(k, "ticks") == 0) { lua_pushinteger(L, lx->w->ticks); return 1; }
   if (k && strcmp(k, "run") == 0) { lua_pushinteger(L, lx->w->run); return 1; }
+  if (k && strcmp(k, "rejected") == 0) { lua_pushinteger(L, (lua_Integer)lx->w->rejected); return 1; }
   static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                      "outgoing", "incoming", "end_run", "set", "add", "has"};
-  const char *s = k ? diag_suggest(k, names, 12) : NULL;
+                                      "outgoing", "incoming", "end_run", "set", "add", "has",
+                                      "others", "transfer", "rejected"};
+  const char *s = k ? diag_suggest(k, names, 15) : NULL;
   return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
 }
@@ -478,6 +663,27 @@ static int aggregate(lua_State *L, int op, const char *fn) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstring(L, 2);
+  const list_desc *d = list_of(L, 1);
+  if (d) {                      /* a cached list: in C, from the value array */
+    const int *slots = list_slots(L, 1, d, 2);
+    if (slots) {
+      const double *val = TR_LX(L)->w->val;
+      double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
+      for (int i = 0; i < d->n; i++) {
+        double x = val[slots[i]];
+        if (op == AGG_MIN) { if (x < acc) acc = x; }
+        else if (op == AGG_MAX) { if (x > acc) acc = x; }
+        else acc += x;
+      }
+      if (d->n == 0 && op != AGG_SUM) { lua_pushnil(L); return 1; }
+      lua_pushnumber(L, op == AGG_MEAN ? acc / (double)d->n : acc);
+      return 1;
+    }
+    lua_getmetatable(L, 1);     /* an item lacks it: the raw list reports which */
+    lua_getfield(L, -1, "__index");
+    lua_replace(L, 1);
+    lua_pop(L, 1);
+  }
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
   for (lua_Integer i = 1; i <= n; i++) {
@@ -506,6 +712,8 @@ static int f_min(lua_State *L) { return aggregate(L, AGG_MIN, "min"); }
 static int f_max(lua_State *L) { return aggregate(L, AGG_MAX, "max"); }
 static int f_count(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  const list_desc *d = list_of(L, 1);
+  if (d) { lua_pushinteger(L, d->n); return 1; }
   lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
   return 1;
 }
@@ -601,7 +809,8 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   int vals = lua_gettop(L);
   lua_Integer code = ((lua_Integer)index << 2) | kind;
   for (int i = 0; i < n; i++) {
-    lua_pushnumber(L, attrs[i].value);
+    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)attrs[i].value);
+    else lua_pushnumber(L, attrs[i].value);
     lua_setfield(L, vals, attrs[i].name);
     lua_pushvalue(L, vals);
     lua_rawseti(L, slotvals, attrs[i].slot + 1);
@@ -760,7 +969,7 @@ static int build_state(lua_State *L) {
     const tr_actordecl *ad = &sc->actors[a];
     lua_createtable(L, 0, ad->nattrs + 5);
     lua_pushstring(L, ad->id); lua_setfield(L, -2, "id");
-    lua_pushstring(L, tr_role_names[ad->role]); lua_setfield(L, -2, "role");
+    lua_pushstring(L, sc->roles[ad->role]); lua_setfield(L, -2, "role");
     lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
     new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
@@ -785,6 +994,7 @@ static int build_state(lua_State *L) {
     {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
     {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
     {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {"has", w_has, 0},
+    {"others", w_others, 1}, {"transfer", w_transfer, 0},
     {NULL, NULL, 0}};
   lua_newtable(L); int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
@@ -824,6 +1034,7 @@ static int build_state(lua_State *L) {
     lua_pushcfunction(L, aggs[i].fn);
     lua_setfield(L, exprraw, aggs[i].name);
   }
+  exprlib_register(L, exprraw);
   lua_pushvalue(L, world);
   lua_setfield(L, exprraw, "world");
   lua_pushinteger(L, 0); lua_setfield(L, exprraw, "tick");
@@ -930,6 +1141,7 @@ static int build_state(lua_State *L) {
   lua_pushvalue(L, actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
   lua_pushvalue(L, args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
   lua_pushvalue(L, paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
   lua_pushvalue(L, exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
   lua_pushvalue(L, policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_pushvalue(L, actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
@@ -985,7 +1197,11 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
 
 void script_free(tr_lua *lx) {
   if (!lx) return;
-  if (lx->L) lua_close(lx->L);
+  if (lx->L) {
+    watchdog_unregister(lx);
+    lua_close(lx->L);
+  }
+  free(lx->ids);
   free(lx->slot_names);
   free(lx);
 }
@@ -1005,7 +1221,13 @@ static void new_env(lua_State *L, int envmt) {
 ** the run's protected call. Pushes nothing. */
 void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
-  if (lx->params_for != inst) build_params(L, lx, inst);
+  /* cached expression lists hold the actors present in a run: new each run */
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  int rebuild = lx->params_for != inst;
+  sandbox_begin_run_ids(lx, 0, rebuild);
+  if (rebuild) build_params(L, lx, inst);
+  sandbox_begin_run_ids(lx, 1, rebuild);
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
@@ -1058,6 +1280,18 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   }
   /* Event snippets share one environment per run: actor ids, rel, world,
   ** tick, ticks and the aggregates over the run globals. */
+  /* Metrics are visible by name to expressions from the tick they are first
+  ** recorded; none is left over from a previous run (nor copied into the
+  ** snippets' environment below). */
+  if (sc->nmetrics) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+    for (int i = 0; i < sc->nmetrics; i++) {
+      if (!sc->metrics[i].by_name) continue;
+      lua_pushnil(L);
+      lua_setfield(L, -2, sc->metrics[i].name);
+    }
+    lua_pop(L, 1);
+  }
   int has_snippets = 0;
   for (int i = 0; i < sc->nevents; i++) has_snippets |= sc->events[i].lua != NULL;
   if (has_snippets) {

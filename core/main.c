@@ -26,6 +26,7 @@ static const char usage_text[] =
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
   "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope new DIR                         start a scenario folder (a commented example)\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -42,6 +43,8 @@ static const char usage_text[] =
   "      --sqlite           the same as --format sqlite\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
+  "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
   "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
   "             4 output not written, 130/143 interrupted (resumable)\n";
@@ -81,9 +84,27 @@ typedef struct cli {
   tr_options *opts;
 } cli;
 
+/* "unknown option '--seeds' (did you mean '--seed'?)" over the long options. */
+static int unknown_option(const char *arg, const struct option *longopts) {
+  char word[128];
+  snprintf(word, sizeof word, "%s", arg);
+  char *eq = strchr(word, '=');
+  if (eq) *eq = '\0';
+  const char *bare = word;
+  while (*bare == '-') bare++;
+  const char *names[64];
+  int n = 0;
+  for (int i = 0; longopts[i].name && n < 64; i++) names[n++] = longopts[i].name;
+  const char *s = tr_suggest(bare, names, n);
+  fprintf(stderr, "tightrope: error: unknown option '%s'", word);
+  if (s) fprintf(stderr, " (did you mean '--%s'?)", s);
+  fprintf(stderr, "\n(see 'tightrope --help')\n");
+  return TR_EUSAGE;
+}
+
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE };
+         O_SQLITE, O_SWEEP, O_VARIANTS };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -92,7 +113,8 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
-    {"sqlite", no_argument, 0, O_SQLITE}, {0, 0, 0, 0}};
+    {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
+    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -144,8 +166,14 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_POINT:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--point takes a point number >= 1, got '%s'", optarg);
         c->point_index = v; break;
+      case O_SWEEP:
+        if (tr_options_set_sweep_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_VARIANTS:
+        if (tr_options_set_variants_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-      default: return usage_error("unknown option '%s'", argv[optind - 1]);
+      default: return unknown_option(argv[optind - 1], longopts);
     }
   }
   if (optind >= argc) return usage_error("%s needs a scenario file", c->cmd);
@@ -154,9 +182,10 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
   return 0;
 }
 
-/* The scenario's load and compile errors, or NULL. */
-static tr_scenario *load(const char *path, tr_diag *d) {
-  tr_scenario *sc = tr_scenario_load(path, d);
+/* The scenario (shaped by the options: --sweep, --variants, --set), or
+** NULL with its load and compile errors in d. */
+static tr_scenario *load(const char *path, const tr_options *o, tr_diag *d) {
+  tr_scenario *sc = tr_scenario_load_options(path, o, d);
   if (sc && tr_scenario_compile(sc, d)) {
     tr_scenario_free(sc);
     sc = NULL;
@@ -166,7 +195,7 @@ static tr_scenario *load(const char *path, tr_diag *d) {
 
 static int cmd_check(cli *c) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = load(c->scenario, d);
+  tr_scenario *sc = load(c->scenario, c->opts, d);
   int status = TR_EINVALID, npoints = 0;
   if (sc && (status = tr_experiment_check(sc, c->opts, &npoints, d)) == TR_OK)
     printf("%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",
@@ -194,7 +223,7 @@ static int is_root(void) {
 
 static int cmd_run(cli *c, const char *out) {
   tr_diag *d = tr_diag_new();
-  tr_scenario *sc = load(c->scenario, d);
+  tr_scenario *sc = load(c->scenario, c->opts, d);
   int status = sc ? tr_experiment_run(sc, c->opts, d) : TR_EINVALID;
   if (is_root()) tr_diag_print(d, stderr);
   if (status == TR_OK && !c->quiet && isatty(STDERR_FILENO)) {
@@ -230,10 +259,13 @@ static int cmd_replay(cli *c) {
     status = tr_options_load_manifest(c->opts, c->scenario, &scenario, d);
     if (status) goto out;
     outdir = c->scenario;
+  } else if (stat(c->scenario, &st) != 0) {
+    status = usage_error("replay %s: no such output folder or scenario file", c->scenario);
+    goto out;
   } else {
     scenario = strdup(c->scenario);
   }
-  sc = load(scenario, d);
+  sc = load(scenario, c->opts, d);
   if (!sc) { status = TR_EINVALID; goto out; }
   status = tr_replay(sc, c->opts, c->replay_variant, c->point_index ? (int)c->point_index : 1,
                      (int)c->run_index, outdir, d);
@@ -297,9 +329,18 @@ static int tr_main(int argc, char **argv) {
       tr_diag_print(d, stderr);
       tr_diag_free(d);
     }
+  } else if (strcmp(cmd, "new") == 0) {
+    if (argc != 3 || argv[2][0] == '-') {
+      status = usage_error("%s", "new takes one argument: tightrope new DIR");
+    } else {
+      tr_diag *d = tr_diag_new();
+      status = tr_new(argv[2], d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    }
   } else {
-    static const char *const cmds[] = {"run", "check", "replay", "report"};
-    const char *s = tr_suggest(cmd, cmds, 4);
+    static const char *const cmds[] = {"run", "check", "replay", "report", "new"};
+    const char *s = tr_suggest(cmd, cmds, 5);
     fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;

@@ -66,6 +66,18 @@ const tr_modelparam model_defaults[] = {
   {"spillover", 0.5},                /* share of a proxy attack's tension charged to its patrons, per unit support */
 };
 const int model_ndefaults = (int)(sizeof model_defaults / sizeof model_defaults[0]);
+
+/* Relation kinds the built-in model and the default policies read
+** (docs/model.md); a scenario declares others under `kinds:`. */
+const char *const model_kinds[] = {
+  "alliance",        /* a great power and a mediator: tolerance */
+  "contact",         /* a mediator and a party: bias, access (talks read them) */
+  "hosting",         /* a mediator hosts a proxy's office: active */
+  "hostility",       /* two adversaries: tension, ceasefire, held */
+  "normalisation",   /* a state's ties to another (default state policy) */
+  "patronage",       /* a patron and its proxy: support */
+};
+const int model_nkinds = (int)(sizeof model_kinds / sizeof model_kinds[0]);
 _Static_assert(sizeof model_defaults / sizeof model_defaults[0] == P_COUNT,
                "model_defaults[] and the P_* indices must match");
 

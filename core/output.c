@@ -1272,6 +1272,34 @@ static const tr_variantdecl *out_find_variant(const tr_scenario *sc,
   return NULL;
 }
 
+
+/* A composed scenario (docs/scenario-format.md, "Composing scenarios"):
+** every file it was read from, and the --sweep / --variants files by
+** absolute path, which replay applies again. Absent for one file. */
+static int out_manifest_file(yaml_emitter_t *em, const char *key, const char *path)
+{
+  if (!path)
+    return 0;
+  char *abspath = realpath(path, NULL);
+  int bad = out_yaml_kv(em, key, abspath ? abspath : path);
+  free(abspath);
+  return bad;
+}
+
+static int out_manifest_composed(yaml_emitter_t *em, const tr_scenario *sc)
+{
+  if (sc->files.n <= 1)
+    return 0;
+  if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
+    return -1;
+  for (int i = 0; i < sc->files.n; i++)
+    if (out_yaml_str(em, sc->files.paths[i]))
+      return -1;
+  return out_yaml_seq(em, 0, 0)
+      || out_manifest_file(em, "sweep_file", sc->sweep_file)
+      || out_manifest_file(em, "variants_file", sc->variants_file);
+}
+
 static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
 {
   static const char *const series_names[] = {"summary", "all", "none"};
@@ -1302,6 +1330,7 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_kv(em, "id", sc->id)
       || out_yaml_str(em, "sha256")
       || (sc->sha256[0] ? out_yaml_str(em, sc->sha256) : out_yaml_plain(em, "null"))
+      || out_manifest_composed(em, sc)
       || out_yaml_map(em, 0);
   free(abspath);
   if (bad)

@@ -101,7 +101,7 @@ static int path_param(const tr_scenario *sc, int actor, const char *key, const c
 int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char *err,
                     size_t errsize) {
   memset(out, 0, sizeof *out);
-  out->actor = out->rel = out->attr = out->slot = out->model = -1;
+  out->actor = out->rel = out->attr = out->slot = out->model = out->pop = -1;
   if (errsize) err[0] = '\0';
   if (!text || !*text) {
     snprintf(err, errsize, "empty path: write " PATH_FORMS);
@@ -144,6 +144,29 @@ int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char 
     return -1;
   }
   const char *rest = dot + 1;
+  for (int p = 0; p < sc->npops; p++)
+    if (strcmp(sc->pops[p].name, head) == 0) {
+      if (strncmp(rest, "params.", 7) == 0 && rest[7] && sc->pops[p].cap > 0) {
+        if (path_param(sc, sc->pops[p].first, rest + 7, text, err, errsize) < 0) goto fail;
+        out->kind = PATH_PARAM;
+        out->actor = sc->pops[p].first;
+        out->pop = p;
+        if (!(out->key = strdup(rest + 7))) {
+          snprintf(err, errsize, "out of memory");
+          goto fail;
+        }
+        goto ok;
+      }
+      if (strcmp(rest, "count") != 0) {
+        snprintf(err, errsize, "unknown path '%s': of population '%s' only '%s.count' and "
+                 "POP.params.KEY are paths (name a member, such as '%s', for its attributes)", text, head, head,
+                 sc->pops[p].cap > 0 ? sc->actors[sc->pops[p].first].id : "its first member");
+        goto fail;
+      }
+      out->kind = PATH_COUNT;
+      out->pop = p;
+      goto ok;
+    }
   char *colon = strchr(head, ':');
   if (colon) {
     *colon = '\0';

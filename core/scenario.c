@@ -44,14 +44,15 @@ static const char *const scen_lua_keywords[] = {
 /* Names that metric and outcome expressions bind (SPEC §1, §3.1). */
 static const char *const scen_expr_names[] = {
   "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count",
-  "math", "rng", "me"};
+  "math", "rng", "me", "gini", "sd", "var", "median", "quantile", "ipairs", "pairs",
+  "select", "table", "type", "tostring", "tonumber"};
 /* Fields of actor and relation views (SPEC §4.2). */
 static const char *const scen_view_fields[] = {
   "id", "role", "name", "params", "kind", "from", "to", "act"};
 /* Columns of runs.csv and series.csv (SPEC §6). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -60,10 +61,13 @@ typedef struct scen_load {
   const char *file;
   int errors;
   int *by_id;   /* actor indices sorted by id: relations resolve in O(log n) */
+  const ynode *root;                /* for the populations' capacity */
+  char *const *sets; int nsets;     /* --set PATH=VALUE, likewise */
 } scen_load;
 
 static void scen_err(scen_load *L, const ynode *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int scen_actor_lookup(const scen_load *L, const char *id);
 
 static void scen_err(scen_load *L, const ynode *at, const char *fmt, ...) {
   va_list ap;
@@ -258,6 +262,8 @@ static void scen_changes_free(tr_change *c, int n) {
 
 void tr_scenario_free(tr_scenario *sc) {
   if (!sc) return;
+  compose_files_free(&sc->files);
+  free(sc->sweep_file); free(sc->variants_file);
   free(sc->path); free(sc->dir); free(sc->id); free(sc->title);
   free(sc->description); free(sc->tick_unit); free(sc->model);
   for (int i = 0; i < sc->nactors; i++) {
@@ -272,6 +278,8 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_attrs_free(sc->rels[i].attrs, sc->rels[i].nattrs);
   }
   free(sc->rels);
+  for (int i = 0; i < sc->nkinds; i++) free(sc->kinds[i]);
+  free(sc->kinds);
   for (int i = 0; i < sc->nactions; i++) {
     free(sc->actions[i].name);
     free(sc->actions[i].script);
@@ -299,6 +307,12 @@ void tr_scenario_free(tr_scenario *sc) {
   }
   free(sc->sweep);
   free(sc->rel_hash);
+  for (int i = 0; i < sc->nroles; i++) free(sc->roles[i]);
+  free(sc->roles);
+  for (int i = 0; i < sc->npops; i++) free(sc->pops[i].name);
+  free(sc->pops);
+  for (int i = 0; i < sc->ndists; i++) { free(sc->dists[i].values); free(sc->dists[i].weights); }
+  free(sc->dists);
   free(sc);
 }
 
@@ -374,15 +388,21 @@ char *scen_find_script(const char *scenario_dir, const char *name) {
   return found;
 }
 
+static char *scen_dirname(const char *path);
+
 /* A script path: resolved, or an error listing where it was looked for. */
 static char *scen_script(scen_load *L, const ynode *n, const char *what) {
   char *name = scen_text(L, n, what);
   if (!name) return NULL;
-  char *path = scen_find_script(L->sc->dir, name);
+  /* relative to the file that names it: a base scenario's own folder */
+  char *src = diag_source_file(n->line), *srcdir = src ? scen_dirname(src) : NULL;
+  const char *dir = srcdir ? srcdir : L->sc->dir;
+  free(src);
+  char *path = scen_find_script(dir, name);
   if (!path) {
     const char *dirs[64];
     char *env_copy;
-    int nd = scen_script_dirs(L->sc->dir, dirs, NELEM(dirs), &env_copy);
+    int nd = scen_script_dirs(dir, dirs, NELEM(dirs), &env_copy);
     char list[2048] = "";
     size_t used = 0;
     for (int i = 0; i < nd && used < sizeof list; i++)
@@ -390,6 +410,7 @@ static char *scen_script(scen_load *L, const ynode *n, const char *what) {
     scen_err(L, n, "script '%s' not found (looked in: %s)", name, list);
     free(env_copy);
   }
+  free(srcdir);
   free(name);
   return path;
 }
@@ -437,7 +458,127 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
   }
 }
 
-/* Attributes: name -> number | {value, min, max}. owner is e.g. "actor 'a'". */
+/* The attribute's `dist` mapping (the keys after `dist` itself); appends a
+** tr_distdecl to sc->dists and returns its index, or -1 after an error. */
+static const char *const scen_dist_names[] = {"uniform", "normal", "beta", "lognormal",
+                                              "choice", "poisson"};
+
+static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *owner) {
+  tr_scenario *sc = L->sc;
+  const ynode *dn = ynode_get(v, "dist");
+  int kind = -1;
+  if (dn->type == YN_SCALAR)
+    for (int i = 0; i < NELEM(scen_dist_names); i++)
+      if (strcmp(dn->str, scen_dist_names[i]) == 0) kind = i;
+  if (kind < 0) {
+    char msg[512], buf[80];
+    snprintf(msg, sizeof msg, "unknown distribution %s for attribute '%s' of %s",
+             scen_what(dn, buf, sizeof buf), a->name, owner);
+    if (dn->type == YN_SCALAR)
+      diag_did_you_mean(msg, sizeof msg, dn->str, scen_dist_names, NELEM(scen_dist_names));
+    scen_err(L, dn, "%s: uniform, normal, beta, lognormal, choice or poisson", msg);
+    return -1;
+  }
+  static const char *const need[][3] = {
+    [DIST_UNIFORM] = {"low", "high", NULL}, [DIST_NORMAL] = {"mean", "sd", NULL},
+    [DIST_BETA] = {"a", "b", NULL}, [DIST_LOGNORMAL] = {"zeta", "sigma", NULL},
+    [DIST_CHOICE] = {NULL, NULL, NULL}, [DIST_POISSON] = {"mean", NULL, NULL}};
+  tr_distdecl dd;
+  memset(&dd, 0, sizeof dd);
+  dd.kind = kind;
+  dd.line = dn->line;
+  dd.col = dn->col;
+  int ok = 1;
+  const ynode *n;
+  if (kind == DIST_UNIFORM && !ynode_get(v, "low") && !ynode_get(v, "high")) {
+    /* {dist: uniform, min, max}: the range is the attribute's bounds */
+    if (!a->bounded || !isfinite(a->min) || !isfinite(a->max)) {
+      scen_err(L, dn, "uniform attribute '%s' of %s needs 'min' and 'max' (its range and "
+               "bounds) or 'low' and 'high' (its range only)", a->name, owner);
+      return -1;
+    }
+    dd.a = a->min;
+    dd.b = a->max;
+  } else if (kind == DIST_CHOICE) {
+    const ynode *vals = ynode_get(v, "values"), *wts = ynode_get(v, "weights");
+    if (!vals || vals->type != YN_SEQ || vals->n == 0) {
+      scen_err(L, vals ? vals : dn, "choice attribute '%s' of %s needs 'values': a non-empty "
+               "list of numbers", a->name, owner);
+      return -1;
+    }
+    if (wts && (wts->type != YN_SEQ || wts->n != vals->n)) {
+      scen_err(L, wts, "'weights' of attribute '%s' of %s must be a list as long as 'values' "
+               "(%d)", a->name, owner, vals->n);
+      return -1;
+    }
+    dd.nvalues = vals->n;
+    dd.values = calloc((size_t)vals->n, sizeof *dd.values);
+    dd.weights = wts ? calloc((size_t)vals->n, sizeof *dd.weights) : NULL;
+    if (!dd.values || (wts && !dd.weights)) {
+      free(dd.values); free(dd.weights);
+      scen_err(L, vals, "out of memory");
+      return -1;
+    }
+    double total = 0;
+    for (int i = 0; i < vals->n; i++) {
+      if (scen_number(L, vals->items[i], "values", &dd.values[i]) < 0) ok = 0;
+      if (wts) {
+        if (scen_number(L, wts->items[i], "weights", &dd.weights[i]) < 0) ok = 0;
+        else if (dd.weights[i] < 0) {
+          scen_err(L, wts->items[i], "weights must be non-negative, got %s", wts->items[i]->str);
+          ok = 0;
+        }
+        total += dd.weights[i];
+      }
+    }
+    if (ok && wts && !(total > 0)) {
+      scen_err(L, wts, "the weights of attribute '%s' of %s sum to 0", a->name, owner);
+      ok = 0;
+    }
+  } else {
+    double *dst[2] = {&dd.a, &dd.b};
+    for (int i = 0; i < 2 && need[kind][i]; i++) {
+      if (!(n = ynode_get(v, need[kind][i]))) {
+        scen_err(L, v, "%s attribute '%s' of %s needs '%s'", scen_dist_names[kind], a->name,
+                 owner, need[kind][i]);
+        ok = 0;
+      } else if (scen_number(L, n, need[kind][i], dst[i]) < 0) {
+        ok = 0;
+      }
+    }
+    if (ok) {
+      const char *bad = NULL;
+      if (kind == DIST_UNIFORM && dd.a > dd.b) bad = "low must not exceed high";
+      if (kind == DIST_NORMAL && dd.b < 0) bad = "sd must be non-negative";
+      if (kind == DIST_BETA && (dd.a <= 0 || dd.b <= 0)) bad = "a and b must be positive";
+      if (kind == DIST_LOGNORMAL && dd.b < 0) bad = "sigma must be non-negative";
+      if (kind == DIST_POISSON && dd.a < 0) bad = "mean must be non-negative";
+      if (bad) { scen_err(L, dn, "attribute '%s' of %s: %s", a->name, owner, bad); ok = 0; }
+    }
+  }
+  if (ok && a->integer && kind != DIST_CHOICE && kind != DIST_POISSON) {
+    scen_err(L, dn, "integer attribute '%s' of %s: a %s draw is not a whole number (use "
+             "dist: choice or dist: poisson)", a->name, owner, scen_dist_names[kind]);
+    ok = 0;
+  }
+  for (int i = 0; ok && kind == DIST_CHOICE && i < dd.nvalues; i++) {
+    double x = dd.values[i];
+    if ((a->integer && x != floor(x)) || x < a->min || x > a->max) {
+      scen_err(L, dn, "choice value %g of attribute '%s' of %s is %s", x, a->name, owner,
+               a->integer && x != floor(x) ? "not a whole number" : "outside its bounds");
+      ok = 0;
+    }
+  }
+  if (!ok) { free(dd.values); free(dd.weights); return -1; }
+  tr_distdecl *nd = realloc(sc->dists, (size_t)(sc->ndists + 1) * sizeof *nd);
+  if (!nd) { free(dd.values); free(dd.weights); scen_err(L, dn, "out of memory"); return -1; }
+  sc->dists = nd;
+  sc->dists[sc->ndists] = dd;
+  return sc->ndists++;
+}
+
+/* Attributes: name -> number | {value, min, max, on_bound, type} | {dist, ...}.
+** owner is e.g. "actor 'a'". */
 static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_attrdecl **out,
                        int *nout) {
   char what[160];
@@ -458,45 +599,100 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
     a->min = -INFINITY;
     a->max = INFINITY;
     a->slot = -1;
+    a->dist = -1;
     scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
                     "views use it for the id, role, name, params, kind, from, to or act");
     if (v->type != YN_MAP) {
       scen_number(L, v, k->str, &a->value);
       continue;
     }
-    static const char *const keys[] = {"value", "min", "max"};
+    static const char *const keys[] = {"value", "min", "max", "on_bound", "type", "dist"};
+    static const char *const dkeys[] = {"min", "max", "on_bound", "type", "dist", "low", "high",
+                                        "mean", "sd", "a", "b", "zeta", "sigma", "values",
+                                        "weights"};
+    const ynode *dn = ynode_get(v, "dist");
     char where[200];
     snprintf(where, sizeof where, "in attribute '%s' of %s", k->str, owner);
-    scen_keys(L, v, keys, NELEM(keys), where);
+    if (dn) scen_keys(L, v, dkeys, NELEM(dkeys), where);
+    else scen_keys(L, v, keys, NELEM(keys), where);
     const ynode *val = ynode_get(v, "value"), *mn = ynode_get(v, "min"), *mx = ynode_get(v, "max");
+    const ynode *n;
     int ok = 1;
+    if ((n = ynode_get(v, "on_bound"))) {
+      static const char *const modes[] = {"clamp", "error", "reject"};
+      int m = -1;
+      for (int j = 0; n->type == YN_SCALAR && j < 3; j++)
+        if (strcmp(n->str, modes[j]) == 0) m = j;
+      if (m < 0) {
+        char msg[512], buf[80];
+        snprintf(msg, sizeof msg, "unknown on_bound %s in attribute '%s' of %s",
+                 scen_what(n, buf, sizeof buf), k->str, owner);
+        if (n->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, n->str, modes, 3);
+        scen_err(L, n, "%s: clamp, error or reject", msg);
+      } else {
+        a->on_bound = m;
+      }
+    }
+    if ((n = ynode_get(v, "type"))) {
+      if (n->type == YN_SCALAR && strcmp(n->str, "integer") == 0) a->integer = 1;
+      else if (!(n->type == YN_SCALAR && strcmp(n->str, "number") == 0)) {
+        char buf[80];
+        scen_err(L, n, "unknown type %s of attribute '%s' of %s: number or integer",
+                 scen_what(n, buf, sizeof buf), k->str, owner);
+      }
+    }
+    if (mn) { a->bounded = 1; if (scen_number(L, mn, "min", &a->min) < 0) ok = 0; }
+    if (mx) { a->bounded = 1; if (scen_number(L, mx, "max", &a->max) < 0) ok = 0; }
+    if (ok && a->min > a->max) {
+      scen_err(L, mn, "min %g is greater than max %g in attribute '%s' of %s", a->min, a->max,
+               k->str, owner);
+      continue;
+    }
+    if (dn) {
+      if (ok) a->dist = scen_dist(L, v, a, owner);
+      continue;
+    }
     if (!val) {
-      scen_err(L, v, "attribute '%s' of %s needs a 'value'", k->str, owner);
+      scen_err(L, v, "attribute '%s' of %s needs a 'value' (or a 'dist')", k->str, owner);
       ok = 0;
     } else if (scen_number(L, val, k->str, &a->value) < 0) {
       ok = 0;
     }
-    if (mn) { a->bounded = 1; if (scen_number(L, mn, "min", &a->min) < 0) ok = 0; }
-    if (mx) { a->bounded = 1; if (scen_number(L, mx, "max", &a->max) < 0) ok = 0; }
     if (!ok) continue;
-    if (a->min > a->max)
-      scen_err(L, mn, "min %g is greater than max %g in attribute '%s' of %s", a->min, a->max,
-               k->str, owner);
-    else if (a->value < a->min || a->value > a->max)
+    if (a->value < a->min || a->value > a->max)
       scen_err(L, val, "value %s is outside [%g, %g] of attribute '%s' of %s", val->str, a->min,
                a->max, k->str, owner);
+    else if (a->integer && a->value != floor(a->value))
+      scen_err(L, val, "value %s of integer attribute '%s' of %s is not a whole number",
+               val->str, k->str, owner);
   }
 }
 
 /* ------------------------------------------------------------- sections */
 
+/* experiment.activation (or a variant's): ACT_*, or -1 after an error. */
+static int scen_activation(scen_load *L, const ynode *n) {
+  static const char *const acts[] = {"synchronous", "random_sequential", "sequential"};
+  for (int j = 0; n->type == YN_SCALAR && j < NELEM(acts); j++)
+    if (strcmp(n->str, acts[j]) == 0) return ACT_SYNCHRONOUS + j;
+  char msg[512], buf[80];
+  snprintf(msg, sizeof msg, "unknown activation %s", scen_what(n, buf, sizeof buf));
+  if (n->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, n->str, acts, NELEM(acts));
+  scen_err(L, n, "%s: synchronous, random_sequential or sequential", msg);
+  return -1;
+}
+
 static void scen_experiment(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'experiment'") <= 0) return;
-  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit"};
+  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation"};
   scen_keys(L, node, keys, NELEM(keys), "in experiment");
   long long v;
   const ynode *n;
+  if ((n = ynode_get(node, "activation"))) {
+    int m = scen_activation(L, n);
+    if (m >= 0) sc->activation = m;
+  }
   if ((n = ynode_get(node, "ticks")) && scen_integer(L, n, "ticks", 0, INT_MAX, &v) == 0) {
     sc->ticks = (int)v;
     sc->has_ticks = 1;
@@ -533,7 +729,7 @@ static void scen_experiment(scen_load *L, const ynode *node) {
 
 static void scen_limits(scen_load *L, const ynode *node) {
   if (scen_map(L, node, "'limits'") <= 0) return;
-  static const char *const keys[] = {"instructions", "memory_mb"};
+  static const char *const keys[] = {"instructions", "memory_mb", "cpu_ms"};
   scen_keys(L, node, keys, NELEM(keys), "in limits");
   long long v;
   const ynode *n;
@@ -543,6 +739,9 @@ static void scen_limits(scen_load *L, const ynode *node) {
   if ((n = ynode_get(node, "memory_mb")) &&
       scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
     L->sc->memory_mb = v;
+  if ((n = ynode_get(node, "cpu_ms")) &&
+      scen_integer(L, n, "cpu_ms", 1, 1LL << 40, &v) == 0)
+    L->sc->cpu_ms = v;
 }
 
 static void scen_model(scen_load *L, const ynode *node) {
@@ -576,38 +775,44 @@ static void scen_check_actor_id(scen_load *L, const ynode *k) {
     scen_err(L, k, "actor id '%s' is reserved: expressions use the name '%s'", k->str, k->str);
 }
 
-static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynode *v) {
+/* Index of a role name in sc->roles, added when new; -1 out of memory. */
+static int scen_role(scen_load *L, const char *name) {
+  tr_scenario *sc = L->sc;
+  for (int r = 0; r < sc->nroles; r++)
+    if (strcmp(sc->roles[r], name) == 0) return r;
+  char **nr = realloc(sc->roles, (size_t)(sc->nroles + 1) * sizeof *nr);
+  if (!nr) { scen_err(L, NULL, "out of memory"); return -1; }
+  sc->roles = nr;
+  if (!(sc->roles[sc->nroles] = strdup(name))) { scen_err(L, NULL, "out of memory"); return -1; }
+  return sc->nroles++;
+}
+
+/* One entry of `actors`; pop: the entry is a population (count, id keys). */
+static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynode *v, int pop) {
   char owner[160], where[200];
-  snprintf(owner, sizeof owner, "actor '%s'", k->str);
-  snprintf(where, sizeof where, "in actor '%s'", k->str);
+  snprintf(owner, sizeof owner, "%s '%s'", pop ? "population" : "actor", k->str);
+  snprintf(where, sizeof where, "in %s", owner);
   if (v->type != YN_MAP) {
     char buf[80];
     scen_err(L, v, "expected a mapping for actor '%s' (with at least 'role'), got %s", k->str,
              scen_what(v, buf, sizeof buf));
     return;
   }
-  static const char *const keys[] = {"role", "name", "attrs", "policy", "params"};
-  scen_keys(L, v, keys, NELEM(keys), where);
+  static const char *const keys[] = {"role", "name", "attrs", "policy", "params", "count", "id"};
+  scen_keys(L, v, keys, NELEM(keys) - (pop ? 0 : 2), where);
   const ynode *n = ynode_get(v, "role");
   if (!n) {
-    scen_err(L, k, "actor '%s' needs a 'role' (mediator, patron, proxy or state)", k->str);
+    scen_err(L, k, "%s needs a 'role' (a name such as mediator, patron, proxy, state or "
+             "any other)", owner);
+  } else if (n->type != YN_SCALAR || !scen_is_name(n->str, 0)) {
+    char buf[80];
+    scen_err(L, n, "invalid role %s for %s: roles match [a-z][a-z0-9_]*", scen_what(n, buf, sizeof buf),
+             owner);
   } else {
-    int role = -1;
-    if (n->type == YN_SCALAR)
-      for (int r = 0; r < ROLE_COUNT; r++)
-        if (strcmp(n->str, tr_role_names[r]) == 0) role = r;
-    if (role < 0) {
-      char msg[512], buf[80];
-      snprintf(msg, sizeof msg, "unknown role %s for actor '%s'", scen_what(n, buf, sizeof buf),
-               k->str);
-      if (n->type == YN_SCALAR)
-        diag_did_you_mean(msg, sizeof msg, n->str, tr_role_names, ROLE_COUNT);
-      scen_err(L, n, "%s: a role is mediator, patron, proxy or state", msg);
-    } else {
-      a->role = role;
-    }
+    int role = scen_role(L, n->str);
+    if (role >= 0) a->role = role;
   }
-  if ((n = ynode_get(v, "name"))) {
+  if ((n = ynode_get(v, "name")) && !pop) {
     char *name = scen_text(L, n, "name");
     if (name) { free(a->name); a->name = name; }
   }
@@ -629,27 +834,225 @@ static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynod
   }
 }
 
+/* Largest count any instance may give population `name`: the file's, the
+** variants' set/add, the sweep's values and --set (the members are laid out
+** once, so every instance's count must fit). Values that are not whole
+** numbers are left to the plan, which reports them. */
+static long long scen_pop_cap(scen_load *L, const char *name, long long count) {
+  char key[300];
+  snprintf(key, sizeof key, "%s.count", name);
+  long long cap = count;
+  const ynode *vars = L->root ? ynode_get(L->root, "variants") : NULL;
+  for (int i = 0; vars && vars->type == YN_MAP && i < vars->n; i++) {
+    const ynode *var = vars->items[i];
+    if (var->type != YN_MAP) continue;
+    for (int op = 0; op < 2; op++) {
+      const ynode *m = ynode_get(var, op ? "add" : "set");
+      const ynode *x = m && m->type == YN_MAP ? ynode_get(m, key) : NULL;
+      if (!x || x->type != YN_SCALAR || ynode_scalar_kind(x) != YS_INT) continue;
+      long long y = strtoll(x->str, NULL, 10) + (op ? count : 0);
+      if (y > cap) cap = y;
+    }
+  }
+  const ynode *sw = L->root ? ynode_get(L->root, "sweep") : NULL;
+  const ynode *ps = sw && sw->type == YN_MAP ? ynode_get(sw, "params") : NULL;
+  const ynode *x = ps && ps->type == YN_MAP ? ynode_get(ps, key) : NULL;
+  if (x && x->type == YN_MAP) x = ynode_get(x, "max");
+  if (x && x->type == YN_SEQ) {
+    for (int i = 0; i < x->n; i++)
+      if (x->items[i]->type == YN_SCALAR && ynode_scalar_kind(x->items[i]) == YS_INT) {
+        long long y = strtoll(x->items[i]->str, NULL, 10);
+        if (y > cap) cap = y;
+      }
+  } else if (x && x->type == YN_SCALAR && (ynode_scalar_kind(x) == YS_INT ||
+                                           ynode_scalar_kind(x) == YS_FLOAT)) {
+    double y = floor(strtod(x->str, NULL));
+    if (y > (double)cap && y < 1e12) cap = (long long)y;
+  }
+  size_t kl = strlen(key);
+  for (int i = 0; i < L->nsets; i++)
+    if (strncmp(L->sets[i], key, kl) == 0 && L->sets[i][kl] == '=') {
+      double y = strtod(L->sets[i] + kl + 1, NULL);
+      if (y > (double)cap && y < 1e12) cap = (long long)y;
+    }
+  return cap;
+}
+
+#define SCEN_MAX_MEMBERS 1000000
+
+/* Member m's id from a population's pattern (one "{i}"); NULL when the
+** pattern is bad (checked once, by the caller, for m = 1). */
+static char *scen_member_id(const char *pattern, int m) {
+  const char *at = strstr(pattern, "{i}");
+  if (!at || strstr(at + 3, "{i}")) return NULL;
+  char *id;
+  if (asprintf(&id, "%.*s%d%s", (int)(at - pattern), pattern, m, at + 3) < 0) return NULL;
+  return id;
+}
+
+static void scen_value_copy(scen_load *L, const tr_value *from, tr_value *to) {
+  *to = *from;
+  to->str = from->str ? scen_strdup(L, from->str) : NULL;
+  to->keys = NULL;
+  to->items = NULL;
+  if (from->n == 0) return;
+  to->items = calloc((size_t)from->n, sizeof *to->items);
+  if (from->keys) to->keys = calloc((size_t)from->n, sizeof *to->keys);
+  if (!to->items || (from->keys && !to->keys)) { scen_err(L, NULL, "out of memory"); to->n = 0; return; }
+  for (int i = 0; i < from->n; i++) {
+    if (from->keys) to->keys[i] = scen_strdup(L, from->keys[i]);
+    scen_value_copy(L, &from->items[i], &to->items[i]);
+  }
+}
+
+/* Members 2..cap of a population are copies of member 1 (parsed once). */
+static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
+  tr_scenario *sc = L->sc;
+  const tr_actordecl *one = &sc->actors[p->first];
+  for (int m = 1; m < p->cap; m++) {
+    tr_actordecl *a = &sc->actors[p->first + m];
+    a->role = one->role;
+    if (one->policy) a->policy = scen_strdup(L, one->policy);
+    a->policy_line = one->policy_line;
+    a->policy_col = one->policy_col;
+    scen_value_copy(L, &one->params, &a->params);
+    if (one->nattrs) {
+      a->attrs = calloc((size_t)one->nattrs, sizeof *a->attrs);
+      if (!a->attrs) { scen_err(L, NULL, "out of memory"); return; }
+      a->nattrs = one->nattrs;
+      for (int i = 0; i < one->nattrs; i++) {
+        a->attrs[i] = one->attrs[i];
+        a->attrs[i].name = scen_strdup(L, one->attrs[i].name);
+      }
+    }
+  }
+}
+
 static void scen_actors(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'actors'") <= 0 || node->n == 0) return;
-  sc->actors = calloc((size_t)node->n, sizeof *sc->actors);
-  if (!sc->actors) { scen_err(L, node, "out of memory"); return; }
+  /* How many actors: one per plain entry, cap per population. */
+  long long total = 0;
+  int npop = 0;
+  int *size = calloc((size_t)node->n, sizeof *size);
+  char **pattern = calloc((size_t)node->n, sizeof *pattern);
+  if (!size || !pattern) { free(size); free(pattern); scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    const ynode *cn = v->type == YN_MAP ? ynode_get(v, "count") : NULL;
+    size[i] = -1;
+    if (!cn) {
+      const ynode *idn = v->type == YN_MAP ? ynode_get(v, "id") : NULL;
+      if (idn) scen_err(L, idn, "'id' is for populations: actor '%s' needs 'count' too", k->str);
+      total++;
+      continue;
+    }
+    long long count, cap = 0;
+    int bad = scen_integer(L, cn, "count", 0, SCEN_MAX_MEMBERS, &count) < 0;
+    if (!bad) {
+      cap = scen_pop_cap(L, k->str, count);
+      if (cap > SCEN_MAX_MEMBERS) {
+        scen_err(L, cn, "population '%s' would need %lld members (through a variant, the "
+                 "sweep or --set); at most %d", k->str, cap, SCEN_MAX_MEMBERS);
+        bad = 1;
+      }
+    }
+    const ynode *idn = ynode_get(v, "id");
+    char *pat = NULL;
+    if (idn) pat = scen_text(L, idn, "id");
+    else if (asprintf(&pat, "%s{i}", k->str) < 0) pat = NULL;
+    if (!pat) { bad = 1; }
+    else {
+      char *first = scen_member_id(pat, 1);
+      if (!first) {
+        scen_err(L, idn ? idn : k, "the id pattern '%s' of population '%s' needs exactly one "
+                 "'{i}' (the member's number, from 1)", pat, k->str);
+        bad = 1;
+      } else if (!scen_is_name(first, 0) ||
+                 scen_in(first, scen_lua_keywords, NELEM(scen_lua_keywords)) ||
+                 scen_in(first, scen_expr_names, NELEM(scen_expr_names))) {
+        scen_err(L, idn ? idn : k, "the id pattern '%s' of population '%s' makes '%s', which "
+                 "is not a valid actor id ([a-z][a-z0-9_]*, not reserved)", pat, k->str, first);
+        bad = 1;
+      }
+      free(first);
+    }
+    scen_check_name(L, k, k->str, "population name", NULL, 0, NULL);
+    if (bad) { free(pat); total++; continue; }   /* registered as one plain actor */
+    pattern[i] = pat;
+    size[i] = (int)cap;
+    total += cap;
+    npop++;
+  }
+  if (total > 0) sc->actors = calloc((size_t)total, sizeof *sc->actors);
+  if (npop) sc->pops = calloc((size_t)npop, sizeof *sc->pops);
+  if ((total > 0 && !sc->actors) || (npop && !sc->pops)) {
+    for (int i = 0; i < node->n; i++) free(pattern[i]);
+    free(size); free(pattern);
+    scen_err(L, node, "out of memory");
+    return;
+  }
   /* Register every actor first, even a faulty one, so that relations and
   ** paths naming it do not add errors of their own. */
+  int next = 0;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i];
-    tr_actordecl *a = &sc->actors[i];
-    sc->nactors = i + 1;
-    a->id = scen_strdup(L, k->str);
-    a->name = scen_strdup(L, k->str);
-    a->role = ROLE_STATE;
-    a->params.type = TV_NULL;
-    a->line = k->line;
-    a->col = k->col;
-    scen_check_actor_id(L, k);
+    int members = size[i] < 0 ? 1 : size[i];
+    int pop = -1;
+    if (size[i] >= 0) {
+      pop = sc->npops++;
+      tr_popdecl *p = &sc->pops[pop];
+      p->name = scen_strdup(L, k->str);
+      p->first = next;
+      p->cap = size[i];
+      long long count;
+      scen_integer(L, ynode_get(node->items[i], "count"), "count", 0, SCEN_MAX_MEMBERS, &count);
+      p->count = (int)count;
+      p->line = k->line;
+      p->col = k->col;
+    }
+    for (int m = 0; m < members; m++) {
+      tr_actordecl *a = &sc->actors[next++];
+      sc->nactors = next;
+      a->id = pop >= 0 ? scen_member_id(pattern[i], m + 1) : scen_strdup(L, k->str);
+      if (!a->id) { scen_err(L, k, "out of memory"); break; }
+      a->name = scen_strdup(L, a->id);
+      a->role = ROLE_STATE;
+      a->params.type = TV_NULL;
+      a->line = k->line;
+      a->col = k->col;
+      a->pop = pop;
+      a->member = pop >= 0 ? m + 1 : 0;
+      if (pop < 0) scen_check_actor_id(L, k);
+    }
   }
-  for (int i = 0; i < node->n; i++)
-    scen_actor(L, &sc->actors[i], node->keys[i], node->items[i]);
+  next = 0;
+  for (int i = 0; i < node->n; i++) {
+    if (size[i] < 0) {
+      scen_actor(L, &sc->actors[next++], node->keys[i], node->items[i], 0);
+      continue;
+    }
+    const tr_popdecl *p = NULL;
+    for (int q = 0; q < sc->npops; q++)
+      if (sc->pops[q].first == next) p = &sc->pops[q];
+    if (p && p->cap > 0) {
+      scen_actor(L, &sc->actors[next], node->keys[i], node->items[i], 1);
+      scen_pop_copy(L, p);
+    } else if (p && p->cap == 0) {
+      /* an empty population still has its keys checked */
+      tr_actordecl scratch;
+      memset(&scratch, 0, sizeof scratch);
+      scratch.params.type = TV_NULL;
+      scen_actor(L, &scratch, node->keys[i], node->items[i], 1);
+      free(scratch.policy);
+      scen_attrs_free(scratch.attrs, scratch.nattrs);
+      scen_value_free(&scratch.params);
+    }
+    next += size[i];
+  }
+  for (int i = 0; i < node->n; i++) free(pattern[i]);
+  free(size);
+  free(pattern);
 }
 
 static int scen_id_cmp(const void *pa, const void *pb, void *arg) {
@@ -663,6 +1066,22 @@ static void scen_index_actors(scen_load *L) {
   if (sc->nactors == 0 || !(L->by_id = malloc((size_t)sc->nactors * sizeof *L->by_id))) return;
   for (int i = 0; i < sc->nactors; i++) L->by_id[i] = i;
   qsort_r(L->by_id, (size_t)sc->nactors, sizeof *L->by_id, scen_id_cmp, sc);
+  /* Populations make ids: two equal ones, or a population named like an
+  ** actor, would make ids and paths ambiguous. */
+  for (int i = 1; i < sc->nactors; i++) {
+    const tr_actordecl *a = &sc->actors[L->by_id[i - 1]], *b = &sc->actors[L->by_id[i]];
+    if (strcmp(a->id, b->id) != 0) continue;
+    const tr_actordecl *later = a->line > b->line ? a : b, *first = later == a ? b : a;
+    diag_error(L->d, L->file, later->line, later->col, "actor id '%s' is made twice (also at "
+               "line %d): ids of actors and population members must differ", a->id, first->line);
+    L->errors++;
+  }
+  for (int p = 0; p < sc->npops; p++) {
+    if (scen_actor_lookup(L, sc->pops[p].name) < 0) continue;
+    diag_error(L->d, L->file, sc->pops[p].line, sc->pops[p].col, "population '%s' has the id "
+               "of an actor: paths NAME.count would be ambiguous", sc->pops[p].name);
+    L->errors++;
+  }
 }
 
 static int scen_actor_lookup(const scen_load *L, const char *id) {
@@ -700,6 +1119,47 @@ static int scen_actor_ref(scen_load *L, const ynode *n, const char *what) {
   return -1;
 }
 
+/* `kinds:` a list of relation kinds besides the model's. */
+static void scen_kinds(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_seq(L, node, "'kinds'") <= 0 || node->n == 0) return;
+  sc->kinds = calloc((size_t)node->n, sizeof *sc->kinds);
+  if (!sc->kinds) { scen_err(L, node, "out of memory"); return; }
+  for (int i = 0; i < node->n; i++) {
+    char *k = scen_text(L, node->items[i], "kinds");
+    if (!k) continue;
+    if (scen_check_name(L, node->items[i], k, "relation kind", NULL, 0, NULL) < 0) {
+      free(k);
+      continue;
+    }
+    for (int j = 0; j < model_nkinds; j++)
+      if (strcmp(k, model_kinds[j]) == 0)
+        scen_err(L, node->items[i], "relation kind '%s' is already known to the model; remove it "
+                 "from 'kinds'", k);
+    sc->kinds[sc->nkinds++] = k;
+  }
+}
+
+/* A relation's kind must be the model's or declared under `kinds:`. */
+static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
+  tr_scenario *sc = L->sc;
+  for (int i = 0; i < model_nkinds; i++)
+    if (strcmp(kind, model_kinds[i]) == 0) return;
+  for (int i = 0; i < sc->nkinds; i++)
+    if (strcmp(kind, sc->kinds[i]) == 0) return;
+  const char **names = malloc((size_t)(model_nkinds + sc->nkinds + 1) * sizeof *names);
+  char msg[512];
+  snprintf(msg, sizeof msg, "unknown relation kind '%s'", kind);
+  if (names) {
+    for (int i = 0; i < model_nkinds; i++) names[i] = model_kinds[i];
+    for (int i = 0; i < sc->nkinds; i++) names[model_nkinds + i] = sc->kinds[i];
+    diag_did_you_mean(msg, sizeof msg, kind, names, model_nkinds + sc->nkinds);
+    free(names);
+  }
+  scen_err(L, at, "%s: the model knows alliance, contact, hosting, hostility, normalisation and "
+           "patronage; declare other kinds in a top-level 'kinds:' list", msg);
+}
+
 static void scen_relations(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
@@ -727,6 +1187,7 @@ static void scen_relations(scen_load *L, const ynode *node) {
     if (!to) scen_err(L, v, "a relation needs 'to'");
     else r->to = scen_actor_ref(L, to, "to");
     r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+    if (r->kind) scen_check_kind(L, kind, r->kind);
     if (!r->kind) r->kind = scen_strdup(L, "");
     char owner[200];
     snprintf(owner, sizeof owner, "relation %s -> %s",
@@ -838,6 +1299,9 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     e[i].name = scen_strdup(L, k->str);
     e[i].line = v->line;
     e[i].col = v->col;
+    e[i].quoted = !v->plain;
+    e[i].name_line = k->line;
+    e[i].name_col = k->col;
     if (outcomes) {
       scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
@@ -976,6 +1440,7 @@ static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
     e->when = scen_text(L, n, "when");
     e->when_line = n->line;
     e->when_col = n->col;
+    e->when_quoted = !n->plain;
   }
   if ((n = ynode_get(v, "lua"))) {
     e->lua = scen_text(L, n, "lua");
@@ -1015,7 +1480,7 @@ static void scen_variants(scen_load *L, const ynode *node) {
   if (scen_map(L, node, "'variants'") <= 0 || node->n == 0) return;
   sc->variants = calloc((size_t)node->n, sizeof *sc->variants);
   if (!sc->variants) { scen_err(L, node, "out of memory"); return; }
-  static const char *const keys[] = {"description", "set", "add"};
+  static const char *const keys[] = {"description", "set", "add", "activation"};
   static const char *const baseline[] = {"baseline"};
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
@@ -1033,6 +1498,8 @@ static void scen_variants(scen_load *L, const ynode *node) {
       scen_keys(L, v, keys, NELEM(keys), where);
       const ynode *n = ynode_get(v, "description");
       if (n) var->description = scen_text(L, n, "description");
+      var->activation = -1;
+      if ((n = ynode_get(v, "activation"))) var->activation = scen_activation(L, n);
       scen_changes(L, ynode_get(v, "set"), CHANGE_SET, SCEN_VARIANT, owner, &var->changes,
                    &var->nchanges);
       scen_changes(L, ynode_get(v, "add"), CHANGE_ADD, SCEN_VARIANT, owner, &var->changes,
@@ -1111,10 +1578,158 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
   }
 }
 
+/* One field of a design CSV: unquoted, or in double quotes ("" for a
+** quote). Advances *p past the field and its comma. */
+static char *scen_csv_field(char **p) {
+  char *s = *p, *out = s, *w = s;
+  if (*s == '"') {
+    s++;
+    for (;;) {
+      if (*s == '\0') break;
+      if (*s == '"' && s[1] == '"') { *w++ = '"'; s += 2; continue; }
+      if (*s == '"') { s++; break; }
+      *w++ = *s++;
+    }
+    while (*s && *s != ',') s++;
+  } else {
+    while (*s && *s != ',') *w++ = *s++;
+  }
+  if (*s == ',') s++;
+  *w = '\0';
+  *p = s;
+  while (*out == ' ' || *out == '\t') out++;
+  for (char *e = out + strlen(out); e > out && (e[-1] == ' ' || e[-1] == '\t'); ) *--e = '\0';
+  return out;
+}
+
+/* `sweep: {method: file, design: FILE.csv}`: the points are the rows of a
+** CSV file (docs/scenario-format.md, "sweep"), one column per path, named
+** in the header; run as written, in file order. */
+static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design) {
+  tr_scenario *sc = L->sc;
+  if (sc->sweep_method != SWEEP_FILE) {
+    scen_err(L, design, "'design' goes with 'method: file'");
+    return;
+  }
+  if (!design) {
+    scen_err(L, node, "a file sweep needs 'design': the CSV file of its points");
+    return;
+  }
+  if (ynode_get(node, "params") || ynode_get(node, "points")) {
+    const ynode *k = ynode_get(node, "params") ? ynode_get(node, "params") : ynode_get(node, "points");
+    scen_err(L, k, "a file sweep takes its parameters and points from the design's columns and "
+             "rows: leave out 'params' and 'points'");
+    return;
+  }
+  char *name = scen_text(L, design, "design");
+  if (!name) return;
+  char *src = diag_source_file(design->line);
+  char *path = NULL;
+  const char *base = src ? src : sc->path;
+  const char *slash = strrchr(base, '/');
+  if (name[0] == '/' || !slash) path = strdup(name);
+  else if (asprintf(&path, "%.*s/%s", (int)(slash - base), base, name) < 0) path = NULL;
+  free(src);
+  FILE *f = path ? fopen(path, "r") : NULL;
+  if (!f) {
+    scen_err(L, design, "cannot read the design '%s': %s", path ? path : name, strerror(errno));
+    free(path);
+    free(name);
+    return;
+  }
+  if (compose_files_add(&sc->files, path)) scen_err(L, design, "out of memory");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int lineno = 0, rows = 0, k = 0, bad = 0;
+  while (!bad && (len = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (len == 0) continue;
+    char *p = line;
+    if (k == 0) {             /* the header: one path per column */
+      int ncol = 1;
+      for (char *q = line; *q; q++) ncol += *q == ',';
+      sc->sweep = calloc((size_t)ncol, sizeof *sc->sweep);
+      if (!sc->sweep) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      for (int c = 0; c < ncol && !bad; c++) {
+        int col = (int)(p - line) + 1;
+        char *field = scen_csv_field(&p);
+        tr_sweepparam sp;
+        memset(&sp, 0, sizeof sp);
+        sp.line = design->line;
+        sp.col = design->col;
+        char err[512];
+        if (scen_path_parse(sc, field, &sp.path, err, sizeof err) < 0) {
+          diag_error(L->d, path, lineno, col, "column %d of the design: %s", c + 1, err);
+          L->errors++;
+          bad = 1;
+        } else if (sp.path.kind == PATH_TICKS) {
+          diag_error(L->d, path, lineno, col, "a sweep cannot change experiment.ticks: every "
+                     "point has the same horizon");
+          L->errors++;
+          scen_path_free(&sp.path);
+          bad = 1;
+        } else {
+          sc->sweep[sc->nsweep++] = sp;
+        }
+      }
+      k = sc->nsweep;
+      continue;
+    }
+    int c = 0;
+    for (; c < k && !bad; c++) {
+      int col = (int)(p - line) + 1;
+      if (c > 0 && p == line + len && p[-1] != ',') break;
+      char *field = scen_csv_field(&p), *end;
+      errno = 0;
+      double x = strtod(field, &end);
+      if (!*field || *end || errno == ERANGE || !isfinite(x)) {
+        diag_error(L->d, path, lineno, col, "expected a finite number for '%s', got '%s'",
+                   sc->sweep[c].path.text ? sc->sweep[c].path.text : "", field);
+        L->errors++;
+        bad = 1;
+        break;
+      }
+      const tr_attrdecl *attr = scen_path_attr(sc, &sc->sweep[c].path);
+      if (attr && attr->bounded && (x < attr->min || x > attr->max)) {
+        diag_error(L->d, path, lineno, col, "value %g is outside [%g, %g] of '%s'", x,
+                   attr->min, attr->max, sc->sweep[c].path.text ? sc->sweep[c].path.text : "");
+        L->errors++;
+        bad = 1;
+        break;
+      }
+      tr_sweepparam *sp = &sc->sweep[c];
+      double *v = realloc(sp->values, (size_t)(rows + 1) * sizeof *v);
+      if (!v) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      sp->values = v;
+      sp->values[rows] = x;
+      sp->nvalues = rows + 1;
+    }
+    if (!bad && (c != k || *p)) {
+      diag_error(L->d, path, lineno, 1, "row %d of the design has %s fields than its header (%d)",
+                 rows + 1, c < k ? "fewer" : "more", k);
+      L->errors++;
+      bad = 1;
+    }
+    if (!bad) rows++;
+  }
+  if (!bad && rows == 0) {
+    diag_error(L->d, path, lineno > 0 ? lineno : 0, 0, "the design has no points (a header line "
+               "of paths, then one row per point)");
+    L->errors++;
+  }
+  sc->sweep_points = rows;
+  free(line);
+  fclose(f);
+  free(path);
+  free(name);
+}
+
 static void scen_sweep(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'sweep'") <= 0) return;
-  static const char *const keys[] = {"method", "points", "params"};
+  static const char *const keys[] = {"method", "points", "params", "design"};
   scen_keys(L, node, keys, NELEM(keys), "in sweep");
   sc->sweep_method = SWEEP_GRID;
   const ynode *n = ynode_get(node, "method");
@@ -1129,10 +1744,15 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       if (n->type == YN_SCALAR)
         diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
                           NELEM(scen_sweep_methods));
-      scen_err(L, n, "%s: grid, sobol, lhs or random", msg);
+      scen_err(L, n, "%s: grid, sobol, lhs, random or file", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
     }
+  }
+  const ynode *design = ynode_get(node, "design");
+  if (sc->sweep_method == SWEEP_FILE || design) {
+    scen_sweep_file(L, node, design);
+    return;
   }
   long long pts;
   if ((n = ynode_get(node, "points"))) {
@@ -1176,7 +1796,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep"};
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -1204,6 +1824,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_model(L, ynode_get(root, "model"));
   scen_actors(L, ynode_get(root, "actors"));
   scen_index_actors(L);
+  scen_kinds(L, ynode_get(root, "kinds"));
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
@@ -1222,6 +1843,9 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
   scen_sweep(L, ynode_get(root, "sweep"));
+
+  for (int i = 0; i < sc->nmetrics; i++) sc->metrics[i].by_name = check_metric_by_name(sc, i);
+  L->errors += check_expressions(sc, L->d);
 
   if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
   if (!sc->description) sc->description = scen_strdup(L, "");
@@ -1243,23 +1867,59 @@ static void scen_sha256(const char *path, char hex[65]) {
   for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }
 
-/* The scenario of a YAML tree (freed here), named path. */
-static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_diag *d) {
-  scen_load L = {NULL, d, path, 0, NULL};
+tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
+  return scenario_load_with(path, NULL, NULL, NULL, 0, d);
+}
+
+tr_scenario *scen_load_sets(const char *path, char *const *sets, int nsets, tr_diag *d) {
+  return scenario_load_with(path, NULL, NULL, sets, nsets, d);
+}
+
+/* The fingerprint of a composed scenario: SHA-256 over the hex SHA-256 of
+** each of its files, in order; a scenario of one file keeps that file's. */
+static void scen_files_sha256(const tr_scenario_files *f, char hex[65]) {
+  if (f->n <= 1) {
+    scen_sha256(f->paths[0], hex);
+    return;
+  }
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (int i = 0; i < f->n; i++) {
+    char one[65];
+    scen_sha256(f->paths[i], one);
+    sha256_update(&ctx, 64, (const uint8_t *)one);
+  }
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* The scenario of a YAML tree (freed here), named path, read from files
+** (taken over, freed here on error). */
+static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_scenario_files files,
+                                   const char *sweep_file, const char *variants_file,
+                                   char *const *sets, int nsets, tr_diag *d) {
+  scen_load L = {NULL, d, path, 0, NULL, root, sets, nsets};
   tr_scenario *sc = L.sc = calloc(1, sizeof *sc);
   if (!sc) {
     diag_error(d, path, 0, 0, "out of memory");
     ynode_free(root);
+    compose_files_free(&files);
     return NULL;
   }
+  sc->files = files;
+  if (sweep_file) sc->sweep_file = scen_strdup(&L, sweep_file);
+  if (variants_file) sc->variants_file = scen_strdup(&L, variants_file);
   sc->path = scen_strdup(&L, path);
   sc->dir = scen_dirname(path);
   if (!sc->dir) scen_err(&L, NULL, "out of memory");
   sc->tick_unit = scen_strdup(&L, "tick");
   sc->default_outcome = scen_strdup(&L, "horizon");
-  sc->instr_limit = 10000000;
+  sc->instr_limit = 0;               /* counted only when declared */
+  sc->cpu_ms = 1000;
   sc->memory_mb = 256;
   sc->sweep_method = SWEEP_NONE;
+  for (int r = 0; r < ROLE_COUNT; r++) scen_role(&L, tr_role_names[r]);
   if (model_ndefaults > 0) {
     sc->model = malloc((size_t)model_ndefaults * sizeof *sc->model);
     if (!sc->model) scen_err(&L, NULL, "out of memory");
@@ -1287,11 +1947,17 @@ static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_diag *d) {
   return sc;
 }
 
-tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
-  ynode *root = ynode_load_file(path, d);
-  if (!root) return NULL;
-  tr_scenario *sc = scen_from_tree(root, path, d);
-  if (sc) scen_sha256(path, sc->sha256);
+tr_scenario *scenario_load_with(const char *path, const char *sweep_file,
+                                const char *variants_file, char *const *sets, int nsets,
+                                tr_diag *d) {
+  tr_scenario_files files = {NULL, 0};
+  ynode *root = compose_scenario(path, sweep_file, variants_file, &files, d);
+  if (!root) {
+    compose_files_free(&files);
+    return NULL;
+  }
+  tr_scenario *sc = scen_from_tree(root, path, files, sweep_file, variants_file, sets, nsets, d);
+  if (sc) scen_files_sha256(&sc->files, sc->sha256);
   return sc;
 }
 
@@ -1304,7 +1970,8 @@ tr_scenario *tr_scenario_load_string(const char *text, size_t len, const char *n
   }
   ynode *root = ynode_load_string(text, len, name, d);
   if (!root) return NULL;
-  tr_scenario *sc = scen_from_tree(root, name, d);
+  tr_scenario_files none = {NULL, 0};
+  tr_scenario *sc = scen_from_tree(root, name, none, NULL, NULL, NULL, 0, d);
   if (sc) {
     struct sha256_ctx ctx;
     uint8_t digest[SHA256_DIGEST_SIZE];

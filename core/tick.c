@@ -11,6 +11,10 @@
 **              actions resolved in queue order against the live state;
 **           4. (bounds are clamped on every write) metrics recorded,
 **              world:end_run requests honoured, then outcomes checked.
+**         With experiment.activation random_sequential (shuffled) or
+**         sequential (file order), steps 2 and 3 happen actor by actor:
+**         each actor's writes are applied and its actions resolved before
+**         the next decides (docs/scenario-format.md#activation-order).
 **
 ** A whole run executes inside one protected call, so a script error, a limit
 ** or an out-of-memory anywhere ends the run with a message and never
@@ -95,6 +99,11 @@ static int record_and_check(lua_State *L, tr_lua *lx, int t) {
       return luaL_error(L, "metric '%s' is %f: metrics must be finite", sc->metrics[i].name, x);
     row[i] = x;
     lua_pop(L, 1);
+    /* visible by name to later metrics, outcomes and `when` (check.c) */
+    if (sc->metrics[i].by_name) {
+      lua_pushnumber(L, x);
+      lua_setfield(L, S_EXPRENV, sc->metrics[i].name);
+    }
   }
   res->end_tick = t;
   if (w->end_request >= 0) {
@@ -114,6 +123,13 @@ static int record_and_check(lua_State *L, tr_lua *lx, int t) {
     }
   }
   return 0;
+}
+
+/* A write refused by on_bound: error, or a fraction for an integer
+** attribute, ends the run with its message. */
+static void check_fault(lua_State *L, tr_world *w) {
+  char msg[512];
+  if (w->fault.kind) luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
 }
 
 static void apply_events(lua_State *L, tr_lua *lx, int t) {
@@ -150,9 +166,11 @@ static void apply_events(lua_State *L, tr_lua *lx, int t) {
         luaL_error(L, "event '%s': %s becomes %f, not a finite number", ev->name, ch->path.text, x);
       world_write(w, slot, x);
     }
+    check_fault(L, w);
     if (ev->lua) {
       lua_rawgeti(L, S_EVFAC, e + 1);
       sandbox_call(L, lx, 0, 0);
+      check_fault(L, w);
     }
     w->event_done[e] = 1;
     if (world_log(w, -1, ev->name, -1, ev->cameo, ev->has_goldstein ? ev->goldstein : NAN,
@@ -200,6 +218,7 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
       }
       lua_pop(L, 1);
     }
+    check_fault(L, w);
     lua_settop(L, args - 1);
     if (world_log(w, q.actor, ac->name, q.target, cameo, goldstein, value))
       luaL_error(L, "out of memory");
@@ -224,6 +243,9 @@ static int run_body(lua_State *L) {
     lua_setfield(L, S_EVENV, "ticks");
   }
 
+  char msg[512];
+  if (world_draw(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
+
   /* Tick 0: init, in file order. */
   set_tick(L, 0);
   lx->mode = MODE_INIT;
@@ -237,6 +259,7 @@ static int run_body(lua_State *L) {
     sandbox_call(L, lx, 2, 0);
   }
   world_apply_buffer(w);
+  check_fault(L, w);
   if (record_and_check(L, lx, 0)) return 0;
 
   for (int t = 1; t <= w->ticks; t++) {
@@ -245,7 +268,7 @@ static int run_body(lua_State *L) {
     if (sc->nevents) apply_events(L, lx, t);
 
     memcpy(w->order, w->policy_actors, (size_t)w->npolicy * sizeof *w->order);
-    if (w->npolicy > 1)
+    if (w->npolicy > 1 && w->inst->activation != ACT_SEQUENTIAL)
       gsl_ran_shuffle(w->rng, w->order, (size_t)w->npolicy, sizeof *w->order);
     lx->mode = MODE_DECIDE;
     lx->what_kind = WHAT_DECIDE;
@@ -256,8 +279,18 @@ static int run_body(lua_State *L) {
       lua_rawgeti(L, S_VIEWS, a + 1);
       lua_pushvalue(L, S_WORLD);
       sandbox_call(L, lx, 2, 0);
+      if (w->inst->activation != ACT_SYNCHRONOUS) {
+        /* Sequential schedules: this actor's writes and actions take
+        ** effect before the next one decides. */
+        world_apply_buffer(w);
+        check_fault(L, w);
+        if (w->nq) resolve_actions(L, lx);
+        lx->mode = MODE_DECIDE;
+        lx->what_kind = WHAT_DECIDE;
+      }
     }
     world_apply_buffer(w);
+    check_fault(L, w);
     if (w->nq) resolve_actions(L, lx);
     if (record_and_check(L, lx, t)) return 0;
   }

@@ -171,6 +171,17 @@ TR_API int tr_options_set_callback(tr_options *o, tr_run_callback fn, void *ctx)
 ** tr_experiment_run returns TR_EINT. Safe from any thread and from a
 ** signal handler. Cleared when the next experiment starts. */
 TR_API void tr_options_cancel(tr_options *o);
+/* --sweep FILE, --variants FILE: take the scenario's sweep or variants
+** block from a YAML file holding that one key (docs/scenario-format.md,
+** "Composing scenarios"); NULL: the scenario's own. They act when the
+** scenario is loaded with tr_scenario_load_options. */
+TR_API int tr_options_set_sweep_file(tr_options *o, const char *path);
+TR_API int tr_options_set_variants_file(tr_options *o, const char *path);
+/* tr_scenario_load with what of o shapes the scenario itself: the --sweep
+** and --variants files, and the --set overrides (a population's count set
+** there changes how many actors the scenario has). */
+TR_API tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o,
+                                             tr_diag *d);
 /* Read the settings of a finished experiment from OUTDIR/manifest.yaml into
 ** o (seed, ticks, --set overrides unless o has some) and the scenario's path
 ** into *scenario (malloc'd; free it). TR_OK, or TR_EUSAGE with a message. */
@@ -193,6 +204,9 @@ TR_API int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, in
 ** row with OUTDIR/runs.csv (or results.sqlite). A status above. */
 TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant,
                      int point, int run, const char *outdir, tr_diag *d);
+/* Start a scenario folder (`tightrope new DIR`): a commented scenario, a
+** policy and an action that check and run. DIR must be missing or empty. */
+TR_API int tr_new(const char *dir, tr_diag *d);
 /* Draw the charts of a finished experiment (`tightrope report OUTDIR`). */
 TR_API int tr_report(const char *outdir, tr_diag *d);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
 
 #include "internal.h"
 
@@ -39,6 +40,12 @@ static int build_csr(const tr_scenario *sc, int by_to, int **off_out, int **rel_
   return 0;
 }
 
+static void world_slot_rules(tr_world *w, int s, const tr_attrdecl *ad) {
+  w->on_bound[s] = (unsigned char)ad->on_bound;
+  w->strict[s] = ad->integer ? 2 : ad->on_bound != BOUND_CLAMP ? 1 : 0;
+  w->dist[s] = ad->dist;
+}
+
 tr_world *world_new(const tr_scenario *sc) {
   tr_world *w = calloc(1, sizeof *w);
   if (!w) return NULL;
@@ -54,6 +61,15 @@ tr_world *world_new(const tr_scenario *sc) {
   w->dirty = xcalloc(ns, sizeof *w->dirty);
   w->is_dirty = xcalloc(ns, 1);
   w->rng = gsl_rng_alloc(rng_type());
+  w->present = xcalloc((size_t)sc->nactors, 1);
+  w->strict = xcalloc(ns, 1);
+  w->on_bound = xcalloc(ns, 1);
+  w->dist = xcalloc(ns, sizeof *w->dist);
+  if (!w->present || !w->strict || !w->on_bound || !w->dist) {
+    world_free(w);
+    return NULL;
+  }
+  for (size_t s = 0; s < ns; s++) w->dist[s] = -1;
   if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors ||
       !w->order || !w->event_done || !w->rng || !w->dirty || !w->is_dirty ||
       build_csr(sc, 0, &w->out_off, &w->out_rel) ||
@@ -68,6 +84,7 @@ tr_world *world_new(const tr_scenario *sc) {
       w->lo[s] = ad->attrs[i].min;
       w->hi[s] = ad->attrs[i].max;
       w->writer[s] = a;
+      world_slot_rules(w, s, &ad->attrs[i]);
     }
     if (ad->policy) w->policy_actors[w->npolicy++] = a;
   }
@@ -78,6 +95,7 @@ tr_world *world_new(const tr_scenario *sc) {
       w->lo[s] = rd->attrs[i].min;
       w->hi[s] = rd->attrs[i].max;
       w->writer[s] = rd->from;
+      world_slot_rules(w, s, &rd->attrs[i]);
     }
   }
   return w;
@@ -89,6 +107,7 @@ void world_free(tr_world *w) {
   free(w->out_off); free(w->out_rel); free(w->in_off); free(w->in_rel);
   free(w->policy_actors); free(w->order); free(w->event_done);
   free(w->wbuf); free(w->queue); free(w->dirty); free(w->is_dirty);
+  free(w->present); free(w->strict); free(w->on_bound); free(w->dist);
   if (w->rng) gsl_rng_free(w->rng);
   free(w);
 }
@@ -111,6 +130,122 @@ void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed) {
   w->seed = seed;
   w->end_request = -1;
   gsl_rng_set(w->rng, (unsigned long)seed);
+  w->rejected = 0;
+  w->fault.kind = 0;
+  /* Who is in this run: population members up to the instance's count;
+  ** only they decide (policy_actors keeps file order). */
+  const tr_scenario *sc = w->sc;
+  w->npolicy = 0;
+  for (int a = 0; a < sc->nactors; a++) {
+    const tr_actordecl *ad = &sc->actors[a];
+    w->present[a] = ad->pop < 0 || ad->member <= (int)inst->init[sc->nslots + ad->pop];
+    if (ad->policy && w->present[a]) w->policy_actors[w->npolicy++] = a;
+  }
+}
+
+int world_store(tr_world *w, int slot, double v) {
+  int kind = 0;
+  if (w->strict[slot] == 2 && v != floor(v)) kind = 2;
+  else if (v < w->lo[slot] || v > w->hi[slot]) {
+    if (w->on_bound[slot] == BOUND_CLAMP) return 0;
+    if (w->on_bound[slot] == BOUND_REJECT) { w->rejected++; return 1; }
+    kind = 1;
+  } else {
+    return 0;
+  }
+  if (!w->fault.kind) {
+    w->fault.kind = kind;
+    w->fault.slot = slot;
+    w->fault.value = v;
+  }
+  return 1;
+}
+
+/* The actor or relation and attribute owning a slot, for messages. */
+static void world_slot_name(const tr_world *w, int slot, char *buf, size_t size) {
+  const tr_scenario *sc = w->sc;
+  for (int a = 0; a < sc->nactors; a++)
+    for (int i = 0; i < sc->actors[a].nattrs; i++)
+      if (sc->actors[a].attrs[i].slot == slot) {
+        snprintf(buf, size, "attribute '%s' of actor '%s'", sc->actors[a].attrs[i].name,
+                 sc->actors[a].id);
+        return;
+      }
+  for (int r = 0; r < sc->nrels; r++)
+    for (int i = 0; i < sc->rels[r].nattrs; i++)
+      if (sc->rels[r].attrs[i].slot == slot) {
+        snprintf(buf, size, "attribute '%s' of relation %s -> %s", sc->rels[r].attrs[i].name,
+                 sc->actors[sc->rels[r].from].id, sc->actors[sc->rels[r].to].id);
+        return;
+      }
+  snprintf(buf, size, "slot %d", slot);
+}
+
+const char *world_fault_message(tr_world *w, char *buf, size_t size) {
+  if (!w->fault.kind) return NULL;
+  char who[300], num[OUT_NUMBER_SIZE], lo[OUT_NUMBER_SIZE], hi[OUT_NUMBER_SIZE];
+  int slot = w->fault.slot;
+  world_slot_name(w, slot, who, sizeof who);
+  out_format_number(num, sizeof num, w->fault.value);
+  if (w->fault.kind == 2) {
+    snprintf(buf, size, "%s is an integer: cannot write %s at tick %d", who, num, w->tick);
+  } else {
+    if (isinf(w->lo[slot])) snprintf(lo, sizeof lo, "-inf");
+    else out_format_number(lo, sizeof lo, w->lo[slot]);
+    if (isinf(w->hi[slot])) snprintf(hi, sizeof hi, "inf");
+    else out_format_number(hi, sizeof hi, w->hi[slot]);
+    snprintf(buf, size, "%s would become %s at tick %d, outside its bounds [%s, %s] "
+             "(on_bound: error)", who, num, w->tick, lo, hi);
+  }
+  w->fault.kind = 0;
+  return buf;
+}
+
+int world_draw(tr_world *w, char *buf, size_t size) {
+  const tr_scenario *sc = w->sc;
+  if (!sc->ndists) return 0;
+  for (int a = 0; a < sc->nactors; a++) {
+    if (!w->present[a]) continue;
+    const tr_actordecl *ad = &sc->actors[a];
+    for (int i = 0; i < ad->nattrs; i++) {
+      const tr_attrdecl *at = &ad->attrs[i];
+      if (at->dist < 0) continue;
+      const tr_distdecl *d = &sc->dists[at->dist];
+      double x;
+      switch (d->kind) {
+        case DIST_UNIFORM: x = gsl_ran_flat(w->rng, d->a, d->b); break;
+        case DIST_NORMAL: x = d->a + gsl_ran_gaussian(w->rng, d->b); break;
+        case DIST_BETA: x = gsl_ran_beta(w->rng, d->a, d->b); break;
+        case DIST_LOGNORMAL: x = gsl_ran_lognormal(w->rng, d->a, d->b); break;
+        case DIST_POISSON: x = gsl_ran_poisson(w->rng, d->a); break;
+        default: {
+          int k = d->nvalues - 1;
+          if (d->weights) {
+            double total = 0, acc = 0;
+            for (int j = 0; j < d->nvalues; j++) total += d->weights[j];
+            double u = gsl_rng_uniform(w->rng) * total;
+            for (int j = 0; j < d->nvalues; j++) {
+              acc += d->weights[j];
+              if (u < acc) { k = j; break; }
+            }
+          } else {
+            k = (int)gsl_rng_uniform_int(w->rng, (unsigned long)d->nvalues);
+          }
+          x = d->values[k];
+        }
+      }
+      if (x < at->min || x > at->max) {
+        char num[OUT_NUMBER_SIZE];
+        out_format_number(num, sizeof num, x);
+        snprintf(buf, size, "attribute '%s' of actor '%s' drew %s, outside its bounds [%g, %g]: "
+                 "widen the bounds or change the distribution", at->name, ad->id, num, at->min,
+                 at->max);
+        return -1;
+      }
+      w->val[at->slot] = x;
+    }
+  }
+  return 0;
 }
 
 static int grow(void **buf, int *cap, size_t elem) {

@@ -10,6 +10,11 @@ scripts and an `expect` file:
     args: run case.yaml -o out --quiet     (the command line, split on spaces)
     exit: 3                                 (the exit status it must end with)
     message: instruction limit exceeded     (each must appear in stderr)
+    absent: 0x                              (each must not appear in stderr)
+    repeat: 6                               (run it this many times, each in a
+                                             fresh folder, with -j 1, 2, 3, ...)
+    same: out/runs.csv                      (files that must be byte-identical
+                                             across the repeats)
 
 tests/hostile/fuzz-regressions/ holds inputs the fuzzers once crashed on
 (see fuzz/README.md); they are replayed as scenario files and must end with
@@ -30,7 +35,8 @@ CRASH_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "Segmentat
 
 
 def read_expect(path):
-    exp = {"args": None, "exit": None, "messages": [], "about": ""}
+    exp = {"args": None, "exit": None, "messages": [], "about": "", "absent": [],
+           "repeat": 1, "same": []}
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -42,6 +48,12 @@ def read_expect(path):
                 exp["exit"] = int(line[5:])
             elif line.startswith("message:"):
                 exp["messages"].append(line[8:].strip())
+            elif line.startswith("absent:"):
+                exp["absent"].append(line[7:].strip())
+            elif line.startswith("repeat:"):
+                exp["repeat"] = int(line[7:])
+            elif line.startswith("same:"):
+                exp["same"].append(line[5:].strip())
     return exp
 
 
@@ -70,20 +82,37 @@ def check_clean(name, rc, err):
 
 def run_case(name, folder):
     exp = read_expect(os.path.join(folder, "expect"))
+    outputs = []
+    for i in range(exp["repeat"]):
+        args = exp["args"] + (["-j", str(i % 3 + 1)] if exp["repeat"] > 1 else [])
+        outputs.append(run_once(name, folder, exp, args))
+    for f in exp["same"]:
+        for i, o in enumerate(outputs[1:], 2):
+            assert o[f] == outputs[0][f], \
+                f"{name}: {f} differs between repeat 1 and repeat {i} ({exp['about']})"
+
+
+def run_once(name, folder, exp, args):
     work = tempfile.mkdtemp(prefix="tr-hostile-")
     try:
         for f in os.listdir(folder):
             if f != "expect":
                 shutil.copy(os.path.join(folder, f), work)
-        rc, err, secs = run_tool(exp["args"], work)
+        rc, err, secs = run_tool(args, work)
         check_clean(name, rc, err)
         assert rc == exp["exit"], f"{name}: exit {rc}, expected {exp['exit']} ({exp['about']}):\n{err[-800:]}"
         for m in exp["messages"]:
             assert m in err, f"{name}: message {m!r} not in stderr:\n{err[-800:]}"
+        for m in exp["absent"]:
+            assert m not in err, f"{name}: {m!r} in stderr:\n{err[-800:]}"
         if rc != 0:   # nothing written after a failure
             assert not os.path.exists(os.path.join(work, "out", "runs.csv")), \
                 f"{name}: exit {rc} but out/runs.csv was written"
-        return secs
+        kept = {}
+        for f in exp["same"]:
+            with open(os.path.join(work, f), "rb") as fh:
+                kept[f] = fh.read()
+        return kept
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

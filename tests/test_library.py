@@ -172,12 +172,13 @@ def test_scenario_from_a_string_reports_every_error_with_its_place():
     try:
         exe = _api_test(tmp)
         assert subprocess.run([exe, "options"], capture_output=True, text=True).stdout == "ok\n"
-        bad = "scenario: s\nexperiment: {tiks: 3}\nactors:\n  a: {role: mediatr}\n"
+        bad = ("scenario: s\nexperiment: {tiks: 3}\nactors:\n"
+               "  a: {role: mediator, attrs: {x: {value: 2, min: 0, max: 1}}}\n")
         p = subprocess.run([exe, "string", "inline.yaml"], input=bad, capture_output=True, text=True)
         lines = p.stdout.splitlines()
         assert lines[-1] == "invalid", p.stdout
         assert "inline.yaml|2|14|unknown key 'tiks' in experiment (did you mean 'ticks'?)" in lines[0], lines
-        assert lines[1].startswith("inline.yaml|4|13|unknown role 'mediatr'"), lines
+        assert lines[1].startswith("inline.yaml|4|42|value 2 is outside [0, 1] of attribute 'x'"), lines
         good = ("scenario: s\nexperiment: {ticks: 3}\nactors:\n  a: {role: mediator, attrs: {x: 1}}\n"
                 "metrics:\n  x: a.x\n")
         p = subprocess.run([exe, "string", "inline.yaml"], input=good, capture_output=True, text=True)

@@ -208,3 +208,60 @@ def test_runtime_error_names_everything_and_replay():
         assert "s.yaml" in cmd and re.search(r"--run 3\b", cmd) and re.search(r"--variant harsh\b", cmd), cmd
     finally:
         c.close()
+
+
+def run_metrics(policy, runs=2):
+    """Runs the one-actor scenario with `policy`; the list of envoy.x per run."""
+    c = Case({"s.yaml": BASE.replace("runs: 2", f"runs: {runs}"), "p.lua": policy,
+              "act.lua": "function apply() end"})
+    try:
+        helpers.run_ok(c, "run", "s.yaml", "-o", "out")
+        return [float(r["x"]) for r in c.csv("out", "runs.csv")]
+    finally:
+        c.close()
+
+
+def test_next_follows_pairs_order():
+    """next(t, k) gives the key pairs gives after k, for every key type
+    (docs/security.md "Reproducibility"); 1 when both orders agree."""
+    xs = run_metrics(decide("""
+      local t = {10, 20, [2.5] = 1, [-3] = 1, b = 1, a = 1, [true] = 1, [false] = 1}
+      for i = 1, 20 do t[{}] = i; t[function() end] = i end
+      t[print] = 1; t[world] = 1
+      local via_pairs, via_next = {}, {}
+      for k in pairs(t) do via_pairs[#via_pairs + 1] = k end
+      local k = next(t)
+      while k ~= nil do via_next[#via_next + 1] = k; k = next(t, k) end
+      local same = #via_pairs == #via_next and #via_pairs == 50
+      for i = 1, #via_pairs do same = same and via_pairs[i] == via_next[i] end
+      local order = via_pairs[1] == -3 and via_pairs[2] == 1 and via_pairs[3] == 2 and
+                    via_pairs[4] == 2.5 and via_pairs[5] == 'a' and via_pairs[6] == 'b' and
+                    via_pairs[7] == false and via_pairs[8] == true and t[via_pairs[9]] == 1
+      me.x = (same and order) and 1 or 0"""))
+    assert xs == [1.0, 1.0], xs
+
+
+def test_sort_is_stable():
+    """table.sort keeps tied elements in their order: the checksum of ids
+    after sorting 2,000 records (10 with key 1 at the end) by key is that of
+    1991..2000 followed by 1..1990."""
+    xs = run_metrics(decide("""
+      local recs = {}
+      for i = 1, 2000 do recs[i] = {key = (i > 1990) and 1 or 2, id = i} end
+      table.sort(recs, function(a, b) return a.key < b.key end)
+      local h = 0
+      for i = 1, #recs do h = (h * 31 + recs[i].id) % 1000000007 end
+      me.x = h"""))
+    h = 0
+    for i in list(range(1991, 2001)) + list(range(1, 1991)):
+        h = (h * 31 + i) % 1000000007
+    assert xs == [float(h)] * 2, (xs, h)
+    # without a comparison, and with strings; errors as in Lua
+    xs = run_metrics(decide("""
+      local t = {5, 3, 9, 1, 3}
+      table.sort(t)
+      local s = {'b', 'a', 'c'}
+      table.sort(s, function(a, b) return a > b end)
+      local ok = pcall(table.sort, {1, 'x'})
+      me.x = (t[1] == 1 and t[2] == 3 and t[5] == 9 and s[1] == 'c' and s[3] == 'a' and not ok) and 1 or 0"""))
+    assert xs == [1.0, 1.0], xs

@@ -43,6 +43,7 @@ STOCH = {
         actors:
           a: {role: state, attrs: {x: 0, drift: 0}, policy: walk.lua, params: {peer: b}}
           b: {role: state, attrs: {x: 0, drift: 0}, policy: walk.lua, params: {peer: a}}
+        kinds: [rival]
         relations:
           - {from: a, to: b, kind: rival, attrs: {w: 0.5}}
           - {from: b, to: a, kind: rival, attrs: {w: 0.5}}
@@ -399,6 +400,7 @@ def big_scenario(n, ticks=3, runs=2):
     lines = [f"scenario: big{n}", f"experiment: {{ticks: {ticks}, runs: {runs}, seed: 5}}", "actors:"]
     for i in range(n):
         lines.append(f"  a{i}: {{role: state, attrs: {{x: {i % 7}, y: 0}}, policy: p.lua}}")
+    lines.append("kinds: [link]")
     lines.append("relations:")
     for i in range(n):
         for d in (1, 2):

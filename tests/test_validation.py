@@ -82,7 +82,6 @@ def test_invalid_ids_and_names():
                   "variants: {baseline: {}}\n"},
                  [("bad.yaml", 4, 3, r"invalid actor id 'Bad-Id'"),
                   ("bad.yaml", 5, 3, r"'end'.*keyword"),
-                  ("bad.yaml", 6, 14, r"unknown role 'warlord'"),
                   ("bad.yaml", 6, 31, r"'id' is reserved"),
                   ("bad.yaml", 7, 3, r"'rng'"),
                   ("bad.yaml", 8, 11, r"'tick'"),
