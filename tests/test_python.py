@@ -47,7 +47,7 @@ def test_run_returns_the_numbers_of_the_command_line():
     tmp = tempfile.mkdtemp(prefix="tr-py-")
     try:
         r = tightrope.run(DOHA, runs=40, seed=7, set={"qatar.credibility": 0.7},
-                          variants=["pragmatic_wing"],
+                          variants=["baseline", "pragmatic_wing"],
                           threads=2, series="all", out=os.path.join(tmp, "py"),
                           binary_path=helpers.binary(), pandas=False)
         c = helpers.Case()
