@@ -195,16 +195,27 @@ static const char *tok_text(const ctok *k, char *buf, size_t size) {
 /* Column of token k in the YAML file: the value's column plus the offset,
 ** when the file shows the token's text there (a single-line scalar);
 ** otherwise the start of the value. */
+static char **read_lines(const char *path, int *n);
+
 static void tok_place(const cexpr *x, const ctok *k, int *line, int *col) {
   *line = x->line;
   *col = x->col;
   int c = x->col + (x->quoted ? 1 : 0) + k->off;
-  if (x->line >= 1 && x->line <= x->nlines) {
-    const char *l = x->lines[x->line - 1];
+  /* an expression of a base scenario (extends): its own file's line */
+  char *other = diag_source_file(x->line);
+  char **olines = NULL;
+  int on = 0, ln = diag_source_plain(x->line);
+  if (other) olines = read_lines(other, &on);
+  free(other);
+  const char *l = olines ? (ln >= 1 && ln <= on ? olines[ln - 1] : NULL)
+                         : (x->line >= 1 && x->line <= x->nlines ? x->lines[x->line - 1] : NULL);
+  if (l) {
     int start = c - 1 + (k->type == T_STR ? 1 : 0);   /* a string: after its quote */
     if (start >= 0 && (size_t)start < strlen(l) && strncmp(l + start, k->s, (size_t)k->len) == 0)
       *col = start + 1;
   }
+  for (int i = 0; i < on; i++) free(olines[i]);
+  free(olines);
 }
 
 static void cerr(cexpr *x, const ctok *k, const char *fmt, ...)

@@ -59,6 +59,10 @@ int diag_source_line(int source, int line) {
   return (source << DIAG_SOURCE_SHIFT) | line;
 }
 
+int diag_source_plain(int line) {
+  return line >= (1 << DIAG_SOURCE_SHIFT) ? line & ((1 << DIAG_SOURCE_SHIFT) - 1) : line;
+}
+
 char *diag_source_file(int line) {
   if (line < (1 << DIAG_SOURCE_SHIFT)) return NULL;
   int k = line >> DIAG_SOURCE_SHIFT;

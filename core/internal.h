@@ -47,8 +47,10 @@ const char *diag_suggest(const char *word, const char *const *names, int n);
 ** that carries that file with it; diag_verror decodes it (compose.c). */
 int diag_source(const char *path);
 int diag_source_line(int source, int line);
-/* The file of an encoded line (a copy to free), or NULL for a plain line. */
+/* The file of an encoded line (a copy to free), or NULL for a plain line;
+** and the line number within its file. */
 char *diag_source_file(int line);
+int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);

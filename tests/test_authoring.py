@@ -298,6 +298,13 @@ def test_extends_gives_the_results_of_the_merged_single_file():
         c.write("base/bad.yaml", BASE.replace("{resolve: {value: 0.4", "{resolve: {value: 4"))
         rc, _, err = c.run("check", "child/bad.yaml")
         assert rc == 1 and "child/../base/bad.yaml:11:30: error: value 4 is outside [0, 1]" in err, err
+        # and a name inside a base's expression at its column in the base
+        c.write("base/expr.yaml", BASE.replace("tension: \"rel('north', 'south').tension\"",
+                                                "tension: \"rel('nrth', 'south').tension\""))
+        c.write("child/expr.yaml", "extends: ../base/expr.yaml\nscenario: bad\n")
+        rc, _, err = c.run("check", "child/expr.yaml")
+        assert rc == 1 and "child/../base/expr.yaml:15:18: error: metric 'tension': unknown actor " \
+                           "'nrth'" in err, err
 
 
 def test_extends_cycles_and_depth_are_refused():
