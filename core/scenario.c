@@ -14,6 +14,7 @@
 ** order, actors in file order, then each relation's attributes likewise.
 ** Lua is not compiled here (tr_scenario_compile does that).
 */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -52,7 +53,7 @@ static const char *const scen_view_fields[] = {
 /* Columns of runs.csv and series.csv (SPEC §6). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file", "saltelli"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -149,6 +150,14 @@ static double scen_strtonum(const char *s) {
   return strtod(s, NULL); /* decimal and 0x hexadecimal */
 }
 
+/* A quoted scalar that would be a number without its quotes. */
+static int scen_quoted_number(const ynode *n) {
+  if (!n || n->type != YN_SCALAR || n->plain || !*n->str) return 0;
+  char *end;
+  double v = strtod(n->str, &end);
+  return !*end && isfinite(v) && !isspace((unsigned char)n->str[0]);
+}
+
 /* A finite number; 0 or -1 with an error naming what. */
 static int scen_number(scen_load *L, const ynode *n, const char *what, double *out) {
   char buf[80];
@@ -159,7 +168,8 @@ static int scen_number(scen_load *L, const ynode *n, const char *what, double *o
   }
   int kind = ynode_scalar_kind(n);
   if (kind != YS_INT && kind != YS_FLOAT) {
-    scen_err(L, n, "expected a number for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected a number for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   double v = scen_strtonum(n->str);
@@ -177,7 +187,8 @@ static int scen_integer(scen_load *L, const ynode *n, const char *what, long lon
   char buf[80];
   *out = lo;
   if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_INT) {
-    scen_err(L, n, "expected an integer for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected an integer for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   const char *s = n->str;
@@ -307,6 +318,7 @@ void tr_scenario_free(tr_scenario *sc) {
   }
   free(sc->sweep);
   free(sc->rel_hash);
+  params_free(sc);
   for (int i = 0; i < sc->nroles; i++) free(sc->roles[i]);
   free(sc->roles);
   for (int i = 0; i < sc->npops; i++) free(sc->pops[i].name);
@@ -454,6 +466,10 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
   for (int i = 0; i < n->n; i++) {
     if (v->type == TV_MAP) v->keys[i] = scen_strdup(L, n->keys[i]->str);
     scen_value(L, n->items[i], &v->items[i]);
+    if (v->type == TV_MAP) {
+      v->items[i].key_line = n->keys[i]->line;
+      v->items[i].key_col = n->keys[i]->col;
+    }
     v->n = i + 1;
   }
 }
@@ -600,6 +616,16 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
     a->max = INFINITY;
     a->slot = -1;
     a->dist = -1;
+    /* `policy:` indented into `attrs:` reads as an attribute: say so */
+    static const char *const actor_keys[] = {"role", "name", "attrs", "policy", "params"};
+    static const char *const rel_keys[] = {"from", "to", "kind", "attrs"};
+    int is_actor = strncmp(owner, "actor", 5) == 0;
+    if (is_actor ? scen_in(k->str, actor_keys, NELEM(actor_keys))
+                 : scen_in(k->str, rel_keys, NELEM(rel_keys))) {
+      scen_err(L, k, "'%s' is not an attribute: it is a key of %s, probably indented one level "
+               "too deep (line it up with 'attrs:')", k->str, owner);
+      continue;
+    }
     scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
                     "views use it for the id, role, name, params, kind, from, to or act");
     if (v->type != YN_MAP) {
@@ -685,7 +711,8 @@ static int scen_activation(scen_load *L, const ynode *n) {
 static void scen_experiment(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'experiment'") <= 0) return;
-  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation"};
+  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation",
+                                     "precision", "batch"};
   scen_keys(L, node, keys, NELEM(keys), "in experiment");
   long long v;
   const ynode *n;
@@ -721,6 +748,18 @@ static void scen_experiment(scen_load *L, const ynode *node) {
       sc->has_seed = 1;
     }
   }
+  /* Run until precise (docs/experiments.md): a half-width in (0, 0.5]. */
+  if ((n = ynode_get(node, "precision"))) {
+    double h;
+    if (scen_number(L, n, "precision", &h) == 0) {
+      if (!(h > 0 && h <= 0.5))
+        scen_err(L, n, "precision is the widest 95%% half-width allowed, a number in (0, 0.5], got %g", h);
+      else
+        sc->precision = h;
+    }
+  }
+  if ((n = ynode_get(node, "batch")) && scen_integer(L, n, "batch", 1, INT_MAX, &v) == 0)
+    sc->batch = (int)v;
   if ((n = ynode_get(node, "tick_unit"))) {
     char *u = scen_text(L, n, "tick_unit");
     if (u) { free(sc->tick_unit); sc->tick_unit = u; }
@@ -761,7 +800,10 @@ static void scen_model(scen_load *L, const ynode *node) {
       scen_err(L, k, "%s (see docs/model.md)", msg);
       continue;
     }
-    scen_number(L, node->items[i], k->str, &sc->model[j].value);
+    char err[300];
+    if (scen_number(L, node->items[i], k->str, &sc->model[j].value) == 0 &&
+        model_check_value(sc, j, sc->model[j].value, err, sizeof err))
+      scen_err(L, node->items[i], "%s (see docs/model.md)", err);
   }
   free(names);
 }
@@ -1511,9 +1553,16 @@ static void scen_variants(scen_load *L, const ynode *node) {
   }
 }
 
-/* A swept value must lie inside the bounds of a bounded attribute. */
+/* A swept value must lie inside the bounds of a bounded attribute, the
+** range of a model parameter, and fit a declared parameter. */
 static int scen_sweep_inside(scen_load *L, const ynode *at, const tr_attrdecl *attr,
-                             const char *path, double x) {
+                             const char *path, double x, const tr_path *p) {
+  char err[600];
+  if ((p->kind == PATH_MODEL && model_check_value(L->sc, p->model, x, err, sizeof err)) ||
+      (p->kind == PATH_PARAM && params_check_number(L->sc, p->actor, p->key, x, err, sizeof err))) {
+    scen_err(L, at, "%s", err);
+    return -1;
+  }
   if (!attr || !attr->bounded || (x >= attr->min && x <= attr->max)) return 0;
   scen_err(L, at, "value %g is outside [%g, %g] of '%s'", x, attr->min, attr->max, path);
   return -1;
@@ -1532,7 +1581,7 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     p->nvalues = v->n;
     for (int i = 0; i < v->n; i++)
       if (scen_number(L, v->items[i], k->str, &p->values[i]) == 0)
-        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i]);
+        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i], &p->path);
     return;
   }
   if (v->type != YN_MAP) {
@@ -1565,8 +1614,8 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     scen_err(L, mn, "min %g is greater than max %g in the sweep of '%s'", p->min, p->max, k->str);
     return;
   }
-  if (scen_sweep_inside(L, mn, attr, k->str, p->min) < 0 ||
-      scen_sweep_inside(L, mx, attr, k->str, p->max) < 0)
+  if (scen_sweep_inside(L, mn, attr, k->str, p->min, &p->path) < 0 ||
+      scen_sweep_inside(L, mx, attr, k->str, p->max, &p->path) < 0)
     return;
   if (sc->sweep_method == SWEEP_GRID) {
     p->values = calloc((size_t)p->steps, sizeof *p->values);
@@ -1744,7 +1793,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       if (n->type == YN_SCALAR)
         diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
                           NELEM(scen_sweep_methods));
-      scen_err(L, n, "%s: grid, sobol, lhs, random or file", msg);
+      scen_err(L, n, "%s: grid, sobol, lhs, random, file or saltelli", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
     }
@@ -1790,6 +1839,16 @@ static void scen_sweep(scen_load *L, const ynode *node) {
     scen_sweep_param(L, &p, k, v);
     sc->sweep[sc->nsweep++] = p;
   }
+  /* Saltelli: a Sobol sequence of 2k dimensions (GSL: at most 40), and
+  ** N (k + 2) points (docs/experiments.md, Sobol indices). */
+  if (sc->sweep_method == SWEEP_SALTELLI && params->n > 20)
+    scen_err(L, params, "a saltelli sweep takes at most 20 params (its Sobol sequence has 2 "
+             "dimensions per param, and GSL's at most 40), got %d", params->n);
+  else if (sc->sweep_method == SWEEP_SALTELLI && sc->sweep_points > 0
+           && (long long)sc->sweep_points * (params->n + 2) > 10000000)
+    scen_err(L, ynode_get(node, "points"), "a saltelli sweep of %d params and %d points runs "
+             "%lld points (N (k + 2)), more than 10000000", params->n, sc->sweep_points,
+             (long long)sc->sweep_points * (params->n + 2));
 }
 
 /* ------------------------------------------------------------ the load */
@@ -1828,6 +1887,8 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
+  L->errors += params_collect(sc, L->d);
+  L->errors += params_check_actors(sc, L->d);
 
   if ((n = ynode_get(root, "default_outcome"))) {
     char *name = scen_text(L, n, "default_outcome");
@@ -1944,6 +2005,7 @@ static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_scenario_fi
     tr_scenario_free(sc);
     return NULL;
   }
+  check_warnings(sc, d);
   return sc;
 }
 

@@ -271,7 +271,19 @@ void world_apply_buffer(tr_world *w) {
   w->nw = 0;
 }
 
+/* Whether growing a buffer by `more` bytes keeps the queued actions and the
+** run's logged events within limits.memory_mb: scripts make the engine
+** allocate them, so they count like the Lua heap (docs/security.md). */
+static int engine_bytes_ok(const tr_world *w, size_t more) {
+  if (w->sc->memory_mb <= 0) return 1;
+  double used = (double)w->capq * sizeof(tr_actreq) +
+                (w->res ? (double)w->res->capevents * sizeof(tr_event) : 0);
+  return used + (double)more <= (double)w->sc->memory_mb * 1048576.0;
+}
+
 int world_queue(tr_world *w, int actor, int action, int target, int has_args) {
+  if (w->nq == w->capq && !engine_bytes_ok(w, (size_t)(w->capq ? w->capq : 64) * sizeof *w->queue))
+    return -2;
   if (w->nq == w->capq && grow((void **)&w->queue, &w->capq, sizeof *w->queue)) return -1;
   tr_actreq *q = &w->queue[w->nq++];
   q->actor = actor;
@@ -285,6 +297,9 @@ int world_log(tr_world *w, int actor, const char *action, int target,
               const char *cameo, double goldstein, double value) {
   tr_runresult *r = w->res;
   if (!w->log_events || !r) return 0;
+  if (r->nevents == r->capevents &&
+      !engine_bytes_ok(w, (size_t)(r->capevents ? r->capevents : 64) * sizeof *r->events))
+    return -2;
   if (r->nevents == r->capevents &&
       grow((void **)&r->events, &r->capevents, sizeof *r->events)) return -1;
   tr_event *e = &r->events[r->nevents++];

@@ -176,3 +176,18 @@ function decide(me, world) end
 ---@param args table the table the policy passed, or {}
 ---@return number?
 function apply(world, actor, target, args) end
+
+---@class tr.ParamDecl
+---@field name string the key under the actor's `params:`
+---@field type "number"|"integer"|"string"|"list"|"actor"|"any"
+---@field default? any the value when the scenario leaves the key out
+---@field min? number lower bound of a number or integer
+---@field max? number upper bound of a number or integer
+---@field items? "number"|"integer"|"string"|"actor" the type of a list's items
+---@field doc? string a one-line description
+
+---Declares a parameter the script reads, at its top level
+---(docs/lua-api.md, "Declaring parameters"); `check` then refuses params it
+---does not declare and values that do not fit.
+---@param decl tr.ParamDecl
+function declare(decl) end
