@@ -6,6 +6,7 @@
 #                UndefinedBehaviorSanitizer (CI, .ci/run: make test, then make check)
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
+#   make bench-sqlite   results.sqlite against CSV: write speed, size, loading in pandas
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
 #   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
 #   make install PREFIX=DIR / make uninstall PREFIX=DIR   (docs/install.md says what goes where)
@@ -57,7 +58,7 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install uninstall fuzz lint man lib unit
+.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit
 
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
@@ -186,6 +187,12 @@ fuzz: deps
 	  ls fuzz/crashes/$$h-* 2>/dev/null | sed 's/^/fuzz: saved input (timeout or crash): /'; \
 	  if [ $$rc != 0 ]; then tail -40 build-fuzz/fuzz-$$h.log; echo "fuzz: $$h found a crash (fuzz/crashes/)"; exit 1; fi; \
 	done
+
+# bench-sqlite: results.sqlite against the CSV files (bench/README.md#sqlite),
+# with Debian's pandas for the loading times.
+bench-sqlite: PKGS += python3-pandas time
+bench-sqlite: all
+	@/usr/bin/python3 bench/sqlite.py $(BIN)
 
 bench: all
 	@./bench/run.sh $(BIN)

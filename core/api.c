@@ -300,7 +300,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     o->threads = n > 0 ? (int)n : 1;
   }
   for (int i = 0; i < o->nvariants; i++) {
-    int found = 0;
+    int found = strcmp(o->variants[i], "baseline") == 0;   /* it always runs */
     const char *names[sc->nvariants + 1];
     for (int v = 0; v < sc->nvariants; v++) {
       names[v] = sc->variants[v].name;

@@ -21,7 +21,7 @@ static int tr_main(int argc, char **argv);
 #include "tightrope.h"
 
 static const char usage_text[] =
-  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write CSVs\n"
+  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write its results\n"
   "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
@@ -40,6 +40,8 @@ static const char usage_text[] =
   "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
   "      --series all|summary|none   per-run series, per-tick summary, or neither (default: summary)\n"
   "      --events           write the event log (events.csv)\n"
+  "      --format csv|sqlite|both   CSV files, results.sqlite, or both (default: csv)\n"
+  "      --sqlite           the same as --format sqlite\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
   "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
