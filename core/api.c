@@ -424,6 +424,11 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;
   int status = TR_EOUTPUT, n = -1;
+  /* the folder itself is checked; the working copy made from it is ours */
+  if (out_verify(outdir, d)) return TR_EINVALID;
+  report_opts mine = {NULL, NULL, NULL, 1, 1, 0, 1};
+  if (o) { mine = *o; mine.verified = 1; }
+  o = &mine;
   if (asprintf(&work, "%s/.tightrope-report-XXXXXX", outdir) < 0) return TR_EOUTPUT;
   if (!mkdtemp(work)) {
     diag_error(d, NULL, 0, 0, "cannot write in '%s': %s", outdir, strerror(errno));
