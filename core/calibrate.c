@@ -28,6 +28,8 @@
 ** generation, manifest.yaml last.
 */
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -677,6 +679,23 @@ static int cal_resume(cal_ctx *x) {
 
 /* ---------------------------------------------------------------- driver */
 
+/* SIGINT/SIGTERM between batches (each batch's experiment catches its own
+** and returns TR_EINT or TR_ETERM, which stops the calibration too). */
+static volatile sig_atomic_t cal_signal;
+static void cal_on_signal(int sig) { cal_signal = sig; }
+
+/* TIGHTROPE_TEST_PAUSE_GENERATION=G: before generation G says so on stderr
+** and waits for SIGINT or SIGTERM, so that a test can interrupt a
+** calibration at a known place. */
+static void cal_test_pause(int gen) {
+  const char *env = getenv("TIGHTROPE_TEST_PAUSE_GENERATION");
+  if (!env || atoi(env) != gen) return;
+  fprintf(stderr, "tightrope: paused before generation %d (TIGHTROPE_TEST_PAUSE_GENERATION)\n", gen);
+  fflush(stderr);
+  struct timespec ms = {0, 10000000};
+  while (!cal_signal) nanosleep(&ms, NULL);
+}
+
 static int cal_mkdirs(const char *dir) {
   char *p = strdup(dir);
   if (!p) return -1;
@@ -759,6 +778,8 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   run.series = SERIES_NONE;
   run.resume = 0;
   run.quiet = 1;
+  run.argc = 0;            /* a batch is no command of its own: it prints no resume hint */
+  run.argv = NULL;
   run.callback = cal_collect;
   run.callback_ctx = &x;
   run.cancel = &run.cancel_flag;
@@ -779,7 +800,18 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     if (!done) tolerance = cal_next_tolerance(&x, g, &final_next);
     if (tolerance < 0) done = 1;
   }
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cal_on_signal;
+  sigemptyset(&sa.sa_mask);
+  cal_signal = 0;
+  if (o.signals) {
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
   while (status == TR_OK && !done && x.ngens < x.c->generations) {
+    cal_test_pause(x.ngens + 1);
+    if (cal_signal) { status = cal_signal == SIGTERM ? TR_ETERM : TR_EINT; break; }
     cal_gen *ng = realloc(x.gens, (size_t)(x.ngens + 1) * sizeof *ng);
     if (!ng) { status = TR_EOUTPUT; break; }
     x.gens = ng;
@@ -805,6 +837,22 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
       if (tolerance < 0) done = 1;
     }
     if (cal_write(&x, done || x.ngens == x.c->generations) != 0) status = TR_EOUTPUT;
+  }
+  if (o.signals) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
+  if ((status == TR_EINT || status == TR_ETERM) && o.argc > 0) {
+    fprintf(stderr, "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
+            "resume with:", status == TR_ETERM ? "SIGTERM" : "SIGINT", x.ngens, x.ngens == 1 ? "" : "s",
+            x.out);
+    int has_resume = 0;
+    for (int i = 0; i < o.argc; i++) {
+      has_resume |= strcmp(o.argv[i], "--resume") == 0;
+      fputc(' ', stderr);
+      diag_shell_word(stderr, o.argv[i]);
+    }
+    fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
   }
   if (status == TR_OK && x.ngens > 0 && o.resume && done && cal_write(&x, 1) != 0) status = TR_EOUTPUT;
   if (status == TR_OK && !o.quiet)
