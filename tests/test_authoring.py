@@ -205,7 +205,7 @@ def test_new_scaffolds_a_scenario_that_checks_and_runs():
         text = open(c.path("border-talks", "border-talks.yaml")).read()
         for section in ("actors:", "relations:", "actions:", "metrics:", "outcomes:", "variants:"):
             assert "\n" + section in text
-        out, _ = run_ok(c, "check", "border-talks/border-talks.yaml")
+        out, _ = run_ok(c, "check", "border-talks/border-talks.yaml", "--strict")
         assert "ok: 2 actors, 1 relations, 2 metrics, 2 outcomes, 1 variants" in out
         run_ok(c, "run", "border-talks/border-talks.yaml", "-n", "20", "-o", "out")
         rows = c.csv("out", "outcomes.csv")
