@@ -28,7 +28,26 @@ void tr_diag_free(tr_diag *d) {
 }
 
 int tr_diag_count(const tr_diag *d) {
-  return d ? d->n : 0;
+  return diag_count_level(d, DIAG_ERROR);
+}
+
+int diag_count_level(const tr_diag *d, int level) {
+  int n = 0;
+  for (int i = 0; d && i < d->n; i++) n += d->msgs[i].level == level;
+  return n;
+}
+
+void diag_clear(tr_diag *d) {
+  for (int i = 0; d && i < d->n; i++) {
+    free(d->msgs[i].file);
+    free(d->msgs[i].text);
+  }
+  if (d) d->n = 0;
+}
+
+void diag_warnings_to_errors(tr_diag *d) {
+  for (int i = 0; d && i < d->n; i++)
+    if (d->msgs[i].level == DIAG_WARNING) d->msgs[i].level = DIAG_ERROR;
 }
 
 /* The files a scenario is composed of (compose.c): a place in file k > 0
@@ -103,6 +122,7 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
   m->line = line > 0 ? line : 0;
   m->col = col > 0 ? col : 0;
   m->text = text;
+  m->level = DIAG_ERROR;
 }
 
 void diag_error(tr_diag *d, const char *file, int line, int col,
@@ -111,6 +131,24 @@ void diag_error(tr_diag *d, const char *file, int line, int col,
   va_start(ap, fmt);
   diag_verror(d, file, line, col, fmt, ap);
   va_end(ap);
+}
+
+void diag_warning(tr_diag *d, const char *file, int line, int col, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = d ? d->n : 0;
+  diag_verror(d, file, line, col, fmt, ap);
+  va_end(ap);
+  if (d && d->n > n) d->msgs[n].level = DIAG_WARNING;
+}
+
+void diag_note(tr_diag *d, const char *file, int line, int col, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = d ? d->n : 0;
+  diag_verror(d, file, line, col, fmt, ap);
+  va_end(ap);
+  if (d && d->n > n) d->msgs[n].level = DIAG_NOTE;
 }
 
 /* Messages without a file come first (they are about the whole command),
@@ -132,13 +170,14 @@ static int diag_cmp(const void *pa, const void *pb) {
 }
 
 static void diag_print_one(const tr_msg *m, FILE *to) {
+  const char *kind = m->level == DIAG_WARNING ? "warning" : m->level == DIAG_NOTE ? "note" : "error";
   if (!m->file) {
     fputs("tightrope", to);
   } else {
     diag_put_text(to, m->file);
     if (m->line > 0) fprintf(to, ":%d:%d", m->line, m->col);
   }
-  fputs(": error: ", to);
+  fprintf(to, ": %s: ", kind);
   diag_put_text(to, m->text);   /* may quote a script's own words */
   fputc('\n', to);
 }

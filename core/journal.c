@@ -423,7 +423,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     if (!old || fingerprint_differs(old, fingerprint, what, sizeof what)) {
       diag_error(d, NULL, 0, 0,
                  "--resume: the interrupted experiment in %s was made with a different %s; "
-                 "run again with the same scenario, scripts and options, or without --resume to "
+                 "run again with the same scenario, scripts and options (--precision and --batch too), or without --resume to "
                  "start over", opts->out, !old ? "version of tightrope (its record is missing)" : what);
       free(old);
       *status = TR_EUSAGE;
@@ -488,4 +488,58 @@ void journal_close(tr_journal *j, int remove) {
   }
   if (remove) remove_tree(j->dir);
   journal_free(j);
+}
+
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d) {
+  const tr_scenario *sc = j->sc;
+  size_t nm = (size_t)sc->nmetrics;
+  off_t *at = malloc(((size_t)n + 1) * sizeof *at);
+  uint32_t *len = malloc(((size_t)n + 1) * sizeof *len);
+  unsigned char *buf = NULL;
+  size_t cap = 0;
+  tr_runresult r;
+  memset(&r, 0, sizeof r);
+  r.finals = calloc(nm + 1, sizeof(double));
+  r.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
+  int fd = open(j->path, O_RDONLY | O_CLOEXEC), rc = -1;
+  if (!at || !len || !r.finals || !r.series || fd < 0) goto out;
+  /* Where each record starts: the records are in job order. */
+  off_t pos = 0;
+  for (long k = 0; k < n; k++) {
+    rec_header h;
+    if (pread(fd, &h, sizeof h, pos) != (ssize_t)sizeof h || h.magic != REC_MAGIC
+        || h.length < sizeof h || h.length > (1u << 31))
+      goto out;
+    at[k] = pos;
+    len[k] = h.length;
+    pos += h.length;
+  }
+  for (long i = 0; i < n; i++) {
+    long k = order(octx, i);
+    if (k < 0 || k >= n) goto out;
+    if (cap < len[k]) {
+      unsigned char *nb = realloc(buf, len[k]);
+      if (!nb) goto out;
+      buf = nb;
+      cap = len[k];
+    }
+    if (pread(fd, buf, len[k], at[k]) != (ssize_t)len[k]
+        || rec_decode(sc, buf, len[k], NULL, &r, maxticks) != k)
+      goto out;
+    if (feed(ctx, &r)) { rc = -2; goto out; }
+  }
+  rc = 0;
+out:
+  if (rc == -1)
+    diag_error(d, NULL, 0, 0, "cannot read back the runs journalled in %s", j->path);
+  if (fd >= 0) close(fd);
+  free(at);
+  free(len);
+  free(buf);
+  free(r.finals);
+  free(r.series);
+  free(r.events);
+  return rc ? -1 : 0;
 }

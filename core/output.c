@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gsl/gsl_rng.h>
 #include <gsl/gsl_rstat.h>
 #include <gsl/gsl_statistics_double.h>
 #include <sqlite3.h>
@@ -347,13 +348,13 @@ static void out_row_int(out_row *row, long long value)
 ** old series.csv after a run with --series summary). */
 enum {
   OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
-  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_SQLITE,
+  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_ERRORS, OF_SQLITE,
   OF_MANIFEST, OF_COUNT
 };
 static const char *const out_file_names[OF_COUNT] = {
   "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
   "finals.csv", "events.csv", "compare.csv", "compare_points.csv",
-  "points.csv", "sensitivity.csv", "results.sqlite", "manifest.yaml"
+  "points.csv", "sensitivity.csv", "errors.csv", "results.sqlite", "manifest.yaml"
 };
 
 /* results.sqlite commits every this many runs (and at each group's end). */
@@ -419,6 +420,7 @@ struct tr_output {
 
   double *scratch;             /* runs values, sorted by stats_describe */
   out_row row;
+  long nfailed;                /* --keep-going: runs that failed (errors.csv) */
 
   int csv;                     /* CSV files are written */
   sqlite3 *db;                 /* results.sqlite, or NULL */
@@ -887,6 +889,11 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   if (opts->events
       && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
     goto fail;
+  static const char *const errors_cols[] =
+    {"variant", "point", "run", "seed", "tick", "actor", "message", "replay"};
+  if (opts->keep_going
+      && (out_stage(o, OF_ERRORS) || out_header(o, OF_ERRORS, errors_cols, 8, 0)))
+    goto fail;
   return o;
 
 oom:
@@ -1234,6 +1241,57 @@ int out_add_run(tr_output *o, const tr_runresult *r)
   return 0;
 }
 
+/* A failed run (--keep-going): its runs.csv row says `error` with the tick
+** it failed at and no metric values, its errors.csv row the message and the
+** replay command; the statistics never see it. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay)
+{
+  int group;
+
+  if (o->failed)
+    return -1;
+  if (r->variant < 0 || r->variant >= o->spec.nvariants
+      || r->point < 1 || r->point > o->spec.npoints
+      || r->run < 1 || r->run > o->runs || !o->files[OF_ERRORS].active)
+    return out_bad_result(o, r, "is out of range");
+  group = r->variant * o->spec.npoints + r->point - 1;
+  if (group < o->group || (group == o->group && r->run <= o->last_run))
+    return out_bad_result(o, r, "arrived out of order");
+  while (o->group < group) {
+    if (out_flush_group(o))
+      return -1;
+    o->group++;
+  }
+  o->last_run = r->run;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_str(&o->row, "error");
+  out_row_int(&o->row, tick);
+  for (int m = 0; m < o->nmetrics; m++)
+    out_row_num(&o->row, NAN);
+  if (out_emit(o, OF_RUNS))
+    return -1;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_int(&o->row, tick);
+  out_row_str(&o->row, actor);
+  out_row_str(&o->row, message);
+  out_row_str(&o->row, replay);
+  if (out_emit(o, OF_ERRORS))
+    return -1;
+  o->nfailed++;
+  return 0;
+}
+
 /* ----------------------------------------------------------- manifest */
 
 /* The manifest goes through libyaml's emitter; each helper returns 0 or -1
@@ -1335,6 +1393,87 @@ static const tr_variantdecl *out_find_variant(const tr_scenario *sc,
   return NULL;
 }
 
+/* The value a path has in the scenario as written (before variants, sweep
+** and --set), or NaN when it has none. */
+static double out_path_written(const tr_scenario *sc, const tr_options *opts,
+                               const tr_path *p)
+{
+  switch (p->kind) {
+  case PATH_ACTOR_ATTR:
+    return sc->actors[p->actor].attrs[p->attr].value;
+  case PATH_REL_ATTR:
+    return sc->rels[p->rel].attrs[p->attr].value;
+  case PATH_MODEL:
+    return sc->model[p->model].value;
+  case PATH_TICKS:
+    return opts->ticks;
+  case PATH_PARAM: {
+    const tr_value *v = &sc->actors[p->actor].params;
+    const char *key = p->key;
+    while (v && v->type == TV_MAP) {
+      const char *dot = strchr(key, '.');
+      size_t n = dot ? (size_t)(dot - key) : strlen(key);
+      const tr_value *next = NULL;
+      for (int i = 0; i < v->n; i++)
+        if (strlen(v->keys[i]) == n && strncmp(v->keys[i], key, n) == 0)
+          next = &v->items[i];
+      if (!next || !dot)
+        return next && next->type == TV_NUM ? next->num : NAN;
+      v = next;
+      key = dot + 1;
+    }
+    return NAN;
+  }
+  }
+  return NAN;
+}
+
+/* What the report labels its charts with (docs/output-files.md#manifestyaml):
+** the metrics and outcomes with their expressions and descriptions, and the
+** swept paths with their values in the scenario as written. */
+static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
+{
+  const tr_scenario *sc = o->spec.sc;
+  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file"};
+
+  for (int k = 0; k < 2; k++) {
+    const tr_exprdecl *list = k ? sc->outcomes : sc->metrics;
+    int n = k ? sc->noutcomes : sc->nmetrics;
+    if (out_yaml_str(em, k ? "outcomes" : "metrics") || out_yaml_seq(em, 1, 0))
+      return -1;
+    for (int i = 0; i < n; i++)
+      if (out_yaml_map(em, 1) || out_yaml_kv(em, "name", list[i].name)
+          || out_yaml_kv(em, "expr", list[i].expr)
+          || (list[i].description
+              && out_yaml_kv(em, "description", list[i].description))
+          || out_yaml_map(em, 0))
+        return -1;
+    if (k && (out_yaml_map(em, 1)
+              || out_yaml_kv(em, "name", sc->default_outcome ? sc->default_outcome : "horizon")
+              || out_yaml_kv(em, "description", "the default outcome: no other outcome held by the horizon")
+              || out_yaml_map(em, 0)))
+      return -1;
+    if (out_yaml_seq(em, 0, 0))
+      return -1;
+  }
+  if (sc->nsweep <= 0)
+    return 0;
+  if (out_yaml_str(em, "sweep") || out_yaml_map(em, 1)
+      || out_yaml_kv(em, "method",
+                     sc->sweep_method >= 0 && sc->sweep_method < (int)(sizeof methods / sizeof methods[0])
+                     ? methods[sc->sweep_method] : "other")
+      || out_yaml_str(em, "params") || out_yaml_seq(em, 1, 0))
+    return -1;
+  for (int i = 0; i < sc->nsweep; i++) {
+    double v = out_path_written(sc, o->spec.opts, &sc->sweep[i].path);
+    if (out_yaml_map(em, 1) || out_yaml_kv(em, "path", sc->sweep[i].path.text)
+        || out_yaml_str(em, "scenario_value")
+        || (isfinite(v) ? out_yaml_num(em, v) : out_yaml_plain(em, "null"))
+        || out_yaml_map(em, 0))
+      return -1;
+  }
+  return out_yaml_seq(em, 0, 0) || out_yaml_map(em, 0) ? -1 : 0;
+}
 
 /* A composed scenario (docs/scenario-format.md, "Composing scenarios"):
 ** every file it was read from, and the --sweep / --variants files by
@@ -1391,6 +1530,9 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_kv(em, "path", sc->path)
       || out_yaml_kv(em, "abspath", abspath ? abspath : sc->path)
       || out_yaml_kv(em, "id", sc->id)
+      || out_yaml_kv(em, "title", sc->title ? sc->title : sc->id)
+      || (sc->description && out_yaml_kv(em, "description", sc->description))
+      || out_yaml_kv(em, "tick_unit", sc->tick_unit ? sc->tick_unit : "tick")
       || out_yaml_str(em, "sha256")
       || (sc->sha256[0] ? out_yaml_str(em, sc->sha256) : out_yaml_plain(em, "null"))
       || out_manifest_composed(em, sc)
@@ -1419,7 +1561,14 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   for (int i = 0; i < opts->nsets; i++)
     if (out_yaml_str(em, opts->sets[i]))
       return -1;
-  if (out_yaml_seq(em, 0, 0)
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+  if (opts->posterior
+      && (out_yaml_str(em, "posterior") || out_yaml_map(em, 1)
+          || out_yaml_kv(em, "file", opts->posterior->file)
+          || out_yaml_kv(em, "sha256", opts->posterior->sha256) || out_yaml_map(em, 0)))
+    return -1;
+  if (0
       || out_yaml_str(em, "variants") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int v = 0; v < o->spec.nvariants; v++)
@@ -1429,8 +1578,24 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_str(em, "points") || out_yaml_int(em, o->spec.npoints)
       || out_yaml_kv(em, "series_quantiles",
                      series != SERIES_SUMMARY ? "none"
-                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact")
-      || out_yaml_map(em, 0))
+                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact"))
+    return -1;
+  /* Run until precise: the rule, and what it reached (docs/output-files.md). */
+  if (opts->precision > 0
+      && (out_yaml_str(em, "precision") || out_yaml_map(em, 1)
+          || out_yaml_kv(em, "rule", "batches of `batch` runs until every outcome share of "
+                         "every variant and point has a 95% Clopper-Pearson half-width <= "
+                         "half_width, at most `ceiling` runs")
+          || out_yaml_str(em, "half_width") || out_yaml_num(em, opts->precision)
+          || out_yaml_str(em, "batch") || out_yaml_int(em, opts->batch)
+          || out_yaml_str(em, "ceiling") || out_yaml_int(em, opts->precision_ceiling)
+          || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
+          || out_yaml_str(em, "reached")
+          || out_yaml_plain(em, opts->precision_reached ? "true" : "false")
+          || out_yaml_str(em, "widest_half_width") || out_yaml_num(em, opts->precision_widest)
+          || out_yaml_map(em, 0)))
+    return -1;
+  if (out_yaml_map(em, 0))
     return -1;
 
   if (out_yaml_kv(em, "seeds",
@@ -1471,9 +1636,12 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
     if (out_yaml_map(em, 0))
       return -1;
   }
-  if (out_yaml_seq(em, 0, 0))
+  if (out_yaml_seq(em, 0, 0) || out_yaml_report_labels(o, em))
     return -1;
 
+  if (o->spec.opts->keep_going
+      && (out_yaml_str(em, "failed_runs") || out_yaml_int(em, o->nfailed)))
+    return -1;
   if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int i = 0; i < OF_COUNT; i++)
@@ -1554,6 +1722,43 @@ static int out_write_manifest(tr_output *o)
 ** outcome contributes the difference of its indicators (1 when the run
 ** ended in that outcome, else 0) and a metric the difference of its final
 ** values; a pair with a run or a value missing is left out. */
+/* Pooled compare.csv after a sweep: for each run r with at least one pair,
+** the mean over the points of its differences (variant - baseline) of the
+** indicator of outcome `item`, or of metric item - nresults's final value;
+** written to means[], their number returned. */
+static size_t out_compare_run_means(tr_output *o, int v, int item, double *means)
+{
+  int nm = o->nmetrics, is_outcome = item < o->nresults, m = item - o->nresults;
+  size_t n = 0;
+
+  for (int r = 0; r < o->runs; r++) {
+    double sum = 0;
+    int count = 0;
+    for (int p = 1; p <= o->spec.npoints; p++) {
+      size_t gv = ((size_t)v * (size_t)o->spec.npoints + (size_t)p - 1) * (size_t)o->runs;
+      size_t gb = ((size_t)p - 1) * (size_t)o->runs;
+      double a, b;
+      if (is_outcome) {
+        int oa = o->run_outcomes[gv + (size_t)r], ob = o->run_outcomes[gb + (size_t)r];
+        if (oa < 0 || ob < 0)
+          continue;
+        a = oa == item;
+        b = ob == item;
+      } else {
+        a = o->run_finals[(gv + (size_t)r) * (size_t)nm + (size_t)m];
+        b = o->run_finals[(gb + (size_t)r) * (size_t)nm + (size_t)m];
+        if (isnan(a) || isnan(b))
+          continue;
+      }
+      sum += a - b;
+      count++;
+    }
+    if (count)
+      means[n++] = sum / count;
+  }
+  return n;
+}
+
 static int out_compare_variant(tr_output *o, int v, int point, double *mine,
                                double *theirs, double *diffs)
 {
@@ -1592,6 +1797,13 @@ static int out_compare_variant(tr_output *o, int v, int point, double *mine,
     }
     value = n ? gsl_stats_mean(mine, 1, n) : NAN;
     base_value = n ? gsl_stats_mean(theirs, 1, n) : NAN;
+    if (first < last) {
+      /* Pooled over points: run r has the same seed at every point, so its
+      ** differences are correlated; the independent units are the runs.
+      ** The interval is over each run's mean difference across the points
+      ** (R - 1 degrees of freedom). */
+      n = out_compare_run_means(o, v, item, diffs);
+    }
     stats_paired(diffs, n, 0.95, &diff, &lo, &hi);
 
     out_row_start(&o->row);
@@ -1657,10 +1869,16 @@ static int out_write_points(tr_output *o)
   const tr_scenario *sc = o->spec.sc;
   int k = sc->nsweep;
 
+  int saltelli = sc->sweep_method == SWEEP_SALTELLI, N = sc->sweep_points;
+
   if (out_stage(o, OF_POINTS))
     return -1;
   out_row_start(&o->row);
   out_row_str(&o->row, "point");
+  if (saltelli) {
+    out_row_str(&o->row, "matrix");
+    out_row_str(&o->row, "row");
+  }
   for (int j = 0; j < k; j++)
     out_row_str(&o->row, sc->sweep[j].path.text);
   if (out_emit(o, OF_POINTS))
@@ -1668,6 +1886,16 @@ static int out_write_points(tr_output *o)
   for (int p = 0; p < o->spec.npoints; p++) {
     out_row_start(&o->row);
     out_row_int(&o->row, p + 1);
+    if (saltelli) {          /* A, B, then A_B^(i) as AB1 .. ABk */
+      char name[24];
+      int m = p / N;
+      if (m < 2)
+        snprintf(name, sizeof name, "%s", m ? "B" : "A");
+      else
+        snprintf(name, sizeof name, "AB%d", m - 1);
+      out_row_str(&o->row, name);
+      out_row_int(&o->row, p % N + 1);
+    }
     for (int j = 0; j < k; j++)
       out_row_num(&o->row, o->spec.points[(size_t)p * (size_t)k + (size_t)j]);
     if (out_emit(o, OF_POINTS))
@@ -1676,78 +1904,105 @@ static int out_write_points(tr_output *o)
   return 0;
 }
 
-/* sensitivity.csv: for each outcome (its share) and each metric (its final
-** mean), computed per point on the baseline variant's runs, the SRC and
-** PRCC of every swept path (stats_sensitivity). Variants are not pooled:
-** a variant shifts the response at every point, which would confound it
-** with the paths; run the sweep with --variant to see how a variant's
-** points look in outcomes.csv and finals.csv. */
+/* sensitivity.csv: for each variant, each outcome (its share) and each
+** metric (its final mean), computed per point on that variant's runs, the
+** SRC and PRCC of every swept path (stats_sensitivity) and, after a
+** saltelli sweep, its Sobol indices with bootstrap intervals
+** (stats_sobol). Each variant is analysed on its own points: variants are
+** never pooled, since a variant shifts the response at every point.
+** docs/experiments.md gives the formulas. */
+#define OUT_SOBOL_RESAMPLES 1000
+
 static int out_write_sensitivity(tr_output *o)
 {
-  static const char *const cols[] = {"kind", "name", "path", "src", "prcc"};
+  static const char *const cols[] =
+    {"variant", "kind", "name", "path", "src", "prcc", "s1", "s1_low", "s1_high",
+     "st", "st_low", "st_high"};
   const tr_scenario *sc = o->spec.sc;
   int k = sc->nsweep, np = o->spec.npoints, nm = o->nmetrics;
+  int saltelli = sc->sweep_method == SWEEP_SALTELLI;
+  size_t N = saltelli ? (size_t)sc->sweep_points : 0;
+  /* SRC and PRCC: over every point, or over A and B (the first 2N points:
+  ** a sample of the input space; the A_B^(i) rows repeat A's values). */
+  size_t nreg = saltelli ? 2 * N : (size_t)np;
   double *y = o->scratch;       /* np values */
-  double *src = malloc(((size_t)k + 1) * sizeof *src);
-  double *prcc = malloc(((size_t)k + 1) * sizeof *prcc);
+  double *ind = malloc(((size_t)k * 8 + 1) * sizeof *ind);
+  gsl_rng *rng = saltelli ? gsl_rng_alloc(rng_type()) : NULL;
   int rc = -1;
 
-  if (!src || !prcc) {
+  if (!ind || (saltelli && !rng)) {
     out_oom(o, "sensitivity.csv");
     goto done;
   }
-  if (out_stage(o, OF_SENSITIVITY) || out_header(o, OF_SENSITIVITY, cols, 5, 0))
+  if (out_stage(o, OF_SENSITIVITY) || out_header(o, OF_SENSITIVITY, cols, 12, 0))
     goto done;
-  for (int item = 0; item < o->nresults + nm; item++) {
-    int is_outcome = item < o->nresults, m = item - o->nresults;
-    for (int p = 0; p < np; p++) {
-      size_t g = (size_t)p * (size_t)o->runs;        /* baseline, point p+1 */
-      double sum = 0;
-      size_t n = 0;
-      for (int r = 0; r < o->runs; r++) {
-        if (is_outcome) {
-          int oc = o->run_outcomes[g + (size_t)r];
-          if (oc < 0)
-            continue;
-          sum += oc == item;
-        } else {
-          double x = o->run_finals[(g + (size_t)r) * (size_t)nm + (size_t)m];
-          if (isnan(x))
-            continue;
-          sum += x;
+  for (int v = 0; v < o->spec.nvariants; v++)
+    for (int item = 0; item < o->nresults + nm; item++) {
+      int is_outcome = item < o->nresults, m = item - o->nresults, defined = 1;
+      double *src = ind, *prcc = ind + k, *s1 = ind + 2 * k, *s1_lo = ind + 3 * k,
+             *s1_hi = ind + 4 * k, *st = ind + 5 * k, *st_lo = ind + 6 * k,
+             *st_hi = ind + 7 * k;
+      for (int i = 0; i < 8 * k; i++)
+        ind[i] = NAN;
+      for (int p = 0; p < np; p++) {
+        size_t g = ((size_t)v * (size_t)np + (size_t)p) * (size_t)o->runs;
+        double sum = 0;
+        size_t n = 0;
+        for (int r = 0; r < o->runs; r++) {
+          if (is_outcome) {
+            int oc = o->run_outcomes[g + (size_t)r];
+            if (oc < 0)
+              continue;
+            sum += oc == item;
+          } else {
+            double x = o->run_finals[(g + (size_t)r) * (size_t)nm + (size_t)m];
+            if (isnan(x))
+              continue;
+            sum += x;
+          }
+          n++;
         }
-        n++;
+        y[p] = n ? sum / (double)n : NAN;
+        defined = defined && n > 0;
       }
-      y[p] = n ? sum / (double)n : NAN;
-    }
-    {
-      int defined = 1;
-      for (int p = 0; p < np; p++)
-        defined = defined && !isnan(y[p]);
-      if (!defined)
-        for (int j = 0; j < k; j++)
-          src[j] = prcc[j] = NAN;
-      else if (stats_sensitivity(o->spec.points, (size_t)np, (size_t)k, y, src, prcc)) {
+      if (defined && stats_sensitivity(o->spec.points, nreg, (size_t)k, y, src, prcc)) {
         out_oom(o, "sensitivity.csv");
         goto done;
       }
+      if (defined && saltelli) {
+        /* The same resamples for every (variant, response): a stream of its
+        ** own from the master seed (run index 2^64 - 1, which no run has). */
+        gsl_rng_set(rng, (unsigned long)rng_run_seed(o->spec.opts->seed, UINT64_MAX));
+        if (stats_sobol(y, y + N, y + 2 * N, N, (size_t)k, OUT_SOBOL_RESAMPLES, rng, 0.95,
+                        s1, s1_lo, s1_hi, st, st_lo, st_hi)) {
+          out_oom(o, "sensitivity.csv");
+          goto done;
+        }
+      }
+      for (int j = 0; j < k; j++) {
+        out_row_start(&o->row);
+        out_row_str(&o->row, o->spec.variant_names[v]);
+        out_row_str(&o->row, is_outcome ? "outcome" : "metric");
+        out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
+                                        : sc->metrics[m].name);
+        out_row_str(&o->row, sc->sweep[j].path.text);
+        out_row_num(&o->row, src[j]);
+        out_row_num(&o->row, prcc[j]);
+        out_row_num(&o->row, s1[j]);
+        out_row_num(&o->row, s1_lo[j]);
+        out_row_num(&o->row, s1_hi[j]);
+        out_row_num(&o->row, st[j]);
+        out_row_num(&o->row, st_lo[j]);
+        out_row_num(&o->row, st_hi[j]);
+        if (out_emit(o, OF_SENSITIVITY))
+          goto done;
+      }
     }
-    for (int j = 0; j < k; j++) {
-      out_row_start(&o->row);
-      out_row_str(&o->row, is_outcome ? "outcome" : "metric");
-      out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
-                                      : sc->metrics[m].name);
-      out_row_str(&o->row, sc->sweep[j].path.text);
-      out_row_num(&o->row, src[j]);
-      out_row_num(&o->row, prcc[j]);
-      if (out_emit(o, OF_SENSITIVITY))
-        goto done;
-    }
-  }
   rc = 0;
 done:
-  free(src);
-  free(prcc);
+  free(ind);
+  if (rng)
+    gsl_rng_free(rng);
   return rc;
 }
 

@@ -171,6 +171,15 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built) {
   }
 }
 
+static void raise_limit(lua_State *L, tr_lua *lx);
+static void stop_hook(lua_State *L, lua_Debug *ar);
+
+/* Library work, in instructions, that a call may be charged per
+** millisecond of limits.cpu_ms when no instruction limit is declared: ten
+** per nanosecond, more than any machine runs, so a call refused for it
+** could never have finished within the CPU-time budget. */
+#define CPU_CHARGE_PER_MS 1e7
+
 static const char *sbx_tolstring(lua_State *L, int idx, size_t *len);
 static double arg_len(lua_State *L, int i);
 #define BYTES_PER_INSTR 64.0
@@ -246,6 +255,15 @@ void sandbox_charge(lua_State *L, double units) {
     raise_limit(L, lx);
   }
   if (!(units > 0)) return;
+  double total = (double)lx->instr + units;
+  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
+  if (lx->instr_limit <= 0 && total > (double)lx->cpu_limit_ns / 1e6 * CPU_CHARGE_PER_MS) {
+    /* No hook can stop a C function: work that could never finish within
+    ** limits.cpu_ms is refused before it starts, as the CPU limit would. */
+    lx->limit_hit = LIMIT_CPU;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
+  }
   if (units > CALL_WORK_MAX) {
     char msg[160];
     snprintf(msg, sizeof msg, "a library call asked for %.3g units of work; one call may do at most "
@@ -253,8 +271,6 @@ void sandbox_charge(lua_State *L, double units) {
     luaL_error(L, "%s", msg);
   }
   if (lx->instr_limit <= 0) return;
-  double total = (double)lx->instr + units;
-  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
   if (lx->instr > lx->instr_limit) {
     lx->limit_hit = LIMIT_INSTR;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
@@ -935,8 +951,10 @@ static gsl_rng *run_rng(lua_State *L) {
   return lx->w->rng;
 }
 
+static double check_number(lua_State *L, int arg);
+
 static double check_prob(lua_State *L, int arg, const char *fn) {
-  double p = luaL_checknumber(L, arg);
+  double p = check_number(L, arg);
   if (!(p >= 0 && p <= 1))
     luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
   return p;
@@ -949,10 +967,25 @@ static double check_positive(lua_State *L, int arg, const char *fn, const char *
   return v;
 }
 
+/* Argument `arg` as a number, or `def` when absent: one API call when it is
+** a number (luaL_optnumber makes three). */
+static double opt_number(lua_State *L, int arg, double def) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  if (isnum) return x;
+  return lua_isnoneornil(L, arg) ? def : luaL_checknumber(L, arg);
+}
+
+static double check_number(lua_State *L, int arg) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  return isnum ? x : luaL_checknumber(L, arg);
+}
+
 static int rng_uniform(lua_State *L) {
   gsl_rng *r = run_rng(L);
   if (lua_gettop(L) == 0) { lua_pushnumber(L, gsl_rng_uniform(r)); return 1; }
-  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  double a = check_number(L, 1), b = check_number(L, 2);
   if (!isfinite(a) || !isfinite(b) || b < a) return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
   lua_pushnumber(L, gsl_ran_flat(r, a, b));
   return 1;
@@ -960,7 +993,7 @@ static int rng_uniform(lua_State *L) {
 
 static int rng_normal(lua_State *L) {
   gsl_rng *r = run_rng(L);
-  double mu = luaL_optnumber(L, 1, 0), sd = luaL_optnumber(L, 2, 1);
+  double mu = opt_number(L, 1, 0), sd = opt_number(L, 2, 1);
   if (!isfinite(mu) || !isfinite(sd) || sd < 0)
     return luaL_error(L, "rng.normal: standard deviation must be non-negative, got %f", sd);
   lua_pushnumber(L, mu + gsl_ran_gaussian(r, sd));
