@@ -851,12 +851,13 @@ static void fingerprint_digest(const char *fp, char hex[65]) {
 /* Whether r is the result of job j: its variant, point, run and seed are
 ** those the plan gives job j (a journal record or an MPI message that is
 ** not is refused: docs/experiments.md "Resuming"). */
-static int result_is_job(const tr_plan *plan, const tr_options *o, long j, const tr_runresult *r) {
-  if (j < 0 || j >= (long)plan->ninst * o->runs) return 0;
-  const tr_instance *in = &plan->inst[j / o->runs];
-  int run = (int)(j % o->runs) + 1;
+static int result_is_job(const exp_ctx *x, long j, const tr_runresult *r) {
+  if (j < 0 || j >= x->total) return 0;
+  int inst, run;
+  job_at(x, j, &inst, &run);
+  const tr_instance *in = &x->plan->inst[inst];
   return r->variant == in->variant && r->point == in->point && r->run == run &&
-         r->seed == rng_run_seed(o->seed, (uint64_t)run);
+         r->seed == rng_run_seed(x->opts->seed, (uint64_t)run);
 }
 
 /* The user's callback with run r (0 to go on). */
@@ -882,7 +883,7 @@ typedef struct feed_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const char *const *variant_names;
-  const tr_plan *plan;
+  const exp_ctx *x;
   tr_diag *d;
   long next;                 /* the job the next record must be */
   int foreign;               /* a record of another experiment was found */
@@ -892,7 +893,7 @@ typedef struct feed_ctx {
 ** known to be the run it claims to be. */
 static int feed_output(void *p, const tr_runresult *r) {
   feed_ctx *f = p;
-  if (!result_is_job(f->plan, f->opts, f->next, r)) {
+  if (!result_is_job(f->x, f->next, r)) {
     diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
                "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
                "it belongs to another experiment; run again without --resume to start over",
@@ -1159,7 +1160,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
     else if (opts->resume && precise_mode) {
       if (journal_recover(jr, maxticks, &start, precise_recover, &pr, d)) status = TR_EOUTPUT;
     } else if (opts->resume) {
-      feed_ctx fctx = {out, sc, opts, plan.variant_names, &plan, d, 0, 0};
+      feed_ctx fctx = {out, sc, opts, plan.variant_names, &x, d, 0, 0};
       if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d))
         status = fctx.foreign ? TR_EUSAGE : TR_EOUTPUT;
     }
@@ -1259,7 +1260,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (ms.MPI_TAG == TAG_RESULT) {
           if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
-              result_is_job(&plan, opts, j, &fc.remote)) r = &fc.remote;
+              result_is_job(&x, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
         } else if (ms.MPI_TAG == TAG_FAILED) {
           fc.buf.data[len] = 0;
@@ -1429,7 +1430,7 @@ done:
     } else if ((out = out_open(&spec, d)) == NULL) {
       status = TR_EOUTPUT;
     } else {
-      feed_ctx fctx = {out, sc, &fin, plan.variant_names, &plan, d, 0, 0};
+      feed_ctx fctx = {out, sc, &fin, plan.variant_names, &x, d, 0, 0};
       if (journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
                                precise_output, &fctx, d))
         status = TR_EOUTPUT;
