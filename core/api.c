@@ -492,6 +492,15 @@ int tr_report(const char *outdir, tr_diag *d) {
   return report_any(outdir, NULL, d);
 }
 
+/* A calibration's folder: posterior.csv beside a manifest with a calibration. */
+static int cal_folder(const char *outdir) {
+  char *p = NULL;
+  struct stat st;
+  int yes = asprintf(&p, "%s/posterior.csv", outdir) >= 0 && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return yes;
+}
+
 int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
@@ -502,6 +511,8 @@ int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
     status = TR_EOUTPUT;
   else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
     status = report_sqlite(outdir, db, o, d);
+  else if (stat(csv, &st) != 0 && cal_folder(outdir))
+    status = calreport_run(outdir, d);
   else
     status = report_run_opts(outdir, o, d);
   free(csv);
