@@ -856,7 +856,7 @@ static int result_is_job(const tr_plan *plan, const tr_options *o, long j, const
   const tr_instance *in = &plan->inst[j / o->runs];
   int run = (int)(j % o->runs) + 1;
   return r->variant == in->variant && r->point == in->point && r->run == run &&
-         r->seed == rng_run_seed(o->seed, (uint64_t)run);
+         r->seed == exp_run_seed(o, in->point, run);
 }
 
 /* The user's callback with run r (0 to go on). */
