@@ -75,6 +75,18 @@ int tr_options_set_threads(tr_options *o, int threads) {
   return 0;
 }
 
+int tr_options_set_precision(tr_options *o, double half_width) {
+  if (!o || !(half_width > 0 && half_width <= 0.5)) return -1;
+  o->precision = half_width;
+  return 0;
+}
+
+int tr_options_set_batch(tr_options *o, int batch) {
+  if (!o || batch < 1) return -1;
+  o->batch = batch;
+  return 0;
+}
+
 int tr_options_set_out(tr_options *o, const char *dir) {
   if (!o) return -1;
   char *copy = NULL;
@@ -175,6 +187,12 @@ int tr_options_set_strict(tr_options *o, int on) {
   return 0;
 }
 
+int tr_options_set_force(tr_options *o, int on) {
+  if (!o) return -1;
+  o->force = on != 0;
+  return 0;
+}
+
 int tr_options_set_progress(tr_options *o, int on) {
   if (!o) return -1;
   o->quiet = !on;
@@ -231,6 +249,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   char *path = NULL;
   *scenario = NULL;
   if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
+    free(path);
+    return TR_EUSAGE;
+  }
   ynode *m = ynode_load_file(path, d);
   int status = TR_OK;
   const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
@@ -266,7 +288,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
 int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
                  char *out_buf, size_t out_size, tr_diag *d) {
   *o = *opts;
-  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : 100;
+  /* Run until precise (docs/experiments.md): the runs are the ceiling. */
+  if (!(o->precision > 0)) o->precision = sc->precision;
+  if (o->batch < 1) o->batch = sc->batch > 0 ? sc->batch : 100;
+  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : o->precision > 0 ? 10000 : 100;
   o->ticks = opts->has_ticks ? opts->ticks : sc->has_ticks ? sc->ticks : 100;
   o->seed = opts->has_seed ? opts->seed : sc->has_seed ? sc->seed : 1;
   o->has_runs = o->has_ticks = o->has_seed = 1;
@@ -275,7 +300,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     o->threads = n > 0 ? (int)n : 1;
   }
   for (int i = 0; i < o->nvariants; i++) {
-    int found = 0;
+    int found = strcmp(o->variants[i], "baseline") == 0;   /* it always runs */
     const char *names[sc->nvariants + 1];
     for (int v = 0; v < sc->nvariants; v++) {
       names[v] = sc->variants[v].name;
@@ -395,7 +420,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 ** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
 ** manifest.yaml and every table but series, events and manifest as the CSV
 ** file it mirrors; its report/ folder then replaces OUTDIR/report/. */
-static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
+static int report_sqlite(const char *outdir, const char *db, const report_opts *o, tr_diag *d) {
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;
   int status = TR_EOUTPUT, n = -1;
@@ -421,7 +446,7 @@ static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
     if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0 || sqlite_export_csv(db, tables[i], path, d) < 0)
       goto out;
   }
-  status = report_run(work, d);
+  status = report_run_opts(work, o, d);
   if (status != TR_OK) goto out;
   free(from); free(to);
   from = to = NULL;
@@ -441,6 +466,10 @@ out:
 }
 
 int tr_report(const char *outdir, tr_diag *d) {
+  return report_any(outdir, NULL, d);
+}
+
+int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
   char *csv = NULL, *db = NULL;
@@ -449,9 +478,9 @@ int tr_report(const char *outdir, tr_diag *d) {
   if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0 || asprintf(&db, "%s/results.sqlite", outdir) < 0)
     status = TR_EOUTPUT;
   else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
-    status = report_sqlite(outdir, db, d);
+    status = report_sqlite(outdir, db, o, d);
   else
-    status = report_run(outdir, d);
+    status = report_run_opts(outdir, o, d);
   free(csv);
   free(db);
   return status;

@@ -171,12 +171,15 @@ static int diag_cmp(const void *pa, const void *pb) {
 
 static void diag_print_one(const tr_msg *m, FILE *to) {
   const char *kind = m->level == DIAG_WARNING ? "warning" : m->level == DIAG_NOTE ? "note" : "error";
-  if (!m->file)
-    fprintf(to, "tightrope: %s: %s\n", kind, m->text);
-  else if (m->line <= 0)
-    fprintf(to, "%s: %s: %s\n", m->file, kind, m->text);
-  else
-    fprintf(to, "%s:%d:%d: %s: %s\n", m->file, m->line, m->col, kind, m->text);
+  if (!m->file) {
+    fputs("tightrope", to);
+  } else {
+    diag_put_text(to, m->file);
+    if (m->line > 0) fprintf(to, ":%d:%d", m->line, m->col);
+  }
+  fprintf(to, ": %s: ", kind);
+  diag_put_text(to, m->text);   /* may quote a script's own words */
+  fputc('\n', to);
 }
 
 void tr_diag_print(const tr_diag *d, FILE *to) {
@@ -283,4 +286,47 @@ void diag_did_you_mean(char *buf, size_t size, const char *word,
   size_t used = strnlen(buf, size);
   if (used < size)
     snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
+}
+
+/* Writes s to f as one shell word that a POSIX shell (bash, zsh) reads
+** back unchanged: bare when it holds only safe characters, else in single
+** quotes ('\'' for a quote), or in $'...' when it holds control bytes, so a
+** printed command can be pasted back and never moves the terminal's cursor
+** (docs/cli.md). */
+void diag_shell_word(FILE *f, const char *s) {
+  int safe = *s != 0, ctl = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) ctl = 1;
+    if (!(isalnum(*p) || strchr("_./=:,+@%-", *p))) safe = 0;
+  }
+  if (safe) { fputs(s, f); return; }
+  if (!ctl) {
+    fputc('\'', f);
+    for (const char *p = s; *p; p++) {
+      if (*p == '\'') fputs("'\\''", f);
+      else fputc(*p, f);
+    }
+    fputc('\'', f);
+    return;
+  }
+  fputs("$'", f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\'' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else fputc(*p, f);
+  }
+  fputc('\'', f);
+}
+
+/* Writes s to f with every control character a terminal would act on
+** written as an escape instead: C0 controls other than newline and tab,
+** DEL, and the C1 controls U+0080..U+009F, as \xNN (\u00NN for C1). Text a
+** script chose (its print, its error messages) goes through here, so it
+** cannot retitle the window or clear the screen (docs/security.md). */
+void diag_put_text(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { fprintf(f, "\\u%04x", p[1]); p++; }
+    else fputc(*p, f);
+  }
 }

@@ -68,6 +68,10 @@ int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
+/* Writes s to f as one shell word (quoted when it needs it). */
+void diag_shell_word(FILE *f, const char *s);
+/* Writes s to f with terminal control characters escaped (\x1b...). */
+void diag_put_text(FILE *f, const char *s);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -172,6 +176,7 @@ typedef struct tr_popdecl {
   char *name;             /* the key in `actors`; paths NAME.count */
   int first, cap, count;  /* count: the file's */
   int line, col;
+  int ruled;              /* relations by rule join its members: count fixed */
 } tr_popdecl;
 
 typedef struct tr_actordecl {
@@ -248,6 +253,7 @@ typedef struct tr_eventdecl {
 
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
+  char *description;      /* NULL when the scenario gives none */
   int line, col;          /* place of the expression */
   int quoted;             /* the YAML value was quoted (check.c places names) */
   int name_line, name_col;
@@ -262,7 +268,7 @@ typedef struct tr_variantdecl {
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE, SWEEP_SALTELLI };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -298,6 +304,8 @@ struct tr_scenario {
   long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
   long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
+  double precision;       /* experiment.precision, 0 when absent */
+  int batch;              /* experiment.batch, 0 when absent */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
   int nmodel;
@@ -314,7 +322,7 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random; file: the design's rows */
+  int sweep_points;       /* sobol/lhs/random; file: the design's rows; saltelli: N, the base rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
@@ -332,6 +340,8 @@ struct tr_scenario {
   tr_popdecl *pops;       int npops;
   tr_distdecl *dists;     int ndists;
   int activation;         /* ACT_* */
+  char *helpers;          /* resolved path of the helpers file, or NULL */
+  int helpers_line, helpers_col;
 };
 
 /* experiment.activation (docs/scenario-format.md#activation-order). */
@@ -393,6 +403,15 @@ int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
 /* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
 ** source tree scripts/. Returns a malloc'd path or NULL. */
 char *scen_find_script(const char *scenario_dir, const char *name);
+
+/* ------------------------------------------------------------ networks */
+/* Relations by rule (networks.c): directed pairs of member numbers. */
+typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+int net_all(net_edges *E, int nfrom, int nto, int same);
+int net_ring(net_edges *E, int n, int k);
+int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
+int net_erdos_renyi(net_edges *E, int n, double p, void *rng);
+int net_barabasi_albert(net_edges *E, int n, int m, void *rng);  /* gsl_rng * */
 
 /* --------------------------------------------------------------- model */
 /* Built-in actions (C) and the model parameters they use (docs/model.md). */
@@ -482,8 +501,18 @@ struct tr_options {
   int resume;
   int keep_going;         /* --keep-going: failing runs recorded, the rest finish */
   int strict;             /* --strict: warnings are errors */
+  int force;              /* --force: write over files with our names in a foreign folder */
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
+  /* Run until precise (docs/experiments.md): precision > 0 adds batches of
+  ** `batch` runs until every outcome share's 95% Clopper-Pearson half-width
+  ** is <= precision, `runs` being the ceiling. After the experiment the
+  ** output's copy of the options has runs = the runs reached, and: */
+  double precision;
+  int batch;
+  int precision_reached;  /* 1 when every half-width got <= precision */
+  int precision_ceiling;  /* the runs asked for (-n): the ceiling */
+  double precision_widest; /* the widest half-width at the end */
   char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
   tr_run_callback callback; void *callback_ctx;
   int cancel_flag;        /* set by tr_options_cancel (atomically) */
@@ -608,6 +637,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size);
 int world_draw(tr_world *w, char *buf, size_t size);
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
+/* world_queue and world_log: 0, -1 out of memory, or -2: the queued
+** actions and logged events would pass limits.memory_mb (WORLD_MEM_MSG). */
+#define WORLD_MEM_MSG "memory limit exceeded (limits.memory_mb = %I): the actions queued in " \
+  "this tick and the events logged in this run count towards it"
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
 int world_log(tr_world *w, int actor, const char *action, int target,
               const char *cameo, double goldstein, double value);
@@ -643,7 +676,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
 enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
 
 typedef struct tr_runerror {
   int failed;
@@ -671,6 +704,9 @@ struct tr_lua {
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
+  unsigned vmask;                /* vmap has vmask + 1 entries */
+  int ids_ref;                   /* registry reference of the id -> index table */
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and
   ** userdata gets a number from a counter when Lua allocates it. */
@@ -713,6 +749,9 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
 /* Charge `units` of work done in C to the current call's instruction count
 ** (raises the instruction-limit error past the limit). */
 void sandbox_charge(struct lua_State *L, double units);
+/* The signal (SIGINT or SIGTERM) that asked the experiment to stop, or 0;
+** scripts stop at their next count-hook call or charged C call. */
+int tr_interrupted(void);
 /* Install the hook that stops the running call (async-signal-safe). */
 void sandbox_arm_stop(tr_lua *lx);
 enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
@@ -756,6 +795,17 @@ int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *ac
                    const char *message, const char *replay);
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
+/* Before replay or report read a folder: 0 when it holds one finished
+** experiment (every file its manifest lists, with that size and SHA-256,
+** and no other result file), or no results at all; else -1 with a message
+** naming the file. */
+int out_verify(const char *dir, tr_diag *d);
+/* Before `run` writes anything: refuses (0 or an exit status, with a
+** message) an output or scenario path that is not UTF-8, `-o /` and the
+** home folder, a folder that is not a tightrope output folder but holds
+** files with result names (unless --force), and a symbolic link, device or
+** pipe where tightrope keeps its own file or folder (docs/security.md). */
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 /* Shortest string that reads back to the same double (SPEC §6): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small
@@ -802,6 +852,12 @@ typedef struct tr_journal tr_journal;
 ** fingerprint. Returns NULL with an error in d; *status: the exit status. */
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status);
+/* Feed(ctx, result) for jobs order(octx, 0) .. order(octx, n - 1) of the
+** journal, in that order (run until precise: jobs are journalled batch by
+** batch, and written to the output run by run). 0 or -1. */
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d);
 /* On --resume: feed(ctx, result) for each recovered run, in order; *done
 ** receives their number. 0 or -1. */
 int journal_recover(tr_journal *j, int maxticks, long *done,
@@ -832,8 +888,8 @@ typedef struct stats_summary {
 } stats_summary;
 void stats_describe(double *x, size_t n, double conf, stats_summary *s);
 /* Paired comparison (compare.csv): the mean of diffs[0..n-1] and its
-** t-interval at conf. Every difference equal (zero variance) gives exactly
-** [mean, mean]; NaN bounds when n < 2 and the differences vary. */
+** t-interval at conf. NaN bounds when n < 2; otherwise every difference
+** equal (zero variance) gives exactly [mean, mean]. */
 void stats_paired(const double *diffs, size_t n, double conf,
                   double *mean, double *lo, double *hi);
 /* Sensitivity of y[0..n-1] to the k columns of x (n x k, row-major), as in
@@ -845,6 +901,16 @@ void stats_paired(const double *diffs, size_t n, double conf,
 ** n < (varying columns) + 2, residuals all zero. 0, or -1 out of memory. */
 int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
                       double *src, double *prcc);
+/* Sobol indices of the Saltelli design (docs/experiments.md): ya[N], yb[N]
+** the responses of matrices A and B, yab[i*N + j] that of A_B^(i), row j.
+** s1[i] first-order (Saltelli et al. 2010), st[i] total (Jansen 1999), and
+** their conf intervals by a percentile bootstrap over the N base rows,
+** nboot resamples drawn from rng (a gsl_rng *). NaN when undefined (a
+** constant response, N < 2). 0, or -1 out of memory. */
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi);
 
 /* -------------------------------------------------------------- report */
 /* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of
@@ -854,6 +920,16 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+/* What `report` draws: NULL lists mean every name (docs/cli.md#report). */
+typedef struct report_opts {
+  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
+  int svg, png, pdf;                          /* image formats drawn */
+} report_opts;
+/* report_run with options (o NULL: the defaults). */
+int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);
+/* A CSV or a SQLite results folder (api.c), with options. */
+int report_any(const char *outdir, const report_opts *o, tr_diag *d);
+
 
 /* ------------------------------------------------------------- compose */
 /* The YAML tree of the scenario at path with its `extends` bases merged in

@@ -146,6 +146,14 @@ TR_API int tr_options_set_seed(tr_options *o, uint64_t seed);
 TR_API int tr_options_set_threads(tr_options *o, int threads);
 /* The output folder (NULL: results/<scenario id>). */
 TR_API int tr_options_set_out(tr_options *o, const char *dir);
+/* Run until precise (docs/experiments.md): batches of `batch` runs (>= 1;
+** default experiment.batch, else 100) until every outcome share's 95%
+** Clopper-Pearson half-width is <= half_width (0 < half_width <= 0.5);
+** runs is then the ceiling (default experiment.runs, else 10000). With it
+** the callback sees the runs 1..n reached, in output order, once the last
+** batch is in. */
+TR_API int tr_options_set_precision(tr_options *o, double half_width);
+TR_API int tr_options_set_batch(tr_options *o, int batch);
 /* --set PATH=VALUE (repeatable): checked against the scenario when the
 ** experiment starts; -1 here only when the text has no '='. */
 TR_API int tr_options_add_set(tr_options *o, const char *path_eq_value);
@@ -162,6 +170,9 @@ TR_API int tr_options_set_resume(tr_options *o, int on);
 TR_API int tr_options_set_keep_going(tr_options *o, int on);
 /* --strict: tr_scenario_load_options refuses a scenario with warnings. */
 TR_API int tr_options_set_strict(tr_options *o, int on);
+/* --force: write into an existing folder that is not a tightrope output
+** folder but holds files with result names (refused otherwise). */
+TR_API int tr_options_set_force(tr_options *o, int on);
 /* Progress line on stderr when it is a terminal (off by default). */
 TR_API int tr_options_set_progress(tr_options *o, int on);
 /* Catch SIGINT and SIGTERM while the experiment runs, and stop as
@@ -214,6 +225,12 @@ TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *
 TR_API int tr_new(const char *dir, tr_diag *d);
 /* Draw the charts of a finished experiment (`tightrope report OUTDIR`). */
 TR_API int tr_report(const char *outdir, tr_diag *d);
+/* The same with `report`'s options (docs/cli.md#report): comma lists of the
+** variants, metrics and outcomes to draw (NULL: all), and the image format
+** "svg", "png" or "pdf" (NULL: SVG and PNG). An unknown name or format is
+** TR_EUSAGE with a message. */
+TR_API int tr_report_with(const char *outdir, const char *variants, const char *metrics,
+                          const char *outcomes, const char *format, tr_diag *d);
 
 #ifdef __cplusplus
 }
