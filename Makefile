@@ -63,8 +63,11 @@ endif
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
 # Debian's python3-jsonschema validates scenarios against the schema;
-# make check needs clang with its sanitizer runtime, and valgrind.
-test: PKGS += chromium mandoc lua-check python3-jsonschema strace
+# strace kills the install at each rename (tests/test_hostile.py), and
+# stress-ng loads the machine to check the suite under load
+# (`stress-ng --cpu 2 & make test`); make check needs clang with its
+# sanitizer runtime, and valgrind.
+test: PKGS += chromium mandoc lua-check python3-jsonschema strace stress-ng
 lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev

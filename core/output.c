@@ -2332,6 +2332,10 @@ int out_verify(const char *dir, tr_diag *d)
     }
     free(p);
   }
+  /* Only results.sqlite written (--format sqlite): CSV files beside it are
+  ** not the experiment's (report exports its tables as CSV next to a link
+  ** of the manifest), so only the listed ones are checked. */
+  int only_db = integ && integ->type == YN_MAP && integ->n == 0;
   for (int i = 0; integ && i < OF_COUNT; i++) {
     if (i == OF_MANIFEST || i == OF_SQLITE)
       continue;
@@ -2343,7 +2347,7 @@ int out_verify(const char *dir, tr_diag *d)
     if (!p) {
       bad = 1;
     } else if (!e) {
-      if (exists) {
+      if (exists && !only_db) {
         diag_error(d, p, 0, 0, "does not belong to the experiment of %s (it is not listed "
                    "there); remove it, or run the experiment again into this folder", mpath);
         bad = 1;

@@ -426,7 +426,7 @@ def test_sigterm_stops_a_run_inside_a_lua_loop():
     assert rc == 143, f"exit {rc}: {err[-600:]}"
     assert "interrupted by SIGTERM: 0 of 2 runs finished" in err, err[-600:]
     assert "run failed" not in err, err[-600:]
-    assert secs < 10, f"{secs:.1f} s from SIGTERM to exit"
+    assert secs < 20, f"{secs:.1f} s from SIGTERM to exit (generous: a loaded machine)"
 
 
 def test_sigint_stops_a_run_inside_a_long_c_call():
@@ -438,7 +438,7 @@ def test_sigint_stops_a_run_inside_a_long_c_call():
         signal.SIGINT)
     assert rc == 130, f"exit {rc}: {err[-600:]}"
     assert "interrupted by SIGINT: 0 of 2 runs finished" in err, err[-600:]
-    assert secs < 10, f"{secs:.1f} s from SIGINT to exit"
+    assert secs < 20, f"{secs:.1f} s from SIGINT to exit (generous: a loaded machine)"
 
 
 # --- what --resume accepts ----------------------------------------------------
@@ -781,3 +781,16 @@ def test_queued_actions_count_against_the_memory_limit():
         rc, err, mib = run_measured(c, ["run", "case.yaml", "-o", "out", "--quiet", "--events", "-j", "1"])
         assert rc == 3 and "memory limit exceeded (limits.memory_mb = 16)" in err, err[-400:]
         assert mib < 16 * 2 + 60, f"{mib:.0f} MiB under memory_mb: 16"
+
+
+def test_non_utf8_scenario_path_refused_before_the_first_run():
+    with Case() as c:
+        name = b"s\xff.yaml"
+        with open(os.path.join(os.fsencode(c.dir), name), "w") as f:
+            f.write(SMALL.replace("runs: 2", "runs: 100000"))
+        p = subprocess.run([os.fsencode(helpers.binary()), b"run", name, b"-o", b"out", b"--quiet"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        err = p.stderr.decode("utf-8", "replace")
+        assert p.returncode == 2, f"exit {p.returncode}: {err[-400:]}"
+        assert "scenario's path is not valid UTF-8" in err, err[-400:]
+        assert not os.path.exists(c.path("out")), "runs started"
