@@ -45,6 +45,7 @@ void tr_options_free(tr_options *o) {
   free_strings(o->argv, o->argc);
   free(o->sweep_file);
   free(o->variants_file);
+  free(o->posterior_file);
   free(o);
 }
 
@@ -75,6 +76,18 @@ int tr_options_set_threads(tr_options *o, int threads) {
   return 0;
 }
 
+int tr_options_set_precision(tr_options *o, double half_width) {
+  if (!o || !(half_width > 0 && half_width <= 0.5)) return -1;
+  o->precision = half_width;
+  return 0;
+}
+
+int tr_options_set_batch(tr_options *o, int batch) {
+  if (!o || batch < 1) return -1;
+  o->batch = batch;
+  return 0;
+}
+
 int tr_options_set_out(tr_options *o, const char *dir) {
   if (!o) return -1;
   char *copy = NULL;
@@ -93,6 +106,10 @@ static int set_string(char **field, const char *value) {
   return 0;
 }
 
+int tr_options_set_posterior(tr_options *o, const char *file) {
+  return o ? set_string(&o->posterior_file, file) : -1;
+}
+
 int tr_options_set_sweep_file(tr_options *o, const char *path) {
   return o ? set_string(&o->sweep_file, path) : -1;
 }
@@ -103,7 +120,13 @@ int tr_options_set_variants_file(tr_options *o, const char *path) {
 
 tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d) {
   if (!o) return tr_scenario_load(path, d);
-  return scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  tr_scenario *sc = scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  if (sc && o->strict && diag_count_level(d, DIAG_WARNING)) {
+    diag_warnings_to_errors(d);     /* --strict: a warning refuses the scenario */
+    tr_scenario_free(sc);
+    return NULL;
+  }
+  return sc;
 }
 
 int tr_new(const char *dir, tr_diag *d) {
@@ -154,6 +177,24 @@ int tr_options_set_format(tr_options *o, int format) {
 int tr_options_set_resume(tr_options *o, int on) {
   if (!o) return -1;
   o->resume = on != 0;
+  return 0;
+}
+
+int tr_options_set_keep_going(tr_options *o, int on) {
+  if (!o) return -1;
+  o->keep_going = on != 0;
+  return 0;
+}
+
+int tr_options_set_strict(tr_options *o, int on) {
+  if (!o) return -1;
+  o->strict = on != 0;
+  return 0;
+}
+
+int tr_options_set_force(tr_options *o, int on) {
+  if (!o) return -1;
+  o->force = on != 0;
   return 0;
 }
 
@@ -213,6 +254,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   char *path = NULL;
   *scenario = NULL;
   if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
+    free(path);
+    return TR_EUSAGE;
+  }
   ynode *m = ynode_load_file(path, d);
   int status = TR_OK;
   const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
@@ -223,6 +268,8 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
   const ynode *sets = set ? ynode_get(set, "set") : NULL;
   const ynode *sweep = scen ? ynode_get(scen, "sweep_file") : NULL;
+  const ynode *post = set ? ynode_get(set, "posterior") : NULL;
+  const ynode *post_file = post ? ynode_get(post, "file") : NULL;
   const ynode *variants = scen ? ynode_get(scen, "variants_file") : NULL;
   uint64_t seed_value = 0, ticks_value = 0;
   if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
@@ -235,6 +282,7 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
     tr_options_set_ticks(o, (int)ticks_value);
     *scenario = strdup(file->str);
     if (sweep && sweep->type == YN_SCALAR) tr_options_set_sweep_file(o, sweep->str);
+    if (post_file && post_file->type == YN_SCALAR) tr_options_set_posterior(o, post_file->str);
     if (variants && variants->type == YN_SCALAR) tr_options_set_variants_file(o, variants->str);
     int from_cli = o->nsets > 0;
     for (int i = 0; !from_cli && sets && sets->type == YN_SEQ && i < sets->n; i++)
@@ -248,7 +296,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
 int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
                  char *out_buf, size_t out_size, tr_diag *d) {
   *o = *opts;
-  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : 100;
+  /* Run until precise (docs/experiments.md): the runs are the ceiling. */
+  if (!(o->precision > 0)) o->precision = sc->precision;
+  if (o->batch < 1) o->batch = sc->batch > 0 ? sc->batch : 100;
+  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : o->precision > 0 ? 10000 : 100;
   o->ticks = opts->has_ticks ? opts->ticks : sc->has_ticks ? sc->ticks : 100;
   o->seed = opts->has_seed ? opts->seed : sc->has_seed ? sc->seed : 1;
   o->has_runs = o->has_ticks = o->has_seed = 1;
@@ -257,7 +308,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     o->threads = n > 0 ? (int)n : 1;
   }
   for (int i = 0; i < o->nvariants; i++) {
-    int found = 0;
+    int found = strcmp(o->variants[i], "baseline") == 0;   /* it always runs */
     const char *names[sc->nvariants + 1];
     for (int v = 0; v < sc->nvariants; v++) {
       names[v] = sc->variants[v].name;
@@ -322,7 +373,12 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     return TR_EUSAGE;
   }
   __atomic_store_n(o.cancel, 0, __ATOMIC_SEQ_CST);
-  return exp_run(sc, &o, d);
+  tr_posterior *post = NULL;
+  if (o.posterior_file && !(post = posterior_load(sc, o.posterior_file, d))) return TR_EINVALID;
+  if (post) o.posterior = post;
+  status = exp_run(sc, &o, d);
+  posterior_free(post);
+  return status;
 }
 
 int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoints, tr_diag *d) {
@@ -333,9 +389,15 @@ int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoi
   int status = opts_resolve(opts, sc, &o, out, sizeof out, d);
   if (status) return status;
   tr_plan plan;
+  params_notes(sc, d);
   if (exp_plan(sc, &o, &plan, d)) status = TR_EINVALID;
   else if (npoints) *npoints = plan.npoints;
   exp_plan_free(&plan);
+  if (status == TR_OK && o.posterior_file) {
+    tr_posterior *post = posterior_load(sc, o.posterior_file, d);
+    if (!post) status = TR_EINVALID;
+    posterior_free(post);
+  }
   return status;
 }
 
@@ -376,10 +438,15 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 ** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
 ** manifest.yaml and every table but series, events and manifest as the CSV
 ** file it mirrors; its report/ folder then replaces OUTDIR/report/. */
-static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
+static int report_sqlite(const char *outdir, const char *db, const report_opts *o, tr_diag *d) {
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;
   int status = TR_EOUTPUT, n = -1;
+  /* the folder itself is checked; the working copy made from it is ours */
+  if (out_verify(outdir, d)) return TR_EINVALID;
+  report_opts mine = {NULL, NULL, NULL, 1, 1, 0, 1};
+  if (o) { mine = *o; mine.verified = 1; }
+  o = &mine;
   if (asprintf(&work, "%s/.tightrope-report-XXXXXX", outdir) < 0) return TR_EOUTPUT;
   if (!mkdtemp(work)) {
     diag_error(d, NULL, 0, 0, "cannot write in '%s': %s", outdir, strerror(errno));
@@ -402,7 +469,7 @@ static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
     if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0 || sqlite_export_csv(db, tables[i], path, d) < 0)
       goto out;
   }
-  status = report_run(work, d);
+  status = report_run_opts(work, o, d);
   if (status != TR_OK) goto out;
   free(from); free(to);
   from = to = NULL;
@@ -422,6 +489,10 @@ out:
 }
 
 int tr_report(const char *outdir, tr_diag *d) {
+  return report_any(outdir, NULL, d);
+}
+
+int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
   char *csv = NULL, *db = NULL;
@@ -430,9 +501,9 @@ int tr_report(const char *outdir, tr_diag *d) {
   if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0 || asprintf(&db, "%s/results.sqlite", outdir) < 0)
     status = TR_EOUTPUT;
   else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
-    status = report_sqlite(outdir, db, d);
+    status = report_sqlite(outdir, db, o, d);
   else
-    status = report_run(outdir, d);
+    status = report_run_opts(outdir, o, d);
   free(csv);
   free(db);
   return status;

@@ -51,6 +51,7 @@ static const char view_key = 0;
 #define R_APPLY    "tr.apply"      /* per run: action index + 1 -> apply */
 #define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
 #define R_PATHS    "tr.paths"      /* path text -> slot */
+#define R_HELPFAC  "tr.helpfac"    /* the helpers file's factory, or nil */
 
 /* Views by address: an open-addressing table from the address of each
 ** view table (Lua never moves objects, and views live as long as the state)
@@ -657,7 +658,9 @@ static int act(lua_State *L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     has_args = 1;
   }
-  if (world_queue(w, me, action, target, has_args)) return luaL_error(L, "out of memory");
+  int qrc = world_queue(w, me, action, target, has_args);
+  if (qrc == -2) return luaL_error(L, WORLD_MEM_MSG, (lua_Integer)lx->sc->memory_mb);
+  if (qrc) return luaL_error(L, "out of memory");
   if (has_args) {
     lua_pushvalue(L, 4);
     lua_rawseti(L, lua_upvalueindex(2), w->nq);
@@ -818,6 +821,19 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
     else if (!overridden) lua_pushvalue(L, empty);
     else { lua_newtable(L); sandbox_readonly(L); }
+    /* declared defaults of the keys the YAML leaves out (params.c) */
+    const tr_scriptdecl *sd = params_script(sc, sc->actors[a].policy);
+    for (int i = 0; sd && i < sd->nparams; i++) {
+      const tr_paramdecl *pd = &sd->params[i];
+      if (!pd->has_default) continue;
+      lua_getmetatable(L, -1);
+      lua_getfield(L, -1, "__index");
+      if (lua_getfield(L, -1, pd->name) == LUA_TNIL) {
+        push_value(L, &pd->def);
+        lua_setfield(L, -3, pd->name);
+      }
+      lua_pop(L, 3);
+    }
     for (int i = 0; inst && i < inst->nparams; i++)
       if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
@@ -1106,6 +1122,13 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, policy, a + 1);
   }
+  if (sc->helpers) {
+    if (compile_file(L, sc->helpers, 1, d, sc->path, sc->helpers_line, sc->helpers_col)) {
+      bc->errors++;
+    } else {
+      lua_setfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+    }
+  }
   lua_newtable(L); int actfac = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     const tr_actiondecl *ac = &sc->actions[i];
@@ -1323,6 +1346,43 @@ static void new_env(lua_State *L, int envmt) {
   lua_setmetatable(L, -2);
 }
 
+/* The helpers file, once per run: its top level runs in its own
+** environment (over the run globals); every global it defines becomes a
+** run global that scripts see, and a name expressions see (after their own
+** names). Tables it defines are handed out read-only. */
+static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
+  lx->what_kind = WHAT_LOAD_HELPERS;
+  lx->cur_actor = -1;
+  new_env(L, envmt);
+  int env = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+  lua_pushvalue(L, env);
+  sandbox_call(L, lx, 1, 0);
+  lua_newtable(L);                          /* what expressions see */
+  int h = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, env)) {
+    if (lua_type(L, -1) == LUA_TTABLE) sandbox_readonly(L);
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, g);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, h);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, h);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 3);
+  lx->what_kind = WHAT_NONE;
+}
+
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
 ** the run's protected call. Pushes nothing. */
@@ -1338,6 +1398,8 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
+  params_push_declare(L);               /* declarations were read at load */
+  lua_setfield(L, g, "declare");
   lua_getfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);
@@ -1350,6 +1412,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   lua_setfield(L, -2, "__index");
   int envmt = lua_gettop(L);
   lx->mode = MODE_NONE;
+  if (sc->helpers) load_helpers(L, lx, g, envmt);
   for (int a = 0; a < sc->nactors; a++) {
     if (!sc->actors[a].policy) continue;
     lx->cur_actor = a;

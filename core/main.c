@@ -21,12 +21,14 @@ static int tr_main(int argc, char **argv);
 #include "tightrope.h"
 
 static const char usage_text[] =
-  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write CSVs\n"
+  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write its results\n"
   "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
-  "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
+  "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
   "       tightrope new DIR                         start a scenario folder (a commented example)\n"
+  "       tightrope calibrate SCENARIO.yaml [-o OUT] [-s S] [-j N] [--resume]   fit the calibrate: block (ABC-SMC)\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -39,10 +41,19 @@ static const char usage_text[] =
   "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
   "      --series all|summary|none   per-run series, per-tick summary, or neither (default: summary)\n"
   "      --events           write the event log (events.csv)\n"
+  "      --format csv|sqlite|both   CSV files, results.sqlite, or both (default: csv)\n"
+  "      --sqlite           the same as --format sqlite\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
+  "      --strict           treat warnings as errors (check and run)\n"
+  "      --force            write into an existing folder that holds files with result names\n"
+  "      --precision H      run batches until every outcome share's 95% interval has\n"
+  "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
+  "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
+  "      --posterior FILE   draw each run's parameters from a calibration's posterior.csv\n"
   "\n"
   "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
   "             4 output not written, 130/143 interrupted (resumable)\n";
@@ -52,6 +63,42 @@ static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\n(see 'tightrope --help')\n");
   return TR_EUSAGE;
+}
+
+/* report OUTDIR [--variants A,B] [--metrics ...] [--outcomes ...]
+** [--format svg|png|pdf] (docs/cli.md#report); NAME=VALUE or NAME VALUE. */
+static int cmd_report(int argc, char **argv) {
+  static const char *const names[] = {"--variants", "--metrics", "--outcomes", "--format"};
+  const char *value[4] = {NULL, NULL, NULL, NULL}, *outdir = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *eq = strchr(a, '=');
+    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+    int which = -1;
+    if (a[0] != '-') {
+      if (outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+      outdir = a;
+      continue;
+    }
+    for (int k = 0; k < 4; k++)
+      if (strlen(names[k]) == klen && strncmp(a, names[k], klen) == 0) which = k;
+    if (which < 0) {
+      char word[128];
+      snprintf(word, sizeof word, "%.*s", (int)(klen < 127 ? klen : 127), a);
+      const char *s = tr_suggest(word, names, 4);
+      fprintf(stderr, "tightrope: error: report: unknown option '%s'%s%s%s\n(see 'tightrope --help')\n",
+              word, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      return TR_EUSAGE;
+    }
+    value[which] = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+    if (!value[which] || !*value[which]) return usage_error("report: %s needs a value", names[which]);
+  }
+  if (!outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+  tr_diag *d = tr_diag_new();
+  int status = tr_report_with(outdir, value[0], value[1], value[2], value[3], d);
+  tr_diag_print(d, stderr);
+  tr_diag_free(d);
+  if (status == TR_EUSAGE) fprintf(stderr, "(see 'tightrope --help')\n");
+  return status;
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out) {
@@ -102,7 +149,8 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH,
+         O_POSTERIOR };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -112,7 +160,11 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
     {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
+    {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
+    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
+    {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
+    {"posterior", required_argument, 0, O_POSTERIOR},
+    {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -158,6 +210,9 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_EVENTS: tr_options_set_events(o, 1); break;
       case O_QUIET: c->quiet = 1; break;
       case O_RESUME: tr_options_set_resume(o, 1); break;
+      case O_KEEP_GOING: tr_options_set_keep_going(o, 1); break;
+      case O_STRICT: tr_options_set_strict(o, 1); break;
+      case O_FORCE: tr_options_set_force(o, 1); break;
       case O_RUN:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
         c->run_index = v; break;
@@ -169,6 +224,21 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
         break;
       case O_VARIANTS:
         if (tr_options_set_variants_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_POSTERIOR:
+        if (tr_options_set_posterior(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_PRECISION: {
+        char *end;
+        errno = 0;
+        double h = strtod(optarg, &end);
+        if (errno || end == optarg || *end || tr_options_set_precision(o, h))
+          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'", optarg);
+        break;
+      }
+      case O_BATCH:
+        if (parse_int(optarg, 1, INT_MAX, &v) || tr_options_set_batch(o, (int)v))
+          return usage_error("--batch takes a whole number >= 1, got '%s'", optarg);
         break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
       default: return unknown_option(argv[optind - 1], longopts);
@@ -222,7 +292,14 @@ static int is_root(void) {
 static int cmd_run(cli *c, const char *out) {
   tr_diag *d = tr_diag_new();
   tr_scenario *sc = load(c->scenario, c->opts, d);
-  int status = sc ? tr_experiment_run(sc, c->opts, d) : TR_EINVALID;
+  int status = TR_EINVALID;
+  if (sc) {
+    /* check's warnings are shown before the runs, not after them */
+    if (is_root()) tr_diag_print(d, stderr);
+    tr_diag_free(d);
+    d = tr_diag_new();
+    status = tr_experiment_run(sc, c->opts, d);
+  }
   if (is_root()) tr_diag_print(d, stderr);
   if (status == TR_OK && !c->quiet && isatty(STDERR_FILENO)) {
     if (out) fprintf(stderr, "tightrope: results in %s\n", out);
@@ -310,23 +387,21 @@ static int tr_main(int argc, char **argv) {
   }
   tr_options_set_signals(c.opts, 1);
   int status;
-  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0) {
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0 ||
+      strcmp(cmd, "calibrate") == 0) {
     const char *out = NULL;
     status = parse_options(argc, argv, &c, &out);
     tr_options_set_progress(c.opts, !c.quiet);
-    if (status == 0)
+    if (status == 0 && strcmp(cmd, "calibrate") == 0) {
+      tr_diag *d = tr_diag_new();
+      status = tr_calibrate(c.scenario, c.opts, d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    } else if (status == 0)
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
                                                                                      : cmd_replay(&c);
   } else if (strcmp(cmd, "report") == 0) {
-    /* report OUTDIR: no options (report.c) */
-    if (argc != 3 || argv[2][0] == '-') {
-      status = usage_error("%s", "report takes one argument: tightrope report OUTDIR");
-    } else {
-      tr_diag *d = tr_diag_new();
-      status = tr_report(argv[2], d);
-      tr_diag_print(d, stderr);
-      tr_diag_free(d);
-    }
+    status = cmd_report(argc, argv);
   } else if (strcmp(cmd, "new") == 0) {
     if (argc != 3 || argv[2][0] == '-') {
       status = usage_error("%s", "new takes one argument: tightrope new DIR");
@@ -337,8 +412,8 @@ static int tr_main(int argc, char **argv) {
       tr_diag_free(d);
     }
   } else {
-    static const char *const cmds[] = {"run", "check", "replay", "report", "new"};
-    const char *s = tr_suggest(cmd, cmds, 5);
+    static const char *const cmds[] = {"run", "check", "replay", "report", "new", "calibrate"};
+    const char *s = tr_suggest(cmd, cmds, 6);
     fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;

@@ -146,6 +146,14 @@ TR_API int tr_options_set_seed(tr_options *o, uint64_t seed);
 TR_API int tr_options_set_threads(tr_options *o, int threads);
 /* The output folder (NULL: results/<scenario id>). */
 TR_API int tr_options_set_out(tr_options *o, const char *dir);
+/* Run until precise (docs/experiments.md): batches of `batch` runs (>= 1;
+** default experiment.batch, else 100) until every outcome share's 95%
+** Clopper-Pearson half-width is <= half_width (0 < half_width <= 0.5);
+** runs is then the ceiling (default experiment.runs, else 10000). With it
+** the callback sees the runs 1..n reached, in output order, once the last
+** batch is in. */
+TR_API int tr_options_set_precision(tr_options *o, double half_width);
+TR_API int tr_options_set_batch(tr_options *o, int batch);
 /* --set PATH=VALUE (repeatable): checked against the scenario when the
 ** experiment starts; -1 here only when the text has no '='. */
 TR_API int tr_options_add_set(tr_options *o, const char *path_eq_value);
@@ -157,6 +165,14 @@ TR_API int tr_options_set_events(tr_options *o, int on);
 TR_API int tr_options_set_format(tr_options *o, int format);
 /* --resume: finish the interrupted experiment in the output folder. */
 TR_API int tr_options_set_resume(tr_options *o, int on);
+/* --keep-going: a run that fails is recorded (runs.csv outcome `error`,
+** errors.csv) and the others finish; the status is still TR_ERUNTIME. */
+TR_API int tr_options_set_keep_going(tr_options *o, int on);
+/* --strict: tr_scenario_load_options refuses a scenario with warnings. */
+TR_API int tr_options_set_strict(tr_options *o, int on);
+/* --force: write into an existing folder that is not a tightrope output
+** folder but holds files with result names (refused otherwise). */
+TR_API int tr_options_set_force(tr_options *o, int on);
 /* Progress line on stderr when it is a terminal (off by default). */
 TR_API int tr_options_set_progress(tr_options *o, int on);
 /* Catch SIGINT and SIGTERM while the experiment runs, and stop as
@@ -177,6 +193,11 @@ TR_API void tr_options_cancel(tr_options *o);
 ** scenario is loaded with tr_scenario_load_options. */
 TR_API int tr_options_set_sweep_file(tr_options *o, const char *path);
 TR_API int tr_options_set_variants_file(tr_options *o, const char *path);
+/* --posterior FILE: every run draws its parameters (by weight) from the last
+** generation of a calibration's posterior.csv (docs/calibration.md); the
+** file is read and checked against the scenario when the experiment
+** starts. NULL: none. */
+TR_API int tr_options_set_posterior(tr_options *o, const char *file);
 /* tr_scenario_load with what of o shapes the scenario itself: the --sweep
 ** and --variants files, and the --set overrides (a population's count set
 ** there changes how many actors the scenario has). */
@@ -204,11 +225,23 @@ TR_API int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, in
 ** row with OUTDIR/runs.csv (or results.sqlite). A status above. */
 TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant,
                      int point, int run, const char *outdir, tr_diag *d);
+/* Calibrate the scenario at path to its observed data (`tightrope
+** calibrate`: ABC-SMC driven by its calibrate: block): writes posterior.csv,
+** calibration.csv and manifest.yaml into the options' output folder
+** (default results/<id>-calibration). Uses the options' seed, threads,
+** ticks, --set and resume. A status above. */
+TR_API int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d);
 /* Start a scenario folder (`tightrope new DIR`): a commented scenario, a
 ** policy and an action that check and run. DIR must be missing or empty. */
 TR_API int tr_new(const char *dir, tr_diag *d);
 /* Draw the charts of a finished experiment (`tightrope report OUTDIR`). */
 TR_API int tr_report(const char *outdir, tr_diag *d);
+/* The same with `report`'s options (docs/cli.md#report): comma lists of the
+** variants, metrics and outcomes to draw (NULL: all), and the image format
+** "svg", "png" or "pdf" (NULL: SVG and PNG). An unknown name or format is
+** TR_EUSAGE with a message. */
+TR_API int tr_report_with(const char *outdir, const char *variants, const char *metrics,
+                          const char *outcomes, const char *format, tr_diag *d);
 
 #ifdef __cplusplus
 }

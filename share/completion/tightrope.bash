@@ -52,7 +52,7 @@ _tightrope()
             [[ -n $scenario ]] && COMPREPLY=($(compgen -W "$(_tightrope_variants "$scenario")" -- "$cur"))
             return ;;
         -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        -n|--runs|-t|--ticks|-s|--seed|-j|--threads|--run|--point|--set) return ;;
+        -n|--runs|-t|--ticks|-s|--seed|-j|--threads|--run|--point|--set|--precision|--batch) return ;;
     esac
 
     case $cmd in
@@ -68,7 +68,15 @@ _tightrope()
             else
                 COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
             fi ;;
-        report|new)
+        report)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--variants --metrics --outcomes --format" -- "$cur"))
+            elif [[ $prev == --format ]]; then
+                COMPREPLY=($(compgen -W "svg png pdf" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -d -- "$cur"))
+            fi ;;
+        new)
             COMPREPLY=($(compgen -d -- "$cur")) ;;
     esac
 }
