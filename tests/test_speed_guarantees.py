@@ -222,3 +222,24 @@ def test_globals_cached_per_script_stay_right():
             assert float(r["x"]) == 2 + 10 * t + 100, r
             before = 10 * (t - 1) + 2 if t > 1 else 1     # no alarm before the first decide
             assert float(r["y"]) in (10 * t + 2, before), r
+
+
+def test_refused_writes_keep_their_messages():
+    """Writes through views are still checked: another actor's attribute,
+    a non-number and a non-finite number are refused with these messages."""
+    run_fail({"p.lua": decide('world:actor("other").x = 2')},
+             r"the policy of 'envoy' cannot write 'x' of actor 'other': a policy writes only its "
+             r"own attributes and its outgoing relations; use an action \(me:act\) to change others",
+             tick=1)
+    run_fail({"p.lua": decide('me.x = "high"')},
+             r"actor 'envoy': attribute 'x' takes a number, got a string value", tick=1)
+    run_fail({"p.lua": decide('me.x = 0/0')},
+             r"actor 'envoy': cannot set 'x' to (-?nan|-?NaN)\S* \(attributes must be finite\)", tick=1)
+    run_fail({"p.lua": decide('world:rel("envoy", "other").trust = 1/0')},
+             r"relation envoy:other: cannot set 'trust' to inf\S* \(attributes must be finite\)", tick=1)
+    # an outgoing relation is the policy's own: that write is accepted
+    with Case({"s.yaml": BASE.replace('metrics: {x: "envoy.x"}', 'metrics: {t: "rel(\'envoy\', \'other\').trust"}'),
+               "p.lua": decide('world:rel("envoy", "other").trust = 0.25'), "q.lua": NOOP,
+               "act.lua": "function apply() end"}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out")
+        assert float(c.csv("out", "runs.csv")[0]["t"]) == 0.25
