@@ -126,6 +126,11 @@ static void suggestions(void)
   {
     static const char *const one[] = {"a", "x"};
     CHECK_STR(diag_suggest("c", one, 2), NULL);          /* replacing everything is no typo */
+    /* At most len/3 edits: 2 for a 6-letter word, not 3. */
+    static const char *const six[] = {"abcxyz"};
+    CHECK_STR(diag_suggest("abcdyz", six, 1), "abcxyz");
+    CHECK_STR(diag_suggest("abcdez", six, 1), "abcxyz");
+    CHECK_STR(diag_suggest("abcdef", six, 1), NULL);
     static const char *const tie[] = {"ac", "ad"};
     CHECK_STR(diag_suggest("ab", tie, 2), "ac");         /* the first of equals */
   }
