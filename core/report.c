@@ -430,6 +430,13 @@ static const char *const rep_colors[] = {
 #define REP_MAX_ROWS 40        /* rows of a paired-difference chart */
 #define REP_MAX_HEIGHT 4000    /* far under cairo's 32767-pixel limit */
 
+/* Over a long horizon the curves are drawn every k-th tick (and at the
+** horizon) so that a chart's data stays near 4,000 rows a curve. */
+static int rep_stride(int horizon)
+{
+  return horizon > 4000 ? horizon / 4000 + 1 : 1;
+}
+
 /* Past the palette's colours, lines are told apart by their dash type. */
 static int rep_dash(int k)
 {
@@ -689,6 +696,8 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
         else
           for (int k = 0; k < K; k++)
             cum += ends[((size_t)p * (size_t)K + (size_t)k) * (size_t)(T + 1) + (size_t)t];
+        if (t % rep_stride(T) != 0 && t != T)
+          continue;
         fprintf(dat, "%d", t);
         if (n == 0) {
           fputs(" ? ? ?\n", dat);
@@ -1020,7 +1029,7 @@ static int rep_metric_charts(rep_ctx *x, const rep_series *s)
       fprintf(dat, "# variant %s\n", label);
       for (int t = 0; t < s->T1; t++) {
         const rep_sum *q = rep_sum_at(s, p, m, t);
-        if (q->n <= 0)
+        if (q->n <= 0 || (t % rep_stride(s->T1 - 1) != 0 && t != s->T1 - 1))
           continue;
         if (q->n > nmax)
           nmax = q->n;
