@@ -2118,7 +2118,12 @@ static void rep_section_text(rep_ctx *x, FILE *f, int section)
     fputs("<p>Each dot is one sweep point of the baseline variant "
           "(<code>points.csv</code>, <code>outcomes.csv</code>, "
           "<code>finals.csv</code>); the other parameters vary across the dots, "
-          "so the spread at one value is partly theirs.</p>\n", f);
+          "so the spread at one value is partly theirs.", f);
+    if (x->sinfo.n > REP_MAX_PANELS)
+      fprintf(f, " The charts show the first %d of the %d swept parameters; "
+                 "<code>sensitivity.csv</code> and the tornado charts have them all.",
+              REP_MAX_PANELS, x->sinfo.n);
+    fputs("</p>\n", f);
     break;
   case SEC_SENSITIVITY:
     fputs("<p>How much each swept parameter drives each outcome share and metric "
