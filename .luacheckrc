@@ -13,6 +13,8 @@ read_globals = {
       "gamma", "beta", "lognormal", "choice", "shuffle", "pick",
     },
   },
+  -- parameter declarations at a script's top level (docs/lua-api.md)
+  "declare",
 }
 
 -- The entry points a script defines as globals: a policy's decide and init,

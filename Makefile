@@ -1,10 +1,12 @@
 # tightrope — build, run, test.
 #   make run     install what is missing, build, run scenarios/doha.yaml
-#   make test    install what is missing, build, run every test
+#   make test    install what is missing, build, run every test (C unit tests in
+#                tests/unit/, then tests/run_tests.py)
 #   make check   valgrind on scenarios/doha.yaml, then the tests under AddressSanitizer +
 #                UndefinedBehaviorSanitizer (CI, .ci/run: make test, then make check)
 #   make bench   benchmarks (actor-ticks per second against hand-written C; runs per
 #                second over threads and MPI ranks, peak memory, cost per actor-tick)
+#   make bench-sqlite   results.sqlite against CSV: write speed, size, loading in pandas
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
 #   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
 #   make install PREFIX=DIR / make uninstall PREFIX=DIR   (docs/install.md says what goes where)
@@ -56,13 +58,13 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench clean install uninstall fuzz lint man lib
+.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit
 
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
 # Debian's python3-jsonschema validates scenarios against the schema;
 # make check needs clang with its sanitizer runtime, and valgrind.
-test: PKGS += chromium mandoc lua-check python3-jsonschema
+test: PKGS += chromium mandoc lua-check python3-jsonschema strace
 lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev
@@ -122,9 +124,22 @@ $(BUILD)/obj:
 run: all
 	@./scripts/run-flagship.sh $(BIN)
 
+# C unit tests (tests/unit/*.c): each linked with every core object but
+# main.o, as the fuzz harnesses are, and run by make test.
+UNIT_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/*.c))
+
+$(BUILD)/unit_%: tests/unit/unit_%.c $(UNIT_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icore $$(pkg-config --cflags $(LIBS_PC)) \
+	  -o $@ $< $(UNIT_OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
+
+unit: all $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t >$$t.log 2>&1 || { cat $$t.log; echo "$$t failed"; exit 1; }; \
+	  echo "$$t: $$(tail -1 $$t.log)"; done
+
 # The MPI build too (installs libopenmpi-dev openmpi-bin): the MPI tests use
 # it, and are skipped with the reason printed when it cannot be built.
-test: all
+test: all unit
 	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || { rm -f build-mpi/tightrope; \
 	  echo "tightrope: no MPI build (Open MPI could not be installed or built): MPI tests skipped"; }
 	@python3 tests/run_tests.py --binary $(BIN)
@@ -172,6 +187,12 @@ fuzz: deps
 	  ls fuzz/crashes/$$h-* 2>/dev/null | sed 's/^/fuzz: saved input (timeout or crash): /'; \
 	  if [ $$rc != 0 ]; then tail -40 build-fuzz/fuzz-$$h.log; echo "fuzz: $$h found a crash (fuzz/crashes/)"; exit 1; fi; \
 	done
+
+# bench-sqlite: results.sqlite against the CSV files (bench/README.md#sqlite),
+# with Debian's pandas for the loading times.
+bench-sqlite: PKGS += python3-pandas time
+bench-sqlite: all
+	@/usr/bin/python3 bench/sqlite.py $(BIN)
 
 bench: all
 	@./bench/run.sh $(BIN)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # run.sh — the proxy-web benchmark: tightrope against the same model
-# hand-written in C with GSL, on one core. `make bench` runs it.
+# hand-written in C with GSL and written in plain Lua 5.4 over plain tables
+# (no engine), on one core. `make bench` runs it.
 #
 #   bench/run.sh BINARY        e.g. bench/run.sh build/tightrope
 #
 # Environment: BENCH_REPEAT (default 3): each program runs this many times
-# per size and the fastest wall time counts. What is measured and how to
-# read the figures: bench/README.md.
+# per size and the fastest wall time counts. BENCH_INSTRUCTIONS=0 skips the
+# instruction counts (valgrind's callgrind, about two minutes). What is
+# measured and how to read the figures: bench/README.md.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -23,10 +25,13 @@ if [ ! -x "$binary" ]; then
 fi
 repeat=${BENCH_REPEAT:-3}
 
-# The C yardstick, built the same way every time.
+# The C yardstick and the plain-Lua reference, built the same way every time.
 mkdir -p "$root/build/bench"
 reference=$root/build/bench/proxyweb-c
+plainlua=$root/build/bench/proxyweb-lua
+plainlua_script=$bench_dir/plainlua/proxyweb.lua
 cc -O2 "$bench_dir/proxyweb.c" $(pkg-config --cflags --libs gsl) -o "$reference"
+cc -O2 "$bench_dir/plainlua.c" $(pkg-config --cflags --libs lua5.4 gsl) -o "$plainlua"
 
 # Scenarios live in a scratch folder; a link makes their script paths
 # (proxyweb/*.lua) resolve relative to the scenario's folder (SPEC §3.5).
@@ -35,12 +40,19 @@ trap 'rm -rf "$scratch"' EXIT
 ln -s "$bench_dir/proxyweb" "$scratch/proxyweb"
 
 now() { date +%s.%N; }
+# cpu CMD...: user + system CPU seconds of CMD (which must succeed).
+cpu() {
+  python3 -c 'import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, ru = os.wait4(p.pid, 0)
+if os.waitstatus_to_exitcode(status): sys.exit(1)
+print(f"{ru.ru_utime + ru.ru_stime:.4f}")' "$@"
+}
 
-# actor_ticks K T RUNS: (K + P + M + 1) * T * RUNS, P = max(1, K/4), M = max(1, K/8).
-actor_ticks() {
-  awk -v k="$1" -v t="$2" -v r="$3" 'BEGIN {
-    p = int(k / 4); if (p < 1) p = 1; m = int(k / 8); if (m < 1) m = 1;
-    printf "%d", (k + p + m + 1) * t * r }'
+# actors K: K + P + M + 1, P = max(1, K/4), M = max(1, K/8).
+actors() {
+  awk -v k="$1" 'BEGIN { p = int(k / 4); if (p < 1) p = 1; m = int(k / 8); if (m < 1) m = 1;
+    printf "%d", k + p + m + 1 }'
 }
 
 # metric_mean OUT METRIC: "mean ci_low ci_high" of METRIC at the horizon,
@@ -51,69 +63,176 @@ metric_mean() {
       print $col["mean"], $col["ci_low"], $col["ci_high"] }' "$1/finals.csv"
 }
 
-# c_field LINE NAME: the value of NAME=... in the C version's output line.
-c_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# field LINE NAME: the value of NAME=... in a reference program's output line.
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
+scenario_for() {   # scenario_for K T RUNS [--probe]: writes it, prints its path
+  local path=$scratch/proxyweb-k$1-t$2-r$3${4:-}.yaml
+  [ -f "$path" ] || python3 "$bench_dir/gen_proxyweb.py" "$1" "$2" "$3" 1 ${4:-} >"$path"
+  printf '%s\n' "$path"
+}
+
+tr_run() {         # tr_run SCENARIO OUT [options]
+  local scen=$1 out=$2
+  shift 2
+  "$binary" run "$scen" -j 1 --quiet --series none -o "$out" "$@"
+}
+
+# --- 1. wall time ---------------------------------------------------------------
 rows=()
 sanity=()
 status=0
 for size in "16 100 1000" "1000 100 10"; do
   read -r k ticks runs <<<"$size"
   seed=1
-  work=$(actor_ticks "$k" "$ticks" "$runs")
-  scenario=$scratch/proxyweb-k$k.yaml
-  python3 "$bench_dir/gen_proxyweb.py" "$k" "$ticks" "$runs" "$seed" >"$scenario"
+  work=$(($(actors "$k") * ticks * runs))
+  scenario=$(scenario_for "$k" "$ticks" "$runs")
   if ! "$binary" check "$scenario" >"$scratch/check.log" 2>&1; then
     echo "bench: tightrope check failed on the K=$k scenario:" >&2
     cat "$scratch/check.log" >&2
     exit 1
   fi
 
-  best_c=
-  best_tr=
+  best_c= best_l= best_tr=
+  best() { awk -v a="$1" -v b="$2" -v best="$3" 'BEGIN { d = b - a; if (best == "" || d < best) best = d; print best }'; }
   for ((i = 1; i <= repeat; i++)); do
     start=$(now)
     c_line=$("$reference" "$k" "$ticks" "$runs" "$seed")
     stop=$(now)
-    best_c=$(awk -v a="$start" -v b="$stop" -v best="$best_c" \
-      'BEGIN { d = b - a; if (best == "" || d < best) best = d; print best }')
+    best_c=$(best "$start" "$stop" "$best_c")
+
+    start=$(now)
+    l_line=$("$plainlua" "$plainlua_script" "$k" "$ticks" "$runs" "$seed")
+    stop=$(now)
+    best_l=$(best "$start" "$stop" "$best_l")
 
     out=$scratch/out-k$k
     start=$(now)
-    if ! "$binary" run "$scenario" -j 1 --quiet --series none -o "$out" \
-        >"$scratch/run.log" 2>&1; then
+    if ! tr_run "$scenario" "$out" >"$scratch/run.log" 2>&1; then
       echo "bench: tightrope run failed on the K=$k scenario:" >&2
       cat "$scratch/run.log" >&2
       exit 1
     fi
     stop=$(now)
-    best_tr=$(awk -v a="$start" -v b="$stop" -v best="$best_tr" \
-      'BEGIN { d = b - a; if (best == "" || d < best) best = d; print best }')
+    best_tr=$(best "$start" "$stop" "$best_tr")
   done
 
-  rows+=("$(awk -v k="$k" -v t="$ticks" -v r="$runs" -v w="$work" -v c="$best_c" -v e="$best_tr" \
-    'BEGIN { printf "K=%-5d T=%d runs=%-5d %12d %9.3f %9.2f %9.3f %9.3f   %.4f",
-             k, t, r, w, c, w / c / 1e6, e, w / e / 1e6, c / e }')")
+  rows+=("$(awk -v k="$k" -v t="$ticks" -v r="$runs" -v w="$work" -v c="$best_c" -v l="$best_l" -v e="$best_tr" \
+    'BEGIN { printf "K=%-5d T=%d runs=%-5d %11d %8.3f %8.3f %8.3f %8.2f %8.2f %8.2f %7.2f %7.2f",
+             k, t, r, w, c, l, e, w / c / 1e6, w / l / 1e6, w / e / 1e6, e / c, e / l }')")
 
-  # Sanity: the horizon means of both should agree within sampling noise
-  # (different random streams, so not exactly): the C mean should lie
-  # within twice the half-width of the engine's 95% interval of its mean.
+  # Sanity: the plain-Lua reference draws from the same stream in the same
+  # order as the C program, so their means must be equal to the printed
+  # digits. tightrope derives run seeds its own way: its means are close, not
+  # equal; the C mean should lie within twice the half-width of the engine's
+  # 95% interval of its mean.
   for metric in mean_tension mean_capability; do
     read -r mean lo hi <<<"$(metric_mean "$out" "$metric")"
-    c_mean=$(c_field "$c_line" "$metric")
+    c_mean=$(field "$c_line" "$metric")
+    l_mean=$(field "$l_line" "$metric")
     verdict=$(awk -v e="$mean" -v lo="$lo" -v hi="$hi" -v c="$c_mean" 'BEGIN {
       half = (hi - lo) / 2; d = c - e; if (d < 0) d = -d;
       if (lo == "" || hi == "") print "?"; else print (d <= 2 * half + 1e-9 ? "ok" : "DIFFERS") }')
+    lverdict=$([ "$l_mean" = "$c_mean" ] && echo same || echo DIFFERS)
     [ "$verdict" = DIFFERS ] && status=1
-    sanity+=("$(printf 'K=%-5d %-16s C %.4f   tightrope %.4f  [95%% CI %.4f, %.4f]  %s' \
-      "$k" "$metric" "$c_mean" "$mean" "$lo" "$hi" "$verdict")")
+    [ "$lverdict" = DIFFERS ] && status=1
+    sanity+=("$(printf 'K=%-5d %-16s C %.4f  plain Lua %.4f (%s)  tightrope %.4f [95%% CI %.4f, %.4f] %s' \
+      "$k" "$metric" "$c_mean" "$l_mean" "$lverdict" "$mean" "$lo" "$hi" "$verdict")")
   done
 done
 
-echo "proxy-web benchmark: one core (tightrope -j 1), wall time, best of $repeat"
-printf '%-24s %12s %9s %9s %9s %9s   %s\n' size actor_ticks "C s" "C M/s" "tr s" "tr M/s" "tightrope/C"
+echo "proxy-web benchmark: one core (tightrope -j 1), wall time of the whole process, best of $repeat"
+echo "(load average $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-24s %11s %8s %8s %8s %8s %8s %8s %7s %7s\n' size actor_ticks "C s" "Lua s" "tr s" \
+  "C M/s" "Lua M/s" "tr M/s" "tr/C" "tr/Lua"
 printf '%s\n' "${rows[@]}"
 echo
-echo "sanity: horizon means over runs (different random streams: close, not equal)"
+echo "sanity: horizon means over runs"
 printf '%s\n' "${sanity[@]}"
+
+# --- 2. instructions per actor-tick ---------------------------------------------
+# Immune to the machine's load. Start-up, loading and compiling cancel in a
+# difference: K = 16 counts runs 20 minus runs 5 (so the per-run setup is
+# included), K = 1000 one run of 30 ticks minus one of 10.
+if [ "${BENCH_INSTRUCTIONS:-1}" != 0 ] && command -v valgrind >/dev/null; then
+  irefs() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+      sed -n 's/.*Collected : *//p'
+  }
+  per() { awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN { printf "%.0f", (a - b) / w }'; }
+  echo
+  echo "instructions per actor-tick (valgrind --tool=callgrind; K=16: runs 20 - runs 5, T=100;"
+  echo "K=1000: T=30 - T=10, one run)"
+  printf '%-8s %10s %10s %10s %8s %8s\n' size C "plain Lua" tightrope "tr/C" "tr/Lua"
+  for size in "16 100 20 5" "1000 30 10 1"; do
+    read -r k x y z <<<"$size"
+    if [ "$k" = 16 ]; then
+      work=$(($(actors 16) * 100 * 15))
+      c=$(per "$(irefs "$reference" 16 100 20 1)" "$(irefs "$reference" 16 100 5 1)" "$work")
+      l=$(per "$(irefs "$plainlua" "$plainlua_script" 16 100 20 1)" \
+              "$(irefs "$plainlua" "$plainlua_script" 16 100 5 1)" "$work")
+      e=$(per "$(irefs "$binary" run "$(scenario_for 16 100 20)" -j 1 --quiet --series none -o "$scratch/i1")" \
+              "$(irefs "$binary" run "$(scenario_for 16 100 5)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
+    else
+      work=$(($(actors 1000) * 20))
+      c=$(per "$(irefs "$reference" 1000 30 1 1)" "$(irefs "$reference" 1000 10 1 1)" "$work")
+      l=$(per "$(irefs "$plainlua" "$plainlua_script" 1000 30 1 1)" \
+              "$(irefs "$plainlua" "$plainlua_script" 1000 10 1 1)" "$work")
+      e=$(per "$(irefs "$binary" run "$(scenario_for 1000 30 1)" -j 1 --quiet --series none -o "$scratch/i1")" \
+              "$(irefs "$binary" run "$(scenario_for 1000 10 1)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
+    fi
+    printf 'K=%-6s %10s %10s %10s %8.2f %8.2f\n' "$k" "$c" "$l" "$e" \
+      "$(awk -v a="$e" -v b="$c" 'BEGIN { print a / b }')" "$(awk -v a="$e" -v b="$l" 'BEGIN { print a / b }')"
+  done
+else
+  echo
+  echo "instructions per actor-tick: skipped (no valgrind, or BENCH_INSTRUCTIONS=0)"
+fi
+
+# --- 3. cost per actor-tick against the number of actors -------------------------
+# CPU time of 25 ticks minus 5 ticks, over the 20 ticks' actor-ticks: start-up,
+# loading and each run's setup cancel. The same work at each size: 10,000 / K
+# runs (so about 275,000 actor-ticks).
+echo
+echo "cost per actor-tick against actors: CPU(T=25) - CPU(T=5), 10000/K runs, best of $repeat"
+printf '%-8s %8s %14s %8s %14s %8s\n' K actors "tr ns/a-tick" "vs K=100" "Lua ns/a-tick" "vs K=100"
+ref_tr= ref_l=
+for k in 100 1000 10000; do
+  n=$(actors "$k")
+  r=$((10000 / k))
+  best_tr= best_l=
+  for ((i = 1; i <= repeat; i++)); do
+    a=$(cpu "$binary" run "$(scenario_for "$k" 25 "$r")" -j 1 --quiet --series none -o "$scratch/s1")
+    b=$(cpu "$binary" run "$(scenario_for "$k" 5 "$r")" -j 1 --quiet --series none -o "$scratch/s2")
+    d=$(awk -v a="$a" -v b="$b" -v w=$((n * 20 * r)) 'BEGIN { printf "%.0f", (a - b) / w * 1e9 }')
+    [ -z "$best_tr" ] || [ "$d" -lt "$best_tr" ] && best_tr=$d
+    a=$(cpu "$plainlua" "$plainlua_script" "$k" 25 "$r" 1)
+    b=$(cpu "$plainlua" "$plainlua_script" "$k" 5 "$r" 1)
+    d=$(awk -v a="$a" -v b="$b" -v w=$((n * 20 * r)) 'BEGIN { printf "%.0f", (a - b) / w * 1e9 }')
+    [ -z "$best_l" ] || [ "$d" -lt "$best_l" ] && best_l=$d
+  done
+  [ -z "$ref_tr" ] && ref_tr=$best_tr && ref_l=$best_l
+  printf 'K=%-6s %8s %14s %8.2f %14s %8.2f\n' "$k" "$n" "$best_tr" \
+    "$(awk -v a="$best_tr" -v b="$ref_tr" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$best_l" \
+    "$(awk -v a="$best_l" -v b="$ref_l" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+done
+
+# --- 4. Lua heap per actor and relation --------------------------------------------
+# gen_proxyweb.py --probe adds an actor that prints collectgarbage("count")
+# after every policy's top level has run (views, environments, script
+# instances) and at tick 1 (after every init: the policies' own tables too).
+# The difference between K = 1000 and K = 100, over the difference in
+# actors plus relations, is the heap each one costs.
+echo
+echo "Lua heap per actor or relation (K=1000 minus K=100, one worker's state)"
+heap() {   # heap K: "loaded_kb tick1_kb"
+  "$binary" run "$(scenario_for "$1" 2 1 --probe)" -j 1 --quiet --series none -o "$scratch/h" 2>&1 |
+    awk -F= '/heap_kb_loaded/ { l = $2 } /heap_kb_tick1/ { t = $2 } END { print l, t }'
+}
+read -r l1 t1 <<<"$(heap 100)"
+read -r l2 t2 <<<"$(heap 1000)"
+units=$(( ($(actors 1000) + 2000) - ($(actors 100) + 200) ))
+awk -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" -v u="$units" 'BEGIN {
+  printf "  loaded (views, environments, script instances): %5.0f bytes\n", (l2 - l1) * 1024 / u
+  printf "  at tick 1 (plus the policies'"'"' own tables):      %5.0f bytes\n", (t2 - t1) * 1024 / u }'
 exit $status

@@ -75,6 +75,18 @@ int tr_options_set_threads(tr_options *o, int threads) {
   return 0;
 }
 
+int tr_options_set_precision(tr_options *o, double half_width) {
+  if (!o || !(half_width > 0 && half_width <= 0.5)) return -1;
+  o->precision = half_width;
+  return 0;
+}
+
+int tr_options_set_batch(tr_options *o, int batch) {
+  if (!o || batch < 1) return -1;
+  o->batch = batch;
+  return 0;
+}
+
 int tr_options_set_out(tr_options *o, const char *dir) {
   if (!o) return -1;
   char *copy = NULL;
@@ -103,7 +115,13 @@ int tr_options_set_variants_file(tr_options *o, const char *path) {
 
 tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d) {
   if (!o) return tr_scenario_load(path, d);
-  return scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  tr_scenario *sc = scenario_load_with(path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  if (sc && o->strict && diag_count_level(d, DIAG_WARNING)) {
+    diag_warnings_to_errors(d);     /* --strict: a warning refuses the scenario */
+    tr_scenario_free(sc);
+    return NULL;
+  }
+  return sc;
 }
 
 int tr_new(const char *dir, tr_diag *d) {
@@ -154,6 +172,24 @@ int tr_options_set_format(tr_options *o, int format) {
 int tr_options_set_resume(tr_options *o, int on) {
   if (!o) return -1;
   o->resume = on != 0;
+  return 0;
+}
+
+int tr_options_set_keep_going(tr_options *o, int on) {
+  if (!o) return -1;
+  o->keep_going = on != 0;
+  return 0;
+}
+
+int tr_options_set_strict(tr_options *o, int on) {
+  if (!o) return -1;
+  o->strict = on != 0;
+  return 0;
+}
+
+int tr_options_set_force(tr_options *o, int on) {
+  if (!o) return -1;
+  o->force = on != 0;
   return 0;
 }
 
@@ -213,6 +249,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   char *path = NULL;
   *scenario = NULL;
   if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
+    free(path);
+    return TR_EUSAGE;
+  }
   ynode *m = ynode_load_file(path, d);
   int status = TR_OK;
   const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
@@ -248,7 +288,10 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
 int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
                  char *out_buf, size_t out_size, tr_diag *d) {
   *o = *opts;
-  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : 100;
+  /* Run until precise (docs/experiments.md): the runs are the ceiling. */
+  if (!(o->precision > 0)) o->precision = sc->precision;
+  if (o->batch < 1) o->batch = sc->batch > 0 ? sc->batch : 100;
+  o->runs = opts->has_runs ? opts->runs : sc->has_runs ? sc->runs : o->precision > 0 ? 10000 : 100;
   o->ticks = opts->has_ticks ? opts->ticks : sc->has_ticks ? sc->ticks : 100;
   o->seed = opts->has_seed ? opts->seed : sc->has_seed ? sc->seed : 1;
   o->has_runs = o->has_ticks = o->has_seed = 1;
@@ -257,7 +300,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     o->threads = n > 0 ? (int)n : 1;
   }
   for (int i = 0; i < o->nvariants; i++) {
-    int found = 0;
+    int found = strcmp(o->variants[i], "baseline") == 0;   /* it always runs */
     const char *names[sc->nvariants + 1];
     for (int v = 0; v < sc->nvariants; v++) {
       names[v] = sc->variants[v].name;
@@ -333,6 +376,7 @@ int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoi
   int status = opts_resolve(opts, sc, &o, out, sizeof out, d);
   if (status) return status;
   tr_plan plan;
+  params_notes(sc, d);
   if (exp_plan(sc, &o, &plan, d)) status = TR_EINVALID;
   else if (npoints) *npoints = plan.npoints;
   exp_plan_free(&plan);

@@ -59,7 +59,7 @@ static const char *const check_env[] = {
   "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
   "tonumber"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                          "outgoing", "incoming", "has"};
+                                          "outgoing", "incoming", "has", "others", "rejected"};
 static const char *const check_math[] = {
   "abs", "ceil", "floor", "fmod", "huge", "log", "max", "maxinteger", "min", "mininteger",
   "modf", "pi", "sqrt", "exp", "ult", "tointeger", "type", "sin", "cos", "tan", "asin", "acos",
@@ -288,6 +288,8 @@ static void actor_field(cexpr *x, int a, int i) {
     const char *names[512];
     if (ad->params.type == TV_MAP)
       for (int j = 0; j < ad->params.n && n < 512; j++) names[n++] = ad->params.keys[j];
+    const tr_scriptdecl *sd = params_script(x->sc, ad->policy);   /* declared defaults */
+    for (int j = 0; sd && j < sd->nparams && n < 512; j++) names[n++] = sd->params[j].name;
     for (int j = 0; j < n; j++)
       if (strcmp(names[j], key) == 0) return;
     char sug[300];
@@ -334,6 +336,18 @@ static void rel_call(cexpr *x, int i) {
        sc->actors[to].id, f, dym(sug, sizeof sug, f, names, n));
 }
 
+/* Index of a role name (built-in or the scenario's own), or -1. */
+static int role_index(const tr_scenario *sc, const char *r) {
+  if (sc->nroles > 0) {
+    for (int k = 0; k < sc->nroles; k++)
+      if (sc->roles[k] && strcmp(r, sc->roles[k]) == 0) return k;
+    return -1;
+  }
+  for (int k = 0; k < ROLE_COUNT; k++)
+    if (strcmp(r, tr_role_names[k]) == 0) return k;
+  return -1;
+}
+
 /* world.NAME or world:NAME(...) at t[i] (the '.' or ':'). */
 static void world_use(cexpr *x, int i) {
   if (!(is_op(x, i, ".") || is_op(x, i, ":")) || i + 1 >= x->n || x->t[i + 1].type != T_NAME)
@@ -342,7 +356,8 @@ static void world_use(cexpr *x, int i) {
   tok_text(&x->t[i + 1], m, sizeof m);
   if (!in_list(m, (int)strlen(m), check_world, NELEM(check_world))) {
     char sug[300];
-    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0)
+    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0 ||
+        strcmp(m, "transfer") == 0)
       cerr(x, &x->t[i + 1], "world:%s cannot be called from an expression (expressions only read)",
            m);
     else
@@ -364,8 +379,7 @@ static void world_use(cexpr *x, int i) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
     const tr_scenario *sc = x->sc;
-    for (int k = 0; k < sc->nroles; k++)
-      if (strcmp(r, sc->roles[k]) == 0) return;
+    if (role_index(sc, r) >= 0) return;
     char sug[300];
     cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor of the scenario has it", r,
          dym(sug, sizeof sug, r, (const char *const *)sc->roles, sc->nroles));
@@ -391,9 +405,7 @@ static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned c
         if (x->t[b + 4].type != T_STR) return LIST_NONE;
         char r[64];
         tok_text(&x->t[b + 4], r, sizeof r);
-        for (int k = 0; k < ROLE_COUNT; k++)
-          if (strcmp(r, tr_role_names[k]) == 0) role = k;
-        if (role < 0) return LIST_NONE;
+        if ((role = role_index(sc, r)) < 0) return LIST_NONE;
       } else if (e - b != 5) {
         return LIST_NONE;
       }
@@ -569,7 +581,8 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
       continue;
     }
     if (strcmp(name, "sum") == 0 || strcmp(name, "mean") == 0 || strcmp(name, "min") == 0 ||
-        strcmp(name, "max") == 0) {
+        strcmp(name, "max") == 0 || strcmp(name, "gini") == 0 || strcmp(name, "sd") == 0 ||
+        strcmp(name, "var") == 0 || strcmp(name, "median") == 0) {
       if (is_op(x, i + 1, "(")) aggregate_call(x, i + 1, name);
       continue;
     }
@@ -587,6 +600,8 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
       }
       continue;
     }
+    /* a helpers file may define any name: left to run time */
+    if (sc->helpers) continue;
     /* unknown: suggest among everything the expression could have meant */
     int cap = sc->nactors + sc->nmetrics + NELEM(check_env) + 1, n = 0;
     const char **names = malloc((size_t)cap * sizeof *names);
@@ -733,4 +748,379 @@ int check_expressions(const tr_scenario *sc, tr_diag *d) {
   for (int i = 0; i < base.nlines; i++) free(base.lines[i]);
   free(base.lines);
   return base.errors;
+}
+
+/* ------------------------------------------------------------- warnings */
+
+/* The words of every script, snippet and expression: names and plain
+** strings (read), and the names assigned as FIELD = (written). A declare{}
+** call is skipped: declaring a parameter is not reading it. */
+typedef struct wordset {
+  char **w; int n, cap;
+} wordset;
+
+static int ws_has(const wordset *s, const char *w, int len) {
+  for (int i = 0; i < s->n; i++)
+    if ((int)strlen(s->w[i]) == len && strncmp(s->w[i], w, (size_t)len) == 0) return 1;
+  return 0;
+}
+
+static void ws_add(wordset *s, const char *w, int len) {
+  if (len <= 0 || len > 200 || ws_has(s, w, len)) return;
+  if (s->n == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 256;
+    char **nw = realloc(s->w, (size_t)cap * sizeof *nw);
+    if (!nw) return;
+    s->w = nw;
+    s->cap = cap;
+  }
+  if ((s->w[s->n] = strndup(w, (size_t)len))) s->n++;
+}
+
+static void ws_free(wordset *s) {
+  for (int i = 0; i < s->n; i++) free(s->w[i]);
+  free(s->w);
+}
+
+/* Adds the words of Lua source src to read (and assignment targets to
+** written). Strings are split at '.' and ':' so "a.x" and "a:b.t" count. */
+static void scan_words(const char *src, wordset *read, wordset *written) {
+  cexpr x;
+  memset(&x, 0, sizeof x);
+  x.expr = src;
+  if (tokenize(&x) == 0) {
+    for (int i = 0; i < x.n; i++) {
+      const ctok *k = &x.t[i];
+      if (is_name(&x, i, "declare") && (is_op(&x, i + 1, "{") || is_op(&x, i + 1, "("))) {
+        int depth = 0;
+        for (i = i + 1; i < x.n; i++) {
+          if (is_op(&x, i, "{") || is_op(&x, i, "(")) depth++;
+          else if ((is_op(&x, i, "}") || is_op(&x, i, ")")) && --depth == 0) break;
+        }
+        continue;
+      }
+      if (k->type == T_NAME) {
+        ws_add(read, k->s, k->len);
+        if (written && is_op(&x, i + 1, "=") && (is_op(&x, i - 1, ".") || is_op(&x, i - 2, "[")))
+          ws_add(written, k->s, k->len);
+      } else if (k->type == T_STR && k->plain) {
+        const char *p = k->s, *end = k->s + k->len;
+        while (p < end) {
+          const char *q = p;
+          while (q < end && *q != '.' && *q != ':') q++;
+          ws_add(read, p, (int)(q - p));
+          /* world:set("a.x", v), world:add, world:transfer(a, b, "x", n) */
+          if (written) ws_add(written, p, (int)(q - p));
+          p = q + 1;
+        }
+      }
+    }
+  }
+  free(x.t);
+}
+
+static void scan_file(const char *path, wordset *read, wordset *written) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&buf, &len);
+  if (m) {
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && len < TR_MAX_FILE_BYTES)
+      fwrite(chunk, 1, got, m);
+    fclose(m);
+    if (buf) scan_words(buf, read, written);
+    free(buf);
+  }
+  fclose(f);
+}
+
+static int same_path(const tr_path *a, const tr_path *b) {
+  if (a->kind != b->kind) return 0;
+  switch (a->kind) {
+    case PATH_ACTOR_ATTR: case PATH_REL_ATTR: return a->slot == b->slot;
+    case PATH_MODEL: return a->model == b->model;
+    case PATH_PARAM: return a->actor == b->actor && a->key && b->key && strcmp(a->key, b->key) == 0;
+    case PATH_COUNT: return a->pop == b->pop;
+    default: return 1;
+  }
+}
+
+/* The baseline's value of a path; 0 when known. */
+static int path_base(const tr_scenario *sc, const tr_path *p, double *v) {
+  switch (p->kind) {
+    case PATH_ACTOR_ATTR: *v = sc->actors[p->actor].attrs[p->attr].value; return 0;
+    case PATH_REL_ATTR: *v = sc->rels[p->rel].attrs[p->attr].value; return 0;
+    case PATH_MODEL: *v = sc->model[p->model].value; return 0;
+    case PATH_TICKS: *v = sc->ticks; return sc->has_ticks ? 0 : -1;
+    case PATH_PARAM: {
+      const tr_value *m = &sc->actors[p->actor].params;
+      for (int i = 0; m->type == TV_MAP && i < m->n; i++)
+        if (strcmp(m->keys[i], p->key) == 0 && m->items[i].type == TV_NUM) {
+          *v = m->items[i].num;
+          return 0;
+        }
+      int state;
+      const tr_paramdecl *pd = params_find(sc, p->actor, p->key, &state);
+      if (pd && pd->has_default && pd->def.type == TV_NUM) { *v = pd->def.num; return 0; }
+      return -1;
+    }
+    default: return -1;
+  }
+}
+
+/* The outcome at t reads only ACTOR.ATTR and rel('A','B').ATTR (numbers,
+** operators, comparisons, and/or/not): their slots into slots[]; -1 when it
+** reads anything else (then nothing is claimed about it). */
+static int outcome_slots(const tr_scenario *sc, const char *expr, int *slots, int max, int *n) {
+  cexpr x;
+  memset(&x, 0, sizeof x);
+  x.expr = expr;
+  int ok = tokenize(&x) == 0;
+  *n = 0;
+  for (int i = 0; ok && i < x.n; i++) {
+    const ctok *k = &x.t[i];
+    if (k->type == T_NUM || k->type == T_EOF) continue;
+    if (k->type == T_OP) {
+      static const char *const fine[] = {"<", ">", "<=", ">=", "==", "~=", "+", "-", "*", "/",
+                                         "(", ")"};
+      ok = in_list(k->s, k->len, fine, NELEM(fine));
+      continue;
+    }
+    if (k->type != T_NAME) { ok = 0; continue; }
+    static const char *const words[] = {"and", "or", "not"};
+    if (in_list(k->s, k->len, words, NELEM(words))) continue;
+    char name[256], f[256];
+    tok_text(k, name, sizeof name);
+    int slot = -1;
+    if (strcmp(name, "rel") == 0 && is_op(&x, i + 1, "(") && x.t[i + 2].type == T_STR &&
+        is_op(&x, i + 3, ",") && i + 4 < x.n && x.t[i + 4].type == T_STR && is_op(&x, i + 5, ")") &&
+        is_op(&x, i + 6, ".") && i + 7 < x.n && x.t[i + 7].type == T_NAME) {
+      char a[256], b[256];
+      int from = scen_actor_find(sc, tok_text(&x.t[i + 2], a, sizeof a));
+      int to = scen_actor_find(sc, tok_text(&x.t[i + 4], b, sizeof b));
+      int r = from >= 0 && to >= 0 ? scen_rel_find(sc, from, to) : -1;
+      if (r >= 0) slot = scen_rel_attr_slot(sc, r, tok_text(&x.t[i + 7], f, sizeof f));
+      i += 7;
+    } else if (is_op(&x, i + 1, ".") && i + 2 < x.n && x.t[i + 2].type == T_NAME &&
+               !is_op(&x, i + 3, ".") && !is_op(&x, i + 3, "(")) {
+      int a = scen_actor_find(sc, name);
+      if (a >= 0) slot = scen_attr_slot(sc, a, tok_text(&x.t[i + 2], f, sizeof f));
+      i += 2;
+    }
+    if (slot < 0 || *n >= max) { ok = 0; continue; }
+    slots[(*n)++] = slot;
+  }
+  free(x.t);
+  return ok && *n > 0 ? 0 : -1;
+}
+
+/* Name of slot s (its attribute) and its initial value, into *name / *v. */
+static const tr_attrdecl *slot_attr(const tr_scenario *sc, int s) {
+  for (int a = 0; a < sc->nactors; a++)
+    for (int i = 0; i < sc->actors[a].nattrs; i++)
+      if (sc->actors[a].attrs[i].slot == s) return &sc->actors[a].attrs[i];
+  for (int r = 0; r < sc->nrels; r++)
+    for (int i = 0; i < sc->rels[r].nattrs; i++)
+      if (sc->rels[r].attrs[i].slot == s) return &sc->rels[r].attrs[i];
+  return NULL;
+}
+
+/* Evaluates the outcome with the given initial values (a bare Lua state:
+** actor tables and rel()); 1 when it holds, 0 when not, -1 on any error. */
+static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr, const double *init) {
+  lua_settop(L, 0);
+  size_t n = strlen(expr) + 8;
+  char *src = malloc(n);
+  if (!src) return -1;
+  snprintf(src, n, "return %s", expr);
+  int st = luaL_loadbufferx(L, src, strlen(src), "=outcome", "t");
+  free(src);
+  if (st != LUA_OK) return -1;
+  lua_newtable(L);                            /* the environment */
+  for (int a = 0; a < sc->nactors; a++) {
+    lua_createtable(L, 0, sc->actors[a].nattrs);
+    for (int i = 0; i < sc->actors[a].nattrs; i++) {
+      lua_pushnumber(L, init[sc->actors[a].attrs[i].slot]);
+      lua_setfield(L, -2, sc->actors[a].attrs[i].name);
+    }
+    lua_setfield(L, -2, sc->actors[a].id);
+  }
+  lua_newtable(L);                            /* "from:to" -> relation table */
+  for (int r = 0; r < sc->nrels; r++) {
+    if (sc->rels[r].from < 0 || sc->rels[r].to < 0) continue;
+    lua_createtable(L, 0, sc->rels[r].nattrs);
+    for (int i = 0; i < sc->rels[r].nattrs; i++) {
+      lua_pushnumber(L, init[sc->rels[r].attrs[i].slot]);
+      lua_setfield(L, -2, sc->rels[r].attrs[i].name);
+    }
+    lua_pushfstring(L, "%s:%s", sc->actors[sc->rels[r].from].id, sc->actors[sc->rels[r].to].id);
+    lua_insert(L, -2);
+    lua_settable(L, -3);
+  }
+  luaL_loadstring(L, "local rels = ... return function(a, b) return rels[a .. ':' .. b] end");
+  lua_insert(L, -2);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
+  lua_setfield(L, -2, "rel");
+  lua_setupvalue(L, -2, 1);
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) return -1;
+  int t = lua_type(L, -1);
+  int yes = t == LUA_TBOOLEAN ? lua_toboolean(L, -1) : t == LUA_TNUMBER ? lua_tonumber(L, -1) != 0
+          : t == LUA_TNIL ? 0 : -1;
+  lua_settop(L, 0);
+  return yes;
+}
+
+static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *written) {
+  lua_State *L = luaL_newstate();
+  if (!L) return;
+  double *init = malloc(((size_t)sc->nslots + 1) * sizeof *init);
+  for (int o = 0; init && o < sc->noutcomes; o++) {
+    const tr_exprdecl *oc = &sc->outcomes[o];
+    int slots[64], n;
+    if (!oc->expr || outcome_slots(sc, oc->expr, slots, 64, &n)) continue;
+    int frozen = 1;
+    for (int i = 0; i < n && frozen; i++) {
+      const tr_attrdecl *ad = slot_attr(sc, slots[i]);
+      frozen = ad && !ws_has(written, ad->name, (int)strlen(ad->name)) &&
+               !in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs);
+      for (int e = 0; frozen && e < sc->nevents; e++)
+        for (int c = 0; c < sc->events[e].nchanges; c++)
+          if (sc->events[e].changes[c].path.slot == slots[i]) frozen = 0;
+      for (int s = 0; frozen && s < sc->nsweep; s++)
+        if (sc->sweep[s].path.slot == slots[i]) frozen = 0;
+    }
+    if (!frozen) continue;
+    /* the baseline, then each variant's initial values */
+    int holds = 0;
+    for (int v = -1; v < sc->nvariants && !holds; v++) {
+      for (int a = 0; a < sc->nactors; a++)
+        for (int i = 0; i < sc->actors[a].nattrs; i++)
+          init[sc->actors[a].attrs[i].slot] = sc->actors[a].attrs[i].value;
+      for (int r = 0; r < sc->nrels; r++)
+        for (int i = 0; i < sc->rels[r].nattrs; i++)
+          init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
+      for (int c = 0; v >= 0 && c < sc->variants[v].nchanges; c++) {
+        const tr_change *ch = &sc->variants[v].changes[c];
+        if (ch->path.slot < 0) continue;
+        init[ch->path.slot] = ch->op == CHANGE_SET ? ch->value : init[ch->path.slot] + ch->value;
+      }
+      int h = outcome_holds(L, sc, oc->expr, init);
+      holds = h != 0;   /* an error: claim nothing */
+    }
+    if (holds) continue;
+    char names[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < n && used < sizeof names; i++) {
+      const tr_attrdecl *ad = slot_attr(sc, slots[i]);
+      char quoted[300];
+      snprintf(quoted, sizeof quoted, "'%s'", ad ? ad->name : "?");
+      if (strstr(names, quoted)) continue;   /* each name once */
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", quoted);
+    }
+    diag_warning(d, sc->path, oc->line, oc->col,
+                 "outcome '%s' can never hold: no script, event or model rule writes %s, and "
+                 "the initial values do not satisfy it", oc->name, names);
+  }
+  free(init);
+  lua_close(L);
+}
+
+void check_warnings(const tr_scenario *sc, tr_diag *d) {
+  /* A swept path that a variant also sets: the sweep's value wins. */
+  for (int v = 0; v < sc->nvariants; v++)
+    for (int c = 0; c < sc->variants[v].nchanges; c++)
+      for (int s = 0; s < sc->nsweep; s++)
+        if (same_path(&sc->variants[v].changes[c].path, &sc->sweep[s].path))
+          diag_warning(d, sc->path, sc->variants[v].changes[c].line, sc->variants[v].changes[c].col,
+                       "variant '%s' sets '%s', which the sweep also sets (line %d): at every "
+                       "point the sweep's value replaces the variant's, so this change does "
+                       "nothing", sc->variants[v].name, sc->variants[v].changes[c].path.text,
+                       sc->sweep[s].line);
+  /* A variant identical to the baseline. */
+  for (int v = 0; v < sc->nvariants; v++) {
+    const tr_variantdecl *vd = &sc->variants[v];
+    int same = vd->activation < 0 || vd->activation == sc->activation;
+    for (int c = 0; same && c < vd->nchanges; c++) {
+      double base;
+      const tr_change *ch = &vd->changes[c];
+      if (ch->op == CHANGE_ADD) same = ch->value == 0;
+      else same = path_base(sc, &ch->path, &base) == 0 && base == ch->value;
+    }
+    if (same)
+      diag_warning(d, sc->path, vd->line, vd->col,
+                   "variant '%s' is identical to the baseline: %s", vd->name,
+                   vd->nchanges ? "every value it sets equals the baseline's" : "it changes nothing");
+  }
+  /* Attributes and parameters nothing reads. */
+  wordset read = {0}, written = {0};
+  for (int i = 0; i < sc->nactors; i++)
+    if (sc->actors[i].policy) {
+      int seen = 0;
+      for (int j = 0; j < i && !seen; j++)
+        seen = sc->actors[j].policy && strcmp(sc->actors[j].policy, sc->actors[i].policy) == 0;
+      if (!seen) scan_file(sc->actors[i].policy, &read, &written);
+    }
+  for (int i = 0; i < sc->nactions; i++)
+    if (sc->actions[i].script) scan_file(sc->actions[i].script, &read, &written);
+  for (int i = 0; i < sc->nevents; i++) {
+    if (sc->events[i].lua) scan_words(sc->events[i].lua, &read, &written);
+    if (sc->events[i].when) scan_words(sc->events[i].when, &read, NULL);
+  }
+  for (int i = 0; i < sc->nmetrics; i++)
+    if (sc->metrics[i].expr) scan_words(sc->metrics[i].expr, &read, NULL);
+  for (int i = 0; i < sc->noutcomes; i++)
+    if (sc->outcomes[i].expr) scan_words(sc->outcomes[i].expr, &read, NULL);
+  int last_line = -1, last_col = -1;
+  for (int a = 0; a < sc->nactors; a++)
+    for (int i = 0; i < sc->actors[a].nattrs; i++) {
+      const tr_attrdecl *ad = &sc->actors[a].attrs[i];
+      if (ws_has(&read, ad->name, (int)strlen(ad->name)) ||
+          in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs) ||
+          (ad->line == last_line && ad->col == last_col))   /* one line, many actors */
+        continue;
+      last_line = ad->line;
+      last_col = ad->col;
+      diag_warning(d, sc->path, ad->line, ad->col,
+                   "attribute '%s' of actor '%s' is never read: no script, expression or model "
+                   "rule reads '%s'", ad->name, sc->actors[a].id, ad->name);
+    }
+  for (int r = 0; r < sc->nrels; r++)
+    for (int i = 0; i < sc->rels[r].nattrs; i++) {
+      const tr_attrdecl *ad = &sc->rels[r].attrs[i];
+      if (ws_has(&read, ad->name, (int)strlen(ad->name)) ||
+          in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs) ||
+          sc->rels[r].from < 0 || sc->rels[r].to < 0)
+        continue;
+      diag_warning(d, sc->path, ad->line, ad->col,
+                   "attribute '%s' of relation %s -> %s is never read: no script, expression or "
+                   "model rule reads '%s'", ad->name, sc->actors[sc->rels[r].from].id,
+                   sc->actors[sc->rels[r].to].id, ad->name);
+    }
+  for (int s = 0; s < sc->nscripts; s++)
+    for (int i = 0; i < sc->scripts[s].nparams; i++) {
+      const tr_paramdecl *p = &sc->scripts[s].params[i];
+      if (!ws_has(&read, p->name, (int)strlen(p->name)))
+        diag_warning(d, sc->scripts[s].path, p->line, p->line > 0 ? 1 : 0,
+                     "parameter '%s' is declared but never read by any script or expression",
+                     p->name);
+    }
+  last_line = -1;
+  for (int a = 0; a < sc->nactors; a++) {
+    const tr_value *m = &sc->actors[a].params;
+    const tr_scriptdecl *s = params_script(sc, sc->actors[a].policy);
+    if (m->type != TV_MAP || (s && s->state != SD_NONE)) continue;   /* declared: checked */
+    for (int i = 0; i < m->n; i++)
+      if (!ws_has(&read, m->keys[i], (int)strlen(m->keys[i])) && m->items[i].key_line != last_line) {
+        last_line = m->items[i].key_line;
+        diag_warning(d, sc->path, m->items[i].key_line, m->items[i].key_col,
+                     "parameter '%s' of actor '%s' is never read by any script or expression",
+                     m->keys[i], sc->actors[a].id);
+      }
+  }
+  warn_outcomes(sc, d, &written);
+  ws_free(&read);
+  ws_free(&written);
 }

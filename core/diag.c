@@ -28,7 +28,26 @@ void tr_diag_free(tr_diag *d) {
 }
 
 int tr_diag_count(const tr_diag *d) {
-  return d ? d->n : 0;
+  return diag_count_level(d, DIAG_ERROR);
+}
+
+int diag_count_level(const tr_diag *d, int level) {
+  int n = 0;
+  for (int i = 0; d && i < d->n; i++) n += d->msgs[i].level == level;
+  return n;
+}
+
+void diag_clear(tr_diag *d) {
+  for (int i = 0; d && i < d->n; i++) {
+    free(d->msgs[i].file);
+    free(d->msgs[i].text);
+  }
+  if (d) d->n = 0;
+}
+
+void diag_warnings_to_errors(tr_diag *d) {
+  for (int i = 0; d && i < d->n; i++)
+    if (d->msgs[i].level == DIAG_WARNING) d->msgs[i].level = DIAG_ERROR;
 }
 
 /* The files a scenario is composed of (compose.c): a place in file k > 0
@@ -103,6 +122,7 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
   m->line = line > 0 ? line : 0;
   m->col = col > 0 ? col : 0;
   m->text = text;
+  m->level = DIAG_ERROR;
 }
 
 void diag_error(tr_diag *d, const char *file, int line, int col,
@@ -111,6 +131,24 @@ void diag_error(tr_diag *d, const char *file, int line, int col,
   va_start(ap, fmt);
   diag_verror(d, file, line, col, fmt, ap);
   va_end(ap);
+}
+
+void diag_warning(tr_diag *d, const char *file, int line, int col, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = d ? d->n : 0;
+  diag_verror(d, file, line, col, fmt, ap);
+  va_end(ap);
+  if (d && d->n > n) d->msgs[n].level = DIAG_WARNING;
+}
+
+void diag_note(tr_diag *d, const char *file, int line, int col, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = d ? d->n : 0;
+  diag_verror(d, file, line, col, fmt, ap);
+  va_end(ap);
+  if (d && d->n > n) d->msgs[n].level = DIAG_NOTE;
 }
 
 /* Messages without a file come first (they are about the whole command),
@@ -132,12 +170,16 @@ static int diag_cmp(const void *pa, const void *pb) {
 }
 
 static void diag_print_one(const tr_msg *m, FILE *to) {
-  if (!m->file)
-    fprintf(to, "tightrope: error: %s\n", m->text);
-  else if (m->line <= 0)
-    fprintf(to, "%s: error: %s\n", m->file, m->text);
-  else
-    fprintf(to, "%s:%d:%d: error: %s\n", m->file, m->line, m->col, m->text);
+  const char *kind = m->level == DIAG_WARNING ? "warning" : m->level == DIAG_NOTE ? "note" : "error";
+  if (!m->file) {
+    fputs("tightrope", to);
+  } else {
+    diag_put_text(to, m->file);
+    if (m->line > 0) fprintf(to, ":%d:%d", m->line, m->col);
+  }
+  fprintf(to, ": %s: ", kind);
+  diag_put_text(to, m->text);   /* may quote a script's own words */
+  fputc('\n', to);
 }
 
 void tr_diag_print(const tr_diag *d, FILE *to) {
@@ -244,4 +286,47 @@ void diag_did_you_mean(char *buf, size_t size, const char *word,
   size_t used = strnlen(buf, size);
   if (used < size)
     snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
+}
+
+/* Writes s to f as one shell word that a POSIX shell (bash, zsh) reads
+** back unchanged: bare when it holds only safe characters, else in single
+** quotes ('\'' for a quote), or in $'...' when it holds control bytes, so a
+** printed command can be pasted back and never moves the terminal's cursor
+** (docs/cli.md). */
+void diag_shell_word(FILE *f, const char *s) {
+  int safe = *s != 0, ctl = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f) ctl = 1;
+    if (!(isalnum(*p) || strchr("_./=:,+@%-", *p))) safe = 0;
+  }
+  if (safe) { fputs(s, f); return; }
+  if (!ctl) {
+    fputc('\'', f);
+    for (const char *p = s; *p; p++) {
+      if (*p == '\'') fputs("'\\''", f);
+      else fputc(*p, f);
+    }
+    fputc('\'', f);
+    return;
+  }
+  fputs("$'", f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '\'' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else fputc(*p, f);
+  }
+  fputc('\'', f);
+}
+
+/* Writes s to f with every control character a terminal would act on
+** written as an escape instead: C0 controls other than newline and tab,
+** DEL, and the C1 controls U+0080..U+009F, as \xNN (\u00NN for C1). Text a
+** script chose (its print, its error messages) goes through here, so it
+** cannot retitle the window or clear the screen (docs/security.md). */
+void diag_put_text(FILE *f, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) fprintf(f, "\\x%02x", *p);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { fprintf(f, "\\u%04x", p[1]); p++; }
+    else fputc(*p, f);
+  }
 }

@@ -27,6 +27,7 @@
 #include <gsl/gsl_qrng.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -69,12 +70,20 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       in->init[p->slot] = x;
       return 0;
     }
-    case PATH_MODEL:
-      in->model[p->model] = op == CHANGE_SET ? value : in->model[p->model] + value;
+    case PATH_MODEL: {
+      double x = op == CHANGE_SET ? value : in->model[p->model] + value;
+      if (model_check_value(sc, p->model, x, err, errsize)) return -1;
+      in->model[p->model] = x;
       return 0;
+    }
     case PATH_COUNT: {
       double *c = &in->init[sc->nslots + p->pop];
       double x = op == CHANGE_SET ? value : *c + value;
+      if (sc->pops[p->pop].ruled && x != sc->pops[p->pop].count) {
+        snprintf(err, errsize, "%s = %g: relations by rule join this population's members, so "
+                 "its count is fixed at %d", p->text, x, sc->pops[p->pop].count);
+        return -1;
+      }
       if (x < 0 || x != floor(x) || x > sc->pops[p->pop].cap) {
         snprintf(err, errsize, "%s = %g: a count is a whole number from 0 to %d", p->text, x,
                  sc->pops[p->pop].cap);
@@ -110,9 +119,18 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
         }
       if (!found) {
         const double *v = find_param(&sc->actors[p->actor].params, p->key);
-        if (!v) { snprintf(err, errsize, "%s is not a numeric parameter", p->text); return -1; }
-        base = *v;
+        int state;
+        const tr_paramdecl *pd = params_find(sc, p->actor, p->key, &state);
+        if (v) base = *v;
+        else if (pd && pd->has_default && pd->def.type == TV_NUM) base = pd->def.num;
+        else if (op == CHANGE_ADD || !pd) {
+          snprintf(err, errsize, "%s is not a numeric parameter", p->text);
+          return -1;
+        }
       }
+      if (params_check_number(sc, p->actor, p->key, op == CHANGE_SET ? value : base + value, err,
+                              errsize))
+        return -1;
       tr_paramset *np = realloc(in->params, (size_t)(in->nparams + 1) * sizeof *np);
       char *key = strdup(p->key);   /* the path may not outlive the plan */
       if (np) in->params = np;
@@ -156,6 +174,49 @@ static int parse_sets(const tr_scenario *sc, const tr_options *opts, set_overrid
   return bad ? -1 : 0;
 }
 
+/* u in [0, 1) to sweep parameter j's value: a range linearly, a list by
+** index floor(u * count). */
+static double sweep_value(const tr_sweepparam *sp, double x) {
+  if (sp->is_range) return sp->min + x * (sp->max - sp->min);
+  int idx = (int)(x * sp->nvalues);
+  if (idx >= sp->nvalues) idx = sp->nvalues - 1;
+  return sp->values[idx];
+}
+
+/* The Saltelli design (docs/experiments.md, Sobol indices): N points of
+** GSL's Sobol sequence in 2k dimensions; A is their first k coordinates, B
+** the last k, and A_B^(i) is A with column i taken from B. Points are
+** numbered matrix by matrix: A (1..N), B (N+1..2N), then A_B^(1) .. A_B^(k),
+** N each; row j of every matrix comes from the sequence's j-th point. */
+static int saltelli_points(const tr_scenario *sc, double **out, int *npoints) {
+  int k = sc->nsweep, N = sc->sweep_points;
+  long total = (long)N * (k + 2);
+  if (2 * k > 40 || total > 10000000) return -1;
+  double *v = malloc((size_t)total * (size_t)k * sizeof *v);
+  double *u = malloc((size_t)(2 * k) * sizeof *u);
+  gsl_qrng *q = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)(2 * k));
+  if (!v || !u || !q) {
+    free(v);
+    free(u);
+    if (q) gsl_qrng_free(q);
+    return -1;
+  }
+  for (long j = 0; j < N; j++) {
+    gsl_qrng_get(q, u);
+    for (int m = 0; m < k + 2; m++)
+      for (int c = 0; c < k; c++) {
+        /* A: u[c]; B: u[k + c]; A_B^(i) (m = 2 + i): A but column i from B */
+        int from_b = m == 1 || (m >= 2 && c == m - 2);
+        v[((long)m * N + j) * k + c] = sweep_value(&sc->sweep[c], u[from_b ? k + c : c]);
+      }
+  }
+  gsl_qrng_free(q);
+  free(u);
+  *out = v;
+  *npoints = (int)total;
+  return 0;
+}
+
 /* The sweep's points: npoints * nsweep values, row-major. */
 static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, int *npoints) {
   int k = sc->nsweep;
@@ -193,6 +254,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
   }
   int P = sc->sweep_points;
   if (P < 1 || P > 10000000) return -1;
+  if (sc->sweep_method == SWEEP_SALTELLI) return saltelli_points(sc, out, npoints);
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);
   if (!u) return -1;
   gsl_rng *r = gsl_rng_alloc(rng_type());
@@ -343,6 +405,17 @@ static void on_signal(int sig) {
   watchdog_signal();        /* stops the scripts running now, too */
 }
 
+int tr_interrupted(void) { return interrupted_by; }
+
+/* TIGHTROPE_TEST_PAUSE_AFTER: says so on stderr, then waits for SIGINT or
+** SIGTERM (the workers go on until their window is full). */
+static void test_pause(long written) {
+  fprintf(stderr, "tightrope: paused after %ld runs (TIGHTROPE_TEST_PAUSE_AFTER)\n", written);
+  fflush(stderr);
+  struct timespec ms = {0, 10000000};
+  while (!interrupted_by) nanosleep(&ms, NULL);
+}
+
 struct tr_console {
   pthread_mutex_t mu;
   int progress_shown;        /* a progress line is on screen */
@@ -362,13 +435,17 @@ typedef struct slot {
   tr_runresult res;
   tr_runerror err;
   int done;
+  int failed;                /* --keep-going: the run failed; err says why */
 } slot;
 
 typedef struct exp_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const tr_plan *plan;
-  long total;                /* jobs of the whole experiment */
+  long total;                /* jobs of the whole experiment (the ceiling with --precision) */
+  long batch;                /* runs per batch: opts->runs unless run until precise */
+  long limit;                /* jobs that run: total, or fewer once precise */
+  double widest;             /* run until precise: widest half-width so far (NaN: none yet) */
   int rank, nranks;          /* MPI: this process's jobs are j % nranks == rank */
   long next_job, next_write; /* local job ordinals */
   long nlocal;               /* local jobs */
@@ -384,6 +461,27 @@ typedef struct exp_ctx {
 } exp_ctx;
 
 static long local_to_global(const exp_ctx *x, long k) { return k * x->nranks + x->rank; }
+
+/* Job j's instance and run. Jobs go batch by batch (docs/experiments.md,
+** run until precise), within a batch by instance, then run; every batch but
+** the last holds `batch` runs of every instance. Without --precision there
+** is one batch of every run: job j is run j % runs + 1 of instance j / runs. */
+static void job_at(const exp_ctx *x, long j, int *inst, int *run) {
+  long ninst = x->plan->ninst, runs = x->opts->runs, B = x->batch;
+  long b = j / (ninst * B);
+  long nb = runs - b * B < B ? runs - b * B : B;
+  long within = j - ninst * b * B;
+  *inst = (int)(within / nb);
+  *run = (int)(b * B + within % nb + 1);
+}
+
+/* The job of run `run` of instance `inst`: job_at's inverse. */
+static long job_of(const exp_ctx *x, int inst, int run) {
+  long ninst = x->plan->ninst, runs = x->opts->runs, B = x->batch;
+  long b = (run - 1) / B;
+  long nb = runs - b * B < B ? runs - b * B : B;
+  return ninst * b * B + inst * nb + (run - 1 - b * B);
+}
 
 static void *worker(void *arg) {
   exp_ctx *x = arg;
@@ -404,7 +502,6 @@ static void *worker(void *arg) {
   }
   lx->console = &x->console;
   w->log_events = x->opts->events;
-  long runs = x->opts->runs;
   for (;;) {
     pthread_mutex_lock(&x->mu);
     while (!x->stop && x->next_job < x->nlocal && x->next_job >= x->next_write + x->window)
@@ -418,8 +515,9 @@ static void *worker(void *arg) {
 
     long j = local_to_global(x, k);
     slot *s = &x->slots[k % x->window];
-    const tr_instance *in = &x->plan->inst[j / runs];
-    int run = (int)(j % runs) + 1;
+    int inst, run;
+    job_at(x, j, &inst, &run);
+    const tr_instance *in = &x->plan->inst[inst];
     uint64_t seed = rng_run_seed(x->opts->seed, (uint64_t)run);
     s->res.variant = in->variant;
     s->res.point = in->point;
@@ -447,7 +545,9 @@ static void *worker(void *arg) {
       continue;
     }
     s->done = 1;
-    if (rc) {
+    if (rc && x->opts->keep_going) {
+      s->failed = 1;         /* recorded by the writer; the others go on */
+    } else if (rc) {
       x->stop = 1;
       if (x->failed_job < 0 || j < x->failed_job) {
         free(x->failure.message);
@@ -499,8 +599,18 @@ static void progress_show(exp_ctx *x, progress *p, long done, int force) {
     snprintf(left, sizeof left, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
   }
   pthread_mutex_lock(&x->console.mu);
-  fprintf(stderr, "\r\033[K%ld/%ld runs  %5.1f%%  %.0f runs/s  %s left", done, x->total,
-          x->total ? 100.0 * (double)done / (double)x->total : 100.0, rate, left);
+  if (x->opts->precision > 0) {
+    /* Run until precise: the ceiling bounds the time; the widest interval
+    ** left says how far the goal is. */
+    char widest[48] = "widest half-width: after the first batch";
+    if (!isnan(x->widest))
+      snprintf(widest, sizeof widest, "widest half-width %.4f", x->widest);
+    fprintf(stderr, "\r\033[K%ld runs (ceiling %ld)  %.0f runs/s  %s, goal %g", done, x->total,
+            rate, widest, x->opts->precision);
+  } else {
+    fprintf(stderr, "\r\033[K%ld/%ld runs  %5.1f%%  %.0f runs/s  %s left", done, x->total,
+            x->total ? 100.0 * (double)done / (double)x->total : 100.0, rate, left);
+  }
   fflush(stderr);
   x->console.progress_shown = 1;
   pthread_mutex_unlock(&x->console.mu);
@@ -515,15 +625,28 @@ static void progress_clear(exp_ctx *x, progress *p) {
 }
 
 /* ----------------------------------------------------------- reporting */
-static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
+static void write_replay_command(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  fprintf(f, "reproduce with: tightrope replay %s --run %d", sc->path, run);
-  if (in->variant) fprintf(f, " --variant %s", x->plan->variant_names[in->variant]);
+  fprintf(f, "tightrope replay ");
+  diag_shell_word(f, sc->path);
+  fprintf(f, " --run %d", run);
+  if (in->variant) {
+    fprintf(f, " --variant ");
+    diag_shell_word(f, x->plan->variant_names[in->variant]);
+  }
   if (x->plan->npoints > 1) fprintf(f, " --point %d", in->point);
   fprintf(f, " -s %llu", (unsigned long long)o->seed);
   if (o->ticks != sc->ticks || !sc->has_ticks) fprintf(f, " -t %d", o->ticks);
-  for (int i = 0; i < o->nsets; i++) fprintf(f, " --set %s", o->sets[i]);
+  for (int i = 0; i < o->nsets; i++) {
+    fprintf(f, " --set ");
+    diag_shell_word(f, o->sets[i]);
+  }
+}
+
+static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, int run) {
+  fprintf(f, "reproduce with: ");
+  write_replay_command(f, x, in, run);
 }
 
 /* The failure goes to d as "SCENARIO: error: run failed: ..." with Lua's
@@ -531,8 +654,9 @@ static void print_replay_hint(FILE *f, const exp_ctx *x, const tr_instance *in, 
 static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_diag *d) {
   const tr_scenario *sc = x->sc;
   const tr_options *o = x->opts;
-  const tr_instance *in = &x->plan->inst[j / o->runs];
-  int run = (int)(j % o->runs) + 1;
+  int inst, run;
+  job_at(x, j, &inst, &run);
+  const tr_instance *in = &x->plan->inst[inst];
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -548,7 +672,60 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_dia
   free(text);
 }
 
+/* --keep-going: the failed run of local job k goes to runs.csv (outcome
+** `error`) and errors.csv; the first failure is also printed in full. */
+static int record_failure(exp_ctx *x, tr_output *out, long j, long k, long *nfailed, tr_diag *d) {
+  slot *s = &x->slots[k % x->window];
+  const tr_instance *in = &x->plan->inst[j / x->opts->runs];
+  int run = (int)(j % x->opts->runs) + 1;
+  if ((*nfailed)++ == 0) print_failure(x, j, &s->err, d);
+  char *replay = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&replay, &len);
+  if (f) {
+    write_replay_command(f, x, in, run);
+    fclose(f);
+  }
+  char *msg = NULL;
+  if (asprintf(&msg, "in %s: %s", s->err.what, s->err.message ? s->err.message : "(no message)") < 0)
+    msg = NULL;
+  int rc = !out ? 0 : out_add_failed(out, &s->res, s->err.tick,
+                          s->err.actor >= 0 ? x->sc->actors[s->err.actor].id : NULL,
+                          msg ? msg : s->err.message, replay);
+  free(msg);
+  free(replay);
+  free(s->err.message);
+  s->err.message = NULL;
+  return rc;
+}
+
 /* What must be equal for --resume to continue an experiment. */
+static void sha256_hex(struct sha256_ctx *ctx, char hex[65]) {
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(ctx, SHA256_DIGEST_SIZE, digest);
+  for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* SHA-256 of a file's bytes (hex); "unreadable" when it cannot be read. */
+static void file_sha256(const char *path, char hex[65]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) { snprintf(hex, 65, "unreadable"); return; }
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  unsigned char chunk[65536];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) sha256_update(&ctx, got, chunk);
+  fclose(f);
+  sha256_hex(&ctx, hex);
+}
+
+/* What must be equal for --resume to continue an experiment, and for MPI
+** ranks to work on one (docs/experiments.md "Resuming"): every file the
+** scenario was read from (sc->sha256), every script it resolves (by
+** content: the same script found through another TIGHTROPE_PATH is the
+** same), this build of tightrope, and the options that change results.
+** Lines starting with "# " name each script's file for messages; they are
+** not compared (fingerprint_digest). */
 static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_plan *plan) {
   char *s = NULL;
   size_t n = 0;
@@ -557,10 +734,50 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   fprintf(f, "scenario-sha256: %s\ntightrope: %s\nruns: %d\nticks: %d\nseed: %llu\n"
           "series: %d\nevents: %d\npoints: %d\n", sc->sha256, TR_VERSION, o->runs, o->ticks,
           (unsigned long long)o->seed, o->series, o->events, plan->npoints);
+  if (o->keep_going) fprintf(f, "keep-going: 1\n");
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
+  char hex[65];
+  for (int a = 0; a < sc->nactors; a++) {
+    if (!sc->actors[a].policy) continue;
+    file_sha256(sc->actors[a].policy, hex);
+    fprintf(f, "policy-sha256: %s %s\n# script %s %s\n", sc->actors[a].id, hex, hex, sc->actors[a].policy);
+  }
+  for (int i = 0; i < sc->nactions; i++) {
+    if (!sc->actions[i].script) continue;
+    file_sha256(sc->actions[i].script, hex);
+    fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex, sc->actions[i].script);
+  }
+  if (o->precision > 0) fprintf(f, "precision: %.17g\nbatch: %d\n", o->precision, o->batch);
   fclose(f);
   return s;
+}
+
+#ifdef TR_MPI
+/* SHA-256 of a fingerprint's compared lines (all but "# " lines). */
+static void fingerprint_digest(const char *fp, char hex[65]) {
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  for (const char *line = fp; *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+    if (strncmp(line, "# ", 2) != 0) sha256_update(&ctx, len, (const uint8_t *)line);
+    line += len;
+  }
+  sha256_hex(&ctx, hex);
+}
+
+#endif
+
+/* Whether r is the result of job j: its variant, point, run and seed are
+** those the plan gives job j (a journal record or an MPI message that is
+** not is refused: docs/experiments.md "Resuming"). */
+static int result_is_job(const tr_plan *plan, const tr_options *o, long j, const tr_runresult *r) {
+  if (j < 0 || j >= (long)plan->ninst * o->runs) return 0;
+  const tr_instance *in = &plan->inst[j / o->runs];
+  int run = (int)(j % o->runs) + 1;
+  return r->variant == in->variant && r->point == in->point && r->run == run &&
+         r->seed == rng_run_seed(o->seed, (uint64_t)run);
 }
 
 /* The user's callback with run r (0 to go on). */
@@ -586,20 +803,110 @@ typedef struct feed_ctx {
   const tr_scenario *sc;
   const tr_options *opts;
   const char *const *variant_names;
+  const tr_plan *plan;
+  tr_diag *d;
+  long next;                 /* the job the next record must be */
+  int foreign;               /* a record of another experiment was found */
 } feed_ctx;
 
-/* A run recovered from the journal goes where a new one goes. */
+/* A run recovered from the journal goes where a new one goes, once it is
+** known to be the run it claims to be. */
 static int feed_output(void *p, const tr_runresult *r) {
   feed_ctx *f = p;
+  if (!result_is_job(f->plan, f->opts, f->next, r)) {
+    diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
+               "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
+               "it belongs to another experiment; run again without --resume to start over",
+               f->next + 1, f->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed,
+               f->next % f->opts->runs + 1,
+               (unsigned long long)rng_run_seed(f->opts->seed, (uint64_t)(f->next % f->opts->runs + 1)));
+    f->foreign = 1;
+    return -1;
+  }
+  f->next++;
   if (out_add_run(f->out, r)) return -1;
   if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
   return 0;
 }
 
+/* ----------------------------------------------------- run until precise */
+/* Rank 0 counts every instance's outcomes as jobs arrive in job order; at
+** the end of each batch (but the last) it asks whether every outcome share
+** of every instance has a 95% Clopper-Pearson half-width <= precision.
+** The answer depends on the runs' outcomes alone, in job order, so on
+** nothing -j, MPI or --resume change. */
+typedef struct precise {
+  exp_ctx *x;
+  int nresults;
+  unsigned *counts;           /* [inst][result] */
+  unsigned *nruns;            /* [inst] */
+  long fed;                   /* jobs counted */
+  long stop_at;               /* jobs after which precise, or -1 */
+  double widest;              /* after the last evaluation */
+  int widest_inst, widest_result;
+} precise;
+
+/* The widest half-width over every instance and outcome; 1 when it is
+** <= precision. */
+static int precise_eval(precise *p) {
+  const tr_plan *plan = p->x->plan;
+  p->widest = 0;
+  p->widest_inst = p->widest_result = 0;
+  for (int i = 0; i < plan->ninst; i++)
+    for (int k = 0; k < p->nresults; k++) {
+      double lo, hi, half;
+      stats_clopper_pearson(p->counts[(size_t)i * p->nresults + k], p->nruns[i], 0.95, &lo, &hi);
+      half = (hi - lo) / 2;
+      if (!(half <= p->widest)) {
+        p->widest = half;
+        p->widest_inst = i;
+        p->widest_result = k;
+      }
+    }
+  p->x->widest = p->widest;
+  return p->widest <= p->x->opts->precision;
+}
+
+static int precise_add(void *ctx, const tr_runresult *r) {
+  precise *p = ctx;
+  exp_ctx *x = p->x;
+  int inst = r->variant * x->plan->npoints + r->point - 1;
+  p->counts[(size_t)inst * p->nresults + r->outcome]++;
+  p->nruns[inst]++;
+  p->fed++;
+  long per_batch = (long)x->plan->ninst * x->batch;
+  if (p->stop_at < 0 && (p->fed % per_batch == 0 || p->fed == x->total)
+      && precise_eval(p) && p->fed < x->total)
+    p->stop_at = p->fed;
+  return 0;
+}
+
+/* A run recovered from the journal by --resume: counted. */
+static int precise_recover(void *ctx, const tr_runresult *r) {
+  return precise_add(ctx, r);
+}
+
+/* The runs read back from the journal at the end, in output order: to the
+** output, and to the callback (which sees runs in output order, so not as
+** the batches come). */
+static int precise_output(void *ctx, const tr_runresult *r) {
+  feed_ctx *f = ctx;
+  if (out_add_run(f->out, r)) return -1;
+  if (call_back(f->sc, f->opts, f->variant_names, r)) tr_options_cancel((tr_options *)f->opts);
+  return 0;
+}
+
+/* The output's i-th run (variant, point, run order) for journal_feed_ordered. */
+typedef struct precise_order { const exp_ctx *x; int runs; } precise_order;
+static long precise_job(const void *ctx, long i) {
+  const precise_order *o = ctx;
+  return job_of(o->x, (int)(i / o->runs), (int)(i % o->runs) + 1);
+}
+
 /* ------------------------------------------------------------------ MPI */
 #ifdef TR_MPI
 #include <mpi.h>
-enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3 };
+enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3, TAG_STOP = 4 };
 
 /* Open MPI's blocking calls spin on a core; with ranks sharing a machine's
 ** cores that halves the workers' speed. So wait politely: test, then sleep
@@ -670,6 +977,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
 static void release_local(exp_ctx *x, long k) {
   pthread_mutex_lock(&x->mu);
   x->slots[k % x->window].done = 0;
+  x->slots[k % x->window].failed = 0;
   x->next_write = k + 1;
   pthread_cond_broadcast(&x->space);
   pthread_mutex_unlock(&x->mu);
@@ -677,6 +985,19 @@ static void release_local(exp_ctx *x, long k) {
 
 /* ---------------------------------------------------------- experiment */
 int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+  if (opts->keep_going && opts->resume) {
+    diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --resume: run the "
+               "experiment again from the start");
+    return TR_EUSAGE;
+  }
+#ifdef TR_MPI
+  int size_ = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  if (opts->keep_going && size_ > 1) {
+    diag_error(d, NULL, 0, 0, "--keep-going runs on one MPI rank (use threads: -j N)");
+    return TR_EUSAGE;
+  }
+#endif
   tr_plan plan;
   if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
 
@@ -686,6 +1007,10 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   x.opts = opts;
   x.plan = &plan;
   x.total = (long)plan.ninst * opts->runs;
+  int precise_mode = opts->precision > 0;
+  x.batch = precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
+  x.limit = x.total;
+  x.widest = NAN;
   x.failed_job = -1;
   x.nranks = 1;
 #ifdef TR_MPI
@@ -701,6 +1026,10 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
+  /* A test aid (docs/cli.md "Environment"): stop writing after this many
+  ** runs until a signal comes, so a test's signal always lands mid-way. */
+  const char *pause_env = opts->signals ? getenv("TIGHTROPE_TEST_PAUSE_AFTER") : NULL;
+  long pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
   if (opts->signals) {
     interrupted_by = 0;
     watchdog_clear_signal();
@@ -719,41 +1048,73 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   fc.maxticks = maxticks;
   pthread_t *tid = NULL;
   int started = 0;
+  /* Run until precise: rank 0 counts outcomes and journals the runs batch
+  ** by batch; the output is written at the end, in its usual order, from
+  ** the journal (fin: the options with the runs reached). */
+  precise pr;
+  memset(&pr, 0, sizeof pr);
+  pr.x = &x;
+  pr.nresults = sc->noutcomes + 1;
+  pr.stop_at = -1;
+  pr.widest = NAN;
+  tr_options fin = *opts;
+  if (precise_mode && root) {
+    pr.counts = calloc((size_t)plan.ninst * (size_t)pr.nresults + 1, sizeof *pr.counts);
+    pr.nruns = calloc((size_t)plan.ninst + 1, sizeof *pr.nruns);
+    if (!pr.counts || !pr.nruns) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+  }
 
-  if (root) {
+  if (root && status == TR_OK) {
     tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
     fp = fingerprint(sc, opts, &plan);
     if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
-    else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
-    else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
-    else if ((out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume) {
-      feed_ctx fctx = {out, sc, opts, plan.variant_names};
-      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d)) status = TR_EOUTPUT;
+    else if (opts->format == TR_FORMAT_NONE && precise_mode) {
+      diag_error(d, NULL, 0, 0, "run until precise (--precision) keeps its batches in the output "
+                 "folder's journal: it needs an output format (csv or sqlite)");
+      status = TR_EUSAGE;
     }
+    else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
+    else if ((status = out_check_target(sc, opts, d)) != TR_OK) {}
+    else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
+    else if (!precise_mode && (out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
+    else if (opts->resume && precise_mode) {
+      if (journal_recover(jr, maxticks, &start, precise_recover, &pr, d)) status = TR_EOUTPUT;
+    } else if (opts->resume) {
+      feed_ctx fctx = {out, sc, opts, plan.variant_names, &plan, d, 0, 0};
+      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d))
+        status = fctx.foreign ? TR_EUSAGE : TR_EOUTPUT;
+    }
+    if (pr.stop_at >= 0) x.limit = pr.stop_at;
   }
 #ifdef TR_MPI
-  /* Every rank must run the same scenario file: compare its SHA-256. */
-  char sha[sizeof sc->sha256];
-  memcpy(sha, sc->sha256, sizeof sha);
+  /* Every rank must run the same experiment: the same scenario files,
+  ** scripts (by content), build and options; compare the fingerprints. */
+  char mine[65] = "", sha[65];
+  char *myfp = root ? NULL : fingerprint(sc, opts, &plan);
+  if (root ? fp != NULL : myfp != NULL) fingerprint_digest(root ? fp : myfp, mine);
+  free(myfp);
+  memcpy(sha, mine, sizeof sha);
   MPI_Bcast(sha, (int)sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
-  int differs = memcmp(sha, sc->sha256, sizeof sha) != 0, any_differs = 0;
+  int differs = memcmp(sha, mine, sizeof sha) != 0, any_differs = 0;
   MPI_Allreduce(&differs, &any_differs, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (any_differs && status == TR_OK) {
     if (root) diag_error(d, sc->path, 0, 0, "MPI ranks read different versions of this scenario "
-                         "(SHA-256 differs between nodes); give every rank the same file");
+                         "or of its scripts, or run different builds of tightrope (the experiment's "
+                         "SHA-256 differs between ranks); give every rank the same files, "
+                         "TIGHTROPE_PATH and binary");
     status = TR_EINVALID;
   }
-  long shared[2] = {status, start};
-  MPI_Bcast(shared, 2, MPI_LONG, 0, MPI_COMM_WORLD);
+  long shared[3] = {status, start, x.limit};
+  MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD);
   status = (int)shared[0];
   start = shared[1];
+  x.limit = shared[2];
 #endif
   if (status != TR_OK) goto done;
 
   /* This rank's jobs: global j >= start with j % nranks == rank. */
   long first_local = start <= x.rank ? 0 : (start - x.rank + x.nranks - 1) / x.nranks;
-  x.nlocal = x.total > x.rank ? (x.total - x.rank + x.nranks - 1) / x.nranks : 0;
+  x.nlocal = x.limit > x.rank ? (x.limit - x.rank + x.nranks - 1) / x.nranks : 0;
   x.next_job = x.next_write = first_local;
   int threads = opts->threads < 1 ? 1 : opts->threads;
   long remaining = x.nlocal - first_local;
@@ -794,10 +1155,11 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   pg.last = pg.start;
 
   long failed_remote = -1;      /* MPI: global job that failed on another rank */
+  long nfailed = 0;             /* --keep-going: runs recorded as failed */
   char *remote_message = NULL;
   written = start;
   if (root) {
-    for (long j = start; status == TR_OK && j < x.total; j++) {
+    for (long j = start; status == TR_OK && j < x.limit; j++) {
       const tr_runresult *r = NULL;
       int owner = (int)(j % x.nranks);
       if (owner == 0) {
@@ -817,12 +1179,14 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         }
         MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (ms.MPI_TAG == TAG_RESULT) {
-          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j) r = &fc.remote;
+          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
+              result_is_job(&plan, opts, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
         } else if (ms.MPI_TAG == TAG_FAILED) {
           fc.buf.data[len] = 0;
           failed_remote = j;
           remote_message = strdup((char *)fc.buf.data);
+          fc.stopped[owner] = 1;       /* it sends nothing more */
         } else {
           fc.stopped[owner] = 1;
         }
@@ -830,23 +1194,77 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
       if (interrupted_by && !x.stop) set_stop(&x);
 #endif
       if (!r) break;
-      if (out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
+      if (owner == 0 && x.slots[(j / x.nranks) % x.window].failed) {
+        if (record_failure(&x, out, j, j / x.nranks, &nfailed, d)) { status = TR_EOUTPUT; break; }
+        written = j + 1;
+        release_local(&x, j / x.nranks);
+        progress_show(&x, &pg, written, 0);
+        continue;
+      }
+      if (!precise_mode && out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
       if (jr && journal_append(jr, r, j)) {
         diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
         status = TR_EOUTPUT;
         break;
       }
       written = j + 1;
-      if (call_back(sc, opts, plan.variant_names, r)) tr_options_cancel((tr_options *)opts);
+      if (written == pause_after) test_pause(written);
+      if (precise_mode) {
+        precise_add(&pr, r);
+        if (pr.stop_at == written) {   /* precise: no job after this batch */
+          pthread_mutex_lock(&x.mu);
+          x.limit = written;
+          x.nlocal = (x.limit - x.rank + x.nranks - 1) / x.nranks;
+          pthread_cond_broadcast(&x.space);
+          pthread_mutex_unlock(&x.mu);
+        }
+      }
+      if (!precise_mode && call_back(sc, opts, plan.variant_names, r))
+        tr_options_cancel((tr_options *)opts);
       if (opts_cancelled(opts) && !x.stop) set_stop(&x);
       if (owner == 0) release_local(&x, j / x.nranks);
       progress_show(&x, &pg, written, 0);
     }
+#ifdef TR_MPI
+    /* Run until precise: the other ranks cannot know where rank 0 stopped.
+    ** Tell each to stop, then take (and drop) what each sent until its
+    ** last word, TAG_STOPPED or TAG_FAILED. */
+    if (precise_mode) {
+      for (int rk = 1; rk < x.nranks; rk++)
+        MPI_Send(NULL, 0, MPI_BYTE, rk, TAG_STOP, MPI_COMM_WORLD);
+      for (int rk = 1; rk < x.nranks; rk++)
+        while (!fc.stopped[rk]) {
+          MPI_Status ms;
+          int len;
+          probe_politely(rk, &ms);
+          MPI_Get_count(&ms, MPI_BYTE, &len);
+          if (fc.buf.cap < (size_t)len + 1) {
+            unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
+            if (!nb) { status = TR_EOUTPUT; break; }
+            fc.buf.data = nb;
+            fc.buf.cap = (size_t)len + 1;
+          }
+          MPI_Recv(fc.buf.data, len, MPI_BYTE, rk, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          if (ms.MPI_TAG != TAG_RESULT) fc.stopped[rk] = 1;
+        }
+    }
+#endif
   }
 #ifdef TR_MPI
   else {
-    /* Other ranks: send each result to rank 0 in order. */
+    /* Other ranks: send each result to rank 0 in order. With --precision,
+    ** until rank 0 says stop (TAG_STOP), then a last TAG_STOPPED. */
+    int said_last = 0, told_stop = 0;
     for (long k = first_local; status == TR_OK && k < x.nlocal; k++) {
+      if (precise_mode) {
+        int flag = 0;
+        MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+          MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          told_stop = 1;
+          break;
+        }
+      }
       const tr_runresult *r = wait_local(&x, &pg, k, 0);
       long j = local_to_global(&x, k);
       if (!r) {
@@ -859,11 +1277,25 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         } else {
           send_politely("", 0, TAG_STOPPED);
         }
+        said_last = 1;
         break;
       }
       if (rec_encode(sc, r, j, opts->series != SERIES_NONE, &fc.buf)) { status = TR_EOUTPUT; break; }
       send_politely(fc.buf.data, (int)fc.buf.len, TAG_RESULT);
       release_local(&x, k);
+    }
+    if (precise_mode) {
+      set_stop(&x);
+      if (!told_stop) {
+        int flag = 0;
+        for (;;) {
+          MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+          if (flag) break;
+          nap();
+        }
+        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      }
+      if (!said_last) send_politely("", 0, TAG_STOPPED);
     }
   }
 #endif
@@ -889,7 +1321,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
       print_failure(&x, failed_remote, &e, d);
     }
     status = TR_ERUNTIME;
-  } else if (status == TR_OK && written < x.total && root) {
+  } else if (status == TR_OK && written < x.limit && root) {
     status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
   }
 #ifdef TR_MPI
@@ -903,24 +1335,67 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   pthread_mutex_destroy(&x.console.mu);
 
 done:
+  if (root && status == TR_OK && precise_mode) {
+    /* Runs 1..n of every instance, n the runs reached: the output of
+    ** `run -n n`, read back from the journal in output order. */
+    long n = x.limit == x.total ? opts->runs : x.limit / plan.ninst;
+    fin.precision_ceiling = opts->runs;
+    fin.runs = (int)n;
+    fin.precision_widest = pr.widest;
+    fin.precision_reached = pr.widest <= opts->precision;
+    tr_outspec spec = {sc, &fin, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
+    precise_order ord = {&x, (int)n};
+    if (!jr) {
+      /* no files (the callback is the only result): nothing to write */
+    } else if ((out = out_open(&spec, d)) == NULL) {
+      status = TR_EOUTPUT;
+    } else {
+      feed_ctx fctx = {out, sc, &fin, plan.variant_names, &plan, d, 0, 0};
+      if (journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
+                               precise_output, &fctx, d))
+        status = TR_EOUTPUT;
+    }
+    if (status == TR_OK && !fin.precision_reached) {
+      const tr_instance *in = &plan.inst[pr.widest_inst];
+      fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
+              "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
+              opts->precision, opts->runs, pr.widest, plan.variant_names[in->variant], in->point,
+              pr.widest_result < sc->noutcomes ? sc->outcomes[pr.widest_result].name
+                                               : sc->default_outcome);
+    }
+  }
   if (root) {
     if (status == TR_OK) {
       if (out && out_finish(out, d)) status = TR_EOUTPUT;
       if (jr) journal_close(jr, status == TR_OK);
+      if (status == TR_OK && nfailed > 0) {
+        /* --keep-going: everything that finished is installed; still exit 3 */
+        fprintf(stderr, "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
+                "the statistics are over the %ld that finished\n", nfailed, x.total, opts->out,
+                x.total - nfailed);
+        status = TR_ERUNTIME;
+      }
     } else {
       if (out) out_abort(out);
       if (!jr) {
         /* not opened: nothing of ours to clean */
       } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
         journal_close(jr, 0);   /* a library caller: its status says it all */
+      } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
+        /* --keep-going does not journal its failed runs: nothing to resume */
+        journal_close(jr, 1);
+        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
+                "--keep-going cannot be resumed: run it again\n", written, x.total);
       } else if (status == TR_EINT || status == TR_ETERM) {
         journal_close(jr, 0);
-        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished and kept in %s/.tightrope-partial\n"
-                "resume with:", written, x.total, opts->out);
+        fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
+                "%s/.tightrope-partial (exit %d)\nresume with:",
+                status == TR_ETERM ? "SIGTERM" : "SIGINT", written, x.total, opts->out, status);
         int has_resume = 0;
         for (int i = 0; i < opts->argc; i++) {
           has_resume |= strcmp(opts->argv[i], "--resume") == 0;
-          fprintf(stderr, " %s", opts->argv[i]);
+          fputc(' ', stderr);
+          diag_shell_word(stderr, opts->argv[i]);
         }
         fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
       } else {
@@ -948,6 +1423,8 @@ done:
   free(fc.stopped);
   free(fp);
   free(tid);
+  free(pr.counts);
+  free(pr.nruns);
   exp_plan_free(&plan);
   return status;
 }

@@ -27,7 +27,9 @@ typedef struct tr_msg {
   char *file;   /* may be NULL: the message has no place */
   int line, col;
   char *text;
+  int level;    /* DIAG_ERROR, DIAG_WARNING or DIAG_NOTE */
 } tr_msg;
+enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
 
 struct tr_diag {
   tr_msg *msgs;
@@ -39,6 +41,18 @@ void diag_error(tr_diag *d, const char *file, int line, int col,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void diag_verror(tr_diag *d, const char *file, int line, int col,
                  const char *fmt, va_list ap);
+/* Warnings ("FILE:LINE:COL: warning: ...") and notes: printed with the
+** errors, never counted by tr_diag_count (docs/scenario-format.md,
+** "Mistakes check finds"). */
+void diag_warning(tr_diag *d, const char *file, int line, int col,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void diag_note(tr_diag *d, const char *file, int line, int col,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int diag_count_level(const tr_diag *d, int level);
+/* --strict: every warning becomes an error. */
+void diag_warnings_to_errors(tr_diag *d);
+/* Forget every message (after printing them). */
+void diag_clear(tr_diag *d);
 /* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
 ** NULL when none is close enough to be a plausible typo. */
 const char *diag_suggest(const char *word, const char *const *names, int n);
@@ -54,6 +68,10 @@ int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
+/* Writes s to f as one shell word (quoted when it needs it). */
+void diag_shell_word(FILE *f, const char *s);
+/* Writes s to f with terminal control characters escaped (\x1b...). */
+void diag_put_text(FILE *f, const char *s);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -101,8 +119,32 @@ struct tr_value {
   char **keys;       /* TV_MAP */
   tr_value *items;   /* TV_SEQ, TV_MAP: n values */
   int line, col;
+  int key_line, key_col;  /* an item of a TV_MAP: the place of its key */
 };
 
+/* A parameter a policy or action script declares (docs/lua-api.md,
+** "Declaring parameters"): checked against the actors' `params:`, paths and
+** --set before anything runs (params.c). */
+enum { PT_NUMBER, PT_INTEGER, PT_STRING, PT_LIST, PT_ACTOR, PT_ANY, PT_COUNT };
+extern const char *const tr_param_types[PT_COUNT];
+typedef struct tr_paramdecl {
+  char *name, *doc;
+  int type;               /* PT_* */
+  int items;              /* PT_LIST: type of each item, or -1 for any */
+  int has_default;
+  tr_value def;           /* when has_default */
+  int has_min, has_max;
+  double min, max;
+  int line;               /* of the declare call in the script */
+} tr_paramdecl;
+
+enum { SD_NONE, SD_DECLARED, SD_UNKNOWN };
+typedef struct tr_scriptdecl {
+  char *path;             /* resolved script path */
+  int state;              /* SD_NONE: declares nothing; SD_UNKNOWN: its top level failed */
+  tr_paramdecl *params;
+  int nparams;
+} tr_scriptdecl;
 /* What a write outside an attribute's bounds does (docs/scenario-format.md). */
 enum { BOUND_CLAMP, BOUND_ERROR, BOUND_REJECT };
 
@@ -134,6 +176,7 @@ typedef struct tr_popdecl {
   char *name;             /* the key in `actors`; paths NAME.count */
   int first, cap, count;  /* count: the file's */
   int line, col;
+  int ruled;              /* relations by rule join its members: count fixed */
 } tr_popdecl;
 
 typedef struct tr_actordecl {
@@ -225,7 +268,7 @@ typedef struct tr_variantdecl {
   int line, col;
 } tr_variantdecl;
 
-enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE };
+enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE, SWEEP_SALTELLI };
 typedef struct tr_sweepparam {
   tr_path path;
   int is_range;           /* {min, max[, steps]} */
@@ -239,6 +282,8 @@ typedef struct tr_sweepparam {
 typedef struct tr_modelparam {
   const char *name;       /* static storage (model.c's table) */
   double value;
+  const char *range;      /* "LO..HI", either side may be empty (unbounded);
+                             NULL: any finite number (params.c checks) */
 } tr_modelparam;
 
 /* Every file a scenario was read from (compose.c): the scenario file, then
@@ -259,6 +304,8 @@ struct tr_scenario {
   long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
   long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
   long long memory_mb;    /* limits.memory_mb, per Lua state */
+  double precision;       /* experiment.precision, 0 when absent */
+  int batch;              /* experiment.batch, 0 when absent */
 
   tr_modelparam *model;   /* every model parameter, defaults filled in */
   int nmodel;
@@ -266,6 +313,7 @@ struct tr_scenario {
   tr_actordecl *actors;   int nactors;
   tr_reldecl *rels;       int nrels;
   char **kinds;           int nkinds;     /* declared under `kinds:` */
+  tr_scriptdecl *scripts; int nscripts;   /* parameter declarations, per script */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
   tr_eventdecl *events;   int nevents;
   tr_exprdecl *metrics;   int nmetrics;
@@ -274,7 +322,7 @@ struct tr_scenario {
   tr_variantdecl *variants; int nvariants;
 
   int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random; file: the design's rows */
+  int sweep_points;       /* sobol/lhs/random; file: the design's rows; saltelli: N, the base rows */
   tr_sweepparam *sweep;   int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
@@ -292,6 +340,8 @@ struct tr_scenario {
   tr_popdecl *pops;       int npops;
   tr_distdecl *dists;     int ndists;
   int activation;         /* ACT_* */
+  char *helpers;          /* resolved path of the helpers file, or NULL */
+  int helpers_line, helpers_col;
 };
 
 /* experiment.activation (docs/scenario-format.md#activation-order). */
@@ -307,6 +357,36 @@ int check_expressions(const tr_scenario *sc, tr_diag *d);
 /* Whether metric i is visible by name: not when an actor id or a name the
 ** expression environment binds already means something else. */
 int check_metric_by_name(const tr_scenario *sc, int i);
+/* What is legal but almost certainly wrong, as warnings (check.c): a swept
+** path a variant also sets, a variant identical to the baseline, an
+** attribute or parameter nothing reads, an outcome that can never hold. */
+void check_warnings(const tr_scenario *sc, tr_diag *d);
+
+/* Parameter declarations (params.c). params_collect runs each distinct
+** policy and action script's top level once, in a sandbox, recording its
+** declare{} calls into sc->scripts; errors in declarations go to d (their
+** count is returned). params_check_actors checks every actor's `params:`
+** against its policy's declarations. */
+int params_collect(tr_scenario *sc, tr_diag *d);
+int params_check_actors(const tr_scenario *sc, tr_diag *d);
+void params_free(tr_scenario *sc);
+/* `check`: a note per script that declares nothing but whose actors have
+** params (they go unchecked). */
+void params_notes(const tr_scenario *sc, tr_diag *d);
+/* The declarations of a script (NULL when it has none recorded). */
+const tr_scriptdecl *params_script(const tr_scenario *sc, const char *path);
+/* Declaration of KEY (top-level) for an actor's policy, or NULL; *state
+** receives the script's SD_* (SD_NONE when the actor has no policy). */
+const tr_paramdecl *params_find(const tr_scenario *sc, int actor, const char *key, int *state);
+/* A number written to ACTOR.params.KEY (path, variant, sweep, --set): 0, or
+** -1 with a message in err (undeclared, wrong type, out of range). */
+int params_check_number(const tr_scenario *sc, int actor, const char *key, double v, char *err,
+                        size_t size);
+/* A value for model parameter k: 0, or -1 with a message in err. */
+int model_check_value(const tr_scenario *sc, int k, double v, char *err, size_t size);
+/* Pushes the run-time `declare` (declarations were read at load: a no-op). */
+struct lua_State;
+void params_push_declare(struct lua_State *L);
 
 /* Relation index of FROM->TO, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
@@ -323,6 +403,15 @@ int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
 /* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
 ** source tree scripts/. Returns a malloc'd path or NULL. */
 char *scen_find_script(const char *scenario_dir, const char *name);
+
+/* ------------------------------------------------------------ networks */
+/* Relations by rule (networks.c): directed pairs of member numbers. */
+typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+int net_all(net_edges *E, int nfrom, int nto, int same);
+int net_ring(net_edges *E, int n, int k);
+int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
+int net_erdos_renyi(net_edges *E, int n, double p, void *rng);
+int net_barabasi_albert(net_edges *E, int n, int m, void *rng);  /* gsl_rng * */
 
 /* --------------------------------------------------------------- model */
 /* Built-in actions (C) and the model parameters they use (docs/model.md). */
@@ -346,6 +435,9 @@ extern const int model_ndefaults;
 /* Relation kinds the model and the default policies read. */
 extern const char *const model_kinds[];
 extern const int model_nkinds;
+/* Attributes the built-in actions read or write. */
+extern const char *const model_attrs[];
+extern const int model_nattrs;
 
 /* ----------------------------------------------------------- instances */
 /* An instance is the baseline with a variant's and a point's changes (and
@@ -407,8 +499,20 @@ struct tr_options {
   int format;             /* TR_FORMAT_* bit set */
   int quiet;
   int resume;
+  int keep_going;         /* --keep-going: failing runs recorded, the rest finish */
+  int strict;             /* --strict: warnings are errors */
+  int force;              /* --force: write over files with our names in a foreign folder */
   int signals;            /* catch SIGINT/SIGTERM while running */
   int argc; char **argv;  /* for the manifest and replay hints */
+  /* Run until precise (docs/experiments.md): precision > 0 adds batches of
+  ** `batch` runs until every outcome share's 95% Clopper-Pearson half-width
+  ** is <= precision, `runs` being the ceiling. After the experiment the
+  ** output's copy of the options has runs = the runs reached, and: */
+  double precision;
+  int batch;
+  int precision_reached;  /* 1 when every half-width got <= precision */
+  int precision_ceiling;  /* the runs asked for (-n): the ceiling */
+  double precision_widest; /* the widest half-width at the end */
   char *sweep_file, *variants_file;  /* --sweep, --variants (NULL: the scenario's) */
   tr_run_callback callback; void *callback_ctx;
   int cancel_flag;        /* set by tr_options_cancel (atomically) */
@@ -533,6 +637,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size);
 int world_draw(tr_world *w, char *buf, size_t size);
 int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
+/* world_queue and world_log: 0, -1 out of memory, or -2: the queued
+** actions and logged events would pass limits.memory_mb (WORLD_MEM_MSG). */
+#define WORLD_MEM_MSG "memory limit exceeded (limits.memory_mb = %I): the actions queued in " \
+  "this tick and the events logged in this run count towards it"
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
 int world_log(tr_world *w, int actor, const char *action, int target,
               const char *cameo, double goldstein, double value);
@@ -568,7 +676,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
 enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
 
 typedef struct tr_runerror {
   int failed;
@@ -596,6 +704,9 @@ struct tr_lua {
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
+  struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
+  unsigned vmask;                /* vmap has vmask + 1 entries */
+  int ids_ref;                   /* registry reference of the id -> index table */
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and
   ** userdata gets a number from a counter when Lua allocates it. */
@@ -638,6 +749,9 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built);
 /* Charge `units` of work done in C to the current call's instruction count
 ** (raises the instruction-limit error past the limit). */
 void sandbox_charge(struct lua_State *L, double units);
+/* The signal (SIGINT or SIGTERM) that asked the experiment to stop, or 0;
+** scripts stop at their next count-hook call or charged C call. */
+int tr_interrupted(void);
 /* Install the hook that stops the running call (async-signal-safe). */
 void sandbox_arm_stop(tr_lua *lx);
 enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
@@ -675,8 +789,23 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 /* Name prefix of out_open's staging folders inside the output folder. */
 #define OUT_STAGING_PREFIX ".tightrope-staging-"
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
+/* --keep-going: a run that failed at `tick` (actor id or NULL), in order
+** with the others; 0 or -1. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay);
 int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
 void out_abort(tr_output *o);
+/* Before replay or report read a folder: 0 when it holds one finished
+** experiment (every file its manifest lists, with that size and SHA-256,
+** and no other result file), or no results at all; else -1 with a message
+** naming the file. */
+int out_verify(const char *dir, tr_diag *d);
+/* Before `run` writes anything: refuses (0 or an exit status, with a
+** message) an output or scenario path that is not UTF-8, `-o /` and the
+** home folder, a folder that is not a tightrope output folder but holds
+** files with result names (unless --force), and a symbolic link, device or
+** pipe where tightrope keeps its own file or folder (docs/security.md). */
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 /* Shortest string that reads back to the same double (SPEC §6): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small
@@ -723,6 +852,12 @@ typedef struct tr_journal tr_journal;
 ** fingerprint. Returns NULL with an error in d; *status: the exit status. */
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status);
+/* Feed(ctx, result) for jobs order(octx, 0) .. order(octx, n - 1) of the
+** journal, in that order (run until precise: jobs are journalled batch by
+** batch, and written to the output run by run). 0 or -1. */
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d);
 /* On --resume: feed(ctx, result) for each recovered run, in order; *done
 ** receives their number. 0 or -1. */
 int journal_recover(tr_journal *j, int maxticks, long *done,
@@ -753,8 +888,8 @@ typedef struct stats_summary {
 } stats_summary;
 void stats_describe(double *x, size_t n, double conf, stats_summary *s);
 /* Paired comparison (compare.csv): the mean of diffs[0..n-1] and its
-** t-interval at conf. Every difference equal (zero variance) gives exactly
-** [mean, mean]; NaN bounds when n < 2 and the differences vary. */
+** t-interval at conf. NaN bounds when n < 2; otherwise every difference
+** equal (zero variance) gives exactly [mean, mean]. */
 void stats_paired(const double *diffs, size_t n, double conf,
                   double *mean, double *lo, double *hi);
 /* Sensitivity of y[0..n-1] to the k columns of x (n x k, row-major), as in
@@ -766,6 +901,16 @@ void stats_paired(const double *diffs, size_t n, double conf,
 ** n < (varying columns) + 2, residuals all zero. 0, or -1 out of memory. */
 int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
                       double *src, double *prcc);
+/* Sobol indices of the Saltelli design (docs/experiments.md): ya[N], yb[N]
+** the responses of matrices A and B, yab[i*N + j] that of A_B^(i), row j.
+** s1[i] first-order (Saltelli et al. 2010), st[i] total (Jansen 1999), and
+** their conf intervals by a percentile bootstrap over the N base rows,
+** nboot resamples drawn from rng (a gsl_rng *). NaN when undefined (a
+** constant response, N < 2). 0, or -1 out of memory. */
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi);
 
 /* -------------------------------------------------------------- report */
 /* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of

@@ -213,8 +213,14 @@ static int write_all(int fd, const void *p, size_t n) {
 }
 
 static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (1 << 20)
+            ? fdopen(fd, "rb") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
   size_t cap = 4096, n = 0;
   char *s = malloc(cap + 1);
   size_t got;
@@ -247,8 +253,23 @@ static void journal_free(tr_journal *j) {
 static int recover(tr_journal *j, int maxticks, long *done,
                    int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d) {
   const tr_scenario *sc = j->sc;
-  FILE *f = fopen(j->path, "rb");
-  if (!f) { *done = 0; return 0; }
+  int fd = open(j->path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    diag_error(d, j->path, 0, 0, "is not a regular file; remove it to start over");
+    close(fd);
+    return -1;
+  }
+  FILE *f = fd >= 0 ? fdopen(fd, "r+b") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    if (errno == ELOOP) {
+      diag_error(d, j->path, 0, 0, "is a symbolic link; tightrope keeps its own file there");
+      return -1;
+    }
+    *done = 0;
+    return 0;
+  }
   size_t nm = (size_t)sc->nmetrics;
   tr_runresult r;
   memset(&r, 0, sizeof r);
@@ -279,7 +300,7 @@ static int recover(tr_journal *j, int maxticks, long *done,
     n++;
     good += h.length;
   }
-  if (truncate(j->path, good) != 0 && errno != ENOENT) {
+  if (ftruncate(fileno(f), good) != 0) {
     diag_error(d, NULL, 0, 0, "cannot repair %s: %s", j->path, strerror(errno));
     rc = -1;
   }
@@ -323,6 +344,48 @@ static void remove_stale_staging(const char *outdir) {
   closedir(dir);
 }
 
+/* The line of fingerprint text fp that starts with key, or NULL. */
+static const char *fp_line(const char *fp, const char *key, size_t klen) {
+  for (const char *l = fp; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+    if (strncmp(l, key, klen) == 0) return l;
+  return NULL;
+}
+
+/* Whether two experiment fingerprints (experiment.c) differ in a compared
+** line (lines starting with "# " only name files); what: the first
+** difference, for the message. */
+static int fingerprint_differs(const char *old, const char *now, char *what, size_t size) {
+  const char *a = old, *b = now;
+  for (;;) {
+    while (strncmp(a, "# ", 2) == 0) a = strchr(a, '\n') ? strchr(a, '\n') + 1 : a + strlen(a);
+    while (strncmp(b, "# ", 2) == 0) b = strchr(b, '\n') ? strchr(b, '\n') + 1 : b + strlen(b);
+    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+    if (!*a && !*b) return 0;
+    if (la != lb || memcmp(a, b, la) != 0) break;
+    a += la + (a[la] == '\n');
+    b += lb + (b[lb] == '\n');
+  }
+  size_t kl = strcspn(b, ":");
+  if (strncmp(b, "scenario-sha256:", 16) == 0) {
+    snprintf(what, size, "scenario file (its SHA-256 differs)");
+  } else if (strncmp(b, "tightrope:", 10) == 0) {
+    snprintf(what, size, "version of tightrope (%.*s; this is %.*s)", (int)strcspn(a, "\n"), a,
+             (int)strcspn(b, "\n"), b);
+  } else if (strncmp(b, "policy-sha256:", 14) == 0 || strncmp(b, "action-sha256:", 14) == 0) {
+    /* name the script: the "# script SHA PATH" line after this one */
+    const char *hash = b + kl + 2 + strcspn(b + kl + 2, " ") + 1;   /* after "key: name " */
+    char key[80];
+    snprintf(key, sizeof key, "# script %.64s ", hash);
+    const char *l = fp_line(now, key, strlen(key));
+    int plen = l ? (int)strcspn(l + strlen(key), "\n") : 0;
+    snprintf(what, size, "%s script%s%.*s (its SHA-256 differs: it was edited since)",
+             b[0] == 'p' ? "policy" : "action", l ? " " : "", plen, l ? l + strlen(key) : "");
+  } else {
+    snprintf(what, size, "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+  }
+  return 1;
+}
+
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status) {
   *status = TR_EOUTPUT;
@@ -337,7 +400,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   if (!j->path || !exp) { diag_error(d, NULL, 0, 0, "out of memory"); goto fail; }
 
   struct stat st;
-  int exists = stat(j->dir, &st) == 0 && S_ISDIR(st.st_mode);
+  int exists = lstat(j->dir, &st) == 0 && S_ISDIR(st.st_mode);
   if (opts->resume && !exists) {
     diag_error(d, NULL, 0, 0, "--resume: %s holds no interrupted experiment (no %s)", opts->out, j->dir);
     *status = TR_EUSAGE;
@@ -356,14 +419,12 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   if (opts->resume) {
     size_t len;
     char *old = read_file(exp, &len);
-    if (!old || strcmp(old, fingerprint) != 0) {
+    char what[1024];
+    if (!old || fingerprint_differs(old, fingerprint, what, sizeof what)) {
       diag_error(d, NULL, 0, 0,
                  "--resume: the interrupted experiment in %s was made with a different %s; "
-                 "run again with the same scenario and options, or without --resume to start over",
-                 opts->out, !old ? "version of tightrope (its record is missing)"
-                 : strncmp(old, fingerprint, strcspn(fingerprint, "\n")) != 0
-                   ? "scenario file (its SHA-256 differs)"
-                 : "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+                 "run again with the same scenario, scripts and options (--precision and --batch too), or without --resume to "
+                 "start over", opts->out, !old ? "version of tightrope (its record is missing)" : what);
       free(old);
       *status = TR_EUSAGE;
       goto fail;
@@ -376,7 +437,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
         fprintf(stderr, "tightrope: note: discarding the unfinished experiment in %s "
                 "(use --resume to finish one)\n", opts->out);
     }
-    int fd = open(exp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd = open(exp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0 || write_all(fd, fingerprint, strlen(fingerprint)) || fsync(fd) || close(fd)) {
       diag_error(d, NULL, 0, 0, "cannot write %s: %s", exp, strerror(errno));
       if (fd >= 0) close(fd);
@@ -384,7 +445,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     }
   }
   remove_stale_staging(opts->out);
-  j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (j->fd < 0) {
     diag_error(d, NULL, 0, 0, "cannot write %s: %s", j->path, strerror(errno));
     goto fail;
@@ -427,4 +488,58 @@ void journal_close(tr_journal *j, int remove) {
   }
   if (remove) remove_tree(j->dir);
   journal_free(j);
+}
+
+int journal_feed_ordered(tr_journal *j, int maxticks, long n,
+                         long (*order)(const void *, long), const void *octx,
+                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d) {
+  const tr_scenario *sc = j->sc;
+  size_t nm = (size_t)sc->nmetrics;
+  off_t *at = malloc(((size_t)n + 1) * sizeof *at);
+  uint32_t *len = malloc(((size_t)n + 1) * sizeof *len);
+  unsigned char *buf = NULL;
+  size_t cap = 0;
+  tr_runresult r;
+  memset(&r, 0, sizeof r);
+  r.finals = calloc(nm + 1, sizeof(double));
+  r.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
+  int fd = open(j->path, O_RDONLY | O_CLOEXEC), rc = -1;
+  if (!at || !len || !r.finals || !r.series || fd < 0) goto out;
+  /* Where each record starts: the records are in job order. */
+  off_t pos = 0;
+  for (long k = 0; k < n; k++) {
+    rec_header h;
+    if (pread(fd, &h, sizeof h, pos) != (ssize_t)sizeof h || h.magic != REC_MAGIC
+        || h.length < sizeof h || h.length > (1u << 31))
+      goto out;
+    at[k] = pos;
+    len[k] = h.length;
+    pos += h.length;
+  }
+  for (long i = 0; i < n; i++) {
+    long k = order(octx, i);
+    if (k < 0 || k >= n) goto out;
+    if (cap < len[k]) {
+      unsigned char *nb = realloc(buf, len[k]);
+      if (!nb) goto out;
+      buf = nb;
+      cap = len[k];
+    }
+    if (pread(fd, buf, len[k], at[k]) != (ssize_t)len[k]
+        || rec_decode(sc, buf, len[k], NULL, &r, maxticks) != k)
+      goto out;
+    if (feed(ctx, &r)) { rc = -2; goto out; }
+  }
+  rc = 0;
+out:
+  if (rc == -1)
+    diag_error(d, NULL, 0, 0, "cannot read back the runs journalled in %s", j->path);
+  if (fd >= 0) close(fd);
+  free(at);
+  free(len);
+  free(buf);
+  free(r.finals);
+  free(r.series);
+  free(r.events);
+  return rc ? -1 : 0;
 }

@@ -25,9 +25,9 @@
 #include "internal.h"
 
 enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
-/* A view's metatable holds its code (index << 2 | kind) under the address
-** of view_key: scripts cannot make light userdata, so no table can pass for
-** a view. */
+/* A view's value table holds its code (index << 2 | kind) under the address
+** of view_key, for the message about an unknown name; views themselves are
+** recognised by their address (the C map below): no table can pass for one. */
 static const char view_key = 0;
 
 /* Registry tables, by name. */
@@ -51,22 +51,44 @@ static const char view_key = 0;
 #define R_APPLY    "tr.apply"      /* per run: action index + 1 -> apply */
 #define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
 #define R_PATHS    "tr.paths"      /* path text -> slot */
+#define R_HELPFAC  "tr.helpfac"    /* the helpers file's factory, or nil */
 
-/* The kind of view at idx (0: not a view). Trust comes from the metatable,
-** which scripts cannot read or set on a view; the index is checked too. */
+/* Views by address: an open-addressing table from the address of each
+** view table (Lua never moves objects, and views live as long as the state)
+** to its code and the registry reference of its value table. A look-up is a
+** hash of one pointer: no metatable or table access. Trust comes from the
+** address itself: no script can make a table at a view's address. */
+struct tr_viewent { const void *p; lua_Integer code; int vals_ref; };
+
+static unsigned vhash(const void *p, unsigned mask) {
+  uint64_t x = (uint64_t)(uintptr_t)p;
+  return (unsigned)((x * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
+  const void *p = lua_topointer(L, idx);   /* NULL for non-objects; never a view's for others */
+  if (!p || !lx->vmap) return NULL;
+  for (unsigned h = vhash(p, lx->vmask);; h = (h + 1) & lx->vmask) {
+    const struct tr_viewent *e = &lx->vmap[h];
+    if (e->p == p) return e;
+    if (!e->p) return NULL;
+  }
+}
+
+static void view_remember(tr_lua *lx, const void *p, lua_Integer code, int vals_ref) {
+  unsigned h = vhash(p, lx->vmask);
+  while (lx->vmap[h].p) h = (h + 1) & lx->vmask;
+  lx->vmap[h].p = p;
+  lx->vmap[h].code = code;
+  lx->vmap[h].vals_ref = vals_ref;
+}
+
+/* The kind of view at idx (0: not a view). */
 static int view_kind(lua_State *L, int idx, int *index) {
-  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
-  int t = lua_rawgetp(L, -1, &view_key);
-  lua_Integer code = t == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
-  lua_pop(L, 2);
-  const tr_scenario *sc = TR_LX(L)->sc;
-  int kind = (int)(code & 3);
-  lua_Integer i = code >> 2;
-  if ((kind == VIEW_ACTOR && (i < 0 || i >= sc->nactors)) ||
-      (kind == VIEW_REL && (i < 0 || i >= sc->nrels)) || kind > VIEW_REL)
-    return 0;
-  if (index) *index = (int)i;
-  return kind;
+  const struct tr_viewent *e = view_find(TR_LX(L), L, idx);
+  if (!e) return 0;
+  if (index) *index = (int)(e->code >> 2);
+  return (int)(e->code & 3);
 }
 
 /* Names of an actor's or relation's attributes, for suggestions. */
@@ -107,21 +129,19 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
 ** (attributes mirrored from the world, plus id, role, name, params, act):
 ** reads are plain VM table lookups, no C call. Every value table shares one
 ** metatable whose __index (this function) catches unknown names; the view's
-** code sits in its value table and its metatable under &view_key. The other
-** metamethods are shared light C functions too: a view costs three tables. */
+** code sits in its value table under &view_key (and in the C map of views by
+** address). The other metamethods are shared light C functions too: a view
+** costs three tables, the view itself empty. */
 static int view_missing(lua_State *L) {
   lua_rawgetp(L, 1, &view_key);
   lua_Integer code = lua_tointeger(L, -1);
   return no_such_attr(L, (int)(code & 3), (int)(code >> 2), 2);
 }
 
-/* The code of the view at idx, for its own metamethods: the view table
-** holds it too, under a key no string can equal (one lookup, no metatable). */
+/* The code of the view at idx, for its own metamethods. */
 static lua_Integer view_code(lua_State *L, int idx) {
-  lua_rawgetp(L, idx, &view_key);
-  lua_Integer code = lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return code;
+  const struct tr_viewent *e = view_find(TR_LX(L), L, idx);
+  return e ? e->code : 0;
 }
 
 static const tr_attrdecl *view_attrs(const tr_scenario *sc, int kind, int index, int *n) {
@@ -135,7 +155,9 @@ static int view_newindex(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
-  lua_Integer code = view_code(L, 1);
+  const struct tr_viewent *e = view_find(lx, L, 1);
+  if (!e) return luaL_error(L, "not a view");
+  lua_Integer code = e->code;
   int kind = (int)(code & 3), index = (int)(code >> 2);
   int n, slot = -1;
   const tr_attrdecl *attrs = view_attrs(sc, kind, index, &n);
@@ -187,8 +209,7 @@ static int view_newindex(lua_State *L) {
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
-      lua_getmetatable(L, 1);
-      lua_getfield(L, -1, "__index");
+      lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
       lua_pushvalue(L, 2);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
       else lua_pushnumber(L, x);
@@ -260,7 +281,7 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
     if (view_kind(L, idx, &index) == VIEW_ACTOR) return index;
     return luaL_error(L, "%s: expected an actor id or view, got a %s value", fn, luaL_typename(L, idx));
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, TR_LX(L)->ids_ref);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, -2) == LUA_TNUMBER) {
     int a = (int)lua_tointeger(L, -1);
@@ -637,7 +658,9 @@ static int act(lua_State *L) {
     luaL_checktype(L, 4, LUA_TTABLE);
     has_args = 1;
   }
-  if (world_queue(w, me, action, target, has_args)) return luaL_error(L, "out of memory");
+  int qrc = world_queue(w, me, action, target, has_args);
+  if (qrc == -2) return luaL_error(L, WORLD_MEM_MSG, (lua_Integer)lx->sc->memory_mb);
+  if (qrc) return luaL_error(L, "out of memory");
   if (has_args) {
     lua_pushvalue(L, 4);
     lua_rawseti(L, lua_upvalueindex(2), w->nq);
@@ -788,16 +811,35 @@ static void set_param(lua_State *L, int proxy, const char *key, double value) {
 static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
   lua_getfield(L, LUA_REGISTRYINDEX, R_VALS);
+  lua_newtable(L);                /* one empty params table for every actor without */
+  sandbox_readonly(L);
+  int empty = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
-    lua_rawgeti(L, -1, a + 1);
+    lua_rawgeti(L, -2, a + 1);
+    int overridden = 0;
+    for (int i = 0; inst && i < inst->nparams; i++) overridden |= inst->params[i].actor == a;
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
+    else if (!overridden) lua_pushvalue(L, empty);
     else { lua_newtable(L); sandbox_readonly(L); }
+    /* declared defaults of the keys the YAML leaves out (params.c) */
+    const tr_scriptdecl *sd = params_script(sc, sc->actors[a].policy);
+    for (int i = 0; sd && i < sd->nparams; i++) {
+      const tr_paramdecl *pd = &sd->params[i];
+      if (!pd->has_default) continue;
+      lua_getmetatable(L, -1);
+      lua_getfield(L, -1, "__index");
+      if (lua_getfield(L, -1, pd->name) == LUA_TNIL) {
+        push_value(L, &pd->def);
+        lua_setfield(L, -3, pd->name);
+      }
+      lua_pop(L, 3);
+    }
     for (int i = 0; inst && i < inst->nparams; i++)
       if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   lx->params_for = inst;
 }
 
@@ -822,10 +864,8 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
-  lua_createtable(L, 0, 1);                 /* the view */
-  lua_pushinteger(L, code);
-  lua_rawsetp(L, -2, &view_key);
-  lua_createtable(L, 0, 8);                 /* its metatable */
+  lua_createtable(L, 0, 0);                 /* the view: empty, known by its address */
+  lua_createtable(L, 0, 6);                 /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
   static const char *const shared[] = {"__newindex", "__tostring", "__pairs", "__metatable",
@@ -834,9 +874,11 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
     lua_getfield(L, view_mt, shared[i]);
     lua_setfield(L, -2, shared[i]);
   }
-  lua_pushinteger(L, code);
-  lua_rawsetp(L, -2, &view_key);
   lua_setmetatable(L, -2);
+  const void *addr = lua_topointer(L, -1);
+  lua_pushvalue(L, vals);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  view_remember(TR_LX(L), addr, code, ref);
 }
 
 /* Lua's "PATH:LINE: message" becomes PATH:LINE:1: error: message when the
@@ -960,6 +1002,11 @@ static int build_state(lua_State *L) {
     lua_pushinteger(L, i);
     lua_setfield(L, actions, sc->actions[i].name);
   }
+  unsigned nv = 16;
+  while (nv < 2u * (unsigned)(sc->nactors + sc->nrels)) nv *= 2;
+  lx->vmap = calloc(nv, sizeof *lx->vmap);
+  if (!lx->vmap) return luaL_error(L, "out of memory");
+  lx->vmask = nv - 1;
   lua_pushvalue(L, actions);
   lua_pushvalue(L, args);
   lua_pushcclosure(L, act, 2);
@@ -1075,6 +1122,13 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, policy, a + 1);
   }
+  if (sc->helpers) {
+    if (compile_file(L, sc->helpers, 1, d, sc->path, sc->helpers_line, sc->helpers_col)) {
+      bc->errors++;
+    } else {
+      lua_setfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+    }
+  }
   lua_newtable(L); int actfac = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     const tr_actiondecl *ac = &sc->actions[i];
@@ -1137,6 +1191,7 @@ static int build_state(lua_State *L) {
   }
   lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
   lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_pushvalue(L, ids); lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
   lua_pushvalue(L, actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
   lua_pushvalue(L, args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
@@ -1203,6 +1258,7 @@ void script_free(tr_lua *lx) {
   }
   free(lx->ids);
   free(lx->slot_names);
+  free(lx->vmap);
   free(lx);
 }
 
@@ -1214,6 +1270,43 @@ static void new_env(lua_State *L, int envmt) {
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, envmt);
   lua_setmetatable(L, -2);
+}
+
+/* The helpers file, once per run: its top level runs in its own
+** environment (over the run globals); every global it defines becomes a
+** run global that scripts see, and a name expressions see (after their own
+** names). Tables it defines are handed out read-only. */
+static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
+  lx->what_kind = WHAT_LOAD_HELPERS;
+  lx->cur_actor = -1;
+  new_env(L, envmt);
+  int env = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+  lua_pushvalue(L, env);
+  sandbox_call(L, lx, 1, 0);
+  lua_newtable(L);                          /* what expressions see */
+  int h = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, env)) {
+    if (lua_type(L, -1) == LUA_TTABLE) sandbox_readonly(L);
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, g);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, h);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, h);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 3);
+  lx->what_kind = WHAT_NONE;
 }
 
 /* Per run: fresh globals; each policy actor's script runs in its own
@@ -1231,6 +1324,8 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
+  params_push_declare(L);               /* declarations were read at load */
+  lua_setfield(L, g, "declare");
   lua_getfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);
@@ -1240,6 +1335,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   lua_setfield(L, -2, "__index");
   int envmt = lua_gettop(L);
   lx->mode = MODE_NONE;
+  if (sc->helpers) load_helpers(L, lx, g, envmt);
   for (int a = 0; a < sc->nactors; a++) {
     if (!sc->actors[a].policy) continue;
     lx->cur_actor = a;

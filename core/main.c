@@ -21,7 +21,7 @@ static int tr_main(int argc, char **argv);
 #include "tightrope.h"
 
 static const char usage_text[] =
-  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write CSVs\n"
+  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write its results\n"
   "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
@@ -40,8 +40,16 @@ static const char usage_text[] =
   "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
   "      --series all|summary|none   per-run series, per-tick summary, or neither (default: summary)\n"
   "      --events           write the event log (events.csv)\n"
+  "      --format csv|sqlite|both   CSV files, results.sqlite, or both (default: csv)\n"
+  "      --sqlite           the same as --format sqlite\n"
   "      --quiet            no progress display\n"
   "      --resume           finish an interrupted experiment in --out\n"
+  "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
+  "      --strict           treat warnings as errors (check and run)\n"
+  "      --force            write into an existing folder that holds files with result names\n"
+  "      --precision H      run batches until every outcome share's 95% interval has\n"
+  "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
+  "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
   "\n"
@@ -139,7 +147,7 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -149,7 +157,10 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
     {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
     {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {0, 0, 0, 0}};
+    {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
+    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
+    {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
+    {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -195,6 +206,9 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_EVENTS: tr_options_set_events(o, 1); break;
       case O_QUIET: c->quiet = 1; break;
       case O_RESUME: tr_options_set_resume(o, 1); break;
+      case O_KEEP_GOING: tr_options_set_keep_going(o, 1); break;
+      case O_STRICT: tr_options_set_strict(o, 1); break;
+      case O_FORCE: tr_options_set_force(o, 1); break;
       case O_RUN:
         if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
         c->run_index = v; break;
@@ -206,6 +220,18 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
         break;
       case O_VARIANTS:
         if (tr_options_set_variants_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_PRECISION: {
+        char *end;
+        errno = 0;
+        double h = strtod(optarg, &end);
+        if (errno || end == optarg || *end || tr_options_set_precision(o, h))
+          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'", optarg);
+        break;
+      }
+      case O_BATCH:
+        if (parse_int(optarg, 1, INT_MAX, &v) || tr_options_set_batch(o, (int)v))
+          return usage_error("--batch takes a whole number >= 1, got '%s'", optarg);
         break;
       case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
       default: return unknown_option(argv[optind - 1], longopts);
@@ -259,7 +285,14 @@ static int is_root(void) {
 static int cmd_run(cli *c, const char *out) {
   tr_diag *d = tr_diag_new();
   tr_scenario *sc = load(c->scenario, c->opts, d);
-  int status = sc ? tr_experiment_run(sc, c->opts, d) : TR_EINVALID;
+  int status = TR_EINVALID;
+  if (sc) {
+    /* check's warnings are shown before the runs, not after them */
+    if (is_root()) tr_diag_print(d, stderr);
+    tr_diag_free(d);
+    d = tr_diag_new();
+    status = tr_experiment_run(sc, c->opts, d);
+  }
   if (is_root()) tr_diag_print(d, stderr);
   if (status == TR_OK && !c->quiet && isatty(STDERR_FILENO)) {
     if (out) fprintf(stderr, "tightrope: results in %s\n", out);

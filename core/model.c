@@ -10,7 +10,7 @@
 ** from the run's GSL stream, and reports a missing attribute or a bad
 ** argument with luaL_error naming the action, the actor and what to fix.
 ** Invariant: every action draws the same number of random variates whatever
-** the state (attack one uniform, talks one uniform, the others none), so
+** the state (attack, talks and bargain one uniform each, the others none), so
 ** common random numbers keep variants paired as long as the same actions
 ** are queued.
 */
@@ -31,39 +31,43 @@ enum {
   P_TALKS_TENSION_DRAG, P_TALKS_CALM, P_EXPEL_CHANNEL_LOSS, P_TOLERANCE_LOSS,
   P_TOLERANCE_GAIN, P_TOLERANCE_GAIN_CEASEFIRE, P_SANCTION_RATE, P_SANCTION_COST,
   P_PRESSURE_LEVERAGE, P_PRESSURE_BIAS, P_EXPEL_TOLERANCE_GAIN, P_HOST_TOLERANCE_LOSS,
-  P_SPILLOVER, P_COUNT
+  P_SPILLOVER, P_DIRECT_ACCEPTANCE, P_TRUST_BUILDING, P_COUNT
 };
 
-/* Units: capability, resources are the scenario's own scale (the shipped
+/* Each row: name, default, range ("LO..HI", either side may be left open;
+** a value outside is refused before any run, docs/model.md). Units:
+** capability, resources are the scenario's own scale (the shipped
 ** scenarios use 0..1); tension, tolerance, credibility, leverage, bias,
 ** autonomy, hardline are in [0, 1] ([-1, 1] for bias); rates are per action
 ** at intensity 1. */
 const tr_modelparam model_defaults[] = {
-  {"contest_exponent", 1.0},         /* r of the Tullock contest success function */
-  {"attack_damage", 0.10},           /* share of the target's capability a success destroys */
-  {"attack_cost", 0.05},             /* share of the attacker's capability a failure costs */
-  {"attack_tension", 0.03},          /* tension added per attack (doubled on success) */
-  {"support_scale", 0.02},           /* resources moved per support action at support = 1 */
-  {"support_efficiency", 1.0},       /* capability bought per unit of military aid */
-  {"own_means_rate", 0.02},          /* share of its own resources a proxy mobilises per tick */
-  {"autonomy_rate", 0.10},           /* speed at which autonomy moves toward its target */
-  {"autonomy_half", 0.50},           /* capability at which own strength halves the patron's hold */
-  {"talks_rate", 1.0},               /* success probability of a round with willing parties */
-  {"talks_step", 0.25},              /* progress a successful round adds */
-  {"ceasefire_threshold", 1.0},      /* progress at which a ceasefire is declared */
-  {"talks_tension_drag", 0.50},      /* how much tension lowers a round's success probability */
-  {"talks_calm", 0.05},              /* tension removed by a successful round */
-  {"expel_channel_loss", 0.50},      /* credibility lost with a proxy whose office was expelled */
-  {"tolerance_loss", 0.05},          /* tolerance lost per attack by a hosted proxy */
-  {"tolerance_gain", 0.02},          /* tolerance gained per successful round of talks */
-  {"tolerance_gain_ceasefire", 0.15},/* tolerance gained when the mediator's talks end in a ceasefire */
-  {"sanction_rate", 0.10},           /* share of the target's resources a sanction removes */
-  {"sanction_cost", 0.02},           /* share of its own resources a sanction costs the sender */
-  {"pressure_leverage", 0.02},       /* mediator leverage added by a great power's pressure */
-  {"pressure_bias", 0.02},           /* bias toward hosted proxies removed by pressure */
-  {"expel_tolerance_gain", 0.20},    /* tolerance regained by expelling a proxy's office */
-  {"host_tolerance_loss", 0.10},     /* tolerance lost by restoring a proxy's office */
-  {"spillover", 0.5},                /* share of a proxy attack's tension charged to its patrons, per unit support */
+  {"contest_exponent", 1.0, "0.."},         /* r of the Tullock contest success function */
+  {"attack_damage", 0.10, "0..1"},           /* share of the target's capability a success destroys */
+  {"attack_cost", 0.05, "0..1"},             /* share of the attacker's capability a failure costs */
+  {"attack_tension", 0.03, "0..1"},          /* tension added per attack (doubled on success) */
+  {"support_scale", 0.02, "0.."},           /* resources moved per support action at support = 1 */
+  {"support_efficiency", 1.0, "0.."},       /* capability bought per unit of military aid */
+  {"own_means_rate", 0.02, "0..1"},          /* share of its own resources a proxy mobilises per tick */
+  {"autonomy_rate", 0.10, "0..1"},           /* speed at which autonomy moves toward its target */
+  {"autonomy_half", 0.50, "0.."},           /* capability at which own strength halves the patron's hold */
+  {"talks_rate", 1.0, "0..1"},               /* success probability of a round with willing parties */
+  {"talks_step", 0.25, "0.."},              /* progress a successful round adds */
+  {"ceasefire_threshold", 1.0, "0.."},      /* progress at which a ceasefire is declared */
+  {"talks_tension_drag", 0.50, "0..1"},      /* how much tension lowers a round's success probability */
+  {"talks_calm", 0.05, "0..1"},              /* tension removed by a successful round */
+  {"expel_channel_loss", 0.50, "0..1"},      /* credibility lost with a proxy whose office was expelled */
+  {"tolerance_loss", 0.05, "0.."},          /* tolerance lost per attack by a hosted proxy */
+  {"tolerance_gain", 0.02, "0.."},          /* tolerance gained per successful round of talks */
+  {"tolerance_gain_ceasefire", 0.15, "0.."},/* tolerance gained when the mediator's talks end in a ceasefire */
+  {"sanction_rate", 0.10, "0..1"},           /* share of the target's resources a sanction removes */
+  {"sanction_cost", 0.02, "0..1"},           /* share of its own resources a sanction costs the sender */
+  {"pressure_leverage", 0.02, "0.."},       /* mediator leverage added by a great power's pressure */
+  {"pressure_bias", 0.02, "0.."},           /* bias toward hosted proxies removed by pressure */
+  {"expel_tolerance_gain", 0.20, "0.."},    /* tolerance regained by expelling a proxy's office */
+  {"host_tolerance_loss", 0.10, "0.."},     /* tolerance lost by restoring a proxy's office */
+  {"spillover", 0.5, "0.."},                /* share of a proxy attack's tension charged to its patrons, per unit support */
+  {"direct_acceptance", 0.30, "0..1"},       /* chance a party with no hardline accepts in a round without help (direct bargaining) */
+  {"trust_building", 0.0, "0..1"},          /* weight of the honest-broker trust channel (Kydd 2006); 0 = off */
 };
 const int model_ndefaults = (int)(sizeof model_defaults / sizeof model_defaults[0]);
 
@@ -78,6 +82,16 @@ const char *const model_kinds[] = {
   "patronage",       /* a patron and its proxy: support */
 };
 const int model_nkinds = (int)(sizeof model_kinds / sizeof model_kinds[0]);
+
+/* Attributes the built-in actions read or write (docs/model.md, section 1):
+** `check` does not warn that they are never read, nor that nothing writes
+** them. */
+const char *const model_attrs[] = {
+  "active", "autonomy", "bias", "capability", "ceasefire", "credibility", "hardline", "held",
+  "imposed", "leverage", "progress", "resolve", "resources", "support", "talks_held", "tension",
+  "tolerance",
+};
+const int model_nattrs = (int)(sizeof model_attrs / sizeof model_attrs[0]);
 _Static_assert(sizeof model_defaults / sizeof model_defaults[0] == P_COUNT,
                "model_defaults[] and the P_* indices must match");
 
@@ -277,8 +291,9 @@ static int attack(tr_lua *lx, int actor, int target, int args, double *value,
 /* ------------------------------------------------------------ support */
 /* Patron -> proxy transfer x = support * support_scale * amount, capped by
 ** the patron's resources. Military aid (072) buys capability, economic aid
-** (071) resources. Autonomy (principal-agent: Salehyan 2010, Berman & Lake
-** 2019) moves toward a* = 1 - d (1 - g), d = x / (x + own_means_rate * R)
+** (071) resources. Autonomy (this project's formalisation of the
+** principal-agent argument of Salehyan 2010 and Berman & Lake 2019, which
+** give no formula) moves toward a* = 1 - d (1 - g), d = x / (x + own_means_rate * R)
 ** the patron's share of the proxy's means this tick, g = c / (c +
 ** autonomy_half) the shield of the proxy's own strength. value: x. */
 static int support(tr_lua *lx, int actor, int target, int args, double *value,
@@ -335,106 +350,140 @@ static int support(tr_lua *lx, int actor, int target, int args, double *value,
 }
 
 /* -------------------------------------------------------------- talks */
-/* Mediator M hosts a round between target A and args.with B.
-** Credibility with X (Kydd 2003): k_X = credibility * (1 - max(0, -bias_X))
-**   * access_X, bias_X on any relation M->X (default 0), access_X =
-**   1 - expel_channel_loss when M's office for X (hosting M->X) is closed.
-** Acceptance (information or leverage, Fey & Ramsay 2010; Beardsley 2008):
-**   q_X = (1 - h_X) * (1 - (1 - k_X)(1 - L)), h_X = hardline, else resolve.
-** Round success: pi = talks_rate * q_A * q_B * (1 - talks_tension_drag * tension).
-** A success adds talks_step progress; at ceasefire_threshold a ceasefire is
-** declared both ways (0871) and `imposed` records the leverage share of the
-** agreement, phi = mean_X L (1 - k_X) / (1 - (1 - k_X)(1 - L)). value: pi. */
+/* A round of negotiation between parties A and B (docs/model.md §talks),
+** mediated by M (talks) or direct (bargain, M = -1). For each party X:
+**   h_X  = hardline, else resolve (0 when neither);
+**   k_X  = credibility * max(0, bias_X) * access_X        information (Kydd 2003)
+**   t_X  = credibility * trust_building
+**          * (1 - max(|bias_A|, |bias_B|)) * access_X     trust (Kydd 2006)
+**   m_X  = 1 - (1 - direct_acceptance)(1 - k_X)(1 - t_X)(1 - L)
+**   w_X  = (1 - h_X) * m_X                                willingness
+** with k = t = L = 0 in a direct round, bias_X on any relation M->X (default
+** 0), access_X = 1 - expel_channel_loss when M's office for X is closed.
+** Round success: pi = talks_rate * w_A * w_B * (1 - talks_tension_drag * tension),
+** one uniform. A success adds talks_step progress; at ceasefire_threshold a
+** ceasefire is declared both ways (0871) and `imposed` records the leverage
+** share phi = mean_X L (1 - direct_acceptance)(1 - k_X)(1 - t_X) / m_X
+** (Beardsley 2008). A mediated success credits M with the share it added,
+** a = 1 - pi_direct / pi (a mediator adds only what its channels add; with
+** neither information nor leverage it adds nothing, Fey & Ramsay 2010):
+** tolerance_gain * a per round,
+** tolerance_gain_ceasefire * a per ceasefire. value: pi. */
 enum { D_TENSION, D_CEASEFIRE, D_PROGRESS, D_IMPOSED, D_HELD, D_N };
 
-static int talks(tr_lua *lx, int actor, int target, int args, double *value,
-                 const char **cameo, double *goldstein) {
-  act_ctx c;
-  ctx_init(&c, lx, "talks", actor, target, args);
-  lua_State *L = c.L;
-  int other = arg_actor(&c, "with", 1);
-  if (other == target || other == actor || target == actor)
-    luaL_error(L, "talks by '%s': the two parties must differ from each other and from the mediator",
-               aid(&c, actor));
+static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
+                     const char **cameo, double *goldstein) {
+  lua_State *L = c->L;
   static const char *const names[D_N] = {"tension", "ceasefire", "progress", "imposed", "held"};
-  int party[2] = {target, other};
+  int party[2] = {a, b};
   int s[2][D_N];
   int any_ceasefire = 0;
   for (int k = 0; k < 2; k++)
     for (int n = 0; n < D_N; n++) {
-      s[k][n] = rel_slot(&c, party[k], party[1 - k], names[n]);
+      s[k][n] = rel_slot(c, party[k], party[1 - k], names[n]);
       if (n == D_CEASEFIRE && s[k][n] >= 0) any_ceasefire = 1;
     }
   if (!any_ceasefire)
-    luaL_error(L, "talks by '%s': neither %s:%s nor %s:%s has attribute 'ceasefire' (declare a hostility relation)",
-               aid(&c, actor), aid(&c, target), aid(&c, other), aid(&c, other), aid(&c, target));
-  double cred = c.w->val[need_attr(&c, actor, "credibility")];
-  double lev = fmin(1.0, fmax(0.0, c.w->val[need_attr(&c, actor, "leverage")]));
-
-  double q[2], kappa[2];
-  for (int k = 0; k < 2; k++) {
-    int x = party[k];
-    double bias = fmax(-1.0, fmin(1.0, val_or(&c, rel_slot(&c, actor, x, "bias"), 0.0)));
-    double access = 1.0;
-    int host = scen_rel_find(c.sc, actor, x);
-    if (rel_is(c.sc, host, "hosting")) {
-      int a = scen_rel_attr_slot(c.sc, host, "active");
-      if (a >= 0 && c.w->val[a] < 0.5) access = 1.0 - mp(&c, P_EXPEL_CHANNEL_LOSS);
+    luaL_error(L, "%s by '%s': neither %s:%s nor %s:%s has attribute 'ceasefire' (declare a hostility relation)",
+               c->action, aid(c, c->actor), aid(c, a), aid(c, b), aid(c, b), aid(c, a));
+  double cred = 0, lev = 0, bias[2] = {0, 0}, access[2] = {1, 1};
+  if (mediator >= 0) {
+    cred = fmin(1.0, fmax(0.0, c->w->val[need_attr(c, mediator, "credibility")]));
+    lev = fmin(1.0, fmax(0.0, c->w->val[need_attr(c, mediator, "leverage")]));
+    for (int k = 0; k < 2; k++) {
+      int x = party[k];
+      bias[k] = fmax(-1.0, fmin(1.0, val_or(c, rel_slot(c, mediator, x, "bias"), 0.0)));
+      int host = scen_rel_find(c->sc, mediator, x);
+      if (rel_is(c->sc, host, "hosting")) {
+        int as = scen_rel_attr_slot(c->sc, host, "active");
+        if (as >= 0 && c->w->val[as] < 0.5) access[k] = 1.0 - mp(c, P_EXPEL_CHANNEL_LOSS);
+      }
     }
-    kappa[k] = fmin(1.0, fmax(0.0, cred * (1.0 - fmax(0.0, -bias)) * access));
-    int h = scen_attr_slot(c.sc, x, "hardline");
-    if (h < 0) h = scen_attr_slot(c.sc, x, "resolve");
-    double hard = fmin(1.0, fmax(0.0, val_or(&c, h, 0.0)));
-    q[k] = (1.0 - hard) * (1.0 - (1.0 - kappa[k]) * (1.0 - lev));
   }
+  double delta = fmin(1.0, fmax(0.0, mp(c, P_DIRECT_ACCEPTANCE)));
+  double honest = 1.0 - fmax(fabs(bias[0]), fabs(bias[1]));
+  double w[2], wd[2], phi = 0;
+  for (int k = 0; k < 2; k++) {
+    double kappa = fmin(1.0, fmax(0.0, cred * fmax(0.0, bias[k]) * access[k]));
+    double trust = fmin(1.0, fmax(0.0, cred * mp(c, P_TRUST_BUILDING) * honest * access[k]));
+    double moved = 1.0 - (1.0 - delta) * (1.0 - kappa) * (1.0 - trust) * (1.0 - lev);
+    int h = scen_attr_slot(c->sc, party[k], "hardline");
+    if (h < 0) h = scen_attr_slot(c->sc, party[k], "resolve");
+    double open = 1.0 - fmin(1.0, fmax(0.0, val_or(c, h, 0.0)));
+    w[k] = open * moved;
+    wd[k] = open * delta;
+    phi += moved > 0 ? lev * (1.0 - delta) * (1.0 - kappa) * (1.0 - trust) / moved : 0.0;
+  }
+  phi /= 2;
   double tension = 0;
   int nt = 0;
   for (int k = 0; k < 2; k++)
-    if (s[k][D_TENSION] >= 0) { tension += c.w->val[s[k][D_TENSION]]; nt++; }
+    if (s[k][D_TENSION] >= 0) { tension += c->w->val[s[k][D_TENSION]]; nt++; }
   if (nt) tension /= nt;
-  double drag = fmax(0.0, 1.0 - mp(&c, P_TALKS_TENSION_DRAG) * fmax(0.0, tension));
-  double pi = fmin(1.0, fmax(0.0, mp(&c, P_TALKS_RATE) * q[0] * q[1] * drag));
-  int success = gsl_rng_uniform(c.w->rng) < pi;
+  double drag = fmax(0.0, 1.0 - mp(c, P_TALKS_TENSION_DRAG) * fmax(0.0, tension));
+  double rate = mp(c, P_TALKS_RATE);
+  double pi = fmin(1.0, fmax(0.0, rate * w[0] * w[1] * drag));
+  double pi_direct = fmin(1.0, fmax(0.0, rate * wd[0] * wd[1] * drag));
+  double added = pi > 0 ? fmax(0.0, 1.0 - pi_direct / pi) : 0.0;
+  int success = gsl_rng_uniform(c->w->rng) < pi;
 
-  add(&c, scen_attr_slot(c.sc, actor, "talks_held"), 1);
-  *cameo = "045";
-  *goldstein = 5.0;
   *value = pi;
   if (!success) return 0;
 
-  for (int k = 0; k < 2; k++) add(&c, s[k][D_TENSION], -mp(&c, P_TALKS_CALM));
-  tolerance_add(&c, actor, mp(&c, P_TOLERANCE_GAIN));
+  for (int k = 0; k < 2; k++) add(c, s[k][D_TENSION], -mp(c, P_TALKS_CALM));
+  if (mediator >= 0) tolerance_add(c, mediator, mp(c, P_TOLERANCE_GAIN) * added);
   int holds = 0;
   for (int k = 0; k < 2; k++)
-    if (s[k][D_CEASEFIRE] >= 0 && c.w->val[s[k][D_CEASEFIRE]] >= 1) holds = 1;
+    if (s[k][D_CEASEFIRE] >= 0 && c->w->val[s[k][D_CEASEFIRE]] >= 1) holds = 1;
   if (holds) return 0;                       /* a consolidation round */
 
   /* Progress lives on the hostility relations (the first that declares it
   ** is authoritative; both are kept equal). Without it a single successful
   ** round is enough. */
-  double progress = mp(&c, P_CEASEFIRE_THRESHOLD);
+  double progress = mp(c, P_CEASEFIRE_THRESHOLD);
   for (int k = 0; k < 2; k++)
-    if (s[k][D_PROGRESS] >= 0) { progress = c.w->val[s[k][D_PROGRESS]] + mp(&c, P_TALKS_STEP); break; }
-  if (progress < mp(&c, P_CEASEFIRE_THRESHOLD)) {
-    for (int k = 0; k < 2; k++) put(&c, s[k][D_PROGRESS], progress);
+    if (s[k][D_PROGRESS] >= 0) { progress = c->w->val[s[k][D_PROGRESS]] + mp(c, P_TALKS_STEP); break; }
+  if (progress < mp(c, P_CEASEFIRE_THRESHOLD)) {
+    for (int k = 0; k < 2; k++) put(c, s[k][D_PROGRESS], progress);
     return 0;
   }
-  double phi = 0;
   for (int k = 0; k < 2; k++) {
-    double accept = 1.0 - (1.0 - kappa[k]) * (1.0 - lev);
-    phi += accept > 0 ? lev * (1.0 - kappa[k]) / accept : 0.0;
+    put(c, s[k][D_CEASEFIRE], 1);
+    put(c, s[k][D_PROGRESS], 0);
+    put(c, s[k][D_HELD], 0);
+    put(c, s[k][D_IMPOSED], phi);
   }
-  phi /= 2;
-  for (int k = 0; k < 2; k++) {
-    put(&c, s[k][D_CEASEFIRE], 1);
-    put(&c, s[k][D_PROGRESS], 0);
-    put(&c, s[k][D_HELD], 0);
-    put(&c, s[k][D_IMPOSED], phi);
-  }
-  tolerance_add(&c, actor, mp(&c, P_TOLERANCE_GAIN_CEASEFIRE));
+  if (mediator >= 0) tolerance_add(c, mediator, mp(c, P_TOLERANCE_GAIN_CEASEFIRE) * added);
   *cameo = "0871";
   *goldstein = 9.0;
   return 0;
+}
+
+/* Mediator M hosts a round between target A and args.with B. */
+static int talks(tr_lua *lx, int actor, int target, int args, double *value,
+                 const char **cameo, double *goldstein) {
+  act_ctx c;
+  ctx_init(&c, lx, "talks", actor, target, args);
+  int other = arg_actor(&c, "with", 1);
+  if (other == target || other == actor || target == actor)
+    luaL_error(c.L, "talks by '%s': the two parties must differ from each other and from the mediator",
+               aid(&c, actor));
+  add(&c, scen_attr_slot(c.sc, actor, "talks_held"), 1);
+  *cameo = "045";
+  *goldstein = 5.0;
+  return negotiate(&c, actor, target, other, value, cameo, goldstein);
+}
+
+/* ------------------------------------------------------------ bargain */
+/* Party A negotiates directly with target B, no mediator: the round of
+** talks with k = t = L = 0 (docs/model.md §bargain). value: pi. */
+static int bargain(tr_lua *lx, int actor, int target, int args, double *value,
+                   const char **cameo, double *goldstein) {
+  act_ctx c;
+  ctx_init(&c, lx, "bargain", actor, target, args);
+  if (target == actor)
+    luaL_error(c.L, "bargain by '%s': an actor cannot bargain with itself", aid(&c, actor));
+  return negotiate(&c, -1, actor, target, value, cameo, goldstein);
 }
 
 /* ----------------------------------------------------------- sanction */
@@ -458,7 +507,8 @@ static int sanction(tr_lua *lx, int actor, int target, int args, double *value,
 /* A great power P presses mediator M to lean on the proxies it hosts: M's
 ** leverage rises by pressure_leverage * i (more, but less durable, deals:
 ** Beardsley 2008) and M's bias toward each proxy it hosts falls by
-** pressure_bias * i (less credible advice to it: Kydd 2003).
+** pressure_bias * i (with bias toward the proxy, credibility with it falls:
+** Kydd 2003).
 ** value: leverage added. */
 static int pressure(tr_lua *lx, int actor, int target, int args, double *value,
                     const char **cameo, double *goldstein) {
@@ -519,5 +569,6 @@ const tr_modelaction model_actions[] = {
   {"pressure", "130", -4.4, pressure},
   {"expel", "174", -5.0, expel},
   {"host", "043", 2.8, host},
+  {"bargain", "046", 7.0, bargain},
 };
 const int model_nactions = (int)(sizeof model_actions / sizeof model_actions[0]);

@@ -63,10 +63,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gsl/gsl_rng.h>
 #include <gsl/gsl_rstat.h>
 #include <gsl/gsl_statistics_double.h>
 #include <sqlite3.h>
 #include <yaml.h>
+#include <nettle/sha2.h>
 
 #include "internal.h"
 
@@ -255,7 +257,23 @@ static out_field *out_row_field(out_row *row)
   return &row->fields[row->nfields - 1];
 }
 
-/* A text field, quoted (RFC 4180) only when it holds , " CR or LF. */
+
+/* Whether a text field would be read as a formula by a spreadsheet: it
+** starts with = + - @ (or a tab or CR) and is not a number (OWASP, "CSV
+** Injection"). */
+static int out_formula_like(const char *text)
+{
+  if (!strchr("=+-@\t\r", text[0]) || !text[0])
+    return 0;
+  char *end;
+  strtod(text, &end);
+  return end == text || *end != '\0';
+}
+
+/* A text field, quoted (RFC 4180) only when it holds , " CR or LF.
+** Control characters (a scenario's or script's names may hold them) are
+** written as \xNN, and a field a spreadsheet would evaluate is written
+** quoted behind a ' (docs/output-files.md "CSV conventions"). */
 static void out_row_str(out_row *row, const char *text)
 {
   out_row_sep(row);
@@ -264,16 +282,25 @@ static void out_row_str(out_row *row, const char *text)
   fd->text = text;
   if (!text)
     return;
-  if (!strpbrk(text, ",\"\r\n")) {
+  int formula = out_formula_like(text), controls = 0;
+  for (const unsigned char *p = (const unsigned char *)text; *p && !controls; p++)
+    controls = *p < 0x20 || *p == 0x7f;
+  if (!formula && !controls && !strpbrk(text, ",\"")) {
     out_row_append(row, text, strlen(text));
     return;
   }
-  out_row_append(row, "\"", 1);
+  out_row_append(row, formula ? "\"'" : "\"", formula ? 2 : 1);
   for (const char *p = text; *p; p++) {
-    if (*p == '"')
+    unsigned char c = (unsigned char)*p;
+    if (*p == '"') {
       out_row_append(row, "\"\"", 2);
-    else
+    } else if (c < 0x20 || c == 0x7f) {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\x%02x", c);
+      out_row_append(row, esc, 4);
+    } else {
       out_row_append(row, p, 1);
+    }
   }
   out_row_append(row, "\"", 1);
 }
@@ -321,13 +348,13 @@ static void out_row_int(out_row *row, long long value)
 ** old series.csv after a run with --series summary). */
 enum {
   OF_RUNS, OF_SERIES, OF_SUMMARY, OF_OUTCOMES, OF_FINALS, OF_EVENTS,
-  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_SQLITE,
+  OF_COMPARE, OF_COMPARE_POINTS, OF_POINTS, OF_SENSITIVITY, OF_ERRORS, OF_SQLITE,
   OF_MANIFEST, OF_COUNT
 };
 static const char *const out_file_names[OF_COUNT] = {
   "runs.csv", "series.csv", "series_summary.csv", "outcomes.csv",
   "finals.csv", "events.csv", "compare.csv", "compare_points.csv",
-  "points.csv", "sensitivity.csv", "results.sqlite", "manifest.yaml"
+  "points.csv", "sensitivity.csv", "errors.csv", "results.sqlite", "manifest.yaml"
 };
 
 /* results.sqlite commits every this many runs (and at each group's end). */
@@ -336,6 +363,9 @@ static const char *const out_file_names[OF_COUNT] = {
 /* Above this many runs per (variant, point), series_summary.csv streams
 ** (P-squared percentiles) instead of keeping every value. */
 #define OUT_EXACT_RUNS 10000
+
+/* At most this much is kept for every run's outcome and final metrics. */
+#define OUT_MAX_KEPT_BYTES (16.0 * 1073741824.0)
 
 /* Streaming statistics of one (tick, metric) of series_summary. */
 typedef struct out_stream {
@@ -348,6 +378,8 @@ typedef struct out_file {
   char *final;                 /* path in the output folder */
   FILE *f;                     /* open while streaming (CSV) */
   int written;                 /* this experiment writes it */
+  struct sha256_ctx sha;       /* of every byte written (out_emit) */
+  unsigned long long bytes;
   int active;                  /* rows go to it (CSV file, SQLite table or both) */
   /* results.sqlite: the header's column names, then the table and its
   ** INSERT statement, made at the first data row. */
@@ -388,6 +420,7 @@ struct tr_output {
 
   double *scratch;             /* runs values, sorted by stats_describe */
   out_row row;
+  long nfailed;                /* --keep-going: runs that failed (errors.csv) */
 
   int csv;                     /* CSV files are written */
   sqlite3 *db;                 /* results.sqlite, or NULL */
@@ -571,6 +604,10 @@ static int out_emit(tr_output *o, int which)
     out_write_error(o, file, errno ? errno : EIO);
     return -1;
   }
+  if (file->f) {
+    sha256_update(&file->sha, o->row.len, (const uint8_t *)o->row.text);
+    file->bytes += o->row.len;
+  }
   if (o->db && which != OF_MANIFEST)
     return out_sql_row(o, which);
   return 0;
@@ -714,12 +751,17 @@ static int out_stage(tr_output *o, int which)
   file->active = 1;
   if (!o->csv && which != OF_MANIFEST)
     return 0;
-  file->f = fopen(file->staged, "w");
+  /* a new file in our own (mkdtemp) folder: never through a symlink */
+  int fd = open(file->staged, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  file->f = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!file->f) {
     out_write_error(o, file, errno);
+    if (fd >= 0) close(fd);
     return -1;
   }
   file->written = 1;
+  sha256_init(&file->sha);
+  file->bytes = 0;
   return 0;
 }
 
@@ -802,6 +844,24 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   nfinals = (size_t)o->ngroups * (size_t)o->runs;
   if (o->nmetrics > 0 && nfinals > SIZE_MAX / sizeof(double) / (size_t)o->nmetrics)
     goto oom;
+  {
+    /* Every run's outcome and final metrics are kept (finals.csv,
+    ** compare.csv): refuse plainly what this machine cannot hold, instead
+    ** of dying part-way (docs/experiments.md). */
+    double need = (double)nfinals * (sizeof *o->run_outcomes + (double)o->nmetrics * sizeof(double))
+                  + (double)o->runs * sizeof(double);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize / 2 : 0;
+    if (have <= 0 || have > OUT_MAX_KEPT_BYTES)
+      have = OUT_MAX_KEPT_BYTES;
+    if (need > have) {
+      diag_error(d, NULL, 0, 0, "%d runs x %d variants and points: keeping every run's outcome "
+                 "and final metrics (for finals.csv and compare.csv) needs %.1f GiB, more than the "
+                 "%.1f GiB allowed (half of this machine's memory, at most 16 GiB); use fewer "
+                 "runs (-n)", o->runs, o->ngroups, need / 1073741824.0, have / 1073741824.0);
+      goto fail;
+    }
+  }
   o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
   o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
   o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
@@ -828,6 +888,11 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
     goto fail;
   if (opts->events
       && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
+    goto fail;
+  static const char *const errors_cols[] =
+    {"variant", "point", "run", "seed", "tick", "actor", "message", "replay"};
+  if (opts->keep_going
+      && (out_stage(o, OF_ERRORS) || out_header(o, OF_ERRORS, errors_cols, 8, 0)))
     goto fail;
   return o;
 
@@ -1016,9 +1081,14 @@ static int out_reserve_ticks(tr_output *o, int end_tick)
 
   if (end_tick < o->cap_ticks)
     return 0;
+  /* Sized by the ticks runs reach, not the horizon: a run that ends at
+  ** tick 4 of 10^9 needs 5 ticks. Growth is geometric (at most to the
+  ** horizon), so the buffers are reallocated O(log ticks) times. */
   want = end_tick + 1;
-  if (o->spec.opts->ticks + 1 > want)
-    want = o->spec.opts->ticks + 1;
+  if (o->cap_ticks > 0 && (long long)o->cap_ticks * 2 > want)
+    want = o->cap_ticks * 2 > o->spec.opts->ticks + 1 ? o->spec.opts->ticks + 1 : o->cap_ticks * 2;
+  if (want < end_tick + 1)
+    want = end_tick + 1;
   ticks = (size_t)want;
   if (o->streaming)
     return out_reserve_streams(o, want);
@@ -1168,6 +1238,57 @@ int out_add_run(tr_output *o, const tr_runresult *r)
   }
   if (o->db && ++o->sql_runs >= OUT_SQL_BATCH && out_sql_commit(o))
     return -1;
+  return 0;
+}
+
+/* A failed run (--keep-going): its runs.csv row says `error` with the tick
+** it failed at and no metric values, its errors.csv row the message and the
+** replay command; the statistics never see it. */
+int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
+                   const char *message, const char *replay)
+{
+  int group;
+
+  if (o->failed)
+    return -1;
+  if (r->variant < 0 || r->variant >= o->spec.nvariants
+      || r->point < 1 || r->point > o->spec.npoints
+      || r->run < 1 || r->run > o->runs || !o->files[OF_ERRORS].active)
+    return out_bad_result(o, r, "is out of range");
+  group = r->variant * o->spec.npoints + r->point - 1;
+  if (group < o->group || (group == o->group && r->run <= o->last_run))
+    return out_bad_result(o, r, "arrived out of order");
+  while (o->group < group) {
+    if (out_flush_group(o))
+      return -1;
+    o->group++;
+  }
+  o->last_run = r->run;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_str(&o->row, "error");
+  out_row_int(&o->row, tick);
+  for (int m = 0; m < o->nmetrics; m++)
+    out_row_num(&o->row, NAN);
+  if (out_emit(o, OF_RUNS))
+    return -1;
+
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_int(&o->row, tick);
+  out_row_str(&o->row, actor);
+  out_row_str(&o->row, message);
+  out_row_str(&o->row, replay);
+  if (out_emit(o, OF_ERRORS))
+    return -1;
+  o->nfailed++;
   return 0;
 }
 
@@ -1450,8 +1571,24 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_str(em, "points") || out_yaml_int(em, o->spec.npoints)
       || out_yaml_kv(em, "series_quantiles",
                      series != SERIES_SUMMARY ? "none"
-                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact")
-      || out_yaml_map(em, 0))
+                     : o->streaming ? "p2-approximate (runs > 10000)" : "exact"))
+    return -1;
+  /* Run until precise: the rule, and what it reached (docs/output-files.md). */
+  if (opts->precision > 0
+      && (out_yaml_str(em, "precision") || out_yaml_map(em, 1)
+          || out_yaml_kv(em, "rule", "batches of `batch` runs until every outcome share of "
+                         "every variant and point has a 95% Clopper-Pearson half-width <= "
+                         "half_width, at most `ceiling` runs")
+          || out_yaml_str(em, "half_width") || out_yaml_num(em, opts->precision)
+          || out_yaml_str(em, "batch") || out_yaml_int(em, opts->batch)
+          || out_yaml_str(em, "ceiling") || out_yaml_int(em, opts->precision_ceiling)
+          || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
+          || out_yaml_str(em, "reached")
+          || out_yaml_plain(em, opts->precision_reached ? "true" : "false")
+          || out_yaml_str(em, "widest_half_width") || out_yaml_num(em, opts->precision_widest)
+          || out_yaml_map(em, 0)))
+    return -1;
+  if (out_yaml_map(em, 0))
     return -1;
 
   if (out_yaml_kv(em, "seeds",
@@ -1495,13 +1632,37 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   if (out_yaml_seq(em, 0, 0) || out_yaml_report_labels(o, em))
     return -1;
 
+  if (o->spec.opts->keep_going
+      && (out_yaml_str(em, "failed_runs") || out_yaml_int(em, o->nfailed)))
+    return -1;
   if (out_yaml_str(em, "files") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int i = 0; i < OF_COUNT; i++)
     if ((o->files[i].written || i == OF_MANIFEST)
         && out_yaml_str(em, out_file_names[i]))
       return -1;
-  if (out_yaml_seq(em, 0, 0)
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+  /* Each result file's size and SHA-256: replay and report refuse a folder
+  ** whose files are not these (docs/output-files.md "manifest.yaml"). */
+  if (out_yaml_str(em, "integrity") || out_yaml_map(em, 1))
+    return -1;
+  for (int i = 0; i < OF_COUNT; i++) {
+    out_file *file = &o->files[i];
+    /* results.sqlite holds the manifest itself (its manifest table) */
+    if (!file->written || i == OF_MANIFEST || i == OF_SQLITE)
+      continue;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    char hex[2 * SHA256_DIGEST_SIZE + 1];
+    sha256_digest(&file->sha, SHA256_DIGEST_SIZE, digest);
+    for (int k = 0; k < SHA256_DIGEST_SIZE; k++)
+      snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+    if (out_yaml_str(em, out_file_names[i]) || out_yaml_map(em, 1)
+        || out_yaml_str(em, "bytes") || out_yaml_int(em, (long long)file->bytes)
+        || out_yaml_kv(em, "sha256", hex) || out_yaml_map(em, 0))
+      return -1;
+  }
+  if (out_yaml_map(em, 0)
       || out_yaml_kv(em, "started", started)
       || out_yaml_kv(em, "finished", finished)
       || out_yaml_map(em, 0))
@@ -1554,6 +1715,43 @@ static int out_write_manifest(tr_output *o)
 ** outcome contributes the difference of its indicators (1 when the run
 ** ended in that outcome, else 0) and a metric the difference of its final
 ** values; a pair with a run or a value missing is left out. */
+/* Pooled compare.csv after a sweep: for each run r with at least one pair,
+** the mean over the points of its differences (variant - baseline) of the
+** indicator of outcome `item`, or of metric item - nresults's final value;
+** written to means[], their number returned. */
+static size_t out_compare_run_means(tr_output *o, int v, int item, double *means)
+{
+  int nm = o->nmetrics, is_outcome = item < o->nresults, m = item - o->nresults;
+  size_t n = 0;
+
+  for (int r = 0; r < o->runs; r++) {
+    double sum = 0;
+    int count = 0;
+    for (int p = 1; p <= o->spec.npoints; p++) {
+      size_t gv = ((size_t)v * (size_t)o->spec.npoints + (size_t)p - 1) * (size_t)o->runs;
+      size_t gb = ((size_t)p - 1) * (size_t)o->runs;
+      double a, b;
+      if (is_outcome) {
+        int oa = o->run_outcomes[gv + (size_t)r], ob = o->run_outcomes[gb + (size_t)r];
+        if (oa < 0 || ob < 0)
+          continue;
+        a = oa == item;
+        b = ob == item;
+      } else {
+        a = o->run_finals[(gv + (size_t)r) * (size_t)nm + (size_t)m];
+        b = o->run_finals[(gb + (size_t)r) * (size_t)nm + (size_t)m];
+        if (isnan(a) || isnan(b))
+          continue;
+      }
+      sum += a - b;
+      count++;
+    }
+    if (count)
+      means[n++] = sum / count;
+  }
+  return n;
+}
+
 static int out_compare_variant(tr_output *o, int v, int point, double *mine,
                                double *theirs, double *diffs)
 {
@@ -1592,6 +1790,13 @@ static int out_compare_variant(tr_output *o, int v, int point, double *mine,
     }
     value = n ? gsl_stats_mean(mine, 1, n) : NAN;
     base_value = n ? gsl_stats_mean(theirs, 1, n) : NAN;
+    if (first < last) {
+      /* Pooled over points: run r has the same seed at every point, so its
+      ** differences are correlated; the independent units are the runs.
+      ** The interval is over each run's mean difference across the points
+      ** (R - 1 degrees of freedom). */
+      n = out_compare_run_means(o, v, item, diffs);
+    }
     stats_paired(diffs, n, 0.95, &diff, &lo, &hi);
 
     out_row_start(&o->row);
@@ -1657,10 +1862,16 @@ static int out_write_points(tr_output *o)
   const tr_scenario *sc = o->spec.sc;
   int k = sc->nsweep;
 
+  int saltelli = sc->sweep_method == SWEEP_SALTELLI, N = sc->sweep_points;
+
   if (out_stage(o, OF_POINTS))
     return -1;
   out_row_start(&o->row);
   out_row_str(&o->row, "point");
+  if (saltelli) {
+    out_row_str(&o->row, "matrix");
+    out_row_str(&o->row, "row");
+  }
   for (int j = 0; j < k; j++)
     out_row_str(&o->row, sc->sweep[j].path.text);
   if (out_emit(o, OF_POINTS))
@@ -1668,6 +1879,16 @@ static int out_write_points(tr_output *o)
   for (int p = 0; p < o->spec.npoints; p++) {
     out_row_start(&o->row);
     out_row_int(&o->row, p + 1);
+    if (saltelli) {          /* A, B, then A_B^(i) as AB1 .. ABk */
+      char name[24];
+      int m = p / N;
+      if (m < 2)
+        snprintf(name, sizeof name, "%s", m ? "B" : "A");
+      else
+        snprintf(name, sizeof name, "AB%d", m - 1);
+      out_row_str(&o->row, name);
+      out_row_int(&o->row, p % N + 1);
+    }
     for (int j = 0; j < k; j++)
       out_row_num(&o->row, o->spec.points[(size_t)p * (size_t)k + (size_t)j]);
     if (out_emit(o, OF_POINTS))
@@ -1676,78 +1897,105 @@ static int out_write_points(tr_output *o)
   return 0;
 }
 
-/* sensitivity.csv: for each outcome (its share) and each metric (its final
-** mean), computed per point on the baseline variant's runs, the SRC and
-** PRCC of every swept path (stats_sensitivity). Variants are not pooled:
-** a variant shifts the response at every point, which would confound it
-** with the paths; run the sweep with --variant to see how a variant's
-** points look in outcomes.csv and finals.csv. */
+/* sensitivity.csv: for each variant, each outcome (its share) and each
+** metric (its final mean), computed per point on that variant's runs, the
+** SRC and PRCC of every swept path (stats_sensitivity) and, after a
+** saltelli sweep, its Sobol indices with bootstrap intervals
+** (stats_sobol). Each variant is analysed on its own points: variants are
+** never pooled, since a variant shifts the response at every point.
+** docs/experiments.md gives the formulas. */
+#define OUT_SOBOL_RESAMPLES 1000
+
 static int out_write_sensitivity(tr_output *o)
 {
-  static const char *const cols[] = {"kind", "name", "path", "src", "prcc"};
+  static const char *const cols[] =
+    {"variant", "kind", "name", "path", "src", "prcc", "s1", "s1_low", "s1_high",
+     "st", "st_low", "st_high"};
   const tr_scenario *sc = o->spec.sc;
   int k = sc->nsweep, np = o->spec.npoints, nm = o->nmetrics;
+  int saltelli = sc->sweep_method == SWEEP_SALTELLI;
+  size_t N = saltelli ? (size_t)sc->sweep_points : 0;
+  /* SRC and PRCC: over every point, or over A and B (the first 2N points:
+  ** a sample of the input space; the A_B^(i) rows repeat A's values). */
+  size_t nreg = saltelli ? 2 * N : (size_t)np;
   double *y = o->scratch;       /* np values */
-  double *src = malloc(((size_t)k + 1) * sizeof *src);
-  double *prcc = malloc(((size_t)k + 1) * sizeof *prcc);
+  double *ind = malloc(((size_t)k * 8 + 1) * sizeof *ind);
+  gsl_rng *rng = saltelli ? gsl_rng_alloc(rng_type()) : NULL;
   int rc = -1;
 
-  if (!src || !prcc) {
+  if (!ind || (saltelli && !rng)) {
     out_oom(o, "sensitivity.csv");
     goto done;
   }
-  if (out_stage(o, OF_SENSITIVITY) || out_header(o, OF_SENSITIVITY, cols, 5, 0))
+  if (out_stage(o, OF_SENSITIVITY) || out_header(o, OF_SENSITIVITY, cols, 12, 0))
     goto done;
-  for (int item = 0; item < o->nresults + nm; item++) {
-    int is_outcome = item < o->nresults, m = item - o->nresults;
-    for (int p = 0; p < np; p++) {
-      size_t g = (size_t)p * (size_t)o->runs;        /* baseline, point p+1 */
-      double sum = 0;
-      size_t n = 0;
-      for (int r = 0; r < o->runs; r++) {
-        if (is_outcome) {
-          int oc = o->run_outcomes[g + (size_t)r];
-          if (oc < 0)
-            continue;
-          sum += oc == item;
-        } else {
-          double x = o->run_finals[(g + (size_t)r) * (size_t)nm + (size_t)m];
-          if (isnan(x))
-            continue;
-          sum += x;
+  for (int v = 0; v < o->spec.nvariants; v++)
+    for (int item = 0; item < o->nresults + nm; item++) {
+      int is_outcome = item < o->nresults, m = item - o->nresults, defined = 1;
+      double *src = ind, *prcc = ind + k, *s1 = ind + 2 * k, *s1_lo = ind + 3 * k,
+             *s1_hi = ind + 4 * k, *st = ind + 5 * k, *st_lo = ind + 6 * k,
+             *st_hi = ind + 7 * k;
+      for (int i = 0; i < 8 * k; i++)
+        ind[i] = NAN;
+      for (int p = 0; p < np; p++) {
+        size_t g = ((size_t)v * (size_t)np + (size_t)p) * (size_t)o->runs;
+        double sum = 0;
+        size_t n = 0;
+        for (int r = 0; r < o->runs; r++) {
+          if (is_outcome) {
+            int oc = o->run_outcomes[g + (size_t)r];
+            if (oc < 0)
+              continue;
+            sum += oc == item;
+          } else {
+            double x = o->run_finals[(g + (size_t)r) * (size_t)nm + (size_t)m];
+            if (isnan(x))
+              continue;
+            sum += x;
+          }
+          n++;
         }
-        n++;
+        y[p] = n ? sum / (double)n : NAN;
+        defined = defined && n > 0;
       }
-      y[p] = n ? sum / (double)n : NAN;
-    }
-    {
-      int defined = 1;
-      for (int p = 0; p < np; p++)
-        defined = defined && !isnan(y[p]);
-      if (!defined)
-        for (int j = 0; j < k; j++)
-          src[j] = prcc[j] = NAN;
-      else if (stats_sensitivity(o->spec.points, (size_t)np, (size_t)k, y, src, prcc)) {
+      if (defined && stats_sensitivity(o->spec.points, nreg, (size_t)k, y, src, prcc)) {
         out_oom(o, "sensitivity.csv");
         goto done;
       }
+      if (defined && saltelli) {
+        /* The same resamples for every (variant, response): a stream of its
+        ** own from the master seed (run index 2^64 - 1, which no run has). */
+        gsl_rng_set(rng, (unsigned long)rng_run_seed(o->spec.opts->seed, UINT64_MAX));
+        if (stats_sobol(y, y + N, y + 2 * N, N, (size_t)k, OUT_SOBOL_RESAMPLES, rng, 0.95,
+                        s1, s1_lo, s1_hi, st, st_lo, st_hi)) {
+          out_oom(o, "sensitivity.csv");
+          goto done;
+        }
+      }
+      for (int j = 0; j < k; j++) {
+        out_row_start(&o->row);
+        out_row_str(&o->row, o->spec.variant_names[v]);
+        out_row_str(&o->row, is_outcome ? "outcome" : "metric");
+        out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
+                                        : sc->metrics[m].name);
+        out_row_str(&o->row, sc->sweep[j].path.text);
+        out_row_num(&o->row, src[j]);
+        out_row_num(&o->row, prcc[j]);
+        out_row_num(&o->row, s1[j]);
+        out_row_num(&o->row, s1_lo[j]);
+        out_row_num(&o->row, s1_hi[j]);
+        out_row_num(&o->row, st[j]);
+        out_row_num(&o->row, st_lo[j]);
+        out_row_num(&o->row, st_hi[j]);
+        if (out_emit(o, OF_SENSITIVITY))
+          goto done;
+      }
     }
-    for (int j = 0; j < k; j++) {
-      out_row_start(&o->row);
-      out_row_str(&o->row, is_outcome ? "outcome" : "metric");
-      out_row_str(&o->row, is_outcome ? out_outcome_name(o, item)
-                                      : sc->metrics[m].name);
-      out_row_str(&o->row, sc->sweep[j].path.text);
-      out_row_num(&o->row, src[j]);
-      out_row_num(&o->row, prcc[j]);
-      if (out_emit(o, OF_SENSITIVITY))
-        goto done;
-    }
-  }
   rc = 0;
 done:
-  free(src);
-  free(prcc);
+  free(ind);
+  if (rng)
+    gsl_rng_free(rng);
   return rc;
 }
 
@@ -1942,7 +2190,7 @@ int out_finish(tr_output *o, tr_diag *d)
     if (i != OF_MANIFEST) order[n++] = i;
   order[n++] = OF_MANIFEST;
   char *backup[OF_COUNT] = {0};
-  int done_upto = -1;
+  int done_upto = -1, manifest_removed = 0;
   for (int k = 0; k < n; k++) {
     out_file *file = &o->files[order[k]];
     struct stat st;
@@ -1963,8 +2211,21 @@ int out_finish(tr_output *o, tr_diag *d)
       goto rollback;
     }
   }
+  /* The old manifest goes first: from here until the new one is renamed
+  ** in, the folder has none, so a crash in between leaves a folder that
+  ** replay and report refuse instead of one mixing two experiments. */
+  if (backup[OF_MANIFEST]) {
+    if (unlink(o->files[OF_MANIFEST].final) != 0) {
+      out_write_error(o, &o->files[OF_MANIFEST], errno);
+      goto rollback;
+    }
+    manifest_removed = 1;
+    out_fsync_dir(o->dir);
+  }
   for (int k = 0; k < n; k++) {
     out_file *file = &o->files[order[k]];
+    if (order[k] == OF_MANIFEST)
+      out_fsync_dir(o->dir);    /* every result file is in place first */
     if (file->written ? rename(file->staged, file->final) != 0
                       : unlink(file->final) != 0 && errno != ENOENT) {
       out_write_error(o, file, errno);
@@ -1983,9 +2244,249 @@ rollback:
     if (backup[order[k]]) rename(backup[order[k]], file->final);
     else unlink(file->final);
   }
+  if (manifest_removed && done_upto < n - 1)
+    rename(backup[OF_MANIFEST], o->files[OF_MANIFEST].final);
   for (int i = 0; i < OF_COUNT; i++) free(backup[i]);
 
 done:
   out_abort(o);                 /* removes the (now empty) staging folder */
   return rc;
+}
+
+/* ------------------------------------------------- reading a folder back */
+
+static const char *out_kind(mode_t m);
+
+/* SHA-256 (hex) of a regular file opened without following a symlink; -1
+** when it cannot be read. */
+static int out_file_sha256(const char *path, char hex[65])
+{
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  struct sha256_ctx ctx;
+  sha256_init(&ctx);
+  unsigned char chunk[65536];
+  ssize_t got;
+  while ((got = read(fd, chunk, sizeof chunk)) > 0)
+    sha256_update(&ctx, (size_t)got, chunk);
+  close(fd);
+  if (got < 0)
+    return -1;
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  for (int k = 0; k < SHA256_DIGEST_SIZE; k++)
+    snprintf(hex + 2 * k, 3, "%02x", digest[k]);
+  return 0;
+}
+
+int out_verify(const char *dir, tr_diag *d)
+{
+  char *mpath = out_join(dir, "manifest.yaml");
+  struct stat st;
+  int bad = 0;
+
+  if (!mpath) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    return -1;
+  }
+  if (lstat(mpath, &st) != 0) {
+    /* no manifest: result files here mean an install that did not finish */
+    for (int i = 0; i < OF_COUNT && !bad; i++) {
+      char *p = out_join(dir, out_file_names[i]);
+      if (p && lstat(p, &st) == 0) {
+        diag_error(d, dir, 0, 0, "holds %s but no manifest.yaml: its results are incomplete "
+                   "(a run that wrote them was stopped while installing them); run the "
+                   "experiment again into this folder", out_file_names[i]);
+        bad = 1;
+      }
+      free(p);
+    }
+    free(mpath);
+    return bad ? -1 : 0;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    diag_error(d, mpath, 0, 0, "is not a regular file (%s)", S_ISLNK(st.st_mode) ? "a symbolic link"
+               : S_ISDIR(st.st_mode) ? "a folder" : "a device, pipe or socket");
+    free(mpath);
+    return -1;
+  }
+  ynode *m = ynode_load_file(mpath, d);
+  const ynode *integ = m ? ynode_get(m, "integrity") : NULL;
+  if (!m)
+    bad = 1;
+  for (int i = 0; m && !integ && i < OF_COUNT; i++) {
+    /* a manifest of an earlier version: no sizes to check, but still only
+    ** regular files are read */
+    char *p = out_join(dir, out_file_names[i]);
+    if (p && lstat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+      diag_error(d, p, 0, 0, "is %s, not a result file", out_kind(st.st_mode));
+      bad = 1;
+    }
+    free(p);
+  }
+  for (int i = 0; integ && i < OF_COUNT; i++) {
+    if (i == OF_MANIFEST || i == OF_SQLITE)
+      continue;
+    const ynode *e = integ->type == YN_MAP ? ynode_get(integ, out_file_names[i]) : NULL;
+    const ynode *bytes = e ? ynode_get(e, "bytes") : NULL, *sha = e ? ynode_get(e, "sha256") : NULL;
+    char *p = out_join(dir, out_file_names[i]);
+    int exists = p && lstat(p, &st) == 0;
+    char hex[65];
+    if (!p) {
+      bad = 1;
+    } else if (!e) {
+      if (exists) {
+        diag_error(d, p, 0, 0, "does not belong to the experiment of %s (it is not listed "
+                   "there); remove it, or run the experiment again into this folder", mpath);
+        bad = 1;
+      }
+    } else if (!exists) {
+      diag_error(d, p, 0, 0, "is missing (%s lists it)", mpath);
+      bad = 1;
+    } else if (!S_ISREG(st.st_mode)) {
+      diag_error(d, p, 0, 0, "is not a regular file (%s)", out_kind(st.st_mode));
+      bad = 1;
+    } else if (!bytes || bytes->type != YN_SCALAR || !sha || sha->type != YN_SCALAR
+               || strtoull(bytes->str, NULL, 10) != (unsigned long long)st.st_size
+               || out_file_sha256(p, hex) != 0 || strcmp(hex, sha->str) != 0) {
+      diag_error(d, p, 0, 0, "is not the file %s lists (its size or SHA-256 differs): the "
+                 "folder mixes two experiments' files; run the experiment again into this folder",
+                 mpath);
+      bad = 1;
+    }
+    free(p);
+  }
+  ynode_free(m);
+  free(mpath);
+  return bad ? -1 : 0;
+}
+
+/* Whether s is well-formed UTF-8 (no overlongs, surrogates or bytes past
+** U+10FFFF). */
+static int out_utf8_ok(const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p;
+    int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+          : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || (n == 1 && c < 0xC2) || (n == 3 && c > 0xF4))
+      return 0;
+    unsigned cp = n ? c & (0x3Fu >> n) : c;
+    for (int k = 1; k <= n; k++) {
+      if ((p[k] & 0xC0) != 0x80)
+        return 0;
+      cp = cp << 6 | (p[k] & 0x3F);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
+/* Whether the manifest at path was written by tightrope. */
+static int out_manifest_is_ours(const char *path)
+{
+  char buf[4096];
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  return strncmp(buf, "tool: tightrope\n", 16) == 0 || strstr(buf, "\ntool: tightrope\n") != NULL;
+}
+
+static const char *out_kind(mode_t m)
+{
+  return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a pipe (FIFO)"
+       : S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
+{
+  const char *dir = opts->out;
+  struct stat st;
+
+  if (!out_utf8_ok(dir)) {
+    diag_error(d, NULL, 0, 0, "the output folder's name is not valid UTF-8 (the manifest, a "
+               "UTF-8 file, could not name it); choose another -o");
+    return TR_EUSAGE;
+  }
+  if (!out_utf8_ok(sc->path)) {
+    diag_error(d, NULL, 0, 0, "the scenario's path is not valid UTF-8 (the manifest, a UTF-8 "
+               "file, could not name it); rename the file or its folder");
+    return TR_EUSAGE;
+  }
+  char *real = realpath(dir, NULL);
+  if (real) {
+    const char *home = getenv("HOME");
+    char *realhome = home && *home ? realpath(home, NULL) : NULL;
+    int root = strcmp(real, "/") == 0, ishome = realhome && strcmp(real, realhome) == 0;
+    free(realhome);
+    free(real);
+    if (root || ishome) {
+      diag_error(d, NULL, 0, 0, "-o %s is %s: tightrope replaces and removes result files in its "
+                 "output folder, so it refuses to use that one; give a folder of its own (e.g. "
+                 "-o results/NAME)", dir, root ? "the root folder" : "your home folder");
+      return TR_EUSAGE;
+    }
+  }
+  if (lstat(dir, &st) != 0)
+    return TR_OK;             /* created later */
+  if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+    return TR_OK;             /* journal_open reports it */
+
+  /* Our own folder and files: a symbolic link, device or pipe in their
+  ** place would send our writes elsewhere. */
+  static const char *const ours[] = {".tightrope-partial", ".tightrope-partial/experiment",
+                                     ".tightrope-partial/runs.journal", NULL};
+  int bad = 0;
+  for (int i = 0; i < OF_COUNT + 3 && !bad; i++) {
+    const char *name = i < OF_COUNT ? out_file_names[i] : ours[i - OF_COUNT];
+    char *p = out_join(dir, name);
+    if (p && lstat(p, &st) == 0) {
+      int want_dir = i == OF_COUNT;
+      if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+        diag_error(d, p, 0, 0, "is %s where tightrope keeps its own %s; remove it, or choose "
+                   "another -o", out_kind(st.st_mode), want_dir ? "folder" : "file");
+        bad = 1;
+      }
+    }
+    free(p);
+  }
+  if (bad)
+    return TR_EOUTPUT;
+
+  /* A folder that is not ours but holds files with our names. */
+  char *mpath = out_join(dir, "manifest.yaml"), *ppath = out_join(dir, ".tightrope-partial");
+  int has_manifest = mpath && lstat(mpath, &st) == 0;
+  int ours_m = has_manifest && out_manifest_is_ours(mpath);
+  int has_partial = ppath && lstat(ppath, &st) == 0;
+  free(ppath);
+  if (!ours_m && !has_partial && !opts->force) {
+    char found[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < OF_COUNT; i++) {
+      char *p = out_join(dir, out_file_names[i]);
+      if (p && lstat(p, &st) == 0 && used < sizeof found)
+        used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
+                                 out_file_names[i]);
+      free(p);
+    }
+    if (used) {
+      diag_error(d, dir, 0, 0, "is not a tightrope output folder (%s) but holds %s: the results "
+                 "would replace or remove them; choose another -o, or add --force",
+                 has_manifest ? "its manifest.yaml was not written by tightrope" : "no manifest.yaml",
+                 found);
+      free(mpath);
+      return TR_EOUTPUT;
+    }
+  }
+  free(mpath);
+  return TR_OK;
 }

@@ -64,6 +64,28 @@ static int path_attr(const tr_attrdecl *attrs, int n, const char *name, const ch
 ** must be a number. */
 static int path_param(const tr_scenario *sc, int actor, const char *key, const char *text,
                       char *err, size_t size) {
+  /* A declaring policy: the key must be declared; a declared number need
+  ** not be written in the YAML (its default applies). */
+  int state;
+  const tr_paramdecl *pd = strchr(key, '.') ? NULL : params_find(sc, actor, key, &state);
+  if (!pd && !strchr(key, '.') && state == SD_DECLARED) {
+    char e[600];
+    if (params_check_number(sc, actor, key, 0, e, sizeof e)) {
+      snprintf(err, size, "%s (path '%s')", e, text);
+      return -1;
+    }
+  }
+  if (pd && pd->type != PT_NUMBER && pd->type != PT_INTEGER && pd->type != PT_ANY) {
+    snprintf(err, size, "parameter '%s' of actor '%s' is not a number (path '%s')", key,
+             sc->actors[actor].id, text);
+    return -1;
+  }
+  if (pd) {
+    int in_yaml = 0;
+    const tr_value *m = &sc->actors[actor].params;
+    for (int i = 0; m->type == TV_MAP && i < m->n; i++) in_yaml |= strcmp(m->keys[i], key) == 0;
+    if (!in_yaml) return 0;
+  }
   const tr_value *v = &sc->actors[actor].params;
   const char *part = key;
   char name[256];

@@ -11,7 +11,10 @@
 ** the recorded one, to the last digit.
 */
 #include <math.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "internal.h"
@@ -45,14 +48,21 @@ static char *find_row(const char *runs_csv, const char *variant, int point, int 
   size_t n = strlen(runs_csv);
   if (n > 7 && strcmp(runs_csv + n - 7, ".sqlite") == 0)
     return sqlite_run_row(runs_csv, variant, point, run);
-  FILE *f = fopen(runs_csv, "r");
-  if (!f) return NULL;
+  /* a regular file only, never through a symbolic link (docs/security.md) */
+  int fd = open(runs_csv, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
   char prefix[512];
   snprintf(prefix, sizeof prefix, "%s,%d,%d,", variant, point, run);
   char *line = NULL, *found = NULL;
   size_t cap = 0;
   ssize_t len;
   while ((len = getline(&line, &cap, f)) > 0) {
+    if (len > (1 << 20)) break;        /* no row of ours is that long */
     if (strncmp(line, prefix, strlen(prefix)) == 0) {
       if (line[len - 1] == '\n') line[len - 1] = 0;
       found = strdup(line);
@@ -142,8 +152,12 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
     putchar('\n');
   }
   if (rc) {
-    printf("failed at tick %d%s%s, in %s:\n%s\n", err.tick, err.actor >= 0 ? ", actor " : "",
-           err.actor >= 0 ? sc->actors[err.actor].id : "", err.what, err.message ? err.message : "");
+    printf("failed at tick %d%s%s, in ", err.tick, err.actor >= 0 ? ", actor " : "",
+           err.actor >= 0 ? sc->actors[err.actor].id : "");
+    diag_put_text(stdout, err.what);
+    fputs(":\n", stdout);
+    diag_put_text(stdout, err.message ? err.message : "");
+    fputc('\n', stdout);
     free(err.message);
     status = TR_ERUNTIME;
     goto out;

@@ -62,12 +62,24 @@ static void rep_csv_free(rep_csv *t)
 /* Reads a whole file; NULL with errno set on failure. */
 static char *rep_slurp(const char *path, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
+  /* never through a symbolic link, and never a pipe or a device (a FIFO
+  ** would block, /dev/zero never ends) */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    errno = EINVAL;
+    return NULL;
+  }
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
   char *buf = NULL;
   size_t cap = 0, n = 0, got;
 
-  if (!f)
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
     return NULL;
+  }
   for (;;) {
     if (n + 65536 + 1 > cap) {
       char *grown;
@@ -2681,6 +2693,8 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
     diag_error(d, outdir, 0, 0, "no such folder");
     return 1;
   }
+  if (out_verify(outdir, d))
+    return 1;
   if (access(path, R_OK) != 0) {
     diag_error(d, outdir, 0, 0, "no results here (no manifest.yaml): run "
                "'tightrope run SCENARIO.yaml -o %s' first", outdir);
@@ -2813,6 +2827,13 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
   }
   if (mkdir(x.reportdir, 0777) != 0 && errno != EEXIST) {
     diag_error(d, x.reportdir, 0, 0, "cannot create: %s", strerror(errno));
+    goto done;
+  }
+  if (lstat(x.reportdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    /* a symbolic link would send the charts, and the removal of old ones,
+    ** into another folder */
+    diag_error(d, x.reportdir, 0, 0, "is %s where the report keeps its own folder; remove it",
+               S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
     goto done;
   }
   if (!mkdtemp(x.tmpdir)) {

@@ -27,7 +27,9 @@ static uint64_t splitmix64_next(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
-/* Run r's seed: the SplitMix64 finaliser of master + r * golden gamma. */
+/* Run r's seed: the SplitMix64 finaliser of master + r * golden gamma (the
+** r-th output of SplitMix64 started at state master; docs/output-files.md,
+** Reproducibility). splitmix64_next adds one gamma before mixing. */
 uint64_t rng_run_seed(uint64_t master, uint64_t run) {
   uint64_t x = master + (run - 1) * 0x9e3779b97f4a7c15ULL;
   return splitmix64_next(&x);

@@ -3,7 +3,7 @@
 **
 ** Design (after Redis's script_lua.c): scripts get a deny-by-default global
 ** table holding `base` minus dofile/loadfile, `load` of text chunks only,
-** `collectgarbage` limited to "count", `setmetatable` refusing __gc (Lua
+** `collectgarbage` refused, `setmetatable` refusing __gc (Lua
 ** runs finalizers with hooks off, so a finalizer could loop forever), and the
 ** `string` (without dump), `table`, `math` and `utf8` libraries. There is no
 ** io, os, package, require or debug: the real global table of the state is
@@ -46,6 +46,9 @@
 #include "internal.h"
 
 #define HOOK_STEP 1000       /* instructions between two count-hook calls */
+/* One C library call may do at most this much charged work, whatever the
+** instruction limit, so a signal is honoured within about a second. */
+#define CALL_WORK_MAX 268435456.0
 #define READONLY_MARK "__tr_readonly"
 /* Pattern functions refuse subjects longer than this many bytes. */
 #define PATTERN_SUBJECT_MAX (1u << 20)
@@ -168,18 +171,14 @@ void sandbox_begin_run_ids(tr_lua *lx, int after_params, int built) {
   }
 }
 
-void sandbox_charge(lua_State *L, double units) {
-  tr_lua *lx = TR_LX(L);
-  if (!(units > 0)) return;
-  double total = (double)lx->instr + units;
-  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
-  if (lx->instr > lx->instr_limit) {
-    lx->limit_hit = 1;
-    lua_sethook(L, lua_gethook(L), LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction limit exceeded (limits.instructions = %I per call)",
-               (lua_Integer)lx->instr_limit);
-  }
-}
+static void raise_limit(lua_State *L, tr_lua *lx);
+static void stop_hook(lua_State *L, lua_Debug *ar);
+
+/* Library work, in instructions, that a call may be charged per
+** millisecond of limits.cpu_ms when no instruction limit is declared: ten
+** per nanosecond, more than any machine runs, so a call refused for it
+** could never have finished within the CPU-time budget. */
+#define CPU_CHARGE_PER_MS 1e7
 
 static const char *sbx_tolstring(lua_State *L, int idx, size_t *len);
 static double arg_len(lua_State *L, int i);
@@ -244,6 +243,42 @@ void sandbox_arm_stop(tr_lua *lx) {
   lua_sethook(lx->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* Work done in C is charged before it starts: against limits.instructions
+** when the scenario declares it, and against CALL_WORK_MAX always, so a
+** library call never runs long past a CPU limit or an interrupt (the hooks
+** only act once it returns). */
+void sandbox_charge(lua_State *L, double units) {
+  tr_lua *lx = TR_LX(L);
+  if (tr_interrupted() || __atomic_load_n(&lx->wd_interrupt, __ATOMIC_RELAXED)) {
+    lx->limit_hit = LIMIT_INTERRUPT;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
+  }
+  if (!(units > 0)) return;
+  if (units > CALL_WORK_MAX) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "a library call asked for %.3g units of work; one call may do at most "
+             "%.3g, whatever limits.instructions says", units, CALL_WORK_MAX);
+    luaL_error(L, "%s", msg);
+  }
+  double total = (double)lx->instr + units;
+  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
+  if (lx->instr_limit <= 0) {
+    if (total > (double)lx->cpu_limit_ns / 1e6 * CPU_CHARGE_PER_MS) {
+      /* No hook can stop a C function: refuse the work before it starts. */
+      lx->limit_hit = LIMIT_CPU;
+      lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+      raise_limit(L, lx);
+    }
+    return;
+  }
+  if (lx->instr > lx->instr_limit) {
+    lx->limit_hit = LIMIT_INSTR;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
+  }
+}
+
 void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
   if (lx->w && lx->w->ndirty) script_sync(L, lx);
   lx->instr = 0;
@@ -285,7 +320,25 @@ static int sbx_print(lua_State *L) {
   luaL_addvalue(&b);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
-    sbx_tolstring(L, i, NULL);
+    size_t len;
+    const char *s = sbx_tolstring(L, i, &len);
+    /* terminal controls are written as escapes (docs/security.md); the
+    ** copy is made aside: a buffer's box must stay on top of the stack */
+    char *e = lua_newuserdatauv(L, len * 6 + 1, 0);   /* counted by limits.memory_mb */
+    size_t m = 0;
+    for (size_t k = 0; k < len; k++) {
+      unsigned char c = (unsigned char)s[k];
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        m += (size_t)sprintf(e + m, "\\x%02x", c);
+      else if (c == 0xC2 && k + 1 < len && (unsigned char)s[k + 1] >= 0x80 &&
+               (unsigned char)s[k + 1] <= 0x9F)
+        m += (size_t)sprintf(e + m, "\\u%04x", (unsigned char)s[++k]);
+      else
+        e[m++] = (char)c;
+    }
+    lua_pushlstring(L, e, m);
+    lua_replace(L, -3);           /* over the original */
+    lua_pop(L, 1);                /* the scratch */
     luaL_addvalue(&b);
   }
   luaL_addchar(&b, '\n');
@@ -327,14 +380,13 @@ static int sbx_rawset(lua_State *L) {
   return 1;
 }
 
+/* collectgarbage: refused, every option. Stopping or forcing the collector
+** is the engine's business, and "count" would show the heap size, which
+** depends on what the worker thread ran before: a script reading it would
+** give different results for different -j (docs/security.md). */
 static int sbx_collectgarbage(lua_State *L) {
-  const char *opt = luaL_optstring(L, 1, "collect");
-  if (strcmp(opt, "count") != 0)
-    return luaL_error(L, "collectgarbage: only \"count\" is allowed in tightrope scripts");
-  int kb = lua_gc(L, LUA_GCCOUNT, 0);
-  int b = lua_gc(L, LUA_GCCOUNTB, 0);
-  lua_pushnumber(L, (lua_Number)kb + ((lua_Number)b / 1024));
-  return 1;
+  return luaL_error(L, "collectgarbage is not available in tightrope scripts (not even \"count\": "
+                    "the heap size depends on the worker thread, and results must not)");
 }
 
 /* load(chunk [, name [, mode [, env]]]): text only; the environment defaults
@@ -733,6 +785,7 @@ static int sbx_sort(lua_State *L) {
 ** before they run (docs/security.md "Limits"): one instruction per
 ** BYTES_PER_INSTR bytes they read or write, one per element they move.
 ** Upvalue 1: the library function; upvalue 2: which rule applies. */
+#define ELEM_COST 8.0   /* per list element read and written through the API */
 enum { COST_STR1, COST_MOVE, COST_CONCAT, COST_UTF8_CHAR, COST_STR_ARGS, COST_LEN, COST_UNPACK };
 
 static double arg_len(lua_State *L, int i) {
@@ -754,27 +807,27 @@ static int charged_call(lua_State *L) {
       break;
     case COST_MOVE: {                     /* table.move(a1, f, e, t [, a2]) */
       lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-      if (e >= f) units += (double)e - (double)f + 1;
+      if (e >= f) units += ((double)e - (double)f + 1) * ELEM_COST;
       break;
     }
     case COST_CONCAT: {                   /* table.concat(list, sep, i, j) */
       luaL_checktype(L, 1, LUA_TTABLE);
       lua_Integer i = luaL_optinteger(L, 3, 1);
       lua_Integer j = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : luaL_checkinteger(L, 4);
-      if (j >= i) units += ((double)j - (double)i + 1) * (1 + arg_len(L, 2) / BYTES_PER_INSTR);
+      if (j >= i) units += ((double)j - (double)i + 1) * (ELEM_COST + arg_len(L, 2) / BYTES_PER_INSTR);
       break;
     }
     case COST_UTF8_CHAR:                  /* utf8.char(...): one per code point */
       units += top;
       break;
     case COST_LEN:                        /* table.insert/remove shift the list */
-      if (lua_type(L, 1) == LUA_TTABLE) units += (double)lua_rawlen(L, 1);
+      if (lua_type(L, 1) == LUA_TTABLE) units += (double)lua_rawlen(L, 1) * ELEM_COST;
       break;
     case COST_UNPACK: {                   /* table.unpack(list, i, j) */
       luaL_checkany(L, 1);
       lua_Integer i = luaL_optinteger(L, 2, 1);
       lua_Integer j = lua_isnoneornil(L, 3) ? luaL_len(L, 1) : luaL_checkinteger(L, 3);
-      if (j >= i) units += (double)j - (double)i + 1;
+      if (j >= i) units += ((double)j - (double)i + 1) * ELEM_COST;
       break;
     }
   }
@@ -899,8 +952,10 @@ static gsl_rng *run_rng(lua_State *L) {
   return lx->w->rng;
 }
 
+static double check_number(lua_State *L, int arg);
+
 static double check_prob(lua_State *L, int arg, const char *fn) {
-  double p = luaL_checknumber(L, arg);
+  double p = check_number(L, arg);
   if (!(p >= 0 && p <= 1))
     luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
   return p;
@@ -913,10 +968,25 @@ static double check_positive(lua_State *L, int arg, const char *fn, const char *
   return v;
 }
 
+/* Argument `arg` as a number, or `def` when absent: one API call when it is
+** a number (luaL_optnumber makes three). */
+static double opt_number(lua_State *L, int arg, double def) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  if (isnum) return x;
+  return lua_isnoneornil(L, arg) ? def : luaL_checknumber(L, arg);
+}
+
+static double check_number(lua_State *L, int arg) {
+  int isnum;
+  double x = lua_tonumberx(L, arg, &isnum);
+  return isnum ? x : luaL_checknumber(L, arg);
+}
+
 static int rng_uniform(lua_State *L) {
   gsl_rng *r = run_rng(L);
   if (lua_gettop(L) == 0) { lua_pushnumber(L, gsl_rng_uniform(r)); return 1; }
-  double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
+  double a = check_number(L, 1), b = check_number(L, 2);
   if (!isfinite(a) || !isfinite(b) || b < a) return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
   lua_pushnumber(L, gsl_ran_flat(r, a, b));
   return 1;
@@ -924,7 +994,7 @@ static int rng_uniform(lua_State *L) {
 
 static int rng_normal(lua_State *L) {
   gsl_rng *r = run_rng(L);
-  double mu = luaL_optnumber(L, 1, 0), sd = luaL_optnumber(L, 2, 1);
+  double mu = opt_number(L, 1, 0), sd = opt_number(L, 2, 1);
   if (!isfinite(mu) || !isfinite(sd) || sd < 0)
     return luaL_error(L, "rng.normal: standard deviation must be non-negative, got %f", sd);
   lua_pushnumber(L, mu + gsl_ran_gaussian(r, sd));

@@ -14,6 +14,7 @@
 ** order, actors in file order, then each relation's attributes likewise.
 ** Lua is not compiled here (tr_scenario_compile does that).
 */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
+#include <gsl/gsl_rng.h>
 
 #include "internal.h"
 
@@ -52,7 +54,7 @@ static const char *const scen_view_fields[] = {
 /* Columns of runs.csv and series.csv (SPEC §6). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file"};
+static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file", "saltelli"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -149,6 +151,14 @@ static double scen_strtonum(const char *s) {
   return strtod(s, NULL); /* decimal and 0x hexadecimal */
 }
 
+/* A quoted scalar that would be a number without its quotes. */
+static int scen_quoted_number(const ynode *n) {
+  if (!n || n->type != YN_SCALAR || n->plain || !*n->str) return 0;
+  char *end;
+  double v = strtod(n->str, &end);
+  return !*end && isfinite(v) && !isspace((unsigned char)n->str[0]);
+}
+
 /* A finite number; 0 or -1 with an error naming what. */
 static int scen_number(scen_load *L, const ynode *n, const char *what, double *out) {
   char buf[80];
@@ -159,7 +169,8 @@ static int scen_number(scen_load *L, const ynode *n, const char *what, double *o
   }
   int kind = ynode_scalar_kind(n);
   if (kind != YS_INT && kind != YS_FLOAT) {
-    scen_err(L, n, "expected a number for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected a number for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   double v = scen_strtonum(n->str);
@@ -177,7 +188,8 @@ static int scen_integer(scen_load *L, const ynode *n, const char *what, long lon
   char buf[80];
   *out = lo;
   if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_INT) {
-    scen_err(L, n, "expected an integer for '%s', got %s", what, scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "expected an integer for '%s', got %s%s", what, scen_what(n, buf, sizeof buf),
+             scen_quoted_number(n) ? ": remove the quotes" : "");
     return -1;
   }
   const char *s = n->str;
@@ -311,12 +323,14 @@ void tr_scenario_free(tr_scenario *sc) {
   }
   free(sc->sweep);
   free(sc->rel_hash);
+  params_free(sc);
   for (int i = 0; i < sc->nroles; i++) free(sc->roles[i]);
   free(sc->roles);
   for (int i = 0; i < sc->npops; i++) free(sc->pops[i].name);
   free(sc->pops);
   for (int i = 0; i < sc->ndists; i++) { free(sc->dists[i].values); free(sc->dists[i].weights); }
   free(sc->dists);
+  free(sc->helpers);
   free(sc);
 }
 
@@ -458,6 +472,10 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
   for (int i = 0; i < n->n; i++) {
     if (v->type == TV_MAP) v->keys[i] = scen_strdup(L, n->keys[i]->str);
     scen_value(L, n->items[i], &v->items[i]);
+    if (v->type == TV_MAP) {
+      v->items[i].key_line = n->keys[i]->line;
+      v->items[i].key_col = n->keys[i]->col;
+    }
     v->n = i + 1;
   }
 }
@@ -604,6 +622,16 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
     a->max = INFINITY;
     a->slot = -1;
     a->dist = -1;
+    /* `policy:` indented into `attrs:` reads as an attribute: say so */
+    static const char *const actor_keys[] = {"role", "name", "attrs", "policy", "params"};
+    static const char *const rel_keys[] = {"from", "to", "kind", "attrs"};
+    int is_actor = strncmp(owner, "actor", 5) == 0;
+    if (is_actor ? scen_in(k->str, actor_keys, NELEM(actor_keys))
+                 : scen_in(k->str, rel_keys, NELEM(rel_keys))) {
+      scen_err(L, k, "'%s' is not an attribute: it is a key of %s, probably indented one level "
+               "too deep (line it up with 'attrs:')", k->str, owner);
+      continue;
+    }
     scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
                     "views use it for the id, role, name, params, kind, from, to or act");
     if (v->type != YN_MAP) {
@@ -652,6 +680,11 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
                k->str, owner);
       continue;
     }
+    if (ok && a->integer && ((mn && a->min != floor(a->min)) || (mx && a->max != floor(a->max)))) {
+      scen_err(L, mn && a->min != floor(a->min) ? mn : mx, "the bounds of integer attribute '%s' "
+               "of %s must be whole numbers (clamping to them must give one)", k->str, owner);
+      continue;
+    }
     if (dn) {
       if (ok) a->dist = scen_dist(L, v, a, owner);
       continue;
@@ -689,7 +722,8 @@ static int scen_activation(scen_load *L, const ynode *n) {
 static void scen_experiment(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'experiment'") <= 0) return;
-  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation"};
+  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation",
+                                     "precision", "batch"};
   scen_keys(L, node, keys, NELEM(keys), "in experiment");
   long long v;
   const ynode *n;
@@ -725,6 +759,18 @@ static void scen_experiment(scen_load *L, const ynode *node) {
       sc->has_seed = 1;
     }
   }
+  /* Run until precise (docs/experiments.md): a half-width in (0, 0.5]. */
+  if ((n = ynode_get(node, "precision"))) {
+    double h;
+    if (scen_number(L, n, "precision", &h) == 0) {
+      if (!(h > 0 && h <= 0.5))
+        scen_err(L, n, "precision is the widest 95%% half-width allowed, a number in (0, 0.5], got %g", h);
+      else
+        sc->precision = h;
+    }
+  }
+  if ((n = ynode_get(node, "batch")) && scen_integer(L, n, "batch", 1, INT_MAX, &v) == 0)
+    sc->batch = (int)v;
   if ((n = ynode_get(node, "tick_unit"))) {
     char *u = scen_text(L, n, "tick_unit");
     if (u) { free(sc->tick_unit); sc->tick_unit = u; }
@@ -765,7 +811,10 @@ static void scen_model(scen_load *L, const ynode *node) {
       scen_err(L, k, "%s (see docs/model.md)", msg);
       continue;
     }
-    scen_number(L, node->items[i], k->str, &sc->model[j].value);
+    char err[300];
+    if (scen_number(L, node->items[i], k->str, &sc->model[j].value) == 0 &&
+        model_check_value(sc, j, sc->model[j].value, err, sizeof err))
+      scen_err(L, node->items[i], "%s (see docs/model.md)", err);
   }
   free(names);
 }
@@ -816,7 +865,7 @@ static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynod
     int role = scen_role(L, n->str);
     if (role >= 0) a->role = role;
   }
-  if ((n = ynode_get(v, "name")) && !pop) {
+  if ((n = ynode_get(v, "name"))) {   /* a population's: a pattern, see scen_pop_copy */
     char *name = scen_text(L, n, "name");
     if (name) { free(a->name); a->name = name; }
   }
@@ -913,6 +962,22 @@ static void scen_value_copy(scen_load *L, const tr_value *from, tr_value *to) {
 static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
   tr_scenario *sc = L->sc;
   const tr_actordecl *one = &sc->actors[p->first];
+  /* A `name` with "{i}" numbers the members' names like their ids. */
+  if (one->name && one->id && strcmp(one->name, one->id) != 0 && strstr(one->name, "{i}")) {
+    for (int m = p->cap - 1; m >= 0; m--) {
+      tr_actordecl *a = &sc->actors[p->first + m];
+      char *nm = scen_member_id(one->name, m + 1);
+      if (!nm) nm = scen_strdup(L, one->name);
+      if (!nm) return;
+      free(a->name);
+      a->name = nm;     /* member 1's pattern is replaced last */
+    }
+  } else if (one->name && one->id && strcmp(one->name, one->id) != 0) {
+    for (int m = 1; m < p->cap; m++) {
+      free(sc->actors[p->first + m].name);
+      sc->actors[p->first + m].name = scen_strdup(L, one->name);
+    }
+  }
   for (int m = 1; m < p->cap; m++) {
     tr_actordecl *a = &sc->actors[p->first + m];
     a->role = one->role;
@@ -1164,41 +1229,215 @@ static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
            "patronage; declare other kinds in a top-level 'kinds:' list", msg);
 }
 
+/* One relation {from, to, kind, attrs} into r. */
+static void scen_relation(scen_load *L, tr_reldecl *r, const ynode *v) {
+  static const char *const keys[] = {"from", "to", "kind", "attrs", "rule"};
+  r->from = r->to = -1;
+  r->line = v->line;
+  r->col = v->col;
+  if (v->type != YN_MAP) {
+    char buf[80];
+    scen_err(L, v, "expected a mapping {from, to, kind, attrs} for a relation, got %s",
+             scen_what(v, buf, sizeof buf));
+    r->kind = scen_strdup(L, "");
+    return;
+  }
+  scen_keys(L, v, keys, NELEM(keys) - 1, "in relation");
+  const ynode *from = ynode_get(v, "from"), *to = ynode_get(v, "to"), *kind = ynode_get(v, "kind");
+  if (!from) scen_err(L, v, "a relation needs 'from'");
+  else r->from = scen_actor_ref(L, from, "from");
+  if (!to) scen_err(L, v, "a relation needs 'to'");
+  else r->to = scen_actor_ref(L, to, "to");
+  r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+  if (r->kind) scen_check_kind(L, kind, r->kind);
+  if (!r->kind) r->kind = scen_strdup(L, "");
+  char owner[200];
+  snprintf(owner, sizeof owner, "relation %s -> %s",
+           from && from->type == YN_SCALAR ? from->str : "?",
+           to && to->type == YN_SCALAR ? to->str : "?");
+  scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
+}
+
+static const char *const scen_rules[] = {"all", "ring", "k_random", "erdos_renyi",
+                                         "barabasi_albert"};
+enum { RULE_ALL, RULE_RING, RULE_K_RANDOM, RULE_ER, RULE_BA };
+#define SCEN_MAX_RELS 20000000
+
+/* The actors a rule's from/to names: a population's members or one actor.
+** Returns the population index, -2 for a single actor, -1 after an error. */
+static int scen_group(scen_load *L, const ynode *n, const char *what, int *first, int *size) {
+  tr_scenario *sc = L->sc;
+  if (n && n->type == YN_SCALAR)
+    for (int p = 0; p < sc->npops; p++)
+      if (strcmp(sc->pops[p].name, n->str) == 0) {
+        *first = sc->pops[p].first;
+        *size = sc->pops[p].cap;
+        return p;
+      }
+  int a = scen_actor_ref(L, n, what);
+  if (a < 0) return -1;
+  *first = a;
+  *size = 1;
+  return -2;
+}
+
+/* The edges of a relation rule into E; the groups' first actors into
+** *f0, *t0. -1 after an error. */
+static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E, int *f0,
+                           int *t0) {
+  tr_scenario *sc = L->sc;
+  static const char *const keys[] = {"from", "to", "kind", "attrs", "rule", "k", "p", "m"};
+  scen_keys(L, v, keys, NELEM(keys), "in a relation rule");
+  const ynode *rn = ynode_get(v, "rule"), *fn = ynode_get(v, "from"), *tn = ynode_get(v, "to");
+  int rule = -1;
+  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(scen_rules); i++)
+    if (strcmp(rn->str, scen_rules[i]) == 0) rule = i;
+  if (rule < 0) {
+    char msg[512], buf[80];
+    snprintf(msg, sizeof msg, "unknown relation rule %s", scen_what(rn, buf, sizeof buf));
+    if (rn->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
+    scen_err(L, rn, "%s: all, ring, k_random, erdos_renyi or barabasi_albert", msg);
+    return -1;
+  }
+  if (!fn || !tn) { scen_err(L, v, "a relation rule needs 'from' and 'to'"); return -1; }
+  int nf, nt;
+  int pf = scen_group(L, fn, "from", f0, &nf), pt = scen_group(L, tn, "to", t0, &nt);
+  if (pf == -1 || pt == -1) return -1;
+  int same = *f0 == *t0 && nf == nt;
+  if ((rule == RULE_RING || rule == RULE_ER || rule == RULE_BA) && (!same || pf < 0)) {
+    scen_err(L, tn, "rule %s links the members of one population: 'from' and 'to' must name "
+             "the same population", scen_rules[rule]);
+    return -1;
+  }
+  long long k = 1, m = 1;
+  double p = 0;
+  const ynode *x;
+  int ok = 1;
+  if (rule == RULE_RING && (x = ynode_get(v, "k"))) ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
+  if (rule == RULE_K_RANDOM) {
+    if (!(x = ynode_get(v, "k"))) { scen_err(L, v, "rule k_random needs 'k'"); ok = 0; }
+    else ok = scen_integer(L, x, "k", 0, INT_MAX, &k) == 0;
+    if (ok && k > nt - (same ? 1 : 0)) {
+      scen_err(L, x, "rule k_random: k = %lld, but each member has only %d others to link to",
+               k, nt - (same ? 1 : 0));
+      ok = 0;
+    }
+  }
+  if (rule == RULE_RING && ok && nf <= 2 * k) {
+    scen_err(L, rn, "rule ring with k = %lld needs more than %lld members, got %d", k, 2 * k, nf);
+    ok = 0;
+  }
+  if (rule == RULE_ER) {
+    if (!(x = ynode_get(v, "p"))) { scen_err(L, v, "rule erdos_renyi needs 'p'"); ok = 0; }
+    else if (scen_number(L, x, "p", &p) < 0) ok = 0;
+    else if (p < 0 || p > 1) { scen_err(L, x, "'p' must be in [0, 1], got %s", x->str); ok = 0; }
+  }
+  if (rule == RULE_BA) {
+    if (!(x = ynode_get(v, "m"))) { scen_err(L, v, "rule barabasi_albert needs 'm'"); ok = 0; }
+    else ok = scen_integer(L, x, "m", 1, INT_MAX, &m) == 0;
+    if (ok && m >= nf) {
+      scen_err(L, x, "rule barabasi_albert: m = %lld needs more than %lld members, got %d", m, m, nf);
+      ok = 0;
+    }
+  }
+  for (int i = 0; i < v->n; i++) {
+    const char *key = v->keys[i]->str;
+    if ((!strcmp(key, "k") && rule != RULE_RING && rule != RULE_K_RANDOM) ||
+        (!strcmp(key, "p") && rule != RULE_ER) || (!strcmp(key, "m") && rule != RULE_BA)) {
+      scen_err(L, v->keys[i], "rule %s takes no '%s'", scen_rules[rule], key);
+      ok = 0;
+    }
+  }
+  double expect = rule == RULE_ALL ? (double)nf * nt : rule == RULE_RING ? 2.0 * nf * k
+                : rule == RULE_K_RANDOM ? (double)nf * k : rule == RULE_ER ? p * nf * (nf - 1.0)
+                : 2.0 * nf * m;
+  if (ok && expect > SCEN_MAX_RELS) {
+    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule],
+             expect, SCEN_MAX_RELS);
+    ok = 0;
+  }
+  if (!ok) return -1;
+  if (pf >= 0) sc->pops[pf].ruled = 1;
+  if (pt >= 0) sc->pops[pt].ruled = 1;
+  gsl_rng *r = gsl_rng_alloc(rng_type());
+  if (!r) { scen_err(L, v, "out of memory"); return -1; }
+  /* Drawn once, from experiment.seed: the same network in every run. */
+  gsl_rng_set(r, (unsigned long)rng_run_seed(sc->seed, (UINT64_C(1) << 63) | (uint64_t)index));
+  int rc = 0;
+  switch (rule) {
+    case RULE_ALL: rc = net_all(E, nf, nt, same); break;
+    case RULE_RING: rc = net_ring(E, nf, (int)k); break;
+    case RULE_K_RANDOM: rc = net_k_random(E, nf, nt, (int)k, same, r); break;
+    case RULE_ER: rc = net_erdos_renyi(E, nf, p, r); break;
+    default: rc = net_barabasi_albert(E, nf, (int)m, r); break;
+  }
+  gsl_rng_free(r);
+  if (rc || E->n > SCEN_MAX_RELS) {
+    scen_err(L, v, rc ? "out of memory" : "the rule made more than %d relations", SCEN_MAX_RELS);
+    return -1;
+  }
+  return 0;
+}
+
 static void scen_relations(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
-  sc->rels = calloc((size_t)node->n, sizeof *sc->rels);
-  if (!sc->rels) { scen_err(L, node, "out of memory"); return; }
-  static const char *const keys[] = {"from", "to", "kind", "attrs"};
+  net_edges *E = calloc((size_t)node->n, sizeof *E);
+  int *f0 = calloc((size_t)node->n, sizeof *f0), *t0 = calloc((size_t)node->n, sizeof *t0);
+  if (!E || !f0 || !t0) { free(E); free(f0); free(t0); scen_err(L, node, "out of memory"); return; }
+  size_t total = 0;
   for (int i = 0; i < node->n; i++) {
     const ynode *v = node->items[i];
-    tr_reldecl *r = &sc->rels[i];
-    sc->nrels = i + 1;
-    r->from = r->to = -1;
-    r->line = v->line;
-    r->col = v->col;
-    if (v->type != YN_MAP) {
-      char buf[80];
-      scen_err(L, v, "expected a mapping {from, to, kind, attrs} for a relation, got %s",
-               scen_what(v, buf, sizeof buf));
-      r->kind = scen_strdup(L, "");
+    if (v->type == YN_MAP && ynode_get(v, "rule")) {
+      if (scen_rule_edges(L, v, i, &E[i], &f0[i], &t0[i]) < 0) E[i].n = 0;
+      total += E[i].n;
+    } else {
+      total++;
+    }
+  }
+  if (total > SCEN_MAX_RELS) {
+    scen_err(L, node, "the relations number %zu; at most %d", total, SCEN_MAX_RELS);
+    total = 0;
+  }
+  sc->rels = total ? calloc(total, sizeof *sc->rels) : NULL;
+  if (total && !sc->rels) scen_err(L, node, "out of memory");
+  for (int i = 0; sc->rels && i < node->n; i++) {
+    const ynode *v = node->items[i];
+    if (!(v->type == YN_MAP && ynode_get(v, "rule"))) {
+      scen_relation(L, &sc->rels[sc->nrels++], v);
       continue;
     }
-    scen_keys(L, v, keys, NELEM(keys), "in relation");
-    const ynode *from = ynode_get(v, "from"), *to = ynode_get(v, "to"), *kind = ynode_get(v, "kind");
-    if (!from) scen_err(L, v, "a relation needs 'from'");
-    else r->from = scen_actor_ref(L, from, "from");
-    if (!to) scen_err(L, v, "a relation needs 'to'");
-    else r->to = scen_actor_ref(L, to, "to");
-    r->kind = kind ? scen_text(L, kind, "kind") : NULL;
-    if (r->kind) scen_check_kind(L, kind, r->kind);
-    if (!r->kind) r->kind = scen_strdup(L, "");
+    if (E[i].n == 0) continue;
+    const ynode *kind = ynode_get(v, "kind");
     char owner[200];
-    snprintf(owner, sizeof owner, "relation %s -> %s",
-             from && from->type == YN_SCALAR ? from->str : "?",
-             to && to->type == YN_SCALAR ? to->str : "?");
-    scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
+    snprintf(owner, sizeof owner, "the relations of rule %s", ynode_get(v, "rule")->str);
+    tr_attrdecl *attrs;
+    int nattrs;
+    scen_attrs(L, ynode_get(v, "attrs"), owner, &attrs, &nattrs);
+    char *k = kind ? scen_text(L, kind, "kind") : NULL;
+    if (k) scen_check_kind(L, kind, k);
+    for (size_t e = 0; e < E[i].n; e++) {
+      tr_reldecl *r = &sc->rels[sc->nrels++];
+      r->from = f0[i] + E[i].e[2 * e];
+      r->to = t0[i] + E[i].e[2 * e + 1];
+      r->kind = scen_strdup(L, k ? k : "");
+      r->line = v->line;
+      r->col = v->col;
+      if (nattrs) {
+        r->attrs = calloc((size_t)nattrs, sizeof *r->attrs);
+        if (!r->attrs) { scen_err(L, v, "out of memory"); break; }
+        r->nattrs = nattrs;
+        for (int a = 0; a < nattrs; a++) {
+          r->attrs[a] = attrs[a];
+          r->attrs[a].name = scen_strdup(L, attrs[a].name);
+        }
+      }
+    }
+    free(k);
+    scen_attrs_free(attrs, nattrs);
   }
+  for (int i = 0; i < node->n; i++) free(E[i].e);
+  free(E); free(f0); free(t0);
 }
 
 /* Slots (actors' attributes, then relations'), and the relation hash; a
@@ -1532,9 +1771,16 @@ static void scen_variants(scen_load *L, const ynode *node) {
   }
 }
 
-/* A swept value must lie inside the bounds of a bounded attribute. */
+/* A swept value must lie inside the bounds of a bounded attribute, the
+** range of a model parameter, and fit a declared parameter. */
 static int scen_sweep_inside(scen_load *L, const ynode *at, const tr_attrdecl *attr,
-                             const char *path, double x) {
+                             const char *path, double x, const tr_path *p) {
+  char err[600];
+  if ((p->kind == PATH_MODEL && model_check_value(L->sc, p->model, x, err, sizeof err)) ||
+      (p->kind == PATH_PARAM && params_check_number(L->sc, p->actor, p->key, x, err, sizeof err))) {
+    scen_err(L, at, "%s", err);
+    return -1;
+  }
   if (!attr || !attr->bounded || (x >= attr->min && x <= attr->max)) return 0;
   scen_err(L, at, "value %g is outside [%g, %g] of '%s'", x, attr->min, attr->max, path);
   return -1;
@@ -1553,7 +1799,7 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     p->nvalues = v->n;
     for (int i = 0; i < v->n; i++)
       if (scen_number(L, v->items[i], k->str, &p->values[i]) == 0)
-        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i]);
+        scen_sweep_inside(L, v->items[i], attr, k->str, p->values[i], &p->path);
     return;
   }
   if (v->type != YN_MAP) {
@@ -1586,8 +1832,8 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     scen_err(L, mn, "min %g is greater than max %g in the sweep of '%s'", p->min, p->max, k->str);
     return;
   }
-  if (scen_sweep_inside(L, mn, attr, k->str, p->min) < 0 ||
-      scen_sweep_inside(L, mx, attr, k->str, p->max) < 0)
+  if (scen_sweep_inside(L, mn, attr, k->str, p->min, &p->path) < 0 ||
+      scen_sweep_inside(L, mx, attr, k->str, p->max, &p->path) < 0)
     return;
   if (sc->sweep_method == SWEEP_GRID) {
     p->values = calloc((size_t)p->steps, sizeof *p->values);
@@ -1765,7 +2011,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       if (n->type == YN_SCALAR)
         diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
                           NELEM(scen_sweep_methods));
-      scen_err(L, n, "%s: grid, sobol, lhs, random or file", msg);
+      scen_err(L, n, "%s: grid, sobol, lhs, random, file or saltelli", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
     }
@@ -1811,19 +2057,56 @@ static void scen_sweep(scen_load *L, const ynode *node) {
     scen_sweep_param(L, &p, k, v);
     sc->sweep[sc->nsweep++] = p;
   }
+  /* Saltelli: a Sobol sequence of 2k dimensions (GSL: at most 40), and
+  ** N (k + 2) points (docs/experiments.md, Sobol indices). */
+  if (sc->sweep_method == SWEEP_SALTELLI && params->n > 20)
+    scen_err(L, params, "a saltelli sweep takes at most 20 params (its Sobol sequence has 2 "
+             "dimensions per param, and GSL's at most 40), got %d", params->n);
+  else if (sc->sweep_method == SWEEP_SALTELLI && sc->sweep_points > 0
+           && (long long)sc->sweep_points * (params->n + 2) > 10000000)
+    scen_err(L, ynode_get(node, "points"), "a saltelli sweep of %d params and %d points runs "
+             "%lld points (N (k + 2)), more than 10000000", params->n, sc->sweep_points,
+             (long long)sc->sweep_points * (params->n + 2));
 }
 
 /* ------------------------------------------------------------ the load */
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds"};
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds",
+  "helpers"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return strdup(".");
   if (slash == path) return strdup("/");
   return strndup(path, (size_t)(slash - path));
+}
+
+/* With an attribute on_bound: reject, the run's record counts the dropped
+** writes: a last metric `rejected` = world.rejected, unless the scenario
+** defines a metric of that name itself (docs/scenario-format.md#actors). */
+static void scen_rejected_metric(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  const tr_attrdecl *at = NULL;
+  for (int a = 0; a < sc->nactors && !at; a++)
+    for (int i = 0; i < sc->actors[a].nattrs && !at; i++)
+      if (sc->actors[a].attrs[i].on_bound == BOUND_REJECT) at = &sc->actors[a].attrs[i];
+  for (int r = 0; r < sc->nrels && !at; r++)
+    for (int i = 0; i < sc->rels[r].nattrs && !at; i++)
+      if (sc->rels[r].attrs[i].on_bound == BOUND_REJECT) at = &sc->rels[r].attrs[i];
+  if (!at) return;
+  for (int i = 0; i < sc->nmetrics; i++)
+    if (sc->metrics[i].name && strcmp(sc->metrics[i].name, "rejected") == 0) return;
+  tr_exprdecl *m = realloc(sc->metrics, (size_t)(sc->nmetrics + 1) * sizeof *m);
+  if (!m) { scen_err(L, NULL, "out of memory"); return; }
+  sc->metrics = m;
+  m = &sc->metrics[sc->nmetrics++];
+  memset(m, 0, sizeof *m);
+  m->name = scen_strdup(L, "rejected");
+  m->expr = scen_strdup(L, "world.rejected");
+  m->line = m->name_line = at->line;
+  m->col = m->name_col = at->col;
 }
 
 static void scen_validate(scen_load *L, const ynode *root) {
@@ -1839,6 +2122,11 @@ static void scen_validate(scen_load *L, const ynode *root) {
   }
   if ((n = ynode_get(root, "title"))) sc->title = scen_text(L, n, "title");
   if ((n = ynode_get(root, "description"))) sc->description = scen_text(L, n, "description");
+  if ((n = ynode_get(root, "helpers"))) {
+    sc->helpers = scen_script(L, n, "helpers");
+    sc->helpers_line = n->line;
+    sc->helpers_col = n->col;
+  }
 
   scen_experiment(L, ynode_get(root, "experiment"));
   scen_limits(L, ynode_get(root, "limits"));
@@ -1849,6 +2137,8 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_relations(L, ynode_get(root, "relations"));
   scen_layout(L);
   scen_actions(L, ynode_get(root, "actions"));
+  L->errors += params_collect(sc, L->d);
+  L->errors += params_check_actors(sc, L->d);
 
   if ((n = ynode_get(root, "default_outcome"))) {
     char *name = scen_text(L, n, "default_outcome");
@@ -1860,6 +2150,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
     }
   }
   scen_exprs(L, ynode_get(root, "metrics"), 0, &sc->metrics, &sc->nmetrics);
+  scen_rejected_metric(L);
   scen_exprs(L, ynode_get(root, "outcomes"), 1, &sc->outcomes, &sc->noutcomes);
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
@@ -1965,6 +2256,7 @@ static tr_scenario *scen_from_tree(ynode *root, const char *path, tr_scenario_fi
     tr_scenario_free(sc);
     return NULL;
   }
+  check_warnings(sc, d);
   return sc;
 }
 

@@ -19,15 +19,39 @@
 #include <stdlib.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_machine.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_roots.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
 #include "internal.h"
 
+/* The x in [0, 1] with gsl_cdf_beta_P(x, a, b) = p, by Brent's method
+** (gsl_root_fsolver_brent) on the bracket [0, 1], where the CDF goes from 0
+** to 1. Used where GSL's own inverse (gsl_cdf_beta_Pinv, a Newton
+** iteration) fails to converge and returns NaN, which it does for many
+** (k, n) with n in the thousands. NaN only if the solver itself fails. */
+static double stats_beta_root(double p, double a, double b);
+
 /* Exact (Clopper–Pearson) interval of a binomial proportion k/n at the
-** given confidence (e.g. 0.95): the alpha/2 quantiles of Beta(k, n-k+1) and
-** Beta(k+1, n-k), with the bounds pinned to 0 and 1 at k = 0 and k = n. */
+** given confidence (e.g. 0.95): the alpha/2 quantile of Beta(k, n-k+1) and
+** the 1 - alpha/2 quantile of Beta(k+1, n-k), with the bounds pinned to 0
+** and 1 at k = 0 and k = n. Both bounds are lower-tail quantiles; each is
+** GSL's inverse when it converges to a value whose CDF is the target, else
+** the bracketed root of the CDF: never missing for 0 <= k <= n. */
+static double stats_beta_quantile(double p, double a, double b)
+{
+  double x = gsl_cdf_beta_Pinv(p, a, b);
+
+  if (isfinite(x) && x >= 0 && x <= 1
+      && fabs(gsl_cdf_beta_P(x, a, b) - p) <= 1e-12 * p)
+    return x;
+  return stats_beta_root(p, a, b);
+}
+
 void stats_clopper_pearson(unsigned k, unsigned n, double conf,
                            double *lo, double *hi)
 {
@@ -37,8 +61,42 @@ void stats_clopper_pearson(unsigned k, unsigned n, double conf,
     *lo = *hi = NAN;
     return;
   }
-  *lo = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(alpha / 2, k, (double)n - k + 1);
-  *hi = k == n ? 1.0 : gsl_cdf_beta_Qinv(alpha / 2, (double)k + 1, (double)n - k);
+  *lo = k == 0 ? 0.0 : stats_beta_quantile(alpha / 2, k, (double)n - k + 1);
+  *hi = k == n ? 1.0 : stats_beta_quantile(1 - alpha / 2, (double)k + 1, (double)n - k);
+}
+
+typedef struct { double p, a, b; } stats_beta_target;
+
+static double stats_beta_gap(double x, void *arg)
+{
+  const stats_beta_target *t = arg;
+  return gsl_cdf_beta_P(x, t->a, t->b) - t->p;
+}
+
+static double stats_beta_root(double p, double a, double b)
+{
+  stats_beta_target t = {p, a, b};
+  gsl_function f = {stats_beta_gap, &t};
+  gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+  double x = NAN, lo = 0, hi = 1;
+
+  if (!s || gsl_root_fsolver_set(s, &f, lo, hi) != GSL_SUCCESS) {
+    if (s)
+      gsl_root_fsolver_free(s);
+    return NAN;
+  }
+  for (int i = 0; i < 500; i++) {
+    if (gsl_root_fsolver_iterate(s) != GSL_SUCCESS)
+      break;
+    x = gsl_root_fsolver_root(s);
+    lo = gsl_root_fsolver_x_lower(s);
+    hi = gsl_root_fsolver_x_upper(s);
+    if (gsl_root_test_interval(lo, hi, 0, 4 * GSL_DBL_EPSILON) == GSL_SUCCESS
+        || stats_beta_gap(x, &t) == 0)
+      break;
+  }
+  gsl_root_fsolver_free(s);
+  return x;
 }
 
 /* mean ± t(1 - alpha/2, n - 1) · sd / sqrt(n). */
@@ -92,9 +150,10 @@ void stats_describe(double *x, size_t n, double conf, stats_summary *s)
 /* ------------------------------------------------------ paired differences */
 
 /* Mean of the per-pair differences and its t-interval (n - 1 degrees of
-** freedom). When every difference is the same number the sample sd is 0
-** and the interval is exactly [mean, mean]: it is pinned rather than
-** computed, so that no rounding in mean ± 0 can widen it. */
+** freedom); no interval (NaN) with one pair. When every one of n >= 2
+** differences is the same number the sample sd is 0 and the interval is
+** exactly [mean, mean]: it is pinned rather than computed, so that no
+** rounding in mean ± 0 can widen it. */
 void stats_paired(const double *diffs, size_t n, double conf,
                   double *mean, double *lo, double *hi)
 {
@@ -104,6 +163,8 @@ void stats_paired(const double *diffs, size_t n, double conf,
   if (n == 0)
     return;
   *mean = gsl_stats_mean(diffs, 1, n);
+  if (n < 2)                    /* one pair: no interval, even a zero-width one */
+    return;
   for (size_t i = 1; i < n && constant; i++)
     constant = diffs[i] == diffs[0];
   if (constant) {
@@ -286,5 +347,102 @@ done:
   if (target) gsl_vector_free(target);
   if (rx) gsl_vector_free(rx);
   if (ry) gsl_vector_free(ry);
+  return rc;
+}
+
+/* ----------------------------------------------------------- Sobol indices */
+
+/* The estimators on the base rows idx[0..N-1] (a bootstrap resample, or
+** 0..N-1): V the variance of the 2N values of A and B (divided by 2N),
+** S1_i = mean_j yB_j (yABi_j - yA_j) / V (Saltelli et al. 2010, Table 2
+** (b)), ST_i = mean_j (yA_j - yABi_j)^2 / (2 V) (Jansen 1999). NaN when
+** V = 0. */
+static void stats_sobol_once(const double *ya, const double *yb, const double *yab,
+                             size_t N, size_t k, const size_t *idx,
+                             double *s1, double *st)
+{
+  double mean = 0, var = 0;
+
+  for (size_t j = 0; j < N; j++)
+    mean += ya[idx[j]] + yb[idx[j]];
+  mean /= 2.0 * (double)N;
+  for (size_t j = 0; j < N; j++) {
+    double a = ya[idx[j]] - mean, b = yb[idx[j]] - mean;
+    var += a * a + b * b;
+  }
+  var /= 2.0 * (double)N;
+  for (size_t i = 0; i < k; i++) {
+    const double *yi = yab + i * N;
+    double first = 0, total = 0;
+    for (size_t j = 0; j < N; j++) {
+      size_t r = idx[j];
+      first += yb[r] * (yi[r] - ya[r]);
+      total += (ya[r] - yi[r]) * (ya[r] - yi[r]);
+    }
+    s1[i] = var > 0 ? first / (double)N / var : NAN;
+    st[i] = var > 0 ? total / (2.0 * (double)N) / var : NAN;
+  }
+}
+
+int stats_sobol(const double *ya, const double *yb, const double *yab,
+                size_t N, size_t k, size_t nboot, void *rng, double conf,
+                double *s1, double *s1_lo, double *s1_hi,
+                double *st, double *st_lo, double *st_hi)
+{
+  size_t *idx = malloc((N ? N : 1) * sizeof *idx);
+  double *b1 = malloc((k * nboot + 1) * sizeof *b1);
+  double *bt = malloc((k * nboot + 1) * sizeof *bt);
+  double *one1 = malloc((k + 1) * sizeof *one1);
+  double *onet = malloc((k + 1) * sizeof *onet);
+  int rc = -1;
+
+  for (size_t i = 0; i < k; i++)
+    s1[i] = s1_lo[i] = s1_hi[i] = st[i] = st_lo[i] = st_hi[i] = NAN;
+  if (!idx || !b1 || !bt || !one1 || !onet)
+    goto done;
+  rc = 0;
+  if (N < 2)
+    goto done;
+  for (size_t j = 0; j < N; j++)
+    idx[j] = j;
+  stats_sobol_once(ya, yb, yab, N, k, idx, s1, st);
+  if (isnan(s1[0]) || nboot < 2)
+    goto done;
+
+  /* Bootstrap: resample the N base rows with replacement (each row j
+  ** carries its A, B and every A_B^(i) value), nboot times; the interval is
+  ** the (1 - conf)/2 and (1 + conf)/2 percentiles of the resampled
+  ** indices. A resample whose variance is 0 counts as undefined and makes
+  ** the interval undefined. */
+  for (size_t b = 0; b < nboot; b++) {
+    for (size_t j = 0; j < N; j++)
+      idx[j] = (size_t)gsl_rng_uniform_int(rng, (unsigned long)N);
+    stats_sobol_once(ya, yb, yab, N, k, idx, one1, onet);
+    for (size_t i = 0; i < k; i++) {
+      b1[i * nboot + b] = one1[i];
+      bt[i * nboot + b] = onet[i];
+    }
+  }
+  for (size_t i = 0; i < k; i++) {
+    double *x1 = b1 + i * nboot, *xt = bt + i * nboot;
+    int defined = 1;
+    for (size_t b = 0; b < nboot && defined; b++)
+      defined = !isnan(x1[b]) && !isnan(xt[b]);
+    if (!defined)
+      continue;
+    gsl_sort(x1, 1, nboot);
+    gsl_sort(xt, 1, nboot);
+    s1_lo[i] = gsl_stats_quantile_from_sorted_data(x1, 1, nboot, (1 - conf) / 2);
+    s1_hi[i] = gsl_stats_quantile_from_sorted_data(x1, 1, nboot, (1 + conf) / 2);
+    st_lo[i] = gsl_stats_quantile_from_sorted_data(xt, 1, nboot, (1 - conf) / 2);
+    st_hi[i] = gsl_stats_quantile_from_sorted_data(xt, 1, nboot, (1 + conf) / 2);
+  }
+
+done:
+  free(idx);
+  free(b1);
+  free(bt);
+  free(one1);
+  free(onet);
   return rc;
 }

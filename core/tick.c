@@ -49,6 +49,7 @@ void script_describe(const tr_lua *lx, char *buf, size_t size) {
     case WHAT_WHEN: snprintf(buf, size, "event '%s' (when)", sc->events[i].name); break;
     case WHAT_METRIC: snprintf(buf, size, "metric '%s'", sc->metrics[i].name); break;
     case WHAT_OUTCOME: snprintf(buf, size, "outcome '%s'", sc->outcomes[i].name); break;
+    case WHAT_LOAD_HELPERS: snprintf(buf, size, "loading helpers %s", sc->helpers); break;
     default: snprintf(buf, size, "setting up the run"); break;
   }
 }
@@ -173,9 +174,9 @@ static void apply_events(lua_State *L, tr_lua *lx, int t) {
       check_fault(L, w);
     }
     w->event_done[e] = 1;
-    if (world_log(w, -1, ev->name, -1, ev->cameo, ev->has_goldstein ? ev->goldstein : NAN,
-                  ev->nchanges == 1 ? ev->changes[0].value : NAN))
-      luaL_error(L, "out of memory");
+    int lrc = world_log(w, -1, ev->name, -1, ev->cameo, ev->has_goldstein ? ev->goldstein : NAN,
+                        ev->nchanges == 1 ? ev->changes[0].value : NAN);
+    if (lrc) luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
   }
 }
 
@@ -220,8 +221,8 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
     }
     check_fault(L, w);
     lua_settop(L, args - 1);
-    if (world_log(w, q.actor, ac->name, q.target, cameo, goldstein, value))
-      luaL_error(L, "out of memory");
+    int lrc = world_log(w, q.actor, ac->name, q.target, cameo, goldstein, value);
+    if (lrc) luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
   }
   w->nq = 0;
 }

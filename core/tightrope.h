@@ -146,6 +146,14 @@ TR_API int tr_options_set_seed(tr_options *o, uint64_t seed);
 TR_API int tr_options_set_threads(tr_options *o, int threads);
 /* The output folder (NULL: results/<scenario id>). */
 TR_API int tr_options_set_out(tr_options *o, const char *dir);
+/* Run until precise (docs/experiments.md): batches of `batch` runs (>= 1;
+** default experiment.batch, else 100) until every outcome share's 95%
+** Clopper-Pearson half-width is <= half_width (0 < half_width <= 0.5);
+** runs is then the ceiling (default experiment.runs, else 10000). With it
+** the callback sees the runs 1..n reached, in output order, once the last
+** batch is in. */
+TR_API int tr_options_set_precision(tr_options *o, double half_width);
+TR_API int tr_options_set_batch(tr_options *o, int batch);
 /* --set PATH=VALUE (repeatable): checked against the scenario when the
 ** experiment starts; -1 here only when the text has no '='. */
 TR_API int tr_options_add_set(tr_options *o, const char *path_eq_value);
@@ -157,6 +165,14 @@ TR_API int tr_options_set_events(tr_options *o, int on);
 TR_API int tr_options_set_format(tr_options *o, int format);
 /* --resume: finish the interrupted experiment in the output folder. */
 TR_API int tr_options_set_resume(tr_options *o, int on);
+/* --keep-going: a run that fails is recorded (runs.csv outcome `error`,
+** errors.csv) and the others finish; the status is still TR_ERUNTIME. */
+TR_API int tr_options_set_keep_going(tr_options *o, int on);
+/* --strict: tr_scenario_load_options refuses a scenario with warnings. */
+TR_API int tr_options_set_strict(tr_options *o, int on);
+/* --force: write into an existing folder that is not a tightrope output
+** folder but holds files with result names (refused otherwise). */
+TR_API int tr_options_set_force(tr_options *o, int on);
 /* Progress line on stderr when it is a terminal (off by default). */
 TR_API int tr_options_set_progress(tr_options *o, int on);
 /* Catch SIGINT and SIGTERM while the experiment runs, and stop as

@@ -12,6 +12,7 @@
 ** parse. A load with any error returns NULL and frees what it built.
 */
 #include <errno.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +55,72 @@ static void ynode_offset_place(const ynode_parse *p, size_t offset, int *line, i
   *col = c;
 }
 
+/* The text of line l (1-based) of the input: start and length. */
+static int ynode_line(const ynode_parse *p, int l, const char **start) {
+  const char *t = (const char *)p->text, *end = t + p->len;
+  for (int i = 1; i < l && t < end; i++) {
+    const char *nl = memchr(t, '\n', (size_t)(end - t));
+    if (!nl) return -1;
+    t = nl + 1;
+  }
+  if (t >= end && l > 1) return -1;
+  const char *nl = memchr(t, '\n', (size_t)(end - t));
+  *start = t;
+  return (int)((nl ? nl : end) - t);
+}
+
+/* A key line "  name: ..." : its indentation and key (into key). */
+static int ynode_key_line(const char *s, int len, int *indent, char *key, size_t size) {
+  int i = 0;
+  while (i < len && s[i] == ' ') i++;
+  if (i < len && s[i] == '-') return 0;             /* a list item */
+  int k = i;
+  while (k < len && (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '-' || s[k] == '.'))
+    k++;
+  if (k == i || k >= len || s[k] != ':' || (k + 1 < len && s[k + 1] != ' ')) return 0;
+  *indent = i;
+  snprintf(key, size, "%.*s", k - i, s + i);
+  return 1;
+}
+
+/* What a user can do about a syntax error at line l, in their words:
+** tabs, and keys of one mapping that do not line up. "" when unknown. */
+static void ynode_hint(const ynode_parse *p, int l, char *hint, size_t size) {
+  hint[0] = '\0';
+  const char *s;
+  for (int k = l; k >= 1 && k >= l - 1; k--) {
+    int len = ynode_line(p, k, &s);
+    for (int i = 0; i < len && (s[i] == ' ' || s[i] == '\t'); i++)
+      if (s[i] == '\t') {
+        if (k == l) snprintf(hint, size, ": YAML does not allow tabs for indentation: use spaces");
+        else snprintf(hint, size, ": line %d is indented with a tab; YAML does not allow tabs for "
+                      "indentation: use spaces", k);
+        return;
+      }
+  }
+  int len = ynode_line(p, l, &s), indent, pindent;
+  char key[128], pkey[128];
+  if (len < 0 || !ynode_key_line(s, len, &indent, key, sizeof key)) return;
+  for (int k = l - 1; k >= 1; k--) {
+    const char *ps;
+    int plen = ynode_line(p, k, &ps), j = 0;
+    while (j < plen && ps[j] == ' ') j++;
+    if (j == plen || ps[j] == '#') continue;         /* blank or comment */
+    if (!ynode_key_line(ps, plen, &pindent, pkey, sizeof pkey) || pindent == indent) return;
+    /* the line above opens a block only when nothing follows its colon */
+    const char *after = ps + pindent + strlen(pkey) + 1;
+    while (after < ps + plen && *after == ' ') after++;
+    int opens = after == ps + plen || *after == '#';
+    if (indent > pindent && !opens)
+      snprintf(hint, size, ": '%s:' is indented deeper than '%s:' above it; keys of one mapping "
+               "line up", key, pkey);
+    else if (indent < pindent)
+      snprintf(hint, size, ": '%s:' is indented less than '%s:' above it; keys of one mapping "
+               "line up", key, pkey);
+    return;
+  }
+}
+
 static void ynode_syntax_error(ynode_parse *p) {
   yaml_parser_t *yp = &p->parser;
   int line, col;
@@ -74,10 +141,13 @@ static void ynode_syntax_error(ynode_parse *p) {
   }
   line = (int)yp->problem_mark.line + 1;
   col = (int)yp->problem_mark.column + 1;
+  char hint[600];
+  ynode_hint(p, line, hint, sizeof hint);
   if (yp->context)
-    ynode_error(p, line, col, "%s %s", yp->problem ? yp->problem : "syntax error", yp->context);
+    ynode_error(p, line, col, "%s %s%s", yp->problem ? yp->problem : "syntax error", yp->context,
+                hint);
   else
-    ynode_error(p, line, col, "%s", yp->problem ? yp->problem : "syntax error");
+    ynode_error(p, line, col, "%s%s", yp->problem ? yp->problem : "syntax error", hint);
 }
 
 static int ynode_next(ynode_parse *p, yaml_event_t *ev) {

@@ -228,3 +228,322 @@ def test_replay_usage_errors_exit_2():
             rc, out, err = c.run(*args)
             assert rc == 2, f"{args}: exit {rc}: {err}"
             assert err.startswith(start), f"{args}: {err}"
+
+
+# ---------------------------------------------------------- declared params
+
+POLICY = """
+declare {name = "every", type = "integer", default = 4, min = 1, doc = "act every N ticks"}
+declare {name = "rate", type = "number", min = 0, max = 1, doc = "a probability"}
+declare {name = "partner", type = "actor", doc = "who it works with"}
+declare {name = "sides", type = "list", items = "actor", doc = "the two sides"}
+declare {name = "label", type = "string", default = "x"}
+function decide(me, world)
+  me.x = me.params.every
+  return me.params.rate, me.params.partner, me.params.sides, me.params.label
+end
+"""
+P_HEAD = HEAD + "actors:\n  b: {role: state, attrs: {x: 0}}\n"
+# line 3 actors:, 4 b, 5 a
+
+
+def test_undeclared_param_key_with_builtin_policy():
+    # the built-in mediator declares talks_every: a typo is an error, not the default
+    expect(P_HEAD + "  a: {role: mediator, attrs: {x: 0}, policy: policies/mediator.lua,"
+           " params: {parties: [a, b], talks_evry: 2}}\n",
+           ["bad.yaml:5:95: error: the policy of actor 'a' (%s) declares no parameter "
+            "'talks_evry' (did you mean 'talks_every'?)" % os.path.join(
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                "scripts/policies/mediator.lua")])
+
+
+def test_param_of_wrong_type_or_out_of_range():
+    expect(P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: p.lua,"
+           " params: {every: 2.5, rate: \"0.5\", partner: bb, sides: [a, c]}}\n"
+           "  c: {role: state, attrs: {x: 0}, policy: p.lua, params: {rate: 1.5, label: 3}}\n",
+           ["bad.yaml:5:66: error: parameter 'every' of actor 'a' is an integer, got 2.5",
+            "bad.yaml:5:77: error: parameter 'rate' of actor 'a' is a number, got the text '0.5': "
+            "remove the quotes",
+            "bad.yaml:5:93: error: parameter 'partner' of actor 'a' is an actor id: unknown actor "
+            "'bb' (did you mean 'b'?)",
+            "bad.yaml:6:65: error: parameter 'rate' of actor 'c' must be at most 1, got 1.5",
+            "bad.yaml:6:77: error: parameter 'label' of actor 'c' is a string, got a number"],
+           files={"p.lua": POLICY})
+
+
+def test_undeclared_param_in_paths_variant_sweep_and_set():
+    base = P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: p.lua, params: {every: 2}}\n"
+    expect(base + "variants:\n  v: {set: {a.params.evry: 3}}\n"
+           "sweep:\n  params: {a.params.rat: [0.1, 0.2]}\n",
+           ["bad.yaml:7:13: error: the policy of actor 'a' (p.lua) declares no parameter 'evry' "
+            "(did you mean 'every'?) (path 'a.params.evry')",
+            "bad.yaml:9:12: error: the policy of actor 'a' (p.lua) declares no parameter 'rat' "
+            "(did you mean 'rate'?) (path 'a.params.rat')"],
+           files={"p.lua": POLICY})
+    # out of range where it is written: the variant's line, the sweep's value
+    expect(base + "variants:\n  v: {set: {a.params.every: 0}}\n"
+           "sweep:\n  params: {a.params.rate: [0.5, 1.5]}\n",
+           ["bad.yaml:9:33: error: parameter 'rate' of actor 'a' must be at most 1, got 1.5"],
+           files={"p.lua": POLICY})
+    expect(base + "variants:\n  v: {set: {a.params.every: 0}}\n",
+           ["bad.yaml:7:13: error: variant 'v': parameter 'every' of actor 'a' must be at least 1, "
+            "got 0"], files={"p.lua": POLICY})
+    with Case({"ok.yaml": base, "p.lua": POLICY}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "a.params.evry=3")
+        assert rc == 1 and err.splitlines()[0] == (
+            "tightrope: error: --set a.params.evry=3: the policy of actor 'a' (p.lua) declares no "
+            "parameter 'evry' (did you mean 'every'?) (path 'a.params.evry')"), err
+        # a declared number need not be in the YAML: --set reaches it, the default applies
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "a.params.rate=0.5",
+                             "--set", "b.x=1")
+        assert rc == 0, err
+
+
+def test_declared_default_reaches_the_script():
+    text = (HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: p.lua}\n"
+            "  b: {role: state, attrs: {x: 0}, policy: p.lua, params: {every: 7}}\n"
+            "metrics: {ax: \"a.x\", bx: \"b.x\", ae: \"a.params.every\"}\n"
+            "variants:\n  v: {set: {a.params.every: 9}}\n")
+    with Case({"ok.yaml": text, "p.lua": POLICY}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err
+        got = [(r["variant"], r["ax"], r["bx"], r["ae"]) for r in c.csv("out", "runs.csv")]
+        assert got == [("baseline", "4", "7", "4"), ("v", "9", "7", "9")], got
+
+
+def test_script_declaring_nothing_gets_a_note():
+    text = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}, policy: q.lua, params: {anything: 1}}\n"
+    with Case({"ok.yaml": text, "q.lua": "function decide(me, world) me.x = me.params.anything end\n"}) as c:
+        rc, out, err = c.run("check", "ok.yaml")
+        assert rc == 0, err
+        assert err.splitlines() == ["ok.yaml:4:43: note: q.lua declares no parameters: the params "
+                                    "of its actors are not checked (declare them: docs/lua-api.md)"], err
+
+
+def test_bad_declarations():
+    expect(P_HEAD + "  a: {role: state, attrs: {x: 0}, policy: d.lua}\n",
+           ["d.lua:1:1: error: declare: parameter 'a' needs a type: number, integer, string, "
+            "list, actor or any (got 'nubmer') (did you mean 'number'?)",
+            "d.lua:2:1: error: declare: unknown field 'defualt' (did you mean 'default'?): a "
+            "declaration has name, type, default, min, max, items and doc",
+            "d.lua:3:1: error: declare: the default of 'c' must be at least 0, got -1",
+            "d.lua:4:1: error: declare: parameter 'b' is declared twice (first at line 2)"],
+           files={"d.lua": 'declare {name = "a", type = "nubmer"}\n'
+                           'declare {name = "b", type = "number", defualt = 1}\n'
+                           'declare {name = "c", type = "number", default = -1, min = 0}\n'
+                           'declare {name = "b", type = "string"}\n'
+                           'function decide(me, world) end\n'})
+
+
+def test_model_values_range_checked():
+    ok = HEAD + "actors:\n  a: {role: state, attrs: {x: 0}}\nmetrics: {x: \"a.x\"}\n"
+    with Case({"ok.yaml": ok}) as c:
+        rc, out, err = c.run("run", "ok.yaml", "-o", "out", "--quiet", "--set", "model.talks_rate=-5")
+        assert rc == 1, err
+        assert err.splitlines()[0] == ("tightrope: error: --set model.talks_rate=-5: "
+                                       "model.talks_rate must be in [0, 1], got -5"), err
+        assert not os.path.exists(c.path("out"))
+    expect(ok + "model: {attack_damage: 1.5, spillover: -1}\n",
+           ["bad.yaml:6:24: error: model.attack_damage must be in [0, 1], got 1.5 (see docs/model.md)",
+            "bad.yaml:6:40: error: model.spillover must be at least 0, got -1 (see docs/model.md)"])
+    expect(ok + "variants:\n  v: {add: {model.talks_rate: 0.5}}\n",
+           ["bad.yaml:7:13: error: variant 'v': model.talks_rate must be in [0, 1], got 1.5"])
+
+
+# ---------------------------------------------------------------- --keep-going
+
+KG_POLICY = """
+function decide(me, world)
+  if world.run == 3 and world.tick == 2 then error("boom in run 3") end
+  me.x = me.x + rng.uniform()
+end
+"""
+KG = ("scenario: kg\nexperiment: {ticks: 5, runs: 10, seed: 3}\n"
+      "actors:\n  a: {role: state, attrs: {x: 0}, policy: kg.lua}\n"
+      "metrics: {x: \"a.x\"}\noutcomes: {high: \"a.x > 3\"}\n")
+
+
+def test_keep_going_records_the_failing_run_and_finishes_the_others():
+    import csv, shlex, statistics
+    with Case({"kg.yaml": KG, "kg.lua": KG_POLICY}) as c:
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "--keep-going", "-j", "2")
+        assert rc == 3, err
+        assert "tightrope: 1 of 10 runs failed; they are listed in out/errors.csv, the statistics " \
+               "are over the 9 that finished" in err, err
+        runs = c.csv("out", "runs.csv")
+        assert [r["outcome"] for r in runs].count("error") == 1 and len(runs) == 10
+        bad = [r for r in runs if r["outcome"] == "error"][0]
+        assert (bad["run"], bad["end_tick"], bad["x"]) == ("3", "2", "")
+        errors = c.csv("out", "errors.csv")
+        assert len(errors) == 1, errors
+        e = errors[0]
+        assert (e["variant"], e["point"], e["run"], e["tick"], e["actor"]) == ("baseline", "1", "3", "2", "a")
+        assert e["message"].startswith("in decide of 'a': kg.lua:2: boom in run 3"), e["message"]
+        assert e["replay"] == "tightrope replay kg.yaml --run 3 -s 3", e["replay"]
+        # the replay command reproduces the error
+        rc, rout, rerr = c.run(*shlex.split(e["replay"])[1:])
+        assert rc == 3 and "kg.lua:2: boom in run 3" in rout + rerr, rout + rerr
+        # statistics over the 9 runs that finished
+        xs = [float(r["x"]) for r in runs if r["outcome"] != "error"]
+        fin = c.csv("out", "finals.csv")[0]
+        assert fin["n"] == "9"
+        assert abs(float(fin["mean"]) - statistics.mean(xs)) < 1e-12
+        assert abs(float(fin["sd"]) - statistics.stdev(xs)) < 1e-12
+        oc = c.csv("out", "outcomes.csv")
+        assert sum(int(r["count"]) for r in oc) == 9
+        manifest = open(c.path("out", "manifest.yaml")).read()
+        assert "failed_runs: 1\n" in manifest and "errors.csv" in manifest
+        # the same bytes with one thread
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out1", "--quiet", "--keep-going", "-j", "1")
+        assert rc == 3, err
+        for name in ("runs.csv", "errors.csv", "finals.csv", "outcomes.csv", "series_summary.csv"):
+            assert c.bytes("out", name) == c.bytes("out1", name), name
+
+
+def test_without_keep_going_nothing_is_installed():
+    with Case({"kg.yaml": KG, "kg.lua": KG_POLICY.replace("world.run == 3", "world.run == 99")}) as c:
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err
+        before = {n: c.bytes("out", n) for n in os.listdir(c.path("out"))}
+        c.write("kg.lua", KG_POLICY)
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "-s", "4")
+        assert rc == 3 and "boom in run 3" in err, err
+        after = {n: c.bytes("out", n) for n in os.listdir(c.path("out"))}
+        assert after == before, "the earlier results must be left untouched"
+        assert "errors.csv" not in after
+        rc, out, err = c.run("run", "kg.yaml", "-o", "out", "--quiet", "--keep-going", "--resume")
+        assert rc == 2 and "--keep-going cannot be combined with --resume" in err, err
+
+
+# ------------------------------------------------------------------- warnings
+
+def expect_warnings(text, lines, files=None):
+    """`check` exits 0 and prints exactly these warnings; with --strict
+    they are errors (exit 1) and `run --strict` refuses to start."""
+    with Case(dict(files or {}, **{"w.yaml": text})) as c:
+        rc, out, err = c.run("check", "w.yaml")
+        got = [l for l in err.splitlines() if ": warning: " in l or ": error: " in l]
+        assert rc == 0 and "w.yaml: ok:" in out, f"exit {rc}: {err}"
+        assert got == lines, "expected:\n" + "\n".join(lines) + "\ngot:\n" + err
+        rc, out, err = c.run("check", "w.yaml", "--strict")
+        got = [l for l in err.splitlines() if ": error: " in l]
+        assert rc == 1 and got == [l.replace(": warning: ", ": error: ") for l in lines], err
+        rc, out, err = c.run("run", "w.yaml", "--strict", "-o", "out", "--quiet")
+        assert rc == 1 and not os.path.exists(c.path("out", "runs.csv")), err
+        rc, out, err = c.run("run", "w.yaml", "-o", "out", "--quiet")
+        assert rc == 0 and [l for l in err.splitlines() if ": warning: " in l] == lines, err
+
+
+W_HEAD = HEAD + ACTORS + "metrics:\n  t: \"rel('israel','hamas').tension + qatar.leverage + hamas.capability + israel.capability\"\n"
+# lines 9-10: metrics
+
+
+def test_warning_sweep_path_also_set_by_a_variant():
+    expect_warnings(W_HEAD + "variants:\n  tough: {set: {israel.capability: 1}}\n"
+                    "sweep:\n  params: {israel.capability: [0.5, 0.8]}\n",
+                    ["w.yaml:12:17: warning: variant 'tough' sets 'israel.capability', which the "
+                     "sweep also sets (line 14): at every point the sweep's value replaces the "
+                     "variant's, so this change does nothing"])
+
+
+def test_warning_variant_identical_to_baseline():
+    expect_warnings(W_HEAD + "variants:\n  same: {set: {israel.capability: 0.9}, add: {qatar.leverage: 0}}\n"
+                    "  empty: {description: nothing yet}\n",
+                    ["w.yaml:12:3: warning: variant 'same' is identical to the baseline: every "
+                     "value it sets equals the baseline's",
+                     "w.yaml:13:3: warning: variant 'empty' is identical to the baseline: it "
+                     "changes nothing"])
+
+
+def test_warning_attribute_and_parameter_never_read():
+    expect_warnings(W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}")
+                    .replace("{role: state, attrs: {capability: 0.9}}",
+                             "{role: state, attrs: {capability: 0.9}, policy: p.lua, params: {drift: 1}}"),
+                    ["p.lua:2:1: warning: parameter 'unused' is declared but never read by any "
+                     "script or expression",
+                     "w.yaml:4:50: warning: attribute 'patience' of actor 'qatar' is never read: no "
+                     "script, expression or model rule reads 'patience'"],
+                    files={"p.lua": 'declare {name = "drift", type = "number"}\n'
+                                    'declare {name = "unused", type = "number", default = 1}\n'
+                                    'function decide(me, world) me.capability = me.params.drift end\n'})
+
+
+def test_warning_outcome_that_can_never_hold():
+    # nothing writes qatar.patience, and 2 < 1 is false from the start (and
+    # in the variant); `war` reads a tension the model writes: no warning
+    expect_warnings(W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}") +
+                    "outcomes:\n  gave_up: \"qatar.patience < 1 and qatar.patience > -1\"\n"
+                    "  war: \"rel('israel','hamas').tension >= 0.95\"\n"
+                    "variants:\n  calmer: {set: {qatar.patience: 3}}\n",
+                    ["w.yaml:12:12: warning: outcome 'gave_up' can never hold: no script, "
+                     "event or model rule writes 'patience', and the initial values "
+                     "do not satisfy it"])
+    # a variant under which it holds from the start: no warning
+    with Case({"ok.yaml": W_HEAD.replace("attrs: {leverage: 0.5}", "attrs: {leverage: 0.5, patience: 2}") +
+               "outcomes:\n  gave_up: \"qatar.patience < 1\"\n"
+               "variants:\n  tired: {set: {qatar.patience: 0.5}}\n"}) as c:
+        rc, out, err = c.run("check", "--strict", "ok.yaml")
+        assert rc == 0 and "warning" not in err, err
+
+
+def test_bundled_and_docs_scenarios_pass_check_strict():
+    import glob, re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for f in sorted(glob.glob(os.path.join(root, "scenarios", "*.yaml"))):
+        with Case() as c:
+            rc, out, err = c.run("check", "--strict", f)
+            assert rc == 0 and ": warning: " not in err and ": error: " not in err, f"{f}: {err}"
+    # docs: the scripts a guide shows are written beside its scenarios (a
+    # ```lua block after the paragraph that names `path/file.lua`)
+    accepted = 0
+    docs = sorted(glob.glob(os.path.join(root, "docs", "*.md")))
+    scripts = {}
+    for md in docs:
+        text = open(md, encoding="utf-8").read()
+        for m in re.finditer(r"`([\w/]+\.lua)`[^`]*?(?:`[^`]*`[^`]*?)*?```lua\n(.*?)```", text, re.S):
+            scripts.setdefault(m.group(1), m.group(2))
+    assert "policies/escalate.lua" in scripts, scripts
+    for md in docs:
+        text = open(md, encoding="utf-8").read()
+        for i, m in enumerate(re.finditer(r"```yaml\n(.*?)```", text, re.S)):
+            if not re.search(r"^scenario: ", m.group(1), re.M):
+                continue
+            with Case(scripts) as c:
+                c.write("doc.yaml", m.group(1))
+                rc, out, err = c.run("check", "doc.yaml")
+                if rc != 0:
+                    continue          # the docs also show broken examples on purpose
+                accepted += 1
+                assert ": warning: " not in err, f"{md} block {i}: {err}"
+                rc, out, err = c.run("check", "--strict", "doc.yaml")
+                assert rc == 0, f"{md} block {i}: {err}"
+    assert accepted >= 2, "the complete examples of scenario-format.md and user-guide.md"
+
+
+# ------------------------------------------------------- YAML in users' words
+
+def test_yaml_tab_indentation():
+    expect("scenario: s\nactors:\n  a:\n\trole: state\n",
+           ["bad.yaml:4:1: error: found character that cannot start any token while scanning for "
+            "the next token: YAML does not allow tabs for indentation: use spaces"])
+
+
+def test_yaml_key_indented_too_deep_or_too_shallow():
+    expect("scenario: s\nactors:\n  a:\n    role: state\n      attrs: {x: 1}\n",
+           ["bad.yaml:5:12: error: mapping values are not allowed in this context: 'attrs:' is "
+            "indented deeper than 'role:' above it; keys of one mapping line up"])
+    expect("scenario: s\nactors:\n  a:\n    role: state\n   attrs: {x: 1}\n",
+           ["bad.yaml:5:4: error: did not find expected key while parsing a block mapping: "
+            "'attrs:' is indented less than 'role:' above it; keys of one mapping line up"])
+
+
+def test_yaml_key_of_the_enclosing_block_indented_into_attrs():
+    expect("scenario: s\nactors:\n  a:\n    role: state\n    attrs:\n      x: 1\n      policy: p.lua\n",
+           ["bad.yaml:7:7: error: 'policy' is not an attribute: it is a key of actor 'a', probably "
+            "indented one level too deep (line it up with 'attrs:')"])
+
+
+def test_yaml_quoted_number():
+    expect("scenario: s\nexperiment: {ticks: \"5\"}\nactors:\n  a: {role: state, attrs: {x: \"0.5\"}}\n",
+           ["bad.yaml:2:21: error: expected an integer for 'ticks', got '5': remove the quotes",
+            "bad.yaml:4:31: error: expected a number for 'x', got '0.5': remove the quotes"])

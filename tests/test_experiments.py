@@ -241,7 +241,9 @@ def reference_src(p, q, y):
 def test_sensitivity_of_a_known_linear_response():
     with Case(SENS) as c:
         run_ok(c, "run", "sens.yaml", "-o", "out")
-        assert c.header("out", "sensitivity.csv") == ["kind", "name", "path", "src", "prcc"]
+        assert c.header("out", "sensitivity.csv") == [
+            "variant", "kind", "name", "path", "src", "prcc",
+            "s1", "s1_low", "s1_high", "st", "st_low", "st_high"]
         assert c.header("out", "points.csv") == ["point", "a.p", "a.q"]
         pts = c.csv("out", "points.csv")
         assert [int(r["point"]) for r in pts] == list(range(1, 65))
@@ -266,6 +268,11 @@ def test_sensitivity_of_a_known_linear_response():
         # A constant response has no coefficient: empty fields.
         for key in [("flat", "a.p"), ("flat", "a.q"), ("never", "a.p"), ("horizon", "a.q")]:
             assert rows[key]["src"] == "" and rows[key]["prcc"] == "", rows[key]
+        # Sobol indices belong to the saltelli design only: empty here.
+        for r in c.csv("out", "sensitivity.csv"):
+            assert all(r[col] == "" for col in ("s1", "s1_low", "s1_high", "st", "st_low",
+                                                "st_high")), r
+            assert r["variant"] == "baseline"
         kinds = [(r["kind"], r["name"]) for r in c.csv("out", "sensitivity.csv")][::2]
         assert kinds == [("outcome", "never"), ("outcome", "horizon"),
                          ("metric", "y"), ("metric", "flat")]

@@ -346,3 +346,430 @@ def test_output_two_processes_same_folder():
                 first.kill()
                 first.wait()
         assert first.returncode == 143, f"interrupted first writer: exit {first.returncode}"
+
+
+# --- signals inside a run -----------------------------------------------------
+FOREVER_YAML = SMALL.replace("attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}").replace(
+    "actors:", "limits: {instructions: 9223372036854775807, cpu_ms: 1099511627776, memory_mb: 64}\n"
+               "actors:")
+
+
+def start_and_signal(c, args, sig, wait_for=("out", ".tightrope-partial", "runs.journal"),
+                     min_bytes=-1, pause=None):
+    """Start `tightrope ARGS` in case c, wait until the file wait_for holds
+    more than min_bytes bytes (-1: exists), send sig; (exit status, stderr, seconds from the
+    signal to the exit)."""
+    env = dict(os.environ)
+    if pause:     # the test aid: tightrope waits for the signal after `pause` runs
+        env["TIGHTROPE_TEST_PAUSE_AFTER"] = str(pause)
+    p = subprocess.Popen([helpers.binary(), *args], cwd=c.dir, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, start_new_session=True, env=env)
+    try:
+        deadline = time.time() + 60
+        path = c.path(*wait_for)
+        if pause:
+            for line in p.stderr:
+                if b"paused after" in line:
+                    break
+        while not (os.path.exists(path) and os.path.getsize(path) > min_bytes):
+            assert p.poll() is None, "the run ended by itself: " + p.stderr.read().decode()[-400:]
+            assert time.time() < deadline, "the run never got there"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.time()
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=30)
+        return p.returncode, err.decode("utf-8", "replace"), time.time() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
+def interrupt_inside_a_run(policy, sig):
+    """Start a run whose policy never ends by itself (limits.instructions at
+    its maximum), signal it once the journal exists, and return (exit status,
+    stderr, seconds from the signal to the exit)."""
+    with Case({"s.yaml": FOREVER_YAML, "p.lua": policy}) as c:
+        p = subprocess.Popen([helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet", "-j", "1"],
+                             cwd=c.dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            deadline = time.time() + 30
+            while not os.path.exists(c.path("out", ".tightrope-partial", "runs.journal")):
+                assert p.poll() is None, "the run ended by itself"
+                assert time.time() < deadline, "the run never started"
+                time.sleep(0.05)
+            time.sleep(0.3)            # the policy loops for ever: the signal lands in it
+            t0 = time.time()
+            p.send_signal(sig)
+            _, err = p.communicate(timeout=30)
+            secs = time.time() - t0
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
+        return p.returncode, err.decode("utf-8", "replace"), secs
+
+
+def test_sigterm_stops_a_run_inside_a_lua_loop():
+    rc, err, secs = interrupt_inside_a_run("function decide(me) while true do end end\n",
+                                           signal.SIGTERM)
+    assert rc == 143, f"exit {rc}: {err[-600:]}"
+    assert "interrupted by SIGTERM: 0 of 2 runs finished" in err, err[-600:]
+    assert "run failed" not in err, err[-600:]
+    assert secs < 10, f"{secs:.1f} s from SIGTERM to exit"
+
+
+def test_sigint_stops_a_run_inside_a_long_c_call():
+    """table.move over 2^25 slots, again and again: each call is one long
+    C loop the count hook cannot see; the charge before it notices the
+    signal (before: more than 10 minutes, deaf to SIGTERM)."""
+    rc, err, secs = interrupt_inside_a_run(
+        "function decide(me) while true do table.move({}, 1, 2^25 - 1, 1, {}) end end\n",
+        signal.SIGINT)
+    assert rc == 130, f"exit {rc}: {err[-600:]}"
+    assert "interrupted by SIGINT: 0 of 2 runs finished" in err, err[-600:]
+    assert secs < 10, f"{secs:.1f} s from SIGINT to exit"
+
+
+# --- what --resume accepts ----------------------------------------------------
+def test_resume_refuses_an_edited_policy():
+    """Interrupt an experiment (its policy never ends, so the signal always
+    lands inside run 1), edit the policy, --resume: refused, naming the
+    script, and nothing of the old script's runs is mixed with the new."""
+    with Case({"s.yaml": FOREVER_YAML, "p.lua": "function decide(me) while true do end end\n"}) as c:
+        rc, err, _ = start_and_signal(c, ["run", "s.yaml", "-o", "out", "--quiet", "-j", "1"],
+                                      signal.SIGTERM)
+        assert rc == 143, f"exit {rc}: {err[-400:]}"
+        c.write("p.lua", "function decide(me) me.x = 2 end\n")
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "--resume"], c.dir)
+        check_clean("resume-edited", rc, err)
+        assert rc == 2, f"exit {rc}: {err[-400:]}"
+        assert "was made with a different policy script" in err and "p.lua" in err, err[-400:]
+        assert not os.path.exists(c.path("out", "runs.csv"))
+
+
+def test_resume_refuses_a_journal_record_of_another_seed():
+    """Two interrupted experiments, -s 99 and -s 5, each with 5 finished runs
+    in its journal (each pauses there until the signal comes); the -s 99
+    journal copied into the -s 5 folder: --resume refuses it, naming the
+    record, instead of writing the -s 99 runs into the -s 5 results."""
+    slow = SMALL.replace("ticks: 2, runs: 2", "ticks: 200, runs: 1000000").replace(
+        "attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}")
+    with Case({"s.yaml": slow, "p.lua": "function decide(me) me.x = me.x + rng.uniform() end\n"}) as c:
+        for out, seed in (("a", "99"), ("b", "5")):
+            rc, err, _ = start_and_signal(
+                c, ["run", "s.yaml", "-o", out, "--quiet", "-j", "1", "-s", seed, "--series", "none"],
+                signal.SIGTERM, wait_for=(out, ".tightrope-partial", "runs.journal"), pause=5)
+            assert rc == 143, f"exit {rc}: {err[-400:]}"
+        shutil.copy(c.path("a", ".tightrope-partial", "runs.journal"),
+                    c.path("b", ".tightrope-partial", "runs.journal"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "b", "--quiet", "-j", "1", "-s", "5",
+                               "--series", "none", "--resume"], c.dir)
+        check_clean("resume-foreign", rc, err)
+        assert rc == 2, f"exit {rc}: {err[-600:]}"
+        assert "record 1 of the journal" in err and "belongs to another experiment" in err, err[-600:]
+        assert not os.path.exists(c.path("b", "runs.csv"))
+
+
+# --- a crash while the results are installed ------------------------------------
+def test_crash_at_every_rename_of_the_install():
+    """SIGKILL at the Nth rename of the final install (strace's fault
+    injection), for every N: the folder is never a mix. Either it has no
+    manifest and replay and report refuse it as incomplete, or its manifest
+    and every file it lists are one experiment's (replay re-runs run 1 and
+    matches runs.csv; the listed sizes and SHA-256 hold). Before the fix a
+    kill at the second rename left the new runs.csv under the old manifest."""
+    strace = shutil.which("strace")
+    if not strace:
+        helpers.skip("strace is not installed (make deps installs it)")
+    if helpers.sanitized():
+        helpers.skip("strace and the sanitizers' ptrace do not mix")
+    calls = "rename,renameat,renameat2"
+    with Case({"s.yaml": SMALL.replace("runs: 2", "runs: 3")}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-s", "1"], c.dir)
+        assert rc == 0, err[-400:]
+        probe = subprocess.run([strace, "-f", "-o", "/dev/null", "true"], capture_output=True)
+        if probe.returncode != 0:
+            helpers.skip("strace cannot trace here: " + probe.stderr.decode()[-200:])
+        killed = 0
+        for n in range(1, 30):
+            p = subprocess.run([strace, "-f", "-o", "/dev/null", "-e", "trace=" + calls,
+                                "-e", f"inject={calls}:signal=SIGKILL:when={n}",
+                                helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet",
+                                "-s", str(2 + n % 2)],
+                               cwd=c.dir, capture_output=True, timeout=60)
+            r = subprocess.run([helpers.binary(), "replay", "out", "--run", "1"], cwd=c.dir,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            rc_r, err_r = r.returncode, r.stdout + r.stderr
+            rc_p, err_p, _ = run_tool(["report", "out"], c.dir)
+            check_clean(f"replay after kill {n}", rc_r, err_r)
+            if os.path.exists(c.path("out", "manifest.yaml")):
+                assert rc_r == 0 and "matches" in err_r, \
+                    f"kill at rename {n}: manifest present but replay says: {err_r[-400:]}"
+                assert rc_p == 0, f"kill at rename {n}: report: {err_p[-400:]}"
+            else:
+                assert rc_r != 0 and "results are incomplete" in err_r, \
+                    f"kill at rename {n}: no manifest, yet replay: exit {rc_r}: {err_r[-400:]}"
+                assert rc_p != 0 and "results are incomplete" in err_p, err_p[-400:]
+            if p.returncode == 0:
+                break
+            assert p.returncode in (-9, 137), f"kill at rename {n}: {p.returncode}: {p.stderr[-300:]}"
+            killed += 1
+        assert killed >= 3, f"only {killed} renames before the install finished"
+        # and the folder recovers: the next run installs a complete experiment
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-s", "7"], c.dir)
+        assert rc == 0, err[-400:]
+        r = subprocess.run([helpers.binary(), "replay", "out", "--run", "3"], cwd=c.dir,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 0 and "matches" in r.stdout, r.stdout[-400:] + r.stderr[-400:]
+
+
+def test_replay_and_report_refuse_a_mixed_folder():
+    """runs.csv of one experiment beside the manifest of another (what a
+    crash mid-install used to leave): both readers refuse, naming the file."""
+    with Case({"s.yaml": SMALL}) as c:
+        for out, seed in (("a", "1"), ("b", "2")):
+            rc, err, _ = run_tool(["run", "s.yaml", "-o", out, "--quiet", "-s", seed], c.dir)
+            assert rc == 0, err[-400:]
+        shutil.copy(c.path("b", "runs.csv"), c.path("a", "runs.csv"))
+        for args in (["replay", "a", "--run", "1"], ["report", "a"]):
+            rc, err, _ = run_tool(args, c.dir)
+            check_clean(args[0], rc, err)
+            assert rc != 0, f"{args}: exit 0"
+            assert "a/runs.csv" in err and "is not the file" in err and "mixes two experiments" in err, \
+                err[-400:]
+
+
+# --- the output folder is the only place written ---------------------------------
+def test_symlinked_journal_file_does_not_overwrite_its_target():
+    with Case({"s.yaml": SMALL}) as c:
+        c.write("victim", "precious\n")
+        os.makedirs(c.path("out", ".tightrope-partial"))
+        os.symlink("../../victim", c.path("out", ".tightrope-partial", "experiment"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        check_clean("symlink-experiment", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "out/.tightrope-partial/experiment" in err and "symbolic link" in err, err[-400:]
+        assert open(c.path("victim")).read() == "precious\n"
+
+
+def test_symlinked_report_folder_leaves_its_target_alone():
+    if not shutil.which("gnuplot"):
+        helpers.skip("gnuplot is not installed")
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        os.makedirs(c.path("site"))
+        for name in ("index.html", "metric-1.svg", "outcomes.svg"):
+            c.write(os.path.join("site", name), "mine\n")
+        before = snapshot(c.path("site"))
+        os.symlink("../site", c.path("out", "report"))
+        rc, err, _ = run_tool(["report", "out"], c.dir)
+        check_clean("symlink-report", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "out/report" in err and "symbolic link" in err, err[-400:]
+        assert snapshot(c.path("site")) == before
+
+
+def test_symlink_in_place_of_a_result_file_is_refused():
+    with Case({"s.yaml": SMALL}) as c:
+        c.write("victim", "precious\n")
+        os.makedirs(c.path("out"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        os.remove(c.path("out", "runs.csv"))
+        os.symlink("../victim", c.path("out", "runs.csv"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 4 and "out/runs.csv" in err and "symbolic link" in err, f"exit {rc}: {err[-400:]}"
+        assert open(c.path("victim")).read() == "precious\n"
+        assert os.path.islink(c.path("out", "runs.csv"))
+
+
+def test_foreign_folder_with_our_file_names_needs_force():
+    with Case({"s.yaml": SMALL}) as c:
+        mine = {"manifest.yaml": "my own manifest\n", "points.csv": "a,b\n1,2\n",
+                "series.csv": "x\n", "events.csv": "y\n", "notes.txt": "keep\n"}
+        for name, text in mine.items():
+            c.write(os.path.join("data", name), text)
+        before = snapshot(c.path("data"))
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet"], c.dir)
+        check_clean("foreign", rc, err)
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "is not a tightrope output folder" in err and "--force" in err and "points.csv" in err, \
+            err[-400:]
+        assert snapshot(c.path("data")) == before
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet", "--force"], c.dir)
+        assert rc == 0, err[-400:]
+        assert open(c.path("data", "notes.txt")).read() == "keep\n"
+        # once ours, no --force is needed again
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "data", "--quiet", "-s", "3"], c.dir)
+        assert rc == 0, err[-400:]
+
+
+def test_root_and_home_are_refused_as_output_folders():
+    with Case({"s.yaml": SMALL}) as c:
+        home = c.path("home")
+        os.makedirs(home)
+        for out in ("/", home, home + "/"):
+            rc, err, _ = run_tool(["run", "s.yaml", "-o", out, "--quiet"], c.dir, env={"HOME": home})
+            check_clean("root-home", rc, err)
+            assert rc == 2, f"-o {out}: exit {rc}: {err[-400:]}"
+            assert "refuses to use that one" in err, err[-400:]
+        assert os.listdir(home) == []
+        assert not os.path.exists("/.tightrope-partial")
+
+
+def test_non_utf8_output_path_refused_before_the_first_run():
+    slow = SMALL.replace("runs: 2", "runs: 100000")
+    with Case({"s.yaml": slow}) as c:
+        out = os.fsencode(c.dir) + b"/out\xff"
+        p = subprocess.run([os.fsencode(helpers.binary()), b"run", b"s.yaml", b"-o", out, b"--quiet"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        err = p.stderr.decode("utf-8", "replace")
+        assert p.returncode == 2, f"exit {p.returncode}: {err[-400:]}"
+        assert "not valid UTF-8" in err, err[-400:]
+        assert not os.path.exists(out), "the folder was made (runs started)"
+
+
+def test_replay_and_report_refuse_pipes_devices_and_links():
+    """A folder someone handed you: a FIFO, a device and a symlink to
+    /dev/zero where a CSV should be. A clear error, never a hang or a read
+    without end."""
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet"], c.dir)
+        assert rc == 0, err[-400:]
+        for name, make in (("runs.csv", lambda p: os.mkfifo(p)),
+                           ("outcomes.csv", lambda p: os.symlink("/dev/zero", p)),
+                           ("finals.csv", lambda p: os.symlink("/dev/null", p))):
+            shutil.rmtree(c.path("h"), ignore_errors=True)
+            shutil.copytree(c.path("out"), c.path("h"))
+            os.remove(c.path("h", name))
+            make(c.path("h", name))
+            for args in (["replay", "h", "--run", "1"], ["report", "h"]):
+                rc, err, secs = run_tool(args, c.dir)
+                check_clean(f"{name} {args[0]}", rc, err)
+                assert rc != 0, f"{name} {args}: exit 0"
+                assert f"h/{name}" in err and "not a regular file" in err, f"{name} {args}: {err[-400:]}"
+
+
+# --- text a scenario or script chose, on the terminal and in CSV ------------------
+ESCAPES = """\
+scenario: esc
+experiment: {ticks: 2, runs: 1, seed: 1}
+actors:
+  a: {role: state, attrs: {x: 1}, policy: p.lua}
+actions:
+  poke: {script: poke.lua, cameo: "\\\\e[2J"}
+events:
+  - {name: bump, at: 1, add: {a.x: 1}, cameo: "=1+2"}
+metrics:
+  x: "a.x"
+""".replace("\\\\e", "\\e")
+
+
+def test_control_characters_never_reach_the_terminal_or_csv_raw():
+    with Case({"s.yaml": ESCAPES, "poke.lua": "function apply(world, actor, target, args) end\n",
+               "p.lua": 'function decide(me, world) print("\\27]0;PWNED\\7 \\194\\155x") '
+                        'me:act("poke") end\n'}) as c:
+        p = subprocess.run([helpers.binary(), "run", "s.yaml", "-o", "out", "--quiet", "--events"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 0, p.stderr[-400:]
+        assert b"\x1b" not in p.stderr and b"\x07" not in p.stderr and b"\xc2\x9b" not in p.stderr, p.stderr
+        assert b"\\x1b]0;PWNED\\x07 \\u009bx" in p.stderr, p.stderr
+        events = open(c.path("out", "events.csv"), "rb").read()
+        assert b"\x1b" not in events, events
+        assert b',"\\x1b[2J",' in events, events
+        # a field a spreadsheet would evaluate is quoted behind a '
+        assert b",\"'=1+2\"," in events, events
+        # an error message a script chose: escaped too
+        c.write("p.lua", 'function decide(me) error("\\27[2J\\27]0;PWNED\\7") end\n')
+        p = subprocess.run([helpers.binary(), "run", "s.yaml", "-o", "out2", "--quiet"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert p.returncode == 3, p.stderr[-400:]
+        assert b"\x1b" not in p.stderr and b"\\x1b[2J" in p.stderr, p.stderr[-400:]
+        r = subprocess.run([helpers.binary(), "replay", "s.yaml", "--run", "1", "-s", "1"],
+                           cwd=c.dir, capture_output=True, timeout=TIMEOUT)
+        assert b"\x1b" not in r.stdout + r.stderr, r.stdout[-400:]
+
+
+def test_printed_commands_are_shell_quoted():
+    """resume with: and reproduce with: paste back as the same arguments,
+    spaces and quotes in paths included."""
+    with Case() as c:
+        folder = c.path("my scen's")
+        os.makedirs(folder)
+        yaml = FOREVER_YAML
+        with open(os.path.join(folder, "s s.yaml"), "w") as f:
+            f.write(yaml)
+        with open(os.path.join(folder, "p.lua"), "w") as f:
+            f.write("function decide(me) while true do end end\n")
+        rc, err, _ = start_and_signal(
+            c, ["run", "my scen's/s s.yaml", "-o", "out dir/it's", "--quiet", "-j", "1"],
+            signal.SIGINT, wait_for=("out dir/it's", ".tightrope-partial", "runs.journal"))
+        assert rc == 130, f"exit {rc}: {err[-400:]}"
+        line = [l for l in err.splitlines() if l.startswith("resume with:")][0]
+        import shlex
+        words = shlex.split(line[len("resume with:"):])
+        assert words[1:] == ["run", "my scen's/s s.yaml", "-o", "out dir/it's", "--quiet", "-j", "1",
+                             "--resume"], words
+        with open(os.path.join(folder, "p.lua"), "w") as f:
+            f.write("function decide(me) error('boom') end\n")
+        rc, err, _ = run_tool(["run", "my scen's/s s.yaml", "-o", "o2", "--quiet", "--set", "a.x=2"], c.dir)
+        assert rc == 3, err[-400:]
+        line = [l for l in err.splitlines() if l.startswith("reproduce with:")][0]
+        words = shlex.split(line[len("reproduce with:"):])
+        assert words[:4] == ["tightrope", "replay", "my scen's/s s.yaml", "--run"], words
+        assert words[-2:] == ["--set", "a.x=2"], words
+
+
+# --- memory the engine allocates for scripts and horizons --------------------------
+RSS_PROBE = ("import resource, subprocess, sys\n"
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+             "sys.stderr.buffer.write(p.stderr)\n"
+             "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+def run_measured(c, args):
+    """(exit status, stderr, peak resident memory of tightrope in MiB),
+    measured with resource in a process of its own."""
+    import sys
+    p = subprocess.run([sys.executable, "-c", RSS_PROBE, helpers.binary(), *args], cwd=c.dir,
+                       capture_output=True, text=True, timeout=120)
+    rc, kb = p.stdout.split()
+    return int(rc), p.stderr, int(kb) / 1024
+
+
+def test_memory_is_bounded_by_the_ticks_reached():
+    """A run that ends at tick 0 of a 3,000,000-tick horizon, and -t 1e9 -n 1
+    (the run ends at once): buffers follow the ticks reached (before: 2.4 GB
+    and 3.9 GB)."""
+    if helpers.sanitized():
+        helpers.skip("the sanitizers' own memory would be measured")
+    yaml = SMALL.replace("ticks: 2, runs: 2", "ticks: 3000000, runs: 50").replace(
+        "metrics:", "outcomes:\n  done: \"a.x > 0\"\nmetrics:")
+    with Case({"s.yaml": yaml}) as c:
+        for extra in ([], ["-t", "1000000000", "-n", "1"]):
+            rc, err, mib = run_measured(c, ["run", "s.yaml", "-o", "out", "--quiet", *extra])
+            assert rc == 0, err[-400:]
+            assert mib < 200, f"{extra}: {mib:.0f} MiB for runs that end at tick 0"
+
+
+def test_absurd_run_count_gets_a_precise_message():
+    with Case({"s.yaml": SMALL}) as c:
+        rc, err, mib = run_measured(c, ["run", "s.yaml", "-o", "out", "--quiet", "-n", "2147483647"])
+        assert rc == 4, f"exit {rc}: {err[-400:]}"
+        assert "2147483647 runs" in err and "GiB" in err and "use fewer runs" in err, err[-400:]
+        assert mib < 200, f"{mib:.0f} MiB"
+
+
+def test_queued_actions_count_against_the_memory_limit():
+    """1.5 million me:act in one tick under memory_mb: 16 (before: 678 MB)."""
+    if helpers.sanitized():
+        helpers.skip("the sanitizers' own memory would be measured")
+    case = os.path.join(CASES, "mem-act-queue")
+    with Case({n: open(os.path.join(case, n)).read() for n in ("case.yaml", "policy.lua", "poke.lua")}) as c:
+        rc, err, mib = run_measured(c, ["run", "case.yaml", "-o", "out", "--quiet", "--events", "-j", "1"])
+        assert rc == 3 and "memory limit exceeded (limits.memory_mb = 16)" in err, err[-400:]
+        assert mib < 16 * 2 + 60, f"{mib:.0f} MiB under memory_mb: 16"

@@ -47,7 +47,7 @@ def test_run_returns_the_numbers_of_the_command_line():
     tmp = tempfile.mkdtemp(prefix="tr-py-")
     try:
         r = tightrope.run(DOHA, runs=40, seed=7, set={"qatar.credibility": 0.7},
-                          variants=["pragmatic_wing"],
+                          variants=["baseline", "pragmatic_wing"],
                           threads=2, series="all", out=os.path.join(tmp, "py"),
                           binary_path=helpers.binary(), pandas=False)
         c = helpers.Case()
@@ -128,3 +128,27 @@ def test_dataframes_have_proper_dtypes_when_pandas_imports():
     assert [int(s) for s in runs["seed"]] == [row["seed"] for row in plain]
     assert list(runs["tension"]) == [row["tension"] for row in plain]
     assert str(r.outcomes["count"].dtype) == "int64"
+
+
+def test_a_folder_with_only_results_sqlite_reads_to_the_same_values():
+    tmp = tempfile.mkdtemp(prefix="tr-py-")
+    try:
+        kw = dict(runs=15, seed=8, variants=["pragmatic_wing"], series="all", events=True,
+                  binary_path=helpers.binary(), pandas=False)
+        a = tightrope.run(DOHA, out=os.path.join(tmp, "csv"), **kw)
+        b = tightrope.run(DOHA, out=os.path.join(tmp, "db"), format="sqlite", **kw)
+        assert (a.source, b.source) == ("csv", "sqlite")
+        for name in ("runs", "outcomes", "finals", "compare", "series", "events"):
+            assert repr(a.table(name)) == repr(b.table(name)), name
+        assert b.series_summary is None and b.points is None
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            return
+        fa = tightrope.open(os.path.join(tmp, "csv"))
+        fb = tightrope.open(os.path.join(tmp, "db"))
+        for name in ("runs", "series", "events"):
+            assert fa.table(name).equals(fb.table(name)), name
+            assert list(fa.table(name).dtypes) == list(fb.table(name).dtypes), name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

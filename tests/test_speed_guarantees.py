@@ -82,6 +82,19 @@ def test_cpu_limit_is_not_swallowed_by_pcall_or_xpcall():
     run_fail({"p.lua": decide(f"local ok = pcall(function() {LOOP} end); me.x = 5")}, CPU, tick=1)
 
 
+def test_cpu_limit_refuses_library_work_no_hook_can_stop():
+    """A C library call cannot be interrupted: without limits.instructions,
+    work that could never finish within limits.cpu_ms is refused up front."""
+    run_fail({"p.lua": decide("table.move({}, 1, 1e12, 1, {})")}, CPU, tick=1)
+    run_fail({"p.lua": decide("local ok = pcall(table.move, {}, 1, 1e12, 1, {}); me.x = 2")}, CPU, tick=1)
+    # ordinary library calls are not charged against anything visible
+    with Case({"s.yaml": BASE, "q.lua": NOOP, "act.lua": "function apply() end",
+               "p.lua": decide('local s = string.upper("abc") .. table.concat({1, 2}, ",") '
+                               'for k in pairs({a = 1, b = 2}) do end; me.x = #s')}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out")
+        assert c.csv("out", "runs.csv")[0]["x"] == "6"
+
+
 def test_default_cpu_limit_without_limits_section():
     yaml = BASE.replace("    limits: {cpu_ms: 200}\n", "")
     run_fail({"p.lua": decide(LOOP)}, r"CPU time limit exceeded \(limits\.cpu_ms = 1000 per call\)",
@@ -105,6 +118,8 @@ def test_sigint_stops_a_runaway_script_within_a_second():
                              cwd=c.dir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         try:
             line = p.stderr.readline()
+            while ": warning: " in line:        # check's warnings come before the runs
+                line = p.stderr.readline()
             assert "spinning" in line, f"the policy started its loop: {line!r}"
             time.sleep(0.2)                     # well inside the loop
             t0 = time.monotonic()

@@ -138,7 +138,8 @@ def run(scenario, runs=None, seed=None, set=None, variants=None, threads=None, o
     """Run the experiment of `scenario` (a path) and return its Result.
 
     runs, seed, ticks, threads: as -n, -s, -t, -j; set: {PATH: number} as
-    --set; variants: names as --variant (the baseline always runs); series:
+    --set; variants: names as --variant (the baseline always runs and may be
+    named; None: every variant; ["baseline"]: the baseline only); series:
     "summary", "all" or "none"; events: write events; format: "csv",
     "sqlite" or "both"; out: the output folder (None: a temporary folder
     removed with the Result); resume: finish an interrupted experiment in

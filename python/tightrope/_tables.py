@@ -98,6 +98,8 @@ class Result:
         return self._cache[name]
 
     def _read(self, name):
+        if self._pd is not None:
+            return self._read_pandas(name)
         if self.source == "sqlite":
             con = sqlite3.connect(f"file:{self._db}?mode=ro", uri=True)
             try:
@@ -120,26 +122,39 @@ class Result:
                 rows = list(reader)
         types = _types(name, columns)
         kinds = [types[c] for c in columns]
-        if self._pd is None:
-            return [{c: _convert(v, k) for c, v, k in zip(columns, row, kinds)} for row in rows]
-        return self._frame(columns, kinds, rows)
+        return [{c: _convert(v, k) for c, v, k in zip(columns, row, kinds)} for row in rows]
 
-    def _frame(self, columns, kinds, rows):
+    def _read_pandas(self, name):
+        """pandas reads the file or the query itself (fast, no Python rows);
+        the columns then get the dtypes of TABLES."""
         pd = self._pd
-        data = {}
-        for j, (c, k) in enumerate(zip(columns, kinds)):
-            values = [_convert(row[j], k) for row in rows]
+        dtypes = {S: "string", I: "int64", U: "uint64", F: "float64"}
+        if self.source == "sqlite":
+            con = sqlite3.connect(f"file:{self._db}?mode=ro", uri=True)
+            try:
+                if not con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                   (name,)).fetchone():
+                    return None
+                df = pd.read_sql_query(f'SELECT * FROM "{name}" ORDER BY rowid', con)
+            finally:
+                con.close()
+            for c, k in _types(name, list(df.columns)).items():
+                if k in dtypes:
+                    df[c] = df[c].astype(dtypes[k])
+            return df
+        path = os.path.join(self.folder, name + ".csv")
+        if not os.path.isfile(path):
+            return None
+        with open(path, newline="", encoding="utf-8") as f:
+            columns = next(csv.reader(f))
+        types = _types(name, columns)
+        df = pd.read_csv(path, dtype={c: dtypes[k] for c, k in types.items() if k in dtypes},
+                         keep_default_na=False, float_precision="round_trip",
+                         na_values={c: [""] for c, k in types.items() if k not in (S, I, U)})
+        for c, k in types.items():
             if k == S:
-                data[c] = pd.Series(values, dtype="string")
-            elif k == I:
-                data[c] = pd.Series(values, dtype="int64")
-            elif k == U:
-                data[c] = pd.Series(values, dtype="uint64")
-            elif k == F:
-                data[c] = pd.Series(values, dtype="float64")
-            else:
-                data[c] = pd.Series(values)
-        return pd.DataFrame(data, columns=columns)
+                df[c] = df[c].replace("", pd.NA)
+        return df
 
     runs = property(lambda self: self.table("runs"))
     outcomes = property(lambda self: self.table("outcomes"))

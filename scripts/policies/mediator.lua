@@ -17,6 +17,19 @@
 --                 (default 2: never)
 -- Copy this file next to your scenario and edit it to script another mediator.
 
+declare {name = "parties", type = "list", items = "actor", doc = "the two sides it mediates between"}
+declare {name = "talks_every", type = "integer", default = 4, min = 0,
+         doc = "convene talks every N ticks; 0 = never (a passive mediator)"}
+declare {name = "start", type = "integer", default = 1, min = 0, doc = "first tick at which it convenes talks"}
+declare {name = "consolidate", type = "integer", default = 1, min = 0, max = 1,
+         doc = "1 = keep convening while a ceasefire holds"}
+declare {name = "expel_below", type = "number", default = -1,
+         doc = "close a hosted office when a patron power's tolerance falls below this"}
+declare {name = "expel_prob", type = "number", default = 0.25, min = 0, max = 1,
+         doc = "probability per tick of acting on expel_below"}
+declare {name = "rehost_above", type = "number", default = 2,
+         doc = "reopen a closed office when every tolerance is above this"}
+
 local function param(me, key, default)
   local v = me.params[key]
   if v == nil then return default end

@@ -24,6 +24,24 @@
 --   cooling       share of the tension of its own hostility relations that
 --                 fades per tick (default 0)
 
+declare {name = "every", type = "integer", default = 1, min = 0, doc = "support every N ticks; 0 = never"}
+declare {name = "kind", type = "string", default = "military", doc = "\"military\" or \"economic\" aid"}
+declare {name = "amount", type = "number", default = 1, min = 0, doc = "multiplier of the flow"}
+declare {name = "income", type = "number", default = 0, doc = "resources the patron gains per tick"}
+declare {name = "line", type = "number", min = 0, max = 1,
+         doc = "how belligerent it wants its proxies (read by proxy.lua)"}
+declare {name = "adversary", type = "actor", doc = "the actor it may strike directly"}
+declare {name = "rescue_below", type = "number", default = -1,
+         doc = "a proxy capability under which it considers a strike"}
+declare {name = "escalate", type = "number", default = 0, min = 0, max = 1,
+         doc = "probability per tick of that strike"}
+declare {name = "intensity", type = "number", default = 0.5, min = 0, max = 1, doc = "intensity of a strike"}
+declare {name = "retaliate", type = "number", default = 0, min = 0, max = 1,
+         doc = "strike probability per tick at tension 1 of its hostility to the adversary"}
+declare {name = "escalation", type = "number", default = 1, min = 0, doc = "exponent of that tension"}
+declare {name = "cooling", type = "number", default = 0, min = 0, max = 1,
+         doc = "share of the tension of its hostility relations that fades per tick"}
+
 local function param(me, key, default)
   local v = me.params[key]
   if v == nil then return default end

@@ -10,6 +10,10 @@
 -- Strength is a bounded attribute with min 0, so the engine clamps an
 -- overshoot on the final step to zero (SPEC §3.3).
 
+declare {name = "enemy", type = "actor", doc = "the opposing force"}
+declare {name = "dt", type = "number", min = 0, doc = "time step per tick"}
+declare {name = "lethality", type = "number", min = 0, doc = "this side's lethality (alpha or beta)"}
+
 function decide(me, world)
   local enemy = world:actor(me.params.enemy)
   me.strength = me.strength - me.params.dt * enemy.params.lethality * enemy.strength

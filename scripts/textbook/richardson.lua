@@ -12,6 +12,14 @@
 -- Reads see the start-of-tick state (SPEC §3.2), so both sides update
 -- from the same (x, y): the update is synchronous, as in the equations.
 
+declare {name = "rival", type = "actor", doc = "the other side, whose spending it reacts to"}
+declare {name = "reaction", type = "number", doc = "a (or b): how strongly it answers the rival's spending"}
+declare {name = "fatigue", type = "number", doc = "m (or n): how much its own spending holds it back"}
+declare {name = "grievance", type = "number", doc = "r (or s): spending it keeps up whatever the rival does"}
+declare {name = "dt", type = "number", min = 0, doc = "time step per tick"}
+declare {name = "noise", type = "number", default = 0, min = 0, doc = "sd of a normal shock per unit time"}
+declare {name = "treaty_tick", type = "integer", doc = "read by the scenario's treaty event"}
+
 function decide(me, world)
   local p = me.params
   local rival = world:actor(p.rival)

@@ -52,7 +52,7 @@ _tightrope()
             [[ -n $scenario ]] && COMPREPLY=($(compgen -W "$(_tightrope_variants "$scenario")" -- "$cur"))
             return ;;
         -o|--out) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        -n|--runs|-t|--ticks|-s|--seed|-j|--threads|--run|--point|--set) return ;;
+        -n|--runs|-t|--ticks|-s|--seed|-j|--threads|--run|--point|--set|--precision|--batch) return ;;
     esac
 
     case $cmd in

@@ -1,0 +1,1 @@
+function apply(world, actor, target, args) end
