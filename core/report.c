@@ -1804,11 +1804,16 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t)
         goto fail;
     }
     if (anysobol) {
-      double top = 1;
+      double top = 1, bottom = 0;
       for (size_t i = 0; i < n; i++) {
+        const double v[6] = {bars[i].s1, bars[i].s1_low, bars[i].s1_high,
+                             bars[i].st, bars[i].st_low, bars[i].st_high};
         bars[i].size = isfinite(bars[i].st) ? bars[i].st : isfinite(bars[i].s1) ? bars[i].s1 : -1;
-        if (isfinite(bars[i].st_high) && bars[i].st_high > top)
-          top = bars[i].st_high;
+        for (int j = 0; j < 6; j++)
+          if (isfinite(v[j])) {
+            top = fmax(top, v[j]);
+            bottom = fmin(bottom, v[j]);
+          }
       }
       qsort(bars, n, sizeof *bars, rep_bar_cmp);
       snprintf(stem, sizeof stem, "sobol-%d", ++scount);
@@ -1841,13 +1846,14 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t)
                  "set ytics noenhanced\nset xlabel 'share of variance'\nset lmargin 24\n"
                  "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
                  "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
-                 "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.34):ytic(1) "
+                 "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.36):ytic(1) "
                  "with boxxyerror lc rgb '#A6CEE3' title 'ST', \\\n"
-                 "  '%s.dat' using 5:0:6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' notitle, \\\n"
+                 "  '%s.dat' using 5:($0+0.27):6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' notitle, \\\n"
                  "  '%s.dat' using ($2/2):0:(abs($2)/2):(0.15) "
                  "with boxxyerror lc rgb '%s' title 'S1', \\\n"
                  "  '%s.dat' using 2:0:3:4 with xerrorbars pt 0 lw 1.5 lc rgb '#000000' notitle\n",
-              n, -0.05 * top, 1.05 * top, stem, stem, stem, rep_colors[3], stem);
+              n, bottom - 0.05 * (top - bottom), top + 0.05 * (top - bottom), stem, stem, stem,
+              rep_colors[3], stem);
       if (rep_close(x, g, stem))
         goto fail;
     }
