@@ -45,6 +45,7 @@ void tr_options_free(tr_options *o) {
   free_strings(o->argv, o->argc);
   free(o->sweep_file);
   free(o->variants_file);
+  free(o->posterior_file);
   free(o);
 }
 
@@ -103,6 +104,10 @@ static int set_string(char **field, const char *value) {
   free(*field);
   *field = copy;
   return 0;
+}
+
+int tr_options_set_posterior(tr_options *o, const char *file) {
+  return o ? set_string(&o->posterior_file, file) : -1;
 }
 
 int tr_options_set_sweep_file(tr_options *o, const char *path) {
@@ -263,6 +268,8 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
   const ynode *sets = set ? ynode_get(set, "set") : NULL;
   const ynode *sweep = scen ? ynode_get(scen, "sweep_file") : NULL;
+  const ynode *post = set ? ynode_get(set, "posterior") : NULL;
+  const ynode *post_file = post ? ynode_get(post, "file") : NULL;
   const ynode *variants = scen ? ynode_get(scen, "variants_file") : NULL;
   uint64_t seed_value = 0, ticks_value = 0;
   if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
@@ -275,6 +282,7 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
     tr_options_set_ticks(o, (int)ticks_value);
     *scenario = strdup(file->str);
     if (sweep && sweep->type == YN_SCALAR) tr_options_set_sweep_file(o, sweep->str);
+    if (post_file && post_file->type == YN_SCALAR) tr_options_set_posterior(o, post_file->str);
     if (variants && variants->type == YN_SCALAR) tr_options_set_variants_file(o, variants->str);
     int from_cli = o->nsets > 0;
     for (int i = 0; !from_cli && sets && sets->type == YN_SEQ && i < sets->n; i++)
@@ -365,7 +373,12 @@ int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     return TR_EUSAGE;
   }
   __atomic_store_n(o.cancel, 0, __ATOMIC_SEQ_CST);
-  return exp_run(sc, &o, d);
+  tr_posterior *post = NULL;
+  if (o.posterior_file && !(post = posterior_load(sc, o.posterior_file, d))) return TR_EINVALID;
+  if (post) o.posterior = post;
+  status = exp_run(sc, &o, d);
+  posterior_free(post);
+  return status;
 }
 
 int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoints, tr_diag *d) {
@@ -380,6 +393,11 @@ int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoi
   if (exp_plan(sc, &o, &plan, d)) status = TR_EINVALID;
   else if (npoints) *npoints = plan.npoints;
   exp_plan_free(&plan);
+  if (status == TR_OK && o.posterior_file) {
+    tr_posterior *post = posterior_load(sc, o.posterior_file, d);
+    if (!post) status = TR_EINVALID;
+    posterior_free(post);
+  }
   return status;
 }
 
@@ -424,6 +442,11 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;
   int status = TR_EOUTPUT, n = -1;
+  /* the folder itself is checked; the working copy made from it is ours */
+  if (out_verify(outdir, d)) return TR_EINVALID;
+  report_opts mine = {NULL, NULL, NULL, 1, 1, 0, 1};
+  if (o) { mine = *o; mine.verified = 1; }
+  o = &mine;
   if (asprintf(&work, "%s/.tightrope-report-XXXXXX", outdir) < 0) return TR_EOUTPUT;
   if (!mkdtemp(work)) {
     diag_error(d, NULL, 0, 0, "cannot write in '%s': %s", outdir, strerror(errno));

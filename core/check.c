@@ -57,7 +57,7 @@ static const char *const check_keywords[] = {
 static const char *const check_env[] = {
   "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count", "math", "gini", "sd",
   "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
-  "tonumber"};
+  "tonumber", "events_count"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
                                           "outgoing", "incoming", "has", "others", "rejected"};
 static const char *const check_math[] = {
@@ -707,7 +707,7 @@ int check_expressions(const tr_scenario *sc, tr_diag *d) {
   for (int i = 0; i < nm; i++) {
     const tr_exprdecl *m = &sc->metrics[i];
     if (!m->name) continue;
-    snprintf(what, sizeof what, "metric '%s'", m->name);
+    snprintf(what, sizeof what, "%s '%s'", m->summary ? "summary" : "metric", m->name);
     check_one(&base, L, what, m->expr, m->line, m->col, m->quoted, i, i, reads);
   }
   /* Forward references and cycles among metrics (file order). */

@@ -297,6 +297,47 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
   return 0;
 }
 
+int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const tr_instance *src,
+                    tr_instance *dst, char *err, size_t size) {
+  double *init = dst->init, *model = dst->model;
+  memcpy(init, src->init, ((size_t)sc->nslots + (size_t)sc->npops) * sizeof *init);
+  memcpy(model, src->model, (size_t)sc->nmodel * sizeof *model);
+  *dst = *src;            /* params, variant, point, ticks, activation */
+  dst->init = init;
+  dst->model = model;
+  for (int j = 0; j < p->k; j++)
+    if (apply_change(sc, dst, &p->paths[j], CHANGE_SET, p->theta[(size_t)i * (size_t)p->k + (size_t)j],
+                     err, size))
+      return -1;
+  return 0;
+}
+
+int posterior_pick(const tr_posterior *p, uint64_t master, int run) {
+  /* a stream of its own: the master seed mixed with a constant, so the
+  ** pick never shares draws with the run itself */
+  gsl_rng *r = gsl_rng_alloc(rng_type());
+  if (!r) return 0;
+  gsl_rng_set(r, (unsigned long)rng_run_seed(master ^ 0x706f737465726f72ULL, (uint64_t)run));
+  double u = gsl_rng_uniform(r);
+  gsl_rng_free(r);
+  int lo = 0, hi = p->n - 1;
+  while (lo < hi) {       /* first particle whose cumulative weight exceeds u */
+    int mid = (lo + hi) / 2;
+    if (p->cum[mid] > u) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/* The seed of run `run` at `point`: rng_run_seed(master, run), the same at
+** every point and variant (common random numbers); a calibration gives
+** every point its own runs instead. */
+static uint64_t exp_run_seed(const tr_options *o, int point, int run) {
+  uint64_t r = (uint64_t)run;
+  if (o->seed_per_point) r += (uint64_t)(point - 1) * (uint64_t)o->runs;
+  return rng_run_seed(o->seed, r);
+}
+
 /* The baseline instance: the scenario's values, horizon `ticks`. */
 int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in) {
   in->init = calloc((size_t)sc->nslots + (size_t)sc->npops + 1, sizeof *in->init);
@@ -328,7 +369,7 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
   plan->variant_decl[0] = -1;
   plan->nvariants = 1;
   for (int v = 0; v < sc->nvariants; v++) {
-    int take = opts->nvariants == 0;
+    int take = opts->nvariants == 0 && !opts->baseline_only;
     for (int i = 0; i < opts->nvariants; i++)
       if (strcmp(opts->variants[i], sc->variants[v].name) == 0) take = 1;
     if (!take) continue;
@@ -501,7 +542,22 @@ static void *worker(void *arg) {
     return NULL;
   }
   lx->console = &x->console;
-  w->log_events = x->opts->events;
+  /* events_count() in an expression reads the run's events: keep them */
+  w->log_events = x->opts->events || sc->counts_events;
+  tr_instance scratch;    /* a run's instance under --posterior */
+  memset(&scratch, 0, sizeof scratch);
+  if (x->opts->posterior && (exp_instance_base(sc, x->opts->ticks, &scratch), !scratch.init)) {
+    pthread_mutex_lock(&x->mu);
+    x->setup_failed = 1;
+    x->stop = 1;
+    pthread_cond_broadcast(&x->ready);
+    pthread_cond_broadcast(&x->space);
+    pthread_mutex_unlock(&x->mu);
+    script_free(lx);
+    world_free(w);
+    tr_diag_free(d);
+    return NULL;
+  }
   for (;;) {
     pthread_mutex_lock(&x->mu);
     while (!x->stop && x->next_job < x->nlocal && x->next_job >= x->next_write + x->window)
@@ -518,7 +574,18 @@ static void *worker(void *arg) {
     int inst, run;
     job_at(x, j, &inst, &run);
     const tr_instance *in = &x->plan->inst[inst];
-    uint64_t seed = rng_run_seed(x->opts->seed, (uint64_t)run);
+    uint64_t seed = exp_run_seed(x->opts, in->point, run);
+    /* this run's parameters from the posterior (every particle was checked
+    ** against the scenario when the file was read) */
+    char perr[512] = "";
+    int bad_particle = 0;
+    if (x->opts->posterior) {
+      int pi = posterior_pick(x->opts->posterior, x->opts->seed, run);
+      if (posterior_apply(sc, x->opts->posterior, pi, in, &scratch, perr, sizeof perr) == 0)
+        in = &scratch;
+      else
+        bad_particle = 1;
+    }
     s->res.variant = in->variant;
     s->res.point = in->point;
     s->res.run = run;
@@ -526,7 +593,16 @@ static void *worker(void *arg) {
     s->res.outcome = sc->noutcomes;
     memset(&s->err, 0, sizeof s->err);
     w->res = &s->res;
-    int rc = tick_run(lx, in, run, seed, &s->err);
+    int rc;
+    if (bad_particle) {
+      s->err.failed = 1;
+      s->err.actor = -1;
+      snprintf(s->err.what, sizeof s->err.what, "--posterior");
+      s->err.message = strdup(perr);
+      rc = -1;
+    } else {
+      rc = tick_run(lx, in, run, seed, &s->err);
+    }
     if (rc == 0) {
       int nm = sc->nmetrics;
       memcpy(s->res.finals, s->res.series + (size_t)s->res.end_tick * (size_t)nm,
@@ -561,6 +637,8 @@ static void *worker(void *arg) {
     pthread_cond_broadcast(&x->ready);
     pthread_mutex_unlock(&x->mu);
   }
+  free(scratch.init);
+  free(scratch.model);
   script_free(lx);
   world_free(w);
   tr_diag_free(d);
@@ -663,7 +741,7 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_dia
   if (!f) { diag_error(d, sc->path, 0, 0, "run failed (out of memory for its message)"); return; }
   fprintf(f, "run failed: variant %s, point %d, run %d (seed %llu), tick %d",
           x->plan->variant_names[in->variant], in->point, run,
-          (unsigned long long)rng_run_seed(o->seed, (uint64_t)run), e->tick);
+          (unsigned long long)exp_run_seed(o, in->point, run), e->tick);
   if (e->actor >= 0) fprintf(f, ", actor '%s'", sc->actors[e->actor].id);
   fprintf(f, ", in %s:\n%s\n", e->what, e->message ? e->message : "(no message)");
   print_replay_hint(f, x, in, run);
@@ -749,6 +827,7 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
     fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex, sc->actions[i].script);
   }
   if (o->precision > 0) fprintf(f, "precision: %.17g\nbatch: %d\n", o->precision, o->batch);
+  if (o->posterior) fprintf(f, "posterior-sha256: %s\n", o->posterior->sha256);
   fclose(f);
   return s;
 }

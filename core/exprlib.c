@@ -126,10 +126,28 @@ static int expr_sort(lua_State *L) {
   return 1;
 }
 
+/* events_count(code [, from [, to]]): the events and actions of this run so
+** far whose CAMEO code starts with `code` ("19" counts 190, 193, ...), at
+** ticks from..to (default: every tick). */
+static int f_events_count(lua_State *L) {
+  size_t len;
+  const char *code = luaL_checklstring(L, 1, &len);
+  lua_Integer from = luaL_optinteger(L, 2, 0), to = luaL_optinteger(L, 3, LUA_MAXINTEGER);
+  const tr_lua *lx = TR_LX(L);
+  const tr_runresult *r = lx->w ? lx->w->res : NULL;
+  lua_Integer n = 0;
+  for (int i = 0; r && i < r->nevents; i++) {
+    const tr_event *e = &r->events[i];
+    if (e->tick >= from && e->tick <= to && strncmp(e->cameo, code, len) == 0) n++;
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 void exprlib_register(lua_State *L, int env) {
   static const struct { const char *name; lua_CFunction fn; } fns[] = {
     {"gini", f_gini}, {"sd", f_sd}, {"var", f_var}, {"median", f_median},
-    {"quantile", f_quantile}, {NULL, NULL}};
+    {"quantile", f_quantile}, {"events_count", f_events_count}, {NULL, NULL}};
   for (int i = 0; fns[i].name; i++) {
     lua_pushcfunction(L, fns[i].fn);
     lua_setfield(L, env, fns[i].name);

@@ -258,6 +258,7 @@ typedef struct tr_exprdecl { /* a metric or an outcome */
   int quoted;             /* the YAML value was quoted (check.c places names) */
   int name_line, name_col;
   int by_name;            /* metric: visible by name to expressions (check.c) */
+  int summary;            /* a calibration summary (calibrate:), checked like a metric */
 } tr_exprdecl;
 
 typedef struct tr_variantdecl {
@@ -292,6 +293,33 @@ typedef struct tr_scenario_files {
   char **paths;
   int n;
 } tr_scenario_files;
+
+/* A calibrate: block (docs/calibration.md): priors over paths, summaries as
+** expressions evaluated at the end of each run, and their observed values. */
+enum { PRIOR_UNIFORM, PRIOR_NORMAL, PRIOR_LOGNORMAL, PRIOR_BETA };
+typedef struct tr_prior {
+  tr_path path;
+  int dist;               /* PRIOR_* */
+  double a, b;            /* uniform: min, max; normal: mean, sd; lognormal: zeta,
+                             sigma; beta: a, b (on [lo, hi]) */
+  double lo, hi;          /* the support (beta: its interval, default [0, 1]) */
+  int line, col;
+} tr_prior;
+
+enum { DIST_EUCLIDEAN_SCALED, DIST_EUCLIDEAN };
+typedef struct tr_calibdecl {
+  int present;
+  int particles, generations;
+  double tol_final;       /* 0 when not given: run every generation unless reached */
+  int has_tol_final;
+  double alpha;           /* quantile of the previous distances: the next tolerance */
+  tr_prior *priors;       int npriors;
+  tr_exprdecl *summaries; int nsummaries;
+  double *observed;       /* nsummaries values, in summary order */
+  char *observed_file;    /* when read from a CSV file (absolute or as resolved) */
+  int distance;           /* DIST_* */
+  int line, col;
+} tr_calibdecl;
 
 struct tr_scenario {
   char *path;             /* as given on the command line */
@@ -331,6 +359,8 @@ struct tr_scenario {
   int rel_hash_size;      /* power of two; -1 marks an empty bucket */
   char sha256[65];        /* of the scenario file, hex; over every file when composed */
   tr_scenario_files files;   /* what it was read from (files.n >= 1) */
+  tr_calibdecl calib;     /* calibrate: (calib.present 0 when absent) */
+  int counts_events;      /* an expression calls events_count: runs keep their events */
   char *sweep_file;       /* --sweep FILE, or NULL */
   char *variants_file;    /* --variants FILE, or NULL */
 
@@ -493,6 +523,10 @@ struct tr_options {
   const char *out;        /* resolved output folder */
   char *out_owned;        /* as set (NULL: results/<id>) */
   char **sets; int nsets; /* "PATH=VALUE" */
+  int seed_per_point;     /* calibration: run r of point p uses seed (p-1)*runs + r */
+  int baseline_only;      /* calibration: no variants */
+  const struct tr_posterior *posterior;  /* --posterior, loaded: per-run parameters, or NULL */
+  char *posterior_file;   /* --posterior FILE as given */
   char **variants; int nvariants; /* --variant filters (NULL: all) */
   int series;             /* SERIES_* */
   int events;
@@ -518,6 +552,30 @@ struct tr_options {
   int cancel_flag;        /* set by tr_options_cancel (atomically) */
   int *cancel;            /* &cancel_flag of the options the user holds */
 };
+/* A calibrated posterior (--posterior FILE, calibrate.c): the final
+** generation's particles and weights over paths; run r of every variant
+** and point takes the particle drawn for r. */
+typedef struct tr_posterior {
+  int k, n;               /* paths, particles */
+  tr_path *paths;         /* k */
+  double *theta;          /* n * k, row-major */
+  double *cum;            /* n cumulative normalised weights */
+  char sha256[65];        /* of the posterior file */
+  char *file;
+} tr_posterior;
+/* The particle index run r takes (0..n-1): a draw by weight from a stream
+** of the master seed and r only, so every variant and point of run r shares
+** it (paired comparisons hold the parameters fixed). */
+int posterior_pick(const tr_posterior *p, uint64_t master, int run);
+/* Copy src's values into dst (allocated to the scenario's sizes) and apply
+** particle i; 0, or -1 with a message in err. */
+int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const tr_instance *src,
+                    tr_instance *dst, char *err, size_t size);
+void posterior_free(tr_posterior *p);
+/* The last generation of a posterior.csv, checked against sc (calibrate.c);
+** NULL with the errors in d. */
+tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d);
+
 /* The resolved copy of opts for sc (out_buf holds the default folder);
 ** TR_OK or TR_EUSAGE with a message (an unknown --variant) in d. */
 int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *out,
@@ -924,6 +982,7 @@ int report_run(const char *outdir, tr_diag *d);
 typedef struct report_opts {
   const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
   int svg, png, pdf;                          /* image formats drawn */
+  int verified;                               /* the folder was checked (out_verify) already */
 } report_opts;
 /* report_run with options (o NULL: the defaults). */
 int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);

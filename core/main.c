@@ -28,6 +28,7 @@ static const char usage_text[] =
   "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
   "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
   "       tightrope new DIR                         start a scenario folder (a commented example)\n"
+  "       tightrope calibrate SCENARIO.yaml [-o OUT] [-s S] [-j N] [--resume]   fit the calibrate: block (ABC-SMC)\n"
   "       tightrope --help | --version\n"
   "\n"
   "run options:\n"
@@ -52,6 +53,7 @@ static const char usage_text[] =
   "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
   "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
   "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
+  "      --posterior FILE   draw each run's parameters from a calibration's posterior.csv\n"
   "\n"
   "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
   "             4 output not written, 130/143 interrupted (resumable)\n";
@@ -147,7 +149,8 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH };
+         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH,
+         O_POSTERIOR };
   static const struct option longopts[] = {
     {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
     {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
@@ -160,6 +163,7 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
     {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
     {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
     {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
+    {"posterior", required_argument, 0, O_POSTERIOR},
     {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
@@ -220,6 +224,9 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
         break;
       case O_VARIANTS:
         if (tr_options_set_variants_file(o, optarg)) return usage_error("%s", "out of memory");
+        break;
+      case O_POSTERIOR:
+        if (tr_options_set_posterior(o, optarg)) return usage_error("%s", "out of memory");
         break;
       case O_PRECISION: {
         char *end;
@@ -380,11 +387,17 @@ static int tr_main(int argc, char **argv) {
   }
   tr_options_set_signals(c.opts, 1);
   int status;
-  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0) {
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0 ||
+      strcmp(cmd, "calibrate") == 0) {
     const char *out = NULL;
     status = parse_options(argc, argv, &c, &out);
     tr_options_set_progress(c.opts, !c.quiet);
-    if (status == 0)
+    if (status == 0 && strcmp(cmd, "calibrate") == 0) {
+      tr_diag *d = tr_diag_new();
+      status = tr_calibrate(c.scenario, c.opts, d);
+      tr_diag_print(d, stderr);
+      tr_diag_free(d);
+    } else if (status == 0)
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
                                                                                      : cmd_replay(&c);
   } else if (strcmp(cmd, "report") == 0) {
@@ -399,8 +412,8 @@ static int tr_main(int argc, char **argv) {
       tr_diag_free(d);
     }
   } else {
-    static const char *const cmds[] = {"run", "check", "replay", "report", "new"};
-    const char *s = tr_suggest(cmd, cmds, 5);
+    static const char *const cmds[] = {"run", "check", "replay", "report", "new", "calibrate"};
+    const char *s = tr_suggest(cmd, cmds, 6);
     fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
             s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     status = TR_EUSAGE;

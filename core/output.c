@@ -1561,7 +1561,14 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
   for (int i = 0; i < opts->nsets; i++)
     if (out_yaml_str(em, opts->sets[i]))
       return -1;
-  if (out_yaml_seq(em, 0, 0)
+  if (out_yaml_seq(em, 0, 0))
+    return -1;
+  if (opts->posterior
+      && (out_yaml_str(em, "posterior") || out_yaml_map(em, 1)
+          || out_yaml_kv(em, "file", opts->posterior->file)
+          || out_yaml_kv(em, "sha256", opts->posterior->sha256) || out_yaml_map(em, 0)))
+    return -1;
+  if (0
       || out_yaml_str(em, "variants") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int v = 0; v < o->spec.nvariants; v++)

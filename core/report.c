@@ -2699,7 +2699,7 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
     diag_error(d, outdir, 0, 0, "no such folder");
     return 1;
   }
-  if (out_verify(outdir, d))
+  if (!x.opts.verified && out_verify(outdir, d))
     return 1;
   if (access(path, R_OK) != 0) {
     diag_error(d, outdir, 0, 0, "no results here (no manifest.yaml): run "
@@ -2932,7 +2932,7 @@ done:
 
 int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d)
 {
-  rep_opts opts = {NULL, NULL, NULL, 1, 1, 0};
+  rep_opts opts = {NULL, NULL, NULL, 1, 1, 0, 0};
   return rep_run(outdir, o ? o : &opts, d);
 }
 
@@ -2945,7 +2945,7 @@ int report_run(const char *outdir, tr_diag *d)
 int tr_report_with(const char *outdir, const char *variants, const char *metrics,
                    const char *outcomes, const char *format, tr_diag *d)
 {
-  rep_opts opts = {variants, metrics, outcomes, 1, 1, 0};
+  rep_opts opts = {variants, metrics, outcomes, 1, 1, 0, 0};
   if (!outdir)
     return TR_EUSAGE;
   if (format) {

@@ -255,23 +255,22 @@ void sandbox_charge(lua_State *L, double units) {
     raise_limit(L, lx);
   }
   if (!(units > 0)) return;
+  double total = (double)lx->instr + units;
+  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
+  if (lx->instr_limit <= 0 && total > (double)lx->cpu_limit_ns / 1e6 * CPU_CHARGE_PER_MS) {
+    /* No hook can stop a C function: work that could never finish within
+    ** limits.cpu_ms is refused before it starts, as the CPU limit would. */
+    lx->limit_hit = LIMIT_CPU;
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+    raise_limit(L, lx);
+  }
   if (units > CALL_WORK_MAX) {
     char msg[160];
     snprintf(msg, sizeof msg, "a library call asked for %.3g units of work; one call may do at most "
              "%.3g, whatever limits.instructions says", units, CALL_WORK_MAX);
     luaL_error(L, "%s", msg);
   }
-  double total = (double)lx->instr + units;
-  lx->instr = total >= 9e18 ? (long long)9e18 : (long long)total;
-  if (lx->instr_limit <= 0) {
-    if (total > (double)lx->cpu_limit_ns / 1e6 * CPU_CHARGE_PER_MS) {
-      /* No hook can stop a C function: refuse the work before it starts. */
-      lx->limit_hit = LIMIT_CPU;
-      lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
-      raise_limit(L, lx);
-    }
-    return;
-  }
+  if (lx->instr_limit <= 0) return;
   if (lx->instr > lx->instr_limit) {
     lx->limit_hit = LIMIT_INSTR;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);

@@ -46,7 +46,7 @@ static const char *const scen_lua_keywords[] = {
 /* Names that metric and outcome expressions bind (SPEC §1, §3.1). */
 static const char *const scen_expr_names[] = {
   "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count",
-  "math", "rng", "me", "gini", "sd", "var", "median", "quantile", "ipairs", "pairs",
+  "math", "rng", "me", "gini", "sd", "var", "median", "quantile", "ipairs", "pairs", "events_count",
   "select", "table", "type", "tostring", "tonumber"};
 /* Fields of actor and relation views (SPEC §4.2). */
 static const char *const scen_view_fields[] = {
@@ -307,6 +307,13 @@ void tr_scenario_free(tr_scenario *sc) {
     free(sc->metrics[i].name); free(sc->metrics[i].expr); free(sc->metrics[i].description);
   }
   free(sc->metrics);
+  tr_calibdecl *cal = &sc->calib;
+  for (int i = 0; i < cal->npriors; i++) scen_path_free(&cal->priors[i].path);
+  free(cal->priors);
+  for (int i = 0; i < cal->nsummaries; i++) { free(cal->summaries[i].name); free(cal->summaries[i].expr); }
+  free(cal->summaries);
+  free(cal->observed);
+  free(cal->observed_file);
   for (int i = 0; i < sc->noutcomes; i++) {
     free(sc->outcomes[i].name); free(sc->outcomes[i].expr); free(sc->outcomes[i].description);
   }
@@ -1531,8 +1538,10 @@ static void scen_actions(scen_load *L, const ynode *node) {
 ** its text). */
 static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdecl **out,
                        int *nout) {
-  const char *kind = outcomes ? "outcome" : "metric";
-  if (scen_map(L, node, outcomes ? "'outcomes'" : "'metrics'") <= 0 || node->n == 0) return;
+  /* outcomes: 0 metrics, 1 outcomes, 2 calibration summaries (checked as metrics) */
+  const char *kind = outcomes == 1 ? "outcome" : outcomes == 2 ? "summary" : "metric";
+  if (scen_map(L, node, outcomes == 1 ? "'outcomes'" : outcomes == 2 ? "'summaries'" : "'metrics'") <= 0 ||
+      node->n == 0) return;
   tr_exprdecl *e = calloc((size_t)node->n, sizeof *e);
   if (!e) { scen_err(L, node, "out of memory"); return; }
   *out = e;
@@ -1545,13 +1554,14 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     e[i].quoted = !v->plain;
     e[i].name_line = k->line;
     e[i].name_col = k->col;
-    if (outcomes) {
+    e[i].summary = outcomes == 2;
+    if (outcomes == 1) {
       scen_check_name(L, k, k->str, "outcome name", NULL, 0, NULL);
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
         scen_err(L, k, "outcome '%s' has the name of the default outcome", k->str);
     } else {
-      scen_check_name(L, k, k->str, "metric name", scen_csv_columns, NELEM(scen_csv_columns),
-                      "it is a column of the CSV files");
+      scen_check_name(L, k, k->str, outcomes == 2 ? "summary name" : "metric name", scen_csv_columns,
+                      NELEM(scen_csv_columns), "it is a column of the CSV files");
     }
     if (v->type == YN_MAP) {
       /* the long form {expr: ..., description: ...} (docs/scenario-format.md) */
@@ -2069,12 +2079,276 @@ static void scen_sweep(scen_load *L, const ynode *node) {
              (long long)sc->sweep_points * (params->n + 2));
 }
 
+
+/* ------------------------------------------------------------ calibrate */
+
+static const char *const scen_prior_dists[] = {"uniform", "normal", "lognormal", "beta"};
+
+/* One prior: {min, max} (uniform), or {dist: normal|lognormal|beta, ...}. */
+static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v) {
+  tr_scenario *sc = L->sc;
+  p->line = k->line;
+  p->col = k->col;
+  char err[512], where[300];
+  snprintf(where, sizeof where, "in the prior of '%s'", k->str);
+  if (scen_path_parse(sc, k->str, &p->path, err, sizeof err) < 0) {
+    scen_err(L, k, "%s", err);
+    return;
+  }
+  if (p->path.kind == PATH_TICKS) {
+    scen_err(L, k, "experiment.ticks cannot be calibrated: every run has the same horizon");
+    return;
+  }
+  if (scen_map(L, v, where) <= 0) {
+    if (!v || v->type == YN_SCALAR)
+      scen_err(L, v ? v : k, "the prior of '%s' needs {min, max} or {dist: normal|lognormal|beta, ...}",
+               k->str);
+    return;
+  }
+  static const char *const keys[] = {"dist", "min", "max", "mean", "sd", "zeta", "sigma", "a", "b"};
+  scen_keys(L, v, keys, NELEM(keys), where);
+  p->dist = PRIOR_UNIFORM;
+  const ynode *dn = ynode_get(v, "dist");
+  if (dn) {
+    int m = -1;
+    if (dn->type == YN_SCALAR)
+      for (int i = 0; i < NELEM(scen_prior_dists); i++)
+        if (strcmp(dn->str, scen_prior_dists[i]) == 0) m = i;
+    if (m < 0) {
+      char msg[512], buf[80];
+      snprintf(msg, sizeof msg, "unknown prior %s", scen_what(dn, buf, sizeof buf));
+      if (dn->type == YN_SCALAR)
+        diag_did_you_mean(msg, sizeof msg, dn->str, scen_prior_dists, NELEM(scen_prior_dists));
+      scen_err(L, dn, "%s: uniform, normal, lognormal or beta", msg);
+      return;
+    }
+    p->dist = m;
+  }
+  const ynode *mn = ynode_get(v, "min"), *mx = ynode_get(v, "max");
+  double lo = -INFINITY, hi = INFINITY;
+  if (mn && scen_number(L, mn, "min", &lo)) return;
+  if (mx && scen_number(L, mx, "max", &hi)) return;
+  static const char *const need[][2] = {{"min", "max"}, {"mean", "sd"}, {"zeta", "sigma"}, {"a", "b"}};
+  const ynode *na = p->dist == PRIOR_UNIFORM ? mn : ynode_get(v, need[p->dist][0]);
+  const ynode *nb = p->dist == PRIOR_UNIFORM ? mx : ynode_get(v, need[p->dist][1]);
+  if (!na || !nb) {
+    scen_err(L, v, "a %s prior needs '%s' and '%s' (%s)", scen_prior_dists[p->dist], need[p->dist][0],
+             need[p->dist][1], k->str);
+    return;
+  }
+  if (scen_number(L, na, need[p->dist][0], &p->a) || scen_number(L, nb, need[p->dist][1], &p->b))
+    return;
+  if (p->dist == PRIOR_UNIFORM && !(p->a < p->b)) {
+    scen_err(L, v, "the prior of '%s' needs min < max, got [%g, %g]", k->str, p->a, p->b);
+    return;
+  }
+  if ((p->dist == PRIOR_NORMAL || p->dist == PRIOR_LOGNORMAL) && !(p->b > 0)) {
+    scen_err(L, nb, "'%s' of the prior of '%s' must be > 0", need[p->dist][1], k->str);
+    return;
+  }
+  if (p->dist == PRIOR_BETA && !(p->a > 0 && p->b > 0)) {
+    scen_err(L, v, "a and b of the beta prior of '%s' must be > 0", k->str);
+    return;
+  }
+  if (p->dist == PRIOR_UNIFORM) { lo = p->a; hi = p->b; }
+  else if (p->dist == PRIOR_BETA) { if (!mn) lo = 0; if (!mx) hi = 1; }
+  else if (p->dist == PRIOR_LOGNORMAL && lo < 0) lo = 0;
+  if (!(lo < hi)) {
+    scen_err(L, v, "the prior of '%s' has an empty support [%g, %g]", k->str, lo, hi);
+    return;
+  }
+  p->lo = lo;
+  p->hi = hi;
+  const tr_attrdecl *attr = scen_path_attr(sc, &p->path);
+  if (attr && attr->bounded && (lo < attr->min || hi > attr->max))
+    scen_err(L, v, "the prior of '%s' reaches outside the attribute's bounds [%g, %g]: give it "
+             "min and max inside them (its support is [%g, %g])", k->str, attr->min, attr->max, lo, hi);
+}
+
+/* observed: a mapping name -> number, or a CSV file (a header of summary
+** names and one row of values). Values land in calib.observed, in summary
+** order; every summary needs one and every observed name a summary. */
+static void scen_observed(scen_load *L, const ynode *node) {
+  tr_calibdecl *c = &L->sc->calib;
+  int n = c->nsummaries;
+  const char *names[n + 1];
+  for (int i = 0; i < n; i++) names[i] = c->summaries[i].name;
+  c->observed = calloc((size_t)n + 1, sizeof *c->observed);
+  unsigned char *have = calloc((size_t)n + 1, 1);
+  if (!c->observed || !have) { scen_err(L, node, "out of memory"); free(have); return; }
+  char **keys = NULL, *line = NULL;
+  double *vals = NULL;
+  int nk = 0, file_line = 0;
+  char *file = NULL;
+  if (node->type == YN_MAP) {
+    nk = node->n;
+    keys = calloc((size_t)nk + 1, sizeof *keys);
+    vals = calloc((size_t)nk + 1, sizeof *vals);
+    for (int i = 0; keys && vals && i < nk; i++) {
+      keys[i] = node->keys[i]->str;
+      if (scen_number(L, node->items[i], node->keys[i]->str, &vals[i])) keys[i] = NULL;
+    }
+  } else if (node->type == YN_SCALAR && ynode_scalar_kind(node) == YS_STR) {
+    char *src = diag_source_file(node->line);
+    const char *base = src ? src : L->sc->path;
+    const char *slash = strrchr(base, '/');
+    if (node->str[0] == '/' || !slash) file = strdup(node->str);
+    else if (asprintf(&file, "%.*s/%s", (int)(slash - base), base, node->str) < 0) file = NULL;
+    free(src);
+    FILE *f = file ? fopen(file, "r") : NULL;
+    if (!f) {
+      scen_err(L, node, "cannot read the observed file '%s': %s", file ? file : node->str, strerror(errno));
+    } else {
+      size_t cap = 0;
+      char *header = NULL;
+      ssize_t len;
+      int row = 0;
+      while ((len = getline(&line, &cap, f)) >= 0) {
+        file_line++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        if (!header) { header = strdup(line); continue; }
+        if (row++ == 0) {
+          char *hp = header, *vp = line;
+          while (hp && *hp) {
+            char *h = scen_csv_field(&hp), *vtext = scen_csv_field(&vp), *end;
+            char **nkeys = realloc(keys, (size_t)(nk + 1) * sizeof *nkeys);
+            double *nvals = realloc(vals, (size_t)(nk + 1) * sizeof *nvals);
+            if (!nkeys || !nvals) { free(nkeys ? nkeys : keys); keys = NULL; break; }
+            keys = nkeys;
+            vals = nvals;
+            errno = 0;
+            vals[nk] = strtod(vtext, &end);
+            keys[nk] = strdup(h);
+            if (!*vtext || *end || !isfinite(vals[nk])) {
+              diag_error(L->d, file, file_line, 0, "observed value of '%s' is not a finite number: '%s'",
+                         h, vtext);
+              L->errors++;
+              free(keys[nk]);
+              keys[nk] = NULL;
+            }
+            nk++;
+          }
+        } else {
+          diag_error(L->d, file, file_line, 0, "the observed file has one row of values under its header");
+          L->errors++;
+        }
+      }
+      free(header);
+      fclose(f);
+      if (compose_files_add(&L->sc->files, file)) scen_err(L, node, "out of memory");
+      c->observed_file = file;
+      file = NULL;
+    }
+  } else {
+    char buf[80];
+    scen_err(L, node, "'observed' takes a mapping summary -> value, or the path of a CSV file, got %s",
+             scen_what(node, buf, sizeof buf));
+  }
+  for (int i = 0; keys && i < nk; i++) {
+    if (!keys[i]) continue;
+    int s = -1;
+    for (int j = 0; j < n; j++)
+      if (strcmp(keys[i], names[j]) == 0) s = j;
+    if (s < 0) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "observed '%s' has no summary of that name", keys[i]);
+      diag_did_you_mean(msg, sizeof msg, keys[i], names, n);
+      if (node->type == YN_MAP) scen_err(L, node->keys[i], "%s", msg);
+      else { diag_error(L->d, c->observed_file, 1, 0, "%s", msg); L->errors++; }
+      continue;
+    }
+    c->observed[s] = vals[i];
+    have[s] = 1;
+  }
+  for (int j = 0; j < n; j++)
+    if (!have[j] && L->errors == 0)
+      scen_err(L, node, "summary '%s' has no observed value", names[j]);
+  if (node->type != YN_MAP)
+    for (int i = 0; keys && i < nk; i++) free(keys[i]);
+  free(keys);
+  free(vals);
+  free(have);
+  free(line);
+  free(file);
+}
+
+static void scen_calibrate(scen_load *L, const ynode *node) {
+  tr_calibdecl *c = &L->sc->calib;
+  if (scen_map(L, node, "'calibrate'") <= 0) return;
+  c->present = 1;
+  c->line = node->line;
+  c->col = node->col;
+  c->particles = 1000;
+  c->generations = 8;
+  c->alpha = 0.5;
+  c->distance = DIST_EUCLIDEAN_SCALED;
+  static const char *const keys[] = {"method", "particles", "generations", "tolerance", "params",
+                                     "summaries", "observed", "distance", "alpha"};
+  scen_keys(L, node, keys, NELEM(keys), "in calibrate");
+  const ynode *n;
+  if ((n = ynode_get(node, "method")) &&
+      (n->type != YN_SCALAR || strcmp(n->str, "abc-smc") != 0)) {
+    char buf[80];
+    scen_err(L, n, "unknown calibration method %s: the method is abc-smc", scen_what(n, buf, sizeof buf));
+  }
+  long long v;
+  if ((n = ynode_get(node, "particles")) && scen_integer(L, n, "particles", 10, 10000000, &v) == 0)
+    c->particles = (int)v;
+  if ((n = ynode_get(node, "generations")) && scen_integer(L, n, "generations", 1, 100, &v) == 0)
+    c->generations = (int)v;
+  if ((n = ynode_get(node, "alpha")) && scen_number(L, n, "alpha", &c->alpha) == 0 &&
+      !(c->alpha > 0 && c->alpha < 1))
+    scen_err(L, n, "'alpha' is the quantile of the previous distances that sets the next "
+             "tolerance: a number in (0, 1), got %g", c->alpha);
+  if ((n = ynode_get(node, "tolerance")) && scen_map(L, n, "'tolerance'") > 0) {
+    static const char *const tkeys[] = {"final"};
+    scen_keys(L, n, tkeys, 1, "in tolerance");
+    const ynode *f = ynode_get(n, "final");
+    if (f && scen_number(L, f, "final", &c->tol_final) == 0) {
+      c->has_tol_final = 1;
+      if (c->tol_final < 0) scen_err(L, f, "the final tolerance is a distance: >= 0, got %g", c->tol_final);
+    }
+  }
+  if ((n = ynode_get(node, "distance"))) {
+    if (n->type == YN_SCALAR && strcmp(n->str, "euclidean-scaled") == 0) c->distance = DIST_EUCLIDEAN_SCALED;
+    else if (n->type == YN_SCALAR && strcmp(n->str, "euclidean") == 0) c->distance = DIST_EUCLIDEAN;
+    else {
+      char buf[80];
+      scen_err(L, n, "unknown distance %s: euclidean-scaled or euclidean", scen_what(n, buf, sizeof buf));
+    }
+  }
+  const ynode *params = ynode_get(node, "params");
+  if (scen_map(L, params, "'params' of calibrate") <= 0 || params->n == 0) {
+    scen_err(L, params ? params : node, "calibrate needs 'params': path -> prior");
+  } else {
+    c->priors = calloc((size_t)params->n, sizeof *c->priors);
+    if (!c->priors) { scen_err(L, params, "out of memory"); return; }
+    for (int i = 0; i < params->n; i++) scen_prior(L, &c->priors[c->npriors++], params->keys[i], params->items[i]);
+  }
+  const ynode *sums = ynode_get(node, "summaries");
+  if (scen_map(L, sums, "'summaries' of calibrate") <= 0 || sums->n == 0) {
+    scen_err(L, sums ? sums : node, "calibrate needs 'summaries': name -> expression evaluated at "
+             "the end of each run");
+    return;
+  }
+  scen_exprs(L, sums, 2, &c->summaries, &c->nsummaries);
+  for (int i = 0; i < c->nsummaries; i++)
+    for (int m = 0; m < L->sc->nmetrics; m++)
+      if (c->summaries[i].name && strcmp(c->summaries[i].name, L->sc->metrics[m].name) == 0)
+        scen_err(L, sums->keys[i], "summary '%s' has the name of a metric: summaries are "
+                 "evaluated alongside the metrics, so give it another name", c->summaries[i].name);
+  const ynode *obs = ynode_get(node, "observed");
+  if (!obs) scen_err(L, node, "calibrate needs 'observed': the summaries' observed values");
+  else scen_observed(L, obs);
+}
+
 /* ------------------------------------------------------------ the load */
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
   "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds",
-  "helpers"};
+  "helpers", "calibrate"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -2155,9 +2429,32 @@ static void scen_validate(scen_load *L, const ynode *root) {
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));
   scen_sweep(L, ynode_get(root, "sweep"));
+  scen_calibrate(L, ynode_get(root, "calibrate"));
 
   for (int i = 0; i < sc->nmetrics; i++) sc->metrics[i].by_name = check_metric_by_name(sc, i);
+  /* events_count() reads the run's events, which are then kept */
+  for (int i = 0; i < sc->nmetrics; i++)
+    if (sc->metrics[i].expr && strstr(sc->metrics[i].expr, "events_count")) sc->counts_events = 1;
+  for (int i = 0; i < sc->noutcomes; i++)
+    if (sc->outcomes[i].expr && strstr(sc->outcomes[i].expr, "events_count")) sc->counts_events = 1;
+  for (int i = 0; i < sc->nevents; i++)
+    if (sc->events[i].when && strstr(sc->events[i].when, "events_count")) sc->counts_events = 1;
+  for (int i = 0; i < sc->calib.nsummaries; i++)
+    if (sc->calib.summaries[i].expr && strstr(sc->calib.summaries[i].expr, "events_count"))
+      sc->counts_events = 1;
+  /* calibration summaries are checked as metrics after every metric */
+  tr_exprdecl *metrics = sc->metrics, *all = NULL;
+  int nmetrics = sc->nmetrics, ns = sc->calib.nsummaries;
+  if (ns && (all = calloc((size_t)(nmetrics + ns), sizeof *all))) {
+    if (nmetrics) memcpy(all, metrics, (size_t)nmetrics * sizeof *all);
+    memcpy(all + nmetrics, sc->calib.summaries, (size_t)ns * sizeof *all);
+    sc->metrics = all;
+    sc->nmetrics = nmetrics + ns;
+  }
   L->errors += check_expressions(sc, L->d);
+  sc->metrics = metrics;
+  sc->nmetrics = nmetrics;
+  free(all);
 
   if (!sc->title) sc->title = scen_strdup(L, sc->id ? sc->id : "");
   if (!sc->description) sc->description = scen_strdup(L, "");

@@ -193,6 +193,11 @@ TR_API void tr_options_cancel(tr_options *o);
 ** scenario is loaded with tr_scenario_load_options. */
 TR_API int tr_options_set_sweep_file(tr_options *o, const char *path);
 TR_API int tr_options_set_variants_file(tr_options *o, const char *path);
+/* --posterior FILE: every run draws its parameters (by weight) from the last
+** generation of a calibration's posterior.csv (docs/calibration.md); the
+** file is read and checked against the scenario when the experiment
+** starts. NULL: none. */
+TR_API int tr_options_set_posterior(tr_options *o, const char *file);
 /* tr_scenario_load with what of o shapes the scenario itself: the --sweep
 ** and --variants files, and the --set overrides (a population's count set
 ** there changes how many actors the scenario has). */
@@ -220,6 +225,12 @@ TR_API int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, in
 ** row with OUTDIR/runs.csv (or results.sqlite). A status above. */
 TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant,
                      int point, int run, const char *outdir, tr_diag *d);
+/* Calibrate the scenario at path to its observed data (`tightrope
+** calibrate`: ABC-SMC driven by its calibrate: block): writes posterior.csv,
+** calibration.csv and manifest.yaml into the options' output folder
+** (default results/<id>-calibration). Uses the options' seed, threads,
+** ticks, --set and resume. A status above. */
+TR_API int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d);
 /* Start a scenario folder (`tightrope new DIR`): a commented scenario, a
 ** policy and an action that check and run. DIR must be missing or empty. */
 TR_API int tr_new(const char *dir, tr_diag *d);

@@ -93,9 +93,10 @@ def test_every_schema_key_is_documented_and_every_scenario_names_the_schema():
         keys |= set(d.get("properties", {}))
         for alt in d.get("oneOf", []):
             keys |= set(alt.get("properties", {}))
-    doc = open(os.path.join(ROOT, "docs", "scenario-format.md"), encoding="utf-8").read()
+    doc = "".join(open(os.path.join(ROOT, "docs", name), encoding="utf-8").read()
+                  for name in ("scenario-format.md", "calibration.md"))
     missing = sorted(k for k in keys if f"`{k}" not in doc)
-    assert not missing, f"schema keys not in docs/scenario-format.md: {missing}"
+    assert not missing, f"schema keys in neither docs/scenario-format.md nor docs/calibration.md: {missing}"
     for f in glob.glob(os.path.join(ROOT, "scenarios", "*.yaml")):
         first = open(f, encoding="utf-8").readline()
         assert first.startswith("# yaml-language-server: $schema=../share/schema/scenario.schema.json"), f
@@ -204,7 +205,7 @@ def test_new_scaffolds_a_scenario_that_checks_and_runs():
         text = open(c.path("border-talks", "border-talks.yaml")).read()
         for section in ("actors:", "relations:", "actions:", "metrics:", "outcomes:", "variants:"):
             assert "\n" + section in text
-        out, _ = run_ok(c, "check", "border-talks/border-talks.yaml")
+        out, _ = run_ok(c, "check", "border-talks/border-talks.yaml", "--strict")
         assert "ok: 2 actors, 1 relations, 2 metrics, 2 outcomes, 1 variants" in out
         run_ok(c, "run", "border-talks/border-talks.yaml", "-n", "20", "-o", "out")
         rows = c.csv("out", "outcomes.csv")

@@ -1,0 +1,221 @@
+"""Calibration (docs/calibration.md): ABC-SMC against an exact posterior,
+simulation-based calibration, reproducibility for any -j and after an
+interrupt, run --posterior, events_count(), and the errors of bad input."""
+import csv, math, os, signal, subprocess, time
+
+import helpers
+from helpers import Case, run_ok
+
+# A coin flipped once a tick for 20 ticks: the number of heads is
+# Binomial(20, p). With p ~ U(0, 1) and 14 heads observed, the posterior is
+# Beta(15, 7): mean 15/22, sd sqrt(15 * 7 / (22^2 * 23)) = 0.0971.
+COIN = """
+scenario: coin
+experiment: {ticks: 20, runs: 1, seed: 3}
+actors:
+  coin:
+    role: state
+    attrs:
+      p: {value: 0.5, min: 0, max: 1}
+      heads: 0
+    policy: coin.lua
+metrics:
+  heads: "coin.heads"
+calibrate:
+  particles: PARTICLES
+  generations: 10
+  tolerance: {final: 0}
+  params:
+    coin.p: {min: 0, max: 1}
+  summaries:
+    successes: "coin.heads"
+  observed: {successes: OBSERVED}
+"""
+COIN_LUA = """
+function decide(me, world)
+  if rng.bernoulli(me.p) then me.heads = me.heads + 1 end
+end
+"""
+
+
+def coin(particles, observed=14):
+    return {"coin.yaml": COIN.replace("PARTICLES", str(particles)).replace("OBSERVED", str(observed)),
+            "coin.lua": COIN_LUA}
+
+
+def final_population(c, out):
+    rows = c.csv(out, "posterior.csv")
+    last = max(int(r["generation"]) for r in rows)
+    return [r for r in rows if int(r["generation"]) == last]
+
+
+def weighted_mean_sd(rows, col):
+    w = [float(r["weight"]) for r in rows]
+    x = [float(r[col]) for r in rows]
+    m = sum(a * b for a, b in zip(w, x)) / sum(w)
+    v = sum(a * (b - m) ** 2 for a, b in zip(w, x)) / sum(w)
+    return m, math.sqrt(v)
+
+
+def test_exact_posterior_of_a_binomial_with_a_uniform_prior():
+    if helpers.sanitized():
+        helpers.skip("2000 particles over five generations take minutes under the sanitizers")
+    with Case(coin(2000)) as c:
+        run_ok(c, "calibrate", "coin.yaml", "-o", "out")
+        gens = c.csv("out", "calibration.csv")
+        assert float(gens[-1]["tolerance"]) == 0, gens     # the last generation matched exactly
+        last = final_population(c, "out")
+        assert len(last) == 2000
+        for r in last:                                      # tolerance 0: every particle saw 14
+            assert float(r["successes"]) == 14 and float(r["distance"]) == 0
+        mean, sd = weighted_mean_sd(last, "coin.p")
+        assert abs(mean - 15 / 22) < 0.02, mean
+        assert abs(sd - math.sqrt(15 * 7 / (22 ** 2 * 23))) < 0.015, sd
+        # the bookkeeping: ESS at most N, acceptance = particles / simulations
+        for g in gens:
+            assert 0 < float(g["ess"]) <= 2000 + 1e-6
+            assert abs(float(g["acceptance_rate"]) - 2000 / int(g["simulations"])) < 1e-12
+
+
+def test_same_posterior_for_any_thread_count_and_after_an_interrupt():
+    with Case(coin(150)) as c:
+        run_ok(c, "calibrate", "coin.yaml", "-o", "one", "-j", "1")
+        run_ok(c, "calibrate", "coin.yaml", "-o", "two", "-j", "2")
+        for f in ("posterior.csv", "calibration.csv", "manifest.yaml"):
+            a, b = c.bytes("one", f), c.bytes("two", f)
+            if f == "manifest.yaml":   # the paths differ by the folder only
+                a, b = a.replace(b"one", b"X"), b.replace(b"two", b"X")
+            assert a == b, f
+        # interrupted before generation 3 (the pause makes the place certain)
+        env = dict(os.environ, TIGHTROPE_TEST_PAUSE_GENERATION="3")
+        p = subprocess.Popen([helpers.binary(), "calibrate", "coin.yaml", "-o", "cut", "-j", "2"],
+                             cwd=c.dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        err = ""
+        deadline = time.time() + 300
+        while "paused before generation 3" not in err and time.time() < deadline:
+            line = p.stderr.readline()
+            if not line:
+                break
+            err += line
+        p.send_signal(signal.SIGINT)
+        _, rest = p.communicate(timeout=120)
+        err += rest
+        assert p.returncode == 130, err
+        assert "calibration interrupted by SIGINT after 2 generations" in err, err
+        assert "--resume" in err
+        assert {r["generation"] for r in c.csv("cut", "posterior.csv")} == {"1", "2"}
+        run_ok(c, "calibrate", "coin.yaml", "-o", "cut", "-j", "1", "--resume")
+        assert c.bytes("cut", "posterior.csv") == c.bytes("one", "posterior.csv")
+        assert c.bytes("cut", "calibration.csv") == c.bytes("one", "calibration.csv")
+        # another seed is another calibration: --resume refuses to mix them
+        rc, _, err = c.run("calibrate", "coin.yaml", "-o", "cut", "-s", "99", "--resume")
+        assert rc == 2 and "holds a calibration of another scenario file, seed" in err, err
+
+
+def ks_uniform_pvalue_ok(us, alpha=0.01):
+    """Kolmogorov-Smirnov test of us against U(0,1): True when not rejected
+    at level alpha (the exact small-sample critical value is approximated
+    by the asymptotic one with Stephens' correction)."""
+    n = len(us)
+    xs = sorted(us)
+    d = max(max((i + 1) / n - x, x - i / n) for i, x in enumerate(xs))
+    c_alpha = math.sqrt(-0.5 * math.log(alpha / 2))
+    return d * (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) <= c_alpha, d
+
+
+def test_simulation_based_calibration_of_the_coin():
+    """Talts et al. (2018): draw the truth from the prior, simulate data,
+    calibrate; the truth's posterior quantile is uniform when the posterior
+    is right. 20 replications; KS at 1%."""
+    if helpers.sanitized():
+        helpers.skip("20 calibrations take minutes under the sanitizers")
+    import random
+    rng = random.Random(2024)
+    quantiles = []
+    for rep in range(20):
+        truth = rng.random()
+        heads = sum(rng.random() < truth for _ in range(20))
+        with Case(coin(200, heads)) as c:
+            run_ok(c, "calibrate", "coin.yaml", "-o", "out", "-s", str(rep + 1))
+            last = final_population(c, "out")
+            below = sum(float(r["weight"]) for r in last if float(r["coin.p"]) < truth)
+            quantiles.append(below / sum(float(r["weight"]) for r in last))
+    ok, d = ks_uniform_pvalue_ok(quantiles)
+    assert ok, (d, sorted(quantiles))
+
+
+def test_events_count_counts_by_cameo_root_and_window():
+    yaml = """
+        scenario: ev
+        experiment: {ticks: 10, runs: 1, seed: 1}
+        actors:
+          a: {role: state, attrs: {x: 0}}
+        events:
+          - {name: clash, every: 2, add: {a.x: 1}, cameo: "190"}
+          - {name: shelling, every: 5, add: {a.x: 1}, cameo: "194"}
+          - {name: talk, every: 1, add: {a.x: 0}, cameo: "040"}
+        metrics:
+          fights: "events_count('19')"
+          clashes: "events_count('190')"
+          early: "events_count('19', 1, 4)"
+          talks: "events_count('04')"
+        """
+    with Case({"ev.yaml": yaml}) as c:
+        run_ok(c, "run", "ev.yaml", "-o", "out", "--series", "all")
+        for r in c.csv("out", "series.csv"):
+            t = int(r["tick"])
+            assert int(r["fights"]) == t // 2 + t // 5, r
+            assert int(r["clashes"]) == t // 2
+            assert int(r["early"]) == min(t, 4) // 2 + min(t, 4) // 5
+            assert int(r["talks"]) == t
+
+
+def test_run_with_the_posterior_draws_each_runs_parameters_from_it():
+    with Case(coin(150)) as c:
+        run_ok(c, "calibrate", "coin.yaml", "-o", "cal")
+        last = final_population(c, "cal")
+        ps = {float(r["coin.p"]) for r in last}
+        run_ok(c, "run", "coin.yaml", "-n", "60", "-o", "a", "--posterior", "cal/posterior.csv", "--series", "none")
+        run_ok(c, "run", "coin.yaml", "-n", "60", "-o", "b", "--posterior", "cal/posterior.csv", "--series", "none",
+               "-j", "1")
+        assert c.bytes("a", "runs.csv") == c.bytes("b", "runs.csv")
+        manifest = open(c.path("a", "manifest.yaml")).read()
+        assert "posterior:" in manifest and "sha256:" in manifest.split("posterior:")[1]
+        # each run's p is a particle of the final generation; draw it again
+        # through a metric reading coin.p
+        text = open(c.path("coin.yaml")).read().replace('  heads: "coin.heads"\n',
+                                                      '  heads: "coin.heads"\n  p: "coin.p"\n')
+        c.write("coin.yaml", text)
+        run_ok(c, "run", "coin.yaml", "-n", "60", "-o", "c", "--posterior", "cal/posterior.csv", "--series", "none")
+        drawn = [float(r["p"]) for r in c.csv("c", "runs.csv")]
+        assert all(p in ps for p in drawn) and len(set(drawn)) > 20, drawn[:10]
+        # a posterior of another scenario is refused before any run
+        c.write("other.yaml", COIN.replace("scenario: coin", "scenario: other").replace("PARTICLES", "50")
+                .replace("OBSERVED", "3"))
+        rc, _, err = c.run("run", "other.yaml", "-n", "5", "-o", "d", "--posterior", "cal/posterior.csv")
+        assert rc == 1 and "this posterior calibrated scenario 'coin'" in err, err
+        rc, _, err = c.run("check", "other.yaml", "--posterior", "cal/posterior.csv")
+        assert rc == 1 and "this posterior calibrated scenario 'coin'" in err, err
+
+
+def test_bad_calibrate_blocks_are_errors_at_check_time():
+    base = COIN.replace("PARTICLES", "100").replace("OBSERVED", "14")
+    cases = [
+        (base.replace('successes: "coin.heads"', "successes: [1, 2]"),
+         "coin.yaml:19:16: error: summary 'successes' needs an expression (a string), got a list"),
+        (base.replace("observed: {successes: 14}", "observed: {successes: 14, sucesses: 3}"),
+         "coin.yaml:20:29: error: observed 'sucesses' has no summary of that name (did you mean 'successes'?)"),
+        (base.replace("coin.p: {min: 0, max: 1}", "coin.p: {min: 0, max: 2}"),
+         "coin.yaml:17:13: error: the prior of 'coin.p' reaches outside the attribute's bounds [0, 1]"),
+        (base.replace("coin.p: {min: 0, max: 1}", "coin.q: {min: 0, max: 1}"),
+         "coin.yaml:17:5: error: actor 'coin' has no attribute 'q'"),
+        (base.replace('successes: "coin.heads"', 'successes: "coin.hedas"'),
+         "coin.yaml:19:22: error: summary 'successes': actor 'coin' has no attribute 'hedas' (did you mean 'heads'?)"),
+        (base.replace("observed: {successes: 14}", ""),
+         "error: calibrate needs 'observed'"),
+    ]
+    for text, want in cases:
+        with Case({"coin.yaml": text, "coin.lua": COIN_LUA}) as c:
+            rc, _, err = c.run("check", "coin.yaml")
+            assert rc == 1 and want in err, f"wanted {want!r}, got:\n{err}"
