@@ -1434,7 +1434,7 @@ static double out_path_written(const tr_scenario *sc, const tr_options *opts,
 static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
 {
   const tr_scenario *sc = o->spec.sc;
-  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file"};
+  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file", "saltelli"};
 
   for (int k = 0; k < 2; k++) {
     const tr_exprdecl *list = k ? sc->outcomes : sc->metrics;
