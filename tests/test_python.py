@@ -152,3 +152,13 @@ def test_a_folder_with_only_results_sqlite_reads_to_the_same_values():
             assert list(fa.table(name).dtypes) == list(fb.table(name).dtypes), name
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_sweep_tables_read_with_their_types():
+    from test_sqlite import SWEEP
+    with helpers.Case(SWEEP) as c:
+        helpers.run_ok(c, "run", "s.yaml", "-o", "cli")
+        r = tightrope.open(c.path("cli"), pandas=False)
+        _check_equal(r, c.path("cli"), ("points", "sensitivity", "compare_points", "outcomes"))
+        assert {type(row["a.x"]) for row in r.points} == {float}
+        assert {type(row["variant"]) for row in r.sensitivity} == {str}

@@ -21,13 +21,24 @@ TABLES = {
     "compare": ([("variant", S), ("baseline", S), ("kind", S), ("name", S)], F),
     "compare_points": ([("variant", S), ("point", I), ("baseline", S), ("kind", S), ("name", S)], F),
     "points": ([("point", I)], F),
-    "sensitivity": ([("kind", S), ("name", S), ("path", S)], F),
+    "sensitivity": ([("variant", S), ("kind", S), ("name", S), ("path", S)], F),
+    "errors": ([("variant", S), ("point", I), ("run", I), ("seed", U), ("tick", I), ("actor", S),
+                ("message", S), ("replay", S)], S),
 }
+
+# Columns named by the user (metrics, swept paths) follow the fixed ones in
+# these tables; elsewhere a column's name says its type.
+_USER_COLUMNS = ("runs", "series", "points")
+_NAMED = {"variant": S, "point": I, "run": I, "seed": U, "tick": I, "end_tick": I, "n": I,
+          "count": I, "outcome": S, "metric": S, "kind": S, "name": S, "baseline": S, "path": S,
+          "actor": S, "action": S, "target": S, "cameo": S, "message": S, "replay": S}
 
 
 def _types(table, columns):
     fixed, rest = TABLES.get(table, ([], None))
     known = dict(fixed)
+    if table not in _USER_COLUMNS:
+        known = {**_NAMED, **known}
     return {c: known.get(c, rest) for c in columns}
 
 
