@@ -75,7 +75,7 @@ class Result:
     """The results of one experiment, read from its folder on first use.
 
     runs, outcomes, finals, compare, compare_points, series, series_summary,
-    events, points, sensitivity: DataFrames (lists of dicts without pandas),
+    events, points, sensitivity, errors: DataFrames (lists of dicts without pandas),
     None when the experiment did not write that table. series is what was
     recorded: every run's metrics per tick (series="all"), else the per-tick
     summary across runs. manifest: the text of manifest.yaml.
@@ -176,6 +176,7 @@ class Result:
     events = property(lambda self: self.table("events"))
     points = property(lambda self: self.table("points"))
     sensitivity = property(lambda self: self.table("sensitivity"))
+    errors = property(lambda self: self.table("errors"))
 
     @property
     def series(self):
