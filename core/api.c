@@ -420,7 +420,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 ** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
 ** manifest.yaml and every table but series, events and manifest as the CSV
 ** file it mirrors; its report/ folder then replaces OUTDIR/report/. */
-static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
+static int report_sqlite(const char *outdir, const char *db, const report_opts *o, tr_diag *d) {
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;
   int status = TR_EOUTPUT, n = -1;
@@ -461,7 +461,7 @@ static int report_sqlite(const char *outdir, const char *db, tr_diag *d) {
     if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0 || sqlite_export_csv(db, tables[i], path, d) < 0)
       goto out;
   }
-  status = report_run(work, d);
+  status = report_run_opts(work, o, d);
   if (status != TR_OK) goto out;
   free(from); free(to);
   from = to = NULL;
@@ -481,6 +481,10 @@ out:
 }
 
 int tr_report(const char *outdir, tr_diag *d) {
+  return report_any(outdir, NULL, d);
+}
+
+int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
   char *csv = NULL, *db = NULL;
@@ -489,9 +493,9 @@ int tr_report(const char *outdir, tr_diag *d) {
   if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0 || asprintf(&db, "%s/results.sqlite", outdir) < 0)
     status = TR_EOUTPUT;
   else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
-    status = report_sqlite(outdir, db, d);
+    status = report_sqlite(outdir, db, o, d);
   else
-    status = report_run(outdir, d);
+    status = report_run_opts(outdir, o, d);
   free(csv);
   free(db);
   return status;

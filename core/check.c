@@ -379,8 +379,7 @@ static void world_use(cexpr *x, int i) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
     const tr_scenario *sc = x->sc;
-    for (int k = 0; k < sc->nroles; k++)
-      if (strcmp(r, sc->roles[k]) == 0) return;
+    if (role_index(sc, r) >= 0) return;
     char sug[300];
     cerr(x, &x->t[j + 1], "unknown role '%s'%s: no actor of the scenario has it", r,
          dym(sug, sizeof sug, r, (const char *const *)sc->roles, sc->nroles));
@@ -601,6 +600,8 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
       }
       continue;
     }
+    /* a helpers file may define any name: left to run time */
+    if (sc->helpers) continue;
     /* unknown: suggest among everything the expression could have meant */
     int cap = sc->nactors + sc->nmetrics + NELEM(check_env) + 1, n = 0;
     const char **names = malloc((size_t)cap * sizeof *names);

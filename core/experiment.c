@@ -79,6 +79,11 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
     case PATH_COUNT: {
       double *c = &in->init[sc->nslots + p->pop];
       double x = op == CHANGE_SET ? value : *c + value;
+      if (sc->pops[p->pop].ruled && x != sc->pops[p->pop].count) {
+        snprintf(err, errsize, "%s = %g: relations by rule join this population's members, so "
+                 "its count is fixed at %d", p->text, x, sc->pops[p->pop].count);
+        return -1;
+      }
       if (x < 0 || x != floor(x) || x > sc->pops[p->pop].cap) {
         snprintf(err, errsize, "%s = %g: a count is a whole number from 0 to %d", p->text, x,
                  sc->pops[p->pop].cap);

@@ -176,6 +176,7 @@ typedef struct tr_popdecl {
   char *name;             /* the key in `actors`; paths NAME.count */
   int first, cap, count;  /* count: the file's */
   int line, col;
+  int ruled;              /* relations by rule join its members: count fixed */
 } tr_popdecl;
 
 typedef struct tr_actordecl {
@@ -252,6 +253,7 @@ typedef struct tr_eventdecl {
 
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
+  char *description;      /* NULL when the scenario gives none */
   int line, col;          /* place of the expression */
   int quoted;             /* the YAML value was quoted (check.c places names) */
   int name_line, name_col;
@@ -338,6 +340,8 @@ struct tr_scenario {
   tr_popdecl *pops;       int npops;
   tr_distdecl *dists;     int ndists;
   int activation;         /* ACT_* */
+  char *helpers;          /* resolved path of the helpers file, or NULL */
+  int helpers_line, helpers_col;
 };
 
 /* experiment.activation (docs/scenario-format.md#activation-order). */
@@ -399,6 +403,15 @@ int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
 /* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
 ** source tree scripts/. Returns a malloc'd path or NULL. */
 char *scen_find_script(const char *scenario_dir, const char *name);
+
+/* ------------------------------------------------------------ networks */
+/* Relations by rule (networks.c): directed pairs of member numbers. */
+typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+int net_all(net_edges *E, int nfrom, int nto, int same);
+int net_ring(net_edges *E, int n, int k);
+int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
+int net_erdos_renyi(net_edges *E, int n, double p, void *rng);
+int net_barabasi_albert(net_edges *E, int n, int m, void *rng);  /* gsl_rng * */
 
 /* --------------------------------------------------------------- model */
 /* Built-in actions (C) and the model parameters they use (docs/model.md). */
@@ -663,7 +676,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
 enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME };
+       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
 
 typedef struct tr_runerror {
   int failed;
@@ -907,6 +920,16 @@ int stats_sobol(const double *ya, const double *yb, const double *yab,
 ** TR_EOUTPUT when a file cannot be written, gnuplot is missing or fails.
 ** Messages go to d. */
 int report_run(const char *outdir, tr_diag *d);
+/* What `report` draws: NULL lists mean every name (docs/cli.md#report). */
+typedef struct report_opts {
+  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
+  int svg, png, pdf;                          /* image formats drawn */
+} report_opts;
+/* report_run with options (o NULL: the defaults). */
+int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);
+/* A CSV or a SQLite results folder (api.c), with options. */
+int report_any(const char *outdir, const report_opts *o, tr_diag *d);
+
 
 /* ------------------------------------------------------------- compose */
 /* The YAML tree of the scenario at path with its `extends` bases merged in

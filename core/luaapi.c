@@ -51,6 +51,7 @@ static const char view_key = 0;
 #define R_APPLY    "tr.apply"      /* per run: action index + 1 -> apply */
 #define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
 #define R_PATHS    "tr.paths"      /* path text -> slot */
+#define R_HELPFAC  "tr.helpfac"    /* the helpers file's factory, or nil */
 
 /* Views by address: an open-addressing table from the address of each
 ** view table (Lua never moves objects, and views live as long as the state)
@@ -1121,6 +1122,13 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, policy, a + 1);
   }
+  if (sc->helpers) {
+    if (compile_file(L, sc->helpers, 1, d, sc->path, sc->helpers_line, sc->helpers_col)) {
+      bc->errors++;
+    } else {
+      lua_setfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+    }
+  }
   lua_newtable(L); int actfac = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     const tr_actiondecl *ac = &sc->actions[i];
@@ -1264,6 +1272,43 @@ static void new_env(lua_State *L, int envmt) {
   lua_setmetatable(L, -2);
 }
 
+/* The helpers file, once per run: its top level runs in its own
+** environment (over the run globals); every global it defines becomes a
+** run global that scripts see, and a name expressions see (after their own
+** names). Tables it defines are handed out read-only. */
+static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
+  lx->what_kind = WHAT_LOAD_HELPERS;
+  lx->cur_actor = -1;
+  new_env(L, envmt);
+  int env = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
+  lua_pushvalue(L, env);
+  sandbox_call(L, lx, 1, 0);
+  lua_newtable(L);                          /* what expressions see */
+  int h = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, env)) {
+    if (lua_type(L, -1) == LUA_TTABLE) sandbox_readonly(L);
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, g);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, h);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, h);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 3);
+  lx->what_kind = WHAT_NONE;
+}
+
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
 ** the run's protected call. Pushes nothing. */
@@ -1290,6 +1335,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   lua_setfield(L, -2, "__index");
   int envmt = lua_gettop(L);
   lx->mode = MODE_NONE;
+  if (sc->helpers) load_helpers(L, lx, g, envmt);
   for (int a = 0; a < sc->nactors; a++) {
     if (!sc->actors[a].policy) continue;
     lx->cur_actor = a;

@@ -25,7 +25,8 @@ static const char usage_text[] =
   "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
   "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
   "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
-  "       tightrope report OUTDIR                   draw the charts of a finished experiment\n"
+  "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
+  "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
   "       tightrope new DIR                         start a scenario folder (a commented example)\n"
   "       tightrope --help | --version\n"
   "\n"
@@ -60,6 +61,42 @@ static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, fmt, arg);
   fprintf(stderr, "\n(see 'tightrope --help')\n");
   return TR_EUSAGE;
+}
+
+/* report OUTDIR [--variants A,B] [--metrics ...] [--outcomes ...]
+** [--format svg|png|pdf] (docs/cli.md#report); NAME=VALUE or NAME VALUE. */
+static int cmd_report(int argc, char **argv) {
+  static const char *const names[] = {"--variants", "--metrics", "--outcomes", "--format"};
+  const char *value[4] = {NULL, NULL, NULL, NULL}, *outdir = NULL;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i], *eq = strchr(a, '=');
+    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+    int which = -1;
+    if (a[0] != '-') {
+      if (outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+      outdir = a;
+      continue;
+    }
+    for (int k = 0; k < 4; k++)
+      if (strlen(names[k]) == klen && strncmp(a, names[k], klen) == 0) which = k;
+    if (which < 0) {
+      char word[128];
+      snprintf(word, sizeof word, "%.*s", (int)(klen < 127 ? klen : 127), a);
+      const char *s = tr_suggest(word, names, 4);
+      fprintf(stderr, "tightrope: error: report: unknown option '%s'%s%s%s\n(see 'tightrope --help')\n",
+              word, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      return TR_EUSAGE;
+    }
+    value[which] = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+    if (!value[which] || !*value[which]) return usage_error("report: %s needs a value", names[which]);
+  }
+  if (!outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+  tr_diag *d = tr_diag_new();
+  int status = tr_report_with(outdir, value[0], value[1], value[2], value[3], d);
+  tr_diag_print(d, stderr);
+  tr_diag_free(d);
+  if (status == TR_EUSAGE) fprintf(stderr, "(see 'tightrope --help')\n");
+  return status;
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out) {
@@ -351,15 +388,7 @@ static int tr_main(int argc, char **argv) {
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
                                                                                      : cmd_replay(&c);
   } else if (strcmp(cmd, "report") == 0) {
-    /* report OUTDIR: no options (report.c) */
-    if (argc != 3 || argv[2][0] == '-') {
-      status = usage_error("%s", "report takes one argument: tightrope report OUTDIR");
-    } else {
-      tr_diag *d = tr_diag_new();
-      status = tr_report(argv[2], d);
-      tr_diag_print(d, stderr);
-      tr_diag_free(d);
-    }
+    status = cmd_report(argc, argv);
   } else if (strcmp(cmd, "new") == 0) {
     if (argc != 3 || argv[2][0] == '-') {
       status = usage_error("%s", "new takes one argument: tightrope new DIR");

@@ -1393,6 +1393,87 @@ static const tr_variantdecl *out_find_variant(const tr_scenario *sc,
   return NULL;
 }
 
+/* The value a path has in the scenario as written (before variants, sweep
+** and --set), or NaN when it has none. */
+static double out_path_written(const tr_scenario *sc, const tr_options *opts,
+                               const tr_path *p)
+{
+  switch (p->kind) {
+  case PATH_ACTOR_ATTR:
+    return sc->actors[p->actor].attrs[p->attr].value;
+  case PATH_REL_ATTR:
+    return sc->rels[p->rel].attrs[p->attr].value;
+  case PATH_MODEL:
+    return sc->model[p->model].value;
+  case PATH_TICKS:
+    return opts->ticks;
+  case PATH_PARAM: {
+    const tr_value *v = &sc->actors[p->actor].params;
+    const char *key = p->key;
+    while (v && v->type == TV_MAP) {
+      const char *dot = strchr(key, '.');
+      size_t n = dot ? (size_t)(dot - key) : strlen(key);
+      const tr_value *next = NULL;
+      for (int i = 0; i < v->n; i++)
+        if (strlen(v->keys[i]) == n && strncmp(v->keys[i], key, n) == 0)
+          next = &v->items[i];
+      if (!next || !dot)
+        return next && next->type == TV_NUM ? next->num : NAN;
+      v = next;
+      key = dot + 1;
+    }
+    return NAN;
+  }
+  }
+  return NAN;
+}
+
+/* What the report labels its charts with (docs/output-files.md#manifestyaml):
+** the metrics and outcomes with their expressions and descriptions, and the
+** swept paths with their values in the scenario as written. */
+static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
+{
+  const tr_scenario *sc = o->spec.sc;
+  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file"};
+
+  for (int k = 0; k < 2; k++) {
+    const tr_exprdecl *list = k ? sc->outcomes : sc->metrics;
+    int n = k ? sc->noutcomes : sc->nmetrics;
+    if (out_yaml_str(em, k ? "outcomes" : "metrics") || out_yaml_seq(em, 1, 0))
+      return -1;
+    for (int i = 0; i < n; i++)
+      if (out_yaml_map(em, 1) || out_yaml_kv(em, "name", list[i].name)
+          || out_yaml_kv(em, "expr", list[i].expr)
+          || (list[i].description
+              && out_yaml_kv(em, "description", list[i].description))
+          || out_yaml_map(em, 0))
+        return -1;
+    if (k && (out_yaml_map(em, 1)
+              || out_yaml_kv(em, "name", sc->default_outcome ? sc->default_outcome : "horizon")
+              || out_yaml_kv(em, "description", "the default outcome: no other outcome held by the horizon")
+              || out_yaml_map(em, 0)))
+      return -1;
+    if (out_yaml_seq(em, 0, 0))
+      return -1;
+  }
+  if (sc->nsweep <= 0)
+    return 0;
+  if (out_yaml_str(em, "sweep") || out_yaml_map(em, 1)
+      || out_yaml_kv(em, "method",
+                     sc->sweep_method >= 0 && sc->sweep_method < (int)(sizeof methods / sizeof methods[0])
+                     ? methods[sc->sweep_method] : "other")
+      || out_yaml_str(em, "params") || out_yaml_seq(em, 1, 0))
+    return -1;
+  for (int i = 0; i < sc->nsweep; i++) {
+    double v = out_path_written(sc, o->spec.opts, &sc->sweep[i].path);
+    if (out_yaml_map(em, 1) || out_yaml_kv(em, "path", sc->sweep[i].path.text)
+        || out_yaml_str(em, "scenario_value")
+        || (isfinite(v) ? out_yaml_num(em, v) : out_yaml_plain(em, "null"))
+        || out_yaml_map(em, 0))
+      return -1;
+  }
+  return out_yaml_seq(em, 0, 0) || out_yaml_map(em, 0) ? -1 : 0;
+}
 
 /* A composed scenario (docs/scenario-format.md, "Composing scenarios"):
 ** every file it was read from, and the --sweep / --variants files by
@@ -1449,6 +1530,9 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_yaml_kv(em, "path", sc->path)
       || out_yaml_kv(em, "abspath", abspath ? abspath : sc->path)
       || out_yaml_kv(em, "id", sc->id)
+      || out_yaml_kv(em, "title", sc->title ? sc->title : sc->id)
+      || (sc->description && out_yaml_kv(em, "description", sc->description))
+      || out_yaml_kv(em, "tick_unit", sc->tick_unit ? sc->tick_unit : "tick")
       || out_yaml_str(em, "sha256")
       || (sc->sha256[0] ? out_yaml_str(em, sc->sha256) : out_yaml_plain(em, "null"))
       || out_manifest_composed(em, sc)
@@ -1545,7 +1629,7 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
     if (out_yaml_map(em, 0))
       return -1;
   }
-  if (out_yaml_seq(em, 0, 0))
+  if (out_yaml_seq(em, 0, 0) || out_yaml_report_labels(o, em))
     return -1;
 
   if (o->spec.opts->keep_going

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
+#include <gsl/gsl_rng.h>
 
 #include "internal.h"
 
@@ -302,9 +303,13 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_changes_free(e->changes, e->nchanges);
   }
   free(sc->events);
-  for (int i = 0; i < sc->nmetrics; i++) { free(sc->metrics[i].name); free(sc->metrics[i].expr); }
+  for (int i = 0; i < sc->nmetrics; i++) {
+    free(sc->metrics[i].name); free(sc->metrics[i].expr); free(sc->metrics[i].description);
+  }
   free(sc->metrics);
-  for (int i = 0; i < sc->noutcomes; i++) { free(sc->outcomes[i].name); free(sc->outcomes[i].expr); }
+  for (int i = 0; i < sc->noutcomes; i++) {
+    free(sc->outcomes[i].name); free(sc->outcomes[i].expr); free(sc->outcomes[i].description);
+  }
   free(sc->outcomes);
   free(sc->default_outcome);
   for (int i = 0; i < sc->nvariants; i++) {
@@ -325,6 +330,7 @@ void tr_scenario_free(tr_scenario *sc) {
   free(sc->pops);
   for (int i = 0; i < sc->ndists; i++) { free(sc->dists[i].values); free(sc->dists[i].weights); }
   free(sc->dists);
+  free(sc->helpers);
   free(sc);
 }
 
@@ -674,6 +680,11 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
                k->str, owner);
       continue;
     }
+    if (ok && a->integer && ((mn && a->min != floor(a->min)) || (mx && a->max != floor(a->max)))) {
+      scen_err(L, mn && a->min != floor(a->min) ? mn : mx, "the bounds of integer attribute '%s' "
+               "of %s must be whole numbers (clamping to them must give one)", k->str, owner);
+      continue;
+    }
     if (dn) {
       if (ok) a->dist = scen_dist(L, v, a, owner);
       continue;
@@ -854,7 +865,7 @@ static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynod
     int role = scen_role(L, n->str);
     if (role >= 0) a->role = role;
   }
-  if ((n = ynode_get(v, "name")) && !pop) {
+  if ((n = ynode_get(v, "name"))) {   /* a population's: a pattern, see scen_pop_copy */
     char *name = scen_text(L, n, "name");
     if (name) { free(a->name); a->name = name; }
   }
@@ -951,6 +962,22 @@ static void scen_value_copy(scen_load *L, const tr_value *from, tr_value *to) {
 static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
   tr_scenario *sc = L->sc;
   const tr_actordecl *one = &sc->actors[p->first];
+  /* A `name` with "{i}" numbers the members' names like their ids. */
+  if (one->name && one->id && strcmp(one->name, one->id) != 0 && strstr(one->name, "{i}")) {
+    for (int m = p->cap - 1; m >= 0; m--) {
+      tr_actordecl *a = &sc->actors[p->first + m];
+      char *nm = scen_member_id(one->name, m + 1);
+      if (!nm) nm = scen_strdup(L, one->name);
+      if (!nm) return;
+      free(a->name);
+      a->name = nm;     /* member 1's pattern is replaced last */
+    }
+  } else if (one->name && one->id && strcmp(one->name, one->id) != 0) {
+    for (int m = 1; m < p->cap; m++) {
+      free(sc->actors[p->first + m].name);
+      sc->actors[p->first + m].name = scen_strdup(L, one->name);
+    }
+  }
   for (int m = 1; m < p->cap; m++) {
     tr_actordecl *a = &sc->actors[p->first + m];
     a->role = one->role;
@@ -1202,41 +1229,215 @@ static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
            "patronage; declare other kinds in a top-level 'kinds:' list", msg);
 }
 
+/* One relation {from, to, kind, attrs} into r. */
+static void scen_relation(scen_load *L, tr_reldecl *r, const ynode *v) {
+  static const char *const keys[] = {"from", "to", "kind", "attrs", "rule"};
+  r->from = r->to = -1;
+  r->line = v->line;
+  r->col = v->col;
+  if (v->type != YN_MAP) {
+    char buf[80];
+    scen_err(L, v, "expected a mapping {from, to, kind, attrs} for a relation, got %s",
+             scen_what(v, buf, sizeof buf));
+    r->kind = scen_strdup(L, "");
+    return;
+  }
+  scen_keys(L, v, keys, NELEM(keys) - 1, "in relation");
+  const ynode *from = ynode_get(v, "from"), *to = ynode_get(v, "to"), *kind = ynode_get(v, "kind");
+  if (!from) scen_err(L, v, "a relation needs 'from'");
+  else r->from = scen_actor_ref(L, from, "from");
+  if (!to) scen_err(L, v, "a relation needs 'to'");
+  else r->to = scen_actor_ref(L, to, "to");
+  r->kind = kind ? scen_text(L, kind, "kind") : NULL;
+  if (r->kind) scen_check_kind(L, kind, r->kind);
+  if (!r->kind) r->kind = scen_strdup(L, "");
+  char owner[200];
+  snprintf(owner, sizeof owner, "relation %s -> %s",
+           from && from->type == YN_SCALAR ? from->str : "?",
+           to && to->type == YN_SCALAR ? to->str : "?");
+  scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
+}
+
+static const char *const scen_rules[] = {"all", "ring", "k_random", "erdos_renyi",
+                                         "barabasi_albert"};
+enum { RULE_ALL, RULE_RING, RULE_K_RANDOM, RULE_ER, RULE_BA };
+#define SCEN_MAX_RELS 20000000
+
+/* The actors a rule's from/to names: a population's members or one actor.
+** Returns the population index, -2 for a single actor, -1 after an error. */
+static int scen_group(scen_load *L, const ynode *n, const char *what, int *first, int *size) {
+  tr_scenario *sc = L->sc;
+  if (n && n->type == YN_SCALAR)
+    for (int p = 0; p < sc->npops; p++)
+      if (strcmp(sc->pops[p].name, n->str) == 0) {
+        *first = sc->pops[p].first;
+        *size = sc->pops[p].cap;
+        return p;
+      }
+  int a = scen_actor_ref(L, n, what);
+  if (a < 0) return -1;
+  *first = a;
+  *size = 1;
+  return -2;
+}
+
+/* The edges of a relation rule into E; the groups' first actors into
+** *f0, *t0. -1 after an error. */
+static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E, int *f0,
+                           int *t0) {
+  tr_scenario *sc = L->sc;
+  static const char *const keys[] = {"from", "to", "kind", "attrs", "rule", "k", "p", "m"};
+  scen_keys(L, v, keys, NELEM(keys), "in a relation rule");
+  const ynode *rn = ynode_get(v, "rule"), *fn = ynode_get(v, "from"), *tn = ynode_get(v, "to");
+  int rule = -1;
+  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(scen_rules); i++)
+    if (strcmp(rn->str, scen_rules[i]) == 0) rule = i;
+  if (rule < 0) {
+    char msg[512], buf[80];
+    snprintf(msg, sizeof msg, "unknown relation rule %s", scen_what(rn, buf, sizeof buf));
+    if (rn->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
+    scen_err(L, rn, "%s: all, ring, k_random, erdos_renyi or barabasi_albert", msg);
+    return -1;
+  }
+  if (!fn || !tn) { scen_err(L, v, "a relation rule needs 'from' and 'to'"); return -1; }
+  int nf, nt;
+  int pf = scen_group(L, fn, "from", f0, &nf), pt = scen_group(L, tn, "to", t0, &nt);
+  if (pf == -1 || pt == -1) return -1;
+  int same = *f0 == *t0 && nf == nt;
+  if ((rule == RULE_RING || rule == RULE_ER || rule == RULE_BA) && (!same || pf < 0)) {
+    scen_err(L, tn, "rule %s links the members of one population: 'from' and 'to' must name "
+             "the same population", scen_rules[rule]);
+    return -1;
+  }
+  long long k = 1, m = 1;
+  double p = 0;
+  const ynode *x;
+  int ok = 1;
+  if (rule == RULE_RING && (x = ynode_get(v, "k"))) ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
+  if (rule == RULE_K_RANDOM) {
+    if (!(x = ynode_get(v, "k"))) { scen_err(L, v, "rule k_random needs 'k'"); ok = 0; }
+    else ok = scen_integer(L, x, "k", 0, INT_MAX, &k) == 0;
+    if (ok && k > nt - (same ? 1 : 0)) {
+      scen_err(L, x, "rule k_random: k = %lld, but each member has only %d others to link to",
+               k, nt - (same ? 1 : 0));
+      ok = 0;
+    }
+  }
+  if (rule == RULE_RING && ok && nf <= 2 * k) {
+    scen_err(L, rn, "rule ring with k = %lld needs more than %lld members, got %d", k, 2 * k, nf);
+    ok = 0;
+  }
+  if (rule == RULE_ER) {
+    if (!(x = ynode_get(v, "p"))) { scen_err(L, v, "rule erdos_renyi needs 'p'"); ok = 0; }
+    else if (scen_number(L, x, "p", &p) < 0) ok = 0;
+    else if (p < 0 || p > 1) { scen_err(L, x, "'p' must be in [0, 1], got %s", x->str); ok = 0; }
+  }
+  if (rule == RULE_BA) {
+    if (!(x = ynode_get(v, "m"))) { scen_err(L, v, "rule barabasi_albert needs 'm'"); ok = 0; }
+    else ok = scen_integer(L, x, "m", 1, INT_MAX, &m) == 0;
+    if (ok && m >= nf) {
+      scen_err(L, x, "rule barabasi_albert: m = %lld needs more than %lld members, got %d", m, m, nf);
+      ok = 0;
+    }
+  }
+  for (int i = 0; i < v->n; i++) {
+    const char *key = v->keys[i]->str;
+    if ((!strcmp(key, "k") && rule != RULE_RING && rule != RULE_K_RANDOM) ||
+        (!strcmp(key, "p") && rule != RULE_ER) || (!strcmp(key, "m") && rule != RULE_BA)) {
+      scen_err(L, v->keys[i], "rule %s takes no '%s'", scen_rules[rule], key);
+      ok = 0;
+    }
+  }
+  double expect = rule == RULE_ALL ? (double)nf * nt : rule == RULE_RING ? 2.0 * nf * k
+                : rule == RULE_K_RANDOM ? (double)nf * k : rule == RULE_ER ? p * nf * (nf - 1.0)
+                : 2.0 * nf * m;
+  if (ok && expect > SCEN_MAX_RELS) {
+    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule],
+             expect, SCEN_MAX_RELS);
+    ok = 0;
+  }
+  if (!ok) return -1;
+  if (pf >= 0) sc->pops[pf].ruled = 1;
+  if (pt >= 0) sc->pops[pt].ruled = 1;
+  gsl_rng *r = gsl_rng_alloc(rng_type());
+  if (!r) { scen_err(L, v, "out of memory"); return -1; }
+  /* Drawn once, from experiment.seed: the same network in every run. */
+  gsl_rng_set(r, (unsigned long)rng_run_seed(sc->seed, (UINT64_C(1) << 63) | (uint64_t)index));
+  int rc = 0;
+  switch (rule) {
+    case RULE_ALL: rc = net_all(E, nf, nt, same); break;
+    case RULE_RING: rc = net_ring(E, nf, (int)k); break;
+    case RULE_K_RANDOM: rc = net_k_random(E, nf, nt, (int)k, same, r); break;
+    case RULE_ER: rc = net_erdos_renyi(E, nf, p, r); break;
+    default: rc = net_barabasi_albert(E, nf, (int)m, r); break;
+  }
+  gsl_rng_free(r);
+  if (rc || E->n > SCEN_MAX_RELS) {
+    scen_err(L, v, rc ? "out of memory" : "the rule made more than %d relations", SCEN_MAX_RELS);
+    return -1;
+  }
+  return 0;
+}
+
 static void scen_relations(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
-  sc->rels = calloc((size_t)node->n, sizeof *sc->rels);
-  if (!sc->rels) { scen_err(L, node, "out of memory"); return; }
-  static const char *const keys[] = {"from", "to", "kind", "attrs"};
+  net_edges *E = calloc((size_t)node->n, sizeof *E);
+  int *f0 = calloc((size_t)node->n, sizeof *f0), *t0 = calloc((size_t)node->n, sizeof *t0);
+  if (!E || !f0 || !t0) { free(E); free(f0); free(t0); scen_err(L, node, "out of memory"); return; }
+  size_t total = 0;
   for (int i = 0; i < node->n; i++) {
     const ynode *v = node->items[i];
-    tr_reldecl *r = &sc->rels[i];
-    sc->nrels = i + 1;
-    r->from = r->to = -1;
-    r->line = v->line;
-    r->col = v->col;
-    if (v->type != YN_MAP) {
-      char buf[80];
-      scen_err(L, v, "expected a mapping {from, to, kind, attrs} for a relation, got %s",
-               scen_what(v, buf, sizeof buf));
-      r->kind = scen_strdup(L, "");
+    if (v->type == YN_MAP && ynode_get(v, "rule")) {
+      if (scen_rule_edges(L, v, i, &E[i], &f0[i], &t0[i]) < 0) E[i].n = 0;
+      total += E[i].n;
+    } else {
+      total++;
+    }
+  }
+  if (total > SCEN_MAX_RELS) {
+    scen_err(L, node, "the relations number %zu; at most %d", total, SCEN_MAX_RELS);
+    total = 0;
+  }
+  sc->rels = total ? calloc(total, sizeof *sc->rels) : NULL;
+  if (total && !sc->rels) scen_err(L, node, "out of memory");
+  for (int i = 0; sc->rels && i < node->n; i++) {
+    const ynode *v = node->items[i];
+    if (!(v->type == YN_MAP && ynode_get(v, "rule"))) {
+      scen_relation(L, &sc->rels[sc->nrels++], v);
       continue;
     }
-    scen_keys(L, v, keys, NELEM(keys), "in relation");
-    const ynode *from = ynode_get(v, "from"), *to = ynode_get(v, "to"), *kind = ynode_get(v, "kind");
-    if (!from) scen_err(L, v, "a relation needs 'from'");
-    else r->from = scen_actor_ref(L, from, "from");
-    if (!to) scen_err(L, v, "a relation needs 'to'");
-    else r->to = scen_actor_ref(L, to, "to");
-    r->kind = kind ? scen_text(L, kind, "kind") : NULL;
-    if (r->kind) scen_check_kind(L, kind, r->kind);
-    if (!r->kind) r->kind = scen_strdup(L, "");
+    if (E[i].n == 0) continue;
+    const ynode *kind = ynode_get(v, "kind");
     char owner[200];
-    snprintf(owner, sizeof owner, "relation %s -> %s",
-             from && from->type == YN_SCALAR ? from->str : "?",
-             to && to->type == YN_SCALAR ? to->str : "?");
-    scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
+    snprintf(owner, sizeof owner, "the relations of rule %s", ynode_get(v, "rule")->str);
+    tr_attrdecl *attrs;
+    int nattrs;
+    scen_attrs(L, ynode_get(v, "attrs"), owner, &attrs, &nattrs);
+    char *k = kind ? scen_text(L, kind, "kind") : NULL;
+    if (k) scen_check_kind(L, kind, k);
+    for (size_t e = 0; e < E[i].n; e++) {
+      tr_reldecl *r = &sc->rels[sc->nrels++];
+      r->from = f0[i] + E[i].e[2 * e];
+      r->to = t0[i] + E[i].e[2 * e + 1];
+      r->kind = scen_strdup(L, k ? k : "");
+      r->line = v->line;
+      r->col = v->col;
+      if (nattrs) {
+        r->attrs = calloc((size_t)nattrs, sizeof *r->attrs);
+        if (!r->attrs) { scen_err(L, v, "out of memory"); break; }
+        r->nattrs = nattrs;
+        for (int a = 0; a < nattrs; a++) {
+          r->attrs[a] = attrs[a];
+          r->attrs[a].name = scen_strdup(L, attrs[a].name);
+        }
+      }
+    }
+    free(k);
+    scen_attrs_free(attrs, nattrs);
   }
+  for (int i = 0; i < node->n; i++) free(E[i].e);
+  free(E); free(f0); free(t0);
 }
 
 /* Slots (actors' attributes, then relations'), and the relation hash; a
@@ -1351,6 +1552,23 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
     } else {
       scen_check_name(L, k, k->str, "metric name", scen_csv_columns, NELEM(scen_csv_columns),
                       "it is a column of the CSV files");
+    }
+    if (v->type == YN_MAP) {
+      /* the long form {expr: ..., description: ...} (docs/scenario-format.md) */
+      static const char *const keys[] = {"expr", "description"};
+      const ynode *desc = ynode_get(v, "description");
+      char where[160];
+      snprintf(where, sizeof where, "in %s '%s'", kind, k->str);
+      scen_keys(L, v, keys, 2, where);
+      if (desc)
+        e[i].description = scen_text(L, desc, "description");
+      v = ynode_get(v, "expr");
+      if (!v) {
+        scen_err(L, node->items[i], "%s '%s' needs 'expr', its expression", kind, k->str);
+        continue;
+      }
+      e[i].line = v->line;
+      e[i].col = v->col;
     }
     if (v->type != YN_SCALAR || ynode_scalar_kind(v) == YS_NULL) {
       char buf[80];
@@ -1855,13 +2073,40 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_top_keys[] = {
   "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds"};
+  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds",
+  "helpers"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return strdup(".");
   if (slash == path) return strdup("/");
   return strndup(path, (size_t)(slash - path));
+}
+
+/* With an attribute on_bound: reject, the run's record counts the dropped
+** writes: a last metric `rejected` = world.rejected, unless the scenario
+** defines a metric of that name itself (docs/scenario-format.md#actors). */
+static void scen_rejected_metric(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  const tr_attrdecl *at = NULL;
+  for (int a = 0; a < sc->nactors && !at; a++)
+    for (int i = 0; i < sc->actors[a].nattrs && !at; i++)
+      if (sc->actors[a].attrs[i].on_bound == BOUND_REJECT) at = &sc->actors[a].attrs[i];
+  for (int r = 0; r < sc->nrels && !at; r++)
+    for (int i = 0; i < sc->rels[r].nattrs && !at; i++)
+      if (sc->rels[r].attrs[i].on_bound == BOUND_REJECT) at = &sc->rels[r].attrs[i];
+  if (!at) return;
+  for (int i = 0; i < sc->nmetrics; i++)
+    if (sc->metrics[i].name && strcmp(sc->metrics[i].name, "rejected") == 0) return;
+  tr_exprdecl *m = realloc(sc->metrics, (size_t)(sc->nmetrics + 1) * sizeof *m);
+  if (!m) { scen_err(L, NULL, "out of memory"); return; }
+  sc->metrics = m;
+  m = &sc->metrics[sc->nmetrics++];
+  memset(m, 0, sizeof *m);
+  m->name = scen_strdup(L, "rejected");
+  m->expr = scen_strdup(L, "world.rejected");
+  m->line = m->name_line = at->line;
+  m->col = m->name_col = at->col;
 }
 
 static void scen_validate(scen_load *L, const ynode *root) {
@@ -1877,6 +2122,11 @@ static void scen_validate(scen_load *L, const ynode *root) {
   }
   if ((n = ynode_get(root, "title"))) sc->title = scen_text(L, n, "title");
   if ((n = ynode_get(root, "description"))) sc->description = scen_text(L, n, "description");
+  if ((n = ynode_get(root, "helpers"))) {
+    sc->helpers = scen_script(L, n, "helpers");
+    sc->helpers_line = n->line;
+    sc->helpers_col = n->col;
+  }
 
   scen_experiment(L, ynode_get(root, "experiment"));
   scen_limits(L, ynode_get(root, "limits"));
@@ -1900,6 +2150,7 @@ static void scen_validate(scen_load *L, const ynode *root) {
     }
   }
   scen_exprs(L, ynode_get(root, "metrics"), 0, &sc->metrics, &sc->nmetrics);
+  scen_rejected_metric(L);
   scen_exprs(L, ynode_get(root, "outcomes"), 1, &sc->outcomes, &sc->noutcomes);
   scen_events(L, ynode_get(root, "events"));
   scen_variants(L, ynode_get(root, "variants"));

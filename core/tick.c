@@ -49,6 +49,7 @@ void script_describe(const tr_lua *lx, char *buf, size_t size) {
     case WHAT_WHEN: snprintf(buf, size, "event '%s' (when)", sc->events[i].name); break;
     case WHAT_METRIC: snprintf(buf, size, "metric '%s'", sc->metrics[i].name); break;
     case WHAT_OUTCOME: snprintf(buf, size, "outcome '%s'", sc->outcomes[i].name); break;
+    case WHAT_LOAD_HELPERS: snprintf(buf, size, "loading helpers %s", sc->helpers); break;
     default: snprintf(buf, size, "setting up the run"); break;
   }
 }

@@ -225,6 +225,12 @@ TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *
 TR_API int tr_new(const char *dir, tr_diag *d);
 /* Draw the charts of a finished experiment (`tightrope report OUTDIR`). */
 TR_API int tr_report(const char *outdir, tr_diag *d);
+/* The same with `report`'s options (docs/cli.md#report): comma lists of the
+** variants, metrics and outcomes to draw (NULL: all), and the image format
+** "svg", "png" or "pdf" (NULL: SVG and PNG). An unknown name or format is
+** TR_EUSAGE with a message. */
+TR_API int tr_report_with(const char *outdir, const char *variants, const char *metrics,
+                          const char *outcomes, const char *format, tr_diag *d);
 
 #ifdef __cplusplus
 }

@@ -201,48 +201,70 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size) {
   return buf;
 }
 
+/* One draw of attribute `at` (owner names it in a message); -1 outside
+** its bounds. */
+static int world_draw_one(tr_world *w, const tr_attrdecl *at, const char *owner, char *buf,
+                          size_t size) {
+  const tr_distdecl *d = &w->sc->dists[at->dist];
+  double x;
+  switch (d->kind) {
+    case DIST_UNIFORM: x = gsl_ran_flat(w->rng, d->a, d->b); break;
+    case DIST_NORMAL: x = d->a + gsl_ran_gaussian(w->rng, d->b); break;
+    case DIST_BETA: x = gsl_ran_beta(w->rng, d->a, d->b); break;
+    case DIST_LOGNORMAL: x = gsl_ran_lognormal(w->rng, d->a, d->b); break;
+    case DIST_POISSON: x = gsl_ran_poisson(w->rng, d->a); break;
+    default: {
+      int k = d->nvalues - 1;
+      if (d->weights) {
+        double total = 0, acc = 0;
+        for (int j = 0; j < d->nvalues; j++) total += d->weights[j];
+        double u = gsl_rng_uniform(w->rng) * total;
+        for (int j = 0; j < d->nvalues; j++) {
+          acc += d->weights[j];
+          if (u < acc) { k = j; break; }
+        }
+      } else {
+        k = (int)gsl_rng_uniform_int(w->rng, (unsigned long)d->nvalues);
+      }
+      x = d->values[k];
+    }
+  }
+  if (x < at->min || x > at->max) {
+    char num[OUT_NUMBER_SIZE];
+    out_format_number(num, sizeof num, x);
+    snprintf(buf, size, "attribute '%s' of %s drew %s, outside its bounds [%g, %g]: widen the "
+             "bounds or change the distribution", at->name, owner, num, at->min, at->max);
+    return -1;
+  }
+  w->val[at->slot] = x;
+  if (!w->is_dirty[at->slot]) {
+    w->is_dirty[at->slot] = 1;
+    w->dirty[w->ndirty++] = at->slot;
+  }
+  return 0;
+}
+
 int world_draw(tr_world *w, char *buf, size_t size) {
   const tr_scenario *sc = w->sc;
   if (!sc->ndists) return 0;
+  char owner[300];
   for (int a = 0; a < sc->nactors; a++) {
     if (!w->present[a]) continue;
     const tr_actordecl *ad = &sc->actors[a];
     for (int i = 0; i < ad->nattrs; i++) {
-      const tr_attrdecl *at = &ad->attrs[i];
-      if (at->dist < 0) continue;
-      const tr_distdecl *d = &sc->dists[at->dist];
-      double x;
-      switch (d->kind) {
-        case DIST_UNIFORM: x = gsl_ran_flat(w->rng, d->a, d->b); break;
-        case DIST_NORMAL: x = d->a + gsl_ran_gaussian(w->rng, d->b); break;
-        case DIST_BETA: x = gsl_ran_beta(w->rng, d->a, d->b); break;
-        case DIST_LOGNORMAL: x = gsl_ran_lognormal(w->rng, d->a, d->b); break;
-        case DIST_POISSON: x = gsl_ran_poisson(w->rng, d->a); break;
-        default: {
-          int k = d->nvalues - 1;
-          if (d->weights) {
-            double total = 0, acc = 0;
-            for (int j = 0; j < d->nvalues; j++) total += d->weights[j];
-            double u = gsl_rng_uniform(w->rng) * total;
-            for (int j = 0; j < d->nvalues; j++) {
-              acc += d->weights[j];
-              if (u < acc) { k = j; break; }
-            }
-          } else {
-            k = (int)gsl_rng_uniform_int(w->rng, (unsigned long)d->nvalues);
-          }
-          x = d->values[k];
-        }
-      }
-      if (x < at->min || x > at->max) {
-        char num[OUT_NUMBER_SIZE];
-        out_format_number(num, sizeof num, x);
-        snprintf(buf, size, "attribute '%s' of actor '%s' drew %s, outside its bounds [%g, %g]: "
-                 "widen the bounds or change the distribution", at->name, ad->id, num, at->min,
-                 at->max);
-        return -1;
-      }
-      w->val[at->slot] = x;
+      if (ad->attrs[i].dist < 0) continue;
+      snprintf(owner, sizeof owner, "actor '%s'", ad->id);
+      if (world_draw_one(w, &ad->attrs[i], owner, buf, size)) return -1;
+    }
+  }
+  for (int r = 0; r < sc->nrels; r++) {
+    const tr_reldecl *rd = &sc->rels[r];
+    if (!w->present[rd->from] || !w->present[rd->to]) continue;
+    for (int i = 0; i < rd->nattrs; i++) {
+      if (rd->attrs[i].dist < 0) continue;
+      snprintf(owner, sizeof owner, "relation %s -> %s", sc->actors[rd->from].id,
+               sc->actors[rd->to].id);
+      if (world_draw_one(w, &rd->attrs[i], owner, buf, size)) return -1;
     }
   }
   return 0;

@@ -38,12 +38,12 @@ def test_report_of_a_variant_experiment():
         rc, out, err = c.run("report", "out")
         assert rc == 0, f"exit {rc}: {err}"
         # each metric over time, outcome shares, paired differences
-        for stem in ("metric-1", "metric-2", "outcomes", "compare-outcomes",
-                     "compare-metric-1", "compare-metric-2"):
+        for stem in ("incidence", "metric-1", "metric-2", "outcomes", "compare-outcomes-1",
+                     "compare-metric-1-1", "compare-metric-2-1"):
             check_chart(c, "out", stem)
         assert not os.path.exists(c.path("out", "report", "tornado-1.svg"))
         page = c.bytes("out", "report/index.html").decode()
-        for stem in ("metric-1", "outcomes", "compare-outcomes", "compare-metric-2"):
+        for stem in ("incidence", "metric-1", "outcomes", "compare-outcomes-1", "compare-metric-2-1"):
             assert f'src="{stem}.svg"' in page and f'href="{stem}.png"' in page, stem
         assert "y over time" in page and "Paired differences" in page
         assert "Sensitivity" not in page

@@ -68,7 +68,15 @@ _tightrope()
             else
                 COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur"))
             fi ;;
-        report|new)
+        report)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--variants --metrics --outcomes --format" -- "$cur"))
+            elif [[ $prev == --format ]]; then
+                COMPREPLY=($(compgen -W "svg png pdf" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -d -- "$cur"))
+            fi ;;
+        new)
             COMPREPLY=($(compgen -d -- "$cur")) ;;
     esac
 }

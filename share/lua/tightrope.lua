@@ -39,6 +39,7 @@ function ActorView:act(action, target, args) end
 ---@field tick integer the current tick (0 during `init`)
 ---@field ticks integer the horizon T
 ---@field run integer the run index, 1..N
+---@field rejected integer writes that `on_bound: reject` dropped so far in this run
 local World = {}
 
 ---The actor's view; an unknown id is an error with a suggestion.
@@ -88,6 +89,22 @@ function World:add(path, delta) end
 ---@param name string
 ---@return boolean
 function World:has(view, name) end
+
+---The actors in this run but `me`, in file order; only those of `role` when given.
+---@param me tr.Actor
+---@param role? string
+---@return tr.ActorView[]
+function World:others(me, role) end
+
+---Action scripts and event snippets: move up to `amount` (>= 0) of `attr`
+---from one actor to another at once, never taking `from` below its lower
+---bound nor `to` above its upper bound. Returns the amount moved.
+---@param from tr.Actor
+---@param to tr.Actor
+---@param attr string
+---@param amount number
+---@return number
+function World:transfer(from, to, attr, amount) end
 
 ---The run's random stream (docs/lua-api.md, "Random numbers"). Every draw
 ---comes from GSL over the run's own generator.
@@ -154,6 +171,14 @@ function rng.choice(weights) end
 ---@param list T[]
 ---@return T[]
 function rng.shuffle(list) end
+
+---An item of `list`, each equally likely; items rawequal to `exclude` are
+---left out. An error when nothing is left to pick.
+---@generic T
+---@param list T[]
+---@param exclude? any
+---@return T
+function rng.pick(list, exclude) end
 
 ---A policy's first call, at tick 0 (optional). Writes are buffered; no acts.
 ---@param me tr.ActorView
