@@ -474,7 +474,7 @@ static const char *out_sql_type(const char *column, const out_field *fd)
 {
   static const char *const ints[] = {"point", "run", "tick", "end_tick", "n", "count"};
   static const char *const texts[] = {"variant", "outcome", "metric", "kind", "name",
-    "baseline", "path", "actor", "action", "target", "cameo", "seed"};
+    "baseline", "path", "actor", "action", "target", "cameo", "seed", "message", "replay"};
   if (fd && fd->type != OUT_NULL)
     return fd->type == OUT_TEXT || fd->type == OUT_U64 ? "TEXT"
          : fd->type == OUT_INT ? "INTEGER" : "REAL";
