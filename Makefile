@@ -132,13 +132,20 @@ run: all
 UNIT_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/*.c))
 
-$(BUILD)/unit_%: tests/unit/unit_%.c $(UNIT_OBJ)
+$(BUILD)/unit_%: tests/unit/unit_%.c tests/unit/unit.h $(UNIT_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icore $$(pkg-config --cflags $(LIBS_PC)) \
 	  -o $@ $< $(UNIT_OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
 
+# Each test's last line is "[NAME: ]N passed, M failed"; a failing test's
+# whole output is shown, and the sum ends the output (non-zero exit on a failure).
 unit: all $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do $$t >$$t.log 2>&1 || { cat $$t.log; echo "$$t failed"; exit 1; }; \
-	  echo "$$t: $$(tail -1 $$t.log)"; done
+	@p=0; f=0; for t in $(UNIT_TESTS); do \
+	  $$t >$$t.log 2>&1; rc=$$?; last=$$(tail -1 $$t.log); \
+	  np=$$(echo "$$last" | sed -n 's/.*\b\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$$/\1/p'); \
+	  nf=$$(echo "$$last" | sed -n 's/.*\b\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$$/\2/p'); \
+	  if [ $$rc != 0 ] || [ -z "$$np" ]; then cat $$t.log; echo "$$t failed (exit $$rc)"; nf=$${nf:-1}; [ "$$nf" = 0 ] && nf=1; fi; \
+	  echo "$$t: $$last"; p=$$((p + $${np:-0})); f=$$((f + nf)); done; \
+	  echo "unit: $$p passed, $$f failed"; [ $$f = 0 ]
 
 # The MPI build too (installs libopenmpi-dev openmpi-bin): the MPI tests use
 # it, and are skipped with the reason printed when it cannot be built.

@@ -455,9 +455,24 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
   }
   if (asprintf(&from, "%s/manifest.yaml", outdir) < 0 || asprintf(&to, "%s/manifest.yaml", work) < 0)
     goto out;
-  if (link(from, to) != 0) {
-    /* no manifest: let report say the folder holds no finished experiment */
-    if (errno != ENOENT) { diag_error(d, NULL, 0, 0, "cannot read '%s': %s", from, strerror(errno)); goto out; }
+  /* The folder is checked as it is; the working copy's manifest leaves out
+  ** its integrity block, which lists the CSV files written (none here), so
+  ** that report accepts the exported ones. */
+  if (out_verify(outdir, d)) { status = TR_EINVALID; goto out; }
+  FILE *in = fopen(from, "r"), *copy = in ? fopen(to, "w") : NULL;
+  if (in && !copy) { diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno)); fclose(in); goto out; }
+  if (copy) {
+    char *line = NULL;
+    size_t cap = 0;
+    int skipping = 0;
+    while (getline(&line, &cap, in) > 0) {
+      if (strncmp(line, "integrity:", 10) == 0) skipping = 1;
+      else if (line[0] != ' ' && line[0] != '-') skipping = 0;
+      if (!skipping) fputs(line, copy);
+    }
+    free(line);
+    fclose(in);
+    if (fclose(copy) != 0) { diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno)); goto out; }
   }
   n = sqlite_tables(db, &tables);
   if (n < 0) { diag_error(d, db, 0, 0, "cannot open the database"); status = TR_EINVALID; goto out; }
@@ -492,6 +507,15 @@ int tr_report(const char *outdir, tr_diag *d) {
   return report_any(outdir, NULL, d);
 }
 
+/* A calibration's folder: posterior.csv beside a manifest with a calibration. */
+static int cal_folder(const char *outdir) {
+  char *p = NULL;
+  struct stat st;
+  int yes = asprintf(&p, "%s/posterior.csv", outdir) >= 0 && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
+  return yes;
+}
+
 int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   if (!outdir) return TR_EUSAGE;
   gsl_set_error_handler_off();
@@ -502,6 +526,8 @@ int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
     status = TR_EOUTPUT;
   else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
     status = report_sqlite(outdir, db, o, d);
+  else if (stat(csv, &st) != 0 && cal_folder(outdir))
+    status = calreport_run(outdir, d);
   else
     status = report_run_opts(outdir, o, d);
   free(csv);

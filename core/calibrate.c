@@ -48,6 +48,21 @@
 
 #include "internal.h"
 
+#ifdef TR_MPI
+#include <mpi.h>
+/* Under MPI every rank runs the calibration; each batch's runs are spread
+** over the ranks by the experiment, whose results reach rank 0 only, so
+** rank 0 hands every rank the batch's summaries and status. Rank 0 alone
+** writes and speaks. */
+static int cal_rank(void) {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+#else
+static int cal_rank(void) { return 0; }
+#endif
+
 #define CAL_SALT_PROPOSE 0x70726f706f736531ULL
 #define CAL_SALT_SIMULATE 0x73696d756c617465ULL
 #define CAL_MAX_PER_ACCEPT 200   /* candidates per particle before giving up */
@@ -149,6 +164,13 @@ static int cal_simulate(cal_ctx *x, uint64_t seed, const double *theta, int n, d
   x->opts->seed = seed;
   x->opts->has_seed = 1;
   int status = tr_experiment_run(sc, x->opts, x->d);
+#ifdef TR_MPI
+  int worst = status, root_status = status;
+  MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Bcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  status = root_status != TR_OK ? root_status : worst;
+  if (status == TR_OK) MPI_Bcast(summ, n * x->m, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+#endif
   sc->sweep_method = old_method;
   sc->sweep_points = old_points;
   sc->sweep = old;
@@ -352,6 +374,7 @@ static void put_yaml_str(FILE *f, const char *s) {
 }
 
 static int cal_write(const cal_ctx *x, int finished) {
+  if (cal_rank() != 0) return 0;
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -785,7 +808,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   run.cancel = &run.cancel_flag;
   run.cancel_flag = 0;
   x.opts = &run;
-  if (!x.scale || cal_mkdirs(x.out) != 0) {
+  if (!x.scale || (cal_rank() == 0 && cal_mkdirs(x.out) != 0)) {
     diag_error(d, NULL, 0, 0, "cannot create the output folder %s: %s", x.out, strerror(errno));
     status = TR_EOUTPUT;
   }
@@ -827,7 +850,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     if (status) { cal_gen_free(&x.gens[x.ngens]); break; }
     x.ngens++;
     cal_gen *g = &x.gens[x.ngens - 1];
-    if (!o.quiet)
+    if (!o.quiet && cal_rank() == 0)
       fprintf(stderr, "tightrope: generation %d: tolerance %g, %ld runs, acceptance %.3f, ESS %.0f\n",
               gen, g->tolerance, g->simulations, g->simulations ? (double)g->n / (double)g->simulations : 0,
               g->ess);
@@ -842,7 +865,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
   }
-  if ((status == TR_EINT || status == TR_ETERM) && o.argc > 0) {
+  if ((status == TR_EINT || status == TR_ETERM) && o.argc > 0 && cal_rank() == 0) {
     fprintf(stderr, "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
             "resume with:", status == TR_ETERM ? "SIGTERM" : "SIGINT", x.ngens, x.ngens == 1 ? "" : "s",
             x.out);
@@ -855,7 +878,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
   }
   if (status == TR_OK && x.ngens > 0 && o.resume && done && cal_write(&x, 1) != 0) status = TR_EOUTPUT;
-  if (status == TR_OK && !o.quiet)
+  if (status == TR_OK && !o.quiet && cal_rank() == 0)
     fprintf(stderr, "tightrope: posterior in %s/posterior.csv (%d generations)\n", x.out, x.ngens);
   for (int g = 0; g < x.ngens; g++) cal_gen_free(&x.gens[g]);
   free(x.gens);

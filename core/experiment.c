@@ -754,8 +754,9 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_dia
 ** `error`) and errors.csv; the first failure is also printed in full. */
 static int record_failure(exp_ctx *x, tr_output *out, long j, long k, long *nfailed, tr_diag *d) {
   slot *s = &x->slots[k % x->window];
-  const tr_instance *in = &x->plan->inst[j / x->opts->runs];
-  int run = (int)(j % x->opts->runs) + 1;
+  int inst, run;
+  job_at(x, j, &inst, &run);
+  const tr_instance *in = &x->plan->inst[inst];
   if ((*nfailed)++ == 0) print_failure(x, j, &s->err, d);
   char *replay = NULL;
   size_t len = 0;
@@ -851,13 +852,17 @@ static void fingerprint_digest(const char *fp, char hex[65]) {
 /* Whether r is the result of job j: its variant, point, run and seed are
 ** those the plan gives job j (a journal record or an MPI message that is
 ** not is refused: docs/experiments.md "Resuming"). */
-static int result_is_job(const exp_ctx *x, long j, const tr_runresult *r) {
-  if (j < 0 || j >= x->total) return 0;
-  int inst, run;
-  job_at(x, j, &inst, &run);
-  const tr_instance *in = &x->plan->inst[inst];
+static int result_is_job(const tr_plan *plan, const tr_options *o, long batch, long j,
+                         const tr_runresult *r) {
+  if (j < 0 || j >= (long)plan->ninst * o->runs) return 0;
+  /* job_at's numbering: batch by batch (one batch of every run without
+  ** --precision: job j is run j % runs + 1 of instance j / runs) */
+  long ninst = plan->ninst, B = batch, b = j / (ninst * B);
+  long nb = o->runs - b * B < B ? o->runs - b * B : B, within = j - ninst * b * B;
+  const tr_instance *in = &plan->inst[within / nb];
+  int run = (int)(b * B + within % nb + 1);
   return r->variant == in->variant && r->point == in->point && r->run == run &&
-         r->seed == rng_run_seed(x->opts->seed, (uint64_t)run);
+         r->seed == exp_run_seed(o, in->point, run);
 }
 
 /* The user's callback with run r (0 to go on). */
@@ -893,7 +898,7 @@ typedef struct feed_ctx {
 ** known to be the run it claims to be. */
 static int feed_output(void *p, const tr_runresult *r) {
   feed_ctx *f = p;
-  if (!result_is_job(f->x, f->next, r)) {
+  if (!result_is_job(f->x->plan, f->opts, f->x->batch, f->next, r)) {
     diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
                "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
                "it belongs to another experiment; run again without --resume to start over",
@@ -924,6 +929,7 @@ typedef struct precise {
   long stop_at;               /* jobs after which precise, or -1 */
   double widest;              /* after the last evaluation */
   int widest_inst, widest_result;
+  tr_diag *d;                 /* --resume: a record that is not this experiment's */
 } precise;
 
 /* The widest half-width over every instance and outcome; 1 when it is
@@ -963,6 +969,15 @@ static int precise_add(void *ctx, const tr_runresult *r) {
 
 /* A run recovered from the journal by --resume: counted. */
 static int precise_recover(void *ctx, const tr_runresult *r) {
+  precise *p = ctx;
+  const exp_ctx *x = p->x;
+  if (!result_is_job(x->plan, x->opts, x->batch, p->fed, r)) {
+    diag_error(p->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
+               "variant %d, point %d, run %d, seed %llu, not the run this experiment has "
+               "there: it belongs to another experiment; run again without --resume to start over",
+               p->fed + 1, x->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed);
+    return -1;
+  }
   return precise_add(ctx, r);
 }
 
@@ -1070,6 +1085,11 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
                "experiment again from the start");
     return TR_EUSAGE;
   }
+  if (opts->keep_going && opts->precision > 0) {
+    diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --precision: a failed run "
+               "has no outcome to count; fix the failure, or give -n instead of --precision");
+    return TR_EUSAGE;
+  }
 #ifdef TR_MPI
   int size_ = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
@@ -1136,6 +1156,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   pr.x = &x;
   pr.nresults = sc->noutcomes + 1;
   pr.stop_at = -1;
+  pr.d = d;
   pr.widest = NAN;
   tr_options fin = *opts;
   if (precise_mode && root) {
@@ -1260,7 +1281,7 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (ms.MPI_TAG == TAG_RESULT) {
           if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
-              result_is_job(&x, j, &fc.remote)) r = &fc.remote;
+              result_is_job(&plan, opts, x.batch, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
         } else if (ms.MPI_TAG == TAG_FAILED) {
           fc.buf.data[len] = 0;

@@ -986,6 +986,9 @@ typedef struct report_opts {
 } report_opts;
 /* report_run with options (o NULL: the defaults). */
 int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);
+/* The report of a calibration's folder (calreport.c): posterior marginals
+** per generation and the final population's pairwise scatter. */
+int calreport_run(const char *outdir, tr_diag *d);
 /* A CSV or a SQLite results folder (api.c), with options. */
 int report_any(const char *outdir, const report_opts *o, tr_diag *d);
 

@@ -1266,6 +1266,80 @@ void script_free(tr_lua *lx) {
 ** does not set are looked up in the run's globals (one metatable hop, and
 ** no per-actor copy: with thousands of actors that copy would dominate
 ** memory). Pushes it. */
+/* Names a script reads from the run's globals. The libraries and sandbox
+** functions (the names of the template: `math`, `rng`, `pairs`, ...) are
+** copied into the script's environment on first use, so that every later
+** use is a plain field read; their names cannot be rebound in the run's
+** globals (run_globals_newindex), so the copy never goes stale. Other names
+** (what scripts share through _G) are looked up every time.
+** Upvalue 1: the run's globals; 2: the template. */
+static int env_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNIL) return 1;
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+  } else {
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* _G.name = v: shares v with every script of the run, except for the
+** names of the libraries and sandbox functions, which stay what they are.
+** Upvalues as env_index. */
+static int run_globals_newindex(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL || (lua_type(L, 2) == LUA_TSTRING &&
+      strcmp(lua_tostring(L, 2), "_G") == 0))
+    return luaL_error(L, "_G.%s cannot be replaced: the libraries and sandbox functions of "
+                      "the run's globals are fixed (assign your own name, or change a field "
+                      "of the library table)", lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+  lua_settop(L, 3);
+  lua_rawset(L, lua_upvalueindex(1));
+  return 0;
+}
+
+/* pairs(_G): the run's globals, in the sandbox's order. */
+static int run_globals_pairs(lua_State *L) {
+  lua_getfield(L, lua_upvalueindex(2), "pairs");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_call(L, 1, 3);
+  return 3;
+}
+
+/* Replaces the run's globals at g, for scripts, by a guard: _G and the
+** default environment of load() are an empty table reading through to g,
+** whose writes go to g except for the fixed names; rawset refuses it. */
+static void guard_run_globals(lua_State *L, int g) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  int tpl = lua_gettop(L);
+  lua_newtable(L);                                  /* the guard */
+  lua_createtable(L, 0, 5);
+  lua_pushvalue(L, g);
+  lua_setfield(L, -2, "__index");
+  lua_pushvalue(L, g);
+  lua_pushvalue(L, tpl);
+  lua_pushcclosure(L, run_globals_newindex, 2);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushvalue(L, g);
+  lua_pushvalue(L, tpl);
+  lua_pushcclosure(L, run_globals_pairs, 2);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__tr_readonly");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, g, "_G");
+  lua_setfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  lua_pop(L, 1);
+}
+
 static void new_env(lua_State *L, int envmt) {
   lua_createtable(L, 0, 4);
   lua_pushvalue(L, envmt);
@@ -1330,8 +1404,11 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);
   int policy = g + 1, decide = g + 2, init = g + 3;
-  lua_createtable(L, 0, 2);             /* metatable {__index = run globals} */
+  guard_run_globals(L, g);
+  lua_createtable(L, 0, 2);             /* metatable {__index = env_index} */
   lua_pushvalue(L, g);
+  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_pushcclosure(L, env_index, 2);
   lua_setfield(L, -2, "__index");
   int envmt = lua_gettop(L);
   lx->mode = MODE_NONE;

@@ -395,7 +395,7 @@ static int tr_main(int argc, char **argv) {
     if (status == 0 && strcmp(cmd, "calibrate") == 0) {
       tr_diag *d = tr_diag_new();
       status = tr_calibrate(c.scenario, c.opts, d);
-      tr_diag_print(d, stderr);
+      if (is_root()) tr_diag_print(d, stderr);
       tr_diag_free(d);
     } else if (status == 0)
       status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out) : strcmp(cmd, "check") == 0 ? cmd_check(&c)

@@ -474,7 +474,7 @@ static const char *out_sql_type(const char *column, const out_field *fd)
 {
   static const char *const ints[] = {"point", "run", "tick", "end_tick", "n", "count"};
   static const char *const texts[] = {"variant", "outcome", "metric", "kind", "name",
-    "baseline", "path", "actor", "action", "target", "cameo", "seed"};
+    "baseline", "path", "actor", "action", "target", "cameo", "seed", "message", "replay"};
   if (fd && fd->type != OUT_NULL)
     return fd->type == OUT_TEXT || fd->type == OUT_U64 ? "TEXT"
          : fd->type == OUT_INT ? "INTEGER" : "REAL";
@@ -1434,7 +1434,7 @@ static double out_path_written(const tr_scenario *sc, const tr_options *opts,
 static int out_yaml_report_labels(tr_output *o, yaml_emitter_t *em)
 {
   const tr_scenario *sc = o->spec.sc;
-  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file"};
+  static const char *const methods[] = {"none", "grid", "sobol", "lhs", "random", "file", "saltelli"};
 
   for (int k = 0; k < 2; k++) {
     const tr_exprdecl *list = k ? sc->outcomes : sc->metrics;

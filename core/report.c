@@ -442,6 +442,13 @@ static const char *const rep_colors[] = {
 #define REP_MAX_ROWS 40        /* rows of a paired-difference chart */
 #define REP_MAX_HEIGHT 4000    /* far under cairo's 32767-pixel limit */
 
+/* Over a long horizon the curves are drawn every k-th tick (and at the
+** horizon) so that a chart's data stays near 4,000 rows a curve. */
+static int rep_stride(int horizon)
+{
+  return horizon > 4000 ? horizon / 4000 + 1 : 1;
+}
+
 /* Past the palette's colours, lines are told apart by their dash type. */
 static int rep_dash(int k)
 {
@@ -701,6 +708,8 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs)
         else
           for (int k = 0; k < K; k++)
             cum += ends[((size_t)p * (size_t)K + (size_t)k) * (size_t)(T + 1) + (size_t)t];
+        if (t % rep_stride(T) != 0 && t != T)
+          continue;
         fprintf(dat, "%d", t);
         if (n == 0) {
           fputs(" ? ? ?\n", dat);
@@ -1032,7 +1041,7 @@ static int rep_metric_charts(rep_ctx *x, const rep_series *s)
       fprintf(dat, "# variant %s\n", label);
       for (int t = 0; t < s->T1; t++) {
         const rep_sum *q = rep_sum_at(s, p, m, t);
-        if (q->n <= 0)
+        if (q->n <= 0 || (t % rep_stride(s->T1 - 1) != 0 && t != s->T1 - 1))
           continue;
         if (q->n > nmax)
           nmax = q->n;
@@ -1795,11 +1804,16 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t)
         goto fail;
     }
     if (anysobol) {
-      double top = 1;
+      double top = 1, bottom = 0;
       for (size_t i = 0; i < n; i++) {
+        const double v[6] = {bars[i].s1, bars[i].s1_low, bars[i].s1_high,
+                             bars[i].st, bars[i].st_low, bars[i].st_high};
         bars[i].size = isfinite(bars[i].st) ? bars[i].st : isfinite(bars[i].s1) ? bars[i].s1 : -1;
-        if (isfinite(bars[i].st_high) && bars[i].st_high > top)
-          top = bars[i].st_high;
+        for (int j = 0; j < 6; j++)
+          if (isfinite(v[j])) {
+            top = fmax(top, v[j]);
+            bottom = fmin(bottom, v[j]);
+          }
       }
       qsort(bars, n, sizeof *bars, rep_bar_cmp);
       snprintf(stem, sizeof stem, "sobol-%d", ++scount);
@@ -1832,13 +1846,14 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t)
                  "set ytics noenhanced\nset xlabel 'share of variance'\nset lmargin 24\n"
                  "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
                  "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
-                 "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.34):ytic(1) "
+                 "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.36):ytic(1) "
                  "with boxxyerror lc rgb '#A6CEE3' title 'ST', \\\n"
-                 "  '%s.dat' using 5:0:6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' notitle, \\\n"
+                 "  '%s.dat' using 5:($0+0.27):6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' notitle, \\\n"
                  "  '%s.dat' using ($2/2):0:(abs($2)/2):(0.15) "
                  "with boxxyerror lc rgb '%s' title 'S1', \\\n"
                  "  '%s.dat' using 2:0:3:4 with xerrorbars pt 0 lw 1.5 lc rgb '#000000' notitle\n",
-              n, -0.05 * top, 1.05 * top, stem, stem, stem, rep_colors[3], stem);
+              n, bottom - 0.05 * (top - bottom), top + 0.05 * (top - bottom), stem, stem, stem,
+              rep_colors[3], stem);
       if (rep_close(x, g, stem))
         goto fail;
     }
@@ -2121,7 +2136,12 @@ static void rep_section_text(rep_ctx *x, FILE *f, int section)
     fputs("<p>Each dot is one sweep point of the baseline variant "
           "(<code>points.csv</code>, <code>outcomes.csv</code>, "
           "<code>finals.csv</code>); the other parameters vary across the dots, "
-          "so the spread at one value is partly theirs.</p>\n", f);
+          "so the spread at one value is partly theirs.", f);
+    if (x->sinfo.n > REP_MAX_PANELS)
+      fprintf(f, " The charts show the first %d of the %d swept parameters; "
+                 "<code>sensitivity.csv</code> and the tornado charts have them all.",
+              REP_MAX_PANELS, x->sinfo.n);
+    fputs("</p>\n", f);
     break;
   case SEC_SENSITIVITY:
     fputs("<p>How much each swept parameter drives each outcome share and metric "

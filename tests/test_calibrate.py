@@ -219,3 +219,45 @@ def test_bad_calibrate_blocks_are_errors_at_check_time():
         with Case({"coin.yaml": text, "coin.lua": COIN_LUA}) as c:
             rc, _, err = c.run("check", "coin.yaml")
             assert rc == 1 and want in err, f"wanted {want!r}, got:\n{err}"
+
+
+def test_report_of_a_calibration_draws_marginals_and_pairs():
+    import shutil
+    if not shutil.which("gnuplot"):
+        helpers.skip("gnuplot is not installed")
+    two = COIN.replace("PARTICLES", "100").replace("OBSERVED", "14").replace(
+        "    coin.p: {min: 0, max: 1}\n", "    coin.p: {min: 0, max: 1}\n    coin.heads: {min: 0, max: 3}\n")
+    two = two.replace("tolerance: {final: 0}", "tolerance: {final: 2}")
+    with Case({"coin.yaml": two, "coin.lua": COIN_LUA}) as c:
+        run_ok(c, "calibrate", "coin.yaml", "-o", "cal")
+        run_ok(c, "report", "cal", quiet=False)
+        files = sorted(os.listdir(c.path("cal", "report")))
+        assert files == ["index.html", "marginal-1.dat", "marginal-1.svg", "marginal-2.dat",
+                         "marginal-2.svg", "pair-1-2.dat", "pair-1-2.svg"], files
+        gens = len(c.csv("cal", "calibration.csv"))
+        for j in (1, 2):   # every generation's density integrates to 1 over the prior's range
+            rows = [list(map(float, l.split())) for l in open(c.path("cal", "report", f"marginal-{j}.dat"))
+                    if not l.startswith("#")]
+            width = rows[1][0] - rows[0][0]
+            assert len(rows[0]) == gens + 1
+            for g in range(1, gens + 1):
+                assert abs(sum(r[g] for r in rows) * width - 1) < 1e-9
+        # bins span coin.p's prior range [0, 1]: centres 1/60 .. 59/60
+        xs = [float(l.split()[0]) for l in open(c.path("cal", "report", "marginal-1.dat")) if not l.startswith("#")]
+        assert abs(xs[0] - 1 / 60) < 1e-12 and abs(xs[-1] - 59 / 60) < 1e-12
+        pairs = [l for l in open(c.path("cal", "report", "pair-1-2.dat")) if not l.startswith("#")]
+        assert len(pairs) == 100
+        page = open(c.path("cal", "report", "index.html")).read()
+        assert 'alt="Weighted density of coin.p' in page and "<code>coin.heads</code>" in page
+
+
+def test_same_posterior_for_any_mpi_rank_count():
+    import test_scale as scale
+    scale.mpi_binary()        # skips (with the reason) without an MPI build
+    with Case(coin(100)) as c:
+        run_ok(c, "calibrate", "coin.yaml", "-o", "one", "-j", "1")
+        for ranks in (2, 3):
+            rc, _, err = scale.mpirun(c, ranks, "calibrate", "coin.yaml", "-o", f"mpi{ranks}", "-j", "1", "--quiet")
+            assert rc == 0, err[-800:]
+            assert c.bytes(f"mpi{ranks}", "posterior.csv") == c.bytes("one", "posterior.csv"), ranks
+            assert c.bytes(f"mpi{ranks}", "calibration.csv") == c.bytes("one", "calibration.csv"), ranks

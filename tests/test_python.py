@@ -152,3 +152,47 @@ def test_a_folder_with_only_results_sqlite_reads_to_the_same_values():
             assert list(fa.table(name).dtypes) == list(fb.table(name).dtypes), name
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_sweep_tables_read_with_their_types():
+    from test_sqlite import SWEEP
+    with helpers.Case(SWEEP) as c:
+        helpers.run_ok(c, "run", "s.yaml", "-o", "cli")
+        r = tightrope.open(c.path("cli"), pandas=False)
+        _check_equal(r, c.path("cli"), ("points", "sensitivity", "compare_points", "outcomes"))
+        assert {type(row["a.x"]) for row in r.points} == {float}
+        assert {type(row["variant"]) for row in r.sensitivity} == {str}
+
+
+def test_keep_going_returns_the_finished_runs_and_the_errors():
+    import warnings
+    c = helpers.Case({"k.yaml": """
+        scenario: k
+        experiment: {ticks: 3, runs: 6, seed: 2}
+        actors:
+          a: {role: state, attrs: {x: 0}, policy: p.lua}
+        metrics:
+          x: a.x
+        """, "p.lua": """
+        function decide(me, world)
+          if rng.uniform() < 0.3 then error("boom") end
+          me.x = me.x + 1
+        end
+        """})
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = tightrope.run(c.path("k.yaml"), keep_going=True, out=c.path("py"),
+                              binary_path=helpers.binary(), pandas=False)
+        rc, _, err = c.run("run", c.path("k.yaml"), "--keep-going", "-o", "cli", "--quiet")
+        assert rc == 3, err
+        _check_equal(r, c.path("cli"), ("runs", "errors"))
+        assert r.errors and "boom" in r.errors[0]["message"]
+        assert caught and "boom" in str(caught[0].message)
+        try:
+            tightrope.run(c.path("k.yaml"), out=c.path("py2"), binary_path=helpers.binary())
+            assert False, "no error without keep_going"
+        except tightrope.TightropeError as e:
+            assert e.status == 3 and "boom" in str(e)
+    finally:
+        c.close()

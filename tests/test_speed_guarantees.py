@@ -199,3 +199,47 @@ def test_expression_lists_are_read_only_and_aggregate_like_views():
     spoil = '(function() local l = world:actors(); l[1] = 0; return 0 end)()'
     bad = BASE.replace('metrics: {x: "envoy.x"}', f'metrics: {{x: "{spoil}"}}')
     run_fail({"p.lua": NOOP}, r"read-only", yaml=bad, actor=None, tick=0)
+
+
+def test_globals_cached_per_script_stay_right():
+    """Library names are read once per script and run; what scripts share
+    through _G is read live; the library names cannot be rebound."""
+    yaml = BASE.replace('metrics: {x: "envoy.x"}', 'metrics: {x: "envoy.x", y: "other.x"}')
+    p = decide("_G.alarm = world.tick * 10; local n = 0; for k in pairs(_G) do n = n + 1 end\n"
+               "  me.x = math.floor(2.5) + load('return alarm')() + (n > 10 and 100 or 0)")
+    q = decide("me.x = (alarm or -1) + math.max(1, 2)\n"
+               "  local ok, e = pcall(function() _G.math = {} end)\n"
+               "  assert(not ok and e:find('_G.math cannot be replaced'), e)\n"
+               "  assert(not pcall(rawset, _G, 'z', 1), 'rawset(_G) is refused')\n"
+               "  math.twice = function(v) return 2 * v end")
+    with Case({"s.yaml": yaml.replace("runs: 2", "runs: 1"), "p.lua": p, "q.lua": q,
+               "act.lua": "function apply() end"}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out", "--series", "all", "-j", "1")
+        rows = c.csv("out", "series.csv")
+        # actors decide in a shuffled order: other sees this tick's or the last tick's alarm
+        for r in rows[1:]:
+            t = int(r["tick"])
+            assert float(r["x"]) == 2 + 10 * t + 100, r
+            before = 10 * (t - 1) + 2 if t > 1 else 1     # no alarm before the first decide
+            assert float(r["y"]) in (10 * t + 2, before), r
+
+
+def test_refused_writes_keep_their_messages():
+    """Writes through views are still checked: another actor's attribute,
+    a non-number and a non-finite number are refused with these messages."""
+    run_fail({"p.lua": decide('world:actor("other").x = 2')},
+             r"the policy of 'envoy' cannot write 'x' of actor 'other': a policy writes only its "
+             r"own attributes and its outgoing relations; use an action \(me:act\) to change others",
+             tick=1)
+    run_fail({"p.lua": decide('me.x = "high"')},
+             r"actor 'envoy': attribute 'x' takes a number, got a string value", tick=1)
+    run_fail({"p.lua": decide('me.x = 0/0')},
+             r"actor 'envoy': cannot set 'x' to (-?nan|-?NaN)\S* \(attributes must be finite\)", tick=1)
+    run_fail({"p.lua": decide('world:rel("envoy", "other").trust = 1/0')},
+             r"relation envoy:other: cannot set 'trust' to inf\S* \(attributes must be finite\)", tick=1)
+    # an outgoing relation is the policy's own: that write is accepted
+    with Case({"s.yaml": BASE.replace('metrics: {x: "envoy.x"}', 'metrics: {t: "rel(\'envoy\', \'other\').trust"}'),
+               "p.lua": decide('world:rel("envoy", "other").trust = 0.25'), "q.lua": NOOP,
+               "act.lua": "function apply() end"}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out")
+        assert float(c.csv("out", "runs.csv")[0]["t"]) == 0.25

@@ -439,7 +439,7 @@ def test_precision_is_byte_identical_after_kill_and_resume_and_under_mpi():
         n = int(precision_block(c.path("ref", "manifest.yaml"))["runs"])
         assert 0 < n < 400 and n % 20 == 0, n
         assert len(c.csv("ref", "runs.csv")) == 2 * n
-        p = scale.start_and_wait_for_journal(c, "out", *extra)
+        p = scale.start_and_wait_for_journal(c, "out", *extra, runs=50)   # mid-batch 2
         p.kill()
         p.communicate(timeout=60)
         assert p.returncode == -signal.SIGKILL

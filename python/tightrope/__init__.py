@@ -134,7 +134,8 @@ def _execute(cmd):
 
 def run(scenario, runs=None, seed=None, set=None, variants=None, threads=None, out=None,
         ticks=None, series="summary", events=False, format="csv", resume=False,
-        binary_path=None, pandas=None):
+        keep_going=False, force=False, precision=None, batch=None, sweep=None,
+        variants_file=None, args=(), binary_path=None, pandas=None):
     """Run the experiment of `scenario` (a path) and return its Result.
 
     runs, seed, ticks, threads: as -n, -s, -t, -j; set: {PATH: number} as
@@ -143,8 +144,12 @@ def run(scenario, runs=None, seed=None, set=None, variants=None, threads=None, o
     "summary", "all" or "none"; events: write events; format: "csv",
     "sqlite" or "both"; out: the output folder (None: a temporary folder
     removed with the Result); resume: finish an interrupted experiment in
-    out. pandas: None uses it when it imports, False gives lists of dicts.
-    Raises TightropeError carrying the tool's messages."""
+    out; keep_going, force, precision, batch, sweep (a file), variants_file:
+    --keep-going, --force, --precision, --batch, --sweep, --variants; args:
+    any further command-line arguments. pandas: None uses it when it
+    imports, False gives lists of dicts. Raises TightropeError carrying the
+    tool's messages; with keep_going, runs that failed are in .errors and a
+    warning repeats the tool's messages instead."""
     cmd = [binary(binary_path), "run", os.fspath(scenario), "--quiet"]
     if runs is not None:
         cmd += ["-n", str(int(runs))]
@@ -163,6 +168,19 @@ def run(scenario, runs=None, seed=None, set=None, variants=None, threads=None, o
     cmd += ["--series", series, "--format", format]
     if events:
         cmd.append("--events")
+    if keep_going:
+        cmd.append("--keep-going")
+    if force:
+        cmd.append("--force")
+    if precision is not None:
+        cmd += ["--precision", _number(precision)]
+    if batch is not None:
+        cmd += ["--batch", str(int(batch))]
+    if sweep is not None:
+        cmd += ["--sweep", os.fspath(sweep)]
+    if variants_file is not None:
+        cmd += ["--variants", os.fspath(variants_file)]
+    cmd += [str(a) for a in args]
     if resume:
         if out is None:
             raise ValueError("resume=True needs the out= folder of the interrupted experiment")
@@ -174,6 +192,14 @@ def run(scenario, runs=None, seed=None, set=None, variants=None, threads=None, o
     cmd += ["-o", os.fspath(out)]
     try:
         _execute(cmd)
+    except TightropeError as e:
+        finished = os.path.isfile(os.path.join(os.fspath(out), "manifest.yaml"))
+        if not (keep_going and e.status == 3 and finished):
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        import warnings
+        warnings.warn(f"some runs failed (they are in .errors):\n{e}", RuntimeWarning, stacklevel=2)
     except BaseException:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

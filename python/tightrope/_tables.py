@@ -21,13 +21,24 @@ TABLES = {
     "compare": ([("variant", S), ("baseline", S), ("kind", S), ("name", S)], F),
     "compare_points": ([("variant", S), ("point", I), ("baseline", S), ("kind", S), ("name", S)], F),
     "points": ([("point", I)], F),
-    "sensitivity": ([("kind", S), ("name", S), ("path", S)], F),
+    "sensitivity": ([("variant", S), ("kind", S), ("name", S), ("path", S)], F),
+    "errors": ([("variant", S), ("point", I), ("run", I), ("seed", U), ("tick", I), ("actor", S),
+                ("message", S), ("replay", S)], S),
 }
+
+# Columns named by the user (metrics, swept paths) follow the fixed ones in
+# these tables; elsewhere a column's name says its type.
+_USER_COLUMNS = ("runs", "series", "points")
+_NAMED = {"variant": S, "point": I, "run": I, "seed": U, "tick": I, "end_tick": I, "n": I,
+          "count": I, "outcome": S, "metric": S, "kind": S, "name": S, "baseline": S, "path": S,
+          "actor": S, "action": S, "target": S, "cameo": S, "message": S, "replay": S}
 
 
 def _types(table, columns):
     fixed, rest = TABLES.get(table, ([], None))
     known = dict(fixed)
+    if table not in _USER_COLUMNS:
+        known = {**_NAMED, **known}
     return {c: known.get(c, rest) for c in columns}
 
 
@@ -64,7 +75,7 @@ class Result:
     """The results of one experiment, read from its folder on first use.
 
     runs, outcomes, finals, compare, compare_points, series, series_summary,
-    events, points, sensitivity: DataFrames (lists of dicts without pandas),
+    events, points, sensitivity, errors: DataFrames (lists of dicts without pandas),
     None when the experiment did not write that table. series is what was
     recorded: every run's metrics per tick (series="all"), else the per-tick
     summary across runs. manifest: the text of manifest.yaml.
@@ -165,6 +176,7 @@ class Result:
     events = property(lambda self: self.table("events"))
     points = property(lambda self: self.table("points"))
     sensitivity = property(lambda self: self.table("sensitivity"))
+    errors = property(lambda self: self.table("errors"))
 
     @property
     def series(self):
