@@ -6,7 +6,7 @@ as a tightrope scenario for K proxies.
 
 Scripts are named DIR/patron.lua etc. (default DIR "proxyweb"), which the
 engine looks up relative to the scenario file's folder, then in
-TIGHTROPE_PATH (SPEC §3.5): write the YAML into bench/, or put bench/ on
+TIGHTROPE_PATH (docs/scenario-format.md, "Scripts and where they are found"): write the YAML into bench/, or put bench/ on
 TIGHTROPE_PATH, or pass --scripts with a path relative to where the YAML lives.
 
 Actors in file order: proxies px0.., patrons pat0.., mediators med0.., adv.

@@ -3,7 +3,7 @@
 ** hand-written in C with GSL: the yardstick tightrope's per-core speed is
 ** measured against (bench/run.sh, bench/README.md).
 **
-** The tick follows SPEC §3.2 exactly as the engine must: every decision
+** The tick follows docs/lua-api.md ("The tick") exactly as the engine must: every decision
 ** reads the state as it was when the tick began; a policy's own writes go
 ** to a write log and its actions to a queue; after every actor has decided
 ** the log is applied in order (the last write wins), then the actions

@@ -34,7 +34,7 @@ cc -O2 "$bench_dir/proxyweb.c" $(pkg-config --cflags --libs gsl) -o "$reference"
 cc -O2 "$bench_dir/plainlua.c" $(pkg-config --cflags --libs lua5.4 gsl) -o "$plainlua"
 
 # Scenarios live in a scratch folder; a link makes their script paths
-# (proxyweb/*.lua) resolve relative to the scenario's folder (SPEC §3.5).
+# (proxyweb/*.lua) resolve relative to the scenario's folder (docs/scenario-format.md, "Scripts and where they are found").
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/tightrope-bench.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 ln -s "$bench_dir/proxyweb" "$scratch/proxyweb"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scale.sh — issue 5's figures: runs per second over threads and MPI ranks,
+# scale.sh — the scaling figures: runs per second over threads and MPI ranks,
 # peak memory against the number of runs, and the cost of one actor-tick
 # against the number of actors. `make bench` runs it after run.sh.
 #

@@ -15,8 +15,8 @@
 
 #include "tightrope.h"
 
-#define TR_MAX_FILE_BYTES (16u * 1024u * 1024u) /* SPEC §3.6 */
-#define TR_MAX_DEPTH 64                          /* SPEC §3.6 */
+#define TR_MAX_FILE_BYTES (16u * 1024u * 1024u) /* docs/scenario-format.md, "Validation" */
+#define TR_MAX_DEPTH 64                          /* docs/scenario-format.md, "Validation" */
 
 /* ------------------------------------------------------------------ diag */
 /* An error is a value with a place: FILE:LINE:COL (line/col 1-based, 0 when
@@ -76,7 +76,7 @@ void diag_put_text(FILE *f, const char *s);
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
 ** each with its line and column. Aliases and anchors are refused, duplicate
-** keys are refused, depth and size are capped (SPEC §3.6). */
+** keys are refused, depth and size are capped (docs/scenario-format.md, "Validation"). */
 enum { YN_SCALAR, YN_SEQ, YN_MAP };
 
 typedef struct ynode ynode;
@@ -209,7 +209,7 @@ typedef struct tr_actiondecl {
   int line, col;
 } tr_actiondecl;
 
-/* A path names one number of the scenario (SPEC §3.4). */
+/* A path names one number of the scenario (docs/scenario-format.md, "Paths"). */
 enum { PATH_ACTOR_ATTR, PATH_REL_ATTR, PATH_PARAM, PATH_MODEL, PATH_TICKS, PATH_COUNT };
 typedef struct tr_path {
   int kind;
@@ -619,7 +619,7 @@ typedef struct tr_runresult {
 ** attributes, then relation attributes, in the scenario's slot order) with
 ** per-slot bounds. Invariant: during the decide step nothing writes val[];
 ** policies' writes wait in the write buffer, so every read sees the state as
-** it was when the step began (SPEC §3.2). */
+** it was when the step began (docs/lua-api.md, "The tick"). */
 typedef struct tr_write { int slot; double value; } tr_write;
 typedef struct tr_actreq {   /* a queued action */
   int actor, action, target; /* target -1: none */
@@ -705,7 +705,7 @@ int world_log(tr_world *w, int actor, const char *action, int target,
 
 /* ------------------------------------------------------------- sandbox */
 /* The Lua state of a worker: counted allocator, count hook, safe globals
-** (SPEC §4.5), the rng table. TR_LX(L) is the tr_lua that owns L. */
+** (docs/lua-api.md, "The sandbox"), the rng table. TR_LX(L) is the tr_lua that owns L. */
 #define TR_LX(L) (*(tr_lua **)lua_getextraspace(L))
 struct lua_State;
 /* New state with the sandbox's template globals in the registry field
@@ -729,7 +729,7 @@ int sandbox_load(struct lua_State *L, const char *src, size_t len,
 /* ----------------------------------------------------------------- lua */
 /* One Lua state per worker thread, made once per scenario: views, the world
 ** object and compiled scripts live in it across runs; each run gets fresh
-** script environments (SPEC §3.2) and is executed inside one protected call.
+** script environments (docs/lua-api.md, "The tick") and is executed inside one protected call.
 ** Limits: every call into a script is bounded by sc->instr_limit VM
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
@@ -864,7 +864,7 @@ int out_verify(const char *dir, tr_diag *d);
 ** files with result names (unless --force), and a symbolic link, device or
 ** pipe where tightrope keeps its own file or folder (docs/security.md). */
 int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
-/* Shortest string that reads back to the same double (SPEC §6): plain
+/* Shortest string that reads back to the same double (docs/output-files.md): plain
 ** digits unless they are longer than the exponent form ("1e-5", "1.5e21").
 ** Returns the length written, or -1 when size is too small
 ** (OUT_NUMBER_SIZE always suffices). */
@@ -971,7 +971,7 @@ int stats_sobol(const double *ya, const double *yb, const double *yab,
                 double *st, double *st_lo, double *st_hi);
 
 /* -------------------------------------------------------------- report */
-/* `tightrope report OUTDIR` (SPEC §7): reads the CSVs and manifest.yaml of
+/* `tightrope report OUTDIR` (docs/cli.md, REPORT): reads the CSVs and manifest.yaml of
 ** a finished experiment and draws its charts with gnuplot into
 ** OUTDIR/report/ (SVG and PNG) plus OUTDIR/report/index.html. Returns an
 ** exit status: TR_OK; 1 when OUTDIR holds no finished results;

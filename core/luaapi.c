@@ -1,5 +1,5 @@
 /*
-** luaapi.c — what scripts see of the world (SPEC §4): actor and relation
+** luaapi.c — what scripts see of the world (docs/lua-api.md): actor and relation
 ** views, the `world` object, me:act, the aggregates of expressions, and the
 ** per-run script environments.
 **
@@ -1504,7 +1504,7 @@ static int trial_begin(lua_State *L) {
 }
 
 /* Syntax of every expression and script of a scenario that did not
-** validate, so their errors are reported with the YAML's (SPEC §3.6: all
+** validate, so their errors are reported with the YAML's (docs/scenario-format.md, "Validation": all
 ** errors at once). Uses a bare state: nothing runs. */
 void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
   lua_State *L = luaL_newstate();

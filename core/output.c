@@ -1,5 +1,5 @@
 /*
-** output.c — the output folder (SPEC §6): runs.csv, series.csv,
+** output.c — the output folder (docs/output-files.md): runs.csv, series.csv,
 ** series_summary.csv, outcomes.csv, finals.csv, events.csv, compare.csv,
 ** compare_points.csv, points.csv, sensitivity.csv, manifest.yaml.
 **

@@ -1,5 +1,5 @@
 /*
-** paths.c — paths that name one number of a scenario (SPEC §3.4):
+** paths.c — paths that name one number of a scenario (docs/scenario-format.md, "Paths"):
 ** ACTOR.ATTR, FROM:TO.ATTR, ACTOR.params.KEY (KEY may hold dots for nested
 ** maps), model.KEY and experiment.ticks.
 ** A parsed path is resolved against a validated scenario (indices, and the

@@ -1,5 +1,5 @@
 /*
-** report.c — `tightrope report OUTDIR` (SPEC §7): the charts of a finished
+** report.c — `tightrope report OUTDIR` (docs/cli.md, REPORT): the charts of a finished
 ** experiment, drawn by gnuplot from its CSVs, and a page that shows them.
 **
 ** The report reads outcomes.csv, series_summary.csv, compare.csv and

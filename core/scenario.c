@@ -1,6 +1,6 @@
 /*
 ** scenario.c — validation of a scenario's YAML tree into struct tr_scenario
-** (SPEC §3): names, types, bounds, relations, scripts, events, variants and
+** (docs/scenario-format.md): names, types, bounds, relations, scripts, events, variants and
 ** the sweep.
 **
 ** Validation never stops at the first problem: every check adds its error
@@ -43,15 +43,15 @@ static const char *const scen_lua_keywords[] = {
   "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
   "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
   "true", "until", "while"};
-/* Names that metric and outcome expressions bind (SPEC §1, §3.1). */
+/* Names that metric and outcome expressions bind (docs/scenario-format.md). */
 static const char *const scen_expr_names[] = {
   "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count",
   "math", "rng", "me", "gini", "sd", "var", "median", "quantile", "ipairs", "pairs", "events_count",
   "select", "table", "type", "tostring", "tonumber"};
-/* Fields of actor and relation views (SPEC §4.2). */
+/* Fields of actor and relation views (docs/lua-api.md, "Views"). */
 static const char *const scen_view_fields[] = {
   "id", "role", "name", "params", "kind", "from", "to", "act"};
-/* Columns of runs.csv and series.csv (SPEC §6). */
+/* Columns of runs.csv and series.csv (docs/output-files.md). */
 static const char *const scen_csv_columns[] = {
   "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
 static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file", "saltelli"};
@@ -369,7 +369,7 @@ int scen_rel_find(const tr_scenario *sc, int from, int to) {
   }
 }
 
-/* Script look-up (SPEC §3.5). The folders, in order, into dirs[]; returns
+/* Script look-up (docs/scenario-format.md, "Scripts and where they are found"). The folders, in order, into dirs[]; returns
 ** how many (at most 3 + the number of TIGHTROPE_PATH entries). The strings
 ** point into *env_copy, which the caller frees. */
 static int scen_script_dirs(const char *scenario_dir, const char **dirs, int max,

@@ -1,5 +1,5 @@
 /*
-** stats.c — the statistics of the output files (SPEC §6), all through GSL:
+** stats.c — the statistics of the output files (docs/output-files.md), all through GSL:
 ** Clopper–Pearson intervals of an outcome share (beta quantiles), the
 ** t-interval of a mean (Student t quantile, sd with n - 1), and the
 ** descriptive summary of finals.csv and series_summary.csv (mean, sd,

@@ -1,5 +1,5 @@
 /*
-** tick.c — one run, tick by tick (SPEC §3.2).
+** tick.c — one run, tick by tick (docs/lua-api.md, "The tick").
 **
 **   tick 0: init(me, world) of each policy in file order (writes buffered,
 **           no actions), buffer applied, metrics recorded, outcomes checked;

@@ -1,4 +1,4 @@
-"""What-if experiments (SPEC §2, §3 variants and sweep, §6 compare.csv,
+"""What-if experiments (docs/cli.md; docs/scenario-format.md; docs/output-files.md compare.csv,
 points.csv, sensitivity.csv, §7 common random numbers): paired comparisons
 whose exact answers are known by construction, sensitivity coefficients of
 a response that is a known linear function of the swept paths, and the

@@ -1,4 +1,4 @@
-"""Hostile input (issue 6, SPEC §3.6, §4.5, §6): scenarios, scripts, disks and
+"""Hostile input (docs/scenario-format.md, "Validation"; docs/lua-api.md, "The sandbox"; docs/output-files.md): scenarios, scripts, disks and
 numbers that try to break tightrope. Each must end with its documented exit
 status and a message that says what went wrong, never with a crash (a
 signal, a sanitizer report), a hang or a leak.

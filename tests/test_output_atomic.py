@@ -1,6 +1,6 @@
 """When one file of the output folder cannot be replaced, `run` must exit 4
 and leave every earlier file as it was: the files are installed as one
-transaction (SPEC §2: "after exit 1, 3 or 4 the folder's earlier results
+transaction (docs/cli.md: "after exit 1, 3 or 4 the folder's earlier results
 are untouched")."""
 import os
 

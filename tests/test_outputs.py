@@ -1,4 +1,4 @@
-"""Output files (SPEC §6): the statistics of series_summary.csv and
+"""Output files (docs/output-files.md): the statistics of series_summary.csv and
 finals.csv recomputed here from the per-run data, row order, the CSV format
 (shortest round-trip numbers, quoting, LF), and the all-or-nothing rule for
 the output folder (exit 4; earlier results untouched after exit 1, 3, 4)."""
@@ -260,7 +260,7 @@ def test_numbers_shortest_round_trip_and_format():
 
 
 def test_csv_quoting_rfc4180():
-    """Display names and free text never reach the CSVs by SPEC §6, so the
+    """Display names and free text never reach the CSVs by docs/output-files.md, so the
     one place a user string lands is the manifest; the CSVs must parse with
     an RFC 4180 reader into exactly the header's column count."""
     c = Case({

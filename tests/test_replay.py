@@ -1,4 +1,4 @@
-"""`tightrope replay SCENARIO.yaml --run R` (SPEC §2) prints the run's
+"""`tightrope replay SCENARIO.yaml --run R` (docs/cli.md) prints the run's
 metrics formatted as in the CSVs and its outcome."""
 import helpers
 from helpers import Case

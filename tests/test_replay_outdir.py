@@ -1,6 +1,6 @@
 """`tightrope replay OUTDIR --run R [--variant V] [--point P]` re-runs one
 run from the folder's manifest.yaml and must end exactly on its runs.csv
-row, for several runs, variants and sweep points (SPEC §2, issue 4)."""
+row, for several runs, variants and sweep points (docs/cli.md)."""
 import re
 
 import helpers

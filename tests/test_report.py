@@ -1,4 +1,4 @@
-"""`tightrope report OUTDIR` (SPEC §2, §7): the charts of a variant
+"""`tightrope report OUTDIR` (docs/cli.md; docs/output-files.md): the charts of a variant
 experiment and of a sweep as SVG and PNG, an index.html that shows them
 (rendered in headless Chromium when it is installed), names from the data
 HTML-escaped, and the exit statuses (0 ok, 1 no results, 2 usage, 4 cannot

@@ -1,4 +1,4 @@
-"""The Lua sandbox (SPEC §4.5) and run-time error reports (SPEC §2): denied
+"""The Lua sandbox (docs/lua-api.md, "The sandbox") and run-time error reports (docs/cli.md): denied
 libraries and functions, the instruction and memory limits in every kind of
 script (a policy's decide and init, an action, an expression, an event
 snippet), print to stderr, and what a run-time error message must name."""

@@ -1,4 +1,4 @@
-"""Scale and robustness (SPEC §2 --resume and progress, §7; issue 5):
+"""Scale and robustness (docs/cli.md; docs/output-files.md;):
 MPI ranks give the files of one process byte for byte; an experiment
 interrupted by SIGINT or killed with SIGKILL and then resumed ends with the
 files of an uninterrupted run; a resume with other inputs is refused; one

@@ -1,4 +1,4 @@
-"""The update rule of a tick (SPEC §3.2) and the Lua API (SPEC §4): each
+"""The update rule of a tick (docs/lua-api.md, "The tick") and the Lua API (docs/lua-api.md): each
 test is a tiny scenario whose series is worked out by hand in its comment."""
 import re
 

@@ -1,4 +1,4 @@
-"""Scenario validation (SPEC §3.6) and usage errors (SPEC §2): every kind of
+"""Scenario validation (docs/scenario-format.md, "Validation") and usage errors (docs/cli.md): every kind of
 mistake exits 1 (or 2 for the command line), names FILE:LINE:COL of the
 offending key or value (1-based, as YAML editors count) and says what is
 wrong. Expected places are counted by hand from the scenario text below."""

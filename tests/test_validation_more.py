@@ -1,7 +1,7 @@
 """Scenario loading edge cases: params nested deep (within the 64-level
 limit) load without exhausting Lua's stack, and a file with YAML-level
-errors still gets its expression and script syntax errors reported (SPEC
-§3.6: all errors at once)."""
+errors still gets its expression and script syntax errors reported (docs/scenario-format.md,
+"Validation": all errors at once)."""
 import re
 
 from helpers import Case

@@ -2,7 +2,7 @@
 -- support of each proxy it sponsors towards keeping that proxy at capability
 -- 0.5, then pays for the new supports out of its resources.
 -- Reads see the start of the tick; writes to me and to my own patronage
--- relations are buffered by the engine (SPEC §3.2).
+-- relations are buffered by the engine (docs/lua-api.md, "The tick").
 
 -- Per actor: its outgoing patronage relations and their proxies' views.
 -- One script may serve many patrons, so the cache is keyed by actor id.

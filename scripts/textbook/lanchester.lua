@@ -8,7 +8,7 @@
 -- The side's own lethality (alpha for x, beta for y) lives in its params as
 -- `lethality`; the enemy's is read through the enemy's view.
 -- Strength is a bounded attribute with min 0, so the engine clamps an
--- overshoot on the final step to zero (SPEC §3.3).
+-- overshoot on the final step to zero (docs/scenario-format.md).
 
 declare {name = "enemy", type = "actor", doc = "the opposing force"}
 declare {name = "dt", type = "number", min = 0, doc = "time step per tick"}

@@ -9,7 +9,7 @@
 --   dt         time step per tick, the same for both sides
 --   noise      optional sd of a normal shock per unit time (default 0):
 --              0 keeps the run deterministic and equal to the recurrence.
--- Reads see the start-of-tick state (SPEC §3.2), so both sides update
+-- Reads see the start-of-tick state (docs/lua-api.md, "The tick"), so both sides update
 -- from the same (x, y): the update is synchronous, as in the equations.
 
 declare {name = "rival", type = "actor", doc = "the other side, whose spending it reacts to"}
