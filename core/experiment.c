@@ -1020,6 +1020,23 @@ static void probe_politely(int source, MPI_Status *st) {
   }
 }
 
+/* The next message from source into buf (one byte more than it holds, for
+** a terminating NUL); its tag and length. 0, or -1 when out of memory. */
+static int recv_politely(int source, tr_buf *buf, int *tag, int *len) {
+  MPI_Status ms;
+  probe_politely(source, &ms);
+  MPI_Get_count(&ms, MPI_BYTE, len);
+  if (buf->cap < (size_t)*len + 1) {
+    unsigned char *nb = realloc(buf->data, (size_t)*len + 1);
+    if (!nb) return -1;
+    buf->data = nb;
+    buf->cap = (size_t)*len + 1;
+  }
+  MPI_Recv(buf->data, *len, MPI_BYTE, source, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  *tag = ms.MPI_TAG;
+  return 0;
+}
+
 static void send_politely(const void *data, int len, int tag) {
   MPI_Request req;
   int done = 0;
@@ -1268,22 +1285,13 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
       }
 #ifdef TR_MPI
       else if (!fc.stopped[owner]) {
-        MPI_Status ms;
-        int len;
-        probe_politely(owner, &ms);
-        MPI_Get_count(&ms, MPI_BYTE, &len);
-        if (fc.buf.cap < (size_t)len + 1) {
-          unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
-          if (!nb) { status = TR_EOUTPUT; break; }
-          fc.buf.data = nb;
-          fc.buf.cap = (size_t)len + 1;
-        }
-        MPI_Recv(fc.buf.data, len, MPI_BYTE, owner, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        if (ms.MPI_TAG == TAG_RESULT) {
+        int tag, len;
+        if (recv_politely(owner, &fc.buf, &tag, &len)) { status = TR_EOUTPUT; break; }
+        if (tag == TAG_RESULT) {
           if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
               result_is_job(&plan, opts, x.batch, j, &fc.remote)) r = &fc.remote;
           else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
-        } else if (ms.MPI_TAG == TAG_FAILED) {
+        } else if (tag == TAG_FAILED) {
           fc.buf.data[len] = 0;
           failed_remote = j;
           remote_message = strdup((char *)fc.buf.data);
@@ -1335,18 +1343,9 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
         MPI_Send(NULL, 0, MPI_BYTE, rk, TAG_STOP, MPI_COMM_WORLD);
       for (int rk = 1; rk < x.nranks; rk++)
         while (!fc.stopped[rk]) {
-          MPI_Status ms;
-          int len;
-          probe_politely(rk, &ms);
-          MPI_Get_count(&ms, MPI_BYTE, &len);
-          if (fc.buf.cap < (size_t)len + 1) {
-            unsigned char *nb = realloc(fc.buf.data, (size_t)len + 1);
-            if (!nb) { status = TR_EOUTPUT; break; }
-            fc.buf.data = nb;
-            fc.buf.cap = (size_t)len + 1;
-          }
-          MPI_Recv(fc.buf.data, len, MPI_BYTE, rk, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-          if (ms.MPI_TAG != TAG_RESULT) fc.stopped[rk] = 1;
+          int tag, len;
+          if (recv_politely(rk, &fc.buf, &tag, &len)) { status = TR_EOUTPUT; break; }
+          if (tag != TAG_RESULT) fc.stopped[rk] = 1;
         }
     }
 #endif

@@ -1128,6 +1128,35 @@ static int out_bad_result(tr_output *o, const tr_runresult *r, const char *why)
   return -1;
 }
 
+/* Results arrive in output order: r must come after the last one (its
+** group's earlier runs, every earlier group); the groups before it are
+** complete and flushed. 0, or -1 (a message through out_bad_result). */
+static int out_take_turn(tr_output *o, const tr_runresult *r)
+{
+  int group = r->variant * o->spec.npoints + r->point - 1;
+  if (group < o->group || (group == o->group && r->run <= o->last_run))
+    return out_bad_result(o, r, "arrived out of order");
+  while (o->group < group) {
+    if (out_flush_group(o))
+      return -1;
+    o->group++;
+  }
+  o->last_run = r->run;
+  return 0;
+}
+
+/* A runs.csv row's first fields: variant, point, run, seed, outcome, end tick. */
+static void out_runs_row_start(tr_output *o, const tr_runresult *r, const char *outcome, int end_tick)
+{
+  out_row_start(&o->row);
+  out_row_str(&o->row, o->spec.variant_names[r->variant]);
+  out_row_int(&o->row, r->point);
+  out_row_int(&o->row, r->run);
+  out_row_u64(&o->row, r->seed);
+  out_row_str(&o->row, outcome);
+  out_row_int(&o->row, end_tick);
+}
+
 int out_add_run(tr_output *o, const tr_runresult *r)
 {
   const tr_scenario *sc = o->spec.sc;
@@ -1143,28 +1172,14 @@ int out_add_run(tr_output *o, const tr_runresult *r)
     return out_bad_result(o, r, "is out of range");
   if (r->outcome < 0 || r->outcome > sc->noutcomes || r->end_tick < 0)
     return out_bad_result(o, r, "has an invalid outcome or end tick");
-  group = r->variant * o->spec.npoints + r->point - 1;
-  if (group < o->group || (group == o->group && r->run <= o->last_run))
-    return out_bad_result(o, r, "arrived out of order");
   if ((opts->series != SERIES_NONE && !r->series) || (nm > 0 && !r->finals))
     return out_bad_result(o, r, "has no metric values");
-
-  /* Earlier groups are complete (those that got no run too). */
-  while (o->group < group) {
-    if (out_flush_group(o))
-      return -1;
-    o->group++;
-  }
-  o->last_run = r->run;
+  if (out_take_turn(o, r))
+    return -1;
+  group = o->group;
 
   /* runs.csv */
-  out_row_start(&o->row);
-  out_row_str(&o->row, o->spec.variant_names[r->variant]);
-  out_row_int(&o->row, r->point);
-  out_row_int(&o->row, r->run);
-  out_row_u64(&o->row, r->seed);
-  out_row_str(&o->row, out_outcome_name(o, r->outcome));
-  out_row_int(&o->row, r->end_tick);
+  out_runs_row_start(o, r, out_outcome_name(o, r->outcome), r->end_tick);
   for (int m = 0; m < nm; m++)
     out_row_num(&o->row, r->finals[m]);
   if (out_emit(o, OF_RUNS))
@@ -1247,31 +1262,16 @@ int out_add_run(tr_output *o, const tr_runresult *r)
 int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
                    const char *message, const char *replay)
 {
-  int group;
-
   if (o->failed)
     return -1;
   if (r->variant < 0 || r->variant >= o->spec.nvariants
       || r->point < 1 || r->point > o->spec.npoints
       || r->run < 1 || r->run > o->runs || !o->files[OF_ERRORS].active)
     return out_bad_result(o, r, "is out of range");
-  group = r->variant * o->spec.npoints + r->point - 1;
-  if (group < o->group || (group == o->group && r->run <= o->last_run))
-    return out_bad_result(o, r, "arrived out of order");
-  while (o->group < group) {
-    if (out_flush_group(o))
-      return -1;
-    o->group++;
-  }
-  o->last_run = r->run;
+  if (out_take_turn(o, r))
+    return -1;
 
-  out_row_start(&o->row);
-  out_row_str(&o->row, o->spec.variant_names[r->variant]);
-  out_row_int(&o->row, r->point);
-  out_row_int(&o->row, r->run);
-  out_row_u64(&o->row, r->seed);
-  out_row_str(&o->row, "error");
-  out_row_int(&o->row, tick);
+  out_runs_row_start(o, r, "error", tick);
   for (int m = 0; m < o->nmetrics; m++)
     out_row_num(&o->row, NAN);
   if (out_emit(o, OF_RUNS))
