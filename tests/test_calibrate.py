@@ -252,12 +252,12 @@ def test_report_of_a_calibration_draws_marginals_and_pairs():
 
 
 def test_same_posterior_for_any_mpi_rank_count():
-    import test_scale as scale
-    scale.mpi_binary()        # skips (with the reason) without an MPI build
+    import test_mpi as mpi
+    mpi.mpi_binary()        # skips (with the reason) without an MPI build
     with Case(coin(100)) as c:
         run_ok(c, "calibrate", "coin.yaml", "-o", "one", "-j", "1")
         for ranks in (2, 3):
-            rc, _, err = scale.mpirun(c, ranks, "calibrate", "coin.yaml", "-o", f"mpi{ranks}", "-j", "1", "--quiet")
+            rc, _, err = mpi.mpirun(c, ranks, "calibrate", "coin.yaml", "-o", f"mpi{ranks}", "-j", "1", "--quiet")
             assert rc == 0, err[-800:]
             assert c.bytes(f"mpi{ranks}", "posterior.csv") == c.bytes("one", "posterior.csv"), ranks
             assert c.bytes(f"mpi{ranks}", "calibration.csv") == c.bytes("one", "calibration.csv"), ranks

@@ -6,7 +6,7 @@ import csv, math, os, signal, sqlite3
 
 import helpers
 from helpers import Case, run_ok
-from test_scale import LONG, journal, start_and_wait_for_journal
+from test_resume import LONG, journal, start_and_wait_for_journal
 
 DOHA = helpers.scenario_path("doha.yaml")
 

@@ -427,26 +427,27 @@ def test_precision_not_reached_at_the_ceiling_warns_and_says_so_in_the_manifest(
 def test_precision_is_byte_identical_after_kill_and_resume_and_under_mpi():
     # The stopping decision depends on the runs' outcomes in batch order
     # only: a run killed mid-way and resumed, and MPI ranks, give the files
-    # of one uninterrupted process. (Reuses test_scale's long scenario.)
+    # of one uninterrupted process. (Reuses test_resume's long scenario.)
     import signal
-    import test_scale as scale
+    import test_mpi as mpi
+    import test_resume as resume
     if helpers.sanitized():
         helpers.skip("slow under sanitizers; test_precision_runs_batches... covers the rule there")
     extra = ["--precision", "0.05", "--batch", "20"]
-    with Case(scale.LONG) as c:
-        run_ok(c, *scale.LONG_ARGS, *extra, "-o", "ref", "-j", "2")
-        want = scale.outputs(c, "ref")
+    with Case(resume.LONG) as c:
+        run_ok(c, *resume.LONG_ARGS, *extra, "-o", "ref", "-j", "2")
+        want = resume.outputs(c, "ref")
         n = int(precision_block(c.path("ref", "manifest.yaml"))["runs"])
         assert 0 < n < 400 and n % 20 == 0, n
         assert len(c.csv("ref", "runs.csv")) == 2 * n
-        p = scale.start_and_wait_for_journal(c, "out", *extra, runs=50)   # mid-batch 2
+        p = resume.start_and_wait_for_journal(c, "out", *extra, runs=50)   # mid-batch 2
         p.kill()
         p.communicate(timeout=60)
         assert p.returncode == -signal.SIGKILL
-        rc, _, err = c.run(*scale.LONG_ARGS, *extra, "-o", "out", "--quiet", "--resume", "-j", "2")
+        rc, _, err = c.run(*resume.LONG_ARGS, *extra, "-o", "out", "--quiet", "--resume", "-j", "2")
         assert rc == 0, f"resume: exit {rc}: {err[-800:]}"
-        scale.assert_same(want, scale.outputs(c, "out"), "--precision, SIGKILL, --resume")
-        scale.mpi_binary()        # skips (with the reason) without an MPI build
-        rc, _, err = scale.mpirun(c, 2, *scale.LONG_ARGS, *extra, "-o", "mpi", "-j", "1", "--quiet")
+        resume.assert_same(want, resume.outputs(c, "out"), "--precision, SIGKILL, --resume")
+        mpi.mpi_binary()        # skips (with the reason) without an MPI build
+        rc, _, err = mpi.mpirun(c, 2, *resume.LONG_ARGS, *extra, "-o", "mpi", "-j", "1", "--quiet")
         assert rc == 0, f"mpirun: exit {rc}: {err[-800:]}"
-        scale.assert_same(want, scale.outputs(c, "mpi"), "--precision under mpirun -np 2")
+        resume.assert_same(want, resume.outputs(c, "mpi"), "--precision under mpirun -np 2")
