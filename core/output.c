@@ -2499,5 +2499,17 @@ int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     }
   }
   free(mpath);
+
+  /* --resume rebuilds every result file from the journal and replaces the
+  ** ones in the folder. Files that do not match the manifest beside them
+  ** were edited or copied in from elsewhere: they are not an experiment's,
+  ** possibly someone's own work, so they are kept unless --force. A folder
+  ** with no manifest (an install that was stopped) is what --resume is for. */
+  if (opts->resume && ours_m && !opts->force && out_verify(dir, d)) {
+    diag_error(d, NULL, 0, 0, "--resume would replace the files of %s, which do not all belong "
+               "to its manifest.yaml (they were changed after it was written); move them away "
+               "(the journal keeps the finished runs) and --resume again, or add --force", dir);
+    return TR_EOUTPUT;
+  }
   return TR_OK;
 }

@@ -481,6 +481,47 @@ def test_resume_refuses_a_journal_record_of_another_seed():
         assert not os.path.exists(c.path("b", "runs.csv"))
 
 
+def test_resume_refuses_results_changed_after_their_manifest():
+    """A finished experiment in out/, then a second one (-s 5, 2000 runs)
+    stopped after 4 runs (the workers' window is far smaller than 2000).
+    runs.csv is edited by hand: --resume would replace it, so it refuses,
+    naming the file, and leaves every byte of the folder as it was; --force
+    lets it finish. With the manifest gone instead (an install that was
+    stopped), --resume completes the experiment: its 2000 runs are there,
+    the last replays, and the folder holds one experiment's files."""
+    many = SMALL.replace("ticks: 2, runs: 2", "ticks: 2, runs: 2000").replace(
+        "attrs: {x: 1}}", "attrs: {x: 1}, policy: p.lua}")
+    with Case({"s.yaml": many, "p.lua": "function decide(me) me.x = me.x + rng.uniform() end\n"}) as c:
+        for case in ("edited", "no-manifest"):
+            shutil.rmtree(c.path("out"), ignore_errors=True)
+            rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-s", "1"], c.dir)
+            assert rc == 0, err[-400:]
+            rc, err, _ = start_and_signal(c, ["run", "s.yaml", "-o", "out", "--quiet", "-j", "1",
+                                              "-s", "5"], signal.SIGTERM, pause=4)
+            assert rc == 143, f"exit {rc}: {err[-400:]}"
+            if case == "edited":
+                with open(c.path("out", "runs.csv"), "a") as f:
+                    f.write("99,baseline,,1,horizon,2\n")
+                before = snapshot(c.path("out"))
+                resume = ["run", "s.yaml", "-o", "out", "--quiet", "-j", "1", "-s", "5", "--resume"]
+                rc, err, _ = run_tool(resume, c.dir)
+                check_clean("resume-edited-results", rc, err)
+                assert rc == 4, f"exit {rc}: {err[-400:]}"
+                assert "out/runs.csv" in err and "--resume would replace the files of out" in err, \
+                    err[-600:]
+                assert snapshot(c.path("out")) == before
+                rc, err, _ = run_tool(resume + ["--force"], c.dir)
+            else:
+                os.remove(c.path("out", "manifest.yaml"))
+                rc, err, _ = run_tool(["run", "s.yaml", "-o", "out", "--quiet", "-j", "1", "-s", "5",
+                                       "--resume"], c.dir)
+            assert rc == 0, f"{case}: exit {rc}: {err[-400:]}"
+            assert len(c.csv("out", "runs.csv")) == 2000
+            r = subprocess.run([helpers.binary(), "replay", "out", "--run", "2000"], cwd=c.dir,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+            assert r.returncode == 0 and "matches" in r.stdout, f"{case}: {r.stdout[-300:]}{r.stderr[-300:]}"
+
+
 # --- a crash while the results are installed ------------------------------------
 def test_crash_at_every_rename_of_the_install():
     """SIGKILL at the Nth rename of the final install (strace's fault
