@@ -5,7 +5,6 @@
 ** in (opts_resolve), which is what the rest of the engine reads.
 */
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +15,10 @@
 #include "internal.h"
 
 const char *tr_version(void) { return TR_VERSION; }
+
+void tr_did_you_mean(char *buf, size_t size, const char *word, const char *const *names, int n) {
+  diag_did_you_mean(buf, size, word, names, n);
+}
 
 const char *tr_suggest(const char *word, const char *const *names, int n) {
   return diag_suggest(word, names, n);
@@ -251,26 +254,23 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario, tr_diag *d) {
-  char *path = NULL;
+  char *path = manifest_path(outdir);
   *scenario = NULL;
-  if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return TR_EOUTPUT;
+  if (!path) return TR_EOUTPUT;
   if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
     free(path);
     return TR_EUSAGE;
   }
-  ynode *m = ynode_load_file(path, d);
+  ynode *m = manifest_load(outdir, d);
   int status = TR_OK;
-  const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
-  const ynode *set = m ? ynode_get(m, "settings") : NULL;
-  const ynode *file = scen ? ynode_get(scen, "abspath") : NULL;
-  if (!file && scen) file = ynode_get(scen, "path");
-  const ynode *seed = set ? ynode_get(set, "seed") : NULL;
-  const ynode *ticks = set ? ynode_get(set, "ticks") : NULL;
-  const ynode *sets = set ? ynode_get(set, "set") : NULL;
-  const ynode *sweep = scen ? ynode_get(scen, "sweep_file") : NULL;
-  const ynode *post = set ? ynode_get(set, "posterior") : NULL;
-  const ynode *post_file = post ? ynode_get(post, "file") : NULL;
-  const ynode *variants = scen ? ynode_get(scen, "variants_file") : NULL;
+  const ynode *file = manifest_get(m, "scenario", "abspath");
+  if (!file) file = manifest_get(m, "scenario", "path");
+  const ynode *seed = manifest_get(m, "settings", "seed");
+  const ynode *ticks = manifest_get(m, "settings", "ticks");
+  const ynode *sets = manifest_get(m, "settings", "set");
+  const ynode *sweep = manifest_get(m, "scenario", "sweep_file");
+  const ynode *post_file = ynode_get(manifest_get(m, "settings", "posterior"), "file");
+  const ynode *variants = manifest_get(m, "scenario", "variants_file");
   uint64_t seed_value = 0, ticks_value = 0;
   if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
       parse_u64(seed->str, &seed_value) || !ticks || ticks->type != YN_SCALAR ||
@@ -315,9 +315,10 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
       if (strcmp(names[v], o->variants[i]) == 0) found = 1;
     }
     if (!found) {
-      const char *s = diag_suggest(o->variants[i], names, sc->nvariants);
-      diag_error(d, NULL, 0, 0, "--variant %s: no such variant in %s%s%s%s", o->variants[i],
-                 sc->path, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      char hint[DIAG_HINT_SIZE] = "";
+      diag_did_you_mean(hint, sizeof hint, o->variants[i], names, sc->nvariants);
+      diag_error(d, NULL, 0, 0, "--variant %s: no such variant in %s%s", o->variants[i],
+                 sc->path, hint);
       return TR_EUSAGE;
     }
   }
@@ -428,12 +429,6 @@ int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant
   return status;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st; (void)flag; (void)ftw;
-  remove(path);
-  return 0;
-}
-
 /* report reads CSV files. A folder with results.sqlite and no CSV files is
 ** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
 ** manifest.yaml and every table but series, events and manifest as the CSV
@@ -496,7 +491,7 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
     status = TR_EOUTPUT;
   }
 out:
-  nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  fs_remove_tree(work);
   for (int i = 0; i < n; i++) free(tables[i]);
   free(tables);
   free(work); free(path); free(from); free(to); free(old);

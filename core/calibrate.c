@@ -48,20 +48,11 @@
 
 #include "internal.h"
 
-#ifdef TR_MPI
-#include <mpi.h>
 /* Under MPI every rank runs the calibration; each batch's runs are spread
 ** over the ranks by the experiment, whose results reach rank 0 only, so
 ** rank 0 hands every rank the batch's summaries and status. Rank 0 alone
 ** writes and speaks. */
-static int cal_rank(void) {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-#else
-static int cal_rank(void) { return 0; }
-#endif
+static int cal_rank(void) { return mpi_rank(); }
 
 #define CAL_SALT_PROPOSE 0x70726f706f736531ULL
 #define CAL_SALT_SIMULATE 0x73696d756c617465ULL
@@ -164,13 +155,10 @@ static int cal_simulate(cal_ctx *x, uint64_t seed, const double *theta, int n, d
   x->opts->seed = seed;
   x->opts->has_seed = 1;
   int status = tr_experiment_run(sc, x->opts, x->d);
-#ifdef TR_MPI
-  int worst = status, root_status = status;
-  MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Bcast(&root_status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  int worst = mpi_max_int(status), root_status = status;
+  mpi_share_ints(&root_status, 1);
   status = root_status != TR_OK ? root_status : worst;
-  if (status == TR_OK) MPI_Bcast(summ, n * x->m, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-#endif
+  if (status == TR_OK) mpi_share_doubles(summ, n * x->m);
   sc->sweep_method = old_method;
   sc->sweep_points = old_points;
   sc->sweep = old;
@@ -611,16 +599,12 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
 ** and the summaries' scales from manifest.yaml. 0, or -1 with a message. */
 static int cal_resume(cal_ctx *x) {
   char *path = NULL;
-  if (asprintf(&path, "%s/manifest.yaml", x->out) < 0) return -1;
-  ynode *man = ynode_load_file(path, x->d);
-  free(path);
-  const ynode *scen = man ? ynode_get(man, "scenario") : NULL;
-  const ynode *cal = man ? ynode_get(man, "calibration") : NULL;
-  const ynode *sha = scen ? ynode_get(scen, "sha256") : NULL;
-  const ynode *seed = cal ? ynode_get(cal, "seed") : NULL;
-  const ynode *parts = cal ? ynode_get(cal, "particles") : NULL;
-  const ynode *sums = cal ? ynode_get(cal, "summaries") : NULL;
-  const ynode *ticks = cal ? ynode_get(cal, "ticks") : NULL;
+  ynode *man = manifest_load(x->out, x->d);
+  const ynode *sha = manifest_get(man, "scenario", "sha256");
+  const ynode *seed = manifest_get(man, "calibration", "seed");
+  const ynode *parts = manifest_get(man, "calibration", "particles");
+  const ynode *sums = manifest_get(man, "calibration", "summaries");
+  const ynode *ticks = manifest_get(man, "calibration", "ticks");
   int ok = sha && seed && parts && sums && ticks && sums->type == YN_SEQ && sums->n == x->m;
   if (ok && (strcmp(sha->str, x->sc->sha256) != 0 || strtoull(seed->str, NULL, 10) != x->master ||
              atoi(parts->str) != x->N || atoi(ticks->str) != x->opts->ticks)) {
@@ -719,20 +703,6 @@ static void cal_test_pause(int gen) {
   while (!cal_signal) nanosleep(&ms, NULL);
 }
 
-static int cal_mkdirs(const char *dir) {
-  char *p = strdup(dir);
-  if (!p) return -1;
-  for (char *s = p + 1; *s; s++)
-    if (*s == '/') {
-      *s = '\0';
-      if (mkdir(p, 0777) != 0 && errno != EEXIST) { free(p); return -1; }
-      *s = '/';
-    }
-  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-  free(p);
-  return rc;
-}
-
 /* The summaries become metrics after the scenario's own, so every run
 ** evaluates them at its end tick (their values arrive in its finals). */
 static int cal_add_summaries(tr_scenario *sc) {
@@ -808,7 +778,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   run.cancel = &run.cancel_flag;
   run.cancel_flag = 0;
   x.opts = &run;
-  if (!x.scale || (cal_rank() == 0 && cal_mkdirs(x.out) != 0)) {
+  if (!x.scale || (cal_rank() == 0 && fs_mkdirs(x.out) != 0)) {
     diag_error(d, NULL, 0, 0, "cannot create the output folder %s: %s", x.out, strerror(errno));
     status = TR_EOUTPUT;
   }
@@ -995,19 +965,18 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
   }
   /* the manifest beside it names the scenario it calibrated */
   if (!bad) {
-    char *dir = strdup(file), *slash = dir ? strrchr(dir, '/') : NULL, *man = NULL;
-    if (dir && asprintf(&man, "%s/manifest.yaml", slash ? (*slash = '\0', dir) : ".") >= 0) {
-      tr_diag *quiet = tr_diag_new();
-      ynode *m = ynode_load_file(man, quiet);
-      const ynode *scen = m ? ynode_get(m, "scenario") : NULL;
-      const ynode *id = scen ? ynode_get(scen, "id") : NULL;
+    char *dir = strdup(file), *slash = dir ? strrchr(dir, '/') : NULL;
+    const char *folder = slash ? (*slash = '\0', dir) : ".";
+    char *man = dir ? manifest_path(folder) : NULL;
+    if (man) {
+      ynode *m = manifest_load(folder, NULL);
+      const ynode *id = manifest_get(m, "scenario", "id");
       if (id && id->type == YN_SCALAR && strcmp(id->str, sc->id) != 0) {
         diag_error(d, file, 0, 0, "this posterior calibrated scenario '%s' (%s), not '%s'", id->str,
                    man, sc->id);
         bad = 1;
       }
       ynode_free(m);
-      tr_diag_free(quiet);
     }
     free(man);
     free(dir);

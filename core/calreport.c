@@ -131,13 +131,8 @@ static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
       if (x > c->hi[j]) c->hi[j] = x;
     }
   }
-  if (asprintf(&path, "%s/manifest.yaml", outdir) < 0) return -1;
-  tr_diag *quiet = tr_diag_new();
-  ynode *man = ynode_load_file(path, quiet);
-  tr_diag_free(quiet);
-  free(path);
-  const ynode *cal = man ? ynode_get(man, "calibration") : NULL;
-  const ynode *params = cal ? ynode_get(cal, "params") : NULL;
+  ynode *man = manifest_load(outdir, NULL);
+  const ynode *params = manifest_get(man, "calibration", "params");
   for (int j = 0; params && params->type == YN_SEQ && j < params->n && j < c->k; j++) {
     const ynode *sup = ynode_get(params->items[j], "support");
     if (sup && sup->type == YN_SEQ && sup->n == 2) {

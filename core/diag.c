@@ -229,7 +229,6 @@ int tr_diag_get(tr_diag *d, int i, tr_message *out) {
 ** string alignment" variant, so 'gird' is one edit from 'grid'), ASCII
 ** case-insensitive, with three rolling rows. Words longer than DIAG_MAXWORD
 ** are never suggested for (no typo is that long and the cost is quadratic). */
-#define DIAG_MAXWORD 128
 
 static int diag_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);

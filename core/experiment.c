@@ -833,7 +833,6 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   return s;
 }
 
-#ifdef TR_MPI
 /* SHA-256 of a fingerprint's compared lines (all but "# " lines). */
 static void fingerprint_digest(const char *fp, char hex[65]) {
   struct sha256_ctx ctx;
@@ -846,8 +845,6 @@ static void fingerprint_digest(const char *fp, char hex[65]) {
   }
   sha256_hex(&ctx, hex);
 }
-
-#endif
 
 /* Whether r is the result of job j: its variant, point, run and seed are
 ** those the plan gives job j (a journal record or an MPI message that is
@@ -998,64 +995,12 @@ static long precise_job(const void *ctx, long i) {
   return job_of(o->x, (int)(i / o->runs), (int)(i % o->runs) + 1);
 }
 
-/* ------------------------------------------------------------------ MPI */
-#ifdef TR_MPI
-#include <mpi.h>
-enum { TAG_RESULT = 1, TAG_FAILED = 2, TAG_STOPPED = 3, TAG_STOP = 4 };
-
-/* Open MPI's blocking calls spin on a core; with ranks sharing a machine's
-** cores that halves the workers' speed. So wait politely: test, then sleep
-** a millisecond. */
-static void nap(void) {
-  struct timespec ms = {0, 1000000};
-  nanosleep(&ms, NULL);
-}
-
-static void probe_politely(int source, MPI_Status *st) {
-  int flag = 0;
-  for (;;) {
-    MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
-    if (flag) return;
-    nap();
-  }
-}
-
-/* The next message from source into buf (one byte more than it holds, for
-** a terminating NUL); its tag and length. 0, or -1 when out of memory. */
-static int recv_politely(int source, tr_buf *buf, int *tag, int *len) {
-  MPI_Status ms;
-  probe_politely(source, &ms);
-  MPI_Get_count(&ms, MPI_BYTE, len);
-  if (buf->cap < (size_t)*len + 1) {
-    unsigned char *nb = realloc(buf->data, (size_t)*len + 1);
-    if (!nb) return -1;
-    buf->data = nb;
-    buf->cap = (size_t)*len + 1;
-  }
-  MPI_Recv(buf->data, *len, MPI_BYTE, source, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  *tag = ms.MPI_TAG;
-  return 0;
-}
-
-static void send_politely(const void *data, int len, int tag) {
-  MPI_Request req;
-  int done = 0;
-  MPI_Isend(data, len, MPI_BYTE, 0, tag, MPI_COMM_WORLD, &req);
-  for (;;) {
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    nap();
-  }
-}
-#endif
-
-/* Rank 0's view of job j's result, whichever rank ran it. Returns the
-** result, or NULL when it will not come (stopped, failed: *failed set). */
+/* Rank 0's view of job j's result, whichever rank ran it. */
 typedef struct fetch_ctx {
   tr_runresult remote;        /* decode buffer for other ranks' results */
   tr_buf buf;
   int maxticks;
-  unsigned char *stopped;     /* per rank: it sent TAG_STOPPED */
+  unsigned char *stopped;     /* per rank: it sent its last message */
 } fetch_ctx;
 
 static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done) {
@@ -1096,7 +1041,38 @@ static void release_local(exp_ctx *x, long k) {
 }
 
 /* ---------------------------------------------------------- experiment */
-int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+/* Everything one call of exp_run holds, so that its stages can be
+** functions: set up (signals, outputs, agreement between ranks, workers),
+** write in job order (rank 0) or send to rank 0 (the other ranks), then
+** finish (status, the precise output, install or keep for --resume). */
+typedef struct run_state {
+  const tr_scenario *sc;
+  const tr_options *opts;
+  tr_diag *d;
+  tr_plan plan;
+  exp_ctx x;
+  int root, precise_mode, maxticks, status;
+  struct sigaction old_int, old_term;
+  long pause_after;           /* TIGHTROPE_TEST_PAUSE_AFTER, or -1 */
+  tr_output *out;
+  tr_journal *jr;
+  char *fp;                   /* the experiment's fingerprint (rank 0) */
+  long start;                 /* first job not recovered from the journal */
+  long written;               /* jobs written, in order */
+  long first_local;           /* this rank's first local job */
+  fetch_ctx fc;
+  pthread_t *tid;
+  int started;
+  precise pr;
+  tr_options fin;             /* run until precise: the options with the runs reached */
+  progress pg;
+  long failed_remote;         /* MPI: global job that failed on another rank */
+  long nfailed;               /* --keep-going: runs recorded as failed */
+  char *remote_message;       /* MPI: the failure another rank sent (encode_failure) */
+} run_state;
+
+/* Options that do not go together; 0, or TR_EUSAGE with a message. */
+static int refuse_combinations(const tr_options *opts, tr_diag *d) {
   if (opts->keep_going && opts->resume) {
     diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --resume: run the "
                "experiment again from the start");
@@ -1107,424 +1083,505 @@ int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
                "has no outcome to count; fix the failure, or give -n instead of --precision");
     return TR_EUSAGE;
   }
-#ifdef TR_MPI
-  int size_ = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  if (opts->keep_going && size_ > 1) {
+  if (opts->keep_going && mpi_size() > 1) {
     diag_error(d, NULL, 0, 0, "--keep-going runs on one MPI rank (use threads: -j N)");
     return TR_EUSAGE;
   }
-#endif
-  tr_plan plan;
-  if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
+  return TR_OK;
+}
 
-  exp_ctx x;
-  memset(&x, 0, sizeof x);
-  x.sc = sc;
-  x.opts = opts;
-  x.plan = &plan;
-  x.total = (long)plan.ninst * opts->runs;
-  int precise_mode = opts->precision > 0;
-  x.batch = precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
-  x.limit = x.total;
-  x.widest = NAN;
-  x.failed_job = -1;
-  x.nranks = 1;
-#ifdef TR_MPI
-  MPI_Comm_rank(MPI_COMM_WORLD, &x.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &x.nranks);
-#endif
-  int root = x.rank == 0;
-  int maxticks = 0;
-  for (int i = 0; i < plan.ninst; i++) if (plan.inst[i].ticks > maxticks) maxticks = plan.inst[i].ticks;
-  size_t nm = (size_t)sc->nmetrics;
-
-  struct sigaction sa, old_int, old_term;
+static void signals_install(run_state *s) {
+  struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   /* A test aid (docs/cli.md "Environment"): stop writing after this many
   ** runs until a signal comes, so a test's signal always lands mid-way. */
-  const char *pause_env = opts->signals ? getenv("TIGHTROPE_TEST_PAUSE_AFTER") : NULL;
-  long pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
-  if (opts->signals) {
+  const char *pause_env = s->opts->signals ? getenv("TIGHTROPE_TEST_PAUSE_AFTER") : NULL;
+  s->pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
+  if (s->opts->signals) {
     interrupted_by = 0;
     watchdog_clear_signal();
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
   }
+}
 
-  int status = TR_OK;
-  tr_output *out = NULL;
-  tr_journal *jr = NULL;
-  char *fp = NULL;
-  long start = 0;             /* first job not recovered from the journal */
-  long written = 0;           /* jobs written, in order */
-  fetch_ctx fc;
-  memset(&fc, 0, sizeof fc);
-  fc.maxticks = maxticks;
-  pthread_t *tid = NULL;
-  int started = 0;
+static void signals_restore(run_state *s) {
+  if (s->opts->signals) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+  }
+}
+
+/* Rank 0: refuses an unsafe output folder, opens the journal and the
+** output, and on --resume feeds them the journal's finished runs. */
+static void open_outputs(run_state *s) {
+  const tr_scenario *sc = s->sc;
+  const tr_options *opts = s->opts;
+  tr_diag *d = s->d;
+  tr_plan *plan = &s->plan;
+  tr_outspec spec = {sc, opts, plan->variant_names, plan->nvariants, plan->npoints, plan->points};
+  s->fp = fingerprint(sc, opts, plan);
+  if (!s->fp) { diag_error(d, NULL, 0, 0, "out of memory"); s->status = TR_EOUTPUT; }
+  else if (opts->format == TR_FORMAT_NONE && s->precise_mode) {
+    diag_error(d, NULL, 0, 0, "run until precise (--precision) keeps its batches in the output "
+               "folder's journal: it needs an output format (csv or sqlite)");
+    s->status = TR_EUSAGE;
+  }
+  else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
+  else if ((s->status = out_check_target(sc, opts, d)) != TR_OK) {}
+  else if ((s->jr = journal_open(sc, opts, s->fp, d, &s->status)) == NULL) {}
+  else if (!s->precise_mode && (s->out = out_open(&spec, d)) == NULL) s->status = TR_EOUTPUT;
+  else if (opts->resume && s->precise_mode) {
+    if (journal_recover(s->jr, s->maxticks, &s->start, precise_recover, &s->pr, d)) s->status = TR_EOUTPUT;
+  } else if (opts->resume) {
+    feed_ctx fctx = {s->out, sc, opts, plan->variant_names, &s->x, d, 0, 0};
+    if (journal_recover(s->jr, s->maxticks, &s->start, feed_output, &fctx, d))
+      s->status = fctx.foreign ? TR_EUSAGE : TR_EOUTPUT;
+  }
+  if (s->pr.stop_at >= 0) s->x.limit = s->pr.stop_at;
+}
+
+/* Every rank must run the same experiment: the same scenario files,
+** scripts (by content), build and options; compare the fingerprints' digests
+** (every rank), then take rank 0's status, first job and limit. */
+static void agree_across_ranks(run_state *s) {
+  char mine[65] = "";
+  char *myfp = s->root ? NULL : fingerprint(s->sc, s->opts, &s->plan);
+  if (s->root ? s->fp != NULL : myfp != NULL) fingerprint_digest(s->root ? s->fp : myfp, mine);
+  free(myfp);
+  if (!mpi_same_everywhere(mine) && s->status == TR_OK) {
+    if (s->root)
+      diag_error(s->d, s->sc->path, 0, 0, "MPI ranks read different versions of this scenario "
+                 "or of its scripts, or run different builds of tightrope (the experiment's "
+                 "SHA-256 differs between ranks); give every rank the same files, "
+                 "TIGHTROPE_PATH and binary");
+    s->status = TR_EINVALID;
+  }
+  long shared[3] = {s->status, s->start, s->x.limit};
+  mpi_share_longs(shared, 3);
+  s->status = (int)shared[0];
+  s->start = shared[1];
+  s->x.limit = shared[2];
+}
+
+/* This rank's jobs (global j >= start with j % nranks == rank), the ring of
+** result slots, and the worker threads. -1 when out of memory; 0 otherwise,
+** s->status telling whether a worker started. */
+static int start_workers(run_state *s) {
+  exp_ctx *x = &s->x;
+  size_t nm = (size_t)s->sc->nmetrics;
+  s->first_local = s->start <= x->rank ? 0 : (s->start - x->rank + x->nranks - 1) / x->nranks;
+  x->nlocal = x->limit > x->rank ? (x->limit - x->rank + x->nranks - 1) / x->nranks : 0;
+  x->next_job = x->next_write = s->first_local;
+  int threads = s->opts->threads < 1 ? 1 : s->opts->threads;
+  long remaining = x->nlocal - s->first_local;
+  if (threads > remaining) threads = (int)(remaining > 0 ? remaining : 1);
+  x->window = threads * WINDOW_PER_THREAD;
+  x->slots = calloc((size_t)x->window, sizeof *x->slots);
+  s->fc.remote.finals = calloc(nm + 1, sizeof(double));
+  s->fc.remote.series = calloc(((size_t)s->maxticks + 1) * nm + 1, sizeof(double));
+  s->fc.stopped = calloc((size_t)x->nranks, 1);
+  int oom = !x->slots || !s->fc.remote.finals || !s->fc.remote.series || !s->fc.stopped;
+  for (int i = 0; !oom && i < x->window; i++) {
+    x->slots[i].res.finals = calloc(nm + 1, sizeof(double));
+    x->slots[i].res.series = calloc(((size_t)s->maxticks + 1) * nm + 1, sizeof(double));
+    oom = !x->slots[i].res.finals || !x->slots[i].res.series;
+  }
+  s->tid = calloc((size_t)threads, sizeof *s->tid);
+  if (oom || !s->tid) {
+    diag_error(s->d, NULL, 0, 0, "out of memory for %d worker slots", x->window);
+    s->status = TR_EOUTPUT;
+    return -1;
+  }
+  pthread_mutex_init(&x->mu, NULL);
+  pthread_cond_init(&x->ready, NULL);
+  pthread_cond_init(&x->space, NULL);
+  pthread_mutex_init(&x->console.mu, NULL);
+  for (; s->started < threads && remaining > 0; s->started++)
+    if (pthread_create(&s->tid[s->started], NULL, worker, x)) break;
+  if (s->started == 0 && remaining > 0) {
+    diag_error(s->d, NULL, 0, 0, "cannot start a worker thread");
+    s->status = TR_ERUNTIME;
+  }
+  return 0;
+}
+
+/* A failure another rank sends rank 0: "TICK\nACTOR\nWHAT\nMESSAGE";
+** decode_failure reads it back (e->message points into msg). */
+static char *encode_failure(const tr_runerror *e) {
+  char *msg = NULL;
+  if (asprintf(&msg, "%d\n%d\n%s\n%s", e->tick, e->actor, e->what, e->message ? e->message : "") < 0)
+    msg = NULL;
+  return msg;
+}
+
+static void decode_failure(char *msg, tr_runerror *e) {
+  memset(e, 0, sizeof *e);
+  char *p = msg ? msg : (char *)"0\n-1\n?\n";
+  e->tick = (int)strtol(p, &p, 10);
+  e->actor = (int)strtol(p + 1, &p, 10);
+  char *nl = strchr(p + 1, '\n');
+  snprintf(e->what, sizeof e->what, "%.*s", nl ? (int)(nl - p - 1) : 0, p + 1);
+  e->message = nl ? nl + 1 : (char *)"";
+}
+
+/* Rank 0: job j's result from rank `owner` (> 0), or NULL when none will
+** come from it (it stopped, or failed: s->failed_remote set, or an error:
+** s->status set). */
+static const tr_runresult *fetch_remote(run_state *s, int owner, long j) {
+  fetch_ctx *fc = &s->fc;
+  const tr_runresult *r = NULL;
+  int tag, len;
+  if (fc->stopped[owner]) return NULL;
+  if (mpi_recv(owner, &fc->buf, &tag, &len)) {
+    s->status = TR_EOUTPUT;
+    return NULL;
+  }
+  if (tag == MSG_RESULT) {
+    if (rec_decode(s->sc, fc->buf.data, (size_t)len, NULL, &fc->remote, s->maxticks) == j &&
+        result_is_job(&s->plan, s->opts, s->x.batch, j, &fc->remote)) r = &fc->remote;
+    else {
+      diag_error(s->d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner);
+      s->status = TR_ERUNTIME;
+    }
+  } else if (tag == MSG_FAILED) {
+    fc->buf.data[len] = 0;
+    s->failed_remote = j;
+    s->remote_message = strdup((char *)fc->buf.data);
+    fc->stopped[owner] = 1;       /* it sends nothing more */
+  } else {
+    fc->stopped[owner] = 1;
+  }
+  return r;
+}
+
+/* Rank 0, run until precise: the batch that made every outcome precise is
+** the last; no job after it is handed out. */
+static void precise_step(run_state *s, const tr_runresult *r) {
+  exp_ctx *x = &s->x;
+  precise_add(&s->pr, r);
+  if (s->pr.stop_at == s->written) {
+    pthread_mutex_lock(&x->mu);
+    x->limit = s->written;
+    x->nlocal = (x->limit - x->rank + x->nranks - 1) / x->nranks;
+    pthread_cond_broadcast(&x->space);
+    pthread_mutex_unlock(&x->mu);
+  }
+}
+
+/* Rank 0: job j's result, written to the output, the journal and the
+** callback. 0, or -1 with s->status set. */
+static int write_one(run_state *s, long j, const tr_runresult *r) {
+  const tr_options *opts = s->opts;
+  if (!s->precise_mode && s->out && out_add_run(s->out, r)) { s->status = TR_EOUTPUT; return -1; }
+  if (s->jr && journal_append(s->jr, r, j)) {
+    diag_error(s->d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
+    s->status = TR_EOUTPUT;
+    return -1;
+  }
+  s->written = j + 1;
+  if (s->written == s->pause_after) test_pause(s->written);
+  if (s->precise_mode) precise_step(s, r);
+  if (!s->precise_mode && call_back(s->sc, opts, s->plan.variant_names, r))
+    tr_options_cancel((tr_options *)opts);
+  if (opts_cancelled(opts) && !s->x.stop) set_stop(&s->x);
+  return 0;
+}
+
+/* Rank 0: every job from the first not recovered, strictly in job order,
+** whichever rank ran it. */
+static void write_in_order(run_state *s) {
+  exp_ctx *x = &s->x;
+  for (long j = s->start; s->status == TR_OK && j < x->limit; j++) {
+    const tr_runresult *r = NULL;
+    int owner = (int)(j % x->nranks);
+    long k = j / x->nranks;
+    if (owner == 0) r = wait_local(x, &s->pg, k, s->written);
+    else r = fetch_remote(s, owner, j);
+    if (s->status != TR_OK) break;
+    /* with other ranks: an interruption stops new jobs at once */
+    if (x->nranks > 1 && interrupted_by && !x->stop) set_stop(x);
+    if (!r) break;
+    if (owner == 0 && x->slots[k % x->window].failed) {
+      if (record_failure(x, s->out, j, k, &s->nfailed, s->d)) { s->status = TR_EOUTPUT; break; }
+      s->written = j + 1;
+      release_local(x, k);
+      progress_show(x, &s->pg, s->written, 0);
+      continue;
+    }
+    if (write_one(s, j, r)) break;
+    if (owner == 0) release_local(x, k);
+    progress_show(x, &s->pg, s->written, 0);
+  }
+  /* Run until precise: the other ranks cannot know where rank 0 stopped.
+  ** Tell each to stop, then take (and drop) what each sent until its
+  ** last word, MSG_STOPPED or MSG_FAILED. */
+  if (s->precise_mode) {
+    for (int rk = 1; rk < x->nranks; rk++) mpi_send_stop(rk);
+    for (int rk = 1; rk < x->nranks; rk++)
+      while (!s->fc.stopped[rk]) {
+        int tag, len;
+        if (mpi_recv(rk, &s->fc.buf, &tag, &len)) { s->status = TR_EOUTPUT; break; }
+        if (tag != MSG_RESULT) s->fc.stopped[rk] = 1;
+      }
+  }
+}
+
+/* The other ranks: send each result to rank 0 in order. With --precision,
+** until rank 0 says stop (MSG_STOP), then a last MSG_STOPPED. */
+static void send_to_root(run_state *s) {
+  exp_ctx *x = &s->x;
+  int said_last = 0, told_stop = 0;
+  for (long k = s->first_local; s->status == TR_OK && k < x->nlocal; k++) {
+    if (s->precise_mode && mpi_stop_arrived()) {
+      told_stop = 1;
+      break;
+    }
+    const tr_runresult *r = wait_local(x, &s->pg, k, 0);
+    long j = local_to_global(x, k);
+    if (!r) {
+      if (x->failed_job >= 0 && x->failed_job == j) {
+        char *msg = encode_failure(&x->failure);
+        mpi_send_root(msg ? msg : "", msg ? (int)strlen(msg) : 0, MSG_FAILED);
+        free(msg);
+      } else {
+        mpi_send_root("", 0, MSG_STOPPED);
+      }
+      said_last = 1;
+      break;
+    }
+    if (rec_encode(s->sc, r, j, s->opts->series != SERIES_NONE, &s->fc.buf)) {
+      s->status = TR_EOUTPUT;
+      break;
+    }
+    mpi_send_root(s->fc.buf.data, (int)s->fc.buf.len, MSG_RESULT);
+    release_local(x, k);
+  }
+  if (s->precise_mode) {
+    set_stop(x);
+    if (!told_stop) mpi_wait_stop();
+    if (!said_last) mpi_send_root("", 0, MSG_STOPPED);
+  }
+}
+
+/* After the workers stopped: the experiment's status (a worker that could
+** not start, the first failed run on any rank, an interruption), the same
+** on every rank. */
+static void settle_status(run_state *s) {
+  exp_ctx *x = &s->x;
+  if (s->status == TR_OK && x->setup_failed) {
+    diag_error(s->d, NULL, 0, 0, "a worker could not prepare its Lua state (limits.memory_mb too small?)");
+    s->status = TR_ERUNTIME;
+  } else if (s->status == TR_OK && (x->failed_job >= 0 || s->failed_remote >= 0)) {
+    if (s->root && x->failed_job >= 0 && (s->failed_remote < 0 || x->failed_job < s->failed_remote)) {
+      print_failure(x, x->failed_job, &x->failure, s->d);
+    } else if (s->root && s->failed_remote >= 0) {
+      tr_runerror e;
+      decode_failure(s->remote_message, &e);
+      print_failure(x, s->failed_remote, &e, s->d);
+    }
+    s->status = TR_ERUNTIME;
+  } else if (s->status == TR_OK && s->written < x->limit && s->root) {
+    s->status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
+  }
+  if (!s->root && s->status == TR_OK && interrupted_by)
+    s->status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
+  mpi_share_ints(&s->status, 1);
+}
+
+/* Rank 0, run until precise: runs 1..n of every instance, n the runs
+** reached, written as `run -n n` would, read back from the journal in
+** output order. */
+static void finish_precise(run_state *s) {
+  const tr_options *opts = s->opts;
+  const tr_scenario *sc = s->sc;
+  tr_plan *plan = &s->plan;
+  long n = s->x.limit == s->x.total ? opts->runs : s->x.limit / plan->ninst;
+  s->fin.precision_ceiling = opts->runs;
+  s->fin.runs = (int)n;
+  s->fin.precision_widest = s->pr.widest;
+  s->fin.precision_reached = s->pr.widest <= opts->precision;
+  tr_outspec spec = {sc, &s->fin, plan->variant_names, plan->nvariants, plan->npoints, plan->points};
+  precise_order ord = {&s->x, (int)n};
+  if (!s->jr) {
+    /* no files (the callback is the only result): nothing to write */
+  } else if ((s->out = out_open(&spec, s->d)) == NULL) {
+    s->status = TR_EOUTPUT;
+  } else {
+    feed_ctx fctx = {s->out, sc, &s->fin, plan->variant_names, &s->x, s->d, 0, 0};
+    if (journal_feed_ordered(s->jr, s->maxticks, (long)plan->ninst * n, precise_job, &ord,
+                             precise_output, &fctx, s->d))
+      s->status = TR_EOUTPUT;
+  }
+  if (s->status == TR_OK && !s->fin.precision_reached) {
+    const tr_instance *in = &plan->inst[s->pr.widest_inst];
+    fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
+            "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
+            opts->precision, opts->runs, s->pr.widest, plan->variant_names[in->variant], in->point,
+            s->pr.widest_result < sc->noutcomes ? sc->outcomes[s->pr.widest_result].name
+                                                : sc->default_outcome);
+  }
+}
+
+/* Rank 0, after an interruption or a failure: the output is dropped; the
+** journal is kept for --resume after an interruption (and how to resume is
+** printed), removed otherwise. */
+static void keep_or_clean(run_state *s) {
+  const tr_options *opts = s->opts;
+  int status = s->status;
+  if (s->out) out_abort(s->out);
+  if (!s->jr) {
+    /* not opened: nothing of ours to clean */
+  } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
+    journal_close(s->jr, 0);   /* a library caller: its status says it all */
+  } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
+    /* --keep-going does not journal its failed runs: nothing to resume */
+    journal_close(s->jr, 1);
+    fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
+            "--keep-going cannot be resumed: run it again\n", s->written, s->x.total);
+  } else if (status == TR_EINT || status == TR_ETERM) {
+    journal_close(s->jr, 0);
+    fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
+            "%s/.tightrope-partial (exit %d)\nresume with:",
+            status == TR_ETERM ? "SIGTERM" : "SIGINT", s->written, s->x.total, opts->out, status);
+    int has_resume = 0;
+    for (int i = 0; i < opts->argc; i++) {
+      has_resume |= strcmp(opts->argv[i], "--resume") == 0;
+      fputc(' ', stderr);
+      diag_shell_word(stderr, opts->argv[i]);
+    }
+    fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
+  } else {
+    /* A failed run, or an output error: the finished runs stay
+    ** resumable only for interruptions; otherwise clean up. */
+    journal_close(s->jr, s->jr != NULL && !opts->resume);
+  }
+}
+
+/* Rank 0: install the files (or keep or clean after a failure). */
+static void finish_outputs(run_state *s) {
+  if (s->status != TR_OK) {
+    keep_or_clean(s);
+    return;
+  }
+  if (s->out && out_finish(s->out, s->d)) s->status = TR_EOUTPUT;
+  if (s->jr) journal_close(s->jr, s->status == TR_OK);
+  if (s->status == TR_OK && s->nfailed > 0) {
+    /* --keep-going: everything that finished is installed; still exit 3 */
+    fprintf(stderr, "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
+            "the statistics are over the %ld that finished\n", s->nfailed, s->x.total,
+            s->opts->out, s->x.total - s->nfailed);
+    s->status = TR_ERUNTIME;
+  }
+}
+
+static void run_state_free(run_state *s) {
+  exp_ctx *x = &s->x;
+  free(x->failure.message);
+  for (int i = 0; x->slots && i < x->window; i++) {
+    free(x->slots[i].res.finals);
+    free(x->slots[i].res.series);
+    free(x->slots[i].res.events);
+  }
+  free(x->slots);
+  free(s->fc.remote.finals);
+  free(s->fc.remote.series);
+  free(s->fc.remote.events);
+  free(s->fc.buf.data);
+  free(s->fc.stopped);
+  free(s->fp);
+  free(s->tid);
+  free(s->pr.counts);
+  free(s->pr.nruns);
+  free(s->remote_message);
+  exp_plan_free(&s->plan);
+}
+
+/* The state of one experiment before anything starts (s->status set when
+** out of memory). */
+static void run_state_init(run_state *s, const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+  exp_ctx *x = &s->x;
+  s->sc = sc;
+  s->opts = opts;
+  s->d = d;
+  s->status = TR_OK;
+  x->sc = sc;
+  x->opts = opts;
+  x->plan = &s->plan;
+  x->total = (long)s->plan.ninst * opts->runs;
+  s->precise_mode = opts->precision > 0;
+  x->batch = s->precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
+  x->limit = x->total;
+  x->widest = NAN;
+  x->failed_job = -1;
+  x->rank = mpi_rank();
+  x->nranks = mpi_size();
+  s->root = x->rank == 0;
+  for (int i = 0; i < s->plan.ninst; i++)
+    if (s->plan.inst[i].ticks > s->maxticks) s->maxticks = s->plan.inst[i].ticks;
+  s->fc.maxticks = s->maxticks;
+  s->failed_remote = -1;
   /* Run until precise: rank 0 counts outcomes and journals the runs batch
   ** by batch; the output is written at the end, in its usual order, from
-  ** the journal (fin: the options with the runs reached). */
-  precise pr;
-  memset(&pr, 0, sizeof pr);
-  pr.x = &x;
-  pr.nresults = sc->noutcomes + 1;
-  pr.stop_at = -1;
-  pr.d = d;
-  pr.widest = NAN;
-  tr_options fin = *opts;
-  if (precise_mode && root) {
-    pr.counts = calloc((size_t)plan.ninst * (size_t)pr.nresults + 1, sizeof *pr.counts);
-    pr.nruns = calloc((size_t)plan.ninst + 1, sizeof *pr.nruns);
-    if (!pr.counts || !pr.nruns) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
+  ** the journal. */
+  s->pr.x = x;
+  s->pr.nresults = sc->noutcomes + 1;
+  s->pr.stop_at = -1;
+  s->pr.d = d;
+  s->pr.widest = NAN;
+  s->fin = *opts;
+  if (s->precise_mode && s->root) {
+    s->pr.counts = calloc((size_t)s->plan.ninst * (size_t)s->pr.nresults + 1, sizeof *s->pr.counts);
+    s->pr.nruns = calloc((size_t)s->plan.ninst + 1, sizeof *s->pr.nruns);
+    if (!s->pr.counts || !s->pr.nruns) {
+      diag_error(d, NULL, 0, 0, "out of memory");
+      s->status = TR_EOUTPUT;
+    }
   }
+}
 
-  if (root && status == TR_OK) {
-    tr_outspec spec = {sc, opts, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
-    fp = fingerprint(sc, opts, &plan);
-    if (!fp) { diag_error(d, NULL, 0, 0, "out of memory"); status = TR_EOUTPUT; }
-    else if (opts->format == TR_FORMAT_NONE && precise_mode) {
-      diag_error(d, NULL, 0, 0, "run until precise (--precision) keeps its batches in the output "
-                 "folder's journal: it needs an output format (csv or sqlite)");
-      status = TR_EUSAGE;
-    }
-    else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
-    else if ((status = out_check_target(sc, opts, d)) != TR_OK) {}
-    else if ((jr = journal_open(sc, opts, fp, d, &status)) == NULL) {}
-    else if (!precise_mode && (out = out_open(&spec, d)) == NULL) status = TR_EOUTPUT;
-    else if (opts->resume && precise_mode) {
-      if (journal_recover(jr, maxticks, &start, precise_recover, &pr, d)) status = TR_EOUTPUT;
-    } else if (opts->resume) {
-      feed_ctx fctx = {out, sc, opts, plan.variant_names, &x, d, 0, 0};
-      if (journal_recover(jr, maxticks, &start, feed_output, &fctx, d))
-        status = fctx.foreign ? TR_EUSAGE : TR_EOUTPUT;
-    }
-    if (pr.stop_at >= 0) x.limit = pr.stop_at;
+int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+  int status = refuse_combinations(opts, d);
+  if (status != TR_OK) return status;
+  run_state *s = calloc(1, sizeof *s);
+  if (!s) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    return TR_EOUTPUT;
   }
-#ifdef TR_MPI
-  /* Every rank must run the same experiment: the same scenario files,
-  ** scripts (by content), build and options; compare the fingerprints. */
-  char mine[65] = "", sha[65];
-  char *myfp = root ? NULL : fingerprint(sc, opts, &plan);
-  if (root ? fp != NULL : myfp != NULL) fingerprint_digest(root ? fp : myfp, mine);
-  free(myfp);
-  memcpy(sha, mine, sizeof sha);
-  MPI_Bcast(sha, (int)sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
-  int differs = memcmp(sha, mine, sizeof sha) != 0, any_differs = 0;
-  MPI_Allreduce(&differs, &any_differs, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (any_differs && status == TR_OK) {
-    if (root) diag_error(d, sc->path, 0, 0, "MPI ranks read different versions of this scenario "
-                         "or of its scripts, or run different builds of tightrope (the experiment's "
-                         "SHA-256 differs between ranks); give every rank the same files, "
-                         "TIGHTROPE_PATH and binary");
-    status = TR_EINVALID;
+  if (exp_plan(sc, opts, &s->plan, d)) {
+    exp_plan_free(&s->plan);
+    free(s);
+    return TR_EINVALID;
   }
-  long shared[3] = {status, start, x.limit};
-  MPI_Bcast(shared, 3, MPI_LONG, 0, MPI_COMM_WORLD);
-  status = (int)shared[0];
-  start = shared[1];
-  x.limit = shared[2];
-#endif
-  if (status != TR_OK) goto done;
-
-  /* This rank's jobs: global j >= start with j % nranks == rank. */
-  long first_local = start <= x.rank ? 0 : (start - x.rank + x.nranks - 1) / x.nranks;
-  x.nlocal = x.limit > x.rank ? (x.limit - x.rank + x.nranks - 1) / x.nranks : 0;
-  x.next_job = x.next_write = first_local;
-  int threads = opts->threads < 1 ? 1 : opts->threads;
-  long remaining = x.nlocal - first_local;
-  if (threads > remaining) threads = (int)(remaining > 0 ? remaining : 1);
-  x.window = threads * WINDOW_PER_THREAD;
-  x.slots = calloc((size_t)x.window, sizeof *x.slots);
-  fc.remote.finals = calloc(nm + 1, sizeof(double));
-  fc.remote.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
-  fc.stopped = calloc((size_t)x.nranks, 1);
-  int oom = !x.slots || !fc.remote.finals || !fc.remote.series || !fc.stopped;
-  for (int i = 0; !oom && i < x.window; i++) {
-    x.slots[i].res.finals = calloc(nm + 1, sizeof(double));
-    x.slots[i].res.series = calloc(((size_t)maxticks + 1) * nm + 1, sizeof(double));
-    oom = !x.slots[i].res.finals || !x.slots[i].res.series;
+  run_state_init(s, sc, opts, d);
+  signals_install(s);
+  if (s->root && s->status == TR_OK) open_outputs(s);
+  agree_across_ranks(s);
+  if (s->status == TR_OK && start_workers(s) == 0) {
+    memset(&s->pg, 0, sizeof s->pg);
+    s->pg.on = s->root && !opts->quiet && isatty(STDERR_FILENO);
+    s->pg.done0 = s->start;
+    clock_gettime(CLOCK_MONOTONIC, &s->pg.start);
+    s->pg.last = s->pg.start;
+    s->written = s->start;
+    if (s->root) write_in_order(s);
+    else send_to_root(s);
+    set_stop(&s->x);
+    for (int i = 0; i < s->started; i++) pthread_join(s->tid[i], NULL);
+    progress_clear(&s->x, &s->pg);
+    settle_status(s);
+    pthread_mutex_destroy(&s->x.mu);
+    pthread_cond_destroy(&s->x.ready);
+    pthread_cond_destroy(&s->x.space);
+    pthread_mutex_destroy(&s->x.console.mu);
   }
-  tid = calloc((size_t)threads, sizeof *tid);
-  if (oom || !tid) {
-    diag_error(d, NULL, 0, 0, "out of memory for %d worker slots", x.window);
-    status = TR_EOUTPUT;
-    goto done;
-  }
-  pthread_mutex_init(&x.mu, NULL);
-  pthread_cond_init(&x.ready, NULL);
-  pthread_cond_init(&x.space, NULL);
-  pthread_mutex_init(&x.console.mu, NULL);
-  for (; started < threads && remaining > 0; started++)
-    if (pthread_create(&tid[started], NULL, worker, &x)) break;
-  if (started == 0 && remaining > 0) {
-    diag_error(d, NULL, 0, 0, "cannot start a worker thread");
-    status = TR_ERUNTIME;
-  }
-
-  progress pg;
-  memset(&pg, 0, sizeof pg);
-  pg.on = root && !opts->quiet && isatty(STDERR_FILENO);
-  pg.done0 = start;
-  clock_gettime(CLOCK_MONOTONIC, &pg.start);
-  pg.last = pg.start;
-
-  long failed_remote = -1;      /* MPI: global job that failed on another rank */
-  long nfailed = 0;             /* --keep-going: runs recorded as failed */
-  char *remote_message = NULL;
-  written = start;
-  if (root) {
-    for (long j = start; status == TR_OK && j < x.limit; j++) {
-      const tr_runresult *r = NULL;
-      int owner = (int)(j % x.nranks);
-      if (owner == 0) {
-        r = wait_local(&x, &pg, j / x.nranks, written);
-      }
-#ifdef TR_MPI
-      else if (!fc.stopped[owner]) {
-        int tag, len;
-        if (recv_politely(owner, &fc.buf, &tag, &len)) { status = TR_EOUTPUT; break; }
-        if (tag == TAG_RESULT) {
-          if (rec_decode(sc, fc.buf.data, (size_t)len, NULL, &fc.remote, maxticks) == j &&
-              result_is_job(&plan, opts, x.batch, j, &fc.remote)) r = &fc.remote;
-          else { diag_error(d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner); status = TR_ERUNTIME; }
-        } else if (tag == TAG_FAILED) {
-          fc.buf.data[len] = 0;
-          failed_remote = j;
-          remote_message = strdup((char *)fc.buf.data);
-          fc.stopped[owner] = 1;       /* it sends nothing more */
-        } else {
-          fc.stopped[owner] = 1;
-        }
-      }
-      if (interrupted_by && !x.stop) set_stop(&x);
-#endif
-      if (!r) break;
-      if (owner == 0 && x.slots[(j / x.nranks) % x.window].failed) {
-        if (record_failure(&x, out, j, j / x.nranks, &nfailed, d)) { status = TR_EOUTPUT; break; }
-        written = j + 1;
-        release_local(&x, j / x.nranks);
-        progress_show(&x, &pg, written, 0);
-        continue;
-      }
-      if (!precise_mode && out && out_add_run(out, r)) { status = TR_EOUTPUT; break; }
-      if (jr && journal_append(jr, r, j)) {
-        diag_error(d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
-        status = TR_EOUTPUT;
-        break;
-      }
-      written = j + 1;
-      if (written == pause_after) test_pause(written);
-      if (precise_mode) {
-        precise_add(&pr, r);
-        if (pr.stop_at == written) {   /* precise: no job after this batch */
-          pthread_mutex_lock(&x.mu);
-          x.limit = written;
-          x.nlocal = (x.limit - x.rank + x.nranks - 1) / x.nranks;
-          pthread_cond_broadcast(&x.space);
-          pthread_mutex_unlock(&x.mu);
-        }
-      }
-      if (!precise_mode && call_back(sc, opts, plan.variant_names, r))
-        tr_options_cancel((tr_options *)opts);
-      if (opts_cancelled(opts) && !x.stop) set_stop(&x);
-      if (owner == 0) release_local(&x, j / x.nranks);
-      progress_show(&x, &pg, written, 0);
-    }
-#ifdef TR_MPI
-    /* Run until precise: the other ranks cannot know where rank 0 stopped.
-    ** Tell each to stop, then take (and drop) what each sent until its
-    ** last word, TAG_STOPPED or TAG_FAILED. */
-    if (precise_mode) {
-      for (int rk = 1; rk < x.nranks; rk++)
-        MPI_Send(NULL, 0, MPI_BYTE, rk, TAG_STOP, MPI_COMM_WORLD);
-      for (int rk = 1; rk < x.nranks; rk++)
-        while (!fc.stopped[rk]) {
-          int tag, len;
-          if (recv_politely(rk, &fc.buf, &tag, &len)) { status = TR_EOUTPUT; break; }
-          if (tag != TAG_RESULT) fc.stopped[rk] = 1;
-        }
-    }
-#endif
-  }
-#ifdef TR_MPI
-  else {
-    /* Other ranks: send each result to rank 0 in order. With --precision,
-    ** until rank 0 says stop (TAG_STOP), then a last TAG_STOPPED. */
-    int said_last = 0, told_stop = 0;
-    for (long k = first_local; status == TR_OK && k < x.nlocal; k++) {
-      if (precise_mode) {
-        int flag = 0;
-        MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-        if (flag) {
-          MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-          told_stop = 1;
-          break;
-        }
-      }
-      const tr_runresult *r = wait_local(&x, &pg, k, 0);
-      long j = local_to_global(&x, k);
-      if (!r) {
-        if (x.failed_job >= 0 && x.failed_job == j) {
-          char *msg = NULL;
-          if (asprintf(&msg, "%d\n%d\n%s\n%s", x.failure.tick, x.failure.actor, x.failure.what,
-                       x.failure.message ? x.failure.message : "") < 0) msg = NULL;
-          send_politely(msg ? msg : "", msg ? (int)strlen(msg) : 0, TAG_FAILED);
-          free(msg);
-        } else {
-          send_politely("", 0, TAG_STOPPED);
-        }
-        said_last = 1;
-        break;
-      }
-      if (rec_encode(sc, r, j, opts->series != SERIES_NONE, &fc.buf)) { status = TR_EOUTPUT; break; }
-      send_politely(fc.buf.data, (int)fc.buf.len, TAG_RESULT);
-      release_local(&x, k);
-    }
-    if (precise_mode) {
-      set_stop(&x);
-      if (!told_stop) {
-        int flag = 0;
-        for (;;) {
-          MPI_Iprobe(0, TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-          if (flag) break;
-          nap();
-        }
-        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      }
-      if (!said_last) send_politely("", 0, TAG_STOPPED);
-    }
-  }
-#endif
-  set_stop(&x);
-  for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
-  progress_clear(&x, &pg);
-
-  if (status == TR_OK && x.setup_failed) {
-    diag_error(d, NULL, 0, 0, "a worker could not prepare its Lua state (limits.memory_mb too small?)");
-    status = TR_ERUNTIME;
-  } else if (status == TR_OK && (x.failed_job >= 0 || failed_remote >= 0)) {
-    if (root && x.failed_job >= 0 && (failed_remote < 0 || x.failed_job < failed_remote)) {
-      print_failure(&x, x.failed_job, &x.failure, d);
-    } else if (root && failed_remote >= 0) {
-      tr_runerror e;
-      memset(&e, 0, sizeof e);
-      char *p = remote_message ? remote_message : (char *)"0\n-1\n?\n";
-      e.tick = (int)strtol(p, &p, 10);
-      e.actor = (int)strtol(p + 1, &p, 10);
-      char *nl = strchr(p + 1, '\n');
-      snprintf(e.what, sizeof e.what, "%.*s", nl ? (int)(nl - p - 1) : 0, p + 1);
-      e.message = nl ? nl + 1 : (char *)"";
-      print_failure(&x, failed_remote, &e, d);
-    }
-    status = TR_ERUNTIME;
-  } else if (status == TR_OK && written < x.limit && root) {
-    status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
-  }
-#ifdef TR_MPI
-  if (!root && status == TR_OK && interrupted_by) status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
-  MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
-#endif
-  free(remote_message);
-  pthread_mutex_destroy(&x.mu);
-  pthread_cond_destroy(&x.ready);
-  pthread_cond_destroy(&x.space);
-  pthread_mutex_destroy(&x.console.mu);
-
-done:
-  if (root && status == TR_OK && precise_mode) {
-    /* Runs 1..n of every instance, n the runs reached: the output of
-    ** `run -n n`, read back from the journal in output order. */
-    long n = x.limit == x.total ? opts->runs : x.limit / plan.ninst;
-    fin.precision_ceiling = opts->runs;
-    fin.runs = (int)n;
-    fin.precision_widest = pr.widest;
-    fin.precision_reached = pr.widest <= opts->precision;
-    tr_outspec spec = {sc, &fin, plan.variant_names, plan.nvariants, plan.npoints, plan.points};
-    precise_order ord = {&x, (int)n};
-    if (!jr) {
-      /* no files (the callback is the only result): nothing to write */
-    } else if ((out = out_open(&spec, d)) == NULL) {
-      status = TR_EOUTPUT;
-    } else {
-      feed_ctx fctx = {out, sc, &fin, plan.variant_names, &x, d, 0, 0};
-      if (journal_feed_ordered(jr, maxticks, (long)plan.ninst * n, precise_job, &ord,
-                               precise_output, &fctx, d))
-        status = TR_EOUTPUT;
-    }
-    if (status == TR_OK && !fin.precision_reached) {
-      const tr_instance *in = &plan.inst[pr.widest_inst];
-      fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
-              "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
-              opts->precision, opts->runs, pr.widest, plan.variant_names[in->variant], in->point,
-              pr.widest_result < sc->noutcomes ? sc->outcomes[pr.widest_result].name
-                                               : sc->default_outcome);
-    }
-  }
-  if (root) {
-    if (status == TR_OK) {
-      if (out && out_finish(out, d)) status = TR_EOUTPUT;
-      if (jr) journal_close(jr, status == TR_OK);
-      if (status == TR_OK && nfailed > 0) {
-        /* --keep-going: everything that finished is installed; still exit 3 */
-        fprintf(stderr, "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
-                "the statistics are over the %ld that finished\n", nfailed, x.total, opts->out,
-                x.total - nfailed);
-        status = TR_ERUNTIME;
-      }
-    } else {
-      if (out) out_abort(out);
-      if (!jr) {
-        /* not opened: nothing of ours to clean */
-      } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
-        journal_close(jr, 0);   /* a library caller: its status says it all */
-      } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
-        /* --keep-going does not journal its failed runs: nothing to resume */
-        journal_close(jr, 1);
-        fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
-                "--keep-going cannot be resumed: run it again\n", written, x.total);
-      } else if (status == TR_EINT || status == TR_ETERM) {
-        journal_close(jr, 0);
-        fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
-                "%s/.tightrope-partial (exit %d)\nresume with:",
-                status == TR_ETERM ? "SIGTERM" : "SIGINT", written, x.total, opts->out, status);
-        int has_resume = 0;
-        for (int i = 0; i < opts->argc; i++) {
-          has_resume |= strcmp(opts->argv[i], "--resume") == 0;
-          fputc(' ', stderr);
-          diag_shell_word(stderr, opts->argv[i]);
-        }
-        fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
-      } else {
-        /* A failed run, or an output error: the finished runs stay
-        ** resumable only for interruptions; otherwise clean up. */
-        journal_close(jr, jr != NULL && !opts->resume);
-      }
-    }
-  }
-  if (opts->signals) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-  }
-  free(x.failure.message);
-  for (int i = 0; x.slots && i < x.window; i++) {
-    free(x.slots[i].res.finals);
-    free(x.slots[i].res.series);
-    free(x.slots[i].res.events);
-  }
-  free(x.slots);
-  free(fc.remote.finals);
-  free(fc.remote.series);
-  free(fc.remote.events);
-  free(fc.buf.data);
-  free(fc.stopped);
-  free(fp);
-  free(tid);
-  free(pr.counts);
-  free(pr.nruns);
-  exp_plan_free(&plan);
+  if (s->root && s->status == TR_OK && s->precise_mode) finish_precise(s);
+  if (s->root) finish_outputs(s);
+  signals_restore(s);
+  status = s->status;
+  run_state_free(s);
+  free(s);
   return status;
 }

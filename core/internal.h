@@ -65,13 +65,33 @@ int diag_source_line(int source, int line);
 ** and the line number within its file. */
 char *diag_source_file(int line);
 int diag_source_plain(int line);
-/* Appends " (did you mean 'X'?)" to buf when a suggestion exists. */
+/* Appends " (did you mean 'X'?)" to buf when a suggestion exists. Names
+** longer than DIAG_MAXWORD are never suggested, so a buffer of
+** DIAG_HINT_SIZE bytes, empty to start with, always holds the hint. */
+#define DIAG_MAXWORD 128
+#define DIAG_HINT_SIZE (DIAG_MAXWORD + 24)
 void diag_did_you_mean(char *buf, size_t size, const char *word,
                        const char *const *names, int n);
 /* Writes s to f as one shell word (quoted when it needs it). */
 void diag_shell_word(FILE *f, const char *s);
 /* Writes s to f with terminal control characters escaped (\x1b...). */
 void diag_put_text(FILE *f, const char *s);
+
+/* ------------------------------------------------------------------ fs */
+/* File-system helpers (fs.c): -1 or NULL with errno set on failure. */
+/* dir/name, a string to free (NULL when out of memory). */
+char *fs_join(const char *dir, const char *name);
+/* mkdir -p: every missing folder of path; -1 (ENOTDIR) when path is a file. */
+int fs_mkdirs(const char *path);
+/* Removes dir and everything beneath it, never following a symbolic link;
+** best effort (what cannot be removed stays). */
+void fs_remove_tree(const char *dir);
+/* The whole file at path, NUL-terminated (*len its length, without the NUL),
+** or NULL: errno EFBIG when it is longer than max bytes, ENOMEM, EIO, or
+** open(2)'s. With FS_REGULAR, never through a symbolic link and only a
+** regular file (EINVAL otherwise: a FIFO would block, /dev/zero never ends). */
+enum { FS_REGULAR = 1 };
+char *fs_read_file(const char *path, size_t max, int flags, size_t *len);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -451,9 +471,10 @@ typedef struct tr_modelaction {
   const char *name, *cameo;
   double goldstein;
   /* Resolve: actor acts on target; args is the Lua stack index of the args
-  ** table (in the worker's Lua state). Returns 0, or -1 with a message set
-  ** through lapi_error. *value receives the magnitude logged in events.csv
-  ** (leave it NaN for none). */
+  ** table (in the worker's Lua state). Returns 0; a mistake in the
+  ** arguments raises a Lua error (luaL_error) naming the action and the
+  ** actor. *value receives the magnitude logged in events.csv (leave it
+  ** NaN for none). */
   int (*resolve)(tr_lua *lx, int actor, int target, int args, double *value,
                  const char **cameo, double *goldstein);
 } tr_modelaction;
@@ -640,8 +661,7 @@ struct tr_world {
   int *dirty, ndirty;        /* slots written from C since the last sync */
   unsigned char *is_dirty;
   tr_actreq *queue; int nq, capq;
-  int tick, ticks, run, variant, point;
-  uint64_t seed;
+  int tick, ticks, run;
   void *rng;                 /* gsl_rng * */
   int end_request;           /* -1, or the outcome index world:end_run asked */
   unsigned char *event_done; /* per event: a `once` event has fired */
@@ -749,7 +769,7 @@ struct tr_lua {
   tr_world *w;
   size_t mem, mem_limit;
   long long instr, instr_limit;
-  int limit_hit, mem_hit;    /* limit_hit: LIMIT_* of the limit that stopped the call */
+  int limit_hit;             /* LIMIT_* of the limit that stopped the call */
   /* The CPU-time bound (watchdog.c): call_seq counts calls, in_call says
   ** one is in progress; the watchdog sets wd_fire_seq to the call to stop,
   ** or wd_interrupt after SIGINT/SIGTERM, then signals this state's thread. */
@@ -844,8 +864,9 @@ typedef struct tr_outspec {
 ** out_finish and out_abort both free o; after a failed out_finish the
 ** staging folder is already removed and the output folder untouched. */
 tr_output *out_open(const tr_outspec *spec, tr_diag *d);
-/* Name prefix of out_open's staging folders inside the output folder. */
-#define OUT_STAGING_PREFIX ".tightrope-staging-"
+/* Removes the staging folders a killed process left in outdir (call it
+** while holding the folder's lock). */
+void out_remove_stale_staging(const char *outdir);
 int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
 /* --keep-going: a run that failed at `tick` (actor id or NULL), in order
 ** with the others; 0 or -1. */
@@ -870,6 +891,20 @@ int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 ** (OUT_NUMBER_SIZE always suffices). */
 #define OUT_NUMBER_SIZE 32
 int out_format_number(char *buf, size_t size, double x);
+
+/* ------------------------------------------------------------ manifest */
+/* Reading an output folder's manifest.yaml back (manifest.c). */
+/* OUTDIR/manifest.yaml, a string to free. */
+char *manifest_path(const char *outdir);
+/* The manifest of outdir, or NULL; its errors go to d, or nowhere when d is
+** NULL. */
+ynode *manifest_load(const char *outdir, tr_diag *d);
+/* m[section][key] (m[section] when key is NULL), or NULL. */
+const ynode *manifest_get(const ynode *m, const char *section, const char *key);
+/* The same when it is a scalar: its text, or NULL. */
+const char *manifest_str(const ynode *m, const char *section, const char *key);
+/* Whether the file at path is a manifest written by tightrope. */
+int manifest_is_ours(const char *path);
 
 /* -------------------------------------------------------------- replay */
 /* Re-run run `run` of (variant, point) and print its trace; with runs_csv,
@@ -923,6 +958,34 @@ int journal_recover(tr_journal *j, int maxticks, long *done,
 int journal_append(tr_journal *j, const tr_runresult *r, long job);   /* 0 or -1 */
 /* Closes; remove != 0 deletes the partial folder (the experiment is done). */
 void journal_close(tr_journal *j, int remove);
+
+/* ----------------------------------------------------------------- mpi */
+/* MPI for the experiment and the calibration (mpi.c, docs/cluster.md);
+** without MPI, rank 0 of 1 and no-ops. */
+int mpi_rank(void);
+int mpi_size(void);
+/* Whether every rank's hex digest equals rank 0's (every rank calls it). */
+int mpi_same_everywhere(const char hex[65]);
+/* Rank 0's values to every rank (every rank calls them). */
+void mpi_share_longs(long *v, int n);
+void mpi_share_ints(int *v, int n);
+void mpi_share_doubles(double *v, int n);
+/* The largest v over the ranks (every rank calls it). */
+int mpi_max_int(int v);
+/* What the other ranks tell rank 0, and rank 0 them. */
+enum { MSG_RESULT = 1, MSG_FAILED = 2, MSG_STOPPED = 3, MSG_STOP = 4 };
+/* Rank 0: the next message from source into buf (one byte more than it
+** holds, for a terminating NUL); its tag and length. 0, or -1 when out of
+** memory. */
+int mpi_recv(int source, tr_buf *buf, int *tag, int *len);
+/* Another rank: a message to rank 0, waited for politely. */
+void mpi_send_root(const void *data, int len, int tag);
+/* Rank 0: tell rank `rank` to stop (MSG_STOP). */
+void mpi_send_stop(int rank);
+/* Another rank: whether rank 0 said stop (the message is then taken). */
+int mpi_stop_arrived(void);
+/* Another rank: wait until rank 0 says stop, and take the message. */
+void mpi_wait_stop(void);
 
 /* --------------------------------------------------------------- stats */
 void stats_clopper_pearson(unsigned k, unsigned n, double conf,

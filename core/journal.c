@@ -20,7 +20,6 @@
 */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -178,20 +177,12 @@ struct tr_journal {
   time_t last_sync;
 };
 
-static char *join(const char *a, const char *b) {
-  char *s;
-  return asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
-}
-
-static int unlink_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st; (void)flag; (void)ftw;
-  return remove(path) ? 0 : 0;
-}
-
-static int remove_tree(const char *dir) {
+/* Removes the journal's own files and its folder; anything else in it
+** keeps the folder. */
+static int remove_journal_dir(const char *dir) {
   static const char *const names[] = {"experiment", "runs.journal", NULL};
   for (int i = 0; names[i]; i++) {
-    char *p = join(dir, names[i]);
+    char *p = fs_join(dir, names[i]);
     if (p) unlink(p);
     free(p);
   }
@@ -210,33 +201,6 @@ static int write_all(int fd, const void *p, size_t n) {
     n -= (size_t)k;
   }
   return 0;
-}
-
-static char *read_file(const char *path, size_t *len) {
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (1 << 20)
-            ? fdopen(fd, "rb") : NULL;
-  if (!f) {
-    if (fd >= 0) close(fd);
-    return NULL;
-  }
-  size_t cap = 4096, n = 0;
-  char *s = malloc(cap + 1);
-  size_t got;
-  while (s && (got = fread(s + n, 1, cap - n, f)) > 0) {
-    n += got;
-    if (n == cap) {
-      char *ns = realloc(s, cap * 2 + 1);
-      if (!ns) { free(s); s = NULL; break; }
-      s = ns;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (s) s[n] = 0;
-  if (len) *len = n;
-  return s;
 }
 
 static void journal_free(tr_journal *j) {
@@ -314,36 +278,6 @@ out:
   return rc;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path) {
-  char *p = strdup(path);
-  if (!p) return -1;
-  for (char *c = p + 1; *c; c++) {
-    if (*c != '/') continue;
-    *c = 0;
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) { free(p); return -1; }
-    *c = '/';
-  }
-  int rc = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-  free(p);
-  return rc;
-}
-
-/* Staging folders of the output (output.c) left by a killed process: safe
-** to remove once this process holds the folder's lock. */
-static void remove_stale_staging(const char *outdir) {
-  DIR *dir = opendir(outdir);
-  if (!dir) return;
-  struct dirent *e;
-  while ((e = readdir(dir)) != NULL) {
-    if (strncmp(e->d_name, OUT_STAGING_PREFIX, strlen(OUT_STAGING_PREFIX)) != 0) continue;
-    char *p = join(outdir, e->d_name);
-    if (p) nftw(p, unlink_entry, 8, FTW_DEPTH | FTW_PHYS);
-    free(p);
-  }
-  closedir(dir);
-}
-
 /* The line of fingerprint text fp that starts with key, or NULL. */
 static const char *fp_line(const char *fp, const char *key, size_t klen) {
   for (const char *l = fp; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
@@ -394,9 +328,9 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   j->fd = j->lockfd = -1;
   j->sc = sc;
   j->with_series = opts->series != SERIES_NONE;
-  j->dir = join(opts->out, ".tightrope-partial");
-  j->path = j->dir ? join(j->dir, "runs.journal") : NULL;
-  char *exp = j->dir ? join(j->dir, "experiment") : NULL;
+  j->dir = fs_join(opts->out, ".tightrope-partial");
+  j->path = j->dir ? fs_join(j->dir, "runs.journal") : NULL;
+  char *exp = j->dir ? fs_join(j->dir, "experiment") : NULL;
   if (!j->path || !exp) { diag_error(d, NULL, 0, 0, "out of memory"); goto fail; }
 
   struct stat st;
@@ -406,7 +340,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     *status = TR_EUSAGE;
     goto fail;
   }
-  if (!exists && (make_dirs(opts->out) != 0 || mkdir(j->dir, 0777) != 0)) {
+  if (!exists && (fs_mkdirs(opts->out) != 0 || mkdir(j->dir, 0777) != 0)) {
     diag_error(d, NULL, 0, 0, "cannot create %s: %s", j->dir, strerror(errno));
     goto fail;
   }
@@ -418,7 +352,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   }
   if (opts->resume) {
     size_t len;
-    char *old = read_file(exp, &len);
+    char *old = fs_read_file(exp, (1u << 20) - 1, FS_REGULAR, &len);
     char what[1024];
     if (!old || fingerprint_differs(old, fingerprint, what, sizeof what)) {
       diag_error(d, NULL, 0, 0,
@@ -444,7 +378,7 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
       goto fail;
     }
   }
-  remove_stale_staging(opts->out);
+  out_remove_stale_staging(opts->out);
   j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (j->fd < 0) {
     diag_error(d, NULL, 0, 0, "cannot write %s: %s", j->path, strerror(errno));
@@ -486,7 +420,7 @@ void journal_close(tr_journal *j, int remove) {
     close(j->fd);
     j->fd = -1;
   }
-  if (remove) remove_tree(j->dir);
+  if (remove) remove_journal_dir(j->dir);
   journal_free(j);
 }
 

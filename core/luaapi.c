@@ -3,11 +3,11 @@
 ** views, the `world` object, me:act, the aggregates of expressions, and the
 ** per-run script environments.
 **
-** Hot path: a view is a userdata holding its kind and index; its user value
-** is a table mapping each readable name to an integer slot of the world's
-** value array (attributes) or to the value itself (id, role, name, params,
-** act). A read is one interned-string table lookup and one array load; no
-** allocation, no string building.
+** Hot path: a view is an empty table, known by its address, whose
+** metatable's __index is its value table: each attribute's current value
+** (refreshed from the world's value array by script_sync) and the fixed
+** fields (id, role, name, params, act). A read is one interned-string table
+** lookup; no allocation, no string building.
 **
 ** Invariants: reads return the live value array, which nothing changes while
 ** policies decide, so a decide sees the start-of-tick state; writes check
@@ -15,6 +15,7 @@
 ** only), immediate and clamped in actions and events, refused in
 ** expressions. Every script-facing error names what to fix.
 */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,9 @@ static int view_kind(lua_State *L, int idx, int *index) {
 }
 
 /* Names of an actor's or relation's attributes, for suggestions. */
-static const char *suggest_attr(const tr_scenario *sc, int kind, int index, const char *word) {
+/* " (did you mean 'X'?)" over the fields of a view, into hint
+** (DIAG_HINT_SIZE bytes, empty). */
+static void suggest_attr(char *hint, const tr_scenario *sc, int kind, int index, const char *word) {
   const tr_attrdecl *attrs = kind == VIEW_ACTOR ? sc->actors[index].attrs : sc->rels[index].attrs;
   int n = kind == VIEW_ACTOR ? sc->actors[index].nattrs : sc->rels[index].nattrs;
   const char *names[n + 5];
@@ -105,7 +108,7 @@ static const char *suggest_attr(const tr_scenario *sc, int kind, int index, cons
     names[n] = "from"; names[n + 1] = "to"; names[n + 2] = "kind";
     n += 3;
   }
-  return diag_suggest(word, names, n);
+  diag_did_you_mean(hint, DIAG_HINT_SIZE, word, names, n);
 }
 
 static const char *view_label(lua_State *L, const tr_scenario *sc, int kind, int index) {
@@ -120,9 +123,9 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
   if (lua_type(L, key) != LUA_TSTRING)
     return luaL_error(L, "%s has no field of type %s", label, luaL_typename(L, key));
   const char *k = lua_tostring(L, key);
-  const char *s = suggest_attr(lx->sc, kind, index, k);
-  if (s) return luaL_error(L, "%s has no attribute '%s' (did you mean '%s'?)", label, k, s);
-  return luaL_error(L, "%s has no attribute '%s'", label, k);
+  char hint[DIAG_HINT_SIZE] = "";
+  suggest_attr(hint, lx->sc, kind, index, k);
+  return luaL_error(L, "%s has no attribute '%s'%s", label, k, hint);
 }
 
 /* A view is an empty table whose metatable's __index is its value table
@@ -299,9 +302,9 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   const char *id = lua_tostring(L, idx);
   const char *names[lx->sc->nactors ? lx->sc->nactors : 1];
   for (int i = 0; i < lx->sc->nactors; i++) names[i] = lx->sc->actors[i].id;
-  const char *s = diag_suggest(id, names, lx->sc->nactors);
-  if (s) return luaL_error(L, "%s: unknown actor '%s' (did you mean '%s'?)", fn, id, s);
-  return luaL_error(L, "%s: unknown actor '%s'", fn, id);
+  char hint[DIAG_HINT_SIZE] = "";
+  diag_did_you_mean(hint, sizeof hint, id, names, lx->sc->nactors);
+  return luaL_error(L, "%s: unknown actor '%s'%s", fn, id, hint);
 }
 
 /* ---------------------------------------------------- expression lists */
@@ -406,9 +409,9 @@ static int check_role(lua_State *L, int idx, const char *fn) {
   const char *r = luaL_checkstring(L, idx);
   for (int i = 0; i < sc->nroles; i++)
     if (strcmp(r, sc->roles[i]) == 0) return i;
-  const char *s = diag_suggest(r, (const char *const *)sc->roles, sc->nroles);
-  return luaL_error(L, "%s: unknown role '%s'%s%s%s", fn, r, s ? " (did you mean '" : "",
-                    s ? s : "", s ? "'?)" : "");
+  char hint[DIAG_HINT_SIZE] = "";
+  diag_did_you_mean(hint, sizeof hint, r, (const char *const *)sc->roles, sc->nroles);
+  return luaL_error(L, "%s: unknown role '%s'%s", fn, r, hint);
 }
 
 /* Actors in this run, in file order: of one role (role >= 0), without one
@@ -533,9 +536,9 @@ static int w_end_run(lua_State *L) {
     const char *names[sc->noutcomes + 1];
     for (int i = 0; i < sc->noutcomes; i++) names[i] = sc->outcomes[i].name;
     names[sc->noutcomes] = sc->default_outcome;
-    const char *s = diag_suggest(name, names, sc->noutcomes + 1);
-    return luaL_error(L, "world:end_run: '%s' is not a declared outcome%s%s%s", name,
-                      s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    char hint[DIAG_HINT_SIZE] = "";
+    diag_did_you_mean(hint, sizeof hint, name, names, sc->noutcomes + 1);
+    return luaL_error(L, "world:end_run: '%s' is not a declared outcome%s", name, hint);
   }
   if (lx->w->end_request < 0) lx->w->end_request = o;
   return 0;
@@ -618,9 +621,9 @@ static int world_index(lua_State *L) {
   static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
                                       "outgoing", "incoming", "end_run", "set", "add", "has",
                                       "others", "transfer", "rejected"};
-  const char *s = k ? diag_suggest(k, names, 15) : NULL;
-  return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
-                    s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+  char hint[DIAG_HINT_SIZE] = "";
+  if (k) diag_did_you_mean(hint, sizeof hint, k, names, 15);
+  return luaL_error(L, "world has no field '%s'%s", k ? k : "?", hint);
 }
 
 static int world_newindex(lua_State *L) {
@@ -646,9 +649,9 @@ static int act(lua_State *L) {
     const tr_scenario *sc = lx->sc;
     const char *names[sc->nactions ? sc->nactions : 1];
     for (int i = 0; i < sc->nactions; i++) names[i] = sc->actions[i].name;
-    const char *s = diag_suggest(name, names, sc->nactions);
-    return luaL_error(L, "act: unknown action '%s'%s%s%s", name,
-                      s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    char hint[DIAG_HINT_SIZE] = "";
+    diag_did_you_mean(hint, sizeof hint, name, names, sc->nactions);
+    return luaL_error(L, "act: unknown action '%s'%s", name, hint);
   }
   int action = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
@@ -844,7 +847,7 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 }
 
 /* Make a view: pushes it. Expects its value table at the stack top (left
-** there) and the shared metatables at vals_mt and view_mt_template;
+** there) and the shared metatables at vals_mt and view_mt;
 ** records its slots in slotvals/slotkeys. */
 static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n,
                      int slotvals, int slotkeys, int vals_mt, int view_mt) {
@@ -900,37 +903,21 @@ static void place_lua_message(tr_diag *d, const char *msg, const char *path, con
 
 static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
                         const char *usedby_file, int line, int col) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    diag_error(d, usedby_file, line, col, "cannot read script '%s'", path);
-    return -1;
-  }
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len + 4096 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      if (cap > TR_MAX_FILE_BYTES * 2u) break;
-      char *nb = realloc(buf, cap);
-      if (!nb) break;
-      buf = nb;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  fclose(f);
-  if (len > TR_MAX_FILE_BYTES) {
-    free(buf);
-    diag_error(d, path, 0, 0, "script is larger than 16 MiB");
+  size_t len = 0;
+  char *buf = fs_read_file(path, TR_MAX_FILE_BYTES, 0, &len);
+  if (!buf) {
+    if (errno == EFBIG)
+      diag_error(d, path, 0, 0, "script is larger than 16 MiB");
+    else
+      diag_error(d, usedby_file, line, col, "cannot read script '%s'", path);
     return -1;
   }
   char chunk[4096];
   snprintf(chunk, sizeof chunk, "@%s", path);
-  int st = sandbox_load(L, buf ? buf : "", len, chunk, 0);
+  int st = sandbox_load(L, buf, len, chunk, 0);
   if (st == LUA_OK && wrap) {
     lua_pop(L, 1);
-    st = sandbox_load(L, buf ? buf : "", len, chunk, 1);
+    st = sandbox_load(L, buf, len, chunk, 1);
     if (st == LUA_OK) sandbox_call(L, TR_LX(L), 0, 1); /* the factory */
   }
   free(buf);

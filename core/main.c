@@ -84,9 +84,10 @@ static int cmd_report(int argc, char **argv) {
     if (which < 0) {
       char word[128];
       snprintf(word, sizeof word, "%.*s", (int)(klen < 127 ? klen : 127), a);
-      const char *s = tr_suggest(word, names, 4);
-      fprintf(stderr, "tightrope: error: report: unknown option '%s'%s%s%s\n(see 'tightrope --help')\n",
-              word, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+      char hint[160] = "";
+      tr_did_you_mean(hint, sizeof hint, word, names, 4);
+      fprintf(stderr, "tightrope: error: report: unknown option '%s'%s\n(see 'tightrope --help')\n",
+              word, hint);
       return TR_EUSAGE;
     }
     value[which] = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
@@ -413,9 +414,10 @@ static int tr_main(int argc, char **argv) {
     }
   } else {
     static const char *const cmds[] = {"run", "check", "replay", "report", "new", "calibrate"};
-    const char *s = tr_suggest(cmd, cmds, 6);
-    fprintf(stderr, "tightrope: error: unknown command '%s'%s%s%s\n(see 'tightrope --help')\n", cmd,
-            s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    char hint[160] = "";
+    tr_did_you_mean(hint, sizeof hint, cmd, cmds, 6);
+    fprintf(stderr, "tightrope: error: unknown command '%s'%s\n(see 'tightrope --help')\n", cmd,
+            hint);
     status = TR_EUSAGE;
   }
   tr_options_free(c.opts);

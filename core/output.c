@@ -51,9 +51,9 @@
 ** one rebuilds it from the journal), committed every OUT_SQL_BATCH runs and
 ** at each group's end, indexed, fsync'ed and renamed like the CSV files.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +71,9 @@
 #include <nettle/sha2.h>
 
 #include "internal.h"
+
+/* Name prefix of the staging folders inside the output folder. */
+#define OUT_STAGING_PREFIX ".tightrope-staging-"
 
 /* ------------------------------------------------------------ numbers */
 
@@ -626,59 +629,6 @@ static int out_header(tr_output *o, int which, const char *const *columns,
   return out_emit(o, which);
 }
 
-static char *out_join(const char *dir, const char *name)
-{
-  char *path;
-  if (asprintf(&path, "%s/%s", dir, name) < 0)
-    return NULL;
-  return path;
-}
-
-/* mkdir -p: every missing folder of path. */
-static int out_mkdirs(const char *path)
-{
-  char *copy = strdup(path);
-  struct stat st;
-  int rc = 0;
-
-  if (!copy)
-    return -1;
-  if (!*copy) {
-    free(copy);
-    errno = ENOENT;
-    return -1;
-  }
-  for (char *p = copy + 1; ; p++) {
-    if (*p == '/' || *p == '\0') {
-      char saved = *p;
-      *p = '\0';
-      if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-        rc = -1;
-        break;
-      }
-      *p = saved;
-      if (saved == '\0')
-        break;
-    }
-  }
-  if (rc == 0 && stat(path, &st) != 0)
-    rc = -1;
-  else if (rc == 0 && !S_ISDIR(st.st_mode)) {
-    errno = ENOTDIR;
-    rc = -1;
-  }
-  free(copy);
-  return rc;
-}
-
-static int out_unlink_entry(const char *path, const struct stat *st,
-                            int flag, struct FTW *ftw)
-{
-  (void)st; (void)flag; (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static void out_close_files(tr_output *o)
 {
   for (int i = 0; i < OF_COUNT; i++) {
@@ -732,13 +682,32 @@ static void out_free(tr_output *o)
   free(o);
 }
 
+/* Staging folders left in outdir by a killed process: safe to remove once
+** the caller holds the folder's lock (journal_open). */
+void out_remove_stale_staging(const char *outdir)
+{
+  DIR *dir = opendir(outdir);
+  struct dirent *e;
+  if (!dir)
+    return;
+  while ((e = readdir(dir)) != NULL) {
+    if (strncmp(e->d_name, OUT_STAGING_PREFIX, strlen(OUT_STAGING_PREFIX)) != 0)
+      continue;
+    char *p = fs_join(outdir, e->d_name);
+    if (p)
+      fs_remove_tree(p);
+    free(p);
+  }
+  closedir(dir);
+}
+
 void out_abort(tr_output *o)
 {
   if (!o)
     return;
   out_close_files(o);
   if (o->staging)
-    nftw(o->staging, out_unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
+    fs_remove_tree(o->staging);
   out_free(o);
 }
 
@@ -803,7 +772,7 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
   o->dir = strdup(opts->out);
   if (!o->dir)
     goto oom;
-  if (out_mkdirs(o->dir) != 0) {
+  if (fs_mkdirs(o->dir) != 0) {
     diag_error(d, NULL, 0, 0, "cannot create the output folder '%s': %s",
                o->dir, strerror(errno));
     goto fail;
@@ -820,8 +789,8 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d)
     goto fail;
   }
   for (int i = 0; i < OF_COUNT; i++) {
-    o->files[i].staged = out_join(o->staging, out_file_names[i]);
-    o->files[i].final = out_join(o->dir, out_file_names[i]);
+    o->files[i].staged = fs_join(o->staging, out_file_names[i]);
+    o->files[i].final = fs_join(o->dir, out_file_names[i]);
     if (!o->files[i].staged || !o->files[i].final)
       goto oom;
   }
@@ -2289,7 +2258,7 @@ static int out_file_sha256(const char *path, char hex[65])
 
 int out_verify(const char *dir, tr_diag *d)
 {
-  char *mpath = out_join(dir, "manifest.yaml");
+  char *mpath = fs_join(dir, "manifest.yaml");
   struct stat st;
   int bad = 0;
 
@@ -2300,7 +2269,7 @@ int out_verify(const char *dir, tr_diag *d)
   if (lstat(mpath, &st) != 0) {
     /* no manifest: result files here mean an install that did not finish */
     for (int i = 0; i < OF_COUNT && !bad; i++) {
-      char *p = out_join(dir, out_file_names[i]);
+      char *p = fs_join(dir, out_file_names[i]);
       if (p && lstat(p, &st) == 0) {
         diag_error(d, dir, 0, 0, "holds %s but no manifest.yaml: its results are incomplete "
                    "(a run that wrote them was stopped while installing them); run the "
@@ -2325,7 +2294,7 @@ int out_verify(const char *dir, tr_diag *d)
   for (int i = 0; m && !integ && i < OF_COUNT; i++) {
     /* a manifest of an earlier version: no sizes to check, but still only
     ** regular files are read */
-    char *p = out_join(dir, out_file_names[i]);
+    char *p = fs_join(dir, out_file_names[i]);
     if (p && lstat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
       diag_error(d, p, 0, 0, "is %s, not a result file", out_kind(st.st_mode));
       bad = 1;
@@ -2341,7 +2310,7 @@ int out_verify(const char *dir, tr_diag *d)
       continue;
     const ynode *e = integ->type == YN_MAP ? ynode_get(integ, out_file_names[i]) : NULL;
     const ynode *bytes = e ? ynode_get(e, "bytes") : NULL, *sha = e ? ynode_get(e, "sha256") : NULL;
-    char *p = out_join(dir, out_file_names[i]);
+    char *p = fs_join(dir, out_file_names[i]);
     int exists = p && lstat(p, &st) == 0;
     char hex[65];
     if (!p) {
@@ -2397,21 +2366,6 @@ static int out_utf8_ok(const char *s)
   return 1;
 }
 
-/* Whether the manifest at path was written by tightrope. */
-static int out_manifest_is_ours(const char *path)
-{
-  char buf[4096];
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = 0;
-  return strncmp(buf, "tool: tightrope\n", 16) == 0 || strstr(buf, "\ntool: tightrope\n") != NULL;
-}
-
 static const char *out_kind(mode_t m)
 {
   return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a folder" : S_ISFIFO(m) ? "a pipe (FIFO)"
@@ -2459,7 +2413,7 @@ int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
   int bad = 0;
   for (int i = 0; i < OF_COUNT + 3 && !bad; i++) {
     const char *name = i < OF_COUNT ? out_file_names[i] : ours[i - OF_COUNT];
-    char *p = out_join(dir, name);
+    char *p = fs_join(dir, name);
     if (p && lstat(p, &st) == 0) {
       int want_dir = i == OF_COUNT;
       if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
@@ -2474,16 +2428,16 @@ int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d)
     return TR_EOUTPUT;
 
   /* A folder that is not ours but holds files with our names. */
-  char *mpath = out_join(dir, "manifest.yaml"), *ppath = out_join(dir, ".tightrope-partial");
+  char *mpath = fs_join(dir, "manifest.yaml"), *ppath = fs_join(dir, ".tightrope-partial");
   int has_manifest = mpath && lstat(mpath, &st) == 0;
-  int ours_m = has_manifest && out_manifest_is_ours(mpath);
+  int ours_m = has_manifest && manifest_is_ours(mpath);
   int has_partial = ppath && lstat(ppath, &st) == 0;
   free(ppath);
   if (!ours_m && !has_partial && !opts->force) {
     char found[512] = "";
     size_t used = 0;
     for (int i = 0; i < OF_COUNT; i++) {
-      char *p = out_join(dir, out_file_names[i]);
+      char *p = fs_join(dir, out_file_names[i]);
       if (p && lstat(p, &st) == 0 && used < sizeof found)
         used += (size_t)snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "",
                                  out_file_names[i]);

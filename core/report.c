@@ -59,61 +59,11 @@ static void rep_csv_free(rep_csv *t)
   memset(t, 0, sizeof *t);
 }
 
-/* Reads a whole file; NULL with errno set on failure. */
+/* Reads a whole file, never through a symbolic link nor from a pipe or a
+** device; NULL with errno set on failure. */
 static char *rep_slurp(const char *path, size_t *len)
 {
-  /* never through a symbolic link, and never a pipe or a device (a FIFO
-  ** would block, /dev/zero never ends) */
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-    close(fd);
-    errno = EINVAL;
-    return NULL;
-  }
-  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-  char *buf = NULL;
-  size_t cap = 0, n = 0, got;
-
-  if (!f) {
-    if (fd >= 0)
-      close(fd);
-    return NULL;
-  }
-  for (;;) {
-    if (n + 65536 + 1 > cap) {
-      char *grown;
-      cap = cap ? cap * 2 : 131072;
-      if (cap > REP_MAX_CSV_BYTES) {
-        free(buf);
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-      }
-      grown = realloc(buf, cap);
-      if (!grown) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-      }
-      buf = grown;
-    }
-    got = fread(buf + n, 1, 65536, f);
-    n += got;
-    if (got < 65536)
-      break;
-  }
-  if (ferror(f)) {
-    free(buf);
-    fclose(f);
-    errno = EIO;
-    return NULL;
-  }
-  fclose(f);
-  buf[n] = '\0';
-  *len = n;
-  return buf;
+  return fs_read_file(path, REP_MAX_CSV_BYTES, FS_REGULAR, len);
 }
 
 /* Splits text into fields (RFC 4180: "" inside quotes is one quote),
@@ -1973,14 +1923,6 @@ static int rep_gnuplot(rep_ctx *x, const char *gnuplot)
 /* --------------------------------------------------------------- manifest */
 
 /* The scalar at map[key1][key2] (key2 may be NULL), or NULL. */
-static const char *rep_yaml_get(const ynode *root, const char *key1, const char *key2)
-{
-  const ynode *n = root ? ynode_get(root, key1) : NULL;
-  if (n && key2)
-    n = n->type == YN_MAP ? ynode_get(n, key2) : NULL;
-  return n && n->type == YN_SCALAR ? n->str : NULL;
-}
-
 static char *rep_dup(const char *s)
 {
   return strdup(s ? s : "");
@@ -2002,13 +1944,13 @@ static int rep_read_list(const ynode *seq, const char *key, rep_list *l)
     return -1;
   for (int i = 0; i < seq->n; i++) {
     const ynode *m = seq->items[i];
-    const char *name = m->type == YN_MAP ? rep_yaml_get(m, key, NULL) : NULL;
+    const char *name = m->type == YN_MAP ? manifest_str(m, key, NULL) : NULL;
     rep_item *it = &l->item[l->n];
     if (!name)
       continue;
     it->name = strdup(name);
-    it->description = rep_dup_or_null(rep_yaml_get(m, "description", NULL));
-    it->expr = rep_dup_or_null(rep_yaml_get(m, "expr", NULL));
+    it->description = rep_dup_or_null(manifest_str(m, "description", NULL));
+    it->expr = rep_dup_or_null(manifest_str(m, "expr", NULL));
     l->n++;
     if (!it->name)
       return -1;
@@ -2027,10 +1969,9 @@ static void rep_list_free(rep_list *l)
   memset(l, 0, sizeof *l);
 }
 
-static int rep_read_manifest(rep_ctx *x, const char *path)
+static int rep_read_manifest(rep_ctx *x, const char *outdir, const char *path)
 {
-  tr_diag *quiet = tr_diag_new();
-  ynode *root = quiet ? ynode_load_file(path, quiet) : NULL;
+  ynode *root = manifest_load(outdir, NULL);
   const ynode *sweep;
   int rc = -1;
 
@@ -2038,16 +1979,16 @@ static int rep_read_manifest(rep_ctx *x, const char *path)
     diag_error(x->d, path, 0, 0, "not a tightrope manifest");
     goto done;
   }
-  x->scenario_id = rep_dup(rep_yaml_get(root, "scenario", "id"));
-  x->scenario_path = rep_dup(rep_yaml_get(root, "scenario", "path"));
-  x->title = rep_dup(rep_yaml_get(root, "scenario", "title"));
-  x->description = rep_dup(rep_yaml_get(root, "scenario", "description"));
-  x->tick_unit = rep_dup(rep_yaml_get(root, "scenario", "tick_unit"));
-  x->runs = rep_dup(rep_yaml_get(root, "settings", "runs"));
-  x->ticks = rep_dup(rep_yaml_get(root, "settings", "ticks"));
-  x->seed = rep_dup(rep_yaml_get(root, "settings", "seed"));
-  x->quantiles = rep_dup(rep_yaml_get(root, "settings", "series_quantiles"));
-  x->sweep_method = rep_dup(rep_yaml_get(root, "sweep", "method"));
+  x->scenario_id = rep_dup(manifest_str(root, "scenario", "id"));
+  x->scenario_path = rep_dup(manifest_str(root, "scenario", "path"));
+  x->title = rep_dup(manifest_str(root, "scenario", "title"));
+  x->description = rep_dup(manifest_str(root, "scenario", "description"));
+  x->tick_unit = rep_dup(manifest_str(root, "scenario", "tick_unit"));
+  x->runs = rep_dup(manifest_str(root, "settings", "runs"));
+  x->ticks = rep_dup(manifest_str(root, "settings", "ticks"));
+  x->seed = rep_dup(manifest_str(root, "settings", "seed"));
+  x->quantiles = rep_dup(manifest_str(root, "settings", "series_quantiles"));
+  x->sweep_method = rep_dup(manifest_str(root, "sweep", "method"));
   sweep = ynode_get(root, "sweep");
   if (rep_read_list(ynode_get(root, "variants"), "name", &x->vinfo)
       || rep_read_list(ynode_get(root, "metrics"), "name", &x->minfo)
@@ -2060,7 +2001,7 @@ static int rep_read_manifest(rep_ctx *x, const char *path)
     goto oom;
   for (int i = 0; i < x->sinfo.n; i++) {
     const ynode *p = ynode_get(sweep, "params")->items[i];
-    const char *v = rep_yaml_get(p, "scenario_value", NULL);
+    const char *v = manifest_str(p, "scenario_value", NULL);
     char *end;
     x->sweep_written[i] = v ? strtod(v, &end) : NAN;
     if (!v || *end || end == v)
@@ -2085,7 +2026,6 @@ oom:
   diag_error(x->d, NULL, 0, 0, "out of memory");
 done:
   ynode_free(root);
-  tr_diag_free(quiet);
   return rc;
 }
 
@@ -2506,23 +2446,6 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
 
 /* ---------------------------------------------------------------- files */
 
-static void rep_rmtree(const char *dir)
-{
-  DIR *dh = opendir(dir);
-  struct dirent *e;
-  if (dh) {
-    while ((e = readdir(dh)) != NULL) {
-      char path[4096];
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-        continue;
-      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-      unlink(path);
-    }
-    closedir(dh);
-  }
-  rmdir(dir);
-}
-
 /* Removes the files an earlier report left (its charts, their data and
 ** commands), so that the folder shows this report's charts only. */
 static void rep_remove_old_charts(const char *dir)
@@ -2712,7 +2635,7 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
       diag_error(d, outdir, 0, 0, "no results here (no outcomes.csv)");
     return 1;
   }
-  if (rep_read_manifest(&x, path)) {
+  if (rep_read_manifest(&x, outdir, path)) {
     status = 1;
     goto done;
   }
@@ -2889,7 +2812,7 @@ oom:
   diag_error(d, NULL, 0, 0, "out of memory");
 done:
   if (x.tmpdir)
-    rep_rmtree(x.tmpdir);
+    fs_remove_tree(x.tmpdir);
   for (int i = 0; i < x.ncharts; i++) {
     free(x.charts[i].title);
     free(x.charts[i].caption);

@@ -134,7 +134,6 @@ static void *sbx_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   if (nsize > osize && lx->mem_limit && lx->mem + (nsize - osize) > lx->mem_limit) {
-    lx->mem_hit = 1;
     return NULL;
   }
   void *p = realloc(ptr, nsize);
@@ -930,7 +929,6 @@ static int bounded_rep(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   double total = (double)(l + lsep) * (double)(n > 0 ? n : 0);
   if (lx->mem_limit && total > (double)lx->mem_limit) {
-    lx->mem_hit = 1;
     return luaL_error(L, "string.rep of %f bytes exceeds the memory limit", total);
   }
   sandbox_charge(L, 1 + total / BYTES_PER_INSTR);
@@ -1379,7 +1377,6 @@ int sandbox_load(lua_State *L, const char *src, size_t len, const char *chunknam
 void sandbox_reset_limits(lua_State *L, tr_lua *lx) {
   lx->limit_hit = 0;
   lx->mem_fatal = 0;
-  lx->mem_hit = 0;
   lx->instr = 0;
   lx->wd_fire_seq = 0;
   normal_hook(L, lx);

@@ -80,6 +80,10 @@ TR_API void tr_diag_print(const tr_diag *d, FILE *to);
 /* The closest of names[0..n-1] to word (a plausible typo: edit distance,
 ** case-insensitive), or NULL: for "did you mean" messages. */
 TR_API const char *tr_suggest(const char *word, const char *const *names, int n);
+/* Appends " (did you mean 'X'?)" to the string in buf (size bytes in all)
+** when tr_suggest finds X; leaves buf alone otherwise. */
+TR_API void tr_did_you_mean(char *buf, size_t size, const char *word,
+                            const char *const *names, int n);
 
 /* --------------------------------------------------------------- scenario */
 typedef struct tr_scenario tr_scenario;

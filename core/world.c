@@ -125,9 +125,6 @@ void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed) {
   w->tick = 0;
   w->ticks = inst->ticks;
   w->run = run;
-  w->variant = inst->variant;
-  w->point = inst->point;
-  w->seed = seed;
   w->end_request = -1;
   gsl_rng_set(w->rng, (unsigned long)seed);
   w->rejected = 0;

@@ -405,44 +405,20 @@ ynode *ynode_load_file(const char *path, tr_diag *d) {
                (long long)st.st_size, TR_MAX_FILE_BYTES / (1024u * 1024u));
     return NULL;
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
-    return NULL;
-  }
-  /* Read at most one byte past the cap: the file may have grown (or be a
-  ** pipe) since stat. */
-  size_t cap = 64 * 1024, len = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    if (len == cap) {
-      size_t ncap = cap * 2;
-      if (ncap > (size_t)TR_MAX_FILE_BYTES + 1) ncap = (size_t)TR_MAX_FILE_BYTES + 1;
-      if (ncap == cap) break;
-      char *nb = realloc(buf, ncap);
-      if (!nb) { free(buf); buf = NULL; break; }
-      buf = nb;
-      cap = ncap;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  int rerr = ferror(f);
-  fclose(f);
+  /* The file may have grown (or be a pipe) since stat: the read stops one
+  ** byte past the cap. */
+  size_t len = 0;
+  char *buf = fs_read_file(path, TR_MAX_FILE_BYTES, 0, &len);
   if (!buf) {
-    diag_error(d, path, 0, 0, "out of memory while reading the file");
-    return NULL;
-  }
-  if (rerr) {
-    diag_error(d, path, 0, 0, "cannot read the file");
-    free(buf);
-    return NULL;
-  }
-  if (len > TR_MAX_FILE_BYTES) {
-    diag_error(d, path, 0, 0, "scenarios over %u MiB are refused",
-               TR_MAX_FILE_BYTES / (1024u * 1024u));
-    free(buf);
+    if (errno == ENOMEM)
+      diag_error(d, path, 0, 0, "out of memory while reading the file");
+    else if (errno == EFBIG)
+      diag_error(d, path, 0, 0, "scenarios over %u MiB are refused",
+                 TR_MAX_FILE_BYTES / (1024u * 1024u));
+    else if (errno == EIO)
+      diag_error(d, path, 0, 0, "cannot read the file");
+    else
+      diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
     return NULL;
   }
   ynode *root = ynode_load_string(buf, len, path, d);
