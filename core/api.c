@@ -235,14 +235,6 @@ int tr_options_set_callback(tr_options *o, tr_run_callback fn, void *ctx) {
   return 0;
 }
 
-void tr_options_cancel(tr_options *o) {
-  if (o && o->cancel) __atomic_store_n(o->cancel, 1, __ATOMIC_SEQ_CST);
-}
-
-int opts_cancelled(const tr_options *opts) {
-  return opts->cancel && __atomic_load_n(opts->cancel, __ATOMIC_SEQ_CST);
-}
-
 static int parse_u64(const char *s, uint64_t *out) {
   char *end;
   errno = 0;

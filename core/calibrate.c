@@ -1005,7 +1005,7 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
     tr_instance base, one;
     memset(&base, 0, sizeof base);
     memset(&one, 0, sizeof one);
-    if (exp_instance_base(sc, 1, &base) || exp_instance_base(sc, 1, &one)) bad = 1;
+    if (instance_base(sc, 1, &base) || instance_base(sc, 1, &one)) bad = 1;
     for (int i = 0; !bad && i < p->n; i++) {
       char err[512];
       if (posterior_apply(sc, p, i, &base, &one, err, sizeof err)) {

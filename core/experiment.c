@@ -338,26 +338,6 @@ static uint64_t exp_run_seed(const tr_options *o, int point, int run) {
   return rng_run_seed(o->seed, r);
 }
 
-/* The baseline instance: the scenario's values, horizon `ticks`. */
-int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in) {
-  in->init = calloc((size_t)sc->nslots + (size_t)sc->npops + 1, sizeof *in->init);
-  in->model = calloc((size_t)sc->nmodel + 1, sizeof *in->model);
-  if (!in->init || !in->model) return -1;
-  for (int a = 0; a < sc->nactors; a++)
-    for (int i = 0; i < sc->actors[a].nattrs; i++)
-      in->init[sc->actors[a].attrs[i].slot] = sc->actors[a].attrs[i].value;
-  for (int r = 0; r < sc->nrels; r++)
-    for (int i = 0; i < sc->rels[r].nattrs; i++)
-      in->init[sc->rels[r].attrs[i].slot] = sc->rels[r].attrs[i].value;
-  for (int m = 0; m < sc->nmodel; m++) in->model[m] = sc->model[m].value;
-  for (int p = 0; p < sc->npops; p++) in->init[sc->nslots + p] = sc->pops[p].count;
-  in->ticks = ticks;
-  in->activation = sc->activation;
-  in->vdecl = -1;
-  in->point = 1;
-  return 0;
-}
-
 int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_diag *d) {
   memset(plan, 0, sizeof *plan);
   int before = tr_diag_count(d);
@@ -389,7 +369,7 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
   for (int v = 0; v < plan->nvariants; v++) {
     for (int p = 0; p < plan->npoints; p++) {
       tr_instance *in = &plan->inst[v * plan->npoints + p];
-      if (exp_instance_base(sc, opts->ticks, in)) { free(sets); goto oom; }
+      if (instance_base(sc, opts->ticks, in)) { free(sets); goto oom; }
       in->variant = v;
       in->vdecl = plan->variant_decl[v];
       in->point = p + 1;
@@ -437,16 +417,17 @@ void exp_plan_free(tr_plan *plan) {
 /* ----------------------------------------------------------------- runs */
 #define WINDOW_PER_THREAD 8
 
-/* Set by SIGINT/SIGTERM. A signal handler has no context to write to, so
-** this is the engine's one piece of process-wide state. */
-static volatile sig_atomic_t interrupted_by;
-
-static void on_signal(int sig) {
-  interrupted_by = sig;
-  watchdog_signal();        /* stops the scripts running now, too */
+void tr_options_cancel(tr_options *o) {
+  if (o && o->cancel) __atomic_store_n(o->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
-int tr_interrupted(void) { return interrupted_by; }
+int opts_cancelled(const tr_options *opts) {
+  return opts->cancel && __atomic_load_n(opts->cancel, __ATOMIC_SEQ_CST);
+}
+
+/* SIGINT/SIGTERM: the watchdog keeps the signal (tr_interrupted) and stops
+** the scripts running now, too. */
+static void on_signal(int sig) { watchdog_signal(sig); }
 
 /* TIGHTROPE_TEST_PAUSE_AFTER: says so on stderr, then waits for SIGINT or
 ** SIGTERM (the workers go on until their window is full). */
@@ -454,22 +435,7 @@ static void test_pause(long written) {
   fprintf(stderr, "tightrope: paused after %ld runs (TIGHTROPE_TEST_PAUSE_AFTER)\n", written);
   fflush(stderr);
   struct timespec ms = {0, 10000000};
-  while (!interrupted_by) nanosleep(&ms, NULL);
-}
-
-struct tr_console {
-  pthread_mutex_t mu;
-  int progress_shown;        /* a progress line is on screen */
-};
-
-void console_write(tr_console *c, const char *s, size_t n) {
-  pthread_mutex_lock(&c->mu);
-  if (c->progress_shown) {
-    fputs("\r\033[K", stderr);
-    c->progress_shown = 0;
-  }
-  fwrite(s, 1, n, stderr);
-  pthread_mutex_unlock(&c->mu);
+  while (!tr_interrupted()) nanosleep(&ms, NULL);
 }
 
 typedef struct slot {
@@ -546,7 +512,7 @@ static void *worker(void *arg) {
   w->log_events = x->opts->events || sc->counts_events;
   tr_instance scratch;    /* a run's instance under --posterior */
   memset(&scratch, 0, sizeof scratch);
-  if (x->opts->posterior && (exp_instance_base(sc, x->opts->ticks, &scratch), !scratch.init)) {
+  if (x->opts->posterior && (instance_base(sc, x->opts->ticks, &scratch), !scratch.init)) {
     pthread_mutex_lock(&x->mu);
     x->setup_failed = 1;
     x->stop = 1;
@@ -1010,7 +976,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
     if (s->done) break;
     if (x->failed_job >= 0 || x->setup_failed) break;
     if (x->stop && k >= x->next_job) break;   /* never handed out */
-    if ((interrupted_by || opts_cancelled(x->opts)) && !x->stop) {
+    if ((tr_interrupted() || opts_cancelled(x->opts)) && !x->stop) {
       x->stop = 1;
       pthread_cond_broadcast(&x->space);
       continue;
@@ -1100,7 +1066,6 @@ static void signals_install(run_state *s) {
   const char *pause_env = s->opts->signals ? getenv("TIGHTROPE_TEST_PAUSE_AFTER") : NULL;
   s->pause_after = pause_env && *pause_env ? strtol(pause_env, NULL, 10) : -1;
   if (s->opts->signals) {
-    interrupted_by = 0;
     watchdog_clear_signal();
     sigaction(SIGINT, &sa, &s->old_int);
     sigaction(SIGTERM, &sa, &s->old_term);
@@ -1302,7 +1267,7 @@ static void write_in_order(run_state *s) {
     else r = fetch_remote(s, owner, j);
     if (s->status != TR_OK) break;
     /* with other ranks: an interruption stops new jobs at once */
-    if (x->nranks > 1 && interrupted_by && !x->stop) set_stop(x);
+    if (x->nranks > 1 && tr_interrupted() && !x->stop) set_stop(x);
     if (!r) break;
     if (owner == 0 && x->slots[k % x->window].failed) {
       if (record_failure(x, s->out, j, k, &s->nfailed, s->d)) { s->status = TR_EOUTPUT; break; }
@@ -1384,10 +1349,10 @@ static void settle_status(run_state *s) {
     }
     s->status = TR_ERUNTIME;
   } else if (s->status == TR_OK && s->written < x->limit && s->root) {
-    s->status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
+    s->status = tr_interrupted() == SIGTERM ? TR_ETERM : TR_EINT;
   }
-  if (!s->root && s->status == TR_OK && interrupted_by)
-    s->status = interrupted_by == SIGTERM ? TR_ETERM : TR_EINT;
+  if (!s->root && s->status == TR_OK && tr_interrupted())
+    s->status = tr_interrupted() == SIGTERM ? TR_ETERM : TR_EINT;
   mpi_share_ints(&s->status, 1);
 }
 

@@ -7,6 +7,7 @@
 #ifndef TR_INTERNAL_H
 #define TR_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,16 @@ void fs_remove_tree(const char *dir);
 ** regular file (EINVAL otherwise: a FIFO would block, /dev/zero never ends). */
 enum { FS_REGULAR = 1 };
 char *fs_read_file(const char *path, size_t max, int flags, size_t *len);
+
+/* ------------------------------------------------------------- console */
+/* The terminal shared by workers' print() and the experiment's progress
+** line: whole writes, never interleaved, and a progress line on screen is
+** cleared first (console.c). */
+typedef struct tr_console {
+  pthread_mutex_t mu;
+  int progress_shown;        /* a progress line is on screen */
+} tr_console;
+void console_write(tr_console *c, const char *s, size_t n);
 
 /* ------------------------------------------------------------ yamltree */
 /* A YAML document read with libyaml's event parser into a tree of nodes,
@@ -526,7 +537,7 @@ typedef struct tr_plan {
 int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_diag *d);
 /* The baseline instance with horizon `ticks` (0, or -1 out of memory;
 ** free its init and model). */
-int exp_instance_base(const tr_scenario *sc, int ticks, tr_instance *in);
+int instance_base(const tr_scenario *sc, int ticks, tr_instance *in);
 void exp_plan_free(tr_plan *plan);
 
 /* ------------------------------------------------------------- options */
@@ -793,11 +804,6 @@ struct tr_lua {
   ptrdiff_t udata_off;           /* lua_topointer(userdata) - its allocation */
 };
 
-/* The terminal shared by workers' print() and the progress line: whole
-** lines, never interleaved (experiment.c). */
-typedef struct tr_console tr_console;
-void console_write(tr_console *c, const char *s, size_t n);
-
 tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d);
 void script_free(tr_lua *lx);
 /* Execute run `run` (1-based) of inst with seed; fills w->res. Returns 0, or
@@ -840,7 +846,7 @@ enum { LIMIT_NONE, LIMIT_INSTR, LIMIT_CPU, LIMIT_INTERRUPT };
 ** the state); watchdog_signal is for SIGINT/SIGTERM handlers. */
 int watchdog_register(tr_lua *lx);
 void watchdog_unregister(tr_lua *lx);
-void watchdog_signal(void);
+void watchdog_signal(int sig);
 void watchdog_clear_signal(void);
 
 /* -------------------------------------------------------------- output */

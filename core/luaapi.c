@@ -1542,7 +1542,7 @@ int script_compile_all(const tr_scenario *sc, tr_diag *d) {
   tr_instance in;
   memset(&in, 0, sizeof in);
   int rc = 0;
-  if (exp_instance_base(sc, sc->ticks, &in)) {
+  if (instance_base(sc, sc->ticks, &in)) {
     diag_error(d, NULL, 0, 0, "out of memory");
     rc = -1;
   } else {

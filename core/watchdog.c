@@ -67,6 +67,10 @@ static pthread_cond_t wd_stopped_cv = PTHREAD_COND_INITIALIZER;
 static int wd_running, wd_quit, wd_stopping;
 static pthread_t wd_thread;
 static volatile sig_atomic_t wd_signalled;   /* set from a signal handler */
+/* The signal that asked the experiment to stop: a signal handler has no
+** context to write to, so this is the engine's one piece of process-wide
+** state. */
+static volatile sig_atomic_t wd_interrupted_by;
 static __thread tr_lua *wd_self;             /* the state this thread runs */
 static int wd_sig;                           /* the signal used to stop a call */
 
@@ -193,6 +197,14 @@ void watchdog_unregister(tr_lua *lx) {
 }
 
 /* Async-signal-safe: called from SIGINT/SIGTERM handlers. */
-void watchdog_signal(void) { wd_signalled = 1; }
+void watchdog_signal(int sig) {
+  wd_interrupted_by = sig;
+  wd_signalled = 1;
+}
 
-void watchdog_clear_signal(void) { wd_signalled = 0; }
+int tr_interrupted(void) { return wd_interrupted_by; }
+
+void watchdog_clear_signal(void) {
+  wd_interrupted_by = 0;
+  wd_signalled = 0;
+}
