@@ -41,10 +41,14 @@ ifeq ($(MPI),1)
   BUILD ?= build-mpi
 endif
 BUILD   ?= build
-SRC     := $(wildcard core/*.c)
+# core/ is layered (docs/internals.md, "Layers"): base/ < scenario/ < run/ <
+# experiment/ < app/; `make layers` refuses an #include that goes upward.
+LAYERS  := base scenario run experiment app
+SRC     := $(foreach l,$(LAYERS),$(wildcard core/$(l)/*.c))
+HDR     := core/tightrope.h $(foreach l,$(LAYERS),$(wildcard core/$(l)/*.h))
 OBJ     := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(SRC))
 BIN     := $(BUILD)/tightrope
-LIB_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+LIB_OBJ = $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
 STATICLIB := $(BUILD)/libtightrope.a
 SHAREDLIB := $(BUILD)/libtightrope.so.$(LIBVERSION)
 SONAME  := libtightrope.so.$(SOMAJOR)
@@ -58,7 +62,7 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit
+.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit layers format-check
 
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
@@ -102,8 +106,9 @@ deps:
 	    || { echo "tightrope: could not install$$missing"; exit 1; }; \
 	fi
 
-$(BUILD)/obj/%.o: core/%.c core/internal.h core/tightrope.h | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIBFLAGS) $(WARN) $$(pkg-config --cflags $(LIBS_PC)) -c $< -o $@
+$(BUILD)/obj/%.o: core/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LIBFLAGS) $(WARN) -Icore $$(pkg-config --cflags $(LIBS_PC)) -c $< -o $@
 
 $(BIN): $(OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $$(pkg-config --libs $(LIBS_PC)) -lpthread -lm
@@ -118,18 +123,15 @@ $(SHAREDLIB): $(LIB_OBJ) core/libtightrope.map
 	ln -sf $(notdir $(SHAREDLIB)) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libtightrope.so
 
-$(BUILD)/tightrope-shared: $(BUILD)/obj/main.o $(SHAREDLIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/obj/main.o -L$(BUILD) -ltightrope -Wl,-rpath,'$$ORIGIN'
-
-$(BUILD)/obj:
-	@mkdir -p $@
+$(BUILD)/tightrope-shared: $(BUILD)/obj/app/main.o $(SHAREDLIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(BUILD)/obj/app/main.o -L$(BUILD) -ltightrope -Wl,-rpath,'$$ORIGIN'
 
 run: all
 	@./scripts/run-flagship.sh $(BIN)
 
 # C unit tests (tests/unit/*.c): each linked with every core object but
 # main.o, as the fuzz harnesses are, and run by make test.
-UNIT_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_OBJ = $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/%,$(wildcard tests/unit/*.c))
 
 $(BUILD)/unit_%: tests/unit/unit_%.c tests/unit/unit.h $(UNIT_OBJ)
@@ -149,7 +151,11 @@ unit: all $(UNIT_TESTS)
 
 # The MPI build too (installs libopenmpi-dev openmpi-bin): the MPI tests use
 # it, and are skipped with the reason printed when it cannot be built.
-test: all unit
+# Every #include in core/ goes to its own layer or below (tests/layers.py).
+layers:
+	@python3 tests/layers.py core
+
+test: all unit layers format-check
 	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || { rm -f build-mpi/tightrope; \
 	  echo "tightrope: no MPI build (Open MPI could not be installed or built): MPI tests skipped"; }
 	@python3 tests/run_tests.py --binary $(BIN)
@@ -176,7 +182,7 @@ check: deps
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES := scenario script
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZ_OBJ = $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+FUZZ_OBJ = $(filter-out $(BUILD)/obj/app/main.o,$(OBJ))
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(WARN) -Icore $$(pkg-config --cflags $(LIBS_PC)) \

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "scenario/yamltree.h"
+#include "scenario/scenario.h"
+#include "experiment/experiment.h"
 
 static char path[64];
 

@@ -20,7 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "scenario/scenario.h"
+#include "run/world.h"
+#include "run/lua.h"
+#include "experiment/experiment.h"
 
 static const char scenario_text[] =
   "scenario: fuzz\n"

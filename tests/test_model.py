@@ -401,8 +401,8 @@ def test_model_beardsley_leverage_deals_break_more_often():
 
 # --- provenance ----------------------------------------------------------------------
 def model_c_parameters():
-    """{name: default} of model_defaults[] in core/model.c."""
-    src = open(os.path.join(helpers.ROOT, "core", "model.c")).read()
+    """{name: default} of model_defaults[] in core/scenario/modeldecl.c."""
+    src = open(os.path.join(helpers.ROOT, "core", "scenario", "modeldecl.c")).read()
     body = src[src.index("model_defaults[] = {"):]
     body = body[:body.index("\n};")]
     return {m.group(1): float(m.group(2))
@@ -432,7 +432,7 @@ def parameters_table():
 
 def test_model_provenance_table_covers_every_parameter():
     # docs/model.md's provenance table lists exactly the parameters of
-    # model.c's table, with the same defaults, each marked source, calibrated
+    # modeldecl.c's table, with the same defaults, each marked source, calibrated
     # or assumption; so does the parameter table of §2.
     code, doc = model_c_parameters(), provenance_table()
     assert parameters_table() == code, \

@@ -14,7 +14,8 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "internal.h"
+#include "base/number.h"
+#include "base/rng.h"
 #include "unit.h"
 
 static const char *fmt(double x)

@@ -13,7 +13,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "internal.h"
+#include "run/sandbox.h"
+#include "run/lua.h"
+#include "run/watchdog.h"
 #include "unit.h"
 
 static lua_State *L;

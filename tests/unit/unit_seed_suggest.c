@@ -13,7 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "base/diag.h"
+#include "base/rng.h"
 #include "unit.h"
 
 #define GAMMA 0x9e3779b97f4a7c15ULL

@@ -14,7 +14,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 
-#include "internal.h"
+#include "base/stats.h"
 
 /* x with gsl_cdf_beta_P(x, a, b) = p: bisection of [0, 1] until the
 ** bracket is narrower than 1e-12 of its upper end (or stops shrinking). */

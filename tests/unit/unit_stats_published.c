@@ -11,7 +11,7 @@
 
 #include <gsl/gsl_errno.h>
 
-#include "internal.h"
+#include "base/stats.h"
 #include "unit.h"
 
 #define PUB 5e-7
