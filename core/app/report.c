@@ -2606,18 +2606,256 @@ static int rep_choose_panels(rep_ctx *x, const rep_csv *compare)
 
 /* ----------------------------------------------------------------- main */
 
+/* The CSV files of the folder, and which of them exist (series: 1 for
+** series_summary.csv, 2 for series.csv). */
+typedef struct rep_tables {
+  rep_csv outcomes, series, compare, sensitivity, runs, points, finals;
+  int have_series, have_compare, have_sensitivity, have_runs, have_points, have_finals;
+} rep_tables;
+
+static void rep_tables_free(rep_tables *t)
+{
+  rep_csv_free(&t->outcomes);
+  rep_csv_free(&t->series);
+  rep_csv_free(&t->compare);
+  rep_csv_free(&t->sensitivity);
+  rep_csv_free(&t->runs);
+  rep_csv_free(&t->points);
+  rep_csv_free(&t->finals);
+}
+
+/* The variants, outcomes and points of outcomes.csv. TR_OK, or the status
+** to exit with (after a message). */
+static int rep_scan_outcomes(rep_ctx *x, const rep_csv *outcomes)
+{
+  static const char *const need[] = {"variant", "point", "outcome"};
+  int col[3];
+  if (rep_need(outcomes, "outcomes.csv", need, 3, col, x->d))
+    return 1;
+  for (size_t r = 0; r < outcomes->nrows; r++) {
+    int p = atoi(rep_cell(outcomes, r, col[1]));
+    if (rep_names_add(&x->variants, rep_cell(outcomes, r, col[0])) < 0
+        || rep_names_add(&x->outcomes, rep_cell(outcomes, r, col[2])) < 0) {
+      diag_error(x->d, NULL, 0, 0, "out of memory");
+      return TR_EOUTPUT;
+    }
+    if (p > x->npoints)
+      x->npoints = p;
+  }
+  if (outcomes->nrows == 0) {
+    diag_error(x->d, x->outdir, 0, 0, "no results here (outcomes.csv has no rows)");
+    return 1;
+  }
+  x->pooled_compare = x->npoints > 1;
+  return TR_OK;
+}
+
+/* The CSVs besides outcomes.csv, whichever exist; 0, or -1 (a message). */
+static int rep_load_tables(const char *outdir, rep_tables *t, tr_diag *d)
+{
+  static const char *const names[] = {"runs.csv", "series_summary.csv", "compare.csv",
+                                      "sensitivity.csv", "points.csv", "finals.csv"};
+  rep_csv *tables[] = {&t->runs, &t->series, &t->compare, &t->sensitivity, &t->points, &t->finals};
+  int have[6], rc;
+  for (int i = 0; i < 6; i++) {
+    if ((rc = rep_csv_load(outdir, names[i], tables[i], d)) < 0)
+      return -1;
+    have[i] = rc == 0;
+  }
+  t->have_runs = have[0];
+  t->have_series = have[1];
+  t->have_compare = have[2];
+  t->have_sensitivity = have[3];
+  t->have_points = have[4];
+  t->have_finals = have[5];
+  if (!t->have_series) {
+    if ((rc = rep_csv_load(outdir, "series.csv", &t->series, d)) < 0)
+      return -1;
+    t->have_series = rc == 0 ? 2 : 0;
+  }
+  return 0;
+}
+
+/* --variants, --outcomes and --metrics against what the folder holds.
+** TR_OK, or the status to exit with (after a message). */
+static int rep_check_choice(rep_ctx *x, const rep_opts *opts, const rep_tables *t)
+{
+  rep_names metrics = {0};
+  int rc;
+  for (int i = 0; i < x->minfo.n; i++)
+    if (rep_names_add(&metrics, x->minfo.item[i].name) < 0)
+      goto oom;
+  if (t->have_series == 1) {
+    int mc = rep_col(&t->series, "metric");
+    for (size_t r = 0; mc >= 0 && r < t->series.nrows; r++)
+      if (rep_names_add(&metrics, rep_cell(&t->series, r, mc)) < 0)
+        goto oom;
+  } else if (t->have_series == 2)
+    for (int c = 4; c < t->series.ncols; c++)
+      if (rep_names_add(&metrics, t->series.header[c]) < 0)
+        goto oom;
+  rc = rep_check_list(x, "--variants", opts->variants, &x->variants)
+       || rep_check_list(x, "--outcomes", opts->outcomes, &x->outcomes)
+       || rep_check_list(x, "--metrics", opts->metrics, &metrics);
+  free(metrics.name);
+  return rc ? TR_EUSAGE : TR_OK;
+oom:
+  free(metrics.name);
+  diag_error(x->d, NULL, 0, 0, "out of memory");
+  return TR_EOUTPUT;
+}
+
+/* The variants and outcomes drawn, the point shown, the panels and the
+** horizon. TR_OK, or the status to exit with (after a message). */
+static int rep_choose(rep_ctx *x, const rep_opts *opts, rep_tables *t, const char *manifest)
+{
+  int status = rep_check_choice(x, opts, t);
+  if (status != TR_OK)
+    return status;
+  x->vsel = calloc((size_t)x->variants.n + 1, 1);
+  x->osel = calloc((size_t)x->outcomes.n + 1, 1);
+  if (!x->vsel || !x->osel) {
+    diag_error(x->d, NULL, 0, 0, "out of memory");
+    return TR_EOUTPUT;
+  }
+  for (int v = 0; v < x->variants.n; v++)
+    x->vsel[v] = v == 0 || rep_in_list(opts->variants, x->variants.name[v]);
+  for (int k = 0; k < x->outcomes.n; k++)
+    x->osel[k] = rep_in_list(opts->outcomes, x->outcomes.name[k]);
+  x->shown_point = x->npoints > 1 && t->have_points ? rep_nearest_point(x, &t->points) : 1;
+  x->points = t->have_points ? &t->points : NULL;
+  if (rep_choose_panels(x, t->have_compare ? &t->compare : NULL))
+    return TR_EOUTPUT;
+  x->horizon = atoi(x->ticks);
+  if (t->have_runs) {
+    int pc = rep_col(&t->runs, "point"), ec = rep_col(&t->runs, "end_tick");
+    for (size_t r = 0; pc >= 0 && ec >= 0 && r < t->runs.nrows; r++)
+      if (atoi(rep_cell(&t->runs, r, pc)) == x->shown_point
+          && atoi(rep_cell(&t->runs, r, ec)) > x->horizon)
+        x->horizon = atoi(rep_cell(&t->runs, r, ec));
+  }
+  if (x->horizon < 0 || x->horizon > 10000000) {
+    diag_error(x->d, manifest, 0, 0, "settings.ticks is not a horizon this report can draw");
+    return 1;
+  }
+  return TR_OK;
+}
+
+/* OUTDIR/report/ and a private temporary folder inside it; 0, or -1 (a
+** message). */
+static int rep_make_folders(rep_ctx *x)
+{
+  struct stat st;
+  if (asprintf(&x->reportdir, "%s/report", x->outdir) < 0
+      || asprintf(&x->tmpdir, "%s/report/.tmp-XXXXXX", x->outdir) < 0) {
+    x->reportdir = x->tmpdir = NULL;
+    diag_error(x->d, NULL, 0, 0, "out of memory");
+    return -1;
+  }
+  if (mkdir(x->reportdir, 0777) != 0 && errno != EEXIST) {
+    diag_error(x->d, x->reportdir, 0, 0, "cannot create: %s", strerror(errno));
+    return -1;
+  }
+  if (lstat(x->reportdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    /* a symbolic link would send the charts, and the removal of old ones,
+    ** into another folder */
+    diag_error(x->d, x->reportdir, 0, 0, "is %s where the report keeps its own folder; remove it",
+               S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
+    return -1;
+  }
+  if (!mkdtemp(x->tmpdir)) {
+    diag_error(x->d, x->reportdir, 0, 0, "cannot write: %s", strerror(errno));
+    free(x->tmpdir);
+    x->tmpdir = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Every chart and the page, drawn in the temporary folder; 0, or -1. */
+static int rep_draw(rep_ctx *x, rep_tables *t, rep_series *sum, const char *gnuplot)
+{
+  rep_csv *finals = t->have_finals ? &t->finals : NULL;
+  if (t->have_series == 1 && rep_series_from_summary(x, &t->series, finals, sum))
+    return -1;
+  if (t->have_series == 2 && rep_series_from_runs(x, &t->series, sum))
+    return -1;
+  return (t->have_runs && rep_incidence_chart(x, &t->runs))
+      || rep_outcome_chart(x, &t->outcomes)
+      || (t->have_compare && rep_compare_charts(x, &t->compare))
+      || (t->have_series && rep_metric_charts(x, sum))
+      || (x->npoints > 1 && t->have_points
+          && rep_sweep_charts(x, &t->points, &t->outcomes, finals))
+      || (t->have_sensitivity && rep_tornado_charts(x, &t->sensitivity))
+      || rep_write_driver(x) || rep_gnuplot(x, gnuplot)
+      || rep_write_page(x, &t->outcomes, t->have_compare ? &t->compare : NULL, t->have_series,
+                        t->have_sensitivity, t->have_runs) ? -1 : 0;
+}
+
+/* Every chart is drawn: move them into place, the page last; 0, or -1. */
+static int rep_install(rep_ctx *x)
+{
+  rep_remove_old_charts(x->reportdir);
+  for (int i = 0; i < x->ncharts; i++) {
+    static const char *const exts[] = {".svg", ".png", ".pdf", ".dat", ".gp"};
+    const int on[] = {x->opts.svg, x->opts.png, x->opts.pdf, 1, 1};
+    for (int e = 0; e < 5; e++) {
+      char name[96];
+      if (!on[e])
+        continue;
+      snprintf(name, sizeof name, "%s%s", x->charts[i].stem, exts[e]);
+      if (rep_move(x, name))
+        return -1;
+    }
+  }
+  return rep_move(x, "index.html");
+}
+
+static void rep_ctx_free(rep_ctx *x)
+{
+  if (x->tmpdir)
+    fs_remove_tree(x->tmpdir);
+  for (int i = 0; i < x->ncharts; i++) {
+    free(x->charts[i].title);
+    free(x->charts[i].caption);
+  }
+  free(x->charts);
+  free(x->variants.name);
+  free(x->outcomes.name);
+  free(x->vsel);
+  free(x->osel);
+  free(x->panel);
+  free(x->panel_of);
+  free(x->reportdir);
+  free(x->tmpdir);
+  free(x->scenario_id);
+  free(x->scenario_path);
+  free(x->runs);
+  free(x->ticks);
+  free(x->seed);
+  free(x->quantiles);
+  free(x->title);
+  free(x->description);
+  free(x->tick_unit);
+  free(x->sweep_method);
+  free(x->sweep_written);
+  rep_list_free(&x->vinfo);
+  rep_list_free(&x->minfo);
+  rep_list_free(&x->oinfo);
+  rep_list_free(&x->sinfo);
+}
+
 static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
 {
   rep_ctx x;
-  rep_csv outcomes = {0}, series = {0}, compare = {0}, sensitivity = {0}, runs = {0},
-          points = {0}, finals = {0};
+  rep_tables t;
   rep_series sum = {0};
   char *gnuplot = NULL, path[4096];
-  int status = TR_EOUTPUT, have_series = 0, have_compare, have_sensitivity, have_runs,
-      have_points, have_finals, rc;
+  int status = TR_EOUTPUT, rc;
   struct stat st;
 
   memset(&x, 0, sizeof x);
+  memset(&t, 0, sizeof t);
   x.outdir = outdir;
   x.d = d;
   x.opts = *opts;
@@ -2635,7 +2873,7 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
                "'tightrope run SCENARIO.yaml -o %s' first", outdir);
     return 1;
   }
-  rc = rep_csv_load(outdir, "outcomes.csv", &outcomes, d);
+  rc = rep_csv_load(outdir, "outcomes.csv", &t.outcomes, d);
   if (rc) {
     if (rc > 0)
       diag_error(d, outdir, 0, 0, "no results here (no outcomes.csv)");
@@ -2645,217 +2883,28 @@ static int rep_run(const char *outdir, const rep_opts *opts, tr_diag *d)
     status = 1;
     goto done;
   }
-  {
-    static const char *const need[] = {"variant", "point", "outcome"};
-    int col[3];
-    if (rep_need(&outcomes, "outcomes.csv", need, 3, col, d)) {
-      status = 1;
-      goto done;
-    }
-    for (size_t r = 0; r < outcomes.nrows; r++) {
-      int p = atoi(rep_cell(&outcomes, r, col[1]));
-      if (rep_names_add(&x.variants, rep_cell(&outcomes, r, col[0])) < 0
-          || rep_names_add(&x.outcomes, rep_cell(&outcomes, r, col[2])) < 0)
-        goto oom;
-      if (p > x.npoints)
-        x.npoints = p;
-    }
-    if (outcomes.nrows == 0) {
-      diag_error(d, outdir, 0, 0, "no results here (outcomes.csv has no rows)");
-      status = 1;
-      goto done;
-    }
-  }
-  x.pooled_compare = x.npoints > 1;
-
-  /* the CSVs besides outcomes.csv, whichever exist */
-  {
-    static const char *const names[] = {"runs.csv", "series_summary.csv", "compare.csv",
-                                        "sensitivity.csv", "points.csv", "finals.csv"};
-    rep_csv *tables[] = {&runs, &series, &compare, &sensitivity, &points, &finals};
-    int have[6];
-    for (int i = 0; i < 6; i++) {
-      if ((rc = rep_csv_load(outdir, names[i], tables[i], d)) < 0)
-        goto done;
-      have[i] = rc == 0;
-    }
-    have_runs = have[0];
-    have_series = have[1];
-    have_compare = have[2];
-    have_sensitivity = have[3];
-    have_points = have[4];
-    have_finals = have[5];
-    if (!have_series) {
-      if ((rc = rep_csv_load(outdir, "series.csv", &series, d)) < 0)
-        goto done;
-      have_series = rc == 0 ? 2 : 0;
-    }
-  }
-
-  /* the choice of variants, outcomes and metrics */
-  {
-    rep_names metrics = {0};
-    for (int i = 0; i < x.minfo.n; i++)
-      if (rep_names_add(&metrics, x.minfo.item[i].name) < 0) {
-        free(metrics.name);
-        goto oom;
-      }
-    if (have_series == 1) {
-      int mc = rep_col(&series, "metric");
-      for (size_t r = 0; mc >= 0 && r < series.nrows; r++)
-        if (rep_names_add(&metrics, rep_cell(&series, r, mc)) < 0) {
-          free(metrics.name);
-          goto oom;
-        }
-    } else if (have_series == 2)
-      for (int c = 4; c < series.ncols; c++)
-        if (rep_names_add(&metrics, series.header[c]) < 0) {
-          free(metrics.name);
-          goto oom;
-        }
-    rc = rep_check_list(&x, "--variants", opts->variants, &x.variants)
-         || rep_check_list(&x, "--outcomes", opts->outcomes, &x.outcomes)
-         || rep_check_list(&x, "--metrics", opts->metrics, &metrics);
-    free(metrics.name);
-    if (rc) {
-      status = TR_EUSAGE;
-      goto done;
-    }
-  }
-  x.vsel = calloc((size_t)x.variants.n + 1, 1);
-  x.osel = calloc((size_t)x.outcomes.n + 1, 1);
-  if (!x.vsel || !x.osel)
-    goto oom;
-  for (int v = 0; v < x.variants.n; v++)
-    x.vsel[v] = v == 0 || rep_in_list(opts->variants, x.variants.name[v]);
-  for (int k = 0; k < x.outcomes.n; k++)
-    x.osel[k] = rep_in_list(opts->outcomes, x.outcomes.name[k]);
-  x.shown_point = x.npoints > 1 && have_points ? rep_nearest_point(&x, &points) : 1;
-  x.points = have_points ? &points : NULL;
-  if (rep_choose_panels(&x, have_compare ? &compare : NULL))
+  if ((status = rep_scan_outcomes(&x, &t.outcomes)) != TR_OK)
     goto done;
-  x.horizon = atoi(x.ticks);
-  if (have_runs) {
-    int pc = rep_col(&runs, "point"), ec = rep_col(&runs, "end_tick");
-    for (size_t r = 0; pc >= 0 && ec >= 0 && r < runs.nrows; r++)
-      if (atoi(rep_cell(&runs, r, pc)) == x.shown_point && atoi(rep_cell(&runs, r, ec)) > x.horizon)
-        x.horizon = atoi(rep_cell(&runs, r, ec));
-  }
-  if (x.horizon < 0 || x.horizon > 10000000) {
-    diag_error(d, path, 0, 0, "settings.ticks is not a horizon this report can draw");
-    status = 1;
+  status = TR_EOUTPUT;
+  if (rep_load_tables(outdir, &t, d))
     goto done;
-  }
-
+  if ((status = rep_choose(&x, opts, &t, path)) != TR_OK)
+    goto done;
+  status = TR_EOUTPUT;
   gnuplot = rep_which("gnuplot");
   if (!gnuplot) {
     diag_error(d, NULL, 0, 0, "gnuplot not found on PATH: install it (Debian: "
                "apt-get install gnuplot-nox; 'make deps' does) to draw the report");
     goto done;
   }
-
-  /* OUTDIR/report/ and a private temporary folder inside it. */
-  if (asprintf(&x.reportdir, "%s/report", outdir) < 0
-      || asprintf(&x.tmpdir, "%s/report/.tmp-XXXXXX", outdir) < 0) {
-    x.reportdir = x.tmpdir = NULL;
-    goto oom;
-  }
-  if (mkdir(x.reportdir, 0777) != 0 && errno != EEXIST) {
-    diag_error(d, x.reportdir, 0, 0, "cannot create: %s", strerror(errno));
-    goto done;
-  }
-  if (lstat(x.reportdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    /* a symbolic link would send the charts, and the removal of old ones,
-    ** into another folder */
-    diag_error(d, x.reportdir, 0, 0, "is %s where the report keeps its own folder; remove it",
-               S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
-    goto done;
-  }
-  if (!mkdtemp(x.tmpdir)) {
-    diag_error(d, x.reportdir, 0, 0, "cannot write: %s", strerror(errno));
-    free(x.tmpdir);
-    x.tmpdir = NULL;
-    goto done;
-  }
-
-  if (have_series == 1
-      && rep_series_from_summary(&x, &series, have_finals ? &finals : NULL, &sum))
-    goto done;
-  if (have_series == 2 && rep_series_from_runs(&x, &series, &sum))
-    goto done;
-  if ((have_runs && rep_incidence_chart(&x, &runs))
-      || rep_outcome_chart(&x, &outcomes)
-      || (have_compare && rep_compare_charts(&x, &compare))
-      || (have_series && rep_metric_charts(&x, &sum))
-      || (x.npoints > 1 && have_points
-          && rep_sweep_charts(&x, &points, &outcomes, have_finals ? &finals : NULL))
-      || (have_sensitivity && rep_tornado_charts(&x, &sensitivity))
-      || rep_write_driver(&x) || rep_gnuplot(&x, gnuplot)
-      || rep_write_page(&x, &outcomes, have_compare ? &compare : NULL, have_series,
-                        have_sensitivity, have_runs))
-    goto done;
-
-  /* Every chart is drawn: move them into place, the page last. */
-  rep_remove_old_charts(x.reportdir);
-  for (int i = 0; i < x.ncharts; i++) {
-    static const char *const exts[] = {".svg", ".png", ".pdf", ".dat", ".gp"};
-    const int on[] = {x.opts.svg, x.opts.png, x.opts.pdf, 1, 1};
-    for (int e = 0; e < 5; e++) {
-      char name[96];
-      if (!on[e])
-        continue;
-      snprintf(name, sizeof name, "%s%s", x.charts[i].stem, exts[e]);
-      if (rep_move(&x, name))
-        goto done;
-    }
-  }
-  if (rep_move(&x, "index.html"))
+  if (rep_make_folders(&x) || rep_draw(&x, &t, &sum, gnuplot) || rep_install(&x))
     goto done;
   status = TR_OK;
-  goto done;
-
-oom:
-  diag_error(d, NULL, 0, 0, "out of memory");
 done:
-  if (x.tmpdir)
-    fs_remove_tree(x.tmpdir);
-  for (int i = 0; i < x.ncharts; i++) {
-    free(x.charts[i].title);
-    free(x.charts[i].caption);
-  }
-  free(x.charts);
-  free(x.variants.name);
-  free(x.outcomes.name);
-  free(x.vsel);
-  free(x.osel);
-  free(x.panel);
-  free(x.panel_of);
-  free(x.reportdir);
-  free(x.tmpdir);
+  rep_ctx_free(&x);
   free(gnuplot);
-  free(x.scenario_id);
-  free(x.scenario_path);
-  free(x.runs);
-  free(x.ticks);
-  free(x.seed);
-  free(x.quantiles);
-  free(x.title);
-  free(x.description);
-  free(x.tick_unit);
-  free(x.sweep_method);
-  free(x.sweep_written);
-  rep_list_free(&x.vinfo);
-  rep_list_free(&x.minfo);
-  rep_list_free(&x.oinfo);
-  rep_list_free(&x.sinfo);
   rep_series_free(&sum);
-  rep_csv_free(&outcomes);
-  rep_csv_free(&series);
-  rep_csv_free(&compare);
-  rep_csv_free(&sensitivity);
-  rep_csv_free(&runs);
-  rep_csv_free(&points);
-  rep_csv_free(&finals);
+  rep_tables_free(&t);
   return status;
 }
 

@@ -229,75 +229,58 @@ static int stats_negligible(const gsl_vector *r, double scale)
   return sqrt(ss / (double)r->size) <= 1e-9 * (scale > 0 ? scale : 1);
 }
 
-int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
-                      double *src, double *prcc)
+/* SRC: regress standardised y on the standardised active paths. Both are
+** centred, so the fit needs no intercept. 0, or -1 (out of memory, or the
+** fit failed). column: n doubles of scratch. */
+static int stats_src(const double *x, size_t n, size_t k, const double *y, const size_t *active,
+                     size_t ka, double ymean, double ysd, double *column, double *src)
 {
-  size_t *active = malloc((k ? k : 1) * sizeof *active), ka = 0;
-  double *column = malloc((n ? n : 1) * sizeof *column);
-  double *ranks = malloc(((k + 1) * n + 1) * sizeof *ranks); /* k cols, then y */
-  gsl_matrix *xs = NULL, *z = NULL;
-  gsl_vector *ys = NULL, *coef = NULL, *target = NULL, *rx = NULL, *ry = NULL;
-  double ymean, ysd;
-  int rc = -1;
-
-  for (size_t j = 0; j < k; j++)
-    src[j] = prcc[j] = NAN;
-  if (!active || !column || !ranks)
-    goto done;
-
-  /* Paths that do not vary over the points have no coefficient. */
-  for (size_t j = 0; j < k; j++) {
-    for (size_t i = 0; i < n; i++)
-      column[i] = x[i * k + j];
-    if (n >= 2 && gsl_stats_sd(column, 1, n) > 0)
-      active[ka++] = j;
-  }
-  rc = 0;
-  if (n < 2)
-    goto done;
-  ymean = gsl_stats_mean(y, 1, n);
-  ysd = gsl_stats_sd_m(y, 1, n, ymean);
-  if (ka == 0 || n < ka + 2 || !(ysd > 0) || !isfinite(ysd))
-    goto done;
-  rc = -1;
-
-  /* SRC: regress standardised y on the standardised paths. Both are
-  ** centred, so the fit needs no intercept. */
-  xs = gsl_matrix_alloc(n, ka);
-  ys = gsl_vector_alloc(n);
-  coef = gsl_vector_alloc(ka);
-  {
-    gsl_matrix *cov = gsl_matrix_alloc(ka, ka);
-    gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(n, ka);
-    double chisq;
-    int fit = -1;
-    if (xs && ys && coef && cov && ws) {
-      for (size_t a = 0; a < ka; a++) {
-        double mean, sd;
-        for (size_t i = 0; i < n; i++)
-          column[i] = x[i * k + active[a]];
-        mean = gsl_stats_mean(column, 1, n);
-        sd = gsl_stats_sd_m(column, 1, n, mean);
-        for (size_t i = 0; i < n; i++)
-          gsl_matrix_set(xs, i, a, (column[i] - mean) / sd);
-      }
+  gsl_matrix *xs = gsl_matrix_alloc(n, ka);
+  gsl_vector *ys = gsl_vector_alloc(n);
+  gsl_vector *coef = gsl_vector_alloc(ka);
+  gsl_matrix *cov = gsl_matrix_alloc(ka, ka);
+  gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc(n, ka);
+  double chisq;
+  int fit = -1;
+  if (xs && ys && coef && cov && ws) {
+    for (size_t a = 0; a < ka; a++) {
+      double mean, sd;
       for (size_t i = 0; i < n; i++)
-        gsl_vector_set(ys, i, (y[i] - ymean) / ysd);
-      fit = gsl_multifit_linear(xs, ys, coef, cov, &chisq, ws);
+        column[i] = x[i * k + active[a]];
+      mean = gsl_stats_mean(column, 1, n);
+      sd = gsl_stats_sd_m(column, 1, n, mean);
+      for (size_t i = 0; i < n; i++)
+        gsl_matrix_set(xs, i, a, (column[i] - mean) / sd);
     }
-    if (cov)
-      gsl_matrix_free(cov);
-    if (ws)
-      gsl_multifit_linear_free(ws);
-    if (fit != 0)
-      goto done;
+    for (size_t i = 0; i < n; i++)
+      gsl_vector_set(ys, i, (y[i] - ymean) / ysd);
+    fit = gsl_multifit_linear(xs, ys, coef, cov, &chisq, ws);
+  }
+  if (fit == 0)
     for (size_t a = 0; a < ka; a++)
       src[active[a]] = gsl_vector_get(coef, a);
-  }
+  if (cov) gsl_matrix_free(cov);
+  if (ws) gsl_multifit_linear_free(ws);
+  if (xs) gsl_matrix_free(xs);
+  if (ys) gsl_vector_free(ys);
+  if (coef) gsl_vector_free(coef);
+  return fit == 0 ? 0 : -1;
+}
 
-  /* PRCC: rank-transform every active path and y; for each path, the
-  ** correlation of the residuals of its ranks and of y's ranks, each
-  ** regressed (with an intercept) on the ranks of the other paths. */
+/* PRCC: rank-transform every active path and y; for each path, the
+** correlation of the residuals of its ranks and of y's ranks, each
+** regressed (with an intercept) on the ranks of the other paths. 0, or -1
+** (out of memory). column: n doubles of scratch. */
+static int stats_prcc(const double *x, size_t n, size_t k, const double *y, const size_t *active,
+                      size_t ka, double *column, double *prcc)
+{
+  double *ranks = malloc(((k + 1) * n + 1) * sizeof *ranks); /* ka cols, then y */
+  gsl_matrix *z = NULL;
+  gsl_vector *target = NULL, *rx = NULL, *ry = NULL;
+  int rc = -1;
+
+  if (!ranks)
+    goto done;
   for (size_t a = 0; a < ka; a++) {
     for (size_t i = 0; i < n; i++)
       column[i] = x[i * k + active[a]];
@@ -335,18 +318,48 @@ int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
                                             ry->data, ry->stride, n);
   }
   rc = 0;
+done:
+  free(ranks);
+  if (z) gsl_matrix_free(z);
+  if (target) gsl_vector_free(target);
+  if (rx) gsl_vector_free(rx);
+  if (ry) gsl_vector_free(ry);
+  return rc;
+}
+
+int stats_sensitivity(const double *x, size_t n, size_t k, const double *y,
+                      double *src, double *prcc)
+{
+  size_t *active = malloc((k ? k : 1) * sizeof *active), ka = 0;
+  double *column = malloc((n ? n : 1) * sizeof *column);
+  double ymean, ysd;
+  int rc = -1;
+
+  for (size_t j = 0; j < k; j++)
+    src[j] = prcc[j] = NAN;
+  if (!active || !column)
+    goto done;
+
+  /* Paths that do not vary over the points have no coefficient. */
+  for (size_t j = 0; j < k; j++) {
+    for (size_t i = 0; i < n; i++)
+      column[i] = x[i * k + j];
+    if (n >= 2 && gsl_stats_sd(column, 1, n) > 0)
+      active[ka++] = j;
+  }
+  rc = 0;
+  if (n < 2)
+    goto done;
+  ymean = gsl_stats_mean(y, 1, n);
+  ysd = gsl_stats_sd_m(y, 1, n, ymean);
+  if (ka == 0 || n < ka + 2 || !(ysd > 0) || !isfinite(ysd))
+    goto done;
+  rc = stats_src(x, n, k, y, active, ka, ymean, ysd, column, src) == 0
+       && stats_prcc(x, n, k, y, active, ka, column, prcc) == 0 ? 0 : -1;
 
 done:
   free(active);
   free(column);
-  free(ranks);
-  if (xs) gsl_matrix_free(xs);
-  if (z) gsl_matrix_free(z);
-  if (ys) gsl_vector_free(ys);
-  if (coef) gsl_vector_free(coef);
-  if (target) gsl_vector_free(target);
-  if (rx) gsl_vector_free(rx);
-  if (ry) gsl_vector_free(ry);
   return rc;
 }
 

@@ -1371,29 +1371,20 @@ static int out_manifest_composed(yaml_emitter_t *em, const tr_scenario *sc)
       || out_manifest_file(em, "variants_file", sc->variants_file);
 }
 
-static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
+/* command: the command line, word by word. */
+static int out_yaml_command(const tr_options *opts, yaml_emitter_t *em)
 {
-  static const char *const series_names[] = {"summary", "all", "none"};
-  const tr_scenario *sc = o->spec.sc;
-  const tr_options *opts = o->spec.opts;
-  char started[40], finished[40];
-  int series = opts->series >= 0 && opts->series <= SERIES_NONE
-               ? opts->series : SERIES_SUMMARY;
-
-  out_iso_time(started, sizeof started, o->started);
-  out_iso_time(finished, sizeof finished, time(NULL));
-
-  if (out_yaml_map(em, 1)
-      || out_yaml_kv(em, "tool", "tightrope")
-      || out_yaml_kv(em, "version", TR_VERSION)
-      || out_yaml_str(em, "command") || out_yaml_seq(em, 1, 1))
+  if (out_yaml_str(em, "command") || out_yaml_seq(em, 1, 1))
     return -1;
   for (int i = 0; i < opts->argc; i++)
     if (out_yaml_str(em, opts->argv[i]))
       return -1;
-  if (out_yaml_seq(em, 0, 0))
-    return -1;
+  return out_yaml_seq(em, 0, 0);
+}
 
+/* scenario: its path, id, title, SHA-256 and the files it is composed of. */
+static int out_yaml_scenario(const tr_scenario *sc, yaml_emitter_t *em)
+{
   char *abspath = realpath(sc->path, NULL);   /* replay finds it from anywhere */
   int bad = out_yaml_str(em, "scenario") || out_yaml_map(em, 1)
       || out_yaml_kv(em, "path", sc->path)
@@ -1407,9 +1398,32 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
       || out_manifest_composed(em, sc)
       || out_yaml_map(em, 0);
   free(abspath);
-  if (bad)
-    return -1;
+  return bad ? -1 : 0;
+}
 
+/* settings.precision: the rule of run until precise, and what it reached
+** (docs/output-files.md). */
+static int out_yaml_precision(const tr_options *opts, yaml_emitter_t *em)
+{
+  return out_yaml_str(em, "precision") || out_yaml_map(em, 1)
+         || out_yaml_kv(em, "rule", "batches of `batch` runs until every outcome share of "
+                        "every variant and point has a 95% Clopper-Pearson half-width <= "
+                        "half_width, at most `ceiling` runs")
+         || out_yaml_str(em, "half_width") || out_yaml_num(em, opts->precision)
+         || out_yaml_str(em, "batch") || out_yaml_int(em, opts->batch)
+         || out_yaml_str(em, "ceiling") || out_yaml_int(em, opts->precision_ceiling)
+         || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
+         || out_yaml_str(em, "reached")
+         || out_yaml_plain(em, opts->precision_reached ? "true" : "false")
+         || out_yaml_str(em, "widest_half_width") || out_yaml_num(em, opts->precision_widest)
+         || out_yaml_map(em, 0) ? -1 : 0;
+}
+
+/* settings: what the experiment was run with. */
+static int out_yaml_settings(tr_output *o, int series, yaml_emitter_t *em)
+{
+  static const char *const series_names[] = {"summary", "all", "none"};
+  const tr_options *opts = o->spec.opts;
   if (out_yaml_str(em, "settings") || out_yaml_map(em, 1)
       || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
       || out_yaml_str(em, "ticks") || out_yaml_int(em, opts->ticks)
@@ -1449,30 +1463,15 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
                      series != SERIES_SUMMARY ? "none"
                      : o->streaming ? "p2-approximate (runs > 10000)" : "exact"))
     return -1;
-  /* Run until precise: the rule, and what it reached (docs/output-files.md). */
-  if (opts->precision > 0
-      && (out_yaml_str(em, "precision") || out_yaml_map(em, 1)
-          || out_yaml_kv(em, "rule", "batches of `batch` runs until every outcome share of "
-                         "every variant and point has a 95% Clopper-Pearson half-width <= "
-                         "half_width, at most `ceiling` runs")
-          || out_yaml_str(em, "half_width") || out_yaml_num(em, opts->precision)
-          || out_yaml_str(em, "batch") || out_yaml_int(em, opts->batch)
-          || out_yaml_str(em, "ceiling") || out_yaml_int(em, opts->precision_ceiling)
-          || out_yaml_str(em, "runs") || out_yaml_int(em, opts->runs)
-          || out_yaml_str(em, "reached")
-          || out_yaml_plain(em, opts->precision_reached ? "true" : "false")
-          || out_yaml_str(em, "widest_half_width") || out_yaml_num(em, opts->precision_widest)
-          || out_yaml_map(em, 0)))
+  if (opts->precision > 0 && out_yaml_precision(opts, em))
     return -1;
-  if (out_yaml_map(em, 0))
-    return -1;
+  return out_yaml_map(em, 0);
+}
 
-  if (out_yaml_kv(em, "seeds",
-        "run r of every variant and point uses the seed rng_run_seed(master, r), "
-        "derived from the master seed and the run index alone (common random "
-        "numbers: variants and points compare paired by run index)"))
-    return -1;
-
+/* variants: each one's name, description and changes. */
+static int out_yaml_variants(tr_output *o, yaml_emitter_t *em)
+{
+  const tr_scenario *sc = o->spec.sc;
   if (out_yaml_str(em, "variants") || out_yaml_seq(em, 1, 0))
     return -1;
   for (int v = 0; v < o->spec.nvariants; v++) {
@@ -1505,9 +1504,12 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
     if (out_yaml_map(em, 0))
       return -1;
   }
-  if (out_yaml_seq(em, 0, 0) || out_yaml_report_labels(o, em))
-    return -1;
+  return out_yaml_seq(em, 0, 0);
+}
 
+/* files: the result files, and each one's size and SHA-256. */
+static int out_yaml_files(tr_output *o, yaml_emitter_t *em)
+{
   if (o->spec.opts->keep_going
       && (out_yaml_str(em, "failed_runs") || out_yaml_int(em, o->nfailed)))
     return -1;
@@ -1538,8 +1540,34 @@ static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
         || out_yaml_kv(em, "sha256", hex) || out_yaml_map(em, 0))
       return -1;
   }
-  if (out_yaml_map(em, 0)
-      || out_yaml_kv(em, "started", started)
+  return out_yaml_map(em, 0);
+}
+
+/* The manifest's body, key by key in the order docs/output-files.md lists. */
+static int out_yaml_body(tr_output *o, yaml_emitter_t *em)
+{
+  const tr_options *opts = o->spec.opts;
+  char started[40], finished[40];
+  int series = opts->series >= 0 && opts->series <= SERIES_NONE
+               ? opts->series : SERIES_SUMMARY;
+
+  out_iso_time(started, sizeof started, o->started);
+  out_iso_time(finished, sizeof finished, time(NULL));
+  if (out_yaml_map(em, 1)
+      || out_yaml_kv(em, "tool", "tightrope")
+      || out_yaml_kv(em, "version", TR_VERSION)
+      || out_yaml_command(opts, em)
+      || out_yaml_scenario(o->spec.sc, em)
+      || out_yaml_settings(o, series, em))
+    return -1;
+  if (out_yaml_kv(em, "seeds",
+        "run r of every variant and point uses the seed rng_run_seed(master, r), "
+        "derived from the master seed and the run index alone (common random "
+        "numbers: variants and points compare paired by run index)"))
+    return -1;
+  if (out_yaml_variants(o, em) || out_yaml_report_labels(o, em) || out_yaml_files(o, em))
+    return -1;
+  if (out_yaml_kv(em, "started", started)
       || out_yaml_kv(em, "finished", finished)
       || out_yaml_map(em, 0))
     return -1;

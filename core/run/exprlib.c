@@ -19,6 +19,7 @@
 #include "run/results.h"
 #include "run/sandbox.h"
 #include "run/lua.h"
+#include "run/registry.h"
 
 /* The values of a source into a new userdata array (pushed, so the
 ** collector owns it on error): list of views + attr name, or list of
@@ -155,7 +156,7 @@ void exprlib_register(lua_State *L, int env) {
     lua_pushcfunction(L, fns[i].fn);
     lua_setfield(L, env, fns[i].name);
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   int t = lua_gettop(L);
   static const char *const base[] = {"ipairs", "pairs", "select", "type", "tostring",
                                      "tonumber", NULL};

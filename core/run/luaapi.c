@@ -32,6 +32,7 @@
 #include "run/world.h"
 #include "run/sandbox.h"
 #include "run/lua.h"
+#include "run/registry.h"
 #include "run/watchdog.h"
 
 enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
@@ -39,29 +40,6 @@ enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
 ** of view_key, for the message about an unknown name; views themselves are
 ** recognised by their address (the C map below): no table can pass for one. */
 static const char view_key = 0;
-
-/* Registry tables, by name. */
-#define R_VIEWS    "tr.views"      /* actor index + 1 -> view */
-#define R_RELVIEWS "tr.relviews"   /* relation index + 1 -> view */
-#define R_VALS     "tr.vals"       /* actor index + 1 -> its value table */
-#define R_SLOTVALS "tr.slotvals"   /* slot + 1 -> value table holding it */
-#define R_SLOTKEYS "tr.slotkeys"   /* slot + 1 -> attribute name */
-#define R_IDS      "tr.ids"        /* actor id -> actor index */
-#define R_WORLD    "tr.world"      /* the world userdata */
-#define R_ACTIONS  "tr.actions"    /* action name -> action index */
-#define R_EXPRENV  "tr.exprenv"    /* raw table behind the expression env */
-#define R_POLICY   "tr.policy"     /* actor index + 1 -> policy factory */
-#define R_ACTFAC   "tr.actfac"     /* action index + 1 -> action factory */
-#define R_EVFAC    "tr.evfac"      /* event index + 1 -> event snippet */
-#define R_METRICS  "tr.metrics"    /* metric index + 1 -> function */
-#define R_OUTCOMES "tr.outcomes"   /* outcome index + 1 -> function */
-#define R_WHEN     "tr.when"       /* event index + 1 -> function */
-#define R_DECIDE   "tr.decide"     /* per run: actor index + 1 -> decide */
-#define R_INIT     "tr.init"       /* per run: actor index + 1 -> init */
-#define R_APPLY    "tr.apply"      /* per run: action index + 1 -> apply */
-#define R_ARGS     "tr.args"       /* per tick: queue index + 1 -> args */
-#define R_PATHS    "tr.paths"      /* path text -> slot */
-#define R_HELPFAC  "tr.helpfac"    /* the helpers file's factory, or nil */
 
 /* Views by address: an open-addressing table from the address of each
 ** view table (Lua never moves objects, and views live as long as the state)
@@ -325,7 +303,6 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
 ** kind and indices, and per attribute name, the items' slots. */
 static const char list_key = 0;    /* metatable: the list_desc userdata */
 static const char slots_key = 0;   /* metatable: attribute name -> slots userdata (or false) */
-#define R_LISTS "tr.lists"         /* key -> cached list */
 
 typedef struct list_desc { int kind, n; int idx[]; } list_desc;
 
@@ -965,46 +942,52 @@ static int compile_expr(lua_State *L, int env, const char *what, const char *exp
 
 typedef struct { tr_diag *d; int errors; } build_ctx;
 
-/* Builds views, the world, the expression environment and compiles every
-** chunk. Runs inside lua_pcall (arg 1: build_ctx). */
-static int build_state(lua_State *L) {
-  build_ctx *bc = lua_touserdata(L, 1);
-  tr_lua *lx = TR_LX(L);
-  const tr_scenario *sc = lx->sc;
-  tr_diag *d = bc->d;
+/* The stack places of build_state's tables, filled stage by stage. */
+typedef struct build_places {
+  int views, relviews, ids, actions, args, paths, valstab, vals_mt, view_mt, slotvals, slotkeys;
+  int world, exprraw, exprenv, policy, actfac, metrics, outcomes, when, evfac;
+} build_places;
 
-  /* Metatables and tables, at fixed stack places. */
-  lua_newtable(L); int views = lua_gettop(L);
-  lua_newtable(L); int relviews = lua_gettop(L);
-  lua_newtable(L); int ids = lua_gettop(L);
-  lua_newtable(L); int actions = lua_gettop(L);
-  lua_newtable(L); int args = lua_gettop(L);
-  lua_newtable(L); int paths = lua_gettop(L);
+/* The tables of views, ids, actions, args and paths, and the views'
+** shared metatables, at fixed stack places. */
+static void build_tables(lua_State *L, const tr_scenario *sc, build_places *p) {
+  lua_newtable(L); p->views = lua_gettop(L);
+  lua_newtable(L); p->relviews = lua_gettop(L);
+  lua_newtable(L); p->ids = lua_gettop(L);
+  lua_newtable(L); p->actions = lua_gettop(L);
+  lua_newtable(L); p->args = lua_gettop(L);
+  lua_newtable(L); p->paths = lua_gettop(L);
 
-  lua_newtable(L); int valstab = lua_gettop(L);
-  lua_createtable(L, 0, 1); int vals_mt = lua_gettop(L);
+  lua_newtable(L); p->valstab = lua_gettop(L);
+  lua_createtable(L, 0, 1); int vals_mt = p->vals_mt = lua_gettop(L);
   lua_pushcfunction(L, view_missing);
   lua_setfield(L, vals_mt, "__index");
-  lua_createtable(L, 0, 5); int view_mt = lua_gettop(L);   /* the shared entries */
+  lua_createtable(L, 0, 5); int view_mt = p->view_mt = lua_gettop(L);   /* the shared entries */
   lua_pushcfunction(L, view_newindex); lua_setfield(L, view_mt, "__newindex");
   lua_pushcfunction(L, view_tostring); lua_setfield(L, view_mt, "__tostring");
   lua_pushcfunction(L, view_pairs); lua_setfield(L, view_mt, "__pairs");
   lua_pushboolean(L, 0); lua_setfield(L, view_mt, "__metatable");
   lua_pushboolean(L, 1); lua_setfield(L, view_mt, "__tr_readonly");
-  lua_createtable(L, sc->nslots, 0); int slotvals = lua_gettop(L);
-  lua_createtable(L, sc->nslots, 0); int slotkeys = lua_gettop(L);
-
+  lua_createtable(L, sc->nslots, 0); p->slotvals = lua_gettop(L);
+  lua_createtable(L, sc->nslots, 0); p->slotkeys = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     lua_pushinteger(L, i);
-    lua_setfield(L, actions, sc->actions[i].name);
+    lua_setfield(L, p->actions, sc->actions[i].name);
   }
+}
+
+/* A view of every actor (with its me:act) and of every relation. */
+static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
+  const tr_scenario *sc = lx->sc;
+  int views = p->views, relviews = p->relviews, ids = p->ids, valstab = p->valstab;
+  int slotvals = p->slotvals, slotkeys = p->slotkeys, vals_mt = p->vals_mt, view_mt = p->view_mt;
   unsigned nv = 16;
   while (nv < 2u * (unsigned)(sc->nactors + sc->nrels)) nv *= 2;
   lx->vmap = calloc(nv, sizeof *lx->vmap);
-  if (!lx->vmap) return luaL_error(L, "out of memory");
+  if (!lx->vmap) luaL_error(L, "out of memory");
   lx->vmask = nv - 1;
-  lua_pushvalue(L, actions);
-  lua_pushvalue(L, args);
+  lua_pushvalue(L, p->actions);
+  lua_pushvalue(L, p->args);
   lua_pushcclosure(L, act, 2);
   int actfn = lua_gettop(L);
 
@@ -1031,8 +1014,10 @@ static int build_state(lua_State *L) {
     lua_rawseti(L, relviews, r + 1);
     lua_pop(L, 1);
   }
+}
 
-  /* The world object. */
+/* The world object: its methods, read-only. */
+static void build_world(lua_State *L, build_places *p) {
   static const struct { const char *name; lua_CFunction fn; int up; } wm[] = {
     {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
     {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
@@ -1042,14 +1027,14 @@ static int build_state(lua_State *L) {
   lua_newtable(L); int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
     int up = wm[i].up;
-    if (up == 1) lua_pushvalue(L, views);
-    else if (up == 2) lua_pushvalue(L, relviews);
-    else if (up == 3) lua_pushvalue(L, paths);
+    if (up == 1) lua_pushvalue(L, p->views);
+    else if (up == 2) lua_pushvalue(L, p->relviews);
+    else if (up == 3) lua_pushvalue(L, p->paths);
     lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
     lua_setfield(L, methods, wm[i].name);
   }
   lua_newuserdatauv(L, 1, 0);
-  int world = lua_gettop(L);
+  int world = p->world = lua_gettop(L);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, methods);
   lua_pushcclosure(L, world_index, 1);
@@ -1059,16 +1044,18 @@ static int build_state(lua_State *L) {
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, world);
+}
 
-  /* The expression environment: ids, rel, tick, ticks, world, math and the
-  ** aggregates, read-only (tick and ticks are updated by the engine). */
+/* The expression environment: ids, rel, tick, ticks, world, math and the
+** aggregates, read-only (tick and ticks are updated by the engine). */
+static void build_exprenv(lua_State *L, const tr_scenario *sc, build_places *p) {
   lua_createtable(L, 0, sc->nactors + 12);
-  int exprraw = lua_gettop(L);
+  int exprraw = p->exprraw = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
-    lua_rawgeti(L, views, a + 1);
+    lua_rawgeti(L, p->views, a + 1);
     lua_setfield(L, exprraw, sc->actors[a].id);
   }
-  lua_pushvalue(L, relviews);
+  lua_pushvalue(L, p->relviews);
   lua_pushcclosure(L, f_rel, 1);
   lua_setfield(L, exprraw, "rel");
   static const struct { const char *name; lua_CFunction fn; } aggs[] = {
@@ -1078,11 +1065,11 @@ static int build_state(lua_State *L) {
     lua_setfield(L, exprraw, aggs[i].name);
   }
   exprlib_register(L, exprraw);
-  lua_pushvalue(L, world);
+  lua_pushvalue(L, p->world);
   lua_setfield(L, exprraw, "world");
   lua_pushinteger(L, 0); lua_setfield(L, exprraw, "tick");
   lua_pushinteger(L, sc->ticks); lua_setfield(L, exprraw, "ticks");
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   lua_getfield(L, -1, "math");
   lua_createtable(L, 0, 32);           /* expressions draw nothing: no random */
   lua_pushnil(L);
@@ -1099,10 +1086,14 @@ static int build_state(lua_State *L) {
   lua_pop(L, 1);
   lua_pushvalue(L, exprraw);
   sandbox_readonly(L);
-  int exprenv = lua_gettop(L);
+  p->exprenv = lua_gettop(L);
+}
 
-  /* Compile: policies (one factory per script file), actions, expressions. */
-  lua_newtable(L); int policy = lua_gettop(L);
+/* Compile the scripts: policies (one factory per script file), the helpers
+** file, actions. */
+static void compile_scripts(lua_State *L, const tr_scenario *sc, build_ctx *bc, build_places *p) {
+  tr_diag *d = bc->d;
+  lua_newtable(L); int policy = p->policy = lua_gettop(L);
   lua_newtable(L); int byfile = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
     const tr_actordecl *ad = &sc->actors[a];
@@ -1125,7 +1116,7 @@ static int build_state(lua_State *L) {
       lua_setfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
     }
   }
-  lua_newtable(L); int actfac = lua_gettop(L);
+  lua_newtable(L); int actfac = p->actfac = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     const tr_actiondecl *ac = &sc->actions[i];
     if (!ac->script) continue;
@@ -1135,7 +1126,13 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, actfac, i + 1);
   }
-  lua_newtable(L); int metrics = lua_gettop(L);
+}
+
+/* Compile the expressions: metrics, outcomes, events' `when` and `lua`. */
+static void compile_exprs(lua_State *L, const tr_scenario *sc, build_ctx *bc, build_places *p) {
+  tr_diag *d = bc->d;
+  int exprenv = p->exprenv;
+  lua_newtable(L); int metrics = p->metrics = lua_gettop(L);
   char what[256];
   for (int i = 0; i < sc->nmetrics; i++) {
     snprintf(what, sizeof what, "metric '%s'", sc->metrics[i].name);
@@ -1145,7 +1142,7 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, metrics, i + 1);
   }
-  lua_newtable(L); int outcomes = lua_gettop(L);
+  lua_newtable(L); int outcomes = p->outcomes = lua_gettop(L);
   for (int i = 0; i < sc->noutcomes; i++) {
     snprintf(what, sizeof what, "outcome '%s'", sc->outcomes[i].name);
     if (compile_expr(L, exprenv, what, sc->outcomes[i].expr, d, sc->path, sc->outcomes[i].line, sc->outcomes[i].col)) {
@@ -1154,8 +1151,8 @@ static int build_state(lua_State *L) {
     }
     lua_rawseti(L, outcomes, i + 1);
   }
-  lua_newtable(L); int when = lua_gettop(L);
-  lua_newtable(L); int evfac = lua_gettop(L);
+  lua_newtable(L); int when = p->when = lua_gettop(L);
+  lua_newtable(L); int evfac = p->evfac = lua_gettop(L);
   for (int i = 0; i < sc->nevents; i++) {
     const tr_eventdecl *ev = &sc->events[i];
     if (ev->when) {
@@ -1175,34 +1172,54 @@ static int build_state(lua_State *L) {
       }
     }
   }
+}
 
-  lua_pushvalue(L, views); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
-  lua_pushvalue(L, valstab); lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
-  lua_pushvalue(L, slotvals); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
-  lua_pushvalue(L, slotkeys); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+/* Everything built, under its name in the registry (registry.h). */
+static void register_state(lua_State *L, tr_lua *lx, const build_places *p) {
+  const tr_scenario *sc = lx->sc;
+  lua_pushvalue(L, p->views); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  lua_pushvalue(L, p->valstab); lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
+  lua_pushvalue(L, p->slotvals); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_pushvalue(L, p->slotkeys); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
   for (int i = 0; i < sc->nslots; i++) {   /* anchored in slotkeys */
-    lua_rawgeti(L, slotkeys, i + 1);
+    lua_rawgeti(L, p->slotkeys, i + 1);
     lx->slot_names[i] = lua_tostring(L, -1);
     lua_pop(L, 1);
   }
-  lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
-  lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
-  lua_pushvalue(L, ids); lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
-  lua_pushvalue(L, actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
-  lua_pushvalue(L, args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
-  lua_pushvalue(L, paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
+  lua_pushvalue(L, p->relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  lua_pushvalue(L, p->ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_pushvalue(L, p->ids); lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, p->world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
+  lua_pushvalue(L, p->actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
+  lua_pushvalue(L, p->args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
+  lua_pushvalue(L, p->paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
-  lua_pushvalue(L, exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
-  lua_pushvalue(L, policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
-  lua_pushvalue(L, actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
-  lua_pushvalue(L, evfac); lua_setfield(L, LUA_REGISTRYINDEX, R_EVFAC);
-  lua_pushvalue(L, metrics); lua_setfield(L, LUA_REGISTRYINDEX, R_METRICS);
-  lua_pushvalue(L, outcomes); lua_setfield(L, LUA_REGISTRYINDEX, R_OUTCOMES);
-  lua_pushvalue(L, when); lua_setfield(L, LUA_REGISTRYINDEX, R_WHEN);
+  lua_pushvalue(L, p->exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_pushvalue(L, p->policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
+  lua_pushvalue(L, p->actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
+  lua_pushvalue(L, p->evfac); lua_setfield(L, LUA_REGISTRYINDEX, R_EVFAC);
+  lua_pushvalue(L, p->metrics); lua_setfield(L, LUA_REGISTRYINDEX, R_METRICS);
+  lua_pushvalue(L, p->outcomes); lua_setfield(L, LUA_REGISTRYINDEX, R_OUTCOMES);
+  lua_pushvalue(L, p->when); lua_setfield(L, LUA_REGISTRYINDEX, R_WHEN);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_INIT);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_APPLY);
+}
+
+/* Builds views, the world, the expression environment and compiles every
+** chunk, then registers them. Runs inside lua_pcall (arg 1: build_ctx). */
+static int build_state(lua_State *L) {
+  build_ctx *bc = lua_touserdata(L, 1);
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  build_places p;
+  build_tables(L, sc, &p);
+  build_views(L, lx, &p);
+  build_world(L, &p);
+  build_exprenv(L, sc, &p);
+  compile_scripts(L, sc, bc, &p);
+  compile_exprs(L, sc, bc, &p);
+  register_state(L, lx, &p);
   build_params(L, lx, NULL);
   return 0;
 }
@@ -1311,7 +1328,7 @@ static int run_globals_pairs(lua_State *L) {
 ** default environment of load() are an empty table reading through to g,
 ** whose writes go to g except for the fixed names; rawset refuses it. */
 static void guard_run_globals(lua_State *L, int g) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   int tpl = lua_gettop(L);
   lua_newtable(L);                                  /* the guard */
   lua_createtable(L, 0, 5);
@@ -1332,7 +1349,7 @@ static void guard_run_globals(lua_State *L, int g) {
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_setfield(L, g, "_G");
-  lua_setfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  lua_setfield(L, LUA_REGISTRYINDEX, R_RUNGLOBALS);
   lua_pop(L, 1);
 }
 
@@ -1403,7 +1420,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   guard_run_globals(L, g);
   lua_createtable(L, 0, 2);             /* metatable {__index = env_index} */
   lua_pushvalue(L, g);
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   lua_pushcclosure(L, env_index, 2);
   lua_setfield(L, -2, "__index");
   int envmt = lua_gettop(L);
@@ -1488,7 +1505,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
       lua_pop(L, 1);
     }
     lua_pushvalue(L, evenv);
-    lua_setfield(L, LUA_REGISTRYINDEX, "tr.evenv");
+    lua_setfield(L, LUA_REGISTRYINDEX, R_EVENV);
   }
   lua_settop(L, top);
 }

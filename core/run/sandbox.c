@@ -49,6 +49,7 @@
 #include "run/sandbox.h"
 #include "run/lua.h"
 #include "run/watchdog.h"
+#include "run/registry.h"
 
 #define HOOK_STEP 1000       /* instructions between two count-hook calls */
 /* One C library call may do at most this much charged work, whatever the
@@ -417,7 +418,7 @@ static int sbx_load(lua_State *L) {
     return 2;
   }
   if (has_env) lua_pushvalue(L, 4);
-  else lua_getfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  else lua_getfield(L, LUA_REGISTRYINDEX, R_RUNGLOBALS);
   if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
   return 1;
 }
@@ -1289,7 +1290,7 @@ static int build_template(lua_State *L) {
   }
   luaL_newlib(L, rng_funcs);
   lua_setfield(L, t, "rng");
-  lua_setfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_setfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
 
   /* Empty the real global table: nothing reaches io, os, package, debug. */
   lua_newtable(L);
@@ -1336,7 +1337,7 @@ lua_State *sandbox_new(tr_lua *lx) {
 /* Run globals: a new table with fresh copies of every library table, so a
 ** script that changes `string.x` or `math.floor` changes only its own run. */
 void sandbox_push_run_globals(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "tr.template");
+  lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   int t = lua_gettop(L);
   lua_createtable(L, 0, 32);
   int g = t + 1;
@@ -1359,7 +1360,7 @@ void sandbox_push_run_globals(lua_State *L) {
   lua_pushvalue(L, g);
   lua_setfield(L, g, "_G");
   lua_pushvalue(L, g);
-  lua_setfield(L, LUA_REGISTRYINDEX, "tr.runglobals");
+  lua_setfield(L, LUA_REGISTRYINDEX, R_RUNGLOBALS);
   lua_remove(L, t);
 }
 

@@ -36,10 +36,8 @@
 #include "run/world.h"
 #include "run/sandbox.h"
 #include "run/lua.h"
+#include "run/registry.h"
 
-/* Stack places inside run_body. */
-enum { S_DECIDE = 1, S_INIT, S_VIEWS, S_WORLD, S_METRICS, S_OUTCOMES,
-       S_EXPRENV, S_APPLY, S_ARGS, S_WHEN, S_EVFAC, S_RELVIEWS, S_EVENV, S_TOP = S_EVENV };
 
 void script_describe(const tr_lua *lx, char *buf, size_t size) {
   const tr_scenario *sc = lx->sc;
@@ -239,10 +237,7 @@ static int run_body(lua_State *L) {
   const tr_scenario *sc = lx->sc;
   script_begin_run(L, lx, w->inst);
   lua_settop(L, 0);
-  static const char *const places[] = {
-    "tr.decide", "tr.init", "tr.views", "tr.world", "tr.metrics", "tr.outcomes",
-    "tr.exprenv", "tr.apply", "tr.args", "tr.when", "tr.evfac", "tr.relviews", "tr.evenv"};
-  for (int i = 0; i < S_TOP; i++) lua_getfield(L, LUA_REGISTRYINDEX, places[i]);
+  for (int i = S_DECIDE; i <= S_TOP; i++) lua_getfield(L, LUA_REGISTRYINDEX, run_places[i]);
   lua_pushinteger(L, w->ticks);
   lua_setfield(L, S_EXPRENV, "ticks");
   if (!lua_isnil(L, S_EVENV)) {
