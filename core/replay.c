@@ -113,6 +113,21 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
   }
   const tr_instance *in = &plan.inst[v * plan.npoints + point - 1];
   int status = TR_OK;
+  tr_instance drawn;      /* under --posterior: the run's particle applied */
+  memset(&drawn, 0, sizeof drawn);
+  if (opts->posterior) {
+    char perr[512] = "out of memory";
+    if (exp_instance_base(sc, opts->ticks, &drawn) ||
+        posterior_apply(sc, opts->posterior, posterior_pick(opts->posterior, opts->seed, run), in, &drawn,
+                        perr, sizeof perr)) {
+      diag_error(d, opts->posterior->file, 0, 0, "%s", perr);
+      free(drawn.init);
+      free(drawn.model);
+      exp_plan_free(&plan);
+      return TR_EINVALID;
+    }
+    in = &drawn;
+  }
   size_t nm = (size_t)sc->nmetrics;
   tr_runresult res;
   memset(&res, 0, sizeof res);
@@ -189,6 +204,8 @@ out:
   free(res.finals);
   free(res.series);
   free(res.events);
+  free(drawn.init);
+  free(drawn.model);
   exp_plan_free(&plan);
   return status;
 }
