@@ -3,7 +3,8 @@
 ** per tick the events and actions (as events.csv would list them) and the
 ** metrics (formatted as in the CSVs), then the outcome and the run's
 ** runs.csv row. Given an output folder, the scenario, seed, horizon and
-** --set overrides come from its manifest.yaml, and the row is compared with
+** --set overrides (and a --posterior file, whose particle for the run is
+** drawn again) come from its manifest.yaml, and the row is compared with
 ** the folder's runs.csv.
 **
 ** Invariant: a run is a pure function of (scenario, instance, run seed), and
