@@ -837,7 +837,6 @@ static void scan_file(const char *path, wordset *read, wordset *written) {
   fclose(f);
 }
 
-
 /* The baseline's value of a path; 0 when known. */
 static int path_base(const tr_scenario *sc, const tr_path *p, double *v) {
   switch (p->kind) {

@@ -148,9 +148,9 @@ def test_simulation_based_calibration_of_the_coin():
 
 # The flagship model itself, on a half-year horizon: Iran's support to Hamas
 # and Washington's starting patience with the Doha arrangement, seen through
-# two of doha's own metrics at the end of the run (Hamas's autonomy falls as
-# the patron's flow grows; Washington's tolerance falls from where it
-# started). docs/calibration.md, "Checked on the flagship model".
+# three of doha's own metrics at the end of the run (Hamas's autonomy falls
+# and its capability rises as the patron's flow grows; Washington's
+# tolerance falls from where it started). docs/calibration.md, "Checked on the flagship model".
 DOHA_SHORT = """
 extends: DOHA
 scenario: doha-short
@@ -212,7 +212,7 @@ def test_doha_recovers_a_known_truth():
     machine, so it cannot flake; the margin on the ratios keeps it from
     resting on one lucky draw."""
     if helpers.sanitized():
-        helpers.skip("a calibration of doha (2,500 runs) takes minutes under the sanitizers")
+        helpers.skip("a calibration of doha (about 2,400 runs) takes minutes under the sanitizers")
     truth = {"iran:hamas.support": 0.8, "us:qatar.tolerance": 0.6}
     with Case(doha_short(100, 5)) as c:
         simulate_observed(c, truth, 11)
@@ -244,7 +244,8 @@ def test_simulation_based_calibration_of_doha():
     posterior quantiles are U(0, 1). The test needs at least k truths
     inside, k the exact binomial 1% lower quantile (the largest k with
     P(X < k) <= 1%: k = 14, P(X < 14) = 0.24%), and the Kolmogorov-Smirnov
-    test of each parameter's quantiles not to reject at 0.25%. Over two
+    test of each parameter's quantiles not to reject at 0.25% (critical
+    value from the asymptotic law with Stephens' correction). Over two
     parameters the chance that a right posterior fails is at most
     2 x 0.24% + 2 x 0.25% = 0.98% (ABC's tolerance widens the posterior,
     which only raises the coverage). Seeds are fixed, so the outcome is the
