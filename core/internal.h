@@ -427,6 +427,8 @@ int scen_actor_find(const tr_scenario *sc, const char *id);
 int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out,
                     char *err, size_t errsize);
 void scen_path_free(tr_path *p);
+/* 1 when a and b name the same value (attribute slot, model key, param). */
+int scen_path_same(const tr_path *a, const tr_path *b);
 /* Slot of an actor's / a relation's attribute by name; -1 when absent. */
 int scen_attr_slot(const tr_scenario *sc, int actor, const char *name);
 int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
@@ -568,7 +570,8 @@ typedef struct tr_posterior {
 ** it (paired comparisons hold the parameters fixed). */
 int posterior_pick(const tr_posterior *p, uint64_t master, int run);
 /* Copy src's values into dst (allocated to the scenario's sizes) and apply
-** particle i; 0, or -1 with a message in err. */
+** particle i, under src's variant changes and sweep values of the same
+** paths (docs/calibration.md); 0, or -1 with a message in err. */
 int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const tr_instance *src,
                     tr_instance *dst, char *err, size_t size);
 void posterior_free(tr_posterior *p);
