@@ -408,14 +408,13 @@ int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, int *npoi
   if (status) return status;
   tr_plan plan;
   params_notes(sc, d);
+  tr_posterior *post = NULL;
+  if (o.posterior_file && !(post = posterior_load(sc, o.posterior_file, d))) status = TR_EINVALID;
+  if (post) o.posterior = post;
   if (exp_plan(sc, &o, &plan, d)) status = TR_EINVALID;
   else if (npoints) *npoints = plan.npoints;
   exp_plan_free(&plan);
-  if (status == TR_OK && o.posterior_file) {
-    tr_posterior *post = posterior_load(sc, o.posterior_file, d);
-    if (!post) status = TR_EINVALID;
-    posterior_free(post);
-  }
+  posterior_free(post);
   return status;
 }
 
@@ -441,7 +440,15 @@ int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant
       free(db);
     }
   }
+  /* a run of --posterior drew its parameters: draw the same particle again */
+  tr_posterior *post = NULL;
+  if (o.posterior_file && !(post = posterior_load(sc, o.posterior_file, d))) {
+    free(runs_csv);
+    return TR_EINVALID;
+  }
+  if (post) o.posterior = post;
   status = replay_run(sc, &o, variant, point, run, runs_csv, d);
+  posterior_free(post);
   free(runs_csv);
   return status;
 }

@@ -3,7 +3,8 @@
 ** per tick the events and actions (as events.csv would list them) and the
 ** metrics (formatted as in the CSVs), then the outcome and the run's
 ** runs.csv row. Given an output folder, the scenario, seed, horizon and
-** --set overrides come from its manifest.yaml, and the row is compared with
+** --set overrides (and a --posterior file, whose particle for the run is
+** drawn again) come from its manifest.yaml, and the row is compared with
 ** the folder's runs.csv.
 **
 ** Invariant: a run is a pure function of (scenario, instance, run seed), and
@@ -125,6 +126,21 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
   }
   const tr_instance *in = &plan.inst[v * plan.npoints + point - 1];
   int status = TR_OK;
+  tr_instance drawn;      /* under --posterior: the run's particle applied */
+  memset(&drawn, 0, sizeof drawn);
+  if (opts->posterior) {
+    char perr[512] = "out of memory";
+    if (exp_instance_base(sc, opts->ticks, &drawn) ||
+        posterior_apply(sc, opts->posterior, posterior_pick(opts->posterior, opts->seed, run), in, &drawn,
+                        perr, sizeof perr)) {
+      diag_error(d, opts->posterior->file, 0, 0, "%s", perr);
+      free(drawn.init);
+      free(drawn.model);
+      exp_plan_free(&plan);
+      return TR_EINVALID;
+    }
+    in = &drawn;
+  }
   size_t nm = (size_t)sc->nmetrics;
   tr_runresult res;
   memset(&res, 0, sizeof res);
@@ -201,6 +217,8 @@ out:
   free(res.finals);
   free(res.series);
   free(res.events);
+  free(drawn.init);
+  free(drawn.model);
   exp_plan_free(&plan);
   return status;
 }

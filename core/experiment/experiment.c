@@ -320,10 +320,21 @@ int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const t
   *dst = *src;            /* params, variant, point, ticks, activation */
   dst->init = init;
   dst->model = model;
-  for (int j = 0; j < p->k; j++)
-    if (apply_change(sc, dst, &p->paths[j], CHANGE_SET, p->theta[(size_t)i * (size_t)p->k + (size_t)j],
-                     err, size))
-      return -1;
+  /* The particle replaces the baseline's value; what the run's variant
+  ** or sweep point sets is a what-if on top of it (docs/calibration.md):
+  ** a swept path keeps the point's value, a variant's set wins and its add
+  ** adds to the particle's value. */
+  const tr_variantdecl *vd = src->vdecl >= 0 ? &sc->variants[src->vdecl] : NULL;
+  for (int j = 0; j < p->k; j++) {
+    int swept = 0;
+    for (int s = 0; s < sc->nsweep && !swept; s++) swept = scen_path_same(&p->paths[j], &sc->sweep[s].path);
+    if (swept) continue;
+    double x = p->theta[(size_t)i * (size_t)p->k + (size_t)j];
+    for (int c = 0; vd && c < vd->nchanges; c++)
+      if (scen_path_same(&p->paths[j], &vd->changes[c].path))
+        x = vd->changes[c].op == CHANGE_SET ? vd->changes[c].value : x + vd->changes[c].value;
+    if (apply_change(sc, dst, &p->paths[j], CHANGE_SET, x, err, size)) return -1;
+  }
   return 0;
 }
 
@@ -377,6 +388,11 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
   }
   set_override *sets = NULL;
   if (parse_sets(sc, opts, &sets, d)) { free(sets); return -1; }
+  for (int i = 0; opts->posterior && i < opts->nsets; i++)
+    for (int j = 0; j < opts->posterior->k; j++)
+      if (scen_path_same(&sets[i].path, &opts->posterior->paths[j]))
+        diag_warning(d, NULL, 0, 0, "--set %s: the posterior draws '%s' for every run, which replaces "
+                     "this value, so the --set does nothing", opts->sets[i], sets[i].path.text);
   plan->ninst = plan->nvariants * plan->npoints;
   plan->inst = calloc((size_t)plan->ninst, sizeof *plan->inst);
   if (!plan->inst) { free(sets); goto oom; }

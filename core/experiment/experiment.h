@@ -15,7 +15,8 @@ void exp_plan_free(tr_plan *plan);
 ** it (paired comparisons hold the parameters fixed). */
 int posterior_pick(const tr_posterior *p, uint64_t master, int run);
 /* Copy src's values into dst (allocated to the scenario's sizes) and apply
-** particle i; 0, or -1 with a message in err. */
+** particle i, under src's variant changes and sweep values of the same
+** paths (docs/calibration.md); 0, or -1 with a message in err. */
 int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const tr_instance *src,
                     tr_instance *dst, char *err, size_t size);
 /* 1 when tr_options_cancel was called on the options opts was copied from. */

@@ -839,17 +839,6 @@ static void scan_file(const char *path, wordset *read, wordset *written) {
   fclose(f);
 }
 
-static int same_path(const tr_path *a, const tr_path *b) {
-  if (a->kind != b->kind) return 0;
-  switch (a->kind) {
-    case PATH_ACTOR_ATTR: case PATH_REL_ATTR: return a->slot == b->slot;
-    case PATH_MODEL: return a->model == b->model;
-    case PATH_PARAM: return a->actor == b->actor && a->key && b->key && strcmp(a->key, b->key) == 0;
-    case PATH_COUNT: return a->pop == b->pop;
-    default: return 1;
-  }
-}
-
 /* The baseline's value of a path; 0 when known. */
 static int path_base(const tr_scenario *sc, const tr_path *p, double *v) {
   switch (p->kind) {
@@ -1035,7 +1024,7 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
   for (int v = 0; v < sc->nvariants; v++)
     for (int c = 0; c < sc->variants[v].nchanges; c++)
       for (int s = 0; s < sc->nsweep; s++)
-        if (same_path(&sc->variants[v].changes[c].path, &sc->sweep[s].path))
+        if (scen_path_same(&sc->variants[v].changes[c].path, &sc->sweep[s].path))
           diag_warning(d, sc->path, sc->variants[v].changes[c].line, sc->variants[v].changes[c].col,
                        "variant '%s' sets '%s', which the sweep also sets (line %d): at every "
                        "point the sweep's value replaces the variant's, so this change does "

@@ -15,6 +15,17 @@
 
 #define PATH_FORMS "ACTOR.ATTR, FROM:TO.ATTR, ACTOR.params.KEY, model.KEY or experiment.ticks"
 
+int scen_path_same(const tr_path *a, const tr_path *b) {
+  if (a->kind != b->kind) return 0;
+  switch (a->kind) {
+    case PATH_ACTOR_ATTR: case PATH_REL_ATTR: return a->slot == b->slot;
+    case PATH_MODEL: return a->model == b->model;
+    case PATH_PARAM: return a->actor == b->actor && a->key && b->key && strcmp(a->key, b->key) == 0;
+    case PATH_COUNT: return a->pop == b->pop;
+    default: return 1;
+  }
+}
+
 void scen_path_free(tr_path *p) {
   if (!p) return;
   free(p->key);

@@ -334,6 +334,8 @@ int scen_actor_find(const tr_scenario *sc, const char *id);
 int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out,
                     char *err, size_t errsize);
 void scen_path_free(tr_path *p);
+/* 1 when a and b name the same value (attribute slot, model key, param). */
+int scen_path_same(const tr_path *a, const tr_path *b);
 /* Slot of an actor's / a relation's attribute by name; -1 when absent. */
 int scen_attr_slot(const tr_scenario *sc, int actor, const char *name);
 int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
