@@ -130,7 +130,7 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
   memset(&drawn, 0, sizeof drawn);
   if (opts->posterior) {
     char perr[512] = "out of memory";
-    if (exp_instance_base(sc, opts->ticks, &drawn) ||
+    if (instance_base(sc, opts->ticks, &drawn) ||
         posterior_apply(sc, opts->posterior, posterior_pick(opts->posterior, opts->seed, run), in, &drawn,
                         perr, sizeof perr)) {
       diag_error(d, opts->posterior->file, 0, 0, "%s", perr);
