@@ -9,6 +9,8 @@
 #   make bench-sqlite   results.sqlite against CSV: write speed, size, loading in pandas
 #   make fuzz    libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (default 60); crashes in fuzz/crashes/
 #   make lint    luacheck over scripts/ and the scripts beside bundled scenarios (.luacheckrc)
+#   make layers  every #include of core/ goes to its own layer or below (docs/internals.md)
+#   make format-check / make format   core/ against .clang-format / reformat it
 #   make install PREFIX=DIR / make uninstall PREFIX=DIR   (docs/install.md says what goes where)
 
 CC      ?= cc
@@ -62,16 +64,17 @@ ifeq ($(MPI),1)
   PKGS += libopenmpi-dev openmpi-bin
 endif
 
-.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit layers format-check
+.PHONY: all deps run test check bench bench-sqlite clean install uninstall fuzz lint man lib unit layers format-check format
 
 # What the tests need besides the build: headless Chromium renders the
 # report page; mandoc lints the man pages, luacheck the Lua scripts, and
 # Debian's python3-jsonschema validates scenarios against the schema;
 # strace kills the install at each rename (tests/test_hostile.py), and
 # stress-ng loads the machine to check the suite under load
-# (`stress-ng --cpu 2 & make test`); make check needs clang with its
+# (`stress-ng --cpu 2 & make test`); clang-format checks the layout of
+# core/ (make format-check); make check needs clang with its
 # sanitizer runtime, and valgrind.
-test: PKGS += chromium mandoc lua-check python3-jsonschema strace stress-ng
+test: PKGS += chromium mandoc lua-check python3-jsonschema strace stress-ng clang-format
 lint: PKGS += lua-check
 check: PKGS += clang libclang-rt-dev valgrind
 fuzz: PKGS += clang libclang-rt-dev
@@ -154,6 +157,18 @@ unit: all $(UNIT_TESTS)
 # Every #include in core/ goes to its own layer or below (tests/layers.py).
 layers:
 	@python3 tests/layers.py core
+
+# core/ laid out as .clang-format says (`make format` applies it); skipped,
+# with the reason, where clang-format is not installed.
+CORE_FILES = $(SRC) $(HDR)
+format-check:
+	@if ! command -v clang-format >/dev/null; then \
+	  echo "tightrope: clang-format is not installed (Debian: clang-format): format check skipped"; \
+	else clang-format --dry-run --Werror --style=file $(CORE_FILES) \
+	  && echo "format-check: core/ is laid out as .clang-format says"; fi
+
+format:
+	clang-format -i --style=file $(CORE_FILES)
 
 test: all unit layers format-check
 	@$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi all || { rm -f build-mpi/tightrope; \

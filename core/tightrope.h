@@ -29,10 +29,10 @@
 #define TR_VERSION_MAJOR 0
 #define TR_VERSION_MINOR 1
 #define TR_VERSION_PATCH 0
-#define TR_VERSION "0.1.0"
+#define TR_VERSION       "0.1.0"
 /* For #if: TR_VERSION_NUMBER >= TR_MAKE_VERSION(0, 1, 0). */
-#define TR_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-#define TR_VERSION_NUMBER TR_MAKE_VERSION(TR_VERSION_MAJOR, TR_VERSION_MINOR, TR_VERSION_PATCH)
+#define TR_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
+#define TR_VERSION_NUMBER                    TR_MAKE_VERSION(TR_VERSION_MAJOR, TR_VERSION_MINOR, TR_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define TR_API __attribute__((visibility("default")))
@@ -47,12 +47,12 @@ extern "C" {
 /* Status codes; the command line exits with them (docs/cli.md). */
 enum {
   TR_OK = 0,
-  TR_EINVALID = 1,   /* invalid scenario, script or --set: nothing ran */
-  TR_EUSAGE = 2,     /* usage error (an unknown variant, a bad option value) */
-  TR_ERUNTIME = 3,   /* a run failed at run time */
-  TR_EOUTPUT = 4,    /* output could not be written */
-  TR_EINT = 130,     /* interrupted by SIGINT, or cancelled: resumable */
-  TR_ETERM = 143     /* interrupted by SIGTERM: resumable */
+  TR_EINVALID = 1, /* invalid scenario, script or --set: nothing ran */
+  TR_EUSAGE = 2,   /* usage error (an unknown variant, a bad option value) */
+  TR_ERUNTIME = 3, /* a run failed at run time */
+  TR_EOUTPUT = 4,  /* output could not be written */
+  TR_EINT = 130,   /* interrupted by SIGINT, or cancelled: resumable */
+  TR_ETERM = 143   /* interrupted by SIGTERM: resumable */
 };
 
 /* The library's version at run time ("0.1.0"), to compare with TR_VERSION. */
@@ -82,8 +82,8 @@ TR_API void tr_diag_print(const tr_diag *d, FILE *to);
 TR_API const char *tr_suggest(const char *word, const char *const *names, int n);
 /* Appends " (did you mean 'X'?)" to the string in buf (size bytes in all)
 ** when tr_suggest finds X; leaves buf alone otherwise. */
-TR_API void tr_did_you_mean(char *buf, size_t size, const char *word,
-                            const char *const *names, int n);
+TR_API void tr_did_you_mean(char *buf, size_t size, const char *word, const char *const *names,
+                            int n);
 
 /* --------------------------------------------------------------- scenario */
 typedef struct tr_scenario tr_scenario;
@@ -126,15 +126,15 @@ enum { TR_FORMAT_NONE = 0, TR_FORMAT_CSV = 1, TR_FORMAT_SQLITE = 2, TR_FORMAT_BO
 ** run) on the thread that called tr_experiment_run, after the run was
 ** written. Pointers are valid during the call only. */
 typedef struct tr_run_info {
-  const char *variant;      /* "baseline" or the variant's name */
-  int variant_index;        /* 0 = baseline, then selected variants in file order */
-  int point, run;           /* 1-based */
-  uint64_t seed;            /* the run's seed */
-  const char *outcome;      /* the outcome's name (or the default outcome's) */
-  int outcome_index;        /* 0..noutcomes-1, or noutcomes: the default */
+  const char *variant; /* "baseline" or the variant's name */
+  int variant_index;   /* 0 = baseline, then selected variants in file order */
+  int point, run;      /* 1-based */
+  uint64_t seed;       /* the run's seed */
+  const char *outcome; /* the outcome's name (or the default outcome's) */
+  int outcome_index;   /* 0..noutcomes-1, or noutcomes: the default */
   int end_tick;
   int nmetrics;
-  const double *finals;     /* nmetrics values at end_tick, in file order */
+  const double *finals; /* nmetrics values at end_tick, in file order */
 } tr_run_info;
 /* Return 0 to go on, anything else to stop (as tr_options_cancel does). */
 typedef int (*tr_run_callback)(void *ctx, const tr_run_info *run);
@@ -205,13 +205,11 @@ TR_API int tr_options_set_posterior(tr_options *o, const char *file);
 /* tr_scenario_load with what of o shapes the scenario itself: the --sweep
 ** and --variants files, and the --set overrides (a population's count set
 ** there changes how many actors the scenario has). */
-TR_API tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o,
-                                             tr_diag *d);
+TR_API tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d);
 /* Read the settings of a finished experiment from OUTDIR/manifest.yaml into
 ** o (seed, ticks, --set overrides unless o has some) and the scenario's path
 ** into *scenario (malloc'd; free it). TR_OK, or TR_EUSAGE with a message. */
-TR_API int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
-                                    tr_diag *d);
+TR_API int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario, tr_diag *d);
 
 /* ------------------------------------------------------------- experiment */
 /* Run the experiment described by opts on a compiled scenario; returns a
@@ -227,8 +225,8 @@ TR_API int tr_experiment_check(const tr_scenario *sc, const tr_options *opts, in
 /* Re-run run `run` (1-based) of variant (NULL: baseline) at `point` and print
 ** its trace to stdout, as `tightrope replay` does; with outdir, compare its
 ** row with OUTDIR/runs.csv (or results.sqlite). A status above. */
-TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant,
-                     int point, int run, const char *outdir, tr_diag *d);
+TR_API int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant, int point,
+                     int run, const char *outdir, tr_diag *d);
 /* Calibrate the scenario at path to its observed data (`tightrope
 ** calibrate`: ABC-SMC driven by its calibrate: block): writes posterior.csv,
 ** calibration.csv and manifest.yaml into the options' output folder

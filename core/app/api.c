@@ -141,25 +141,23 @@ tr_scenario *tr_scenario_load(const char *path, tr_diag *d) {
   return scenario_load_with(&script_checks, path, NULL, NULL, NULL, 0, d);
 }
 
-tr_scenario *tr_scenario_load_string(const char *text, size_t len, const char *name,
-                                     tr_diag *d) {
+tr_scenario *tr_scenario_load_string(const char *text, size_t len, const char *name, tr_diag *d) {
   return scenario_load_text(&script_checks, text, len, name, d);
 }
 
 tr_scenario *tr_scenario_load_options(const char *path, const tr_options *o, tr_diag *d) {
   if (!o) return tr_scenario_load(path, d);
-  tr_scenario *sc = scenario_load_with(&script_checks, path, o->sweep_file, o->variants_file, o->sets, o->nsets, d);
+  tr_scenario *sc = scenario_load_with(&script_checks, path, o->sweep_file, o->variants_file,
+                                       o->sets, o->nsets, d);
   if (sc && o->strict && diag_count_level(d, DIAG_WARNING)) {
-    diag_warnings_to_errors(d);     /* --strict: a warning refuses the scenario */
+    diag_warnings_to_errors(d); /* --strict: a warning refuses the scenario */
     tr_scenario_free(sc);
     return NULL;
   }
   return sc;
 }
 
-int tr_new(const char *dir, tr_diag *d) {
-  return scaffold_new(dir, d);
-}
+int tr_new(const char *dir, tr_diag *d) { return scaffold_new(dir, d); }
 
 static int push_string(char ***v, int *n, const char *s) {
   char *copy = strdup(s);
@@ -274,7 +272,7 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   char *path = manifest_path(outdir);
   *scenario = NULL;
   if (!path) return TR_EOUTPUT;
-  if (out_verify(outdir, d)) {      /* one finished experiment, or refused */
+  if (out_verify(outdir, d)) { /* one finished experiment, or refused */
     free(path);
     return TR_EUSAGE;
   }
@@ -289,10 +287,11 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   const ynode *post_file = ynode_get(manifest_get(m, "settings", "posterior"), "file");
   const ynode *variants = manifest_get(m, "scenario", "variants_file");
   uint64_t seed_value = 0, ticks_value = 0;
-  if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR ||
-      parse_u64(seed->str, &seed_value) || !ticks || ticks->type != YN_SCALAR ||
-      parse_u64(ticks->str, &ticks_value) || ticks_value > 1000000000) {
-    if (m) diag_error(d, path, 0, 0, "not a tightrope manifest (scenario path, seed or ticks missing)");
+  if (!m || !file || file->type != YN_SCALAR || !seed || seed->type != YN_SCALAR
+      || parse_u64(seed->str, &seed_value) || !ticks || ticks->type != YN_SCALAR
+      || parse_u64(ticks->str, &ticks_value) || ticks_value > 1000000000) {
+    if (m)
+      diag_error(d, path, 0, 0, "not a tightrope manifest (scenario path, seed or ticks missing)");
     status = TR_EUSAGE;
   } else {
     tr_options_set_seed(o, seed_value);
@@ -310,8 +309,8 @@ int tr_options_load_manifest(tr_options *o, const char *outdir, char **scenario,
   return status;
 }
 
-int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
-                 char *out_buf, size_t out_size, tr_diag *d) {
+int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o, char *out_buf,
+                 size_t out_size, tr_diag *d) {
   *o = *opts;
   /* Run until precise (docs/experiments.md): the runs are the ceiling. */
   if (!(o->precision > 0)) o->precision = sc->precision;
@@ -325,7 +324,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     o->threads = n > 0 ? (int)n : 1;
   }
   for (int i = 0; i < o->nvariants; i++) {
-    int found = strcmp(o->variants[i], "baseline") == 0;   /* it always runs */
+    int found = strcmp(o->variants[i], "baseline") == 0; /* it always runs */
     const char *names[sc->nvariants + 1];
     for (int v = 0; v < sc->nvariants; v++) {
       names[v] = sc->variants[v].name;
@@ -334,8 +333,8 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
     if (!found) {
       char hint[DIAG_HINT_SIZE] = "";
       diag_did_you_mean(hint, sizeof hint, o->variants[i], names, sc->nvariants);
-      diag_error(d, NULL, 0, 0, "--variant %s: no such variant in %s%s", o->variants[i],
-                 sc->path, hint);
+      diag_error(d, NULL, 0, 0, "--variant %s: no such variant in %s%s", o->variants[i], sc->path,
+                 hint);
       return TR_EUSAGE;
     }
   }
@@ -347,9 +346,7 @@ int opts_resolve(const tr_options *opts, const tr_scenario *sc, tr_options *o,
 }
 
 /* ------------------------------------------------------------- scenario */
-int tr_scenario_compile(const tr_scenario *sc, tr_diag *d) {
-  return script_compile_all(sc, d);
-}
+int tr_scenario_compile(const tr_scenario *sc, tr_diag *d) { return script_compile_all(sc, d); }
 
 const char *tr_scenario_id(const tr_scenario *sc) { return sc ? sc->id : NULL; }
 
@@ -369,10 +366,12 @@ const char *tr_scenario_name(const tr_scenario *sc, int what, int i) {
   if (!sc || i < 0) return NULL;
   switch (what) {
     case TR_ACTORS: return i < sc->nactors ? sc->actors[i].id : NULL;
-    case TR_RELATIONS: return NULL;   /* relations have no single name */
+    case TR_RELATIONS: return NULL; /* relations have no single name */
     case TR_METRICS: return i < sc->nmetrics ? sc->metrics[i].name : NULL;
     case TR_OUTCOMES:
-      return i < sc->noutcomes ? sc->outcomes[i].name : i == sc->noutcomes ? sc->default_outcome : NULL;
+      return i < sc->noutcomes ? sc->outcomes[i].name
+          : i == sc->noutcomes ? sc->default_outcome
+                               : NULL;
     case TR_VARIANTS: return i < sc->nvariants ? sc->variants[i].name : NULL;
   }
   return NULL;
@@ -381,7 +380,7 @@ const char *tr_scenario_name(const tr_scenario *sc, int what, int i) {
 /* ----------------------------------------------------------- experiment */
 int tr_experiment_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   if (!sc || !opts) return TR_EUSAGE;
-  gsl_set_error_handler_off();   /* GSL reports through return values, never aborts */
+  gsl_set_error_handler_off(); /* GSL reports through return values, never aborts */
   tr_options o;
   char out[4096];
   int status = opts_resolve(opts, sc, &o, out, sizeof out, d);
@@ -423,7 +422,7 @@ int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant
   if (!sc || !opts || run < 1 || point < 1) return TR_EUSAGE;
   gsl_set_error_handler_off();
   tr_options base = *opts, o;
-  base.nvariants = 0;   /* replay looks the variant up itself */
+  base.nvariants = 0; /* replay looks the variant up itself */
   char out[4096];
   int status = opts_resolve(&base, sc, &o, out, sizeof out, d);
   if (status) return status;
@@ -464,7 +463,10 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
   /* the folder itself is checked; the working copy made from it is ours */
   if (out_verify(outdir, d)) return TR_EINVALID;
   report_opts mine = {NULL, NULL, NULL, 1, 1, 0, 1};
-  if (o) { mine = *o; mine.verified = 1; }
+  if (o) {
+    mine = *o;
+    mine.verified = 1;
+  }
   o = &mine;
   if (asprintf(&work, "%s/.tightrope-report-XXXXXX", outdir) < 0) return TR_EOUTPUT;
   if (!mkdtemp(work)) {
@@ -472,14 +474,22 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
     free(work);
     return TR_EOUTPUT;
   }
-  if (asprintf(&from, "%s/manifest.yaml", outdir) < 0 || asprintf(&to, "%s/manifest.yaml", work) < 0)
+  if (asprintf(&from, "%s/manifest.yaml", outdir) < 0
+      || asprintf(&to, "%s/manifest.yaml", work) < 0)
     goto out;
   /* The folder is checked as it is; the working copy's manifest leaves out
   ** its integrity block, which lists the CSV files written (none here), so
   ** that report accepts the exported ones. */
-  if (out_verify(outdir, d)) { status = TR_EINVALID; goto out; }
+  if (out_verify(outdir, d)) {
+    status = TR_EINVALID;
+    goto out;
+  }
   FILE *in = fopen(from, "r"), *copy = in ? fopen(to, "w") : NULL;
-  if (in && !copy) { diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno)); fclose(in); goto out; }
+  if (in && !copy) {
+    diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno));
+    fclose(in);
+    goto out;
+  }
   if (copy) {
     char *line = NULL;
     size_t cap = 0;
@@ -491,24 +501,37 @@ static int report_sqlite(const char *outdir, const char *db, const report_opts *
     }
     free(line);
     fclose(in);
-    if (fclose(copy) != 0) { diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno)); goto out; }
+    if (fclose(copy) != 0) {
+      diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno));
+      goto out;
+    }
   }
   n = sqlite_tables(db, &tables);
-  if (n < 0) { diag_error(d, db, 0, 0, "cannot open the database"); status = TR_EINVALID; goto out; }
+  if (n < 0) {
+    diag_error(d, db, 0, 0, "cannot open the database");
+    status = TR_EINVALID;
+    goto out;
+  }
   for (int i = 0; i < n; i++) {
-    if (!strcmp(tables[i], "series") || !strcmp(tables[i], "events") || !strcmp(tables[i], "manifest"))
+    if (!strcmp(tables[i], "series") || !strcmp(tables[i], "events")
+        || !strcmp(tables[i], "manifest"))
       continue;
     free(path);
     path = NULL;
-    if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0 || sqlite_export_csv(db, tables[i], path, d) < 0)
+    if (asprintf(&path, "%s/%s.csv", work, tables[i]) < 0
+        || sqlite_export_csv(db, tables[i], path, d) < 0)
       goto out;
   }
   status = report_run_opts(work, o, d);
   if (status != TR_OK) goto out;
-  free(from); free(to);
+  free(from);
+  free(to);
   from = to = NULL;
-  if (asprintf(&from, "%s/report", work) < 0 || asprintf(&to, "%s/report", outdir) < 0 ||
-      asprintf(&old, "%s/previous-report", work) < 0) { status = TR_EOUTPUT; goto out; }
+  if (asprintf(&from, "%s/report", work) < 0 || asprintf(&to, "%s/report", outdir) < 0
+      || asprintf(&old, "%s/previous-report", work) < 0) {
+    status = TR_EOUTPUT;
+    goto out;
+  }
   struct stat st;
   if ((lstat(to, &st) == 0 && rename(to, old) != 0) || rename(from, to) != 0) {
     diag_error(d, NULL, 0, 0, "cannot write '%s': %s", to, strerror(errno));
@@ -518,19 +541,22 @@ out:
   fs_remove_tree(work);
   for (int i = 0; i < n; i++) free(tables[i]);
   free(tables);
-  free(work); free(path); free(from); free(to); free(old);
+  free(work);
+  free(path);
+  free(from);
+  free(to);
+  free(old);
   return status;
 }
 
-int tr_report(const char *outdir, tr_diag *d) {
-  return report_any(outdir, NULL, d);
-}
+int tr_report(const char *outdir, tr_diag *d) { return report_any(outdir, NULL, d); }
 
 /* A calibration's folder: posterior.csv beside a manifest with a calibration. */
 static int cal_folder(const char *outdir) {
   char *p = NULL;
   struct stat st;
-  int yes = asprintf(&p, "%s/posterior.csv", outdir) >= 0 && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+  int yes =
+      asprintf(&p, "%s/posterior.csv", outdir) >= 0 && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
   free(p);
   return yes;
 }
@@ -541,14 +567,12 @@ int report_any(const char *outdir, const report_opts *o, tr_diag *d) {
   char *csv = NULL, *db = NULL;
   struct stat st;
   int status;
-  if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0 || asprintf(&db, "%s/results.sqlite", outdir) < 0)
+  if (asprintf(&csv, "%s/outcomes.csv", outdir) < 0
+      || asprintf(&db, "%s/results.sqlite", outdir) < 0)
     status = TR_EOUTPUT;
-  else if (stat(csv, &st) != 0 && stat(db, &st) == 0)
-    status = report_sqlite(outdir, db, o, d);
-  else if (stat(csv, &st) != 0 && cal_folder(outdir))
-    status = calreport_run(outdir, d);
-  else
-    status = report_run_opts(outdir, o, d);
+  else if (stat(csv, &st) != 0 && stat(db, &st) == 0) status = report_sqlite(outdir, db, o, d);
+  else if (stat(csv, &st) != 0 && cal_folder(outdir)) status = calreport_run(outdir, d);
+  else status = report_run_opts(outdir, o, d);
   free(csv);
   free(db);
   return status;

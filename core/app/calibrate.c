@@ -66,30 +66,30 @@
 ** writes and speaks. */
 static int cal_rank(void) { return mpi_rank(); }
 
-#define CAL_SALT_PROPOSE 0x70726f706f736531ULL
-#define CAL_SALT_SIMULATE 0x73696d756c617465ULL
-#define CAL_MAX_PER_ACCEPT 200   /* candidates per particle before giving up */
+#define CAL_SALT_PROPOSE   0x70726f706f736531ULL
+#define CAL_SALT_SIMULATE  0x73696d756c617465ULL
+#define CAL_MAX_PER_ACCEPT 200 /* candidates per particle before giving up */
 
 /* One generation: N particles with their weights, distances, summaries. */
 typedef struct cal_gen {
-  double *theta;          /* n * k */
-  double *weight;         /* n, normalised */
-  double *dist;           /* n */
-  double *summ;           /* n * m */
+  double *theta;  /* n * k */
+  double *weight; /* n, normalised */
+  double *dist;   /* n */
+  double *summ;   /* n * m */
   int n;
   double tolerance;
-  long simulations;       /* runs simulated for this generation */
-  long proposals;         /* candidates drawn (some outside the prior, unsimulated) */
+  long simulations; /* runs simulated for this generation */
+  long proposals;   /* candidates drawn (some outside the prior, unsimulated) */
   double ess;
 } cal_gen;
 
 typedef struct cal_ctx {
   tr_scenario *sc;
   const tr_calibdecl *c;
-  tr_options *opts;        /* resolved; runs, format, seeds changed per batch */
+  tr_options *opts; /* resolved; runs, format, seeds changed per batch */
   uint64_t master;
   int k, m, N;
-  double *scale;          /* m */
+  double *scale; /* m */
   cal_gen *gens;
   int ngens;
   const char *out;
@@ -97,7 +97,7 @@ typedef struct cal_ctx {
   /* the batch being simulated */
   double *batch_summ;
   int batch_n;
-  int metric0;            /* index of the first summary among the metrics */
+  int metric0; /* index of the first summary among the metrics */
 } cal_ctx;
 
 /* ---------------------------------------------------------------- priors */
@@ -113,7 +113,7 @@ static double prior_draw(const tr_prior *p, gsl_rng *r) {
     }
     if (x >= p->lo && x <= p->hi) return x;
   }
-  return NAN;             /* a truncation with (almost) no mass: reported by the caller */
+  return NAN; /* a truncation with (almost) no mass: reported by the caller */
 }
 
 /* log density up to a constant per prior; -inf outside the support */
@@ -139,7 +139,8 @@ static int cal_collect(void *ctx, const tr_run_info *run) {
   cal_ctx *x = ctx;
   int i = run->point - 1;
   if (i < 0 || i >= x->batch_n) return 1;
-  for (int s = 0; s < x->m; s++) x->batch_summ[(size_t)i * (size_t)x->m + (size_t)s] = run->finals[x->metric0 + s];
+  for (int s = 0; s < x->m; s++)
+    x->batch_summ[(size_t)i * (size_t)x->m + (size_t)s] = run->finals[x->metric0 + s];
   return 0;
 }
 
@@ -151,9 +152,14 @@ static int cal_simulate(cal_ctx *x, uint64_t seed, const double *theta, int n, d
   tr_sweepparam *old = sc->sweep;
   tr_sweepparam *sw = calloc((size_t)x->k, sizeof *sw);
   double *vals = malloc((size_t)n * (size_t)x->k * sizeof *vals);
-  if (!sw || !vals) { free(sw); free(vals); diag_error(x->d, NULL, 0, 0, "out of memory"); return TR_EOUTPUT; }
+  if (!sw || !vals) {
+    free(sw);
+    free(vals);
+    diag_error(x->d, NULL, 0, 0, "out of memory");
+    return TR_EOUTPUT;
+  }
   for (int j = 0; j < x->k; j++) {
-    sw[j].path = x->c->priors[j].path;          /* shallow: never freed here */
+    sw[j].path = x->c->priors[j].path; /* shallow: never freed here */
     sw[j].values = vals + (size_t)j * (size_t)n;
     sw[j].nvalues = n;
     for (int i = 0; i < n; i++) sw[j].values[i] = theta[(size_t)i * (size_t)x->k + (size_t)j];
@@ -214,7 +220,10 @@ static double cal_quantile(const cal_gen *g, double alpha) {
   double acc = 0, q = g->dist[idx[g->n - 1]];
   for (int i = 0; i < g->n; i++) {
     acc += g->weight[idx[i]];
-    if (acc >= alpha) { q = g->dist[idx[i]]; break; }
+    if (acc >= alpha) {
+      q = g->dist[idx[i]];
+      break;
+    }
   }
   free(idx);
   return q;
@@ -241,7 +250,7 @@ static double cal_next_tolerance(const cal_ctx *x, const cal_gen *g, int *last) 
 /* ------------------------------------------------------------ the kernel */
 
 typedef struct cal_kernel {
-  gsl_matrix *chol;       /* Cholesky factor of 2 * Sigma */
+  gsl_matrix *chol; /* Cholesky factor of 2 * Sigma */
   const cal_gen *prev;
 } cal_kernel;
 
@@ -251,16 +260,17 @@ static int cal_kernel_make(const cal_ctx *x, const cal_gen *g, cal_kernel *kern)
   for (int j = 0; j < k; j++) mean[j] = 0;
   for (int i = 0; i < g->n; i++) {
     w2 += g->weight[i] * g->weight[i];
-    for (int j = 0; j < k; j++) mean[j] += g->weight[i] * g->theta[(size_t)i * (size_t)k + (size_t)j];
+    for (int j = 0; j < k; j++)
+      mean[j] += g->weight[i] * g->theta[(size_t)i * (size_t)k + (size_t)j];
   }
   gsl_matrix *S = gsl_matrix_calloc((size_t)k, (size_t)k);
   if (!S) return -1;
-  double norm = w2 < 1 ? 1 / (1 - w2) : 1;   /* the unbiased weighted covariance */
+  double norm = w2 < 1 ? 1 / (1 - w2) : 1; /* the unbiased weighted covariance */
   for (int i = 0; i < g->n; i++)
     for (int a = 0; a < k; a++)
       for (int b = 0; b <= a; b++) {
-        double v = g->weight[i] * (g->theta[(size_t)i * (size_t)k + (size_t)a] - mean[a]) *
-                   (g->theta[(size_t)i * (size_t)k + (size_t)b] - mean[b]) * norm;
+        double v = g->weight[i] * (g->theta[(size_t)i * (size_t)k + (size_t)a] - mean[a])
+            * (g->theta[(size_t)i * (size_t)k + (size_t)b] - mean[b]) * norm;
         gsl_matrix_set(S, (size_t)a, (size_t)b, gsl_matrix_get(S, (size_t)a, (size_t)b) + v);
       }
   for (int a = 0; a < k; a++)
@@ -273,7 +283,10 @@ static int cal_kernel_make(const cal_ctx *x, const cal_gen *g, cal_kernel *kern)
   ** small jitter relative to the prior's width so the kernel can move. */
   for (int tries = 0; tries < 8; tries++) {
     gsl_matrix *C = gsl_matrix_alloc((size_t)k, (size_t)k);
-    if (!C) { gsl_matrix_free(S); return -1; }
+    if (!C) {
+      gsl_matrix_free(S);
+      return -1;
+    }
     gsl_matrix_memcpy(C, S);
     if (gsl_linalg_cholesky_decomp1(C) == GSL_SUCCESS) {
       kern->chol = C;
@@ -284,7 +297,8 @@ static int cal_kernel_make(const cal_ctx *x, const cal_gen *g, cal_kernel *kern)
     gsl_matrix_free(C);
     for (int a = 0; a < k; a++) {
       const tr_prior *p = &x->c->priors[a];
-      double width = isfinite(p->hi - p->lo) ? p->hi - p->lo : (p->dist == PRIOR_UNIFORM ? 1 : p->b);
+      double width =
+          isfinite(p->hi - p->lo) ? p->hi - p->lo : (p->dist == PRIOR_UNIFORM ? 1 : p->b);
       double add = 1e-12 * width * width * pow(100, tries);
       gsl_matrix_set(S, (size_t)a, (size_t)a, gsl_matrix_get(S, (size_t)a, (size_t)a) + add);
     }
@@ -303,7 +317,7 @@ static double cal_kernel_logmix(const cal_ctx *x, const cal_kernel *kern, const 
   if (!lq) return NAN;
   for (int i = 0; i < g->n; i++) {
     double z[k];
-    for (int a = 0; a < k; a++) {   /* forward substitution: L z = theta - theta_i */
+    for (int a = 0; a < k; a++) { /* forward substitution: L z = theta - theta_i */
       double v = theta[a] - g->theta[(size_t)i * (size_t)k + (size_t)a];
       for (int b = 0; b < a; b++) v -= gsl_matrix_get(kern->chol, (size_t)a, (size_t)b) * z[b];
       z[a] = v / gsl_matrix_get(kern->chol, (size_t)a, (size_t)a);
@@ -325,7 +339,8 @@ static int cal_write_file(const cal_ctx *x, const char *name, const char *text, 
   char *tmp = NULL, *path = NULL;
   if (asprintf(&tmp, "%s/.%s.tmp", x->out, name) < 0) tmp = NULL;
   if (asprintf(&path, "%s/%s", x->out, name) < 0) path = NULL;
-  int fd = tmp && path ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666) : -1;
+  int fd =
+      tmp && path ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666) : -1;
   int ok = fd >= 0;
   for (size_t off = 0; ok && off < len;) {
     ssize_t w = write(fd, text + off, len - off);
@@ -352,7 +367,10 @@ static void put_num(FILE *f, double v) {
 
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */
 static void put_field(FILE *f, const char *s) {
-  if (!strpbrk(s, ",\"\r\n")) { fputs(s, f); return; }
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, f);
+    return;
+  }
   fputc('"', f);
   for (; *s; s++) {
     if (*s == '"') fputc('"', f);
@@ -380,19 +398,31 @@ static int cal_write(const cal_ctx *x, int finished) {
   FILE *f = open_memstream(&text, &len);
   if (!f) return -1;
   fputs("generation,particle,weight", f);
-  for (int j = 0; j < x->k; j++) { fputc(',', f); put_field(f, x->c->priors[j].path.text); }
+  for (int j = 0; j < x->k; j++) {
+    fputc(',', f);
+    put_field(f, x->c->priors[j].path.text);
+  }
   fputs(",distance", f);
-  for (int s = 0; s < x->m; s++) { fputc(',', f); put_field(f, x->c->summaries[s].name); }
+  for (int s = 0; s < x->m; s++) {
+    fputc(',', f);
+    put_field(f, x->c->summaries[s].name);
+  }
   fputc('\n', f);
   for (int g = 0; g < x->ngens; g++) {
     const cal_gen *G = &x->gens[g];
     for (int i = 0; i < G->n; i++) {
       fprintf(f, "%d,%d,", g + 1, i + 1);
       put_num(f, G->weight[i]);
-      for (int j = 0; j < x->k; j++) { fputc(',', f); put_num(f, G->theta[(size_t)i * (size_t)x->k + (size_t)j]); }
+      for (int j = 0; j < x->k; j++) {
+        fputc(',', f);
+        put_num(f, G->theta[(size_t)i * (size_t)x->k + (size_t)j]);
+      }
       fputc(',', f);
       put_num(f, G->dist[i]);
-      for (int s = 0; s < x->m; s++) { fputc(',', f); put_num(f, G->summ[(size_t)i * (size_t)x->m + (size_t)s]); }
+      for (int s = 0; s < x->m; s++) {
+        fputc(',', f);
+        put_num(f, G->summ[(size_t)i * (size_t)x->m + (size_t)s]);
+      }
       fputc('\n', f);
     }
   }
@@ -437,9 +467,14 @@ static int cal_write(const cal_ctx *x, int finished) {
           (unsigned long long)x->master, x->N, x->ngens);
   fprintf(f, "  generations_max: %d\n  alpha: ", x->c->generations);
   put_num(f, x->c->alpha);
-  fprintf(f, "\n  ticks: %d\n  finished: %s\n  distance: %s\n", x->opts->ticks, finished ? "true" : "false",
+  fprintf(f, "\n  ticks: %d\n  finished: %s\n  distance: %s\n", x->opts->ticks,
+          finished ? "true" : "false",
           x->c->distance == DIST_EUCLIDEAN ? "euclidean" : "euclidean-scaled");
-  if (x->c->has_tol_final) { fputs("  tolerance_final: ", f); put_num(f, x->c->tol_final); fputc('\n', f); }
+  if (x->c->has_tol_final) {
+    fputs("  tolerance_final: ", f);
+    put_num(f, x->c->tol_final);
+    fputc('\n', f);
+  }
   fputs("  params:\n", f);
   static const char *const dists[] = {"uniform", "normal", "lognormal", "beta"};
   for (int j = 0; j < x->k; j++) {
@@ -490,14 +525,18 @@ static void cal_gen_free(cal_gen *g) {
 
 static gsl_rng *cal_stream(uint64_t master, uint64_t salt, int gen, long index) {
   gsl_rng *r = gsl_rng_alloc(rng_type());
-  if (r) gsl_rng_set(r, (unsigned long)rng_run_seed(rng_run_seed(master ^ salt, (uint64_t)gen), (uint64_t)index + 1));
+  if (r)
+    gsl_rng_set(r,
+                (unsigned long)rng_run_seed(rng_run_seed(master ^ salt, (uint64_t)gen),
+                                            (uint64_t)index + 1));
   return r;
 }
 
 /* Propose candidate `index` of generation gen (1-based): from the prior, or
 ** from the kernel around the previous population. 0 when it lies inside
 ** the prior's support (theta set), 1 when outside, -1 on failure. */
-static int cal_propose(const cal_ctx *x, int gen, long index, const cal_kernel *kern, double *theta) {
+static int cal_propose(const cal_ctx *x, int gen, long index, const cal_kernel *kern,
+                       double *theta) {
   gsl_rng *r = cal_stream(x->master, CAL_SALT_PROPOSE, gen, index);
   if (!r) return -1;
   int rc = 0;
@@ -512,7 +551,10 @@ static int cal_propose(const cal_ctx *x, int gen, long index, const cal_kernel *
     int pick = g->n - 1;
     for (int i = 0; i < g->n; i++) {
       acc += g->weight[i];
-      if (u < acc) { pick = i; break; }
+      if (u < acc) {
+        pick = i;
+        break;
+      }
     }
     double z[x->k];
     for (int a = 0; a < x->k; a++) z[a] = gsl_ran_gaussian(r, 1);
@@ -531,7 +573,10 @@ static int cal_propose(const cal_ctx *x, int gen, long index, const cal_kernel *
 static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double tolerance, int pilot,
                           cal_gen *out) {
   int N = x->N, k = x->k, m = x->m;
-  if (cal_gen_alloc(out, N, k, m)) { diag_error(x->d, NULL, 0, 0, "out of memory"); return TR_EOUTPUT; }
+  if (cal_gen_alloc(out, N, k, m)) {
+    diag_error(x->d, NULL, 0, 0, "out of memory");
+    return TR_EOUTPUT;
+  }
   out->tolerance = tolerance;
   double *theta = malloc((size_t)N * (size_t)k * sizeof *theta);
   double *cand = malloc((size_t)N * (size_t)k * sizeof *cand);
@@ -541,10 +586,11 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
   long index = 0;
   for (int batch = 0; status == TR_OK && out->n < N; batch++) {
     if (out->proposals >= (long)CAL_MAX_PER_ACCEPT * N) {
-      diag_error(x->d, NULL, 0, 0, "calibration stopped in generation %d: %ld candidates gave %d of "
+      diag_error(x->d, NULL, 0, 0,
+                 "calibration stopped in generation %d: %ld candidates gave %d of "
                  "%d particles within tolerance %g (acceptance below 1/%d); the generations before "
-                 "it are in %s/posterior.csv", gen, out->proposals, out->n, N, tolerance,
-                 CAL_MAX_PER_ACCEPT, x->out);
+                 "it are in %s/posterior.csv",
+                 gen, out->proposals, out->n, N, tolerance, CAL_MAX_PER_ACCEPT, x->out);
       status = TR_ERUNTIME;
       break;
     }
@@ -552,7 +598,8 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
     for (int i = 0; i < N && status == TR_OK; i++, index++) {
       int rc = cal_propose(x, gen, index, kern, theta);
       if (rc < 0) {
-        diag_error(x->d, NULL, 0, 0, "cannot draw from the priors (a truncated normal or lognormal "
+        diag_error(x->d, NULL, 0, 0,
+                   "cannot draw from the priors (a truncated normal or lognormal "
                    "prior with almost no mass inside its min and max?)");
         status = TR_EINVALID;
       }
@@ -561,14 +608,18 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
     }
     out->proposals += N;
     if (status || nv == 0) continue;
-    uint64_t seed = rng_run_seed(rng_run_seed(x->master ^ CAL_SALT_SIMULATE, (uint64_t)gen), (uint64_t)batch + 1);
+    uint64_t seed = rng_run_seed(rng_run_seed(x->master ^ CAL_SALT_SIMULATE, (uint64_t)gen),
+                                 (uint64_t)batch + 1);
     status = cal_simulate(x, seed, cand, nv, summ);
     if (status) break;
     out->simulations += nv;
     if (pilot && batch == 0) {
       cal_scales(x, summ, nv);
       double *d0 = malloc((size_t)nv * sizeof *d0);
-      if (!d0) { status = TR_EOUTPUT; break; }
+      if (!d0) {
+        status = TR_EOUTPUT;
+        break;
+      }
       for (int i = 0; i < nv; i++) d0[i] = cal_distance(x, summ + (size_t)i * (size_t)m);
       gsl_sort(d0, 1, (size_t)nv);
       double q = gsl_stats_quantile_from_sorted_data(d0, 1, (size_t)nv, x->c->alpha);
@@ -587,14 +638,22 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
       memcpy(out->theta + (size_t)n * (size_t)k, t, (size_t)k * sizeof *t);
       memcpy(out->summ + (size_t)n * (size_t)m, s, (size_t)m * sizeof *s);
       out->dist[n] = dist;
-      out->weight[n] = kern ? log_prior(x, t) - cal_kernel_logmix(x, kern, t) : 0;   /* log, for now */
+      out->weight[n] =
+          kern ? log_prior(x, t) - cal_kernel_logmix(x, kern, t) : 0; /* log, for now */
     }
   }
-  if (status == TR_OK) {        /* normalise the log weights */
+  if (status == TR_OK) { /* normalise the log weights */
     double best = -INFINITY, sum = 0, sum2 = 0;
-    for (int i = 0; i < N; i++) if (out->weight[i] > best) best = out->weight[i];
-    for (int i = 0; i < N; i++) { out->weight[i] = exp(out->weight[i] - best); sum += out->weight[i]; }
-    for (int i = 0; i < N; i++) { out->weight[i] /= sum; sum2 += out->weight[i] * out->weight[i]; }
+    for (int i = 0; i < N; i++)
+      if (out->weight[i] > best) best = out->weight[i];
+    for (int i = 0; i < N; i++) {
+      out->weight[i] = exp(out->weight[i] - best);
+      sum += out->weight[i];
+    }
+    for (int i = 0; i < N; i++) {
+      out->weight[i] /= sum;
+      sum2 += out->weight[i] * out->weight[i];
+    }
     out->ess = 1 / sum2;
   }
   free(theta);
@@ -618,10 +677,13 @@ static int cal_resume(cal_ctx *x) {
   const ynode *sums = manifest_get(man, "calibration", "summaries");
   const ynode *ticks = manifest_get(man, "calibration", "ticks");
   int ok = sha && seed && parts && sums && ticks && sums->type == YN_SEQ && sums->n == x->m;
-  if (ok && (strcmp(sha->str, x->sc->sha256) != 0 || strtoull(seed->str, NULL, 10) != x->master ||
-             atoi(parts->str) != x->N || atoi(ticks->str) != x->opts->ticks)) {
-    diag_error(x->d, NULL, 0, 0, "--resume: %s holds a calibration of another scenario file, seed, "
-               "particle count or horizon; give the same ones, or another -o", x->out);
+  if (ok
+      && (strcmp(sha->str, x->sc->sha256) != 0 || strtoull(seed->str, NULL, 10) != x->master
+          || atoi(parts->str) != x->N || atoi(ticks->str) != x->opts->ticks)) {
+    diag_error(x->d, NULL, 0, 0,
+               "--resume: %s holds a calibration of another scenario file, seed, "
+               "particle count or horizon; give the same ones, or another -o",
+               x->out);
     ynode_free(man);
     return -1;
   }
@@ -632,7 +694,8 @@ static int cal_resume(cal_ctx *x) {
   }
   ynode_free(man);
   if (!ok) {
-    diag_error(x->d, NULL, 0, 0, "--resume: %s holds no calibration to continue (no readable manifest.yaml)", x->out);
+    diag_error(x->d, NULL, 0, 0,
+               "--resume: %s holds no calibration to continue (no readable manifest.yaml)", x->out);
     return -1;
   }
   /* calibration.csv: tolerance, simulations, proposals per generation */
@@ -648,9 +711,15 @@ static int cal_resume(cal_ctx *x) {
     long sims, props;
     if (sscanf(line, "%d,%63[^,],%d,%ld,%ld", &gen, tol, &n, &sims, &props) != 5) continue;
     cal_gen *ng = realloc(x->gens, (size_t)(g + 1) * sizeof *ng);
-    if (!ng || gen != g + 1 || n != x->N) { ok = 0; break; }
+    if (!ng || gen != g + 1 || n != x->N) {
+      ok = 0;
+      break;
+    }
     x->gens = ng;
-    if (cal_gen_alloc(&x->gens[g], x->N, x->k, x->m)) { ok = 0; break; }
+    if (cal_gen_alloc(&x->gens[g], x->N, x->k, x->m)) {
+      ok = 0;
+      break;
+    }
     x->gens[g].tolerance = strtod(tol, NULL);
     x->gens[g].simulations = sims;
     x->gens[g].proposals = props;
@@ -659,18 +728,30 @@ static int cal_resume(cal_ctx *x) {
   if (f) fclose(f);
   /* posterior.csv: every particle of every generation */
   f = NULL;
-  if (ok && asprintf(&path, "%s/posterior.csv", x->out) >= 0) { f = fopen(path, "r"); free(path); }
+  if (ok && asprintf(&path, "%s/posterior.csv", x->out) >= 0) {
+    f = fopen(path, "r");
+    free(path);
+  }
   int rows = 0, header = 1;
   while (ok && f && getline(&line, &cap, f) > 0) {
-    if (header) { header = 0; continue; }
+    if (header) {
+      header = 0;
+      continue;
+    }
     char *p = line, *end;
     int gen = (int)strtol(p, &end, 10), i = end[0] == ',' ? (int)strtol(end + 1, &end, 10) : 0;
-    if (gen < 1 || gen > x->ngens || i < 1 || i > x->N) { ok = 0; break; }
+    if (gen < 1 || gen > x->ngens || i < 1 || i > x->N) {
+      ok = 0;
+      break;
+    }
     cal_gen *G = &x->gens[gen - 1];
     double v[1 + x->k + 1 + x->m];
     p = end;
     for (int c = 0; c < 1 + x->k + 1 + x->m && ok; c++) {
-      if (*p != ',') { ok = 0; break; }
+      if (*p != ',') {
+        ok = 0;
+        break;
+      }
       v[c] = strtod(p + 1, &end);
       p = end;
     }
@@ -678,7 +759,8 @@ static int cal_resume(cal_ctx *x) {
     G->weight[i - 1] = v[0];
     for (int j = 0; j < x->k; j++) G->theta[(size_t)(i - 1) * (size_t)x->k + (size_t)j] = v[1 + j];
     G->dist[i - 1] = v[1 + x->k];
-    for (int s = 0; s < x->m; s++) G->summ[(size_t)(i - 1) * (size_t)x->m + (size_t)s] = v[2 + x->k + s];
+    for (int s = 0; s < x->m; s++)
+      G->summ[(size_t)(i - 1) * (size_t)x->m + (size_t)s] = v[2 + x->k + s];
     if (i > G->n) G->n = i;
     rows++;
   }
@@ -690,7 +772,8 @@ static int cal_resume(cal_ctx *x) {
     x->gens[gi].ess = s2 > 0 ? 1 / s2 : 0;
   }
   if (!ok || x->ngens == 0 || rows != x->ngens * x->N) {
-    diag_error(x->d, NULL, 0, 0, "--resume: the generations in %s are incomplete or unreadable", x->out);
+    diag_error(x->d, NULL, 0, 0, "--resume: the generations in %s are incomplete or unreadable",
+               x->out);
     return -1;
   }
   return 0;
@@ -709,7 +792,8 @@ static void cal_on_signal(int sig) { cal_signal = sig; }
 static void cal_test_pause(int gen) {
   const char *env = getenv("TIGHTROPE_TEST_PAUSE_GENERATION");
   if (!env || atoi(env) != gen) return;
-  fprintf(stderr, "tightrope: paused before generation %d (TIGHTROPE_TEST_PAUSE_GENERATION)\n", gen);
+  fprintf(stderr, "tightrope: paused before generation %d (TIGHTROPE_TEST_PAUSE_GENERATION)\n",
+          gen);
   fflush(stderr);
   struct timespec ms = {0, 10000000};
   while (!cal_signal) nanosleep(&ms, NULL);
@@ -728,7 +812,11 @@ static int cal_add_summaries(tr_scenario *sc) {
     e->name = strdup(c->summaries[s].name);
     e->expr = strdup(c->summaries[s].expr ? c->summaries[s].expr : "0");
     e->by_name = 0;
-    if (!e->name || !e->expr) { free(e->name); free(e->expr); return -1; }
+    if (!e->name || !e->expr) {
+      free(e->name);
+      free(e->expr);
+      return -1;
+    }
     sc->nmetrics++;
   }
   return 0;
@@ -740,7 +828,8 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   if (!sc) return TR_EINVALID;
   int status = TR_OK;
   if (!sc->calib.present) {
-    diag_error(d, path, 0, 0, "no calibrate: block: tightrope calibrate needs the priors, "
+    diag_error(d, path, 0, 0,
+               "no calibrate: block: tightrope calibrate needs the priors, "
                "summaries and observed values (docs/calibration.md)");
     tr_scenario_free(sc);
     return TR_EINVALID;
@@ -756,7 +845,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     tr_scenario_free(sc);
     return status;
   }
-  if (!opts->out) {       /* default folder: results/<id>-calibration */
+  if (!opts->out) { /* default folder: results/<id>-calibration */
     snprintf(outbuf, sizeof outbuf, "results/%s-calibration", sc->id);
     o.out = outbuf;
   }
@@ -772,7 +861,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   x.d = d;
   x.metric0 = metric0;
   x.scale = calloc((size_t)x.m + 1, sizeof *x.scale);
-  tr_options run = o;      /* what every batch runs with */
+  tr_options run = o; /* what every batch runs with */
   run.runs = 1;
   run.has_runs = 1;
   run.format = TR_FORMAT_NONE;
@@ -783,7 +872,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   run.series = SERIES_NONE;
   run.resume = 0;
   run.quiet = 1;
-  run.argc = 0;            /* a batch is no command of its own: it prints no resume hint */
+  run.argc = 0; /* a batch is no command of its own: it prints no resume hint */
   run.argv = NULL;
   run.callback = cal_collect;
   run.callback_ctx = &x;
@@ -799,7 +888,7 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   ** cannot shrink further, or every generation has run */
   double tolerance = INFINITY;
   int done = 0, final_next = 0;
-  if (status == TR_OK && x.ngens > 0) {   /* resumed: the next tolerance as it would have been */
+  if (status == TR_OK && x.ngens > 0) { /* resumed: the next tolerance as it would have been */
     cal_gen *g = &x.gens[x.ngens - 1];
     done = x.c->has_tol_final && g->tolerance <= x.c->tol_final;
     if (!done) tolerance = cal_next_tolerance(&x, g, &final_next);
@@ -816,26 +905,37 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   }
   while (status == TR_OK && !done && x.ngens < x.c->generations) {
     cal_test_pause(x.ngens + 1);
-    if (cal_signal) { status = cal_signal == SIGTERM ? TR_ETERM : TR_EINT; break; }
+    if (cal_signal) {
+      status = cal_signal == SIGTERM ? TR_ETERM : TR_EINT;
+      break;
+    }
     cal_gen *ng = realloc(x.gens, (size_t)(x.ngens + 1) * sizeof *ng);
-    if (!ng) { status = TR_EOUTPUT; break; }
+    if (!ng) {
+      status = TR_EOUTPUT;
+      break;
+    }
     x.gens = ng;
     cal_kernel kern = {NULL, NULL};
     int gen = x.ngens + 1;
     if (gen > 1 && cal_kernel_make(&x, &x.gens[x.ngens - 1], &kern) != 0) {
-      diag_error(d, NULL, 0, 0, "generation %d: the population's covariance cannot be factored", gen);
+      diag_error(d, NULL, 0, 0, "generation %d: the population's covariance cannot be factored",
+                 gen);
       status = TR_ERUNTIME;
       break;
     }
     status = cal_generation(&x, gen, gen > 1 ? &kern : NULL, tolerance, gen == 1, &x.gens[x.ngens]);
     if (kern.chol) gsl_matrix_free(kern.chol);
-    if (status) { cal_gen_free(&x.gens[x.ngens]); break; }
+    if (status) {
+      cal_gen_free(&x.gens[x.ngens]);
+      break;
+    }
     x.ngens++;
     cal_gen *g = &x.gens[x.ngens - 1];
     if (!o.quiet && cal_rank() == 0)
-      fprintf(stderr, "tightrope: generation %d: tolerance %g, %ld runs, acceptance %.3f, ESS %.0f\n",
-              gen, g->tolerance, g->simulations, g->simulations ? (double)g->n / (double)g->simulations : 0,
-              g->ess);
+      fprintf(stderr,
+              "tightrope: generation %d: tolerance %g, %ld runs, acceptance %.3f, ESS %.0f\n", gen,
+              g->tolerance, g->simulations,
+              g->simulations ? (double)g->n / (double)g->simulations : 0, g->ess);
     done = x.c->has_tol_final && g->tolerance <= x.c->tol_final;
     if (!done && x.ngens < x.c->generations) {
       tolerance = cal_next_tolerance(&x, g, &final_next);
@@ -848,9 +948,10 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     sigaction(SIGTERM, &old_term, NULL);
   }
   if ((status == TR_EINT || status == TR_ETERM) && o.argc > 0 && cal_rank() == 0) {
-    fprintf(stderr, "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
-            "resume with:", status == TR_ETERM ? "SIGTERM" : "SIGINT", x.ngens, x.ngens == 1 ? "" : "s",
-            x.out);
+    fprintf(stderr,
+            "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
+            "resume with:",
+            status == TR_ETERM ? "SIGTERM" : "SIGINT", x.ngens, x.ngens == 1 ? "" : "s", x.out);
     int has_resume = 0;
     for (int i = 0; i < o.argc; i++) {
       has_resume |= strcmp(o.argv[i], "--resume") == 0;
@@ -859,7 +960,8 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     }
     fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
   }
-  if (status == TR_OK && x.ngens > 0 && o.resume && done && cal_write(&x, 1) != 0) status = TR_EOUTPUT;
+  if (status == TR_OK && x.ngens > 0 && o.resume && done && cal_write(&x, 1) != 0)
+    status = TR_EOUTPUT;
   if (status == TR_OK && !o.quiet && cal_rank() == 0)
     fprintf(stderr, "tightrope: posterior in %s/posterior.csv (%d generations)\n", x.out, x.ngens);
   for (int g = 0; g < x.ngens; g++) cal_gen_free(&x.gens[g]);
@@ -914,20 +1016,31 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
         if (col == 0 && strcmp(tok, "generation") != 0) break;
         if (col == 2) at_params = strcmp(tok, "weight") == 0;
         else if (col > 2 && at_params) {
-          if (strcmp(tok, "distance") == 0) { at_params = 0; ncol = col; break; }
+          if (strcmp(tok, "distance") == 0) {
+            at_params = 0;
+            ncol = col;
+            break;
+          }
           tr_path *np = realloc(p->paths, (size_t)(p->k + 1) * sizeof *np);
-          if (!np) { bad = 1; break; }
+          if (!np) {
+            bad = 1;
+            break;
+          }
           p->paths = np;
           char err[512];
           if (scen_path_parse(sc, tok, &p->paths[p->k], err, sizeof err) < 0) {
-            diag_error(d, file, 1, 0, "the posterior's parameter '%s' is not a path of %s: %s "
-                       "(is the posterior from another scenario?)", tok, sc->path, err);
+            diag_error(d, file, 1, 0,
+                       "the posterior's parameter '%s' is not a path of %s: %s "
+                       "(is the posterior from another scenario?)",
+                       tok, sc->path, err);
             bad = 1;
             break;
           }
           if (p->paths[p->k].kind == PATH_PARAM || p->paths[p->k].kind == PATH_COUNT) {
-            diag_error(d, file, 1, 0, "--posterior sets attributes and model parameters; '%s' is an "
-                       "actor parameter or a population count, which it cannot set per run", tok);
+            diag_error(d, file, 1, 0,
+                       "--posterior sets attributes and model parameters; '%s' is an "
+                       "actor parameter or a population count, which it cannot set per run",
+                       tok);
             p->k++;
             bad = 1;
             break;
@@ -938,7 +1051,8 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
         tok = strtok_r(NULL, ",", &save);
       }
       if (!bad && (ncol == 0 || p->k == 0)) {
-        diag_error(d, file, 1, 0, "not a posterior.csv of tightrope calibrate (its header is "
+        diag_error(d, file, 1, 0,
+                   "not a posterior.csv of tightrope calibrate (its header is "
                    "generation,particle,weight, the parameters, distance, the summaries)");
         bad = 1;
       }
@@ -957,12 +1071,20 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
     if (bad) break;
     double *nr = realloc(rows, (size_t)(nrows + 1) * (size_t)(p->k + 1) * sizeof *nr);
     int *ng = realloc(gens, (size_t)(nrows + 1) * sizeof *ng);
-    if (!nr || !ng) { free(nr ? nr : rows); free(ng ? ng : gens); rows = NULL; gens = NULL; bad = 1; break; }
+    if (!nr || !ng) {
+      free(nr ? nr : rows);
+      free(ng ? ng : gens);
+      rows = NULL;
+      gens = NULL;
+      bad = 1;
+      break;
+    }
     rows = nr;
     gens = ng;
     gens[nrows] = (int)v[0];
     rows[(size_t)nrows * (size_t)(p->k + 1)] = v[2];
-    for (int j = 0; j < p->k; j++) rows[(size_t)nrows * (size_t)(p->k + 1) + 1 + (size_t)j] = v[3 + j];
+    for (int j = 0; j < p->k; j++)
+      rows[(size_t)nrows * (size_t)(p->k + 1) + 1 + (size_t)j] = v[3 + j];
     if ((int)v[0] > gen_max) gen_max = (int)v[0];
     nrows++;
   }
@@ -993,7 +1115,7 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
     free(man);
     free(dir);
   }
-  if (!bad) {           /* the last generation, its weights cumulated */
+  if (!bad) { /* the last generation, its weights cumulated */
     for (int i = 0; i < nrows; i++) p->n += gens[i] == gen_max;
     p->theta = malloc((size_t)p->n * (size_t)p->k * sizeof *p->theta);
     p->cum = malloc((size_t)p->n * sizeof *p->cum);
@@ -1002,18 +1124,26 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
     for (int i = 0; p->theta && p->cum && i < nrows; i++) {
       if (gens[i] != gen_max) continue;
       double w = rows[(size_t)i * (size_t)(p->k + 1)];
-      if (!(w >= 0)) { diag_error(d, file, 0, 0, "a particle has a negative weight"); bad = 1; break; }
+      if (!(w >= 0)) {
+        diag_error(d, file, 0, 0, "a particle has a negative weight");
+        bad = 1;
+        break;
+      }
       total += w;
       p->cum[n] = total;
       for (int j = 0; j < p->k; j++)
-        p->theta[(size_t)n * (size_t)p->k + (size_t)j] = rows[(size_t)i * (size_t)(p->k + 1) + 1 + (size_t)j];
+        p->theta[(size_t)n * (size_t)p->k + (size_t)j] =
+            rows[(size_t)i * (size_t)(p->k + 1) + 1 + (size_t)j];
       n++;
     }
     if (!p->theta || !p->cum) bad = 1;
-    if (!bad && !(total > 0)) { diag_error(d, file, 0, 0, "the posterior's weights sum to 0"); bad = 1; }
+    if (!bad && !(total > 0)) {
+      diag_error(d, file, 0, 0, "the posterior's weights sum to 0");
+      bad = 1;
+    }
     for (int i = 0; !bad && i < n; i++) p->cum[i] /= total;
   }
-  if (!bad) {           /* every particle must be a valid start of every run */
+  if (!bad) { /* every particle must be a valid start of every run */
     tr_instance base, one;
     memset(&base, 0, sizeof base);
     memset(&one, 0, sizeof one);
@@ -1025,7 +1155,10 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
         bad = 1;
       }
     }
-    free(base.init); free(base.model); free(one.init); free(one.model);
+    free(base.init);
+    free(base.model);
+    free(one.init);
+    free(one.model);
   }
   free(rows);
   free(gens);

@@ -27,15 +27,15 @@
 #include "scenario/yamltree.h"
 #include "experiment/manifest.h"
 
-#define CAL_BINS 30
+#define CAL_BINS      30
 #define CAL_MAX_BYTES ((size_t)1 << 30)
 
 typedef struct cal_data {
-  int k, m, ncol, n;       /* parameters, summaries, columns, rows */
-  char **names;            /* ncol column names */
-  double *v;               /* n * ncol */
+  int k, m, ncol, n; /* parameters, summaries, columns, rows */
+  char **names;      /* ncol column names */
+  double *v;         /* n * ncol */
   int gens;
-  double *lo, *hi;         /* k: the prior's support, from the manifest */
+  double *lo, *hi; /* k: the prior's support, from the manifest */
 } cal_data;
 
 /* Only [A-Za-z0-9_.:+-] and spaces: a label that cannot escape a gnuplot
@@ -43,8 +43,8 @@ typedef struct cal_data {
 static void cal_label(char *out, size_t size, const char *s) {
   size_t n = 0;
   for (; *s && n + 1 < size; s++)
-    if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-        strchr("_.:+- ", *s))
+    if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+        || strchr("_.:+- ", *s))
       out[n++] = *s;
   out[n] = '\0';
 }
@@ -71,7 +71,8 @@ static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
   if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= CAL_MAX_BYTES)
     f = fdopen(fd, "r");
   if (!f) {
-    diag_error(d, path, 0, 0, "cannot read the calibration's posterior (a regular file under 1 GiB)");
+    diag_error(d, path, 0, 0,
+               "cannot read the calibration's posterior (a regular file under 1 GiB)");
     if (fd >= 0) close(fd);
     free(path);
     return -1;
@@ -87,7 +88,10 @@ static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
       char *save = NULL;
       for (char *t = strtok_r(line, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char **nn = realloc(c->names, (size_t)(c->ncol + 1) * sizeof *nn);
-        if (!nn) { bad = 1; break; }
+        if (!nn) {
+          bad = 1;
+          break;
+        }
         c->names = nn;
         c->names[c->ncol] = strdup(t);
         if (strcmp(t, "distance") == 0) dist = c->ncol;
@@ -102,16 +106,24 @@ static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
       continue;
     }
     double *nv = realloc(c->v, (size_t)(c->n + 1) * (size_t)c->ncol * sizeof *nv);
-    if (!nv) { bad = 1; break; }
+    if (!nv) {
+      bad = 1;
+      break;
+    }
     c->v = nv;
     char *p = line, *end;
     for (int j = 0; j < c->ncol; j++) {
       double x = strtod(p, &end);
-      if (end == p) { diag_error(d, path, lineno, 0, "expected a number in column %d", j + 1); bad = 1; break; }
+      if (end == p) {
+        diag_error(d, path, lineno, 0, "expected a number in column %d", j + 1);
+        bad = 1;
+        break;
+      }
       c->v[(size_t)c->n * (size_t)c->ncol + (size_t)j] = x;
       p = *end == ',' ? end + 1 : end;
     }
-    if (!bad && (int)c->v[(size_t)c->n * (size_t)c->ncol] > c->gens) c->gens = (int)c->v[(size_t)c->n * (size_t)c->ncol];
+    if (!bad && (int)c->v[(size_t)c->n * (size_t)c->ncol] > c->gens)
+      c->gens = (int)c->v[(size_t)c->n * (size_t)c->ncol];
     c->n++;
   }
   free(line);
@@ -146,7 +158,10 @@ static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
   }
   ynode_free(man);
   for (int j = 0; j < c->k; j++)
-    if (!(c->hi[j] > c->lo[j])) { c->lo[j] -= 0.5; c->hi[j] += 0.5; }
+    if (!(c->hi[j] > c->lo[j])) {
+      c->lo[j] -= 0.5;
+      c->hi[j] += 0.5;
+    }
   return 0;
 }
 
@@ -165,11 +180,23 @@ static void cal_free(cal_data *c) {
 static void cal_summary(const cal_data *c, int j, double out[4]) {
   int n = 0;
   double *x = malloc((size_t)c->n * sizeof *x), *w = malloc((size_t)c->n * sizeof *w);
-  if (!x || !w) { free(x); free(w); out[0] = out[1] = out[2] = out[3] = NAN; return; }
+  if (!x || !w) {
+    free(x);
+    free(w);
+    out[0] = out[1] = out[2] = out[3] = NAN;
+    return;
+  }
   for (int i = 0; i < c->n; i++)
-    if ((int)V(c, i, 0) == c->gens) { x[n] = V(c, i, 3 + j); w[n] = V(c, i, 2); n++; }
+    if ((int)V(c, i, 0) == c->gens) {
+      x[n] = V(c, i, 3 + j);
+      w[n] = V(c, i, 2);
+      n++;
+    }
   double sw = 0, m = 0, v = 0;
-  for (int i = 0; i < n; i++) { sw += w[i]; m += w[i] * x[i]; }
+  for (int i = 0; i < n; i++) {
+    sw += w[i];
+    m += w[i] * x[i];
+  }
   m /= sw;
   for (int i = 0; i < n; i++) v += w[i] * (x[i] - m) * (x[i] - m);
   out[0] = m;
@@ -184,8 +211,14 @@ static void cal_summary(const cal_data *c, int j, double out[4]) {
     int got5 = 0;
     for (int i = 0; i < n; i++) {
       acc += w[idx[i]] / sw;
-      if (!got5 && acc >= 0.05) { out[2] = x[idx[i]]; got5 = 1; }
-      if (acc >= 0.95) { out[3] = x[idx[i]]; break; }
+      if (!got5 && acc >= 0.05) {
+        out[2] = x[idx[i]];
+        got5 = 1;
+      }
+      if (acc >= 0.95) {
+        out[3] = x[idx[i]];
+        break;
+      }
     }
     free(idx);
   }
@@ -200,17 +233,25 @@ static int cal_write_charts(const cal_data *c, const char *tmp) {
   if (!(gp = fopen(path, "w"))) return -1;
   fputs("set terminal svg size 900,500 dynamic enhanced font 'sans,12' background rgb 'white'\n"
         "set key outside right top\nset grid ytics lc rgb '#dddddd'\n"
-        "set style fill transparent solid 0.15 noborder\n", gp);
-  static const char *const okabe_ito[] = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
-                                          "#D55E00", "#CC79A7", "#000000"};
+        "set style fill transparent solid 0.15 noborder\n",
+        gp);
+  static const char *const okabe_ito[] = {"#E69F00", "#56B4E9", "#009E73", "#F0E442",
+                                          "#0072B2", "#D55E00", "#CC79A7", "#000000"};
   for (int j = 0; j < c->k; j++) {
     /* marginal-J.dat: bin centre, then one density column per generation */
     snprintf(path, sizeof path, "%s/marginal-%d.dat", tmp, j + 1);
     FILE *dat = fopen(path, "w");
-    if (!dat) { fclose(gp); return -1; }
+    if (!dat) {
+      fclose(gp);
+      return -1;
+    }
     double width = (c->hi[j] - c->lo[j]) / CAL_BINS;
     double *h = calloc((size_t)CAL_BINS * (size_t)c->gens, sizeof *h);
-    if (!h) { fclose(dat); fclose(gp); return -1; }
+    if (!h) {
+      fclose(dat);
+      fclose(gp);
+      return -1;
+    }
     for (int i = 0; i < c->n; i++) {
       int g = (int)V(c, i, 0) - 1, b = (int)((V(c, i, 3 + j) - c->lo[j]) / width);
       if (g < 0 || g >= c->gens) continue;
@@ -231,13 +272,16 @@ static int cal_write_charts(const cal_data *c, const char *tmp) {
     free(h);
     fclose(dat);
     cal_label(label, sizeof label, c->names[3 + j]);
-    fprintf(gp, "set output 'marginal-%d.svg'\nset title 'Posterior of %s by generation (prior range marked)'\n"
+    fprintf(gp,
+            "set output 'marginal-%d.svg'\nset title 'Posterior of %s by generation (prior range "
+            "marked)'\n"
             "set xlabel '%s'\nset ylabel 'density'\nset xrange [%.17g:%.17g]\nunset arrow\n"
             "set arrow from %.17g, graph 0 to %.17g, graph 1 nohead dt 2 lc rgb '#777777'\n"
             "set arrow from %.17g, graph 0 to %.17g, graph 1 nohead dt 2 lc rgb '#777777'\nplot ",
             j + 1, label, label, c->lo[j], c->hi[j], c->lo[j], c->lo[j], c->hi[j], c->hi[j]);
     for (int g = 0; g < c->gens; g++)
-      fprintf(gp, "%s'marginal-%d.dat' using 1:%d with lines lw %d lc rgb '%s' title 'generation %d'",
+      fprintf(gp,
+              "%s'marginal-%d.dat' using 1:%d with lines lw %d lc rgb '%s' title 'generation %d'",
               g ? ", " : "", j + 1, g + 2, g == c->gens - 1 ? 3 : 1,
               g == c->gens - 1 ? "#000000" : okabe_ito[g % 7], g + 1);
     fputs("\n", gp);
@@ -247,7 +291,10 @@ static int cal_write_charts(const cal_data *c, const char *tmp) {
     for (int b = a + 1; b < c->k; b++) {
       snprintf(path, sizeof path, "%s/pair-%d-%d.dat", tmp, a + 1, b + 1);
       FILE *dat = fopen(path, "w");
-      if (!dat) { fclose(gp); return -1; }
+      if (!dat) {
+        fclose(gp);
+        return -1;
+      }
       fputs("# the final generation: x, y, weight\n", dat);
       for (int i = 0; i < c->n; i++)
         if ((int)V(c, i, 0) == c->gens)
@@ -255,11 +302,15 @@ static int cal_write_charts(const cal_data *c, const char *tmp) {
       fclose(dat);
       cal_label(label, sizeof label, c->names[3 + a]);
       cal_label(label2, sizeof label2, c->names[3 + b]);
-      fprintf(gp, "set output 'pair-%d-%d.svg'\nset title 'Final population: %s against %s (axes: prior ranges)'\n"
-              "set xlabel '%s'\nset ylabel '%s'\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n"
-              "plot 'pair-%d-%d.dat' using 1:2 with points pt 7 ps 0.5 lc rgb '#0072B2'\n"
-              "set autoscale y\n", a + 1, b + 1, label, label2, label, label2, c->lo[a], c->hi[a],
-              c->lo[b], c->hi[b], a + 1, b + 1);
+      fprintf(
+          gp,
+          "set output 'pair-%d-%d.svg'\nset title 'Final population: %s against %s (axes: prior "
+          "ranges)'\n"
+          "set xlabel '%s'\nset ylabel '%s'\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n"
+          "plot 'pair-%d-%d.dat' using 1:2 with points pt 7 ps 0.5 lc rgb '#0072B2'\n"
+          "set autoscale y\n",
+          a + 1, b + 1, label, label2, label, label2, c->lo[a], c->hi[a], c->lo[b], c->hi[b], a + 1,
+          b + 1);
     }
   fclose(gp);
   return 0;
@@ -268,7 +319,8 @@ static int cal_write_charts(const cal_data *c, const char *tmp) {
 static char *cal_find_gnuplot(void) {
   const char *env = getenv("PATH");
   char *copy = strdup(env ? env : "/usr/bin:/bin"), *save = NULL, *found = NULL;
-  for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found; dir = strtok_r(NULL, ":", &save)) {
+  for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+       dir = strtok_r(NULL, ":", &save)) {
     char *p = NULL;
     if (asprintf(&p, "%s/gnuplot", *dir ? dir : ".") >= 0 && access(p, X_OK) == 0) found = p;
     else free(p);
@@ -287,7 +339,10 @@ static int cal_gnuplot(const char *tmp, tr_diag *d) {
   if (pid == 0) {
     if (chdir(tmp) != 0) _exit(127);
     int null = open("/dev/null", O_RDWR);
-    if (null >= 0) { dup2(null, 0); dup2(null, 1); }
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+    }
     char *argv[] = {gnuplot, "charts.gp", NULL};
     execv(gnuplot, argv);
     _exit(127);
@@ -312,7 +367,8 @@ static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
         "<title>Calibration</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:auto;"
         "padding:1em}img{max-width:100%;height:auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}"
-        "@media print{body{max-width:none}}</style></head><body>\n", f);
+        "@media print{body{max-width:none}}</style></head><body>\n",
+        f);
   fprintf(f, "<h1>Calibration: %d generations</h1>\n<p>ABC-SMC posterior of ", c->gens);
   for (int j = 0; j < c->k; j++) {
     fputs(j ? ", <code>" : "<code>", f);
@@ -321,15 +377,20 @@ static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
   }
   fputs(" (docs/calibration.md). Files: <a href=\"../posterior.csv\">posterior.csv</a>, "
         "<a href=\"../calibration.csv\">calibration.csv</a>, "
-        "<a href=\"../manifest.yaml\">manifest.yaml</a>.</p>\n", f);
-  fputs("<h2>Posterior (final generation)</h2>\n<table><tr><th>parameter</th><th>mean</th><th>sd</th>"
-        "<th>5%</th><th>95%</th><th>prior range</th></tr>\n", f);
+        "<a href=\"../manifest.yaml\">manifest.yaml</a>.</p>\n",
+        f);
+  fputs(
+      "<h2>Posterior (final generation)</h2>\n<table><tr><th>parameter</th><th>mean</th><th>sd</th>"
+      "<th>5%</th><th>95%</th><th>prior range</th></tr>\n",
+      f);
   for (int j = 0; j < c->k; j++) {
     double s[4];
     cal_summary(c, j, s);
     fputs("<tr><td style=\"text-align:left\"><code>", f);
     cal_html(f, c->names[3 + j]);
-    fprintf(f, "</code></td><td>%.4g</td><td>%.3g</td><td>%.4g</td><td>%.4g</td><td>[%.4g, %.4g]</td></tr>\n",
+    fprintf(f,
+            "</code></td><td>%.4g</td><td>%.3g</td><td>%.4g</td><td>%.4g</td><td>[%.4g, "
+            "%.4g]</td></tr>\n",
             s[0], s[1], s[2], s[3], c->lo[j], c->hi[j]);
   }
   fputs("</table>\n", f);
@@ -369,18 +430,24 @@ static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
     fprintf(f, "<figure><img src=\"marginal-%d.svg\" alt=\"Weighted density of ", j + 1);
     cal_html(f, c->names[3 + j]);
     fputs(" in each generation; dashed lines mark the prior's range\"><figcaption>How the "
-          "posterior of <code>", f);
+          "posterior of <code>",
+          f);
     cal_html(f, c->names[3 + j]);
-    fputs("</code> narrows generation by generation (the last in bold black).</figcaption></figure>\n", f);
+    fputs("</code> narrows generation by generation (the last in bold "
+          "black).</figcaption></figure>\n",
+          f);
   }
   for (int a = 0; a < c->k; a++)
     for (int b = a + 1; b < c->k; b++) {
-      fprintf(f, "<figure><img src=\"pair-%d-%d.svg\" alt=\"Scatter of the final population: ", a + 1, b + 1);
+      fprintf(f,
+              "<figure><img src=\"pair-%d-%d.svg\" alt=\"Scatter of the final population: ", a + 1,
+              b + 1);
       cal_html(f, c->names[3 + a]);
       fputs(" against ", f);
       cal_html(f, c->names[3 + b]);
       fputs("\"><figcaption>Which combinations of the two parameters fit the data (axes span "
-            "the priors).</figcaption></figure>\n", f);
+            "the priors).</figcaption></figure>\n",
+            f);
     }
   fputs("</body></html>\n", f);
   return fclose(f) == 0 ? 0 : -1;
@@ -389,13 +456,17 @@ static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
 int calreport_run(const char *outdir, tr_diag *d) {
   cal_data c;
   memset(&c, 0, sizeof c);
-  if (cal_read(outdir, &c, d)) { cal_free(&c); return TR_EINVALID; }
+  if (cal_read(outdir, &c, d)) {
+    cal_free(&c);
+    return TR_EINVALID;
+  }
   char *rep = NULL, *tmp = NULL;
   int status = TR_EOUTPUT;
   struct stat st;
   if (asprintf(&rep, "%s/report", outdir) < 0) goto out;
   if (lstat(rep, &st) == 0 ? !S_ISDIR(st.st_mode) : mkdir(rep, 0777) != 0) {
-    diag_error(d, rep, 0, 0, "is not a folder tightrope can write its report in (a symbolic link "
+    diag_error(d, rep, 0, 0,
+               "is not a folder tightrope can write its report in (a symbolic link "
                "or a file there is refused)");
     goto out;
   }
@@ -424,7 +495,10 @@ int calreport_run(const char *outdir, tr_diag *d) {
           snprintf(from, sizeof from, "%s/pair-%d-%d.%s", tmp, a + 1, b + 1, exts[e]);
           snprintf(to, sizeof to, "%s/pair-%d-%d.%s", rep, a + 1, b + 1, exts[e]);
         }
-        if (rename(from, to) != 0) { diag_error(d, to, 0, 0, "cannot write: %s", strerror(errno)); status = TR_EOUTPUT; }
+        if (rename(from, to) != 0) {
+          diag_error(d, to, 0, 0, "cannot write: %s", strerror(errno));
+          status = TR_EOUTPUT;
+        }
       }
     }
   }
@@ -440,11 +514,15 @@ clean:
     snprintf(p, sizeof p, "%s/charts.gp", tmp);
     unlink(p);
     for (int j = 0; j < c.k; j++) {
-      snprintf(p, sizeof p, "%s/marginal-%d.dat", tmp, j + 1); unlink(p);
-      snprintf(p, sizeof p, "%s/marginal-%d.svg", tmp, j + 1); unlink(p);
+      snprintf(p, sizeof p, "%s/marginal-%d.dat", tmp, j + 1);
+      unlink(p);
+      snprintf(p, sizeof p, "%s/marginal-%d.svg", tmp, j + 1);
+      unlink(p);
       for (int b = j + 1; b < c.k; b++) {
-        snprintf(p, sizeof p, "%s/pair-%d-%d.dat", tmp, j + 1, b + 1); unlink(p);
-        snprintf(p, sizeof p, "%s/pair-%d-%d.svg", tmp, j + 1, b + 1); unlink(p);
+        snprintf(p, sizeof p, "%s/pair-%d-%d.dat", tmp, j + 1, b + 1);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/pair-%d-%d.svg", tmp, j + 1, b + 1);
+        unlink(p);
       }
     }
     snprintf(p, sizeof p, "%s/index.html", tmp);

@@ -21,42 +21,47 @@ static int tr_main(int argc, char **argv);
 #include "tightrope.h"
 
 static const char usage_text[] =
-  "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write its results\n"
-  "       tightrope check SCENARIO.yaml             validate the scenario and compile every script\n"
-  "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
-  "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
-  "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
-  "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
-  "       tightrope new DIR                         start a scenario folder (a commented example)\n"
-  "       tightrope calibrate SCENARIO.yaml [-o OUT] [-s S] [-j N] [--resume]   fit the calibrate: block (ABC-SMC)\n"
-  "       tightrope --help | --version\n"
-  "\n"
-  "run options:\n"
-  "  -n, --runs N           runs per variant and point (default: experiment.runs, else 100)\n"
-  "  -t, --ticks T          horizon (default: experiment.ticks)\n"
-  "  -s, --seed S           master seed, unsigned 64-bit (default: experiment.seed, else 1)\n"
-  "  -j, --threads N        worker threads; results never depend on N (default: cores)\n"
-  "  -o, --out DIR          output folder (default: results/<scenario id>)\n"
-  "      --set PATH=VALUE   override a parameter of the baseline (repeatable)\n"
-  "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
-  "      --series all|summary|none   per-run series, per-tick summary, or neither (default: summary)\n"
-  "      --events           write the event log (events.csv)\n"
-  "      --format csv|sqlite|both   CSV files, results.sqlite, or both (default: csv)\n"
-  "      --sqlite           the same as --format sqlite\n"
-  "      --quiet            no progress display\n"
-  "      --resume           finish an interrupted experiment in --out\n"
-  "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
-  "      --strict           treat warnings as errors (check and run)\n"
-  "      --force            write into an existing folder that holds files with result names\n"
-  "      --precision H      run batches until every outcome share's 95% interval has\n"
-  "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
-  "      --batch B          runs per batch with --precision (default: experiment.batch, else 100)\n"
-  "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
-  "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
-  "      --posterior FILE   draw each run's parameters from a calibration's posterior.csv\n"
-  "\n"
-  "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
-  "             4 output not written, 130/143 interrupted (resumable)\n";
+    "usage: tightrope run SCENARIO.yaml [options]     run the experiment, write its results\n"
+    "       tightrope check SCENARIO.yaml             validate the scenario and compile every "
+    "script\n"
+    "       tightrope replay OUTDIR --run R [--variant V] [--point P]\n"
+    "       tightrope replay SCENARIO.yaml --run R [--variant V] [--point P] [run options]\n"
+    "       tightrope report OUTDIR [--variants A,B] [--metrics M,..] [--outcomes O,..]\n"
+    "                        [--format svg|png|pdf]   draw the charts of a finished experiment\n"
+    "       tightrope new DIR                         start a scenario folder (a commented "
+    "example)\n"
+    "       tightrope calibrate SCENARIO.yaml [-o OUT] [-s S] [-j N] [--resume]   fit the "
+    "calibrate: block (ABC-SMC)\n"
+    "       tightrope --help | --version\n"
+    "\n"
+    "run options:\n"
+    "  -n, --runs N           runs per variant and point (default: experiment.runs, else 100)\n"
+    "  -t, --ticks T          horizon (default: experiment.ticks)\n"
+    "  -s, --seed S           master seed, unsigned 64-bit (default: experiment.seed, else 1)\n"
+    "  -j, --threads N        worker threads; results never depend on N (default: cores)\n"
+    "  -o, --out DIR          output folder (default: results/<scenario id>)\n"
+    "      --set PATH=VALUE   override a parameter of the baseline (repeatable)\n"
+    "      --variant NAME     run only these variants besides the baseline (repeatable)\n"
+    "      --series all|summary|none   per-run series, per-tick summary, or neither (default: "
+    "summary)\n"
+    "      --events           write the event log (events.csv)\n"
+    "      --format csv|sqlite|both   CSV files, results.sqlite, or both (default: csv)\n"
+    "      --sqlite           the same as --format sqlite\n"
+    "      --quiet            no progress display\n"
+    "      --resume           finish an interrupted experiment in --out\n"
+    "      --keep-going       record a failing run (errors.csv) and finish the others; exit 3\n"
+    "      --strict           treat warnings as errors (check and run)\n"
+    "      --force            write into an existing folder that holds files with result names\n"
+    "      --precision H      run batches until every outcome share's 95% interval has\n"
+    "                         half-width <= H (0 < H <= 0.5); -n is the ceiling (default 10000)\n"
+    "      --batch B          runs per batch with --precision (default: experiment.batch, else "
+    "100)\n"
+    "      --sweep FILE       take the sweep block from FILE (a YAML file with one key, sweep:)\n"
+    "      --variants FILE    take the variants block from FILE (one key, variants:)\n"
+    "      --posterior FILE   draw each run's parameters from a calibration's posterior.csv\n"
+    "\n"
+    "exit status: 0 success, 1 invalid scenario, 2 usage, 3 run-time error,\n"
+    "             4 output not written, 130/143 interrupted (resumable)\n";
 
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "tightrope: error: ");
@@ -75,7 +80,8 @@ static int cmd_report(int argc, char **argv) {
     size_t klen = eq ? (size_t)(eq - a) : strlen(a);
     int which = -1;
     if (a[0] != '-') {
-      if (outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+      if (outdir)
+        return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
       outdir = a;
       continue;
     }
@@ -91,9 +97,11 @@ static int cmd_report(int argc, char **argv) {
       return TR_EUSAGE;
     }
     value[which] = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-    if (!value[which] || !*value[which]) return usage_error("report: %s needs a value", names[which]);
+    if (!value[which] || !*value[which])
+      return usage_error("report: %s needs a value", names[which]);
   }
-  if (!outdir) return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
+  if (!outdir)
+    return usage_error("%s", "report takes one folder: tightrope report OUTDIR [options]");
   tr_diag *d = tr_diag_new();
   int status = tr_report_with(outdir, value[0], value[1], value[2], value[3], d);
   tr_diag_print(d, stderr);
@@ -123,8 +131,8 @@ static int parse_u64(const char *s, uint64_t *out) {
 
 typedef struct cli {
   const char *cmd, *scenario;
-  int has_ticks, has_seed, has_sets;   /* replay: refused with an output folder */
-  long run_index, point_index;   /* replay */
+  int has_ticks, has_seed, has_sets; /* replay: refused with an output folder */
+  long run_index, point_index;       /* replay */
   const char *replay_variant;
   int nvariants, quiet;
   tr_options *opts;
@@ -149,23 +157,50 @@ static int unknown_option(const char *arg, const struct option *longopts) {
 }
 
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
-  enum { O_SET = 256, O_VARIANT, O_SERIES, O_EVENTS, O_QUIET, O_RESUME, O_RUN, O_POINT, O_FORMAT,
-         O_SQLITE, O_SWEEP, O_VARIANTS, O_KEEP_GOING, O_STRICT, O_FORCE, O_PRECISION, O_BATCH,
-         O_POSTERIOR };
-  static const struct option longopts[] = {
-    {"runs", required_argument, 0, 'n'}, {"ticks", required_argument, 0, 't'},
-    {"seed", required_argument, 0, 's'}, {"threads", required_argument, 0, 'j'},
-    {"out", required_argument, 0, 'o'}, {"set", required_argument, 0, O_SET},
-    {"variant", required_argument, 0, O_VARIANT}, {"series", required_argument, 0, O_SERIES},
-    {"events", no_argument, 0, O_EVENTS}, {"quiet", no_argument, 0, O_QUIET},
-    {"resume", no_argument, 0, O_RESUME}, {"run", required_argument, 0, O_RUN},
-    {"point", required_argument, 0, O_POINT}, {"format", required_argument, 0, O_FORMAT},
-    {"sqlite", no_argument, 0, O_SQLITE}, {"sweep", required_argument, 0, O_SWEEP},
-    {"variants", required_argument, 0, O_VARIANTS}, {"keep-going", no_argument, 0, O_KEEP_GOING},
-    {"strict", no_argument, 0, O_STRICT}, {"force", no_argument, 0, O_FORCE},
-    {"precision", required_argument, 0, O_PRECISION}, {"batch", required_argument, 0, O_BATCH},
-    {"posterior", required_argument, 0, O_POSTERIOR},
-    {0, 0, 0, 0}};
+  enum {
+    O_SET = 256,
+    O_VARIANT,
+    O_SERIES,
+    O_EVENTS,
+    O_QUIET,
+    O_RESUME,
+    O_RUN,
+    O_POINT,
+    O_FORMAT,
+    O_SQLITE,
+    O_SWEEP,
+    O_VARIANTS,
+    O_KEEP_GOING,
+    O_STRICT,
+    O_FORCE,
+    O_PRECISION,
+    O_BATCH,
+    O_POSTERIOR
+  };
+  static const struct option longopts[] = {{"runs", required_argument, 0, 'n'},
+                                           {"ticks", required_argument, 0, 't'},
+                                           {"seed", required_argument, 0, 's'},
+                                           {"threads", required_argument, 0, 'j'},
+                                           {"out", required_argument, 0, 'o'},
+                                           {"set", required_argument, 0, O_SET},
+                                           {"variant", required_argument, 0, O_VARIANT},
+                                           {"series", required_argument, 0, O_SERIES},
+                                           {"events", no_argument, 0, O_EVENTS},
+                                           {"quiet", no_argument, 0, O_QUIET},
+                                           {"resume", no_argument, 0, O_RESUME},
+                                           {"run", required_argument, 0, O_RUN},
+                                           {"point", required_argument, 0, O_POINT},
+                                           {"format", required_argument, 0, O_FORMAT},
+                                           {"sqlite", no_argument, 0, O_SQLITE},
+                                           {"sweep", required_argument, 0, O_SWEEP},
+                                           {"variants", required_argument, 0, O_VARIANTS},
+                                           {"keep-going", no_argument, 0, O_KEEP_GOING},
+                                           {"strict", no_argument, 0, O_STRICT},
+                                           {"force", no_argument, 0, O_FORCE},
+                                           {"precision", required_argument, 0, O_PRECISION},
+                                           {"batch", required_argument, 0, O_BATCH},
+                                           {"posterior", required_argument, 0, O_POSTERIOR},
+                                           {0, 0, 0, 0}};
   tr_options *o = c->opts;
   opterr = 0;
   optind = 2;
@@ -175,22 +210,36 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
   while ((ch = getopt_long(argc, argv, ":n:t:s:j:o:", longopts, NULL)) != -1) {
     switch (ch) {
       case 'n':
-        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--runs takes a whole number >= 1, got '%s'", optarg);
-        tr_options_set_runs(o, (int)v); break;
+        if (parse_int(optarg, 1, INT_MAX, &v))
+          return usage_error("--runs takes a whole number >= 1, got '%s'", optarg);
+        tr_options_set_runs(o, (int)v);
+        break;
       case 't':
-        if (parse_int(optarg, 0, 1000000000, &v)) return usage_error("--ticks takes a whole number >= 0, got '%s'", optarg);
-        tr_options_set_ticks(o, (int)v); c->has_ticks = 1; break;
+        if (parse_int(optarg, 0, 1000000000, &v))
+          return usage_error("--ticks takes a whole number >= 0, got '%s'", optarg);
+        tr_options_set_ticks(o, (int)v);
+        c->has_ticks = 1;
+        break;
       case 's':
-        if (parse_u64(optarg, &seed)) return usage_error("--seed takes an unsigned 64-bit integer, got '%s'", optarg);
-        tr_options_set_seed(o, seed); c->has_seed = 1; break;
+        if (parse_u64(optarg, &seed))
+          return usage_error("--seed takes an unsigned 64-bit integer, got '%s'", optarg);
+        tr_options_set_seed(o, seed);
+        c->has_seed = 1;
+        break;
       case 'j':
-        if (parse_int(optarg, 1, 4096, &v)) return usage_error("--threads takes a whole number from 1 to 4096, got '%s'", optarg);
-        tr_options_set_threads(o, (int)v); break;
-      case 'o': *out = optarg; if (tr_options_set_out(o, optarg)) return usage_error("%s", "out of memory"); break;
+        if (parse_int(optarg, 1, 4096, &v))
+          return usage_error("--threads takes a whole number from 1 to 4096, got '%s'", optarg);
+        tr_options_set_threads(o, (int)v);
+        break;
+      case 'o':
+        *out = optarg;
+        if (tr_options_set_out(o, optarg)) return usage_error("%s", "out of memory");
+        break;
       case O_SET:
         if (!strchr(optarg, '=')) return usage_error("--set takes PATH=VALUE, got '%s'", optarg);
         if (tr_options_add_set(o, optarg)) return usage_error("%s", "out of memory");
-        c->has_sets = 1; break;
+        c->has_sets = 1;
+        break;
       case O_VARIANT:
         if (tr_options_add_variant(o, optarg)) return usage_error("%s", "out of memory");
         if (c->nvariants++ == 0) c->replay_variant = optarg;
@@ -215,11 +264,15 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
       case O_STRICT: tr_options_set_strict(o, 1); break;
       case O_FORCE: tr_options_set_force(o, 1); break;
       case O_RUN:
-        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--run takes a run number >= 1, got '%s'", optarg);
-        c->run_index = v; break;
+        if (parse_int(optarg, 1, INT_MAX, &v))
+          return usage_error("--run takes a run number >= 1, got '%s'", optarg);
+        c->run_index = v;
+        break;
       case O_POINT:
-        if (parse_int(optarg, 1, INT_MAX, &v)) return usage_error("--point takes a point number >= 1, got '%s'", optarg);
-        c->point_index = v; break;
+        if (parse_int(optarg, 1, INT_MAX, &v))
+          return usage_error("--point takes a point number >= 1, got '%s'", optarg);
+        c->point_index = v;
+        break;
       case O_SWEEP:
         if (tr_options_set_sweep_file(o, optarg)) return usage_error("%s", "out of memory");
         break;
@@ -234,7 +287,8 @@ static int parse_options(int argc, char **argv, cli *c, const char **out) {
         errno = 0;
         double h = strtod(optarg, &end);
         if (errno || end == optarg || *end || tr_options_set_precision(o, h))
-          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'", optarg);
+          return usage_error("--precision takes a half-width in (0, 0.5], e.g. 0.02, got '%s'",
+                             optarg);
         break;
       }
       case O_BATCH:
@@ -267,13 +321,15 @@ static int cmd_check(cli *c) {
   tr_scenario *sc = load(c->scenario, c->opts, d);
   int status = TR_EINVALID, npoints = 0;
   if (sc && (status = tr_experiment_check(sc, c->opts, &npoints, d)) == TR_OK)
-    printf("%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",
-           c->scenario, tr_scenario_count(sc, TR_ACTORS), tr_scenario_count(sc, TR_RELATIONS),
-           tr_scenario_count(sc, TR_METRICS), tr_scenario_count(sc, TR_OUTCOMES),
-           tr_scenario_count(sc, TR_VARIANTS), npoints);
+    printf(
+        "%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",
+        c->scenario, tr_scenario_count(sc, TR_ACTORS), tr_scenario_count(sc, TR_RELATIONS),
+        tr_scenario_count(sc, TR_METRICS), tr_scenario_count(sc, TR_OUTCOMES),
+        tr_scenario_count(sc, TR_VARIANTS), npoints);
   tr_diag_print(d, stderr);
   if (status == TR_EINVALID && tr_diag_count(d))
-    fprintf(stderr, "%s: %d error%s\n", c->scenario, tr_diag_count(d), tr_diag_count(d) == 1 ? "" : "s");
+    fprintf(stderr, "%s: %d error%s\n", c->scenario, tr_diag_count(d),
+            tr_diag_count(d) == 1 ? "" : "s");
   tr_diag_free(d);
   tr_scenario_free(sc);
   return status;
@@ -329,7 +385,8 @@ static int cmd_replay(cli *c) {
   if (stat(c->scenario, &st) == 0 && S_ISDIR(st.st_mode)) {
     if (c->has_sets || c->has_seed || c->has_ticks) {
       status = usage_error("replay %s: run options come from its manifest.yaml; give the "
-                           "scenario file instead to change them", c->scenario);
+                           "scenario file instead to change them",
+                           c->scenario);
       goto out;
     }
     status = tr_options_load_manifest(c->opts, c->scenario, &scenario, d);
@@ -342,7 +399,10 @@ static int cmd_replay(cli *c) {
     scenario = strdup(c->scenario);
   }
   sc = load(scenario, c->opts, d);
-  if (!sc) { status = TR_EINVALID; goto out; }
+  if (!sc) {
+    status = TR_EINVALID;
+    goto out;
+  }
   status = tr_replay(sc, c->opts, c->replay_variant, c->point_index ? (int)c->point_index : 1,
                      (int)c->run_index, outdir, d);
 out:
@@ -388,8 +448,8 @@ static int tr_main(int argc, char **argv) {
   }
   tr_options_set_signals(c.opts, 1);
   int status;
-  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0 ||
-      strcmp(cmd, "calibrate") == 0) {
+  if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "replay") == 0
+      || strcmp(cmd, "calibrate") == 0) {
     const char *out = NULL;
     status = parse_options(argc, argv, &c, &out);
     tr_options_set_progress(c.opts, !c.quiet);
@@ -399,8 +459,9 @@ static int tr_main(int argc, char **argv) {
       if (is_root()) tr_diag_print(d, stderr);
       tr_diag_free(d);
     } else if (status == 0)
-      status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out) : strcmp(cmd, "check") == 0 ? cmd_check(&c)
-                                                                                     : cmd_replay(&c);
+      status = strcmp(cmd, "run") == 0 ? cmd_run(&c, out)
+          : strcmp(cmd, "check") == 0  ? cmd_check(&c)
+                                       : cmd_replay(&c);
   } else if (strcmp(cmd, "report") == 0) {
     status = cmd_report(argc, argv);
   } else if (strcmp(cmd, "new") == 0) {

@@ -75,7 +75,7 @@ static char *find_row(const char *runs_csv, const char *variant, int point, int 
   size_t cap = 0;
   ssize_t len;
   while ((len = getline(&line, &cap, f)) > 0) {
-    if (len > (1 << 20)) break;        /* no row of ours is that long */
+    if (len > (1 << 20)) break; /* no row of ours is that long */
     if (strncmp(line, prefix, strlen(prefix)) == 0) {
       if (line[len - 1] == '\n') line[len - 1] = 0;
       found = strdup(line);
@@ -92,15 +92,24 @@ static void print_event(const tr_scenario *sc, const tr_event *e) {
   else printf("  event %s", e->action);
   if (e->target >= 0) printf(" -> %s", sc->actors[e->target].id);
   if (e->cameo[0]) printf("  cameo=%s", e->cameo);
-  if (!isnan(e->goldstein)) { printf("  goldstein="); print_num(stdout, e->goldstein); }
-  if (!isnan(e->value)) { printf("  value="); print_num(stdout, e->value); }
+  if (!isnan(e->goldstein)) {
+    printf("  goldstein=");
+    print_num(stdout, e->goldstein);
+  }
+  if (!isnan(e->value)) {
+    printf("  value=");
+    print_num(stdout, e->value);
+  }
   putchar('\n');
 }
 
 int replay_run(const tr_scenario *sc, const tr_options *opts, const char *variant, int point,
                int run, const char *runs_csv, tr_diag *d) {
   tr_plan plan;
-  if (exp_plan(sc, opts, &plan, d)) { exp_plan_free(&plan); return TR_EINVALID; }
+  if (exp_plan(sc, opts, &plan, d)) {
+    exp_plan_free(&plan);
+    return TR_EINVALID;
+  }
   int v = 0;
   if (variant) {
     for (int i = 1; i < plan.nvariants; i++)
@@ -126,13 +135,13 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
   }
   const tr_instance *in = &plan.inst[v * plan.npoints + point - 1];
   int status = TR_OK;
-  tr_instance drawn;      /* under --posterior: the run's particle applied */
+  tr_instance drawn; /* under --posterior: the run's particle applied */
   memset(&drawn, 0, sizeof drawn);
   if (opts->posterior) {
     char perr[512] = "out of memory";
-    if (instance_base(sc, opts->ticks, &drawn) ||
-        posterior_apply(sc, opts->posterior, posterior_pick(opts->posterior, opts->seed, run), in, &drawn,
-                        perr, sizeof perr)) {
+    if (instance_base(sc, opts->ticks, &drawn)
+        || posterior_apply(sc, opts->posterior, posterior_pick(opts->posterior, opts->seed, run),
+                           in, &drawn, perr, sizeof perr)) {
       diag_error(d, opts->posterior->file, 0, 0, "%s", perr);
       free(drawn.init);
       free(drawn.model);
@@ -165,13 +174,13 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
   int rc = tick_run(lx, in, run, seed, &err);
   int last = rc ? err.tick : res.end_tick;
 
-  printf("replay of %s: variant %s, point %d, run %d, seed %llu\n", sc->path,
-         plan.variant_names[v], point, run, (unsigned long long)seed);
+  printf("replay of %s: variant %s, point %d, run %d, seed %llu\n", sc->path, plan.variant_names[v],
+         point, run, (unsigned long long)seed);
   int ev = 0;
   for (int t = 0; t <= last; t++) {
     printf("tick %d\n", t);
     for (; ev < res.nevents && res.events[ev].tick == t; ev++) print_event(sc, &res.events[ev]);
-    if (rc && t >= err.tick) break;   /* the failing tick has no metrics */
+    if (rc && t >= err.tick) break; /* the failing tick has no metrics */
     printf("  metrics");
     for (size_t i = 0; i < nm; i++) {
       printf("  %s=", sc->metrics[i].name);
@@ -204,7 +213,8 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
       printf("matches %s\n", runs_csv);
     } else {
       printf("DIFFERS from %s, which has:\n              %s\n", runs_csv, recorded);
-      diag_error(d, NULL, 0, 0, "replay differs from the recorded run (has the scenario or a "
+      diag_error(d, NULL, 0, 0,
+                 "replay differs from the recorded run (has the scenario or a "
                  "script changed since?)");
       status = TR_ERUNTIME;
     }

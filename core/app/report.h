@@ -14,9 +14,9 @@
 int report_run(const char *outdir, tr_diag *d);
 /* What `report` draws: NULL lists mean every name (docs/cli.md#report). */
 typedef struct report_opts {
-  const char *variants, *metrics, *outcomes;  /* comma lists, or NULL: all */
-  int svg, png, pdf;                          /* image formats drawn */
-  int verified;                               /* the folder was checked (out_verify) already */
+  const char *variants, *metrics, *outcomes; /* comma lists, or NULL: all */
+  int svg, png, pdf;                         /* image formats drawn */
+  int verified;                              /* the folder was checked (out_verify) already */
 } report_opts;
 /* report_run with options (o NULL: the defaults). */
 int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d);

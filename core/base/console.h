@@ -9,7 +9,7 @@
 ** cleared first (console.c). */
 typedef struct tr_console {
   pthread_mutex_t mu;
-  int progress_shown;        /* a progress line is on screen */
+  int progress_shown; /* a progress line is on screen */
 } tr_console;
 void console_write(tr_console *c, const char *s, size_t n);
 

@@ -13,9 +13,7 @@
 
 #include "base/diag.h"
 
-tr_diag *tr_diag_new(void) {
-  return calloc(1, sizeof(tr_diag));
-}
+tr_diag *tr_diag_new(void) { return calloc(1, sizeof(tr_diag)); }
 
 void tr_diag_free(tr_diag *d) {
   if (!d) return;
@@ -27,9 +25,7 @@ void tr_diag_free(tr_diag *d) {
   free(d);
 }
 
-int tr_diag_count(const tr_diag *d) {
-  return diag_count_level(d, DIAG_ERROR);
-}
+int tr_diag_count(const tr_diag *d) { return diag_count_level(d, DIAG_ERROR); }
 
 int diag_count_level(const tr_diag *d, int level) {
   int n = 0;
@@ -54,8 +50,8 @@ void diag_warnings_to_errors(tr_diag *d) {
 ** travels as the line (k << DIAG_SOURCE_SHIFT) | line, so that every stage
 ** after loading reports it in the right file without knowing about
 ** composition. The registry only grows; one path has one index. */
-#define DIAG_SOURCE_SHIFT 25          /* lines < 2^25: files are at most 16 MiB */
-#define DIAG_SOURCE_MAX 63            /* (63 << 25) still fits an int */
+#define DIAG_SOURCE_SHIFT 25 /* lines < 2^25: files are at most 16 MiB */
+#define DIAG_SOURCE_MAX   63 /* (63 << 25) still fits an int */
 static pthread_mutex_t diag_sources_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *diag_sources[DIAG_SOURCE_MAX + 1];
 
@@ -70,7 +66,7 @@ int diag_source(const char *path) {
     if (strcmp(diag_sources[i], path) == 0) k = i;
   }
   pthread_mutex_unlock(&diag_sources_lock);
-  return k;   /* 0 when full: places then read as lines of the scenario file */
+  return k; /* 0 when full: places then read as lines of the scenario file */
 }
 
 int diag_source_line(int source, int line) {
@@ -92,8 +88,7 @@ char *diag_source_file(int line) {
   return r;
 }
 
-void diag_verror(tr_diag *d, const char *file, int line, int col,
-                 const char *fmt, va_list ap) {
+void diag_verror(tr_diag *d, const char *file, int line, int col, const char *fmt, va_list ap) {
   if (!d) return;
   if (line >= (1 << DIAG_SOURCE_SHIFT)) {
     int k = line >> DIAG_SOURCE_SHIFT;
@@ -125,8 +120,7 @@ void diag_verror(tr_diag *d, const char *file, int line, int col,
   m->level = DIAG_ERROR;
 }
 
-void diag_error(tr_diag *d, const char *file, int line, int col,
-                const char *fmt, ...) {
+void diag_error(tr_diag *d, const char *file, int line, int col, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   diag_verror(d, file, line, col, fmt, ap);
@@ -154,7 +148,10 @@ void diag_note(tr_diag *d, const char *file, int line, int col, const char *fmt,
 /* Messages without a file come first (they are about the whole command),
 ** then by file name, line and column; the index breaks ties so that the
 ** sort is stable although qsort is not. */
-typedef struct { const tr_msg *m; int index; } diag_ref;
+typedef struct {
+  const tr_msg *m;
+  int index;
+} diag_ref;
 
 static int diag_cmp(const void *pa, const void *pb) {
   const diag_ref *a = pa, *b = pb;
@@ -170,7 +167,9 @@ static int diag_cmp(const void *pa, const void *pb) {
 }
 
 static void diag_print_one(const tr_msg *m, FILE *to) {
-  const char *kind = m->level == DIAG_WARNING ? "warning" : m->level == DIAG_NOTE ? "note" : "error";
+  const char *kind = m->level == DIAG_WARNING ? "warning"
+      : m->level == DIAG_NOTE                 ? "note"
+                                              : "error";
   if (!m->file) {
     fputs("tightrope", to);
   } else {
@@ -178,7 +177,7 @@ static void diag_print_one(const tr_msg *m, FILE *to) {
     if (m->line > 0) fprintf(to, ":%d:%d", m->line, m->col);
   }
   fprintf(to, ": %s: ", kind);
-  diag_put_text(to, m->text);   /* may quote a script's own words */
+  diag_put_text(to, m->text); /* may quote a script's own words */
   fputc('\n', to);
 }
 
@@ -243,12 +242,15 @@ static int diag_distance(const char *a, const char *b) {
       int best = prev[j - 1] + (ca != cb);
       if (prev[j] + 1 < best) best = prev[j] + 1;
       if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
-      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-          tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2])
+          && tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
         best = prev2[j - 2] + 1;
       cur[j] = best;
     }
-    int *t = prev2; prev2 = prev; prev = cur; cur = t;
+    int *t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
   }
   return prev[lb];
 }
@@ -278,13 +280,11 @@ const char *diag_suggest(const char *word, const char *const *names, int n) {
   return best;
 }
 
-void diag_did_you_mean(char *buf, size_t size, const char *word,
-                       const char *const *names, int n) {
+void diag_did_you_mean(char *buf, size_t size, const char *word, const char *const *names, int n) {
   const char *s = diag_suggest(word, names, n);
   if (!s || !buf || size == 0) return;
   size_t used = strnlen(buf, size);
-  if (used < size)
-    snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
+  if (used < size) snprintf(buf + used, size - used, " (did you mean '%s'?)", s);
 }
 
 /* Writes s to f as one shell word that a POSIX shell (bash, zsh) reads
@@ -298,7 +298,10 @@ void diag_shell_word(FILE *f, const char *s) {
     if (*p < 0x20 || *p == 0x7f) ctl = 1;
     if (!(isalnum(*p) || strchr("_./=:,+@%-", *p))) safe = 0;
   }
-  if (safe) { fputs(s, f); return; }
+  if (safe) {
+    fputs(s, f);
+    return;
+  }
   if (!ctl) {
     fputc('\'', f);
     for (const char *p = s; *p; p++) {
@@ -325,7 +328,9 @@ void diag_shell_word(FILE *f, const char *s) {
 void diag_put_text(FILE *f, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f) fprintf(f, "\\x%02x", *p);
-    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { fprintf(f, "\\u%04x", p[1]); p++; }
-    else fputc(*p, f);
+    else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+      fprintf(f, "\\u%04x", p[1]);
+      p++;
+    } else fputc(*p, f);
   }
 }

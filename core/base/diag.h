@@ -9,30 +9,29 @@
 ** Errors are kept in the order they were found; tr_diag_print sorts them by
 ** file, line and column so a user reads them top to bottom. */
 typedef struct tr_msg {
-  char *file;   /* may be NULL: the message has no place */
+  char *file; /* may be NULL: the message has no place */
   int line, col;
   char *text;
-  int level;    /* DIAG_ERROR, DIAG_WARNING or DIAG_NOTE */
+  int level; /* DIAG_ERROR, DIAG_WARNING or DIAG_NOTE */
 } tr_msg;
 enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE };
 
 struct tr_diag {
   tr_msg *msgs;
   int n, cap;
-  int sorted;   /* msgs are in print order (tr_diag_get sorts them) */
+  int sorted; /* msgs are in print order (tr_diag_get sorts them) */
 };
 
-void diag_error(tr_diag *d, const char *file, int line, int col,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void diag_verror(tr_diag *d, const char *file, int line, int col,
-                 const char *fmt, va_list ap);
+void diag_error(tr_diag *d, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void diag_verror(tr_diag *d, const char *file, int line, int col, const char *fmt, va_list ap);
 /* Warnings ("FILE:LINE:COL: warning: ...") and notes: printed with the
 ** errors, never counted by tr_diag_count (docs/scenario-format.md,
 ** "Mistakes check finds"). */
-void diag_warning(tr_diag *d, const char *file, int line, int col,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void diag_note(tr_diag *d, const char *file, int line, int col,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void diag_warning(tr_diag *d, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void diag_note(tr_diag *d, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 int diag_count_level(const tr_diag *d, int level);
 /* --strict: every warning becomes an error. */
 void diag_warnings_to_errors(tr_diag *d);
@@ -53,10 +52,9 @@ int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. Names
 ** longer than DIAG_MAXWORD are never suggested, so a buffer of
 ** DIAG_HINT_SIZE bytes, empty to start with, always holds the hint. */
-#define DIAG_MAXWORD 128
+#define DIAG_MAXWORD   128
 #define DIAG_HINT_SIZE (DIAG_MAXWORD + 24)
-void diag_did_you_mean(char *buf, size_t size, const char *word,
-                       const char *const *names, int n);
+void diag_did_you_mean(char *buf, size_t size, const char *word, const char *const *names, int n);
 /* Writes s to f as one shell word (quoted when it needs it). */
 void diag_shell_word(FILE *f, const char *s);
 /* Writes s to f with terminal control characters escaped (\x1b...). */

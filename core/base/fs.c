@@ -42,8 +42,7 @@ int fs_mkdirs(const char *path) {
       if (saved == '\0') break;
     }
   }
-  if (rc == 0 && stat(path, &st) != 0)
-    rc = -1;
+  if (rc == 0 && stat(path, &st) != 0) rc = -1;
   else if (rc == 0 && !S_ISDIR(st.st_mode)) {
     errno = ENOTDIR;
     rc = -1;
@@ -60,9 +59,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return 0;
 }
 
-void fs_remove_tree(const char *dir) {
-  nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+void fs_remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 char *fs_read_file(const char *path, size_t max, int flags, size_t *len) {
   int safe = flags & FS_REGULAR;

@@ -18,7 +18,9 @@
 
 #include "base/rng.h"
 
-typedef struct { uint64_t s[4]; } xoshiro_state;
+typedef struct {
+  uint64_t s[4];
+} xoshiro_state;
 
 static uint64_t splitmix64_next(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -56,9 +58,7 @@ static inline uint64_t xoshiro_next(xoshiro_state *st) {
   return result;
 }
 
-static unsigned long xoshiro_get(void *vstate) {
-  return (unsigned long)xoshiro_next(vstate);
-}
+static unsigned long xoshiro_get(void *vstate) { return (unsigned long)xoshiro_next(vstate); }
 
 /* Uniform on [0, 1) with 53 random bits. */
 static double xoshiro_get_double(void *vstate) {
@@ -67,14 +67,12 @@ static double xoshiro_get_double(void *vstate) {
 
 _Static_assert(sizeof(unsigned long) == 8, "tightrope needs a 64-bit unsigned long (LP64)");
 
-static const gsl_rng_type xoshiro256ss_type = {
-  "xoshiro256**",
-  0xffffffffffffffffUL,   /* max */
-  0,                      /* min */
-  sizeof(xoshiro_state),
-  xoshiro_set,
-  xoshiro_get,
-  xoshiro_get_double
-};
+static const gsl_rng_type xoshiro256ss_type = {"xoshiro256**",
+                                               0xffffffffffffffffUL, /* max */
+                                               0,                    /* min */
+                                               sizeof(xoshiro_state),
+                                               xoshiro_set,
+                                               xoshiro_get,
+                                               xoshiro_get_double};
 
 const void *rng_type(void) { return &xoshiro256ss_type; }

@@ -8,6 +8,6 @@
 ** gsl_rng_type, seeded with rng_run_seed(master, run). The map run -> seed
 ** is a bijection for a fixed master, so no two runs share a stream. */
 uint64_t rng_run_seed(uint64_t master, uint64_t run);
-const void *rng_type(void);   /* the const gsl_rng_type * */
+const void *rng_type(void); /* the const gsl_rng_type * */
 
 #endif

@@ -69,17 +69,23 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
                                                          : &sc->rels[p->rel].attrs[p->attr];
       double x = op == CHANGE_SET ? value : in->init[p->slot] + value;
       if (ad->dist >= 0) {
-        snprintf(err, errsize, "%s is drawn from a distribution in every run; it has no single "
-                 "value to change", p->text);
+        snprintf(err, errsize,
+                 "%s is drawn from a distribution in every run; it has no single "
+                 "value to change",
+                 p->text);
         return -1;
       }
       if (ad->integer && x != floor(x)) {
         snprintf(err, errsize, "%s = %g: the attribute is an integer", p->text, x);
         return -1;
       }
-      if (!isfinite(x)) { snprintf(err, errsize, "%s becomes %g, not a finite number", p->text, x); return -1; }
+      if (!isfinite(x)) {
+        snprintf(err, errsize, "%s becomes %g, not a finite number", p->text, x);
+        return -1;
+      }
       if (x < ad->min || x > ad->max) {
-        snprintf(err, errsize, "%s = %g is outside its bounds [%g, %g]", p->text, x, ad->min, ad->max);
+        snprintf(err, errsize, "%s = %g is outside its bounds [%g, %g]", p->text, x, ad->min,
+                 ad->max);
         return -1;
       }
       in->init[p->slot] = x;
@@ -95,8 +101,10 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       double *c = &in->init[sc->nslots + p->pop];
       double x = op == CHANGE_SET ? value : *c + value;
       if (sc->pops[p->pop].ruled && x != sc->pops[p->pop].count) {
-        snprintf(err, errsize, "%s = %g: relations by rule join this population's members, so "
-                 "its count is fixed at %d", p->text, x, sc->pops[p->pop].count);
+        snprintf(err, errsize,
+                 "%s = %g: relations by rule join this population's members, so "
+                 "its count is fixed at %d",
+                 p->text, x, sc->pops[p->pop].count);
         return -1;
       }
       if (x < 0 || x != floor(x) || x > sc->pops[p->pop].cap) {
@@ -115,7 +123,7 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
       in->ticks = (int)value;
       return 0;
     case PATH_PARAM: {
-      if (p->pop >= 0) {          /* POP.params.KEY: every member */
+      if (p->pop >= 0) { /* POP.params.KEY: every member */
         const tr_popdecl *pd = &sc->pops[p->pop];
         tr_path one = *p;
         one.pop = -1;
@@ -147,9 +155,13 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
                               errsize))
         return -1;
       tr_paramset *np = realloc(in->params, (size_t)(in->nparams + 1) * sizeof *np);
-      char *key = strdup(p->key);   /* the path may not outlive the plan */
+      char *key = strdup(p->key); /* the path may not outlive the plan */
       if (np) in->params = np;
-      if (!np || !key) { free(key); snprintf(err, errsize, "out of memory"); return -1; }
+      if (!np || !key) {
+        free(key);
+        snprintf(err, errsize, "out of memory");
+        return -1;
+      }
       np[in->nparams].actor = p->actor;
       np[in->nparams].key = key;
       np[in->nparams].value = op == CHANGE_SET ? value : base + value;
@@ -161,7 +173,10 @@ static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p
 }
 
 /* --set PATH=VALUE, parsed against sc. */
-typedef struct { tr_path path; double value; } set_override;
+typedef struct {
+  tr_path path;
+  double value;
+} set_override;
 
 static int parse_sets(const tr_scenario *sc, const tr_options *opts, set_override **out,
                       tr_diag *d) {
@@ -235,7 +250,11 @@ static int saltelli_points(const tr_scenario *sc, double **out, int *npoints) {
 /* The sweep's points: npoints * nsweep values, row-major. */
 static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, int *npoints) {
   int k = sc->nsweep;
-  if (sc->sweep_method == SWEEP_NONE || k <= 0) { *out = NULL; *npoints = 1; return 0; }
+  if (sc->sweep_method == SWEEP_NONE || k <= 0) {
+    *out = NULL;
+    *npoints = 1;
+    return 0;
+  }
   if (sc->sweep_method == SWEEP_GRID) {
     long total = 1;
     for (int j = 0; j < k; j++) {
@@ -245,7 +264,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
     if (total < 1) return -1;
     double *v = malloc((size_t)total * (size_t)k * sizeof *v);
     if (!v) return -1;
-    for (long p = 0; p < total; p++) {     /* first parameter varies slowest */
+    for (long p = 0; p < total; p++) { /* first parameter varies slowest */
       long rest = p;
       for (int j = k - 1; j >= 0; j--) {
         int n = sc->sweep[j].nvalues;
@@ -257,7 +276,7 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
     *npoints = (int)total;
     return 0;
   }
-  if (sc->sweep_method == SWEEP_FILE) {     /* the design's rows, as written */
+  if (sc->sweep_method == SWEEP_FILE) { /* the design's rows, as written */
     int P = sc->sweep[0].nvalues;
     double *v = malloc((size_t)P * (size_t)k * sizeof *v);
     if (!v) return -1;
@@ -273,18 +292,29 @@ static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, in
   double *u = malloc((size_t)P * (size_t)k * sizeof *u);
   if (!u) return -1;
   gsl_rng *r = gsl_rng_alloc(rng_type());
-  if (!r) { free(u); return -1; }
+  if (!r) {
+    free(u);
+    return -1;
+  }
   gsl_rng_set(r, (unsigned long)rng_run_seed(master, 0)); /* run 0: never a real run */
   if (sc->sweep_method == SWEEP_SOBOL) {
     gsl_qrng *q = k <= 40 ? gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)k) : NULL;
-    if (!q) { free(u); gsl_rng_free(r); return -1; }
+    if (!q) {
+      free(u);
+      gsl_rng_free(r);
+      return -1;
+    }
     for (int p = 0; p < P; p++) gsl_qrng_get(q, &u[p * k]);
     gsl_qrng_free(q);
   } else if (sc->sweep_method == SWEEP_LHS) {
     /* Latin hypercube: in each dimension a permutation of the P strata,
     ** and a uniform position inside each stratum. */
     size_t *perm = malloc((size_t)P * sizeof *perm);
-    if (!perm) { free(u); gsl_rng_free(r); return -1; }
+    if (!perm) {
+      free(u);
+      gsl_rng_free(r);
+      return -1;
+    }
     for (int j = 0; j < k; j++) {
       for (int p = 0; p < P; p++) perm[p] = (size_t)p;
       gsl_ran_shuffle(r, perm, (size_t)P, sizeof *perm);
@@ -317,7 +347,7 @@ int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const t
   double *init = dst->init, *model = dst->model;
   memcpy(init, src->init, ((size_t)sc->nslots + (size_t)sc->npops) * sizeof *init);
   memcpy(model, src->model, (size_t)sc->nmodel * sizeof *model);
-  *dst = *src;            /* params, variant, point, ticks, activation */
+  *dst = *src; /* params, variant, point, ticks, activation */
   dst->init = init;
   dst->model = model;
   /* The particle replaces the baseline's value; what the run's variant
@@ -327,7 +357,8 @@ int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const t
   const tr_variantdecl *vd = src->vdecl >= 0 ? &sc->variants[src->vdecl] : NULL;
   for (int j = 0; j < p->k; j++) {
     int swept = 0;
-    for (int s = 0; s < sc->nsweep && !swept; s++) swept = scen_path_same(&p->paths[j], &sc->sweep[s].path);
+    for (int s = 0; s < sc->nsweep && !swept; s++)
+      swept = scen_path_same(&p->paths[j], &sc->sweep[s].path);
     if (swept) continue;
     double x = p->theta[(size_t)i * (size_t)p->k + (size_t)j];
     for (int c = 0; vd && c < vd->nchanges; c++)
@@ -347,7 +378,7 @@ int posterior_pick(const tr_posterior *p, uint64_t master, int run) {
   double u = gsl_rng_uniform(r);
   gsl_rng_free(r);
   int lo = 0, hi = p->n - 1;
-  while (lo < hi) {       /* first particle whose cumulative weight exceeds u */
+  while (lo < hi) { /* first particle whose cumulative weight exceeds u */
     int mid = (lo + hi) / 2;
     if (p->cum[mid] > u) hi = mid;
     else lo = mid + 1;
@@ -383,29 +414,42 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
     plan->variant_decl[plan->nvariants++] = v;
   }
   if (sweep_points(sc, opts->seed, &plan->points, &plan->npoints)) {
-    diag_error(d, sc->path, 0, 0, "cannot build the sweep's points (too many, or over 40 Sobol dimensions)");
+    diag_error(d, sc->path, 0, 0,
+               "cannot build the sweep's points (too many, or over 40 Sobol dimensions)");
     return -1;
   }
   set_override *sets = NULL;
-  if (parse_sets(sc, opts, &sets, d)) { free(sets); return -1; }
+  if (parse_sets(sc, opts, &sets, d)) {
+    free(sets);
+    return -1;
+  }
   for (int i = 0; opts->posterior && i < opts->nsets; i++)
     for (int j = 0; j < opts->posterior->k; j++)
       if (scen_path_same(&sets[i].path, &opts->posterior->paths[j]))
-        diag_warning(d, NULL, 0, 0, "--set %s: the posterior draws '%s' for every run, which replaces "
-                     "this value, so the --set does nothing", opts->sets[i], sets[i].path.text);
+        diag_warning(d, NULL, 0, 0,
+                     "--set %s: the posterior draws '%s' for every run, which replaces "
+                     "this value, so the --set does nothing",
+                     opts->sets[i], sets[i].path.text);
   plan->ninst = plan->nvariants * plan->npoints;
   plan->inst = calloc((size_t)plan->ninst, sizeof *plan->inst);
-  if (!plan->inst) { free(sets); goto oom; }
+  if (!plan->inst) {
+    free(sets);
+    goto oom;
+  }
   char err[512];
   for (int v = 0; v < plan->nvariants; v++) {
     for (int p = 0; p < plan->npoints; p++) {
       tr_instance *in = &plan->inst[v * plan->npoints + p];
-      if (instance_base(sc, opts->ticks, in)) { free(sets); goto oom; }
+      if (instance_base(sc, opts->ticks, in)) {
+        free(sets);
+        goto oom;
+      }
       in->variant = v;
       in->vdecl = plan->variant_decl[v];
       in->point = p + 1;
       for (int i = 0; i < opts->nsets; i++)
-        if (apply_change(sc, in, &sets[i].path, CHANGE_SET, sets[i].value, err, sizeof err) && v == 0 && p == 0)
+        if (apply_change(sc, in, &sets[i].path, CHANGE_SET, sets[i].value, err, sizeof err)
+            && v == 0 && p == 0)
           diag_error(d, NULL, 0, 0, "--set %s: %s", opts->sets[i], err);
       if (in->vdecl >= 0) {
         const tr_variantdecl *vd = &sc->variants[in->vdecl];
@@ -418,7 +462,8 @@ int exp_plan(const tr_scenario *sc, const tr_options *opts, tr_plan *plan, tr_di
       }
       for (int j = 0; plan->points && j < sc->nsweep; j++) {
         const tr_sweepparam *sp = &sc->sweep[j];
-        if (apply_change(sc, in, &sp->path, CHANGE_SET, plan->points[p * sc->nsweep + j], err, sizeof err))
+        if (apply_change(sc, in, &sp->path, CHANGE_SET, plan->points[p * sc->nsweep + j], err,
+                         sizeof err))
           diag_error(d, sc->path, sp->line, sp->col, "sweep point %d: %s", p + 1, err);
       }
     }
@@ -473,7 +518,7 @@ typedef struct slot {
   tr_runresult res;
   tr_runerror err;
   int done;
-  int failed;                /* --keep-going: the run failed; err says why */
+  int failed; /* --keep-going: the run failed; err says why */
 } slot;
 
 typedef struct exp_ctx {
@@ -491,8 +536,8 @@ typedef struct exp_ctx {
   slot *slots;
   pthread_mutex_t mu;
   pthread_cond_t ready, space;
-  int stop;                  /* no new job: a run failed, or interrupted */
-  long failed_job;           /* first failing (global) job, or -1 */
+  int stop;        /* no new job: a run failed, or interrupted */
+  long failed_job; /* first failing (global) job, or -1 */
   tr_runerror failure;
   int setup_failed;
   tr_console console;
@@ -541,7 +586,7 @@ static void *worker(void *arg) {
   lx->console = &x->console;
   /* events_count() in an expression reads the run's events: keep them */
   w->log_events = x->opts->events || sc->counts_events;
-  tr_instance scratch;    /* a run's instance under --posterior */
+  tr_instance scratch; /* a run's instance under --posterior */
   memset(&scratch, 0, sizeof scratch);
   if (x->opts->posterior && (instance_base(sc, x->opts->ticks, &scratch), !scratch.init)) {
     pthread_mutex_lock(&x->mu);
@@ -580,8 +625,7 @@ static void *worker(void *arg) {
       int pi = posterior_pick(x->opts->posterior, x->opts->seed, run);
       if (posterior_apply(sc, x->opts->posterior, pi, in, &scratch, perr, sizeof perr) == 0)
         in = &scratch;
-      else
-        bad_particle = 1;
+      else bad_particle = 1;
     }
     s->res.variant = in->variant;
     s->res.point = in->point;
@@ -619,7 +663,7 @@ static void *worker(void *arg) {
     }
     s->done = 1;
     if (rc && x->opts->keep_going) {
-      s->failed = 1;         /* recorded by the writer; the others go on */
+      s->failed = 1; /* recorded by the writer; the others go on */
     } else if (rc) {
       x->stop = 1;
       if (x->failed_job < 0 || j < x->failed_job) {
@@ -653,7 +697,7 @@ static void set_stop(exp_ctx *x) {
 typedef struct progress {
   int on;
   struct timespec start, last;
-  long done0;                 /* runs recovered by --resume */
+  long done0; /* runs recovered by --resume */
 } progress;
 
 static double since(const struct timespec *a, const struct timespec *b) {
@@ -678,8 +722,7 @@ static void progress_show(exp_ctx *x, progress *p, long done, int force) {
     /* Run until precise: the ceiling bounds the time; the widest interval
     ** left says how far the goal is. */
     char widest[48] = "widest half-width: after the first batch";
-    if (!isnan(x->widest))
-      snprintf(widest, sizeof widest, "widest half-width %.4f", x->widest);
+    if (!isnan(x->widest)) snprintf(widest, sizeof widest, "widest half-width %.4f", x->widest);
     fprintf(stderr, "\r\033[K%ld runs (ceiling %ld)  %.0f runs/s  %s, goal %g", done, x->total,
             rate, widest, x->opts->precision);
   } else {
@@ -735,7 +778,10 @@ static void print_failure(const exp_ctx *x, long j, const tr_runerror *e, tr_dia
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
-  if (!f) { diag_error(d, sc->path, 0, 0, "run failed (out of memory for its message)"); return; }
+  if (!f) {
+    diag_error(d, sc->path, 0, 0, "run failed (out of memory for its message)");
+    return;
+  }
   fprintf(f, "run failed: variant %s, point %d, run %d (seed %llu), tick %d",
           x->plan->variant_names[in->variant], in->point, run,
           (unsigned long long)exp_run_seed(o, in->point, run), e->tick);
@@ -763,11 +809,13 @@ static int record_failure(exp_ctx *x, tr_output *out, long j, long k, long *nfai
     fclose(f);
   }
   char *msg = NULL;
-  if (asprintf(&msg, "in %s: %s", s->err.what, s->err.message ? s->err.message : "(no message)") < 0)
+  if (asprintf(&msg, "in %s: %s", s->err.what, s->err.message ? s->err.message : "(no message)")
+      < 0)
     msg = NULL;
-  int rc = !out ? 0 : out_add_failed(out, &s->res, s->err.tick,
-                          s->err.actor >= 0 ? x->sc->actors[s->err.actor].id : NULL,
-                          msg ? msg : s->err.message, replay);
+  int rc = !out ? 0
+                : out_add_failed(out, &s->res, s->err.tick,
+                                 s->err.actor >= 0 ? x->sc->actors[s->err.actor].id : NULL,
+                                 msg ? msg : s->err.message, replay);
   free(msg);
   free(replay);
   free(s->err.message);
@@ -785,7 +833,10 @@ static void sha256_hex(struct sha256_ctx *ctx, char hex[65]) {
 /* SHA-256 of a file's bytes (hex); "unreadable" when it cannot be read. */
 static void file_sha256(const char *path, char hex[65]) {
   FILE *f = fopen(path, "rb");
-  if (!f) { snprintf(hex, 65, "unreadable"); return; }
+  if (!f) {
+    snprintf(hex, 65, "unreadable");
+    return;
+  }
   struct sha256_ctx ctx;
   sha256_init(&ctx);
   unsigned char chunk[65536];
@@ -807,9 +858,11 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   size_t n = 0;
   FILE *f = open_memstream(&s, &n);
   if (!f) return NULL;
-  fprintf(f, "scenario-sha256: %s\ntightrope: %s\nruns: %d\nticks: %d\nseed: %llu\n"
-          "series: %d\nevents: %d\npoints: %d\n", sc->sha256, TR_VERSION, o->runs, o->ticks,
-          (unsigned long long)o->seed, o->series, o->events, plan->npoints);
+  fprintf(f,
+          "scenario-sha256: %s\ntightrope: %s\nruns: %d\nticks: %d\nseed: %llu\n"
+          "series: %d\nevents: %d\npoints: %d\n",
+          sc->sha256, TR_VERSION, o->runs, o->ticks, (unsigned long long)o->seed, o->series,
+          o->events, plan->npoints);
   if (o->keep_going) fprintf(f, "keep-going: 1\n");
   for (int i = 0; i < o->nsets; i++) fprintf(f, "set: %s\n", o->sets[i]);
   for (int v = 0; v < plan->nvariants; v++) fprintf(f, "variant: %s\n", plan->variant_names[v]);
@@ -817,12 +870,14 @@ static char *fingerprint(const tr_scenario *sc, const tr_options *o, const tr_pl
   for (int a = 0; a < sc->nactors; a++) {
     if (!sc->actors[a].policy) continue;
     file_sha256(sc->actors[a].policy, hex);
-    fprintf(f, "policy-sha256: %s %s\n# script %s %s\n", sc->actors[a].id, hex, hex, sc->actors[a].policy);
+    fprintf(f, "policy-sha256: %s %s\n# script %s %s\n", sc->actors[a].id, hex, hex,
+            sc->actors[a].policy);
   }
   for (int i = 0; i < sc->nactions; i++) {
     if (!sc->actions[i].script) continue;
     file_sha256(sc->actions[i].script, hex);
-    fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex, sc->actions[i].script);
+    fprintf(f, "action-sha256: %s %s\n# script %s %s\n", sc->actions[i].name, hex, hex,
+            sc->actions[i].script);
   }
   if (o->precision > 0) fprintf(f, "precision: %.17g\nbatch: %d\n", o->precision, o->batch);
   if (o->posterior) fprintf(f, "posterior-sha256: %s\n", o->posterior->sha256);
@@ -855,8 +910,8 @@ static int result_is_job(const tr_plan *plan, const tr_options *o, long batch, l
   long nb = o->runs - b * B < B ? o->runs - b * B : B, within = j - ninst * b * B;
   const tr_instance *in = &plan->inst[within / nb];
   int run = (int)(b * B + within % nb + 1);
-  return r->variant == in->variant && r->point == in->point && r->run == run &&
-         r->seed == exp_run_seed(o, in->point, run);
+  return r->variant == in->variant && r->point == in->point && r->run == run
+      && r->seed == exp_run_seed(o, in->point, run);
 }
 
 /* The user's callback with run r (0 to go on). */
@@ -884,8 +939,8 @@ typedef struct feed_ctx {
   const char *const *variant_names;
   const exp_ctx *x;
   tr_diag *d;
-  long next;                 /* the job the next record must be */
-  int foreign;               /* a record of another experiment was found */
+  long next;   /* the job the next record must be */
+  int foreign; /* a record of another experiment was found */
 } feed_ctx;
 
 /* A run recovered from the journal goes where a new one goes, once it is
@@ -893,12 +948,14 @@ typedef struct feed_ctx {
 static int feed_output(void *p, const tr_runresult *r) {
   feed_ctx *f = p;
   if (!result_is_job(f->x->plan, f->opts, f->x->batch, f->next, r)) {
-    diag_error(f->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
-               "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
-               "it belongs to another experiment; run again without --resume to start over",
-               f->next + 1, f->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed,
-               f->next % f->opts->runs + 1,
-               (unsigned long long)rng_run_seed(f->opts->seed, (uint64_t)(f->next % f->opts->runs + 1)));
+    diag_error(
+        f->d, NULL, 0, 0,
+        "--resume: record %ld of the journal in %s/.tightrope-partial is "
+        "variant %d, point %d, run %d, seed %llu, not run %ld of this experiment (seed %llu): "
+        "it belongs to another experiment; run again without --resume to start over",
+        f->next + 1, f->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed,
+        f->next % f->opts->runs + 1,
+        (unsigned long long)rng_run_seed(f->opts->seed, (uint64_t)(f->next % f->opts->runs + 1)));
     f->foreign = 1;
     return -1;
   }
@@ -917,13 +974,13 @@ static int feed_output(void *p, const tr_runresult *r) {
 typedef struct precise {
   exp_ctx *x;
   int nresults;
-  unsigned *counts;           /* [inst][result] */
-  unsigned *nruns;            /* [inst] */
-  long fed;                   /* jobs counted */
-  long stop_at;               /* jobs after which precise, or -1 */
-  double widest;              /* after the last evaluation */
+  unsigned *counts; /* [inst][result] */
+  unsigned *nruns;  /* [inst] */
+  long fed;         /* jobs counted */
+  long stop_at;     /* jobs after which precise, or -1 */
+  double widest;    /* after the last evaluation */
   int widest_inst, widest_result;
-  tr_diag *d;                 /* --resume: a record that is not this experiment's */
+  tr_diag *d; /* --resume: a record that is not this experiment's */
 } precise;
 
 /* The widest half-width over every instance and outcome; 1 when it is
@@ -955,8 +1012,8 @@ static int precise_add(void *ctx, const tr_runresult *r) {
   p->nruns[inst]++;
   p->fed++;
   long per_batch = (long)x->plan->ninst * x->batch;
-  if (p->stop_at < 0 && (p->fed % per_batch == 0 || p->fed == x->total)
-      && precise_eval(p) && p->fed < x->total)
+  if (p->stop_at < 0 && (p->fed % per_batch == 0 || p->fed == x->total) && precise_eval(p)
+      && p->fed < x->total)
     p->stop_at = p->fed;
   return 0;
 }
@@ -966,7 +1023,8 @@ static int precise_recover(void *ctx, const tr_runresult *r) {
   precise *p = ctx;
   const exp_ctx *x = p->x;
   if (!result_is_job(x->plan, x->opts, x->batch, p->fed, r)) {
-    diag_error(p->d, NULL, 0, 0, "--resume: record %ld of the journal in %s/.tightrope-partial is "
+    diag_error(p->d, NULL, 0, 0,
+               "--resume: record %ld of the journal in %s/.tightrope-partial is "
                "variant %d, point %d, run %d, seed %llu, not the run this experiment has "
                "there: it belongs to another experiment; run again without --resume to start over",
                p->fed + 1, x->opts->out, r->variant, r->point, r->run, (unsigned long long)r->seed);
@@ -986,7 +1044,10 @@ static int precise_output(void *ctx, const tr_runresult *r) {
 }
 
 /* The output's i-th run (variant, point, run order) for journal_feed_ordered. */
-typedef struct precise_order { const exp_ctx *x; int runs; } precise_order;
+typedef struct precise_order {
+  const exp_ctx *x;
+  int runs;
+} precise_order;
 static long precise_job(const void *ctx, long i) {
   const precise_order *o = ctx;
   return job_of(o->x, (int)(i / o->runs), (int)(i % o->runs) + 1);
@@ -994,10 +1055,10 @@ static long precise_job(const void *ctx, long i) {
 
 /* Rank 0's view of job j's result, whichever rank ran it. */
 typedef struct fetch_ctx {
-  tr_runresult remote;        /* decode buffer for other ranks' results */
+  tr_runresult remote; /* decode buffer for other ranks' results */
   tr_buf buf;
   int maxticks;
-  unsigned char *stopped;     /* per rank: it sent its last message */
+  unsigned char *stopped; /* per rank: it sent its last message */
 } fetch_ctx;
 
 static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done) {
@@ -1006,7 +1067,7 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
   for (;;) {
     if (s->done) break;
     if (x->failed_job >= 0 || x->setup_failed) break;
-    if (x->stop && k >= x->next_job) break;   /* never handed out */
+    if (x->stop && k >= x->next_job) break; /* never handed out */
     if ((tr_interrupted() || opts_cancelled(x->opts)) && !x->stop) {
       x->stop = 1;
       pthread_cond_broadcast(&x->space);
@@ -1015,7 +1076,10 @@ static const tr_runresult *wait_local(exp_ctx *x, progress *p, long k, long done
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += 100000000;
-    if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
     pthread_cond_timedwait(&x->ready, &x->mu, &until);
     if (!s->done) {
       pthread_mutex_unlock(&x->mu);
@@ -1050,33 +1114,35 @@ typedef struct run_state {
   exp_ctx x;
   int root, precise_mode, maxticks, status;
   struct sigaction old_int, old_term;
-  long pause_after;           /* TIGHTROPE_TEST_PAUSE_AFTER, or -1 */
+  long pause_after; /* TIGHTROPE_TEST_PAUSE_AFTER, or -1 */
   tr_output *out;
   tr_journal *jr;
-  char *fp;                   /* the experiment's fingerprint (rank 0) */
-  long start;                 /* first job not recovered from the journal */
-  long written;               /* jobs written, in order */
-  long first_local;           /* this rank's first local job */
+  char *fp;         /* the experiment's fingerprint (rank 0) */
+  long start;       /* first job not recovered from the journal */
+  long written;     /* jobs written, in order */
+  long first_local; /* this rank's first local job */
   fetch_ctx fc;
   pthread_t *tid;
   int started;
   precise pr;
-  tr_options fin;             /* run until precise: the options with the runs reached */
+  tr_options fin; /* run until precise: the options with the runs reached */
   progress pg;
-  long failed_remote;         /* MPI: global job that failed on another rank */
-  long nfailed;               /* --keep-going: runs recorded as failed */
-  char *remote_message;       /* MPI: the failure another rank sent (encode_failure) */
+  long failed_remote;   /* MPI: global job that failed on another rank */
+  long nfailed;         /* --keep-going: runs recorded as failed */
+  char *remote_message; /* MPI: the failure another rank sent (encode_failure) */
 } run_state;
 
 /* Options that do not go together; 0, or TR_EUSAGE with a message. */
 static int refuse_combinations(const tr_options *opts, tr_diag *d) {
   if (opts->keep_going && opts->resume) {
-    diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --resume: run the "
+    diag_error(d, NULL, 0, 0,
+               "--keep-going cannot be combined with --resume: run the "
                "experiment again from the start");
     return TR_EUSAGE;
   }
   if (opts->keep_going && opts->precision > 0) {
-    diag_error(d, NULL, 0, 0, "--keep-going cannot be combined with --precision: a failed run "
+    diag_error(d, NULL, 0, 0,
+               "--keep-going cannot be combined with --precision: a failed run "
                "has no outcome to count; fix the failure, or give -n instead of --precision");
     return TR_EUSAGE;
   }
@@ -1119,18 +1185,22 @@ static void open_outputs(run_state *s) {
   tr_plan *plan = &s->plan;
   tr_outspec spec = {sc, opts, plan->variant_names, plan->nvariants, plan->npoints, plan->points};
   s->fp = fingerprint(sc, opts, plan);
-  if (!s->fp) { diag_error(d, NULL, 0, 0, "out of memory"); s->status = TR_EOUTPUT; }
-  else if (opts->format == TR_FORMAT_NONE && s->precise_mode) {
-    diag_error(d, NULL, 0, 0, "run until precise (--precision) keeps its batches in the output "
+  if (!s->fp) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    s->status = TR_EOUTPUT;
+  } else if (opts->format == TR_FORMAT_NONE && s->precise_mode) {
+    diag_error(d, NULL, 0, 0,
+               "run until precise (--precision) keeps its batches in the output "
                "folder's journal: it needs an output format (csv or sqlite)");
     s->status = TR_EUSAGE;
-  }
-  else if (opts->format == TR_FORMAT_NONE) {}   /* the callback is the only result */
-  else if ((s->status = out_check_target(sc, opts, d)) != TR_OK) {}
-  else if ((s->jr = journal_open(sc, opts, s->fp, d, &s->status)) == NULL) {}
-  else if (!s->precise_mode && (s->out = out_open(&spec, d)) == NULL) s->status = TR_EOUTPUT;
+  } else if (opts->format == TR_FORMAT_NONE) {
+  } /* the callback is the only result */
+  else if ((s->status = out_check_target(sc, opts, d)) != TR_OK) {
+  } else if ((s->jr = journal_open(sc, opts, s->fp, d, &s->status)) == NULL) {
+  } else if (!s->precise_mode && (s->out = out_open(&spec, d)) == NULL) s->status = TR_EOUTPUT;
   else if (opts->resume && s->precise_mode) {
-    if (journal_recover(s->jr, s->maxticks, &s->start, precise_recover, &s->pr, d)) s->status = TR_EOUTPUT;
+    if (journal_recover(s->jr, s->maxticks, &s->start, precise_recover, &s->pr, d))
+      s->status = TR_EOUTPUT;
   } else if (opts->resume) {
     feed_ctx fctx = {s->out, sc, opts, plan->variant_names, &s->x, d, 0, 0};
     if (journal_recover(s->jr, s->maxticks, &s->start, feed_output, &fctx, d))
@@ -1149,7 +1219,8 @@ static void agree_across_ranks(run_state *s) {
   free(myfp);
   if (!mpi_same_everywhere(mine) && s->status == TR_OK) {
     if (s->root)
-      diag_error(s->d, s->sc->path, 0, 0, "MPI ranks read different versions of this scenario "
+      diag_error(s->d, s->sc->path, 0, 0,
+                 "MPI ranks read different versions of this scenario "
                  "or of its scripts, or run different builds of tightrope (the experiment's "
                  "SHA-256 differs between ranks); give every rank the same files, "
                  "TIGHTROPE_PATH and binary");
@@ -1208,7 +1279,8 @@ static int start_workers(run_state *s) {
 ** decode_failure reads it back (e->message points into msg). */
 static char *encode_failure(const tr_runerror *e) {
   char *msg = NULL;
-  if (asprintf(&msg, "%d\n%d\n%s\n%s", e->tick, e->actor, e->what, e->message ? e->message : "") < 0)
+  if (asprintf(&msg, "%d\n%d\n%s\n%s", e->tick, e->actor, e->what, e->message ? e->message : "")
+      < 0)
     msg = NULL;
   return msg;
 }
@@ -1236,8 +1308,9 @@ static const tr_runresult *fetch_remote(run_state *s, int owner, long j) {
     return NULL;
   }
   if (tag == MSG_RESULT) {
-    if (rec_decode(s->sc, fc->buf.data, (size_t)len, NULL, &fc->remote, s->maxticks) == j &&
-        result_is_job(&s->plan, s->opts, s->x.batch, j, &fc->remote)) r = &fc->remote;
+    if (rec_decode(s->sc, fc->buf.data, (size_t)len, NULL, &fc->remote, s->maxticks) == j
+        && result_is_job(&s->plan, s->opts, s->x.batch, j, &fc->remote))
+      r = &fc->remote;
     else {
       diag_error(s->d, NULL, 0, 0, "MPI: rank %d sent a damaged result", owner);
       s->status = TR_ERUNTIME;
@@ -1246,7 +1319,7 @@ static const tr_runresult *fetch_remote(run_state *s, int owner, long j) {
     fc->buf.data[len] = 0;
     s->failed_remote = j;
     s->remote_message = strdup((char *)fc->buf.data);
-    fc->stopped[owner] = 1;       /* it sends nothing more */
+    fc->stopped[owner] = 1; /* it sends nothing more */
   } else {
     fc->stopped[owner] = 1;
   }
@@ -1271,7 +1344,10 @@ static void precise_step(run_state *s, const tr_runresult *r) {
 ** callback. 0, or -1 with s->status set. */
 static int write_one(run_state *s, long j, const tr_runresult *r) {
   const tr_options *opts = s->opts;
-  if (!s->precise_mode && s->out && out_add_run(s->out, r)) { s->status = TR_EOUTPUT; return -1; }
+  if (!s->precise_mode && s->out && out_add_run(s->out, r)) {
+    s->status = TR_EOUTPUT;
+    return -1;
+  }
   if (s->jr && journal_append(s->jr, r, j)) {
     diag_error(s->d, NULL, 0, 0, "cannot write the journal in %s: %s", opts->out, strerror(errno));
     s->status = TR_EOUTPUT;
@@ -1301,7 +1377,10 @@ static void write_in_order(run_state *s) {
     if (x->nranks > 1 && tr_interrupted() && !x->stop) set_stop(x);
     if (!r) break;
     if (owner == 0 && x->slots[k % x->window].failed) {
-      if (record_failure(x, s->out, j, k, &s->nfailed, s->d)) { s->status = TR_EOUTPUT; break; }
+      if (record_failure(x, s->out, j, k, &s->nfailed, s->d)) {
+        s->status = TR_EOUTPUT;
+        break;
+      }
       s->written = j + 1;
       release_local(x, k);
       progress_show(x, &s->pg, s->written, 0);
@@ -1319,7 +1398,10 @@ static void write_in_order(run_state *s) {
     for (int rk = 1; rk < x->nranks; rk++)
       while (!s->fc.stopped[rk]) {
         int tag, len;
-        if (mpi_recv(rk, &s->fc.buf, &tag, &len)) { s->status = TR_EOUTPUT; break; }
+        if (mpi_recv(rk, &s->fc.buf, &tag, &len)) {
+          s->status = TR_EOUTPUT;
+          break;
+        }
         if (tag != MSG_RESULT) s->fc.stopped[rk] = 1;
       }
   }
@@ -1368,10 +1450,12 @@ static void send_to_root(run_state *s) {
 static void settle_status(run_state *s) {
   exp_ctx *x = &s->x;
   if (s->status == TR_OK && x->setup_failed) {
-    diag_error(s->d, NULL, 0, 0, "a worker could not prepare its Lua state (limits.memory_mb too small?)");
+    diag_error(s->d, NULL, 0, 0,
+               "a worker could not prepare its Lua state (limits.memory_mb too small?)");
     s->status = TR_ERUNTIME;
   } else if (s->status == TR_OK && (x->failed_job >= 0 || s->failed_remote >= 0)) {
-    if (s->root && x->failed_job >= 0 && (s->failed_remote < 0 || x->failed_job < s->failed_remote)) {
+    if (s->root && x->failed_job >= 0
+        && (s->failed_remote < 0 || x->failed_job < s->failed_remote)) {
       print_failure(x, x->failed_job, &x->failure, s->d);
     } else if (s->root && s->failed_remote >= 0) {
       tr_runerror e;
@@ -1399,7 +1483,8 @@ static void finish_precise(run_state *s) {
   s->fin.runs = (int)n;
   s->fin.precision_widest = s->pr.widest;
   s->fin.precision_reached = s->pr.widest <= opts->precision;
-  tr_outspec spec = {sc, &s->fin, plan->variant_names, plan->nvariants, plan->npoints, plan->points};
+  tr_outspec spec = {sc,          &s->fin, plan->variant_names, plan->nvariants, plan->npoints,
+                     plan->points};
   precise_order ord = {&s->x, (int)n};
   if (!s->jr) {
     /* no files (the callback is the only result): nothing to write */
@@ -1413,7 +1498,8 @@ static void finish_precise(run_state *s) {
   }
   if (s->status == TR_OK && !s->fin.precision_reached) {
     const tr_instance *in = &plan->inst[s->pr.widest_inst];
-    fprintf(stderr, "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
+    fprintf(stderr,
+            "tightrope: warning: precision %g not reached within the ceiling of %d runs: "
             "the widest 95%% half-width is %.4g (variant %s, point %d, outcome %s); raise -n\n",
             opts->precision, opts->runs, s->pr.widest, plan->variant_names[in->variant], in->point,
             s->pr.widest_result < sc->noutcomes ? sc->outcomes[s->pr.widest_result].name
@@ -1431,15 +1517,18 @@ static void keep_or_clean(run_state *s) {
   if (!s->jr) {
     /* not opened: nothing of ours to clean */
   } else if ((status == TR_EINT || status == TR_ETERM) && opts->argc == 0) {
-    journal_close(s->jr, 0);   /* a library caller: its status says it all */
+    journal_close(s->jr, 0); /* a library caller: its status says it all */
   } else if ((status == TR_EINT || status == TR_ETERM) && opts->keep_going) {
     /* --keep-going does not journal its failed runs: nothing to resume */
     journal_close(s->jr, 1);
-    fprintf(stderr, "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
-            "--keep-going cannot be resumed: run it again\n", s->written, s->x.total);
+    fprintf(stderr,
+            "tightrope: interrupted: %ld of %ld runs finished; an experiment run with "
+            "--keep-going cannot be resumed: run it again\n",
+            s->written, s->x.total);
   } else if (status == TR_EINT || status == TR_ETERM) {
     journal_close(s->jr, 0);
-    fprintf(stderr, "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
+    fprintf(stderr,
+            "tightrope: interrupted by %s: %ld of %ld runs finished and kept in "
             "%s/.tightrope-partial (exit %d)\nresume with:",
             status == TR_ETERM ? "SIGTERM" : "SIGINT", s->written, s->x.total, opts->out, status);
     int has_resume = 0;
@@ -1466,9 +1555,10 @@ static void finish_outputs(run_state *s) {
   if (s->jr) journal_close(s->jr, s->status == TR_OK);
   if (s->status == TR_OK && s->nfailed > 0) {
     /* --keep-going: everything that finished is installed; still exit 3 */
-    fprintf(stderr, "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
-            "the statistics are over the %ld that finished\n", s->nfailed, s->x.total,
-            s->opts->out, s->x.total - s->nfailed);
+    fprintf(stderr,
+            "tightrope: %ld of %ld runs failed; they are listed in %s/errors.csv, "
+            "the statistics are over the %ld that finished\n",
+            s->nfailed, s->x.total, s->opts->out, s->x.total - s->nfailed);
     s->status = TR_ERUNTIME;
   }
 }
@@ -1497,7 +1587,8 @@ static void run_state_free(run_state *s) {
 
 /* The state of one experiment before anything starts (s->status set when
 ** out of memory). */
-static void run_state_init(run_state *s, const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
+static void run_state_init(run_state *s, const tr_scenario *sc, const tr_options *opts,
+                           tr_diag *d) {
   exp_ctx *x = &s->x;
   s->sc = sc;
   s->opts = opts;
@@ -1508,7 +1599,8 @@ static void run_state_init(run_state *s, const tr_scenario *sc, const tr_options
   x->plan = &s->plan;
   x->total = (long)s->plan.ninst * opts->runs;
   s->precise_mode = opts->precision > 0;
-  x->batch = s->precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
+  x->batch =
+      s->precise_mode && opts->batch > 0 && opts->batch < opts->runs ? opts->batch : opts->runs;
   x->limit = x->total;
   x->widest = NAN;
   x->failed_job = -1;

@@ -37,10 +37,10 @@
 #include "experiment/output.h"
 #include "experiment/journal.h"
 
-#define REC_MAGIC 0x43525254u      /* "TRRC" */
+#define REC_MAGIC 0x43525254u /* "TRRC" */
 
 typedef struct rec_header {
-  uint32_t magic, length;          /* length: the whole record, checksum included */
+  uint32_t magic, length; /* length: the whole record, checksum included */
   int64_t job;
   int32_t variant, point, run, outcome, end_tick, nmetrics, nseries, nevents;
   uint64_t seed;
@@ -72,10 +72,13 @@ static int buf_put(tr_buf *b, const void *p, size_t n) {
   return 0;
 }
 
-int rec_encode(const tr_scenario *sc, const tr_runresult *r, long job, int with_series, tr_buf *out) {
+int rec_encode(const tr_scenario *sc, const tr_runresult *r, long job, int with_series,
+               tr_buf *out) {
   int nm = sc->nmetrics;
-  rec_header h = {REC_MAGIC, 0, job, r->variant, r->point, r->run, r->outcome, r->end_tick,
-                  nm, with_series ? r->end_tick + 1 : 0, r->nevents, r->seed};
+  rec_header h = {
+      REC_MAGIC,  0,          job,         r->variant, r->point,
+      r->run,     r->outcome, r->end_tick, nm,         with_series ? r->end_tick + 1 : 0,
+      r->nevents, r->seed};
   out->len = 0;
   int bad = buf_put(out, &h, sizeof h);
   bad |= buf_put(out, r->finals, (size_t)nm * sizeof(double));
@@ -90,7 +93,7 @@ int rec_encode(const tr_scenario *sc, const tr_runresult *r, long job, int with_
     re.namelen = (int32_t)strlen(e->action);
     re.goldstein = e->goldstein;
     re.value = e->value;
-    memcpy(re.cameo, e->cameo, strnlen(e->cameo, sizeof re.cameo));  /* re is zeroed */
+    memcpy(re.cameo, e->cameo, strnlen(e->cameo, sizeof re.cameo)); /* re is zeroed */
     bad |= buf_put(out, &re, sizeof re);
     bad |= buf_put(out, e->action, (size_t)re.namelen);
   }
@@ -126,8 +129,8 @@ long rec_decode(const tr_scenario *sc, const unsigned char *p, size_t len, size_
   memcpy(&sum, p + h.length - sizeof sum, sizeof sum);
   if (sum != fnv1a(p, h.length - sizeof sum)) return -1;
   int nm = sc->nmetrics;
-  if (h.nmetrics != nm || h.end_tick < 0 || h.end_tick > maxticks || h.nseries < 0 ||
-      h.nseries > maxticks + 1 || h.nevents < 0 || h.outcome < 0 || h.outcome > sc->noutcomes)
+  if (h.nmetrics != nm || h.end_tick < 0 || h.end_tick > maxticks || h.nseries < 0
+      || h.nseries > maxticks + 1 || h.nevents < 0 || h.outcome < 0 || h.outcome > sc->noutcomes)
     return -1;
   size_t off = sizeof h;
   size_t need = (size_t)nm * sizeof(double) * (1 + (size_t)h.nseries);
@@ -150,7 +153,8 @@ long rec_decode(const tr_scenario *sc, const unsigned char *p, size_t len, size_
     if (re.namelen < 0 || off + (size_t)re.namelen > h.length) return -1;
     const char *name = intern_name(sc, (const char *)p + off, (size_t)re.namelen);
     off += (size_t)re.namelen;
-    if (!name || re.actor < -1 || re.actor >= sc->nactors || re.target < -1 || re.target >= sc->nactors)
+    if (!name || re.actor < -1 || re.actor >= sc->nactors || re.target < -1
+        || re.target >= sc->nactors)
       return -1;
     tr_event *e = &r->events[i];
     e->tick = re.tick;
@@ -249,24 +253,36 @@ static int recover(tr_journal *j, int maxticks, long *done,
   long n = 0;
   off_t good = 0;
   int rc = 0;
-  if (!r.finals || !r.series) { rc = -1; goto out; }
+  if (!r.finals || !r.series) {
+    rc = -1;
+    goto out;
+  }
   for (;;) {
     rec_header h;
     if (fread(&h, 1, sizeof h, f) != sizeof h) break;
     if (h.magic != REC_MAGIC || h.length < sizeof h || h.length > (1u << 31)) break;
     b.len = 0;
-    if (buf_put(&b, &h, sizeof h)) { rc = -1; goto out; }
+    if (buf_put(&b, &h, sizeof h)) {
+      rc = -1;
+      goto out;
+    }
     size_t rest = h.length - sizeof h;
     if (b.cap < h.length) {
       unsigned char *nd = realloc(b.data, h.length);
-      if (!nd) { rc = -1; goto out; }
+      if (!nd) {
+        rc = -1;
+        goto out;
+      }
       b.data = nd;
       b.cap = h.length;
     }
     if (fread(b.data + sizeof h, 1, rest, f) != rest) break;
     long job = rec_decode(sc, b.data, h.length, NULL, &r, maxticks);
     if (job != n) break;
-    if (feed(ctx, &r)) { rc = -1; goto out; }
+    if (feed(ctx, &r)) {
+      rc = -1;
+      goto out;
+    }
     n++;
     good += h.length;
   }
@@ -313,7 +329,7 @@ static int fingerprint_differs(const char *old, const char *now, char *what, siz
              (int)strcspn(b, "\n"), b);
   } else if (strncmp(b, "policy-sha256:", 14) == 0 || strncmp(b, "action-sha256:", 14) == 0) {
     /* name the script: the "# script SHA PATH" line after this one */
-    const char *hash = b + kl + 2 + strcspn(b + kl + 2, " ") + 1;   /* after "key: name " */
+    const char *hash = b + kl + 2 + strcspn(b + kl + 2, " ") + 1; /* after "key: name " */
     char key[80];
     snprintf(key, sizeof key, "# script %.64s ", hash);
     const char *l = fp_line(now, key, strlen(key));
@@ -321,7 +337,8 @@ static int fingerprint_differs(const char *old, const char *now, char *what, siz
     snprintf(what, size, "%s script%s%.*s (its SHA-256 differs: it was edited since)",
              b[0] == 'p' ? "policy" : "action", l ? " " : "", plen, l ? l + strlen(key) : "");
   } else {
-    snprintf(what, size, "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
+    snprintf(what, size,
+             "set of options (runs, ticks, seed, --set, --variant, --series or --events)");
   }
   return 1;
 }
@@ -330,19 +347,26 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
                          tr_diag *d, int *status) {
   *status = TR_EOUTPUT;
   tr_journal *j = calloc(1, sizeof *j);
-  if (!j) { diag_error(d, NULL, 0, 0, "out of memory"); return NULL; }
+  if (!j) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    return NULL;
+  }
   j->fd = j->lockfd = -1;
   j->sc = sc;
   j->with_series = opts->series != SERIES_NONE;
   j->dir = fs_join(opts->out, ".tightrope-partial");
   j->path = j->dir ? fs_join(j->dir, "runs.journal") : NULL;
   char *exp = j->dir ? fs_join(j->dir, "experiment") : NULL;
-  if (!j->path || !exp) { diag_error(d, NULL, 0, 0, "out of memory"); goto fail; }
+  if (!j->path || !exp) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    goto fail;
+  }
 
   struct stat st;
   int exists = lstat(j->dir, &st) == 0 && S_ISDIR(st.st_mode);
   if (opts->resume && !exists) {
-    diag_error(d, NULL, 0, 0, "--resume: %s holds no interrupted experiment (no %s)", opts->out, j->dir);
+    diag_error(d, NULL, 0, 0, "--resume: %s holds no interrupted experiment (no %s)", opts->out,
+               j->dir);
     *status = TR_EUSAGE;
     goto fail;
   }
@@ -352,8 +376,10 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
   }
   j->lockfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (j->lockfd < 0 || flock(j->lockfd, LOCK_EX | LOCK_NB) != 0) {
-    diag_error(d, NULL, 0, 0, "%s is being written by another tightrope process; "
-               "use another --out folder or wait for it to finish", opts->out);
+    diag_error(d, NULL, 0, 0,
+               "%s is being written by another tightrope process; "
+               "use another --out folder or wait for it to finish",
+               opts->out);
     goto fail;
   }
   if (opts->resume) {
@@ -363,8 +389,10 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     if (!old || fingerprint_differs(old, fingerprint, what, sizeof what)) {
       diag_error(d, NULL, 0, 0,
                  "--resume: the interrupted experiment in %s was made with a different %s; "
-                 "run again with the same scenario, scripts and options (--precision and --batch too), or without --resume to "
-                 "start over", opts->out, !old ? "version of tightrope (its record is missing)" : what);
+                 "run again with the same scenario, scripts and options (--precision and --batch "
+                 "too), or without --resume to "
+                 "start over",
+                 opts->out, !old ? "version of tightrope (its record is missing)" : what);
       free(old);
       *status = TR_EUSAGE;
       goto fail;
@@ -374,8 +402,10 @@ tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const ch
     if (exists) {
       unlink(j->path);
       if (access(exp, F_OK) == 0)
-        fprintf(stderr, "tightrope: note: discarding the unfinished experiment in %s "
-                "(use --resume to finish one)\n", opts->out);
+        fprintf(stderr,
+                "tightrope: note: discarding the unfinished experiment in %s "
+                "(use --resume to finish one)\n",
+                opts->out);
     }
     int fd = open(exp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0 || write_all(fd, fingerprint, strlen(fingerprint)) || fsync(fd) || close(fd)) {
@@ -430,9 +460,9 @@ void journal_close(tr_journal *j, int remove) {
   journal_free(j);
 }
 
-int journal_feed_ordered(tr_journal *j, int maxticks, long n,
-                         long (*order)(const void *, long), const void *octx,
-                         int (*feed)(void *, const tr_runresult *), void *ctx, tr_diag *d) {
+int journal_feed_ordered(tr_journal *j, int maxticks, long n, long (*order)(const void *, long),
+                         const void *octx, int (*feed)(void *, const tr_runresult *), void *ctx,
+                         tr_diag *d) {
   const tr_scenario *sc = j->sc;
   size_t nm = (size_t)sc->nmetrics;
   off_t *at = malloc(((size_t)n + 1) * sizeof *at);
@@ -468,12 +498,14 @@ int journal_feed_ordered(tr_journal *j, int maxticks, long n,
     if (pread(fd, buf, len[k], at[k]) != (ssize_t)len[k]
         || rec_decode(sc, buf, len[k], NULL, &r, maxticks) != k)
       goto out;
-    if (feed(ctx, &r)) { rc = -2; goto out; }
+    if (feed(ctx, &r)) {
+      rc = -2;
+      goto out;
+    }
   }
   rc = 0;
 out:
-  if (rc == -1)
-    diag_error(d, NULL, 0, 0, "cannot read back the runs journalled in %s", j->path);
+  if (rc == -1) diag_error(d, NULL, 0, 0, "cannot read back the runs journalled in %s", j->path);
   if (fd >= 0) close(fd);
   free(at);
   free(len);

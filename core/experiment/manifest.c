@@ -17,9 +17,7 @@
 #include "scenario/yamltree.h"
 #include "experiment/manifest.h"
 
-char *manifest_path(const char *outdir) {
-  return fs_join(outdir, "manifest.yaml");
-}
+char *manifest_path(const char *outdir) { return fs_join(outdir, "manifest.yaml"); }
 
 ynode *manifest_load(const char *outdir, tr_diag *d) {
   char *path = manifest_path(outdir);

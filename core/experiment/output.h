@@ -19,7 +19,7 @@ typedef struct tr_outspec {
   const char *const *variant_names; /* [0] = "baseline" */
   int nvariants;                    /* including the baseline */
   int npoints;
-  const double *points;             /* npoints * sc->nsweep values, or NULL */
+  const double *points; /* npoints * sc->nsweep values, or NULL */
 } tr_outspec;
 
 /* spec is copied, but what it points to (sc, opts, names, points) must
@@ -31,12 +31,12 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d);
 /* Removes the staging folders a killed process left in outdir (call it
 ** while holding the folder's lock). */
 void out_remove_stale_staging(const char *outdir);
-int out_add_run(tr_output *o, const tr_runresult *r);  /* 0 or -1 */
+int out_add_run(tr_output *o, const tr_runresult *r); /* 0 or -1 */
 /* --keep-going: a run that failed at `tick` (actor id or NULL), in order
 ** with the others; 0 or -1. */
 int out_add_failed(tr_output *o, const tr_runresult *r, int tick, const char *actor,
                    const char *message, const char *replay);
-int out_finish(tr_output *o, tr_diag *d);              /* 0 or -1 */
+int out_finish(tr_output *o, tr_diag *d); /* 0 or -1 */
 void out_abort(tr_output *o);
 /* Before replay or report read a folder: 0 when it holds one finished
 ** experiment (every file its manifest lists, with that size and SHA-256,

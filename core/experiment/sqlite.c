@@ -37,7 +37,10 @@ static void put_field(FILE *f, sqlite3_stmt *st, int c) {
     default: {
       const char *t = (const char *)sqlite3_column_text(st, c);
       if (!t) return;
-      if (!strpbrk(t, ",\"\r\n")) { fputs(t, f); return; }
+      if (!strpbrk(t, ",\"\r\n")) {
+        fputs(t, f);
+        return;
+      }
       fputc('"', f);
       for (; *t; t++) {
         if (*t == '"') fputc('"', f);
@@ -49,7 +52,10 @@ static void put_field(FILE *f, sqlite3_stmt *st, int c) {
 }
 
 static void put_name(FILE *f, const char *t) {
-  if (!strpbrk(t, ",\"\r\n")) { fputs(t, f); return; }
+  if (!strpbrk(t, ",\"\r\n")) {
+    fputs(t, f);
+    return;
+  }
   fputc('"', f);
   for (; *t; t++) {
     if (*t == '"') fputc('"', f);
@@ -67,7 +73,7 @@ int sqlite_export_csv(const char *db_path, const char *table, const char *csv_pa
   sqlite3_stmt *st = NULL;
   char *sql = sqlite3_mprintf("SELECT * FROM \"%w\" ORDER BY rowid", table);
   int rc = 1;
-  if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto out;   /* no such table */
+  if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) goto out; /* no such table */
   FILE *f = fopen(csv_path, "w");
   if (!f) {
     diag_error(d, NULL, 0, 0, "cannot write '%s': %s", csv_path, strerror(errno));
@@ -111,7 +117,8 @@ int sqlite_tables(const char *db_path, char ***names) {
   *names = NULL;
   if (!db) return -1;
   if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-                         -1, &st, NULL) == SQLITE_OK) {
+                         -1, &st, NULL)
+      == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
       char **grown = realloc(*names, (size_t)(n + 2) * sizeof *grown);
       if (!grown) break;
@@ -131,8 +138,9 @@ char *sqlite_run_row(const char *db_path, const char *variant, int point, int ru
   sqlite3_stmt *st = NULL;
   char *row = NULL;
   size_t len = 0;
-  if (sqlite3_prepare_v2(db, "SELECT * FROM runs WHERE variant = ? AND point = ? AND run = ?",
-                         -1, &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT * FROM runs WHERE variant = ? AND point = ? AND run = ?", -1,
+                         &st, NULL)
+      == SQLITE_OK) {
     sqlite3_bind_text(st, 1, variant, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, point);
     sqlite3_bind_int(st, 3, run);

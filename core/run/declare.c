@@ -54,8 +54,14 @@ static int decl_error(lua_State *L, collect *c, int line, const char *fmt, ...) 
 static int to_value(lua_State *L, int idx, tr_value *v) {
   memset(v, 0, sizeof *v);
   switch (lua_type(L, idx)) {
-    case LUA_TNUMBER: v->type = TV_NUM; v->num = lua_tonumber(L, idx); return isfinite(v->num) ? 0 : -1;
-    case LUA_TBOOLEAN: v->type = TV_BOOL; v->num = lua_toboolean(L, idx); return 0;
+    case LUA_TNUMBER:
+      v->type = TV_NUM;
+      v->num = lua_tonumber(L, idx);
+      return isfinite(v->num) ? 0 : -1;
+    case LUA_TBOOLEAN:
+      v->type = TV_BOOL;
+      v->num = lua_toboolean(L, idx);
+      return 0;
     case LUA_TSTRING: v->type = TV_STR; return (v->str = strdup(lua_tostring(L, idx))) ? 0 : -1;
     case LUA_TTABLE: {
       lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
@@ -99,8 +105,10 @@ static int decl_record(lua_State *L) {
     if (!known) {
       char sug[200] = "";
       if (k) diag_did_you_mean(sug, sizeof sug, k, decl_fields, NFIELDS);
-      decl_error(L, c, line, "unknown field '%s'%s: a declaration has name, type, default, min, "
-                 "max, items and doc", k ? k : "?", sug);
+      decl_error(L, c, line,
+                 "unknown field '%s'%s: a declaration has name, type, default, min, "
+                 "max, items and doc",
+                 k ? k : "?", sug);
     }
   }
   tr_paramdecl p;
@@ -115,46 +123,58 @@ static int decl_record(lua_State *L) {
   int okname = (*name >= 'a' && *name <= 'z') || *name == '_';
   for (const char *q = name; *q; q++)
     okname &= (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_';
-  if (!okname) return decl_error(L, c, line, "invalid parameter name '%s': names match [a-z_][a-z0-9_]*", name);
+  if (!okname)
+    return decl_error(L, c, line, "invalid parameter name '%s': names match [a-z_][a-z0-9_]*",
+                      name);
   for (int i = 0; i < c->s->nparams; i++)
     if (strcmp(c->s->params[i].name, name) == 0)
       return decl_error(L, c, line, "parameter '%s' is declared twice (first at line %d)", name,
                         c->s->params[i].line);
   lua_pop(L, 1);
-  if (lua_getfield(L, 1, "type") != LUA_TSTRING ||
-      (p.type = type_index(lua_tostring(L, -1))) < 0) {
+  if (lua_getfield(L, 1, "type") != LUA_TSTRING || (p.type = type_index(lua_tostring(L, -1))) < 0) {
     char got[300] = "";
     const char *t = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     if (t) {
       snprintf(got, sizeof got, " (got '%s')", t);
       diag_did_you_mean(got, sizeof got, t, tr_param_types, PT_COUNT);
     }
-    decl_error(L, c, line, "parameter '%s' needs a type: number, integer, string, list, actor or any%s",
-               name, got);
+    decl_error(L, c, line,
+               "parameter '%s' needs a type: number, integer, string, list, actor or any%s", name,
+               got);
     lua_pop(L, 1);
     return 0;
   }
   lua_pop(L, 1);
   if (lua_getfield(L, 1, "items") != LUA_TNIL) {
-    if (p.type != PT_LIST || lua_type(L, -1) != LUA_TSTRING ||
-        (p.items = type_index(lua_tostring(L, -1))) < 0 || p.items == PT_LIST || p.items == PT_ANY) {
+    if (p.type != PT_LIST || lua_type(L, -1) != LUA_TSTRING
+        || (p.items = type_index(lua_tostring(L, -1))) < 0 || p.items == PT_LIST
+        || p.items == PT_ANY) {
       lua_pop(L, 1);
-      return decl_error(L, c, line, "'items' of '%s': only a list has items, of type number, "
-                        "integer, string or actor", name);
+      return decl_error(L, c, line,
+                        "'items' of '%s': only a list has items, of type number, "
+                        "integer, string or actor",
+                        name);
     }
   }
   lua_pop(L, 1);
   static const char *const bounds[] = {"min", "max"};
   for (int b = 0; b < 2; b++) {
     if (lua_getfield(L, 1, bounds[b]) != LUA_TNIL) {
-      if ((p.type != PT_NUMBER && p.type != PT_INTEGER) || lua_type(L, -1) != LUA_TNUMBER ||
-          !isfinite(lua_tonumber(L, -1))) {
+      if ((p.type != PT_NUMBER && p.type != PT_INTEGER) || lua_type(L, -1) != LUA_TNUMBER
+          || !isfinite(lua_tonumber(L, -1))) {
         lua_pop(L, 1);
-        return decl_error(L, c, line, "'%s' of '%s': only a number or an integer has bounds, "
-                          "given as finite numbers", bounds[b], name);
+        return decl_error(L, c, line,
+                          "'%s' of '%s': only a number or an integer has bounds, "
+                          "given as finite numbers",
+                          bounds[b], name);
       }
-      if (b == 0) { p.has_min = 1; p.min = lua_tonumber(L, -1); }
-      else { p.has_max = 1; p.max = lua_tonumber(L, -1); }
+      if (b == 0) {
+        p.has_min = 1;
+        p.min = lua_tonumber(L, -1);
+      } else {
+        p.has_max = 1;
+        p.max = lua_tonumber(L, -1);
+      }
     }
     lua_pop(L, 1);
   }
@@ -173,8 +193,8 @@ static int decl_record(lua_State *L) {
     const tr_value *at;
     char what[300];
     snprintf(what, sizeof what, "the default of '%s'", name);
-    if (to_value(L, lua_gettop(L), &p.def) ||
-        params_value_fits(c->sc, &p, &p.def, what, err, sizeof err, &at)) {
+    if (to_value(L, lua_gettop(L), &p.def)
+        || params_value_fits(c->sc, &p, &p.def, what, err, sizeof err, &at)) {
       if (p.def.type == TV_NULL && lua_type(L, -1) != LUA_TNIL)
         snprintf(err, sizeof err, "the default of '%s' must be a number, a string or a list", name);
       params_value_free(&p.def);
@@ -206,19 +226,25 @@ static int collect_one(lua_State *L) {
   collect *c = lua_touserdata(L, 1);
   size_t len;
   char *src = fs_read_file(c->s->path, TR_MAX_FILE_BYTES, 0, &len);
-  if (!src) { c->s->state = SD_UNKNOWN; return 0; }
+  if (!src) {
+    c->s->state = SD_UNKNOWN;
+    return 0;
+  }
   char chunk[4096];
   snprintf(chunk, sizeof chunk, "@%s", c->s->path);
   int st = sandbox_load(L, src, len, chunk, 1);
   free(src);
-  if (st != LUA_OK) { c->s->state = SD_UNKNOWN; return 0; }   /* compile reports it */
+  if (st != LUA_OK) {
+    c->s->state = SD_UNKNOWN;
+    return 0;
+  } /* compile reports it */
   tr_lua *lx = TR_LX(L);
-  sandbox_call(L, lx, 0, 1);                 /* the factory */
+  sandbox_call(L, lx, 0, 1); /* the factory */
   sandbox_push_run_globals(L);
   lua_pushlightuserdata(L, c);
   lua_pushcclosure(L, decl_record, 1);
   lua_setfield(L, -2, "declare");
-  lua_createtable(L, 0, 4);                  /* the script's environment */
+  lua_createtable(L, 0, 4); /* the script's environment */
   lua_createtable(L, 0, 1);
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "__index");
@@ -238,7 +264,10 @@ int params_collect(tr_scenario *sc, tr_diag *d) {
   lx->sc = sc;
   lx->cur_actor = -1;
   lua_State *L = sandbox_new(lx);
-  if (!L) { free(lx); return 0; }
+  if (!L) {
+    free(lx);
+    return 0;
+  }
   lx->L = L;
   lx->mem_limit = (size_t)sc->memory_mb * 1024u * 1024u;
   int errors = 0;
@@ -254,11 +283,11 @@ int params_collect(tr_scenario *sc, tr_diag *d) {
     lua_pushcfunction(L, sandbox_msgh);
     lua_pushcfunction(L, collect_one);
     lua_pushlightuserdata(L, &c);
-    if (lua_pcall(L, 1, 0, 1) != LUA_OK) s->state = SD_UNKNOWN;   /* compile reports it */
+    if (lua_pcall(L, 1, 0, 1) != LUA_OK) s->state = SD_UNKNOWN; /* compile reports it */
     errors += c.errors;
     lua_settop(L, 0);
   }
-  watchdog_unregister(lx);      /* as script_free does */
+  watchdog_unregister(lx); /* as script_free does */
   lua_close(L);
   free(lx->ids);
   free(lx);

@@ -45,8 +45,10 @@ static double *collect(lua_State *L, const char *fn, size_t *n) {
       if (by_attr)
         luaL_error(L, "%s: item %I of the list has no numeric '%s' (is it a view?)", fn, i,
                    lua_tostring(L, 2));
-      luaL_error(L, "%s: item %I is not a number: give a list of numbers, or a list of views "
-                 "and an attribute name", fn, i);
+      luaL_error(L,
+                 "%s: item %I is not a number: give a list of numbers, or a list of views "
+                 "and an attribute name",
+                 fn, i);
     }
     lua_pop(L, by_attr ? 2 : 1);
     x[i - 1] = v;
@@ -99,7 +101,10 @@ static int f_quantile(lua_State *L) {
 static int f_gini(lua_State *L) {
   size_t n;
   double *x = collect(L, "gini", &n);
-  if (n == 0) { lua_pushnil(L); return 1; }
+  if (n == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
   gsl_sort(x, 1, n);
   if (x[0] < 0) return luaL_error(L, "gini: values must be non-negative, got %f", x[0]);
   double total = 0, acc = 0;
@@ -107,7 +112,8 @@ static int f_gini(lua_State *L) {
     total += x[i];
     acc += (2.0 * (double)(i + 1) - (double)n - 1.0) * x[i];
   }
-  if (!(total > 0)) return luaL_error(L, "gini: the values sum to 0, so the coefficient is undefined");
+  if (!(total > 0))
+    return luaL_error(L, "gini: the values sum to 0, so the coefficient is undefined");
   lua_pushnumber(L, acc / ((double)n * total));
   return 1;
 }
@@ -118,14 +124,18 @@ static int f_gini(lua_State *L) {
 static int expr_sort(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_getmetatable(L, 1)) {
-    return luaL_error(L, "table.sort: this table is read-only or a view; sort a copy "
+    return luaL_error(L,
+                      "table.sort: this table is read-only or a view; sort a copy "
                       "(for example a list built with ipairs)");
   }
   lua_settop(L, 2);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   if (lua_isnil(L, 2)) lua_call(L, 1, 0);
-  else { lua_pushvalue(L, 2); lua_call(L, 2, 0); }
+  else {
+    lua_pushvalue(L, 2);
+    lua_call(L, 2, 0);
+  }
   lua_settop(L, 1);
   return 1;
 }
@@ -149,17 +159,24 @@ static int f_events_count(lua_State *L) {
 }
 
 void exprlib_register(lua_State *L, int env) {
-  static const struct { const char *name; lua_CFunction fn; } fns[] = {
-    {"gini", f_gini}, {"sd", f_sd}, {"var", f_var}, {"median", f_median},
-    {"quantile", f_quantile}, {"events_count", f_events_count}, {NULL, NULL}};
+  static const struct {
+    const char *name;
+    lua_CFunction fn;
+  } fns[] = {{"gini", f_gini},
+             {"sd", f_sd},
+             {"var", f_var},
+             {"median", f_median},
+             {"quantile", f_quantile},
+             {"events_count", f_events_count},
+             {NULL, NULL}};
   for (int i = 0; fns[i].name; i++) {
     lua_pushcfunction(L, fns[i].fn);
     lua_setfield(L, env, fns[i].name);
   }
   lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   int t = lua_gettop(L);
-  static const char *const base[] = {"ipairs", "pairs", "select", "type", "tostring",
-                                     "tonumber", NULL};
+  static const char *const base[] = {"ipairs",   "pairs",    "select", "type",
+                                     "tostring", "tonumber", NULL};
   for (int i = 0; base[i]; i++) {
     lua_getfield(L, t, base[i]);
     lua_setfield(L, env, base[i]);

@@ -16,32 +16,43 @@
 ** Limits: every call into a script is bounded by sc->instr_limit VM
 ** instructions (count hook) and the state by sc->memory_mb (allocator). */
 enum { MODE_NONE, MODE_INIT, MODE_DECIDE, MODE_ACTION, MODE_EVENT, MODE_EXPR };
-enum { WHAT_NONE, WHAT_LOAD_POLICY, WHAT_LOAD_ACTION, WHAT_INIT, WHAT_DECIDE,
-       WHAT_ACTION, WHAT_EVENT, WHAT_WHEN, WHAT_METRIC, WHAT_OUTCOME, WHAT_LOAD_HELPERS };
+enum {
+  WHAT_NONE,
+  WHAT_LOAD_POLICY,
+  WHAT_LOAD_ACTION,
+  WHAT_INIT,
+  WHAT_DECIDE,
+  WHAT_ACTION,
+  WHAT_EVENT,
+  WHAT_WHEN,
+  WHAT_METRIC,
+  WHAT_OUTCOME,
+  WHAT_LOAD_HELPERS
+};
 
 typedef struct tr_runerror {
   int failed;
-  int tick, actor;           /* actor -1: not in a policy */
-  char what[128];            /* "decide", "init", "action 'x'", "metric 'y'" */
-  char *message;             /* with Lua traceback; malloc'd */
+  int tick, actor; /* actor -1: not in a policy */
+  char what[128];  /* "decide", "init", "action 'x'", "metric 'y'" */
+  char *message;   /* with Lua traceback; malloc'd */
 } tr_runerror;
 
 struct tr_lua {
-  void *L;                   /* lua_State * */
+  void *L; /* lua_State * */
   const tr_scenario *sc;
   tr_world *w;
   size_t mem, mem_limit;
   long long instr, instr_limit;
-  int limit_hit;             /* LIMIT_* of the limit that stopped the call */
+  int limit_hit; /* LIMIT_* of the limit that stopped the call */
   /* The CPU-time bound (watchdog.c): call_seq counts calls, in_call says
   ** one is in progress; the watchdog sets wd_fire_seq to the call to stop,
   ** or wd_interrupt after SIGINT/SIGTERM, then signals this state's thread. */
   unsigned long call_seq, wd_fire_seq;
   int in_call, wd_interrupt;
   long long cpu_limit_ns;
-  int mem_fatal;             /* a memory error was raised (pcall cannot swallow it) */
+  int mem_fatal; /* a memory error was raised (pcall cannot swallow it) */
   int mode, cur_actor;
-  int what_kind, what_index;   /* WHAT_*: what is running, for messages */
+  int what_kind, what_index;     /* WHAT_*: what is running, for messages */
   const tr_instance *params_for; /* instance whose params tables are built */
   struct tr_console *console;    /* where print() goes (NULL: stderr) */
   const char **slot_names;       /* per slot: its attribute name as interned in L */
@@ -53,15 +64,14 @@ struct tr_lua {
   ** userdata gets a number from a counter when Lua allocates it. */
   struct tr_idmap *ids;
   unsigned long long next_id, run_id_base, params_id_end;
-  ptrdiff_t udata_off;           /* lua_topointer(userdata) - its allocation */
+  ptrdiff_t udata_off; /* lua_topointer(userdata) - its allocation */
 };
 
 tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d);
 void script_free(tr_lua *lx);
 /* Execute run `run` (1-based) of inst with seed; fills w->res. Returns 0, or
 ** -1 with err filled (err->message owned by the caller afterwards). */
-int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed,
-            tr_runerror *err);
+int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed, tr_runerror *err);
 /* Compile every script and expression of sc (tr_scenario_compile). */
 int script_compile_all(const tr_scenario *sc, tr_diag *d);
 /* Syntax errors only, for a scenario that did not validate (no state kept). */

@@ -46,7 +46,11 @@ static const char view_key = 0;
 ** to its code and the registry reference of its value table. A look-up is a
 ** hash of one pointer: no metatable or table access. Trust comes from the
 ** address itself: no script can make a table at a view's address. */
-struct tr_viewent { const void *p; lua_Integer code; int vals_ref; };
+struct tr_viewent {
+  const void *p;
+  lua_Integer code;
+  int vals_ref;
+};
 
 static unsigned vhash(const void *p, unsigned mask) {
   uint64_t x = (uint64_t)(uintptr_t)p;
@@ -54,7 +58,7 @@ static unsigned vhash(const void *p, unsigned mask) {
 }
 
 static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
-  const void *p = lua_topointer(L, idx);   /* NULL for non-objects; never a view's for others */
+  const void *p = lua_topointer(L, idx); /* NULL for non-objects; never a view's for others */
   if (!p || !lx->vmap) return NULL;
   for (unsigned h = vhash(p, lx->vmask);; h = (h + 1) & lx->vmask) {
     const struct tr_viewent *e = &lx->vmap[h];
@@ -88,11 +92,16 @@ static void suggest_attr(char *hint, const tr_scenario *sc, int kind, int index,
   const char *names[n + 5];
   for (int i = 0; i < n; i++) names[i] = attrs[i].name;
   if (kind == VIEW_ACTOR) {
-    names[n] = "id"; names[n + 1] = "role"; names[n + 2] = "name"; names[n + 3] = "params";
+    names[n] = "id";
+    names[n + 1] = "role";
+    names[n + 2] = "name";
+    names[n + 3] = "params";
     names[n + 4] = "act";
     n += 5;
   } else {
-    names[n] = "from"; names[n + 1] = "to"; names[n + 2] = "kind";
+    names[n] = "from";
+    names[n + 1] = "to";
+    names[n + 2] = "kind";
     n += 3;
   }
   diag_did_you_mean(hint, DIAG_HINT_SIZE, word, names, n);
@@ -135,7 +144,10 @@ static lua_Integer view_code(lua_State *L, int idx) {
 }
 
 static const tr_attrdecl *view_attrs(const tr_scenario *sc, int kind, int index, int *n) {
-  if (kind == VIEW_ACTOR) { *n = sc->actors[index].nattrs; return sc->actors[index].attrs; }
+  if (kind == VIEW_ACTOR) {
+    *n = sc->actors[index].nattrs;
+    return sc->actors[index].attrs;
+  }
   *n = sc->rels[index].nattrs;
   return sc->rels[index].attrs;
 }
@@ -155,7 +167,10 @@ static int view_newindex(lua_State *L) {
   /* Short strings are interned: the key is the very string slot_names
   ** holds when it names an attribute; strcmp only for long names. */
   for (int i = 0; key && i < n; i++)
-    if (lx->slot_names[attrs[i].slot] == key) { slot = attrs[i].slot; break; }
+    if (lx->slot_names[attrs[i].slot] == key) {
+      slot = attrs[i].slot;
+      break;
+    }
   for (int i = 0; key && slot < 0 && i < n; i++)
     if (strcmp(attrs[i].name, key) == 0) slot = attrs[i].slot;
   if (slot < 0) {
@@ -163,7 +178,8 @@ static int view_newindex(lua_State *L) {
     lua_getfield(L, -1, "__index");
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
-    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, sc, kind, index));
+    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?",
+                      view_label(L, sc, kind, index));
   }
   int isnum;
   double x = lua_tonumberx(L, 3, &isnum);
@@ -183,10 +199,11 @@ static int view_newindex(lua_State *L) {
       }
       if (w->writer[slot] != lx->cur_actor) {
         const char *me = sc->actors[lx->cur_actor].id;
-        return luaL_error(L,
-          "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
-          "attributes and its outgoing relations; use an action (me:act) to change others",
-          me, lua_tostring(L, 2), view_label(L, sc, kind, index));
+        return luaL_error(
+            L,
+            "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
+            "attributes and its outgoing relations; use an action (me:act) to change others",
+            me, lua_tostring(L, 2), view_label(L, sc, kind, index));
       }
       if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
       return 0;
@@ -195,7 +212,7 @@ static int view_newindex(lua_State *L) {
       if (!world_plain(w, slot, x) && world_store(w, slot, x)) {
         char msg[512];
         if (w->fault.kind) return luaL_error(L, "%s", world_fault_message(w, msg, sizeof msg));
-        return 0;                      /* on_bound: reject */
+        return 0; /* on_bound: reject */
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
@@ -206,8 +223,8 @@ static int view_newindex(lua_State *L) {
       lua_rawset(L, -3);
       return 0;
     default:
-      return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
-                        lua_tostring(L, 2), view_label(L, sc, kind, index));
+      return luaL_error(L, "expressions are read-only: cannot set '%s' of %s", lua_tostring(L, 2),
+                        view_label(L, sc, kind, index));
   }
 }
 
@@ -269,7 +286,8 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
   if (lua_type(L, idx) != LUA_TSTRING) {
     int index;
     if (view_kind(L, idx, &index) == VIEW_ACTOR) return index;
-    return luaL_error(L, "%s: expected an actor id or view, got a %s value", fn, luaL_typename(L, idx));
+    return luaL_error(L, "%s: expected an actor id or view, got a %s value", fn,
+                      luaL_typename(L, idx));
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, TR_LX(L)->ids_ref);
   lua_pushvalue(L, idx);
@@ -279,8 +297,8 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
     tr_lua *lx = TR_LX(L);
     if (lx->w && !lx->w->present[a]) {
       const tr_popdecl *p = &lx->sc->pops[lx->sc->actors[a].pop];
-      return luaL_error(L, "%s: actor '%s' is not in this run (population '%s' has %d members)",
-                        fn, lx->sc->actors[a].id, p->name,
+      return luaL_error(L, "%s: actor '%s' is not in this run (population '%s' has %d members)", fn,
+                        lx->sc->actors[a].id, p->name,
                         (int)lx->w->inst->init[lx->sc->nslots + lx->sc->actors[a].pop]);
     }
     return a;
@@ -301,10 +319,13 @@ static int check_actor(lua_State *L, int idx, const char *fn) {
 ** fixed for the life of the state. The list's metatable carries what the
 ** aggregates need to work in C from the world's value array: the items'
 ** kind and indices, and per attribute name, the items' slots. */
-static const char list_key = 0;    /* metatable: the list_desc userdata */
-static const char slots_key = 0;   /* metatable: attribute name -> slots userdata (or false) */
+static const char list_key = 0;  /* metatable: the list_desc userdata */
+static const char slots_key = 0; /* metatable: attribute name -> slots userdata (or false) */
 
-typedef struct list_desc { int kind, n; int idx[]; } list_desc;
+typedef struct list_desc {
+  int kind, n;
+  int idx[];
+} list_desc;
 
 /* Pushes the cached list for key, building it from idx[0..n-1] of kind
 ** with the views in table `views` (a stack index) the first time. */
@@ -338,7 +359,8 @@ static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx,
 /* The descriptor of a cached list at idx, or NULL. */
 static const list_desc *list_of(lua_State *L, int idx) {
   if (!lua_getmetatable(L, idx)) return NULL;
-  const list_desc *d = lua_rawgetp(L, -1, &list_key) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+  const list_desc *d =
+      lua_rawgetp(L, -1, &list_key) == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
   lua_pop(L, 2);
   return d;
 }
@@ -367,10 +389,16 @@ static const int *list_slots(lua_State *L, int list, const list_desc *d, int nam
       const tr_attrdecl *attrs = view_attrs(sc, d->kind, d->idx[i], &na);
       slots[i] = -1;
       for (int k = 0; k < na; k++)
-        if (strcmp(attrs[k].name, key) == 0) { slots[i] = attrs[k].slot; break; }
+        if (strcmp(attrs[k].name, key) == 0) {
+          slots[i] = attrs[k].slot;
+          break;
+        }
       ok = slots[i] >= 0;
     }
-    if (!ok) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    if (!ok) {
+      lua_pop(L, 1);
+      lua_pushboolean(L, 0);
+    }
     lua_pushvalue(L, name);
     lua_pushvalue(L, -2);
     lua_rawset(L, -4);
@@ -418,7 +446,7 @@ static void push_actor_list(lua_State *L, int views, int role, int skip) {
 static int w_actors(lua_State *L) {
   int role = lua_isnoneornil(L, 2) ? -1 : check_role(L, 2, "world:actors");
   tr_lua *lx = TR_LX(L);
-  if (lx->mode == MODE_EXPR) {   /* read-only: one list per role and run */
+  if (lx->mode == MODE_EXPR) { /* read-only: one list per role and run */
     const tr_scenario *sc = lx->sc;
     int idx[sc->nactors ? sc->nactors : 1], n = 0;
     for (int a = 0; a < sc->nactors; a++)
@@ -445,7 +473,8 @@ static int w_transfer(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   if (lx->mode != MODE_ACTION && lx->mode != MODE_EVENT)
-    return luaL_error(L, "world:transfer is for action scripts and events; a policy acts "
+    return luaL_error(L,
+                      "world:transfer is for action scripts and events; a policy acts "
                       "through me:act");
   int from = check_actor(L, 2, "world:transfer");
   int to = check_actor(L, 3, "world:transfer");
@@ -458,7 +487,8 @@ static int w_transfer(lua_State *L) {
   if (!isfinite(amount) || amount < 0)
     return luaL_error(L, "world:transfer: the amount must be a finite number >= 0, got %f", amount);
   if ((w->strict[sf] == 2 || w->strict[st] == 2) && amount != floor(amount))
-    return luaL_error(L, "world:transfer: '%s' is an integer attribute; cannot move %f", attr, amount);
+    return luaL_error(L, "world:transfer: '%s' is an integer attribute; cannot move %f", attr,
+                      amount);
   double moved = amount;
   if (from != to) {
     if (w->val[sf] - moved < w->lo[sf]) moved = w->val[sf] - w->lo[sf];
@@ -473,7 +503,8 @@ static int w_transfer(lua_State *L) {
   } else {
     moved = 0;
   }
-  if (moved == floor(moved) && fabs(moved) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)moved);
+  if (moved == floor(moved) && fabs(moved) < 9007199254740992.0)
+    lua_pushinteger(L, (lua_Integer)moved);
   else lua_pushnumber(L, moved);
   return 1;
 }
@@ -513,7 +544,8 @@ static int w_end_run(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   const tr_scenario *sc = lx->sc;
   const char *name = luaL_checkstring(L, 2);
-  if (lx->mode == MODE_EXPR) return luaL_error(L, "world:end_run cannot be called from an expression");
+  if (lx->mode == MODE_EXPR)
+    return luaL_error(L, "world:end_run cannot be called from an expression");
   int o = -1;
   for (int i = 0; i < sc->noutcomes; i++)
     if (strcmp(sc->outcomes[i].name, name) == 0) o = i;
@@ -543,12 +575,12 @@ static int path_slot(lua_State *L, int idx, const char *fn) {
   lua_pop(L, 1);
   tr_path p;
   char err[256];
-  if (scen_path_parse(lx->sc, text, &p, err, sizeof err))
-    return luaL_error(L, "%s: %s", fn, err);
+  if (scen_path_parse(lx->sc, text, &p, err, sizeof err)) return luaL_error(L, "%s: %s", fn, err);
   int slot = p.slot;
   scen_path_free(&p);
   if (slot < 0)
-    return luaL_error(L, "%s: '%s' is not an attribute path (ACTOR.ATTR or FROM:TO.ATTR)", fn, text);
+    return luaL_error(L, "%s: '%s' is not an attribute path (ACTOR.ATTR or FROM:TO.ATTR)", fn,
+                      text);
   lua_pushvalue(L, idx);
   lua_pushinteger(L, slot);
   lua_rawset(L, lua_upvalueindex(1));
@@ -559,12 +591,15 @@ static int w_setadd(lua_State *L, int add) {
   tr_lua *lx = TR_LX(L);
   const char *fn = add ? "world:add" : "world:set";
   if (lx->mode != MODE_ACTION && lx->mode != MODE_EVENT)
-    return luaL_error(L, "%s is for action scripts and events; a policy writes its own "
-                      "attributes (me.x = v) and acts on others with me:act", fn);
+    return luaL_error(L,
+                      "%s is for action scripts and events; a policy writes its own "
+                      "attributes (me.x = v) and acts on others with me:act",
+                      fn);
   int slot = path_slot(L, 2, fn);
   double x = luaL_checknumber(L, 3);
   if (add) x += lx->w->val[slot];
-  if (!isfinite(x)) return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
+  if (!isfinite(x))
+    return luaL_error(L, "%s('%s'): the result %f is not finite", fn, lua_tostring(L, 2), x);
   world_write(lx->w, slot, x);
   script_sync(L, lx);
   if (lx->w->fault.kind) {
@@ -600,13 +635,25 @@ static int world_index(lua_State *L) {
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   tr_lua *lx = TR_LX(L);
   const char *k = lua_tostring(L, 2);
-  if (k && strcmp(k, "tick") == 0) { lua_pushinteger(L, lx->w->tick); return 1; }
-  if (k && strcmp(k, "ticks") == 0) { lua_pushinteger(L, lx->w->ticks); return 1; }
-  if (k && strcmp(k, "run") == 0) { lua_pushinteger(L, lx->w->run); return 1; }
-  if (k && strcmp(k, "rejected") == 0) { lua_pushinteger(L, (lua_Integer)lx->w->rejected); return 1; }
-  static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                      "outgoing", "incoming", "end_run", "set", "add", "has",
-                                      "others", "transfer", "rejected"};
+  if (k && strcmp(k, "tick") == 0) {
+    lua_pushinteger(L, lx->w->tick);
+    return 1;
+  }
+  if (k && strcmp(k, "ticks") == 0) {
+    lua_pushinteger(L, lx->w->ticks);
+    return 1;
+  }
+  if (k && strcmp(k, "run") == 0) {
+    lua_pushinteger(L, lx->w->run);
+    return 1;
+  }
+  if (k && strcmp(k, "rejected") == 0) {
+    lua_pushinteger(L, (lua_Integer)lx->w->rejected);
+    return 1;
+  }
+  static const char *const names[] = {"tick", "ticks",    "run",      "actor",    "actors",
+                                      "rel",  "outgoing", "incoming", "end_run",  "set",
+                                      "add",  "has",      "others",   "transfer", "rejected"};
   char hint[DIAG_HINT_SIZE] = "";
   if (k) diag_did_you_mean(hint, sizeof hint, k, names, 15);
   return luaL_error(L, "world has no field '%s'%s", k ? k : "?", hint);
@@ -621,7 +668,8 @@ static int act(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   int me;
-  if (view_kind(L, 1, &me) != VIEW_ACTOR) return luaL_error(L, "act: call it as me:act(action, target, args)");
+  if (view_kind(L, 1, &me) != VIEW_ACTOR)
+    return luaL_error(L, "act: call it as me:act(action, target, args)");
   if (lx->mode != MODE_DECIDE) {
     if (lx->mode == MODE_INIT) return luaL_error(L, "act: init may not act; act from decide");
     return luaL_error(L, "act: only a policy's decide can queue actions");
@@ -676,22 +724,27 @@ static int aggregate(lua_State *L, int op, const char *fn) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkstring(L, 2);
   const list_desc *d = list_of(L, 1);
-  if (d) {                      /* a cached list: in C, from the value array */
+  if (d) { /* a cached list: in C, from the value array */
     const int *slots = list_slots(L, 1, d, 2);
     if (slots) {
       const double *val = TR_LX(L)->w->val;
       double acc = op == AGG_MIN ? INFINITY : op == AGG_MAX ? -INFINITY : 0;
       for (int i = 0; i < d->n; i++) {
         double x = val[slots[i]];
-        if (op == AGG_MIN) { if (x < acc) acc = x; }
-        else if (op == AGG_MAX) { if (x > acc) acc = x; }
-        else acc += x;
+        if (op == AGG_MIN) {
+          if (x < acc) acc = x;
+        } else if (op == AGG_MAX) {
+          if (x > acc) acc = x;
+        } else acc += x;
       }
-      if (d->n == 0 && op != AGG_SUM) { lua_pushnil(L); return 1; }
+      if (d->n == 0 && op != AGG_SUM) {
+        lua_pushnil(L);
+        return 1;
+      }
       lua_pushnumber(L, op == AGG_MEAN ? acc / (double)d->n : acc);
       return 1;
     }
-    lua_getmetatable(L, 1);     /* an item lacks it: the raw list reports which */
+    lua_getmetatable(L, 1); /* an item lacks it: the raw list reports which */
     lua_getfield(L, -1, "__index");
     lua_replace(L, 1);
     lua_pop(L, 1);
@@ -702,18 +755,23 @@ static int aggregate(lua_State *L, int op, const char *fn) {
     if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
       return luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
     lua_pushvalue(L, 2);
-    lua_gettable(L, -2);       /* through the view's value table */
+    lua_gettable(L, -2); /* through the view's value table */
     int isnum;
     double x = lua_tonumberx(L, -1, &isnum);
     if (!isnum)
-      return luaL_error(L, "%s: item %I of the list has no numeric '%s' (is it a view?)",
-                        fn, i, lua_tostring(L, 2));
+      return luaL_error(L, "%s: item %I of the list has no numeric '%s' (is it a view?)", fn, i,
+                        lua_tostring(L, 2));
     lua_pop(L, 2);
-    if (op == AGG_MIN) { if (x < acc) acc = x; }
-    else if (op == AGG_MAX) { if (x > acc) acc = x; }
-    else acc += x;
+    if (op == AGG_MIN) {
+      if (x < acc) acc = x;
+    } else if (op == AGG_MAX) {
+      if (x > acc) acc = x;
+    } else acc += x;
   }
-  if (n == 0 && op != AGG_SUM) { lua_pushnil(L); return 1; }
+  if (n == 0 && op != AGG_SUM) {
+    lua_pushnil(L);
+    return 1;
+  }
   lua_pushnumber(L, op == AGG_MEAN ? acc / (double)n : acc);
   return 1;
 }
@@ -725,13 +783,17 @@ static int f_max(lua_State *L) { return aggregate(L, AGG_MAX, "max"); }
 static int f_count(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   const list_desc *d = list_of(L, 1);
-  if (d) { lua_pushinteger(L, d->n); return 1; }
+  if (d) {
+    lua_pushinteger(L, d->n);
+    return 1;
+  }
   lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
   return 1;
 }
 
 static int expr_no_random(lua_State *L) {
-  return luaL_error(L, "math.random is not available in expressions: metrics, outcomes and "
+  return luaL_error(L,
+                    "math.random is not available in expressions: metrics, outcomes and "
                     "`when` read the world and draw nothing (draw in a policy or event)");
 }
 
@@ -750,22 +812,29 @@ static int f_rel(lua_State *L) {
 static void push_value(lua_State *L, const tr_value *v);
 
 static void push_value(lua_State *L, const tr_value *v) {
-  luaL_checkstack(L, 8, "params nested too deeply");   /* one level per call */
+  luaL_checkstack(L, 8, "params nested too deeply"); /* one level per call */
   switch (v->type) {
     case TV_BOOL: lua_pushboolean(L, v->num != 0); break;
     case TV_NUM:
-      if (v->num == floor(v->num) && fabs(v->num) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)v->num);
+      if (v->num == floor(v->num) && fabs(v->num) < 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)v->num);
       else lua_pushnumber(L, v->num);
       break;
     case TV_STR: lua_pushstring(L, v->str); break;
     case TV_SEQ:
       lua_createtable(L, v->n, 0);
-      for (int i = 0; i < v->n; i++) { push_value(L, &v->items[i]); lua_rawseti(L, -2, i + 1); }
+      for (int i = 0; i < v->n; i++) {
+        push_value(L, &v->items[i]);
+        lua_rawseti(L, -2, i + 1);
+      }
       sandbox_readonly(L);
       break;
     case TV_MAP:
       lua_createtable(L, 0, v->n);
-      for (int i = 0; i < v->n; i++) { push_value(L, &v->items[i]); lua_setfield(L, -2, v->keys[i]); }
+      for (int i = 0; i < v->n; i++) {
+        push_value(L, &v->items[i]);
+        lua_setfield(L, -2, v->keys[i]);
+      }
       sandbox_readonly(L);
       break;
     default: lua_pushnil(L);
@@ -785,11 +854,15 @@ static void set_param(lua_State *L, int proxy, const char *key, double value) {
     lua_replace(L, -4);
     lua_pop(L, 2);
     key = dot + 1;
-    if (lua_type(L, -1) != LUA_TTABLE) { lua_pop(L, 1); return; }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      return;
+    }
   }
   lua_getmetatable(L, -1);
   lua_getfield(L, -1, "__index");
-  if (value == floor(value) && fabs(value) < 9007199254740992.0) lua_pushinteger(L, (lua_Integer)value);
+  if (value == floor(value) && fabs(value) < 9007199254740992.0)
+    lua_pushinteger(L, (lua_Integer)value);
   else lua_pushnumber(L, value);
   lua_setfield(L, -2, key);
   lua_pop(L, 3);
@@ -800,7 +873,7 @@ static void set_param(lua_State *L, int proxy, const char *key, double value) {
 static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
   lua_getfield(L, LUA_REGISTRYINDEX, R_VALS);
-  lua_newtable(L);                /* one empty params table for every actor without */
+  lua_newtable(L); /* one empty params table for every actor without */
   sandbox_readonly(L);
   int empty = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
@@ -809,7 +882,10 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     for (int i = 0; inst && i < inst->nparams; i++) overridden |= inst->params[i].actor == a;
     if (sc->actors[a].params.type == TV_MAP) push_value(L, &sc->actors[a].params);
     else if (!overridden) lua_pushvalue(L, empty);
-    else { lua_newtable(L); sandbox_readonly(L); }
+    else {
+      lua_newtable(L);
+      sandbox_readonly(L);
+    }
     /* declared defaults of the keys the YAML leaves out (params.c) */
     const tr_scriptdecl *sd = params_script(sc, sc->actors[a].policy);
     for (int i = 0; sd && i < sd->nparams; i++) {
@@ -824,7 +900,8 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
       lua_pop(L, 3);
     }
     for (int i = 0; inst && i < inst->nparams; i++)
-      if (inst->params[i].actor == a) set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
+      if (inst->params[i].actor == a)
+        set_param(L, lua_gettop(L), inst->params[i].key, inst->params[i].value);
     lua_setfield(L, -2, "params");
     lua_pop(L, 1);
   }
@@ -853,12 +930,12 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
-  lua_createtable(L, 0, 0);                 /* the view: empty, known by its address */
-  lua_createtable(L, 0, 6);                 /* its metatable */
+  lua_createtable(L, 0, 0); /* the view: empty, known by its address */
+  lua_createtable(L, 0, 6); /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
-  static const char *const shared[] = {"__newindex", "__tostring", "__pairs", "__metatable",
-                                       "__tr_readonly", NULL};
+  static const char *const shared[] = {"__newindex",  "__tostring",    "__pairs",
+                                       "__metatable", "__tr_readonly", NULL};
   for (int i = 0; shared[i]; i++) {
     lua_getfield(L, view_mt, shared[i]);
     lua_setfield(L, -2, shared[i]);
@@ -876,7 +953,8 @@ static void place_lua_message(tr_diag *d, const char *msg, const char *path, con
                               int line, int col, const char *prefix) {
   if (!msg) msg = "error";
   size_t plen = strlen(path);
-  if (strncmp(msg, path, plen) == 0 && msg[plen] == ':' && msg[plen + 1] >= '0' && msg[plen + 1] <= '9') {
+  if (strncmp(msg, path, plen) == 0 && msg[plen] == ':' && msg[plen + 1] >= '0'
+      && msg[plen + 1] <= '9') {
     int eline = atoi(msg + plen + 1);
     const char *rest = strchr(msg + plen + 1, ':');
     rest = rest ? rest + 1 : msg;
@@ -892,10 +970,8 @@ static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
   size_t len = 0;
   char *buf = fs_read_file(path, TR_MAX_FILE_BYTES, 0, &len);
   if (!buf) {
-    if (errno == EFBIG)
-      diag_error(d, path, 0, 0, "script is larger than 16 MiB");
-    else
-      diag_error(d, usedby_file, line, col, "cannot read script '%s'", path);
+    if (errno == EFBIG) diag_error(d, path, 0, 0, "script is larger than 16 MiB");
+    else diag_error(d, usedby_file, line, col, "cannot read script '%s'", path);
     return -1;
   }
   char chunk[4096];
@@ -916,8 +992,8 @@ static int compile_file(lua_State *L, const char *path, int wrap, tr_diag *d,
 }
 
 /* An expression compiled against the expression environment. */
-static int compile_expr(lua_State *L, int env, const char *what, const char *expr,
-                        tr_diag *d, const char *file, int line, int col) {
+static int compile_expr(lua_State *L, int env, const char *what, const char *expr, tr_diag *d,
+                        const char *file, int line, int col) {
   size_t n = strlen(expr) + 8;
   char *src = malloc(n);
   if (!src) return -1;
@@ -940,7 +1016,10 @@ static int compile_expr(lua_State *L, int env, const char *what, const char *exp
   return 0;
 }
 
-typedef struct { tr_diag *d; int errors; } build_ctx;
+typedef struct {
+  tr_diag *d;
+  int errors;
+} build_ctx;
 
 /* The stack places of build_state's tables, filled stage by stage. */
 typedef struct build_places {
@@ -951,25 +1030,41 @@ typedef struct build_places {
 /* The tables of views, ids, actions, args and paths, and the views'
 ** shared metatables, at fixed stack places. */
 static void build_tables(lua_State *L, const tr_scenario *sc, build_places *p) {
-  lua_newtable(L); p->views = lua_gettop(L);
-  lua_newtable(L); p->relviews = lua_gettop(L);
-  lua_newtable(L); p->ids = lua_gettop(L);
-  lua_newtable(L); p->actions = lua_gettop(L);
-  lua_newtable(L); p->args = lua_gettop(L);
-  lua_newtable(L); p->paths = lua_gettop(L);
+  lua_newtable(L);
+  p->views = lua_gettop(L);
+  lua_newtable(L);
+  p->relviews = lua_gettop(L);
+  lua_newtable(L);
+  p->ids = lua_gettop(L);
+  lua_newtable(L);
+  p->actions = lua_gettop(L);
+  lua_newtable(L);
+  p->args = lua_gettop(L);
+  lua_newtable(L);
+  p->paths = lua_gettop(L);
 
-  lua_newtable(L); p->valstab = lua_gettop(L);
-  lua_createtable(L, 0, 1); int vals_mt = p->vals_mt = lua_gettop(L);
+  lua_newtable(L);
+  p->valstab = lua_gettop(L);
+  lua_createtable(L, 0, 1);
+  int vals_mt = p->vals_mt = lua_gettop(L);
   lua_pushcfunction(L, view_missing);
   lua_setfield(L, vals_mt, "__index");
-  lua_createtable(L, 0, 5); int view_mt = p->view_mt = lua_gettop(L);   /* the shared entries */
-  lua_pushcfunction(L, view_newindex); lua_setfield(L, view_mt, "__newindex");
-  lua_pushcfunction(L, view_tostring); lua_setfield(L, view_mt, "__tostring");
-  lua_pushcfunction(L, view_pairs); lua_setfield(L, view_mt, "__pairs");
-  lua_pushboolean(L, 0); lua_setfield(L, view_mt, "__metatable");
-  lua_pushboolean(L, 1); lua_setfield(L, view_mt, "__tr_readonly");
-  lua_createtable(L, sc->nslots, 0); p->slotvals = lua_gettop(L);
-  lua_createtable(L, sc->nslots, 0); p->slotkeys = lua_gettop(L);
+  lua_createtable(L, 0, 5);
+  int view_mt = p->view_mt = lua_gettop(L); /* the shared entries */
+  lua_pushcfunction(L, view_newindex);
+  lua_setfield(L, view_mt, "__newindex");
+  lua_pushcfunction(L, view_tostring);
+  lua_setfield(L, view_mt, "__tostring");
+  lua_pushcfunction(L, view_pairs);
+  lua_setfield(L, view_mt, "__pairs");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, view_mt, "__metatable");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, view_mt, "__tr_readonly");
+  lua_createtable(L, sc->nslots, 0);
+  p->slotvals = lua_gettop(L);
+  lua_createtable(L, sc->nslots, 0);
+  p->slotkeys = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     lua_pushinteger(L, i);
     lua_setfield(L, p->actions, sc->actions[i].name);
@@ -994,10 +1089,14 @@ static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
   for (int a = 0; a < sc->nactors; a++) {
     const tr_actordecl *ad = &sc->actors[a];
     lua_createtable(L, 0, ad->nattrs + 5);
-    lua_pushstring(L, ad->id); lua_setfield(L, -2, "id");
-    lua_pushstring(L, sc->roles[ad->role]); lua_setfield(L, -2, "role");
-    lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
-    lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
+    lua_pushstring(L, ad->id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, sc->roles[ad->role]);
+    lua_setfield(L, -2, "role");
+    lua_pushstring(L, ad->name ? ad->name : ad->id);
+    lua_setfield(L, -2, "name");
+    lua_pushvalue(L, actfn);
+    lua_setfield(L, -2, "act");
     new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
     lua_rawseti(L, views, a + 1);
     lua_rawseti(L, valstab, a + 1);
@@ -1007,9 +1106,12 @@ static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
   for (int r = 0; r < sc->nrels; r++) {
     const tr_reldecl *rd = &sc->rels[r];
     lua_createtable(L, 0, rd->nattrs + 3);
-    lua_pushstring(L, sc->actors[rd->from].id); lua_setfield(L, -2, "from");
-    lua_pushstring(L, sc->actors[rd->to].id); lua_setfield(L, -2, "to");
-    lua_pushstring(L, rd->kind); lua_setfield(L, -2, "kind");
+    lua_pushstring(L, sc->actors[rd->from].id);
+    lua_setfield(L, -2, "from");
+    lua_pushstring(L, sc->actors[rd->to].id);
+    lua_setfield(L, -2, "to");
+    lua_pushstring(L, rd->kind);
+    lua_setfield(L, -2, "kind");
     new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys, vals_mt, view_mt);
     lua_rawseti(L, relviews, r + 1);
     lua_pop(L, 1);
@@ -1018,13 +1120,16 @@ static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
 
 /* The world object: its methods, read-only. */
 static void build_world(lua_State *L, build_places *p) {
-  static const struct { const char *name; lua_CFunction fn; int up; } wm[] = {
-    {"actor", w_actor, 1}, {"actors", w_actors, 1}, {"rel", w_rel, 2},
-    {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
-    {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {"has", w_has, 0},
-    {"others", w_others, 1}, {"transfer", w_transfer, 0},
-    {NULL, NULL, 0}};
-  lua_newtable(L); int methods = lua_gettop(L);
+  static const struct {
+    const char *name;
+    lua_CFunction fn;
+    int up;
+  } wm[] = {{"actor", w_actor, 1},       {"actors", w_actors, 1},     {"rel", w_rel, 2},
+            {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2}, {"end_run", w_end_run, 0},
+            {"set", w_set, 3},           {"add", w_add, 3},           {"has", w_has, 0},
+            {"others", w_others, 1},     {"transfer", w_transfer, 0}, {NULL, NULL, 0}};
+  lua_newtable(L);
+  int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
     int up = wm[i].up;
     if (up == 1) lua_pushvalue(L, p->views);
@@ -1058,8 +1163,11 @@ static void build_exprenv(lua_State *L, const tr_scenario *sc, build_places *p) 
   lua_pushvalue(L, p->relviews);
   lua_pushcclosure(L, f_rel, 1);
   lua_setfield(L, exprraw, "rel");
-  static const struct { const char *name; lua_CFunction fn; } aggs[] = {
-    {"sum", f_sum}, {"mean", f_mean}, {"min", f_min}, {"max", f_max}, {"count", f_count}, {NULL, NULL}};
+  static const struct {
+    const char *name;
+    lua_CFunction fn;
+  } aggs[] = {{"sum", f_sum}, {"mean", f_mean},   {"min", f_min},
+              {"max", f_max}, {"count", f_count}, {NULL, NULL}};
   for (int i = 0; aggs[i].name; i++) {
     lua_pushcfunction(L, aggs[i].fn);
     lua_setfield(L, exprraw, aggs[i].name);
@@ -1067,11 +1175,13 @@ static void build_exprenv(lua_State *L, const tr_scenario *sc, build_places *p) 
   exprlib_register(L, exprraw);
   lua_pushvalue(L, p->world);
   lua_setfield(L, exprraw, "world");
-  lua_pushinteger(L, 0); lua_setfield(L, exprraw, "tick");
-  lua_pushinteger(L, sc->ticks); lua_setfield(L, exprraw, "ticks");
+  lua_pushinteger(L, 0);
+  lua_setfield(L, exprraw, "tick");
+  lua_pushinteger(L, sc->ticks);
+  lua_setfield(L, exprraw, "ticks");
   lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   lua_getfield(L, -1, "math");
-  lua_createtable(L, 0, 32);           /* expressions draw nothing: no random */
+  lua_createtable(L, 0, 32); /* expressions draw nothing: no random */
   lua_pushnil(L);
   while (lua_next(L, -3)) {
     lua_pushvalue(L, -2);
@@ -1093,8 +1203,10 @@ static void build_exprenv(lua_State *L, const tr_scenario *sc, build_places *p) 
 ** file, actions. */
 static void compile_scripts(lua_State *L, const tr_scenario *sc, build_ctx *bc, build_places *p) {
   tr_diag *d = bc->d;
-  lua_newtable(L); int policy = p->policy = lua_gettop(L);
-  lua_newtable(L); int byfile = lua_gettop(L);
+  lua_newtable(L);
+  int policy = p->policy = lua_gettop(L);
+  lua_newtable(L);
+  int byfile = lua_gettop(L);
   for (int a = 0; a < sc->nactors; a++) {
     const tr_actordecl *ad = &sc->actors[a];
     if (!ad->policy) continue;
@@ -1116,7 +1228,8 @@ static void compile_scripts(lua_State *L, const tr_scenario *sc, build_ctx *bc, 
       lua_setfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
     }
   }
-  lua_newtable(L); int actfac = p->actfac = lua_gettop(L);
+  lua_newtable(L);
+  int actfac = p->actfac = lua_gettop(L);
   for (int i = 0; i < sc->nactions; i++) {
     const tr_actiondecl *ac = &sc->actions[i];
     if (!ac->script) continue;
@@ -1132,32 +1245,39 @@ static void compile_scripts(lua_State *L, const tr_scenario *sc, build_ctx *bc, 
 static void compile_exprs(lua_State *L, const tr_scenario *sc, build_ctx *bc, build_places *p) {
   tr_diag *d = bc->d;
   int exprenv = p->exprenv;
-  lua_newtable(L); int metrics = p->metrics = lua_gettop(L);
+  lua_newtable(L);
+  int metrics = p->metrics = lua_gettop(L);
   char what[256];
   for (int i = 0; i < sc->nmetrics; i++) {
     snprintf(what, sizeof what, "metric '%s'", sc->metrics[i].name);
-    if (compile_expr(L, exprenv, what, sc->metrics[i].expr, d, sc->path, sc->metrics[i].line, sc->metrics[i].col)) {
+    if (compile_expr(L, exprenv, what, sc->metrics[i].expr, d, sc->path, sc->metrics[i].line,
+                     sc->metrics[i].col)) {
       bc->errors++;
       continue;
     }
     lua_rawseti(L, metrics, i + 1);
   }
-  lua_newtable(L); int outcomes = p->outcomes = lua_gettop(L);
+  lua_newtable(L);
+  int outcomes = p->outcomes = lua_gettop(L);
   for (int i = 0; i < sc->noutcomes; i++) {
     snprintf(what, sizeof what, "outcome '%s'", sc->outcomes[i].name);
-    if (compile_expr(L, exprenv, what, sc->outcomes[i].expr, d, sc->path, sc->outcomes[i].line, sc->outcomes[i].col)) {
+    if (compile_expr(L, exprenv, what, sc->outcomes[i].expr, d, sc->path, sc->outcomes[i].line,
+                     sc->outcomes[i].col)) {
       bc->errors++;
       continue;
     }
     lua_rawseti(L, outcomes, i + 1);
   }
-  lua_newtable(L); int when = p->when = lua_gettop(L);
-  lua_newtable(L); int evfac = p->evfac = lua_gettop(L);
+  lua_newtable(L);
+  int when = p->when = lua_gettop(L);
+  lua_newtable(L);
+  int evfac = p->evfac = lua_gettop(L);
   for (int i = 0; i < sc->nevents; i++) {
     const tr_eventdecl *ev = &sc->events[i];
     if (ev->when) {
       snprintf(what, sizeof what, "event '%s' when", ev->name);
-      if (compile_expr(L, exprenv, what, ev->when, d, sc->path, ev->when_line, ev->when_col)) bc->errors++;
+      if (compile_expr(L, exprenv, what, ev->when, d, sc->path, ev->when_line, ev->when_col))
+        bc->errors++;
       else lua_rawseti(L, when, i + 1);
     }
     if (ev->lua) {
@@ -1177,33 +1297,55 @@ static void compile_exprs(lua_State *L, const tr_scenario *sc, build_ctx *bc, bu
 /* Everything built, under its name in the registry (registry.h). */
 static void register_state(lua_State *L, tr_lua *lx, const build_places *p) {
   const tr_scenario *sc = lx->sc;
-  lua_pushvalue(L, p->views); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
-  lua_pushvalue(L, p->valstab); lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
-  lua_pushvalue(L, p->slotvals); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
-  lua_pushvalue(L, p->slotkeys); lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
-  for (int i = 0; i < sc->nslots; i++) {   /* anchored in slotkeys */
+  lua_pushvalue(L, p->views);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWS);
+  lua_pushvalue(L, p->valstab);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_VALS);
+  lua_pushvalue(L, p->slotvals);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_pushvalue(L, p->slotkeys);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+  for (int i = 0; i < sc->nslots; i++) { /* anchored in slotkeys */
     lua_rawgeti(L, p->slotkeys, i + 1);
     lx->slot_names[i] = lua_tostring(L, -1);
     lua_pop(L, 1);
   }
-  lua_pushvalue(L, p->relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
-  lua_pushvalue(L, p->ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
-  lua_pushvalue(L, p->ids); lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, p->world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
-  lua_pushvalue(L, p->actions); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
-  lua_pushvalue(L, p->args); lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
-  lua_pushvalue(L, p->paths); lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
-  lua_pushvalue(L, p->exprraw); lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
-  lua_pushvalue(L, p->policy); lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
-  lua_pushvalue(L, p->actfac); lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
-  lua_pushvalue(L, p->evfac); lua_setfield(L, LUA_REGISTRYINDEX, R_EVFAC);
-  lua_pushvalue(L, p->metrics); lua_setfield(L, LUA_REGISTRYINDEX, R_METRICS);
-  lua_pushvalue(L, p->outcomes); lua_setfield(L, LUA_REGISTRYINDEX, R_OUTCOMES);
-  lua_pushvalue(L, p->when); lua_setfield(L, LUA_REGISTRYINDEX, R_WHEN);
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_DECIDE);
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_INIT);
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, R_APPLY);
+  lua_pushvalue(L, p->relviews);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  lua_pushvalue(L, p->ids);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
+  lua_pushvalue(L, p->ids);
+  lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, p->world);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
+  lua_pushvalue(L, p->actions);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_ACTIONS);
+  lua_pushvalue(L, p->args);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_ARGS);
+  lua_pushvalue(L, p->paths);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_PATHS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  lua_pushvalue(L, p->exprraw);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
+  lua_pushvalue(L, p->policy);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_POLICY);
+  lua_pushvalue(L, p->actfac);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_ACTFAC);
+  lua_pushvalue(L, p->evfac);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_EVFAC);
+  lua_pushvalue(L, p->metrics);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_METRICS);
+  lua_pushvalue(L, p->outcomes);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_OUTCOMES);
+  lua_pushvalue(L, p->when);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_WHEN);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_DECIDE);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_INIT);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_APPLY);
 }
 
 /* Builds views, the world, the expression environment and compiles every
@@ -1251,7 +1393,8 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
   if (st != LUA_OK) {
     diag_error(d, sc->path, 0, 0, "cannot prepare the scripts: %s%s",
                st == LUA_ERRMEM ? "memory limit (limits.memory_mb) too small for this scenario"
-                                : lua_tostring(L, -1) ? lua_tostring(L, -1) : "error",
+                   : lua_tostring(L, -1) ? lua_tostring(L, -1)
+                                         : "error",
                "");
     bc.errors++;
   }
@@ -1306,11 +1449,13 @@ static int env_index(lua_State *L) {
 ** Upvalues as env_index. */
 static int run_globals_newindex(lua_State *L) {
   lua_pushvalue(L, 2);
-  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL || (lua_type(L, 2) == LUA_TSTRING &&
-      strcmp(lua_tostring(L, 2), "_G") == 0))
-    return luaL_error(L, "_G.%s cannot be replaced: the libraries and sandbox functions of "
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL
+      || (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "_G") == 0))
+    return luaL_error(L,
+                      "_G.%s cannot be replaced: the libraries and sandbox functions of "
                       "the run's globals are fixed (assign your own name, or change a field "
-                      "of the library table)", lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+                      "of the library table)",
+                      lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
   lua_settop(L, 3);
   lua_rawset(L, lua_upvalueindex(1));
   return 0;
@@ -1330,7 +1475,7 @@ static int run_globals_pairs(lua_State *L) {
 static void guard_run_globals(lua_State *L, int g) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   int tpl = lua_gettop(L);
-  lua_newtable(L);                                  /* the guard */
+  lua_newtable(L); /* the guard */
   lua_createtable(L, 0, 5);
   lua_pushvalue(L, g);
   lua_setfield(L, -2, "__index");
@@ -1371,7 +1516,7 @@ static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_HELPFAC);
   lua_pushvalue(L, env);
   sandbox_call(L, lx, 1, 0);
-  lua_newtable(L);                          /* what expressions see */
+  lua_newtable(L); /* what expressions see */
   int h = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, env)) {
@@ -1411,14 +1556,14 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   int top = lua_gettop(L);
   sandbox_push_run_globals(L);
   int g = lua_gettop(L);
-  params_push_declare(L);               /* declarations were read at load */
+  params_push_declare(L); /* declarations were read at load */
   lua_setfield(L, g, "declare");
   lua_getfield(L, LUA_REGISTRYINDEX, R_POLICY);
   lua_getfield(L, LUA_REGISTRYINDEX, R_DECIDE);
   lua_getfield(L, LUA_REGISTRYINDEX, R_INIT);
   int policy = g + 1, decide = g + 2, init = g + 3;
   guard_run_globals(L, g);
-  lua_createtable(L, 0, 2);             /* metatable {__index = env_index} */
+  lua_createtable(L, 0, 2); /* metatable {__index = env_index} */
   lua_pushvalue(L, g);
   lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   lua_pushcclosure(L, env_index, 2);
@@ -1434,12 +1579,15 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     int env = lua_gettop(L);
     lua_rawgeti(L, policy, a + 1);
     lua_pushvalue(L, env);
-    sandbox_call(L, lx, 1, 0);          /* the script's top level */
+    sandbox_call(L, lx, 1, 0); /* the script's top level */
     if (lua_getfield(L, env, "decide") != LUA_TFUNCTION)
       luaL_error(L, "policy %s (actor '%s') does not define decide(me, world)",
                  sc->actors[a].policy, sc->actors[a].id);
     lua_rawseti(L, decide, a + 1);
-    if (lua_getfield(L, env, "init") != LUA_TFUNCTION) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    if (lua_getfield(L, env, "init") != LUA_TFUNCTION) {
+      lua_pop(L, 1);
+      lua_pushboolean(L, 0);
+    }
     lua_rawseti(L, init, a + 1);
     lua_pop(L, 1);
   }
@@ -1530,7 +1678,8 @@ void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
     for (int i = 0; lists[k] && i < counts[k]; i++) {
       if (!lists[k][i].expr || !lists[k][i].name) continue;
       snprintf(what, sizeof what, "%s '%s'", kinds[k], lists[k][i].name);
-      if (compile_expr(L, 0, what, lists[k][i].expr, d, sc->path, lists[k][i].line, lists[k][i].col) == 0)
+      if (compile_expr(L, 0, what, lists[k][i].expr, d, sc->path, lists[k][i].line, lists[k][i].col)
+          == 0)
         lua_pop(L, 1);
     }
   for (int i = 0; sc->events && i < sc->nevents; i++) {
@@ -1545,13 +1694,18 @@ void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
   for (int a = 0; sc->actors && a < sc->nactors; a++) {
     const char *p = sc->actors[a].policy;
     int seen = 0;
-    for (int b = 0; p && b < a && !seen; b++) seen = sc->actors[b].policy && strcmp(sc->actors[b].policy, p) == 0;
-    if (p && !seen && compile_file(L, p, 0, d, sc->path, sc->actors[a].policy_line, sc->actors[a].policy_col) == 0)
+    for (int b = 0; p && b < a && !seen; b++)
+      seen = sc->actors[b].policy && strcmp(sc->actors[b].policy, p) == 0;
+    if (p && !seen
+        && compile_file(L, p, 0, d, sc->path, sc->actors[a].policy_line, sc->actors[a].policy_col)
+            == 0)
       lua_pop(L, 1);
   }
   for (int i = 0; sc->actions && i < sc->nactions; i++)
-    if (sc->actions[i].script &&
-        compile_file(L, sc->actions[i].script, 0, d, sc->path, sc->actions[i].line, sc->actions[i].col) == 0)
+    if (sc->actions[i].script
+        && compile_file(L, sc->actions[i].script, 0, d, sc->path, sc->actions[i].line,
+                        sc->actions[i].col)
+            == 0)
       lua_pop(L, 1);
   lua_close(L);
 }
@@ -1564,9 +1718,15 @@ const tr_lua_checks script_checks = {params_collect, script_syntax_check};
 ** a top level that fails. */
 int script_compile_all(const tr_scenario *sc, tr_diag *d) {
   tr_world *w = world_new(sc);
-  if (!w) { diag_error(d, NULL, 0, 0, "out of memory"); return -1; }
+  if (!w) {
+    diag_error(d, NULL, 0, 0, "out of memory");
+    return -1;
+  }
   tr_lua *lx = script_new(sc, w, d);
-  if (!lx) { world_free(w); return -1; }
+  if (!lx) {
+    world_free(w);
+    return -1;
+  }
   tr_instance in;
   memset(&in, 0, sizeof in);
   int rc = 0;

@@ -39,8 +39,7 @@ typedef struct act_ctx {
 static double mp(const act_ctx *c, int k) { return c->w->inst->model[k]; }
 static const char *aid(const act_ctx *c, int a) { return c->sc->actors[a].id; }
 
-static void ctx_init(act_ctx *c, tr_lua *lx, const char *action, int actor, int target,
-                     int args) {
+static void ctx_init(act_ctx *c, tr_lua *lx, const char *action, int actor, int target, int args) {
   c->L = lx->L;
   c->w = lx->w;
   c->sc = lx->sc;
@@ -57,8 +56,10 @@ static void ctx_init(act_ctx *c, tr_lua *lx, const char *action, int actor, int 
 static int need_attr(const act_ctx *c, int a, const char *name) {
   int s = scen_attr_slot(c->sc, a, name);
   if (s < 0)
-    luaL_error(c->L, "%s by '%s': actor '%s' has no attribute '%s' (the action needs it; see docs/model.md)",
-               c->action, aid(c, c->actor), aid(c, a), name);
+    luaL_error(
+        c->L,
+        "%s by '%s': actor '%s' has no attribute '%s' (the action needs it; see docs/model.md)",
+        c->action, aid(c, c->actor), aid(c, a), name);
   return s;
 }
 
@@ -70,7 +71,8 @@ static double val_or(const act_ctx *c, int slot, double dflt) {
 static void put(const act_ctx *c, int slot, double v) {
   if (slot < 0) return;
   if (!isfinite(v))
-    luaL_error(c->L, "%s by '%s' produced a non-finite value (%f); check the scenario's model parameters",
+    luaL_error(c->L,
+               "%s by '%s' produced a non-finite value (%f); check the scenario's model parameters",
                c->action, aid(c, c->actor), v);
   world_write(c->w, slot, v);
 }
@@ -104,11 +106,13 @@ static int arg_actor(const act_ctx *c, const char *key, int required) {
       luaL_error(L, "%s by '%s': missing argument '%s' (an actor id, e.g. {%s = \"%s\"})",
                  c->action, aid(c, c->actor), key, key, aid(c, c->target));
   } else {
-    if (t != LUA_TSTRING) luaL_error(L, "%s by '%s': argument '%s' must be an actor id", c->action,
-                                     aid(c, c->actor), key);
+    if (t != LUA_TSTRING)
+      luaL_error(L, "%s by '%s': argument '%s' must be an actor id", c->action, aid(c, c->actor),
+                 key);
     a = scen_actor_find(c->sc, lua_tostring(L, -1));
-    if (a < 0) luaL_error(L, "%s by '%s': argument '%s' names no actor ('%s')", c->action,
-                          aid(c, c->actor), key, lua_tostring(L, -1));
+    if (a < 0)
+      luaL_error(L, "%s by '%s': argument '%s' names no actor ('%s')", c->action, aid(c, c->actor),
+                 key, lua_tostring(L, -1));
   }
   lua_pop(L, 1);
   return a;
@@ -151,11 +155,12 @@ static double tullock_p(double ca, double ct, double r) {
   return 1.0 / (1.0 + pow(ct / ca, r));
 }
 
-static int attack(tr_lua *lx, int actor, int target, int args, double *value,
-                  const char **cameo, double *goldstein) {
+static int attack(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                  double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "attack", actor, target, args);
-  if (target == actor) luaL_error(c.L, "attack by '%s': an actor cannot attack itself", aid(&c, actor));
+  if (target == actor)
+    luaL_error(c.L, "attack by '%s': an actor cannot attack itself", aid(&c, actor));
   double intensity = arg_num(&c, "intensity", 1.0, 0.0, 1.0);
   int ca_s = need_attr(&c, actor, "capability"), ct_s = need_attr(&c, target, "capability");
   double ca = c.w->val[ca_s], ct = c.w->val[ct_s];
@@ -228,24 +233,28 @@ static int attack(tr_lua *lx, int actor, int target, int args, double *value,
 ** give no formula) moves toward a* = 1 - d (1 - g), d = x / (x + own_means_rate * R)
 ** the patron's share of the proxy's means this tick, g = c / (c +
 ** autonomy_half) the shield of the proxy's own strength. value: x. */
-static int support(tr_lua *lx, int actor, int target, int args, double *value,
-                   const char **cameo, double *goldstein) {
+static int support(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                   double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "support", actor, target, args);
   lua_State *L = c.L;
   int rel = scen_rel_find(c.sc, actor, target);
   int sup_s = rel >= 0 ? scen_rel_attr_slot(c.sc, rel, "support") : -1;
   if (rel < 0)
-    luaL_error(L, "support: no relation %s:%s (declare {from: %s, to: %s, kind: patronage, attrs: {support: ...}})",
+    luaL_error(L,
+               "support: no relation %s:%s (declare {from: %s, to: %s, kind: patronage, attrs: "
+               "{support: ...}})",
                aid(&c, actor), aid(&c, target), aid(&c, actor), aid(&c, target));
   if (sup_s < 0)
-    luaL_error(L, "support: relation %s:%s has no attribute 'support'", aid(&c, actor), aid(&c, target));
+    luaL_error(L, "support: relation %s:%s has no attribute 'support'", aid(&c, actor),
+               aid(&c, target));
   double amount = arg_num(&c, "amount", 1.0, 0.0, HUGE_VAL);
   int economic = 0;
   if (lua_getfield(L, args, "kind") != LUA_TNIL) {
     const char *k = lua_tostring(L, -1);
     if (lua_type(L, -1) != LUA_TSTRING || (strcmp(k, "military") && strcmp(k, "economic")))
-      luaL_error(L, "support by '%s': argument 'kind' must be \"military\" or \"economic\"", aid(&c, actor));
+      luaL_error(L, "support by '%s': argument 'kind' must be \"military\" or \"economic\"",
+                 aid(&c, actor));
     economic = strcmp(k, "economic") == 0;
   }
   lua_pop(L, 1);
@@ -303,8 +312,8 @@ static int support(tr_lua *lx, int actor, int target, int args, double *value,
 ** tolerance_gain_ceasefire * a per ceasefire. value: pi. */
 enum { D_TENSION, D_CEASEFIRE, D_PROGRESS, D_IMPOSED, D_HELD, D_N };
 
-static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
-                     const char **cameo, double *goldstein) {
+static int negotiate(act_ctx *c, int mediator, int a, int b, double *value, const char **cameo,
+                     double *goldstein) {
   lua_State *L = c->L;
   static const char *const names[D_N] = {"tension", "ceasefire", "progress", "imposed", "held"};
   int party[2] = {a, b};
@@ -316,7 +325,9 @@ static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
       if (n == D_CEASEFIRE && s[k][n] >= 0) any_ceasefire = 1;
     }
   if (!any_ceasefire)
-    luaL_error(L, "%s by '%s': neither %s:%s nor %s:%s has attribute 'ceasefire' (declare a hostility relation)",
+    luaL_error(L,
+               "%s by '%s': neither %s:%s nor %s:%s has attribute 'ceasefire' (declare a hostility "
+               "relation)",
                c->action, aid(c, c->actor), aid(c, a), aid(c, b), aid(c, b), aid(c, a));
   double cred = 0, lev = 0, bias[2] = {0, 0}, access[2] = {1, 1};
   if (mediator >= 0) {
@@ -350,7 +361,10 @@ static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
   double tension = 0;
   int nt = 0;
   for (int k = 0; k < 2; k++)
-    if (s[k][D_TENSION] >= 0) { tension += c->w->val[s[k][D_TENSION]]; nt++; }
+    if (s[k][D_TENSION] >= 0) {
+      tension += c->w->val[s[k][D_TENSION]];
+      nt++;
+    }
   if (nt) tension /= nt;
   double drag = fmax(0.0, 1.0 - mp(c, P_TALKS_TENSION_DRAG) * fmax(0.0, tension));
   double rate = mp(c, P_TALKS_RATE);
@@ -367,14 +381,17 @@ static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
   int holds = 0;
   for (int k = 0; k < 2; k++)
     if (s[k][D_CEASEFIRE] >= 0 && c->w->val[s[k][D_CEASEFIRE]] >= 1) holds = 1;
-  if (holds) return 0;                       /* a consolidation round */
+  if (holds) return 0; /* a consolidation round */
 
   /* Progress lives on the hostility relations (the first that declares it
   ** is authoritative; both are kept equal). Without it a single successful
   ** round is enough. */
   double progress = mp(c, P_CEASEFIRE_THRESHOLD);
   for (int k = 0; k < 2; k++)
-    if (s[k][D_PROGRESS] >= 0) { progress = c->w->val[s[k][D_PROGRESS]] + mp(c, P_TALKS_STEP); break; }
+    if (s[k][D_PROGRESS] >= 0) {
+      progress = c->w->val[s[k][D_PROGRESS]] + mp(c, P_TALKS_STEP);
+      break;
+    }
   if (progress < mp(c, P_CEASEFIRE_THRESHOLD)) {
     for (int k = 0; k < 2; k++) put(c, s[k][D_PROGRESS], progress);
     return 0;
@@ -392,13 +409,14 @@ static int negotiate(act_ctx *c, int mediator, int a, int b, double *value,
 }
 
 /* Mediator M hosts a round between target A and args.with B. */
-static int talks(tr_lua *lx, int actor, int target, int args, double *value,
-                 const char **cameo, double *goldstein) {
+static int talks(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                 double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "talks", actor, target, args);
   int other = arg_actor(&c, "with", 1);
   if (other == target || other == actor || target == actor)
-    luaL_error(c.L, "talks by '%s': the two parties must differ from each other and from the mediator",
+    luaL_error(c.L,
+               "talks by '%s': the two parties must differ from each other and from the mediator",
                aid(&c, actor));
   add(&c, scen_attr_slot(c.sc, actor, "talks_held"), 1);
   *cameo = "045";
@@ -409,8 +427,8 @@ static int talks(tr_lua *lx, int actor, int target, int args, double *value,
 /* ------------------------------------------------------------ bargain */
 /* Party A negotiates directly with target B, no mediator: the round of
 ** talks with k = t = L = 0 (docs/model.md §bargain). value: pi. */
-static int bargain(tr_lua *lx, int actor, int target, int args, double *value,
-                   const char **cameo, double *goldstein) {
+static int bargain(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                   double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "bargain", actor, target, args);
   if (target == actor)
@@ -421,8 +439,8 @@ static int bargain(tr_lua *lx, int actor, int target, int args, double *value,
 /* ----------------------------------------------------------- sanction */
 /* Sender S on target T: T loses sanction_rate * i of its resources, S
 ** sanction_cost * i of its own (when declared). value: resources removed. */
-static int sanction(tr_lua *lx, int actor, int target, int args, double *value,
-                    const char **cameo, double *goldstein) {
+static int sanction(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                    double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "sanction", actor, target, args);
   double intensity = arg_num(&c, "intensity", 1.0, 0.0, 1.0);
@@ -442,8 +460,8 @@ static int sanction(tr_lua *lx, int actor, int target, int args, double *value,
 ** pressure_bias * i (with bias toward the proxy, credibility with it falls:
 ** Kydd 2003).
 ** value: leverage added. */
-static int pressure(tr_lua *lx, int actor, int target, int args, double *value,
-                    const char **cameo, double *goldstein) {
+static int pressure(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                    double *goldstein) {
   act_ctx c;
   ctx_init(&c, lx, "pressure", actor, target, args);
   double intensity = arg_num(&c, "intensity", 1.0, 0.0, 1.0);
@@ -481,17 +499,18 @@ static int office(tr_lua *lx, int actor, int target, int args, double *value, in
   tolerance_add(&c, actor, open ? -mp(&c, P_HOST_TOLERANCE_LOSS) : mp(&c, P_EXPEL_TOLERANCE_GAIN));
   return 0;
 }
-static int expel(tr_lua *lx, int actor, int target, int args, double *value,
-                 const char **cameo, double *goldstein) {
+static int expel(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                 double *goldstein) {
   return office(lx, actor, target, args, value, 0);
 }
-static int host(tr_lua *lx, int actor, int target, int args, double *value,
-                const char **cameo, double *goldstein) {
+static int host(tr_lua *lx, int actor, int target, int args, double *value, const char **cameo,
+                double *goldstein) {
   return office(lx, actor, target, args, value, 1);
 }
 
 /* The resolver of each built-in action, in the order of model_actions[]
 ** (scenario/modeldecl.c), which holds their names and codes. */
-const tr_resolve model_resolvers[] = {attack, support, talks, sanction, pressure, expel, host, bargain};
+const tr_resolve model_resolvers[] = {attack,   support, talks, sanction,
+                                      pressure, expel,   host,  bargain};
 _Static_assert(sizeof model_resolvers / sizeof model_resolvers[0] == MODEL_NACTIONS,
                "one resolver for each of model_actions[]");

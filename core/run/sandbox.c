@@ -51,7 +51,7 @@
 #include "run/watchdog.h"
 #include "run/registry.h"
 
-#define HOOK_STEP 1000       /* instructions between two count-hook calls */
+#define HOOK_STEP 1000 /* instructions between two count-hook calls */
 /* One C library call may do at most this much charged work, whatever the
 ** instruction limit, so a signal is honoured within about a second. */
 #define CALL_WORK_MAX 268435456.0
@@ -65,8 +65,14 @@
 ** userdata is numbered here, in creation order, in a map from its address
 ** to its number (open addressing, linear probing; an entry leaves when its
 ** block is freed). */
-typedef struct tr_idslot { const void *p; unsigned long long id; } tr_idslot;
-struct tr_idmap { size_t cap, n; tr_idslot slot[]; };
+typedef struct tr_idslot {
+  const void *p;
+  unsigned long long id;
+} tr_idslot;
+struct tr_idmap {
+  size_t cap, n;
+  tr_idslot slot[];
+};
 
 static size_t id_hash(const void *p, size_t cap) {
   uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
@@ -75,10 +81,10 @@ static size_t id_hash(const void *p, size_t cap) {
 
 static void id_put(tr_lua *lx, const void *p, unsigned long long id) {
   struct tr_idmap *m = lx->ids;
-  if (!m || (m->n + 1) * 4 > m->cap * 3) {      /* grow: load at most 3/4 */
+  if (!m || (m->n + 1) * 4 > m->cap * 3) { /* grow: load at most 3/4 */
     size_t cap = m ? m->cap * 2 : 1024;
     struct tr_idmap *nm = calloc(1, sizeof *nm + cap * sizeof nm->slot[0]);
-    if (!nm) return;                               /* the object stays unnumbered */
+    if (!nm) return; /* the object stays unnumbered */
     nm->cap = cap;
     for (size_t i = 0; m && i < m->cap; i++) {
       if (!m->slot[i].p) continue;
@@ -139,9 +145,7 @@ static void *sbx_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     lx->mem -= osize;
     return NULL;
   }
-  if (nsize > osize && lx->mem_limit && lx->mem + (nsize - osize) > lx->mem_limit) {
-    return NULL;
-  }
+  if (nsize > osize && lx->mem_limit && lx->mem + (nsize - osize) > lx->mem_limit) { return NULL; }
   void *p = realloc(ptr, nsize);
   if (!p) return NULL;
   lx->mem = lx->mem - osize + nsize;
@@ -271,8 +275,10 @@ void sandbox_charge(lua_State *L, double units) {
   }
   if (units > CALL_WORK_MAX) {
     char msg[160];
-    snprintf(msg, sizeof msg, "a library call asked for %.3g units of work; one call may do at most "
-             "%.3g, whatever limits.instructions says", units, CALL_WORK_MAX);
+    snprintf(msg, sizeof msg,
+             "a library call asked for %.3g units of work; one call may do at most "
+             "%.3g, whatever limits.instructions says",
+             units, CALL_WORK_MAX);
     luaL_error(L, "%s", msg);
   }
   if (lx->instr_limit <= 0) return;
@@ -292,18 +298,15 @@ void sandbox_call(lua_State *L, tr_lua *lx, int nargs, int nresults) {
   __atomic_store_n(&lx->in_call, 1, __ATOMIC_RELAXED);
   lua_call(L, nargs, nresults);
   __atomic_store_n(&lx->in_call, 0, __ATOMIC_RELAXED);
-  if (lx->limit_hit || lx->mem_fatal)  /* defensive: pcall re-raises these */
+  if (lx->limit_hit || lx->mem_fatal) /* defensive: pcall re-raises these */
     raise_limit(L, lx);
 }
 
 int sandbox_msgh(lua_State *L) {
   const char *msg;
-  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER)
-    msg = lua_tostring(L, 1);
-  else if (lua_isnoneornil(L, 1))
-    msg = "error with no message (error(nil))";
-  else
-    msg = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));
+  if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) msg = lua_tostring(L, 1);
+  else if (lua_isnoneornil(L, 1)) msg = "error with no message (error(nil))";
+  else msg = lua_pushfstring(L, "error object is a %s value", luaL_typename(L, 1));
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -311,16 +314,14 @@ int sandbox_msgh(lua_State *L) {
 /* ------------------------------------------------------- safe functions */
 static int sbx_print(lua_State *L) {
   tr_lua *lx = TR_LX(L);
-  int n = lua_gettop(L);        /* before luaL_buffinit, which may push */
+  int n = lua_gettop(L); /* before luaL_buffinit, which may push */
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   const tr_world *w = lx->w;
   if (w && lx->cur_actor >= 0 && lx->cur_actor < lx->sc->nactors)
     lua_pushfstring(L, "[run %d tick %d %s] ", w->run, w->tick, lx->sc->actors[lx->cur_actor].id);
-  else if (w)
-    lua_pushfstring(L, "[run %d tick %d] ", w->run, w->tick);
-  else
-    lua_pushliteral(L, "");
+  else if (w) lua_pushfstring(L, "[run %d tick %d] ", w->run, w->tick);
+  else lua_pushliteral(L, "");
   luaL_addvalue(&b);
   for (int i = 1; i <= n; i++) {
     if (i > 1) luaL_addchar(&b, '\t');
@@ -328,21 +329,20 @@ static int sbx_print(lua_State *L) {
     const char *s = sbx_tolstring(L, i, &len);
     /* terminal controls are written as escapes (docs/security.md); the
     ** copy is made aside: a buffer's box must stay on top of the stack */
-    char *e = lua_newuserdatauv(L, len * 6 + 1, 0);   /* counted by limits.memory_mb */
+    char *e = lua_newuserdatauv(L, len * 6 + 1, 0); /* counted by limits.memory_mb */
     size_t m = 0;
     for (size_t k = 0; k < len; k++) {
       unsigned char c = (unsigned char)s[k];
       if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
         m += (size_t)sprintf(e + m, "\\x%02x", c);
-      else if (c == 0xC2 && k + 1 < len && (unsigned char)s[k + 1] >= 0x80 &&
-               (unsigned char)s[k + 1] <= 0x9F)
+      else if (c == 0xC2 && k + 1 < len && (unsigned char)s[k + 1] >= 0x80
+               && (unsigned char)s[k + 1] <= 0x9F)
         m += (size_t)sprintf(e + m, "\\u%04x", (unsigned char)s[++k]);
-      else
-        e[m++] = (char)c;
+      else e[m++] = (char)c;
     }
     lua_pushlstring(L, e, m);
-    lua_replace(L, -3);           /* over the original */
-    lua_pop(L, 1);                /* the scratch */
+    lua_replace(L, -3); /* over the original */
+    lua_pop(L, 1);      /* the scratch */
     luaL_addvalue(&b);
   }
   luaL_addchar(&b, '\n');
@@ -350,7 +350,7 @@ static int sbx_print(lua_State *L) {
   size_t len;
   const char *s = lua_tolstring(L, -1, &len);
   if (lx->console) console_write(lx->console, s, len);
-  else fwrite(s, 1, len, stderr);   /* one write: lines of threads never mix */
+  else fwrite(s, 1, len, stderr); /* one write: lines of threads never mix */
   return 0;
 }
 
@@ -389,7 +389,8 @@ static int sbx_rawset(lua_State *L) {
 ** depends on what the worker thread ran before: a script reading it would
 ** give different results for different -j (docs/security.md). */
 static int sbx_collectgarbage(lua_State *L) {
-  return luaL_error(L, "collectgarbage is not available in tightrope scripts (not even \"count\": "
+  return luaL_error(L,
+                    "collectgarbage is not available in tightrope scripts (not even \"count\": "
                     "the heap size depends on the worker thread, and results must not)");
 }
 
@@ -462,10 +463,10 @@ static int sbx_xpcall(lua_State *L) {
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_pushvalue(L, 2);
   lua_pushcclosure(L, guarded_handler, 1);
-  lua_replace(L, 2);              /* the guarded handler */
-  lua_pushvalue(L, 1);            /* f */
-  lua_copy(L, 2, 1);              /* handler at 1 */
-  lua_replace(L, 2);              /* f at 2 */
+  lua_replace(L, 2);   /* the guarded handler */
+  lua_pushvalue(L, 1); /* f */
+  lua_copy(L, 2, 1);   /* handler at 1 */
+  lua_replace(L, 2);   /* f at 2 */
   int status = lua_pcall(L, n - 2, LUA_MULTRET, 1);
   return finish_pcall(L, status, 2);
 }
@@ -500,8 +501,14 @@ static void key_make(lua_State *L, int idx, key_ref *k, int pos) {
       if (k->isint) k->ival = lua_tointeger(L, idx);
       k->num = lua_tonumber(L, idx);
       break;
-    case LUA_TSTRING: k->rank = 1; k->str = lua_tolstring(L, idx, &k->len); break;
-    case LUA_TBOOLEAN: k->rank = 2; k->num = lua_toboolean(L, idx); break;
+    case LUA_TSTRING:
+      k->rank = 1;
+      k->str = lua_tolstring(L, idx, &k->len);
+      break;
+    case LUA_TBOOLEAN:
+      k->rank = 2;
+      k->num = lua_toboolean(L, idx);
+      break;
     default:
       k->id = obj_id(L, idx);
       k->rank = k->id ? 3 : 4;
@@ -535,7 +542,8 @@ static int key_order(const key_ref *a, const key_ref *b) {
     }
     case 2: return (a->num > b->num) - (a->num < b->num);
     case 3: return (a->id > b->id) - (a->id < b->id);
-    default: return ((uintptr_t)a->ptr > (uintptr_t)b->ptr) - ((uintptr_t)a->ptr < (uintptr_t)b->ptr);
+    default:
+      return ((uintptr_t)a->ptr > (uintptr_t)b->ptr) - ((uintptr_t)a->ptr < (uintptr_t)b->ptr);
   }
 }
 
@@ -557,7 +565,7 @@ static int sorted_next(lua_State *L) {
 }
 
 /* Work charged for sorting n keys (docs/security.md "Limits"). */
-#define KEY_COST 8.0   /* per key visited: each may be a cache miss */
+#define KEY_COST 8.0 /* per key visited: each may be a cache miss */
 static double sort_cost(double n) { return n < 2 ? n : n * (KEY_COST + log2(n)); }
 
 static int sbx_pairs(lua_State *L) {
@@ -569,7 +577,7 @@ static int sbx_pairs(lua_State *L) {
   }
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_newtable(L);                       /* 2: keys in next() order */
+  lua_newtable(L); /* 2: keys in next() order */
   int n = 0;
   lua_pushnil(L);
   while (lua_next(L, 1)) {
@@ -581,11 +589,11 @@ static int sbx_pairs(lua_State *L) {
   key_ref *refs = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *refs, 0); /* 3 */
   for (int i = 0; i < n; i++) {
     lua_rawgeti(L, 2, i + 1);
-    key_make(L, -1, &refs[i], i + 1);    /* a string key stays anchored in 2 */
+    key_make(L, -1, &refs[i], i + 1); /* a string key stays anchored in 2 */
     lua_pop(L, 1);
   }
   qsort(refs, (size_t)n, sizeof *refs, key_cmp);
-  lua_createtable(L, n, 0);              /* 4: sorted keys */
+  lua_createtable(L, n, 0); /* 4: sorted keys */
   for (int i = 0; i < n; i++) {
     lua_rawgeti(L, 2, refs[i].pos);
     lua_rawseti(L, 4, i + 1);
@@ -608,7 +616,7 @@ static int sbx_next(lua_State *L) {
   int from = !lua_isnil(L, 2);
   key_ref after, best;
   if (from) key_make(L, 2, &after, 0);
-  lua_pushnil(L);                        /* 3: the best key so far */
+  lua_pushnil(L); /* 3: the best key so far */
   int found = 0;
   lua_Integer n = 0;
   lua_pushnil(L);
@@ -619,7 +627,7 @@ static int sbx_next(lua_State *L) {
     key_make(L, -1, &k, 0);
     if ((!from || key_order(&k, &after) > 0) && (!found || key_order(&k, &best) < 0)) {
       lua_copy(L, -1, 3);
-      key_make(L, 3, &best, 0);            /* anchored in slot 3 */
+      key_make(L, 3, &best, 0); /* anchored in slot 3 */
       found = 1;
     }
   }
@@ -644,13 +652,13 @@ static const char *sbx_tolstring(lua_State *L, int idx, size_t *len) {
     if (!lua_isstring(L, -1)) luaL_error(L, "'__tostring' must return a string");
     return lua_tolstring(L, -1, len);
   }
-  if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD ||
-      t == LUA_TLIGHTUSERDATA) {
+  if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD
+      || t == LUA_TLIGHTUSERDATA) {
     unsigned long long id = obj_id(L, idx);
     const char *name = luaL_typename(L, idx);
     if (luaL_getmetafield(L, idx, "__name") != LUA_TNIL) {
       if (lua_type(L, -1) == LUA_TSTRING) name = lua_tostring(L, -1);
-      lua_pop(L, 1);                         /* the metatable anchors the name */
+      lua_pop(L, 1); /* the metatable anchors the name */
     }
     if (id) lua_pushfstring(L, "%s: #%I", name, (lua_Integer)id);
     else lua_pushfstring(L, "%s: builtin", name);
@@ -683,21 +691,26 @@ static int sbx_format(lua_State *L) {
     if (i >= flen) break;
     if (++arg > top) break;
     int t = lua_type(L, arg);
-    if (f[i] == 's' && (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA ||
-                        t == LUA_TTHREAD || t == LUA_TLIGHTUSERDATA)) {
+    if (f[i] == 's'
+        && (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD
+            || t == LUA_TLIGHTUSERDATA)) {
       sbx_tolstring(L, arg, NULL);
       lua_replace(L, arg);
     } else if (f[i] == 'p') {
       rewrote = 1;
     }
   }
-  if (rewrote) {                         /* rebuild the format: %p -> %s */
+  if (rewrote) { /* rebuild the format: %p -> %s */
     luaL_buffinit(L, &b);
     arg = 1;
     for (size_t i = 0; i < flen; i++) {
       luaL_addchar(&b, f[i]);
       if (f[i] != '%') continue;
-      if (i + 1 < flen && f[i + 1] == '%') { luaL_addchar(&b, '%'); i++; continue; }
+      if (i + 1 < flen && f[i + 1] == '%') {
+        luaL_addchar(&b, '%');
+        i++;
+        continue;
+      }
       while (i + 1 < flen && strchr("-+ #0123456789.", f[i + 1])) luaL_addchar(&b, f[++i]);
       if (i + 1 >= flen) break;
       i++;
@@ -751,8 +764,8 @@ static int sbx_sort(lua_State *L) {
     if (has_cmp) luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
     sandbox_charge(L, sort_cost((double)n));
-    lua_createtable(L, (int)n, 0);        /* 3: source */
-    lua_createtable(L, (int)n, 0);        /* 4: destination */
+    lua_createtable(L, (int)n, 0); /* 3: source */
+    lua_createtable(L, (int)n, 0); /* 4: destination */
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, 1, i);
       lua_rawseti(L, 3, i);
@@ -765,17 +778,25 @@ static int sbx_sort(lua_State *L) {
         if (hi > n + 1) hi = n + 1;
         lua_Integer i = lo, j = mid, k = lo;
         while (i < mid && j < hi) {
-          lua_rawgeti(L, src, j);           /* 5: right */
-          lua_rawgeti(L, src, i);           /* 6: left */
-          int take_right = sort_less(L, 5, 6, has_cmp);  /* right < left */
+          lua_rawgeti(L, src, j);                       /* 5: right */
+          lua_rawgeti(L, src, i);                       /* 6: left */
+          int take_right = sort_less(L, 5, 6, has_cmp); /* right < left */
           lua_pop(L, 2);
           lua_rawgeti(L, src, take_right ? j++ : i++);
           lua_rawseti(L, dst, k++);
         }
-        while (i < mid) { lua_rawgeti(L, src, i++); lua_rawseti(L, dst, k++); }
-        while (j < hi) { lua_rawgeti(L, src, j++); lua_rawseti(L, dst, k++); }
+        while (i < mid) {
+          lua_rawgeti(L, src, i++);
+          lua_rawseti(L, dst, k++);
+        }
+        while (j < hi) {
+          lua_rawgeti(L, src, j++);
+          lua_rawseti(L, dst, k++);
+        }
       }
-      int t = src; src = dst; dst = t;
+      int t = src;
+      src = dst;
+      dst = t;
     }
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, src, i);
@@ -789,7 +810,7 @@ static int sbx_sort(lua_State *L) {
 ** before they run (docs/security.md "Limits"): one instruction per
 ** BYTES_PER_INSTR bytes they read or write, one per element they move.
 ** Upvalue 1: the library function; upvalue 2: which rule applies. */
-#define ELEM_COST 8.0   /* per list element read and written through the API */
+#define ELEM_COST 8.0 /* per list element read and written through the API */
 enum { COST_STR1, COST_MOVE, COST_CONCAT, COST_UTF8_CHAR, COST_STR_ARGS, COST_LEN, COST_UNPACK };
 
 static double arg_len(lua_State *L, int i) {
@@ -803,31 +824,30 @@ static int charged_call(lua_State *L) {
   int top = lua_gettop(L);
   double units = 1;
   switch (rule) {
-    case COST_STR1:                       /* work in the subject's length */
+    case COST_STR1: /* work in the subject's length */
       units += arg_len(L, 1) / lua_tonumber(L, lua_upvalueindex(3));
       break;
-    case COST_STR_ARGS:                   /* every string argument is read */
+    case COST_STR_ARGS: /* every string argument is read */
       for (int i = 1; i <= top; i++) units += arg_len(L, i) / BYTES_PER_INSTR;
       break;
-    case COST_MOVE: {                     /* table.move(a1, f, e, t [, a2]) */
+    case COST_MOVE: { /* table.move(a1, f, e, t [, a2]) */
       lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
       if (e >= f) units += ((double)e - (double)f + 1) * ELEM_COST;
       break;
     }
-    case COST_CONCAT: {                   /* table.concat(list, sep, i, j) */
+    case COST_CONCAT: { /* table.concat(list, sep, i, j) */
       luaL_checktype(L, 1, LUA_TTABLE);
       lua_Integer i = luaL_optinteger(L, 3, 1);
       lua_Integer j = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : luaL_checkinteger(L, 4);
-      if (j >= i) units += ((double)j - (double)i + 1) * (ELEM_COST + arg_len(L, 2) / BYTES_PER_INSTR);
+      if (j >= i)
+        units += ((double)j - (double)i + 1) * (ELEM_COST + arg_len(L, 2) / BYTES_PER_INSTR);
       break;
     }
-    case COST_UTF8_CHAR:                  /* utf8.char(...): one per code point */
-      units += top;
-      break;
-    case COST_LEN:                        /* table.insert/remove shift the list */
+    case COST_UTF8_CHAR: /* utf8.char(...): one per code point */ units += top; break;
+    case COST_LEN: /* table.insert/remove shift the list */
       if (lua_type(L, 1) == LUA_TTABLE) units += (double)lua_rawlen(L, 1) * ELEM_COST;
       break;
-    case COST_UNPACK: {                   /* table.unpack(list, i, j) */
+    case COST_UNPACK: { /* table.unpack(list, i, j) */
       luaL_checkany(L, 1);
       lua_Integer i = luaL_optinteger(L, 2, 1);
       lua_Integer j = lua_isnoneornil(L, 3) ? luaL_len(L, 1) : luaL_checkinteger(L, 3);
@@ -845,7 +865,10 @@ static int charged_call(lua_State *L) {
 /* bytes: for COST_STR1, how many bytes of the subject make one instruction */
 static void charge_lib(lua_State *L, int lib, const char *const *names, int rule, double bytes) {
   for (int i = 0; names[i]; i++) {
-    if (lua_getfield(L, lib, names[i]) != LUA_TFUNCTION) { lua_pop(L, 1); continue; }
+    if (lua_getfield(L, lib, names[i]) != LUA_TFUNCTION) {
+      lua_pop(L, 1);
+      continue;
+    }
     lua_pushinteger(L, rule);
     lua_pushnumber(L, bytes);
     lua_pushcclosure(L, charged_call, 3);
@@ -870,17 +893,28 @@ static double pattern_steps(const char *p, size_t plen, size_t n, int can_anchor
   if (anchored) i = 1;
   for (; i < plen; i++) {
     if (p[i] == '%' && i + 1 < plen) {
-      if (p[i + 1] == 'b') { q++; i += 3; continue; }
-      if (p[i + 1] == 'f') { i += 2; while (i < plen && p[i] != ']') i++; continue; }
-      if (p[i + 1] >= '1' && p[i + 1] <= '9') q++;   /* a back-reference rescans */
+      if (p[i + 1] == 'b') {
+        q++;
+        i += 3;
+        continue;
+      }
+      if (p[i + 1] == 'f') {
+        i += 2;
+        while (i < plen && p[i] != ']') i++;
+        continue;
+      }
+      if (p[i + 1] >= '1' && p[i + 1] <= '9') q++; /* a back-reference rescans */
       i++;
       continue;
     }
-    if (p[i] == '[') {                 /* a set: skip to its closing ] */
+    if (p[i] == '[') { /* a set: skip to its closing ] */
       i++;
       if (i < plen && p[i] == '^') i++;
       if (i < plen && p[i] == ']') i++;
-      while (i < plen && p[i] != ']') { if (p[i] == '%') i++; i++; }
+      while (i < plen && p[i] != ']') {
+        if (p[i] == '%') i++;
+        i++;
+      }
       continue;
     }
     if (p[i] == '*' || p[i] == '-' || p[i] == '+') q++;
@@ -899,10 +933,12 @@ static void check_pattern(lua_State *L, size_t subject_len, int pattern_arg, int
   if (!p) return;
   double steps = pattern_steps(p, plen, subject_len, can_anchor);
   if (steps > PATTERN_STEPS_MAX) {
-    char msg[256];   /* lua_pushfstring has no %g */
-    snprintf(msg, sizeof msg, "pattern '%s' is too costly to match on a %zu-byte string (up to "
+    char msg[256]; /* lua_pushfstring has no %g */
+    snprintf(msg, sizeof msg,
+             "pattern '%s' is too costly to match on a %zu-byte string (up to "
              "%.3g steps, limit %.3g): anchor it with ^, use fewer quantifiers or match shorter "
-             "strings", plen > 40 ? "(long pattern)" : p, subject_len, steps, PATTERN_STEPS_MAX);
+             "strings",
+             plen > 40 ? "(long pattern)" : p, subject_len, steps, PATTERN_STEPS_MAX);
     luaL_error(L, "%s", msg);
   }
 }
@@ -912,11 +948,12 @@ static int bounded_match(lua_State *L) {
   size_t len = 0;
   if (lua_type(L, 1) == LUA_TSTRING || lua_type(L, 1) == LUA_TNUMBER) lua_tolstring(L, 1, &len);
   int which = (int)lua_tointeger(L, lua_upvalueindex(2));
-  int plain = which == 0 && lua_toboolean(L, 4);    /* find's plain flag */
+  int plain = which == 0 && lua_toboolean(L, 4); /* find's plain flag */
   /* a plain find compares the needle at every place its first byte occurs */
   double needle = arg_len(L, 2);
-  sandbox_charge(L, 1 + (double)len / BYTES_PER_INSTR * (plain ? 1 + needle / BYTES_PER_INSTR : 1)
-                      + needle / BYTES_PER_INSTR);
+  sandbox_charge(L,
+                 1 + (double)len / BYTES_PER_INSTR * (plain ? 1 + needle / BYTES_PER_INSTR : 1)
+                     + needle / BYTES_PER_INSTR);
   /* gmatch treats a leading ^ as a plain character: it never anchors */
   if (lua_type(L, 2) == LUA_TSTRING && !plain) check_pattern(L, len, 2, which != 2);
   int n = lua_gettop(L);
@@ -950,7 +987,8 @@ static gsl_rng *run_rng(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   if (!lx->w) luaL_error(L, "rng: no run is in progress");
   if (lx->mode == MODE_EXPR)
-    luaL_error(L, "expressions draw nothing: metrics, outcomes, `when` and the helpers they "
+    luaL_error(L,
+               "expressions draw nothing: metrics, outcomes, `when` and the helpers they "
                "call read the world only (draw in a policy, action or event)");
   return lx->w->rng;
 }
@@ -959,15 +997,16 @@ static double check_number(lua_State *L, int arg);
 
 static double check_prob(lua_State *L, int arg, const char *fn) {
   double p = check_number(L, arg);
-  if (!(p >= 0 && p <= 1))
-    luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
+  if (!(p >= 0 && p <= 1)) luaL_error(L, "%s: probability %f is outside [0, 1]", fn, p);
   return p;
 }
 
-static double check_positive(lua_State *L, int arg, const char *fn, const char *what, int allow_zero) {
+static double check_positive(lua_State *L, int arg, const char *fn, const char *what,
+                             int allow_zero) {
   double v = luaL_checknumber(L, arg);
   if (!isfinite(v) || v < 0 || (!allow_zero && v == 0))
-    luaL_error(L, "%s: %s must be %s, got %f", fn, what, allow_zero ? "non-negative" : "positive", v);
+    luaL_error(L, "%s: %s must be %s, got %f", fn, what, allow_zero ? "non-negative" : "positive",
+               v);
   return v;
 }
 
@@ -988,9 +1027,13 @@ static double check_number(lua_State *L, int arg) {
 
 static int rng_uniform(lua_State *L) {
   gsl_rng *r = run_rng(L);
-  if (lua_gettop(L) == 0) { lua_pushnumber(L, gsl_rng_uniform(r)); return 1; }
+  if (lua_gettop(L) == 0) {
+    lua_pushnumber(L, gsl_rng_uniform(r));
+    return 1;
+  }
   double a = check_number(L, 1), b = check_number(L, 2);
-  if (!isfinite(a) || !isfinite(b) || b < a) return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
+  if (!isfinite(a) || !isfinite(b) || b < a)
+    return luaL_error(L, "rng.uniform: need a <= b, got %f, %f", a, b);
   lua_pushnumber(L, gsl_ran_flat(r, a, b));
   return 1;
 }
@@ -1082,7 +1125,10 @@ static int rng_choice(lua_State *L) {
     lua_rawgeti(L, 1, i);
     acc += lua_tonumber(L, -1);
     lua_pop(L, 1);
-    if (u < acc) { pick = i; break; }
+    if (u < acc) {
+      pick = i;
+      break;
+    }
   }
   lua_pushinteger(L, pick);
   return 1;
@@ -1138,8 +1184,14 @@ static int math_random(lua_State *L) {
   lua_Integer lo, hi;
   switch (lua_gettop(L)) {
     case 0: lua_pushnumber(L, gsl_rng_uniform(r)); return 1;
-    case 1: lo = 1; hi = luaL_checkinteger(L, 1); break;
-    case 2: lo = luaL_checkinteger(L, 1); hi = luaL_checkinteger(L, 2); break;
+    case 1:
+      lo = 1;
+      hi = luaL_checkinteger(L, 1);
+      break;
+    case 2:
+      lo = luaL_checkinteger(L, 1);
+      hi = luaL_checkinteger(L, 2);
+      break;
     default: return luaL_error(L, "math.random: wrong number of arguments");
   }
   luaL_argcheck(L, lo <= hi, lua_gettop(L), "interval is empty");
@@ -1149,12 +1201,19 @@ static int math_random(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg rng_funcs[] = {
-  {"uniform", rng_uniform}, {"normal", rng_normal}, {"bernoulli", rng_bernoulli},
-  {"binomial", rng_binomial}, {"poisson", rng_poisson}, {"exponential", rng_exponential},
-  {"gamma", rng_gamma}, {"beta", rng_beta}, {"lognormal", rng_lognormal},
-  {"choice", rng_choice}, {"shuffle", rng_shuffle}, {"pick", rng_pick}, {NULL, NULL}
-};
+static const luaL_Reg rng_funcs[] = {{"uniform", rng_uniform},
+                                     {"normal", rng_normal},
+                                     {"bernoulli", rng_bernoulli},
+                                     {"binomial", rng_binomial},
+                                     {"poisson", rng_poisson},
+                                     {"exponential", rng_exponential},
+                                     {"gamma", rng_gamma},
+                                     {"beta", rng_beta},
+                                     {"lognormal", rng_lognormal},
+                                     {"choice", rng_choice},
+                                     {"shuffle", rng_shuffle},
+                                     {"pick", rng_pick},
+                                     {NULL, NULL}};
 
 /* ------------------------------------------------------------ templates */
 static int readonly_newindex(lua_State *L) {
@@ -1178,8 +1237,8 @@ static int readonly_pairs(lua_State *L) {
 }
 
 void sandbox_readonly(lua_State *L) {
-  lua_newtable(L);                     /* proxy */
-  lua_createtable(L, 0, 6);            /* metatable */
+  lua_newtable(L);          /* proxy */
+  lua_createtable(L, 0, 6); /* metatable */
   lua_pushvalue(L, -3);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, readonly_newindex);
@@ -1219,7 +1278,7 @@ static int build_template(lua_State *L) {
   static const char *const matchers[] = {"find", "match", "gmatch", "gsub", NULL};
   for (int i = 0; matchers[i]; i++) {
     lua_getfield(L, s, matchers[i]);
-    lua_pushinteger(L, i);               /* which function: find, match, gmatch, gsub */
+    lua_pushinteger(L, i); /* which function: find, match, gmatch, gsub */
     lua_pushcclosure(L, bounded_match, 2);
     lua_setfield(L, s, matchers[i]);
   }
@@ -1268,17 +1327,26 @@ static int build_template(lua_State *L) {
   lua_setfield(L, -2, "randomseed");
   lua_pop(L, 1);
 
-  lua_newtable(L);                      /* the template */
+  lua_newtable(L); /* the template */
   int t = lua_gettop(L);
-  static const char *const base[] = {
-    "assert", "error", "getmetatable", "ipairs", "rawequal",
-    "rawget", "rawlen", "select", "tonumber", "type",
-    "_VERSION", NULL};
+  static const char *const base[] = {"assert",   "error",  "getmetatable", "ipairs",
+                                     "rawequal", "rawget", "rawlen",       "select",
+                                     "tonumber", "type",   "_VERSION",     NULL};
   copy_lib(L, g, base);
-  static const struct { const char *name; lua_CFunction fn; } mine[] = {
-    {"print", sbx_print}, {"pairs", sbx_pairs}, {"next", sbx_next}, {"tostring", sbx_tostring}, {"pcall", sbx_pcall}, {"xpcall", sbx_xpcall}, {"setmetatable", sbx_setmetatable},
-    {"rawset", sbx_rawset}, {"collectgarbage", sbx_collectgarbage}, {"load", sbx_load},
-    {NULL, NULL}};
+  static const struct {
+    const char *name;
+    lua_CFunction fn;
+  } mine[] = {{"print", sbx_print},
+              {"pairs", sbx_pairs},
+              {"next", sbx_next},
+              {"tostring", sbx_tostring},
+              {"pcall", sbx_pcall},
+              {"xpcall", sbx_xpcall},
+              {"setmetatable", sbx_setmetatable},
+              {"rawset", sbx_rawset},
+              {"collectgarbage", sbx_collectgarbage},
+              {"load", sbx_load},
+              {NULL, NULL}};
   for (int i = 0; mine[i].name; i++) {
     lua_pushcfunction(L, mine[i].fn);
     lua_setfield(L, t, mine[i].name);
@@ -1304,14 +1372,17 @@ static int build_template(lua_State *L) {
 
 lua_State *sandbox_new(tr_lua *lx) {
   lx->mem = 0;
-  lx->mem_limit = 0;                 /* the libraries themselves are not charged */
+  lx->mem_limit = 0; /* the libraries themselves are not charged */
   lua_State *L = lua_newstate(sbx_alloc, lx);
   if (!L) return NULL;
   TR_LX(L) = lx;
   /* Where a userdata's block starts inside its allocation (for obj_id). */
   const char *u = lua_newuserdatauv(L, 1, 0);
   for (ptrdiff_t off = 0; off <= 128; off++)
-    if (id_get(lx, u - off) == lx->next_id) { lx->udata_off = off; break; }
+    if (id_get(lx, u - off) == lx->next_id) {
+      lx->udata_off = off;
+      break;
+    }
   lua_pop(L, 1);
   lua_pushcfunction(L, build_template);
   lua_pushlightuserdata(L, lx);
@@ -1371,7 +1442,10 @@ int sandbox_load(lua_State *L, const char *src, size_t len, const char *chunknam
   static const char tail[] = "\nend";
   size_t n = sizeof head - 1 + len + sizeof tail - 1;
   char *buf = malloc(n);
-  if (!buf) { lua_pushliteral(L, "out of memory"); return LUA_ERRMEM; }
+  if (!buf) {
+    lua_pushliteral(L, "out of memory");
+    return LUA_ERRMEM;
+  }
   memcpy(buf, head, sizeof head - 1);
   memcpy(buf + sizeof head - 1, src, len);
   memcpy(buf + sizeof head - 1 + len, tail, sizeof tail - 1);

@@ -24,7 +24,6 @@ void sandbox_call(struct lua_State *L, tr_lua *lx, int nargs, int nresults);
 int sandbox_msgh(struct lua_State *L);
 /* Compile a chunk; a policy or action script is wrapped so that calling the
 ** result with an environment table runs the script's top level in it. */
-int sandbox_load(struct lua_State *L, const char *src, size_t len,
-                 const char *chunkname, int wrap);
+int sandbox_load(struct lua_State *L, const char *src, size_t len, const char *chunkname, int wrap);
 
 #endif

@@ -44,8 +44,12 @@ void script_describe(const tr_lua *lx, char *buf, size_t size) {
   const char *actor = lx->cur_actor >= 0 ? sc->actors[lx->cur_actor].id : "?";
   int i = lx->what_index;
   switch (lx->what_kind) {
-    case WHAT_LOAD_POLICY: snprintf(buf, size, "loading policy %s of '%s'", sc->actors[lx->cur_actor].policy, actor); break;
-    case WHAT_LOAD_ACTION: snprintf(buf, size, "loading action script %s", sc->actions[i].script); break;
+    case WHAT_LOAD_POLICY:
+      snprintf(buf, size, "loading policy %s of '%s'", sc->actors[lx->cur_actor].policy, actor);
+      break;
+    case WHAT_LOAD_ACTION:
+      snprintf(buf, size, "loading action script %s", sc->actions[i].script);
+      break;
     case WHAT_INIT: snprintf(buf, size, "init of '%s'", actor); break;
     case WHAT_DECIDE: snprintf(buf, size, "decide of '%s'", actor); break;
     case WHAT_ACTION: snprintf(buf, size, "action '%s' by '%s'", sc->actions[i].name, actor); break;
@@ -98,8 +102,9 @@ static int record_and_check(lua_State *L, tr_lua *lx, int t) {
     int t1 = lua_type(L, -1);
     if (t1 == LUA_TNUMBER) x = lua_tonumber(L, -1);
     else if (t1 == LUA_TBOOLEAN) x = lua_toboolean(L, -1);
-    else return luaL_error(L, "metric '%s' yielded a %s value, not a number",
-                           sc->metrics[i].name, luaL_typename(L, -1));
+    else
+      return luaL_error(L, "metric '%s' yielded a %s value, not a number", sc->metrics[i].name,
+                        luaL_typename(L, -1));
     if (!isfinite(x))
       return luaL_error(L, "metric '%s' is %f: metrics must be finite", sc->metrics[i].name, x);
     row[i] = x;
@@ -180,7 +185,8 @@ static void apply_events(lua_State *L, tr_lua *lx, int t) {
     w->event_done[e] = 1;
     int lrc = world_log(w, -1, ev->name, -1, ev->cameo, ev->has_goldstein ? ev->goldstein : NAN,
                         ev->nchanges == 1 ? ev->changes[0].value : NAN);
-    if (lrc) luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
+    if (lrc)
+      luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
   }
 }
 
@@ -219,14 +225,16 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
       if (lua_type(L, -1) == LUA_TNUMBER) {
         value = lua_tonumber(L, -1);
         if (!isfinite(value))
-          luaL_error(L, "action '%s' returned %f; a returned value must be finite", ac->name, value);
+          luaL_error(L, "action '%s' returned %f; a returned value must be finite", ac->name,
+                     value);
       }
       lua_pop(L, 1);
     }
     check_fault(L, w);
     lua_settop(L, args - 1);
     int lrc = world_log(w, q.actor, ac->name, q.target, cameo, goldstein, value);
-    if (lrc) luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
+    if (lrc)
+      luaL_error(L, lrc == -2 ? WORLD_MEM_MSG : "out of memory", (lua_Integer)w->sc->memory_mb);
   }
   w->nq = 0;
 }
@@ -254,7 +262,10 @@ static int run_body(lua_State *L) {
   lx->what_kind = WHAT_INIT;
   for (int k = 0; k < w->npolicy; k++) {
     int a = w->policy_actors[k];
-    if (lua_rawgeti(L, S_INIT, a + 1) != LUA_TFUNCTION) { lua_pop(L, 1); continue; }
+    if (lua_rawgeti(L, S_INIT, a + 1) != LUA_TFUNCTION) {
+      lua_pop(L, 1);
+      continue;
+    }
     lx->cur_actor = a;
     lua_rawgeti(L, S_VIEWS, a + 1);
     lua_pushvalue(L, S_WORLD);
@@ -326,7 +337,9 @@ int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed, tr_run
   char *text = NULL;
   if (st == LUA_ERRMEM || lx->mem_fatal) {
     if (asprintf(&text, "memory limit exceeded (limits.memory_mb = %lld): %s",
-                 (long long)lx->sc->memory_mb, msg) < 0) text = NULL;
+                 (long long)lx->sc->memory_mb, msg)
+        < 0)
+      text = NULL;
   } else if (st == LUA_ERRERR) {
     if (asprintf(&text, "error while handling an error: %s", msg) < 0) text = NULL;
   } else {
@@ -334,7 +347,7 @@ int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed, tr_run
   }
   err->message = text;
   lua_settop(L, 0);
-  lx->mem_limit = 0;                     /* let the collector run freely */
+  lx->mem_limit = 0; /* let the collector run freely */
   lua_gc(L, LUA_GCCOLLECT);
   lx->mem_limit = (size_t)lx->sc->memory_mb * 1024u * 1024u;
   return -1;

@@ -55,10 +55,10 @@ typedef struct wd_entry {
   tr_lua *lx;
   pthread_t tid;
   clockid_t clock;
-  unsigned long seen;        /* the call counter at the last look */
-  long long cpu0;            /* the thread's CPU time when `seen` was first seen */
-  unsigned long fired;       /* the call already stopped (0: none) */
-  int interrupted;           /* already told about SIGINT/SIGTERM */
+  unsigned long seen;  /* the call counter at the last look */
+  long long cpu0;      /* the thread's CPU time when `seen` was first seen */
+  unsigned long fired; /* the call already stopped (0: none) */
+  int interrupted;     /* already told about SIGINT/SIGTERM */
 } wd_entry;
 
 static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -68,13 +68,13 @@ static int wd_n, wd_cap;
 static pthread_cond_t wd_stopped_cv = PTHREAD_COND_INITIALIZER;
 static int wd_running, wd_quit, wd_stopping;
 static pthread_t wd_thread;
-static volatile sig_atomic_t wd_signalled;   /* set from a signal handler */
+static volatile sig_atomic_t wd_signalled; /* set from a signal handler */
 /* The signal that asked the experiment to stop: a signal handler has no
 ** context to write to, so this is the engine's one piece of process-wide
 ** state. */
 static volatile sig_atomic_t wd_interrupted_by;
-static __thread tr_lua *wd_self;             /* the state this thread runs */
-static int wd_sig;                           /* the signal used to stop a call */
+static __thread tr_lua *wd_self; /* the state this thread runs */
+static int wd_sig;               /* the signal used to stop a call */
 
 static long long cpu_ns(clockid_t c) {
   struct timespec ts;
@@ -105,7 +105,10 @@ static void *wd_main(void *arg) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += WD_PERIOD_MS * 1000000L;
-    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
     pthread_cond_timedwait(&wd_cv, &wd_mu, &until);
     if (wd_quit) break;
     int sig = wd_signalled;
@@ -151,7 +154,10 @@ int watchdog_register(tr_lua *lx) {
   if (wd_n == wd_cap) {
     int ncap = wd_cap ? wd_cap * 2 : 8;
     wd_entry *nl = realloc(wd_list, (size_t)ncap * sizeof *nl);
-    if (!nl) { pthread_mutex_unlock(&wd_mu); return -1; }
+    if (!nl) {
+      pthread_mutex_unlock(&wd_mu);
+      return -1;
+    }
     wd_list = nl;
     wd_cap = ncap;
   }
@@ -164,7 +170,10 @@ int watchdog_register(tr_lua *lx) {
   e->cpu0 = cpu_ns(e->clock);
   if (!wd_running) {
     wd_quit = 0;
-    if (pthread_create(&wd_thread, NULL, wd_main, NULL)) { pthread_mutex_unlock(&wd_mu); return -1; }
+    if (pthread_create(&wd_thread, NULL, wd_main, NULL)) {
+      pthread_mutex_unlock(&wd_mu);
+      return -1;
+    }
     wd_running = 1;
   }
   wd_n++;
@@ -181,7 +190,7 @@ void watchdog_unregister(tr_lua *lx) {
       break;
     }
   if (wd_self == lx) wd_self = NULL;
-  if (wd_n == 0 && wd_running) {     /* the last one: stop the thread */
+  if (wd_n == 0 && wd_running) { /* the last one: stop the thread */
     wd_quit = 1;
     wd_stopping = 1;
     pthread_cond_signal(&wd_cv);

@@ -23,18 +23,20 @@
 #include "run/results.h"
 #include "run/world.h"
 
-static void *xcalloc(size_t n, size_t size) {
-  return calloc(n ? n : 1, size);
-}
+static void *xcalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 
 /* Compressed adjacency: rels grouped by key (from or to), file order kept. */
 static int build_csr(const tr_scenario *sc, int by_to, int **off_out, int **rel_out) {
   int *off = xcalloc((size_t)sc->nactors + 1, sizeof *off);
   int *rel = xcalloc((size_t)sc->nrels, sizeof *rel);
   int *fill = xcalloc((size_t)sc->nactors, sizeof *fill);
-  if (!off || !rel || !fill) { free(off); free(rel); free(fill); return -1; }
-  for (int r = 0; r < sc->nrels; r++)
-    off[(by_to ? sc->rels[r].to : sc->rels[r].from) + 1]++;
+  if (!off || !rel || !fill) {
+    free(off);
+    free(rel);
+    free(fill);
+    return -1;
+  }
+  for (int r = 0; r < sc->nrels; r++) off[(by_to ? sc->rels[r].to : sc->rels[r].from) + 1]++;
   for (int a = 0; a < sc->nactors; a++) off[a + 1] += off[a];
   for (int r = 0; r < sc->nrels; r++) {
     int a = by_to ? sc->rels[r].to : sc->rels[r].from;
@@ -76,10 +78,9 @@ tr_world *world_new(const tr_scenario *sc) {
     return NULL;
   }
   for (size_t s = 0; s < ns; s++) w->dist[s] = -1;
-  if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors ||
-      !w->order || !w->event_done || !w->rng || !w->dirty || !w->is_dirty ||
-      build_csr(sc, 0, &w->out_off, &w->out_rel) ||
-      build_csr(sc, 1, &w->in_off, &w->in_rel)) {
+  if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors || !w->order || !w->event_done
+      || !w->rng || !w->dirty || !w->is_dirty || build_csr(sc, 0, &w->out_off, &w->out_rel)
+      || build_csr(sc, 1, &w->in_off, &w->in_rel)) {
     world_free(w);
     return NULL;
   }
@@ -109,11 +110,25 @@ tr_world *world_new(const tr_scenario *sc) {
 
 void world_free(tr_world *w) {
   if (!w) return;
-  free(w->val); free(w->lo); free(w->hi); free(w->writer);
-  free(w->out_off); free(w->out_rel); free(w->in_off); free(w->in_rel);
-  free(w->policy_actors); free(w->order); free(w->event_done);
-  free(w->wbuf); free(w->queue); free(w->dirty); free(w->is_dirty);
-  free(w->present); free(w->strict); free(w->on_bound); free(w->dist);
+  free(w->val);
+  free(w->lo);
+  free(w->hi);
+  free(w->writer);
+  free(w->out_off);
+  free(w->out_rel);
+  free(w->in_off);
+  free(w->in_rel);
+  free(w->policy_actors);
+  free(w->order);
+  free(w->event_done);
+  free(w->wbuf);
+  free(w->queue);
+  free(w->dirty);
+  free(w->is_dirty);
+  free(w->present);
+  free(w->strict);
+  free(w->on_bound);
+  free(w->dist);
   if (w->rng) gsl_rng_free(w->rng);
   free(w);
 }
@@ -121,7 +136,7 @@ void world_free(tr_world *w) {
 void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed) {
   w->inst = inst;
   memcpy(w->val, inst->init, (size_t)w->sc->nslots * sizeof *w->val);
-  for (int s = 0; s < w->sc->nslots; s++) {  /* the whole mirror is stale */
+  for (int s = 0; s < w->sc->nslots; s++) { /* the whole mirror is stale */
     w->dirty[s] = s;
     w->is_dirty[s] = 1;
   }
@@ -151,7 +166,10 @@ int world_store(tr_world *w, int slot, double v) {
   if (w->strict[slot] == 2 && v != floor(v)) kind = 2;
   else if (v < w->lo[slot] || v > w->hi[slot]) {
     if (w->on_bound[slot] == BOUND_CLAMP) return 0;
-    if (w->on_bound[slot] == BOUND_REJECT) { w->rejected++; return 1; }
+    if (w->on_bound[slot] == BOUND_REJECT) {
+      w->rejected++;
+      return 1;
+    }
     kind = 1;
   } else {
     return 0;
@@ -197,8 +215,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size) {
     else out_format_number(lo, sizeof lo, w->lo[slot]);
     if (isinf(w->hi[slot])) snprintf(hi, sizeof hi, "inf");
     else out_format_number(hi, sizeof hi, w->hi[slot]);
-    snprintf(buf, size, "%s would become %s at tick %d, outside its bounds [%s, %s] "
-             "(on_bound: error)", who, num, w->tick, lo, hi);
+    snprintf(buf, size,
+             "%s would become %s at tick %d, outside its bounds [%s, %s] "
+             "(on_bound: error)",
+             who, num, w->tick, lo, hi);
   }
   w->fault.kind = 0;
   return buf;
@@ -224,7 +244,10 @@ static int world_draw_one(tr_world *w, const tr_attrdecl *at, const char *owner,
         double u = gsl_rng_uniform(w->rng) * total;
         for (int j = 0; j < d->nvalues; j++) {
           acc += d->weights[j];
-          if (u < acc) { k = j; break; }
+          if (u < acc) {
+            k = j;
+            break;
+          }
         }
       } else {
         k = (int)gsl_rng_uniform_int(w->rng, (unsigned long)d->nvalues);
@@ -235,8 +258,10 @@ static int world_draw_one(tr_world *w, const tr_attrdecl *at, const char *owner,
   if (x < at->min || x > at->max) {
     char num[OUT_NUMBER_SIZE];
     out_format_number(num, sizeof num, x);
-    snprintf(buf, size, "attribute '%s' of %s drew %s, outside its bounds [%g, %g]: widen the "
-             "bounds or change the distribution", at->name, owner, num, at->min, at->max);
+    snprintf(buf, size,
+             "attribute '%s' of %s drew %s, outside its bounds [%g, %g]: widen the "
+             "bounds or change the distribution",
+             at->name, owner, num, at->min, at->max);
     return -1;
   }
   w->val[at->slot] = x;
@@ -301,8 +326,8 @@ void world_apply_buffer(tr_world *w) {
 ** allocate them, so they count like the Lua heap (docs/security.md). */
 static int engine_bytes_ok(const tr_world *w, size_t more) {
   if (w->sc->memory_mb <= 0) return 1;
-  double used = (double)w->capq * sizeof(tr_actreq) +
-                (w->res ? (double)w->res->capevents * sizeof(tr_event) : 0);
+  double used = (double)w->capq * sizeof(tr_actreq)
+      + (w->res ? (double)w->res->capevents * sizeof(tr_event) : 0);
   return used + (double)more <= (double)w->sc->memory_mb * 1048576.0;
 }
 
@@ -318,15 +343,15 @@ int world_queue(tr_world *w, int actor, int action, int target, int has_args) {
   return 0;
 }
 
-int world_log(tr_world *w, int actor, const char *action, int target,
-              const char *cameo, double goldstein, double value) {
+int world_log(tr_world *w, int actor, const char *action, int target, const char *cameo,
+              double goldstein, double value) {
   tr_runresult *r = w->res;
   if (!w->log_events || !r) return 0;
-  if (r->nevents == r->capevents &&
-      !engine_bytes_ok(w, (size_t)(r->capevents ? r->capevents : 64) * sizeof *r->events))
+  if (r->nevents == r->capevents
+      && !engine_bytes_ok(w, (size_t)(r->capevents ? r->capevents : 64) * sizeof *r->events))
     return -2;
-  if (r->nevents == r->capevents &&
-      grow((void **)&r->events, &r->capevents, sizeof *r->events)) return -1;
+  if (r->nevents == r->capevents && grow((void **)&r->events, &r->capevents, sizeof *r->events))
+    return -1;
   tr_event *e = &r->events[r->nevents++];
   e->tick = w->tick;
   e->actor = actor;

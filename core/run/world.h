@@ -13,7 +13,10 @@
 ** per-slot bounds. Invariant: during the decide step nothing writes val[];
 ** policies' writes wait in the write buffer, so every read sees the state as
 ** it was when the step began (docs/lua-api.md, "The tick"). */
-typedef struct tr_write { int slot; double value; } tr_write;
+typedef struct tr_write {
+  int slot;
+  double value;
+} tr_write;
 typedef struct tr_actreq {   /* a queued action */
   int actor, action, target; /* target -1: none */
   int has_args;              /* args table at ARGS[queue index] in Lua */
@@ -22,17 +25,19 @@ typedef struct tr_actreq {   /* a queued action */
 struct tr_world {
   const tr_scenario *sc;
   const tr_instance *inst;
-  double *val;               /* nslots live values */
-  double *lo, *hi;           /* bounds (-inf/+inf when unbounded) */
-  int *writer;               /* per slot: the actor whose policy may write it */
-  int *out_off, *out_rel;    /* relations by FROM actor (CSR, file order) */
-  int *in_off, *in_rel;      /* relations by TO actor (CSR, file order) */
+  double *val;                 /* nslots live values */
+  double *lo, *hi;             /* bounds (-inf/+inf when unbounded) */
+  int *writer;                 /* per slot: the actor whose policy may write it */
+  int *out_off, *out_rel;      /* relations by FROM actor (CSR, file order) */
+  int *in_off, *in_rel;        /* relations by TO actor (CSR, file order) */
   int *policy_actors, npolicy; /* actors with a policy, in file order */
-  int *order;                /* this tick's shuffled copy of policy_actors */
-  tr_write *wbuf; int nw, capw;
-  int *dirty, ndirty;        /* slots written from C since the last sync */
+  int *order;                  /* this tick's shuffled copy of policy_actors */
+  tr_write *wbuf;
+  int nw, capw;
+  int *dirty, ndirty; /* slots written from C since the last sync */
   unsigned char *is_dirty;
-  tr_actreq *queue; int nq, capq;
+  tr_actreq *queue;
+  int nq, capq;
   int tick, ticks, run;
   void *rng;                 /* gsl_rng * */
   int end_request;           /* -1, or the outcome index world:end_run asked */
@@ -40,13 +45,17 @@ struct tr_world {
   tr_runresult *res;         /* where the run's rows go */
   int log_events;
   /* Populations, bounds and types (docs/scenario-format.md). */
-  unsigned char *present;    /* per actor: in this run (population counts) */
-  unsigned char *strict;     /* per slot: 0 plain clamp, 1 on_bound error or
+  unsigned char *present;  /* per actor: in this run (population counts) */
+  unsigned char *strict;   /* per slot: 0 plain clamp, 1 on_bound error or
                                 reject, 2 integer (with or without those) */
-  unsigned char *on_bound;   /* per slot: BOUND_* */
-  int *dist;                 /* per slot: index in sc->dists, or -1 */
-  long long rejected;        /* writes on_bound: reject dropped this run */
-  struct { int slot; double value; int kind; } fault;  /* kind 0: none */
+  unsigned char *on_bound; /* per slot: BOUND_* */
+  int *dist;               /* per slot: index in sc->dists, or -1 */
+  long long rejected;      /* writes on_bound: reject dropped this run */
+  struct {
+    int slot;
+    double value;
+    int kind;
+  } fault; /* kind 0: none */
 };
 
 tr_world *world_new(const tr_scenario *sc);
@@ -85,14 +94,15 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size);
 ** order, from the run's stream; -1 with a message in buf when a draw falls
 ** outside its bounds. */
 int world_draw(tr_world *w, char *buf, size_t size);
-int world_buffer(tr_world *w, int slot, double v);      /* 0 or -1 (OOM) */
+int world_buffer(tr_world *w, int slot, double v); /* 0 or -1 (OOM) */
 void world_apply_buffer(tr_world *w);
 /* world_queue and world_log: 0, -1 out of memory, or -2: the queued
 ** actions and logged events would pass limits.memory_mb (WORLD_MEM_MSG). */
-#define WORLD_MEM_MSG "memory limit exceeded (limits.memory_mb = %I): the actions queued in " \
+#define WORLD_MEM_MSG                                                                              \
+  "memory limit exceeded (limits.memory_mb = %I): the actions queued in "                          \
   "this tick and the events logged in this run count towards it"
 int world_queue(tr_world *w, int actor, int action, int target, int has_args);
-int world_log(tr_world *w, int actor, const char *action, int target,
-              const char *cameo, double goldstein, double value);
+int world_log(tr_world *w, int actor, const char *action, int target, const char *cameo,
+              double goldstein, double value);
 
 #endif

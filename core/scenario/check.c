@@ -29,43 +29,47 @@ enum { T_EOF, T_NAME, T_STR, T_NUM, T_OP };
 
 typedef struct ctok {
   int type;
-  const char *s;   /* T_NAME, T_OP, T_NUM: in the source; T_STR: its content */
+  const char *s; /* T_NAME, T_OP, T_NUM: in the source; T_STR: its content */
   int len;
-  int off;         /* byte offset in the expression */
-  int plain;       /* T_STR: content has no escapes (s/len is exact) */
+  int off;   /* byte offset in the expression */
+  int plain; /* T_STR: content has no escapes (s/len is exact) */
 } ctok;
 
 typedef struct cexpr {
   const tr_scenario *sc;
   tr_diag *d;
   const char *file;
-  char **lines; int nlines;   /* the scenario file, to place names */
-  const char *what;           /* "metric 'x'" */
+  char **lines;
+  int nlines;       /* the scenario file, to place names */
+  const char *what; /* "metric 'x'" */
   const char *expr;
-  int line, col, quoted;      /* where the expression's value starts */
-  int visible;                /* metrics 0..visible-1 are readable */
-  int self;                   /* metric index of this expression, or -1 */
-  ctok *t; int n;
-  char **bound; int nbound;   /* locals of function literals */
-  int *fplace;                /* per (metric, metric): line, col of a forward read */
+  int line, col, quoted; /* where the expression's value starts */
+  int visible;           /* metrics 0..visible-1 are readable */
+  int self;              /* metric index of this expression, or -1 */
+  ctok *t;
+  int n;
+  char **bound;
+  int nbound;  /* locals of function literals */
+  int *fplace; /* per (metric, metric): line, col of a forward read */
   int errors;
 } cexpr;
 
 static const char *const check_keywords[] = {
-  "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
-  "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"};
+    "and",      "break",  "do",   "else", "elseif", "end",  "false", "for",
+    "function", "goto",   "if",   "in",   "local",  "nil",  "not",   "or",
+    "repeat",   "return", "then", "true", "until",  "while"};
 /* What the expression environment binds besides actor ids and metrics
 ** (luaapi.c, build_state). */
 static const char *const check_env[] = {
-  "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count", "math", "gini", "sd",
-  "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
-  "tonumber", "events_count"};
-static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
+    "world", "tick",   "ticks", "rel",  "sum",      "mean",     "min",         "max",
+    "count", "math",   "gini",  "sd",   "var",      "median",   "quantile",    "ipairs",
+    "pairs", "select", "table", "type", "tostring", "tonumber", "events_count"};
+static const char *const check_world[] = {"tick",     "ticks",    "run", "actor",  "actors",  "rel",
                                           "outgoing", "incoming", "has", "others", "rejected"};
-static const char *const check_math[] = {
-  "abs", "ceil", "floor", "fmod", "huge", "log", "max", "maxinteger", "min", "mininteger",
-  "modf", "pi", "sqrt", "exp", "ult", "tointeger", "type", "sin", "cos", "tan", "asin", "acos",
-  "atan"};
+static const char *const check_math[] = {"abs",  "ceil",       "floor", "fmod",       "huge", "log",
+                                         "max",  "maxinteger", "min",   "mininteger", "modf", "pi",
+                                         "sqrt", "exp",        "ult",   "tointeger",  "type", "sin",
+                                         "cos",  "tan",        "asin",  "acos",       "atan"};
 static const char *const check_actor_fields[] = {"id", "role", "name", "params"};
 static const char *const check_rel_fields[] = {"from", "to", "kind"};
 
@@ -117,9 +121,12 @@ static int tokenize(cexpr *x) {
     memset(k, 0, sizeof *k);
     k->off = (int)(p - src);
     k->s = p;
-    if (!*p) { k->type = T_EOF; return 0; }
+    if (!*p) {
+      k->type = T_EOF;
+      return 0;
+    }
     int level;
-    if (p[0] == '-' && p[1] == '-') {            /* comment */
+    if (p[0] == '-' && p[1] == '-') { /* comment */
       int ol = long_open(p + 2, &level);
       if (ol) {
         const char *e = long_close(p + 2 + ol, level);
@@ -133,8 +140,8 @@ static int tokenize(cexpr *x) {
       while (isalnum((unsigned char)*p) || *p == '_') p++;
       k->type = T_NAME;
     } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
-      while (isalnum((unsigned char)*p) || *p == '.' || *p == '_' ||
-             ((*p == '+' || *p == '-') && strchr("eEpP", p[-1])))
+      while (isalnum((unsigned char)*p) || *p == '.' || *p == '_'
+             || ((*p == '+' || *p == '-') && strchr("eEpP", p[-1])))
         p++;
       k->type = T_NUM;
     } else if (*p == '"' || *p == '\'') {
@@ -142,7 +149,10 @@ static int tokenize(cexpr *x) {
       k->s = p;
       k->plain = 1;
       while (*p && *p != q && *p != '\n') {
-        if (*p == '\\') { k->plain = 0; if (p[1]) p++; }
+        if (*p == '\\') {
+          k->plain = 0;
+          if (p[1]) p++;
+        }
         p++;
       }
       k->type = T_STR;
@@ -161,11 +171,14 @@ static int tokenize(cexpr *x) {
       x->n++;
       continue;
     } else {
-      static const char *const ops[] = {"...", "..", "==", "~=", "<=", ">=", "//", "::",
-                                        "<<", ">>"};
+      static const char *const ops[] = {
+          "...", "..", "==", "~=", "<=", ">=", "//", "::", "<<", ">>"};
       int l = 1;
       for (int i = 0; i < NELEM(ops); i++)
-        if (strncmp(p, ops[i], strlen(ops[i])) == 0) { l = (int)strlen(ops[i]); break; }
+        if (strncmp(p, ops[i], strlen(ops[i])) == 0) {
+          l = (int)strlen(ops[i]);
+          break;
+        }
       p += l;
       k->type = T_OP;
     }
@@ -175,13 +188,13 @@ static int tokenize(cexpr *x) {
 }
 
 static int is_op(const cexpr *x, int i, const char *op) {
-  return i >= 0 && i < x->n && x->t[i].type == T_OP && x->t[i].len == (int)strlen(op) &&
-         strncmp(x->t[i].s, op, strlen(op)) == 0;
+  return i >= 0 && i < x->n && x->t[i].type == T_OP && x->t[i].len == (int)strlen(op)
+      && strncmp(x->t[i].s, op, strlen(op)) == 0;
 }
 
 static int is_name(const cexpr *x, int i, const char *name) {
-  return i >= 0 && i < x->n && x->t[i].type == T_NAME && x->t[i].len == (int)strlen(name) &&
-         strncmp(x->t[i].s, name, strlen(name)) == 0;
+  return i >= 0 && i < x->n && x->t[i].type == T_NAME && x->t[i].len == (int)strlen(name)
+      && strncmp(x->t[i].s, name, strlen(name)) == 0;
 }
 
 /* A token's text as a NUL-terminated string (into buf). */
@@ -212,7 +225,7 @@ static void tok_place(const cexpr *x, const ctok *k, int *line, int *col) {
   const char *l = olines ? (ln >= 1 && ln <= on ? olines[ln - 1] : NULL)
                          : (x->line >= 1 && x->line <= x->nlines ? x->lines[x->line - 1] : NULL);
   if (l) {
-    int start = c - 1 + (k->type == T_STR ? 1 : 0);   /* a string: after its quote */
+    int start = c - 1 + (k->type == T_STR ? 1 : 0); /* a string: after its quote */
     if (start >= 0 && (size_t)start < strlen(l) && strncmp(l + start, k->s, (size_t)k->len) == 0)
       *col = start + 1;
   }
@@ -290,7 +303,7 @@ static void actor_field(cexpr *x, int a, int i) {
     const char *names[512];
     if (ad->params.type == TV_MAP)
       for (int j = 0; j < ad->params.n && n < 512; j++) names[n++] = ad->params.keys[j];
-    const tr_scriptdecl *sd = params_script(x->sc, ad->policy);   /* declared defaults */
+    const tr_scriptdecl *sd = params_script(x->sc, ad->policy); /* declared defaults */
     for (int j = 0; sd && j < sd->nparams && n < 512; j++) names[n++] = sd->params[j].name;
     for (int j = 0; j < n; j++)
       if (strcmp(names[j], key) == 0) return;
@@ -358,8 +371,8 @@ static void world_use(cexpr *x, int i) {
   tok_text(&x->t[i + 1], m, sizeof m);
   if (!in_list(m, (int)strlen(m), check_world, NELEM(check_world))) {
     char sug[300];
-    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0 ||
-        strcmp(m, "transfer") == 0)
+    if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0
+        || strcmp(m, "transfer") == 0)
       cerr(x, &x->t[i + 1], "world:%s cannot be called from an expression (expressions only read)",
            m);
     else
@@ -369,15 +382,18 @@ static void world_use(cexpr *x, int i) {
   }
   int j = i + 2;
   if (!is_op(x, j, "(")) return;
-  if (strcmp(m, "rel") == 0) { rel_call(x, j); return; }
+  if (strcmp(m, "rel") == 0) {
+    rel_call(x, j);
+    return;
+  }
   if (strcmp(m, "actor") == 0 || strcmp(m, "outgoing") == 0 || strcmp(m, "incoming") == 0) {
     if (!is_op(x, j + 2, ")")) return;
     int a = actor_arg(x, j + 1);
     if (a >= 0 && strcmp(m, "actor") == 0) actor_field(x, a, j + 3);
     return;
   }
-  if (strcmp(m, "actors") == 0 && is_op(x, j + 2, ")") && x->t[j + 1].type == T_STR &&
-      x->t[j + 1].plain) {
+  if (strcmp(m, "actors") == 0 && is_op(x, j + 2, ")") && x->t[j + 1].type == T_STR
+      && x->t[j + 1].plain) {
     char r[64];
     tok_text(&x->t[j + 1], r, sizeof r);
     const tr_scenario *sc = x->sc;
@@ -395,10 +411,11 @@ enum { LIST_NONE, LIST_ACTORS, LIST_RELS };
 static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned char *rmask,
                         char *label, size_t lsize) {
   const tr_scenario *sc = x->sc;
-  snprintf(label, lsize, "%.*s", x->t[e - 1].off + x->t[e - 1].len - x->t[b].off + 
-           (x->t[e - 1].type == T_STR ? 1 : 0), x->expr + x->t[b].off);
-  if (e - b >= 5 && is_name(x, b, "world") && is_op(x, b + 1, ":") && is_op(x, b + 3, "(") &&
-      is_op(x, e - 1, ")")) {
+  snprintf(label, lsize, "%.*s",
+           x->t[e - 1].off + x->t[e - 1].len - x->t[b].off + (x->t[e - 1].type == T_STR ? 1 : 0),
+           x->expr + x->t[b].off);
+  if (e - b >= 5 && is_name(x, b, "world") && is_op(x, b + 1, ":") && is_op(x, b + 3, "(")
+      && is_op(x, e - 1, ")")) {
     char m[32];
     tok_text(&x->t[b + 2], m, sizeof m);
     if (strcmp(m, "actors") == 0) {
@@ -414,8 +431,8 @@ static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned c
       for (int a = 0; a < sc->nactors; a++) amask[a] = role < 0 || sc->actors[a].role == role;
       return LIST_ACTORS;
     }
-    if ((strcmp(m, "outgoing") == 0 || strcmp(m, "incoming") == 0) && e - b == 6 &&
-        x->t[b + 4].type == T_STR && x->t[b + 4].plain) {
+    if ((strcmp(m, "outgoing") == 0 || strcmp(m, "incoming") == 0) && e - b == 6
+        && x->t[b + 4].type == T_STR && x->t[b + 4].plain) {
       char id[256];
       tok_text(&x->t[b + 4], id, sizeof id);
       int a = scen_actor_find(sc, id);
@@ -450,18 +467,21 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
   for (int j = i; j < x->n; j++) {
     if (is_op(x, j, "(") || is_op(x, j, "{") || is_op(x, j, "[")) depth++;
     else if (is_op(x, j, ")") || is_op(x, j, "}") || is_op(x, j, "]")) {
-      if (--depth == 0) { close = j; break; }
+      if (--depth == 0) {
+        close = j;
+        break;
+      }
     } else if (depth == 1 && is_op(x, j, ",") && comma < 0) comma = j;
   }
-  if (comma < 0 || close != comma + 2 || x->t[comma + 1].type != T_STR ||
-      !x->t[comma + 1].plain || comma == i + 1)
+  if (comma < 0 || close != comma + 2 || x->t[comma + 1].type != T_STR || !x->t[comma + 1].plain
+      || comma == i + 1)
     return;
   const tr_scenario *sc = x->sc;
   unsigned char *amask = calloc((size_t)sc->nactors + 1, 1);
   unsigned char *rmask = calloc((size_t)sc->nrels + 1, 1);
   char label[256];
-  int kind = amask && rmask ? list_members(x, i + 1, comma, amask, rmask, label, sizeof label)
-                            : LIST_NONE;
+  int kind =
+      amask && rmask ? list_members(x, i + 1, comma, amask, rmask, label, sizeof label) : LIST_NONE;
   if (kind != LIST_NONE) {
     char attr[256];
     tok_text(&x->t[comma + 1], attr, sizeof attr);
@@ -476,7 +496,8 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
       if (!amask[a]) continue;
       members++;
       if (actor_has(&sc->actors[a], attr)) found = 1;
-      for (int k = 0; names && k < sc->actors[a].nattrs; k++) names[n++] = sc->actors[a].attrs[k].name;
+      for (int k = 0; names && k < sc->actors[a].nattrs; k++)
+        names[n++] = sc->actors[a].attrs[k].name;
     }
     for (int r = 0; kind == LIST_RELS && r < sc->nrels; r++) {
       if (!rmask[r]) continue;
@@ -498,8 +519,8 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
 
 static int metric_index(const tr_scenario *sc, const char *name) {
   for (int i = 0; i < sc->nmetrics; i++)
-    if (sc->metrics[i].name && strcmp(sc->metrics[i].name, name) == 0 &&
-        check_metric_by_name(sc, i))
+    if (sc->metrics[i].name && strcmp(sc->metrics[i].name, name) == 0
+        && check_metric_by_name(sc, i))
       return i;
   return -1;
 }
@@ -510,8 +531,8 @@ static int metric_reads(const tr_scenario *sc, const unsigned char *reads, int m
   if (seen[m]) return 0;
   seen[m] = 1;
   for (int j = 0; j < sc->nmetrics; j++)
-    if (reads[(size_t)m * (size_t)sc->nmetrics + (size_t)j] &&
-        (j == target || metric_reads(sc, reads, j, target, seen)))
+    if (reads[(size_t)m * (size_t)sc->nmetrics + (size_t)j]
+        && (j == target || metric_reads(sc, reads, j, target, seen)))
       return 1;
   return 0;
 }
@@ -552,12 +573,13 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
   for (int i = 0; i < x->n; i++) {
     const ctok *k = &x->t[i];
     if (k->type != T_NAME) continue;
-    if (is_op(x, i - 1, ".") || is_op(x, i - 1, ":") || is_op(x, i - 1, "::") ||
-        is_name(x, i - 1, "goto"))
+    if (is_op(x, i - 1, ".") || is_op(x, i - 1, ":") || is_op(x, i - 1, "::")
+        || is_name(x, i - 1, "goto"))
       continue;
     if (in_list(k->s, k->len, check_keywords, NELEM(check_keywords))) continue;
     /* a key of a table constructor: {name = value} */
-    if (is_op(x, i + 1, "=") && (is_op(x, i - 1, "{") || is_op(x, i - 1, ",") || is_op(x, i - 1, ";")))
+    if (is_op(x, i + 1, "=")
+        && (is_op(x, i - 1, "{") || is_op(x, i - 1, ",") || is_op(x, i - 1, ";")))
       continue;
     char name[256];
     tok_text(k, name, sizeof name);
@@ -567,24 +589,32 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
       actor_field(x, a, i + 1);
       continue;
     }
-    if (strcmp(name, "rel") == 0) { rel_call(x, i + 1); continue; }
-    if (strcmp(name, "world") == 0) { world_use(x, i + 1); continue; }
+    if (strcmp(name, "rel") == 0) {
+      rel_call(x, i + 1);
+      continue;
+    }
+    if (strcmp(name, "world") == 0) {
+      world_use(x, i + 1);
+      continue;
+    }
     if (strcmp(name, "math") == 0) {
       if (is_op(x, i + 1, ".") && i + 2 < x->n && x->t[i + 2].type == T_NAME) {
         char f[256], sug[300];
         tok_text(&x->t[i + 2], f, sizeof f);
         if (strcmp(f, "random") == 0 || strcmp(f, "randomseed") == 0)
-          cerr(x, &x->t[i + 2], "math.%s is not available in expressions: metrics, outcomes and "
-               "`when` read the world and draw nothing (draw in a policy or event)", f);
+          cerr(x, &x->t[i + 2],
+               "math.%s is not available in expressions: metrics, outcomes and "
+               "`when` read the world and draw nothing (draw in a policy or event)",
+               f);
         else if (!in_list(f, (int)strlen(f), check_math, NELEM(check_math)))
           cerr(x, &x->t[i + 2], "math has no function '%s'%s", f,
                dym(sug, sizeof sug, f, check_math, NELEM(check_math)));
       }
       continue;
     }
-    if (strcmp(name, "sum") == 0 || strcmp(name, "mean") == 0 || strcmp(name, "min") == 0 ||
-        strcmp(name, "max") == 0 || strcmp(name, "gini") == 0 || strcmp(name, "sd") == 0 ||
-        strcmp(name, "var") == 0 || strcmp(name, "median") == 0) {
+    if (strcmp(name, "sum") == 0 || strcmp(name, "mean") == 0 || strcmp(name, "min") == 0
+        || strcmp(name, "max") == 0 || strcmp(name, "gini") == 0 || strcmp(name, "sd") == 0
+        || strcmp(name, "var") == 0 || strcmp(name, "median") == 0) {
       if (is_op(x, i + 1, "(")) aggregate_call(x, i + 1, name);
       continue;
     }
@@ -618,10 +648,11 @@ static void check_tokens(cexpr *x, unsigned char *reads) {
     for (int j = 0; j < sc->noutcomes; j++)
       if (sc->outcomes[j].name && strcmp(sc->outcomes[j].name, name) == 0) o = j;
     if (o >= 0)
-      cerr(x, k, "'%s' is an outcome, not a value: expressions read actors, relations and "
-           "metrics", name);
-    else
-      cerr(x, k, "unknown %s '%s'%s", what, name, dym(sug, sizeof sug, name, names, n));
+      cerr(x, k,
+           "'%s' is an outcome, not a value: expressions read actors, relations and "
+           "metrics",
+           name);
+    else cerr(x, k, "unknown %s '%s'%s", what, name, dym(sug, sizeof sug, name, names, n));
     free(names);
   }
 }
@@ -676,7 +707,10 @@ static void check_one(cexpr *base, lua_State *L, const char *what, const char *e
   x.quoted = quoted;
   x.visible = visible;
   x.self = self;
-  x.t = NULL; x.n = 0; x.bound = NULL; x.nbound = 0;
+  x.t = NULL;
+  x.n = 0;
+  x.bound = NULL;
+  x.nbound = 0;
   x.errors = 0;
   if (tokenize(&x) == 0) {
     collect_locals(&x);
@@ -690,8 +724,8 @@ static void check_one(cexpr *base, lua_State *L, const char *what, const char *e
 
 int check_metric_by_name(const tr_scenario *sc, int i) {
   const char *name = sc->metrics[i].name;
-  return name && !in_list(name, (int)strlen(name), check_env, NELEM(check_env)) &&
-         scen_actor_find(sc, name) < 0;
+  return name && !in_list(name, (int)strlen(name), check_env, NELEM(check_env))
+      && scen_actor_find(sc, name) < 0;
 }
 
 int check_expressions(const tr_scenario *sc, tr_diag *d) {
@@ -723,12 +757,13 @@ int check_expressions(const tr_scenario *sc, tr_diag *d) {
       if (metric_reads(sc, reads, j, i, seen))
         diag_error(d, sc->path, pl[0], pl[1],
                    "metric '%s' reads metric '%s', which reads '%s' in turn: a cycle (a metric "
-                   "sees only the metrics above it)", m->name, sc->metrics[j].name, m->name);
+                   "sees only the metrics above it)",
+                   m->name, sc->metrics[j].name, m->name);
       else
         diag_error(d, sc->path, pl[0], pl[1],
                    "metric '%s' reads metric '%s', which is defined below it (line %d): a metric "
-                   "sees only the metrics above it; move '%s' up", m->name, sc->metrics[j].name,
-                   sc->metrics[j].name_line, sc->metrics[j].name);
+                   "sees only the metrics above it; move '%s' up",
+                   m->name, sc->metrics[j].name, sc->metrics[j].name_line, sc->metrics[j].name);
       base.errors++;
     }
   free(seen);
@@ -758,7 +793,8 @@ int check_expressions(const tr_scenario *sc, tr_diag *d) {
 ** strings (read), and the names assigned as FIELD = (written). A declare{}
 ** call is skipped: declaring a parameter is not reading it. */
 typedef struct wordset {
-  char **w; int n, cap;
+  char **w;
+  int n, cap;
 } wordset;
 
 static int ws_has(const wordset *s, const char *w, int len) {
@@ -855,7 +891,10 @@ static int path_base(const tr_scenario *sc, const tr_path *p, double *v) {
         }
       int state;
       const tr_paramdecl *pd = params_find(sc, p->actor, p->key, &state);
-      if (pd && pd->has_default && pd->def.type == TV_NUM) { *v = pd->def.num; return 0; }
+      if (pd && pd->has_default && pd->def.type == TV_NUM) {
+        *v = pd->def.num;
+        return 0;
+      }
       return -1;
     }
     default: return -1;
@@ -875,33 +914,39 @@ static int outcome_slots(const tr_scenario *sc, const char *expr, int *slots, in
     const ctok *k = &x.t[i];
     if (k->type == T_NUM || k->type == T_EOF) continue;
     if (k->type == T_OP) {
-      static const char *const fine[] = {"<", ">", "<=", ">=", "==", "~=", "+", "-", "*", "/",
-                                         "(", ")"};
+      static const char *const fine[] = {
+          "<", ">", "<=", ">=", "==", "~=", "+", "-", "*", "/", "(", ")"};
       ok = in_list(k->s, k->len, fine, NELEM(fine));
       continue;
     }
-    if (k->type != T_NAME) { ok = 0; continue; }
+    if (k->type != T_NAME) {
+      ok = 0;
+      continue;
+    }
     static const char *const words[] = {"and", "or", "not"};
     if (in_list(k->s, k->len, words, NELEM(words))) continue;
     char name[256], f[256];
     tok_text(k, name, sizeof name);
     int slot = -1;
-    if (strcmp(name, "rel") == 0 && is_op(&x, i + 1, "(") && x.t[i + 2].type == T_STR &&
-        is_op(&x, i + 3, ",") && i + 4 < x.n && x.t[i + 4].type == T_STR && is_op(&x, i + 5, ")") &&
-        is_op(&x, i + 6, ".") && i + 7 < x.n && x.t[i + 7].type == T_NAME) {
+    if (strcmp(name, "rel") == 0 && is_op(&x, i + 1, "(") && x.t[i + 2].type == T_STR
+        && is_op(&x, i + 3, ",") && i + 4 < x.n && x.t[i + 4].type == T_STR && is_op(&x, i + 5, ")")
+        && is_op(&x, i + 6, ".") && i + 7 < x.n && x.t[i + 7].type == T_NAME) {
       char a[256], b[256];
       int from = scen_actor_find(sc, tok_text(&x.t[i + 2], a, sizeof a));
       int to = scen_actor_find(sc, tok_text(&x.t[i + 4], b, sizeof b));
       int r = from >= 0 && to >= 0 ? scen_rel_find(sc, from, to) : -1;
       if (r >= 0) slot = scen_rel_attr_slot(sc, r, tok_text(&x.t[i + 7], f, sizeof f));
       i += 7;
-    } else if (is_op(&x, i + 1, ".") && i + 2 < x.n && x.t[i + 2].type == T_NAME &&
-               !is_op(&x, i + 3, ".") && !is_op(&x, i + 3, "(")) {
+    } else if (is_op(&x, i + 1, ".") && i + 2 < x.n && x.t[i + 2].type == T_NAME
+               && !is_op(&x, i + 3, ".") && !is_op(&x, i + 3, "(")) {
       int a = scen_actor_find(sc, name);
       if (a >= 0) slot = scen_attr_slot(sc, a, tok_text(&x.t[i + 2], f, sizeof f));
       i += 2;
     }
-    if (slot < 0 || *n >= max) { ok = 0; continue; }
+    if (slot < 0 || *n >= max) {
+      ok = 0;
+      continue;
+    }
     slots[(*n)++] = slot;
   }
   free(x.t);
@@ -921,7 +966,8 @@ static const tr_attrdecl *slot_attr(const tr_scenario *sc, int s) {
 
 /* Evaluates the outcome with the given initial values (a bare Lua state:
 ** actor tables and rel()); 1 when it holds, 0 when not, -1 on any error. */
-static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr, const double *init) {
+static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr,
+                         const double *init) {
   lua_settop(L, 0);
   size_t n = strlen(expr) + 8;
   char *src = malloc(n);
@@ -930,7 +976,7 @@ static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr, 
   int st = luaL_loadbufferx(L, src, strlen(src), "=outcome", "t");
   free(src);
   if (st != LUA_OK) return -1;
-  lua_newtable(L);                            /* the environment */
+  lua_newtable(L); /* the environment */
   for (int a = 0; a < sc->nactors; a++) {
     lua_createtable(L, 0, sc->actors[a].nattrs);
     for (int i = 0; i < sc->actors[a].nattrs; i++) {
@@ -939,7 +985,7 @@ static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr, 
     }
     lua_setfield(L, -2, sc->actors[a].id);
   }
-  lua_newtable(L);                            /* "from:to" -> relation table */
+  lua_newtable(L); /* "from:to" -> relation table */
   for (int r = 0; r < sc->nrels; r++) {
     if (sc->rels[r].from < 0 || sc->rels[r].to < 0) continue;
     lua_createtable(L, 0, sc->rels[r].nattrs);
@@ -958,8 +1004,10 @@ static int outcome_holds(lua_State *L, const tr_scenario *sc, const char *expr, 
   lua_setupvalue(L, -2, 1);
   if (lua_pcall(L, 0, 1, 0) != LUA_OK) return -1;
   int t = lua_type(L, -1);
-  int yes = t == LUA_TBOOLEAN ? lua_toboolean(L, -1) : t == LUA_TNUMBER ? lua_tonumber(L, -1) != 0
-          : t == LUA_TNIL ? 0 : -1;
+  int yes = t == LUA_TBOOLEAN ? lua_toboolean(L, -1)
+      : t == LUA_TNUMBER      ? lua_tonumber(L, -1) != 0
+      : t == LUA_TNIL         ? 0
+                              : -1;
   lua_settop(L, 0);
   return yes;
 }
@@ -975,8 +1023,8 @@ static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *writ
     int frozen = 1;
     for (int i = 0; i < n && frozen; i++) {
       const tr_attrdecl *ad = slot_attr(sc, slots[i]);
-      frozen = ad && !ws_has(written, ad->name, (int)strlen(ad->name)) &&
-               !in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs);
+      frozen = ad && !ws_has(written, ad->name, (int)strlen(ad->name))
+          && !in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs);
       for (int e = 0; frozen && e < sc->nevents; e++)
         for (int c = 0; c < sc->events[e].nchanges; c++)
           if (sc->events[e].changes[c].path.slot == slots[i]) frozen = 0;
@@ -999,7 +1047,7 @@ static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *writ
         init[ch->path.slot] = ch->op == CHANGE_SET ? ch->value : init[ch->path.slot] + ch->value;
       }
       int h = outcome_holds(L, sc, oc->expr, init);
-      holds = h != 0;   /* an error: claim nothing */
+      holds = h != 0; /* an error: claim nothing */
     }
     if (holds) continue;
     char names[512] = "";
@@ -1008,12 +1056,13 @@ static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *writ
       const tr_attrdecl *ad = slot_attr(sc, slots[i]);
       char quoted[300];
       snprintf(quoted, sizeof quoted, "'%s'", ad ? ad->name : "?");
-      if (strstr(names, quoted)) continue;   /* each name once */
+      if (strstr(names, quoted)) continue; /* each name once */
       used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", quoted);
     }
     diag_warning(d, sc->path, oc->line, oc->col,
                  "outcome '%s' can never hold: no script, event or model rule writes %s, and "
-                 "the initial values do not satisfy it", oc->name, names);
+                 "the initial values do not satisfy it",
+                 oc->name, names);
   }
   free(init);
   lua_close(L);
@@ -1028,7 +1077,8 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
           diag_warning(d, sc->path, sc->variants[v].changes[c].line, sc->variants[v].changes[c].col,
                        "variant '%s' sets '%s', which the sweep also sets (line %d): at every "
                        "point the sweep's value replaces the variant's, so this change does "
-                       "nothing", sc->variants[v].name, sc->variants[v].changes[c].path.text,
+                       "nothing",
+                       sc->variants[v].name, sc->variants[v].changes[c].path.text,
                        sc->sweep[s].line);
   /* A variant identical to the baseline. */
   for (int v = 0; v < sc->nvariants; v++) {
@@ -1041,9 +1091,9 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
       else same = path_base(sc, &ch->path, &base) == 0 && base == ch->value;
     }
     if (same)
-      diag_warning(d, sc->path, vd->line, vd->col,
-                   "variant '%s' is identical to the baseline: %s", vd->name,
-                   vd->nchanges ? "every value it sets equals the baseline's" : "it changes nothing");
+      diag_warning(
+          d, sc->path, vd->line, vd->col, "variant '%s' is identical to the baseline: %s", vd->name,
+          vd->nchanges ? "every value it sets equals the baseline's" : "it changes nothing");
   }
   /* Attributes and parameters nothing reads. */
   wordset read = {0}, written = {0};
@@ -1068,27 +1118,29 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
   for (int a = 0; a < sc->nactors; a++)
     for (int i = 0; i < sc->actors[a].nattrs; i++) {
       const tr_attrdecl *ad = &sc->actors[a].attrs[i];
-      if (ws_has(&read, ad->name, (int)strlen(ad->name)) ||
-          in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs) ||
-          (ad->line == last_line && ad->col == last_col))   /* one line, many actors */
+      if (ws_has(&read, ad->name, (int)strlen(ad->name))
+          || in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs)
+          || (ad->line == last_line && ad->col == last_col)) /* one line, many actors */
         continue;
       last_line = ad->line;
       last_col = ad->col;
       diag_warning(d, sc->path, ad->line, ad->col,
                    "attribute '%s' of actor '%s' is never read: no script, expression or model "
-                   "rule reads '%s'", ad->name, sc->actors[a].id, ad->name);
+                   "rule reads '%s'",
+                   ad->name, sc->actors[a].id, ad->name);
     }
   for (int r = 0; r < sc->nrels; r++)
     for (int i = 0; i < sc->rels[r].nattrs; i++) {
       const tr_attrdecl *ad = &sc->rels[r].attrs[i];
-      if (ws_has(&read, ad->name, (int)strlen(ad->name)) ||
-          in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs) ||
-          sc->rels[r].from < 0 || sc->rels[r].to < 0)
+      if (ws_has(&read, ad->name, (int)strlen(ad->name))
+          || in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs)
+          || sc->rels[r].from < 0 || sc->rels[r].to < 0)
         continue;
       diag_warning(d, sc->path, ad->line, ad->col,
                    "attribute '%s' of relation %s -> %s is never read: no script, expression or "
-                   "model rule reads '%s'", ad->name, sc->actors[sc->rels[r].from].id,
-                   sc->actors[sc->rels[r].to].id, ad->name);
+                   "model rule reads '%s'",
+                   ad->name, sc->actors[sc->rels[r].from].id, sc->actors[sc->rels[r].to].id,
+                   ad->name);
     }
   for (int s = 0; s < sc->nscripts; s++)
     for (int i = 0; i < sc->scripts[s].nparams; i++) {
@@ -1102,9 +1154,10 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
   for (int a = 0; a < sc->nactors; a++) {
     const tr_value *m = &sc->actors[a].params;
     const tr_scriptdecl *s = params_script(sc, sc->actors[a].policy);
-    if (m->type != TV_MAP || (s && s->state != SD_NONE)) continue;   /* declared: checked */
+    if (m->type != TV_MAP || (s && s->state != SD_NONE)) continue; /* declared: checked */
     for (int i = 0; i < m->n; i++)
-      if (!ws_has(&read, m->keys[i], (int)strlen(m->keys[i])) && m->items[i].key_line != last_line) {
+      if (!ws_has(&read, m->keys[i], (int)strlen(m->keys[i]))
+          && m->items[i].key_line != last_line) {
         last_line = m->items[i].key_line;
         diag_warning(d, sc->path, m->items[i].key_line, m->items[i].key_col,
                      "parameter '%s' of actor '%s' is never read by any script or expression",

@@ -29,7 +29,7 @@
 #include "scenario/scenario.h"
 #include "scenario/compose.h"
 
-#define COMPOSE_MAX_DEPTH 8   /* levels of extends: at most 9 files */
+#define COMPOSE_MAX_DEPTH 8 /* levels of extends: at most 9 files */
 
 /* Encode the place of every node of a tree as a line of file `source`. */
 static void compose_mark(ynode *n, int source) {
@@ -69,8 +69,8 @@ static int compose_merge(ynode *base, ynode *over) {
   for (int i = 0; i < over->n; i++) {
     const char *key = over->keys[i]->str;
     int j = compose_find(base, key);
-    if (j >= 0 && base->items[j] && over->items[i] &&
-        base->items[j]->type == YN_MAP && over->items[i]->type == YN_MAP) {
+    if (j >= 0 && base->items[j] && over->items[i] && base->items[j]->type == YN_MAP
+        && over->items[i]->type == YN_MAP) {
       if (compose_merge(base->items[j], over->items[i])) return -1;
       continue;
     }
@@ -109,7 +109,7 @@ static char *compose_relative(const char *file, const char *path) {
 
 /* The chain of files read, for the scenario's fingerprint and for cycles. */
 typedef struct compose_chain {
-  char *real[COMPOSE_MAX_DEPTH + 1];   /* realpath of each file, child first */
+  char *real[COMPOSE_MAX_DEPTH + 1]; /* realpath of each file, child first */
   int n;
   tr_scenario_files *files;
   tr_diag *d;
@@ -129,7 +129,10 @@ int compose_files_add(tr_scenario_files *f, const char *path) {
 static ynode *compose_load(compose_chain *ch, const char *path, int source) {
   char *real = realpath(path, NULL);
   ynode *root = ynode_load_file(path, ch->d);
-  if (!root) { free(real); return NULL; }
+  if (!root) {
+    free(real);
+    return NULL;
+  }
   if (source) compose_mark(root, source);
   if (compose_files_add(ch->files, path)) {
     free(real);
@@ -169,7 +172,8 @@ static ynode *compose_load(compose_chain *ch, const char *path, int source) {
       size_t used = 0;
       for (int k = i; k < ch->n && used < sizeof chain; k++)
         used += (size_t)snprintf(chain + used, sizeof chain - used, "%s -> ", ch->files->paths[k]);
-      diag_error(ch->d, path, ext->line, ext->col, "'extends' makes a cycle: %s%s", chain, base_path);
+      diag_error(ch->d, path, ext->line, ext->col, "'extends' makes a cycle: %s%s", chain,
+                 base_path);
       free(base_real);
       free(base_path);
       ynode_free(root);
@@ -212,7 +216,8 @@ static int compose_block(compose_chain *ch, ynode *root, const char *file, const
       if (strcmp(over->keys[i]->str, key) != 0) at = over->keys[i];
     diag_error(ch->d, file, at->line, at->col,
                "a %s file holds one top-level key, '%s:', with the block as a scenario "
-               "would have it", option, key);
+               "would have it",
+               option, key);
     ynode_free(over);
     return -1;
   }
@@ -241,9 +246,10 @@ ynode *compose_scenario(const char *path, const char *sweep_file, const char *va
   ynode *root = compose_load(&ch, path, 0);
   for (int i = 0; i < ch.n; i++) free(ch.real[i]);
   if (!root) return NULL;
-  if (root->type != YN_MAP && (sweep_file || variants_file)) return root;  /* scenario.c reports it */
-  if ((sweep_file && compose_block(&ch, root, sweep_file, "sweep", "--sweep")) ||
-      (variants_file && compose_block(&ch, root, variants_file, "variants", "--variants"))) {
+  if (root->type != YN_MAP && (sweep_file || variants_file))
+    return root; /* scenario.c reports it */
+  if ((sweep_file && compose_block(&ch, root, sweep_file, "sweep", "--sweep"))
+      || (variants_file && compose_block(&ch, root, variants_file, "variants", "--variants"))) {
     ynode_free(root);
     return NULL;
   }

@@ -12,7 +12,7 @@
 ** every file read is appended to files. NULL on error (messages in d). */
 ynode *compose_scenario(const char *path, const char *sweep_file, const char *variants_file,
                         tr_scenario_files *files, tr_diag *d);
-int compose_files_add(tr_scenario_files *f, const char *path);   /* 0, or -1: no memory */
+int compose_files_add(tr_scenario_files *f, const char *path); /* 0, or -1: no memory */
 void compose_files_free(tr_scenario_files *f);
 /* The scenario at path with --sweep / --variants files (either may be
 ** NULL) and the --set overrides (populations make room for a count set

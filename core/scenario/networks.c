@@ -28,9 +28,7 @@ static int push(net_edges *E, int from, int to) {
   return 0;
 }
 
-static int push2(net_edges *E, int a, int b) {
-  return push(E, a, b) || push(E, b, a) ? -1 : 0;
-}
+static int push2(net_edges *E, int a, int b) { return push(E, a, b) || push(E, b, a) ? -1 : 0; }
 
 int net_all(net_edges *E, int nfrom, int nto, int same) {
   for (int i = 0; i < nfrom; i++)
@@ -62,7 +60,10 @@ int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng) {
       if (!dup) got[n++] = j;
     }
     for (int q = 0; q < k; q++)
-      if (push(E, i, got[q])) { free(got); return -1; }
+      if (push(E, i, got[q])) {
+        free(got);
+        return -1;
+      }
   }
   free(got);
   return 0;
@@ -79,7 +80,10 @@ int net_erdos_renyi(net_edges *E, int n, double p, void *rng) {
   while (v < n) {
     double u = gsl_rng_uniform(r);
     w += 1 + (long)floor(log(1 - u) / lq);
-    while (w >= v && v < n) { w -= v; v++; }
+    while (w >= v && v < n) {
+      w -= v;
+      v++;
+    }
     if (v < n && push2(E, (int)v, (int)w)) return -1;
   }
   return 0;
@@ -94,7 +98,11 @@ int net_barabasi_albert(net_edges *E, int n, int m, void *rng) {
   size_t cap = (size_t)2 * ((size_t)m0 * (size_t)m0 + (size_t)n * (size_t)m) + 1;
   int *ends = malloc(cap * sizeof *ends);
   int *got = malloc((size_t)(m ? m : 1) * sizeof *got);
-  if (!ends || !got) { free(ends); free(got); return -1; }
+  if (!ends || !got) {
+    free(ends);
+    free(got);
+    return -1;
+  }
   size_t ne = 0;
   for (int i = 0; i < m0; i++)
     for (int j = i + 1; j < m0; j++) {

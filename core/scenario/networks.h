@@ -5,11 +5,14 @@
 #include "base/common.h"
 
 /* Relations by rule (networks.c): directed pairs of member numbers. */
-typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+typedef struct net_edges {
+  int *e;
+  size_t n, cap;
+} net_edges; /* e: 2n ints */
 int net_all(net_edges *E, int nfrom, int nto, int same);
 int net_ring(net_edges *E, int n, int k);
 int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
 int net_erdos_renyi(net_edges *E, int n, double p, void *rng);
-int net_barabasi_albert(net_edges *E, int n, int m, void *rng);  /* gsl_rng * */
+int net_barabasi_albert(net_edges *E, int n, int m, void *rng); /* gsl_rng * */
 
 #endif

@@ -26,8 +26,8 @@
 #include "scenario/scenario.h"
 #include "scenario/modeldecl.h"
 
-const char *const tr_param_types[PT_COUNT] = {"number", "integer", "string", "list", "actor",
-                                              "any"};
+const char *const tr_param_types[PT_COUNT] = {"number", "integer", "string",
+                                              "list",   "actor",   "any"};
 
 void params_value_free(tr_value *v) {
   free(v->str);
@@ -88,10 +88,9 @@ static const char *type_text(const tr_paramdecl *p, char *buf, size_t size) {
   if (p->type == PT_ACTOR) return "an actor id";
   if (p->type == PT_ANY) return "any value";
   if (p->type == PT_LIST && p->items >= 0)
-    snprintf(buf, size, "a list of %s%s", p->items == PT_ACTOR ? "actor id" : tr_param_types[p->items],
-             "s");
-  else
-    snprintf(buf, size, "%s %s", a_an(p->type), tr_param_types[p->type]);
+    snprintf(buf, size, "a list of %s%s",
+             p->items == PT_ACTOR ? "actor id" : tr_param_types[p->items], "s");
+  else snprintf(buf, size, "%s %s", a_an(p->type), tr_param_types[p->type]);
   return buf;
 }
 
@@ -138,7 +137,8 @@ int params_value_fits(const tr_scenario *sc, const tr_paramdecl *p, const tr_val
   *at = v;
   switch (p->type) {
     case PT_ANY: return 0;
-    case PT_NUMBER: case PT_INTEGER:
+    case PT_NUMBER:
+    case PT_INTEGER:
       if (v->type != TV_NUM) break;
       return number_fits(p, v->num, what, err, size);
     case PT_STRING:
@@ -154,8 +154,9 @@ int params_value_fits(const tr_scenario *sc, const tr_paramdecl *p, const tr_val
       for (int i = 0; p->items >= 0 && i < v->n; i++) {
         const tr_value *it = &v->items[i];
         int ok = p->items == PT_STRING ? it->type == TV_STR
-               : p->items == PT_ACTOR ? it->type == TV_STR
-               : it->type == TV_NUM && (p->items == PT_NUMBER || it->num == floor(it->num));
+            : p->items == PT_ACTOR
+            ? it->type == TV_STR
+            : it->type == TV_NUM && (p->items == PT_NUMBER || it->num == floor(it->num));
         *at = it;
         if (!ok) {
           snprintf(err, size, "item %d of %s must be %s %s", i + 1, what,
@@ -171,9 +172,12 @@ int params_value_fits(const tr_scenario *sc, const tr_paramdecl *p, const tr_val
       }
       return 0;
   }
-  const char *got = v->type == TV_NUM ? "a number" : v->type == TV_STR ? "text"
-                  : v->type == TV_SEQ ? "a list" : v->type == TV_MAP ? "a mapping"
-                  : v->type == TV_BOOL ? "true/false" : "nothing";
+  const char *got = v->type == TV_NUM ? "a number"
+      : v->type == TV_STR             ? "text"
+      : v->type == TV_SEQ             ? "a list"
+      : v->type == TV_MAP             ? "a mapping"
+      : v->type == TV_BOOL            ? "true/false"
+                                      : "nothing";
   if (p->type != PT_STRING && v->type == TV_STR && v->str && v->line > 0) {
     char *end;
     double x = strtod(v->str, &end);
@@ -203,7 +207,7 @@ int params_check_number(const tr_scenario *sc, int actor, const char *key, doubl
              a->policy, top, decl_suggest(params_script(sc, a->policy), top, sug, sizeof sug));
     return -1;
   }
-  if (dot) return 0;   /* inside a list or mapping: the declaration says nothing finer */
+  if (dot) return 0; /* inside a list or mapping: the declaration says nothing finer */
   char what[300];
   snprintf(what, sizeof what, "parameter '%s' of actor '%s'", key, a->id);
   return number_fits(p, v, what, err, size);
@@ -224,8 +228,8 @@ int params_check_actors(const tr_scenario *sc, tr_diag *d) {
       char err[600], sug[300];
       if (!p) {
         diag_error(d, sc->path, v->key_line, v->key_col,
-                   "the policy of actor '%s' (%s) declares no parameter '%s'%s", ad->id,
-                   ad->policy, key, decl_suggest(s, key, sug, sizeof sug));
+                   "the policy of actor '%s' (%s) declares no parameter '%s'%s", ad->id, ad->policy,
+                   key, decl_suggest(s, key, sug, sizeof sug));
         errors++;
         continue;
       }
@@ -269,8 +273,7 @@ int model_check_value(const tr_scenario *sc, int k, double v, char *err, size_t 
       snprintf(err, size, "model.%s must be in [%g, %g], got %g", sc->model[k].name, lo, hi, v);
     else if (isfinite(lo))
       snprintf(err, size, "model.%s must be at least %g, got %g", sc->model[k].name, lo, v);
-    else
-      snprintf(err, size, "model.%s must be at most %g, got %g", sc->model[k].name, hi, v);
+    else snprintf(err, size, "model.%s must be at most %g, got %g", sc->model[k].name, hi, v);
     return -1;
   }
   return 0;
@@ -282,12 +285,13 @@ void params_notes(const tr_scenario *sc, tr_diag *d) {
     if (s->state != SD_NONE) continue;
     for (int a = 0; a < sc->nactors; a++) {
       const tr_actordecl *ad = &sc->actors[a];
-      if (!ad->policy || strcmp(ad->policy, s->path) != 0 || ad->params.type != TV_MAP ||
-          ad->params.n == 0)
+      if (!ad->policy || strcmp(ad->policy, s->path) != 0 || ad->params.type != TV_MAP
+          || ad->params.n == 0)
         continue;
       diag_note(d, sc->path, ad->policy_line, ad->policy_col,
                 "%s declares no parameters: the params of its actors are not checked (declare "
-                "them: docs/lua-api.md)", s->path);
+                "them: docs/lua-api.md)",
+                s->path);
       break;
     }
   }

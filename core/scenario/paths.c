@@ -18,7 +18,8 @@
 int scen_path_same(const tr_path *a, const tr_path *b) {
   if (a->kind != b->kind) return 0;
   switch (a->kind) {
-    case PATH_ACTOR_ATTR: case PATH_REL_ATTR: return a->slot == b->slot;
+    case PATH_ACTOR_ATTR:
+    case PATH_REL_ATTR: return a->slot == b->slot;
     case PATH_MODEL: return a->model == b->model;
     case PATH_PARAM: return a->actor == b->actor && a->key && b->key && strcmp(a->key, b->key) == 0;
     case PATH_COUNT: return a->pop == b->pop;
@@ -34,11 +35,11 @@ void scen_path_free(tr_path *p) {
 }
 
 /* err = "MSG (did you mean 'X'?)" over the names of one list. */
-static void path_unknown(char *err, size_t size, const char *word, const char *const *names,
-                         int n, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void path_unknown(char *err, size_t size, const char *word, const char *const *names, int n,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void path_unknown(char *err, size_t size, const char *word, const char *const *names,
-                         int n, const char *fmt, ...) {
+static void path_unknown(char *err, size_t size, const char *word, const char *const *names, int n,
+                         const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, size, fmt, ap);
@@ -66,8 +67,8 @@ static int path_attr(const tr_attrdecl *attrs, int n, const char *name, const ch
   const char **names = malloc((size_t)(n + 1) * sizeof *names);
   if (names)
     for (int i = 0; i < n; i++) names[i] = attrs[i].name;
-  path_unknown(err, size, name, names, names ? n : 0, "%s has no attribute '%s' (path '%s')",
-               owner, name, text);
+  path_unknown(err, size, name, names, names ? n : 0, "%s has no attribute '%s' (path '%s')", owner,
+               name, text);
   free(names);
   return -1;
 }
@@ -192,8 +193,10 @@ int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char 
         goto ok;
       }
       if (strcmp(rest, "count") != 0) {
-        snprintf(err, errsize, "unknown path '%s': of population '%s' only '%s.count' and "
-                 "POP.params.KEY are paths (name a member, such as '%s', for its attributes)", text, head, head,
+        snprintf(err, errsize,
+                 "unknown path '%s': of population '%s' only '%s.count' and "
+                 "POP.params.KEY are paths (name a member, such as '%s', for its attributes)",
+                 text, head, head,
                  sc->pops[p].cap > 0 ? sc->actors[sc->pops[p].first].id : "its first member");
         goto fail;
       }
@@ -242,8 +245,8 @@ int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char 
   }
   char owner[300];
   snprintf(owner, sizeof owner, "actor '%s'", head);
-  int a = path_attr(sc->actors[actor].attrs, sc->actors[actor].nattrs, rest, owner, text, err,
-                    errsize);
+  int a =
+      path_attr(sc->actors[actor].attrs, sc->actors[actor].nattrs, rest, owner, text, err, errsize);
   if (a < 0) goto fail;
   out->kind = PATH_ACTOR_ATTR;
   out->attr = a;

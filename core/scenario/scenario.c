@@ -46,21 +46,22 @@ const char *const tr_role_names[ROLE_COUNT] = {"mediator", "patron", "proxy", "s
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const scen_lua_keywords[] = {
-  "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
-  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then",
-  "true", "until", "while"};
+    "and",      "break",  "do",   "else", "elseif", "end",  "false", "for",
+    "function", "goto",   "if",   "in",   "local",  "nil",  "not",   "or",
+    "repeat",   "return", "then", "true", "until",  "while"};
 /* Names that metric and outcome expressions bind (docs/scenario-format.md). */
 static const char *const scen_expr_names[] = {
-  "world", "tick", "ticks", "rel", "sum", "mean", "min", "max", "count",
-  "math", "rng", "me", "gini", "sd", "var", "median", "quantile", "ipairs", "pairs", "events_count",
-  "select", "table", "type", "tostring", "tonumber"};
+    "world", "tick",         "ticks",  "rel",   "sum",  "mean",     "min",     "max",      "count",
+    "math",  "rng",          "me",     "gini",  "sd",   "var",      "median",  "quantile", "ipairs",
+    "pairs", "events_count", "select", "table", "type", "tostring", "tonumber"};
 /* Fields of actor and relation views (docs/lua-api.md, "Views"). */
-static const char *const scen_view_fields[] = {
-  "id", "role", "name", "params", "kind", "from", "to", "act"};
+static const char *const scen_view_fields[] = {"id",   "role", "name", "params",
+                                               "kind", "from", "to",   "act"};
 /* Columns of runs.csv and series.csv (docs/output-files.md). */
-static const char *const scen_csv_columns[] = {
-  "variant", "point", "run", "seed", "outcome", "end_tick", "tick"};
-static const char *const scen_sweep_methods[] = {"grid", "sobol", "lhs", "random", "file", "saltelli"};
+static const char *const scen_csv_columns[] = {"variant", "point",    "run", "seed",
+                                               "outcome", "end_tick", "tick"};
+static const char *const scen_sweep_methods[] = {"grid",   "sobol", "lhs",
+                                                 "random", "file",  "saltelli"};
 
 /* The state of one load: the scenario under construction and the errors. */
 typedef struct scen_load {
@@ -68,10 +69,11 @@ typedef struct scen_load {
   tr_diag *d;
   const char *file;
   int errors;
-  int *by_id;   /* actor indices sorted by id: relations resolve in O(log n) */
-  const ynode *root;                /* for the populations' capacity */
-  char *const *sets; int nsets;     /* --set PATH=VALUE, likewise */
-  const tr_lua_checks *lc;          /* the scripts' checks, or NULL */
+  int *by_id;        /* actor indices sorted by id: relations resolve in O(log n) */
+  const ynode *root; /* for the populations' capacity */
+  char *const *sets;
+  int nsets;               /* --set PATH=VALUE, likewise */
+  const tr_lua_checks *lc; /* the scripts' checks, or NULL */
 } scen_load;
 
 static void scen_err(scen_load *L, const ynode *at, const char *fmt, ...)
@@ -102,8 +104,8 @@ static int scen_in(const char *s, const char *const *list, int n) {
 static int scen_is_name(const char *s, int with_dash) {
   if (!(*s >= 'a' && *s <= 'z')) return 0;
   for (s++; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-          (with_dash && *s == '-')))
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'
+          || (with_dash && *s == '-')))
       return 0;
   return 1;
 }
@@ -190,8 +192,8 @@ static int scen_number(scen_load *L, const ynode *n, const char *what, double *o
 }
 
 /* An integer in [lo, hi]. */
-static int scen_integer(scen_load *L, const ynode *n, const char *what, long long lo,
-                        long long hi, long long *out) {
+static int scen_integer(scen_load *L, const ynode *n, const char *what, long long lo, long long hi,
+                        long long *out) {
   char buf[80];
   *out = lo;
   if (!n || n->type != YN_SCALAR || ynode_scalar_kind(n) != YS_INT) {
@@ -249,10 +251,8 @@ static int scen_check_name(scen_load *L, const ynode *at, const char *s, const c
 static void scen_cameo(scen_load *L, const ynode *n, char out[8]) {
   char *s = scen_text(L, n, "cameo");
   if (!s) return;
-  if (strlen(s) > 7)
-    scen_err(L, n, "cameo code '%s' is longer than 7 characters", s);
-  else
-    strcpy(out, s);
+  if (strlen(s) > 7) scen_err(L, n, "cameo code '%s' is longer than 7 characters", s);
+  else strcpy(out, s);
   free(s);
 }
 
@@ -282,12 +282,20 @@ static void scen_changes_free(tr_change *c, int n) {
 void tr_scenario_free(tr_scenario *sc) {
   if (!sc) return;
   compose_files_free(&sc->files);
-  free(sc->sweep_file); free(sc->variants_file);
-  free(sc->path); free(sc->dir); free(sc->id); free(sc->title);
-  free(sc->description); free(sc->tick_unit); free(sc->model);
+  free(sc->sweep_file);
+  free(sc->variants_file);
+  free(sc->path);
+  free(sc->dir);
+  free(sc->id);
+  free(sc->title);
+  free(sc->description);
+  free(sc->tick_unit);
+  free(sc->model);
   for (int i = 0; i < sc->nactors; i++) {
     tr_actordecl *a = &sc->actors[i];
-    free(a->id); free(a->name); free(a->policy);
+    free(a->id);
+    free(a->name);
+    free(a->policy);
     scen_attrs_free(a->attrs, a->nattrs);
     scen_value_free(&a->params);
   }
@@ -306,28 +314,38 @@ void tr_scenario_free(tr_scenario *sc) {
   free(sc->actions);
   for (int i = 0; i < sc->nevents; i++) {
     tr_eventdecl *e = &sc->events[i];
-    free(e->name); free(e->when); free(e->lua);
+    free(e->name);
+    free(e->when);
+    free(e->lua);
     scen_changes_free(e->changes, e->nchanges);
   }
   free(sc->events);
   for (int i = 0; i < sc->nmetrics; i++) {
-    free(sc->metrics[i].name); free(sc->metrics[i].expr); free(sc->metrics[i].description);
+    free(sc->metrics[i].name);
+    free(sc->metrics[i].expr);
+    free(sc->metrics[i].description);
   }
   free(sc->metrics);
   tr_calibdecl *cal = &sc->calib;
   for (int i = 0; i < cal->npriors; i++) scen_path_free(&cal->priors[i].path);
   free(cal->priors);
-  for (int i = 0; i < cal->nsummaries; i++) { free(cal->summaries[i].name); free(cal->summaries[i].expr); }
+  for (int i = 0; i < cal->nsummaries; i++) {
+    free(cal->summaries[i].name);
+    free(cal->summaries[i].expr);
+  }
   free(cal->summaries);
   free(cal->observed);
   free(cal->observed_file);
   for (int i = 0; i < sc->noutcomes; i++) {
-    free(sc->outcomes[i].name); free(sc->outcomes[i].expr); free(sc->outcomes[i].description);
+    free(sc->outcomes[i].name);
+    free(sc->outcomes[i].expr);
+    free(sc->outcomes[i].description);
   }
   free(sc->outcomes);
   free(sc->default_outcome);
   for (int i = 0; i < sc->nvariants; i++) {
-    free(sc->variants[i].name); free(sc->variants[i].description);
+    free(sc->variants[i].name);
+    free(sc->variants[i].description);
     scen_changes_free(sc->variants[i].changes, sc->variants[i].nchanges);
   }
   free(sc->variants);
@@ -342,7 +360,10 @@ void tr_scenario_free(tr_scenario *sc) {
   free(sc->roles);
   for (int i = 0; i < sc->npops; i++) free(sc->pops[i].name);
   free(sc->pops);
-  for (int i = 0; i < sc->ndists; i++) { free(sc->dists[i].values); free(sc->dists[i].weights); }
+  for (int i = 0; i < sc->ndists; i++) {
+    free(sc->dists[i].values);
+    free(sc->dists[i].weights);
+  }
   free(sc->dists);
   free(sc->helpers);
   free(sc);
@@ -379,8 +400,7 @@ int scen_rel_find(const tr_scenario *sc, int from, int to) {
 /* Script look-up (docs/scenario-format.md, "Scripts and where they are found"). The folders, in order, into dirs[]; returns
 ** how many (at most 3 + the number of TIGHTROPE_PATH entries). The strings
 ** point into *env_copy, which the caller frees. */
-static int scen_script_dirs(const char *scenario_dir, const char **dirs, int max,
-                            char **env_copy) {
+static int scen_script_dirs(const char *scenario_dir, const char **dirs, int max, char **env_copy) {
   int n = 0;
   *env_copy = NULL;
   dirs[n++] = scenario_dir && *scenario_dir ? scenario_dir : ".";
@@ -456,22 +476,21 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
   v->col = n->col;
   if (n->type == YN_SCALAR) {
     switch (ynode_scalar_kind(n)) {
-    case YS_NULL: v->type = TV_NULL; break;
-    case YS_BOOL:
-      v->type = TV_BOOL;
-      v->num = n->str[0] == 't' || n->str[0] == 'T';
-      break;
-    case YS_INT: case YS_FLOAT:
-      v->type = TV_NUM;
-      v->num = scen_strtonum(n->str);
-      if (!isfinite(v->num)) {
-        scen_err(L, n, "every number in a scenario must be finite, got '%s'", n->str);
-        v->num = 0;
-      }
-      break;
-    default:
-      v->type = TV_STR;
-      v->str = scen_strdup(L, n->str);
+      case YS_NULL: v->type = TV_NULL; break;
+      case YS_BOOL:
+        v->type = TV_BOOL;
+        v->num = n->str[0] == 't' || n->str[0] == 'T';
+        break;
+      case YS_INT:
+      case YS_FLOAT:
+        v->type = TV_NUM;
+        v->num = scen_strtonum(n->str);
+        if (!isfinite(v->num)) {
+          scen_err(L, n, "every number in a scenario must be finite, got '%s'", n->str);
+          v->num = 0;
+        }
+        break;
+      default: v->type = TV_STR; v->str = scen_strdup(L, n->str);
     }
     return;
   }
@@ -496,8 +515,8 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
 
 /* The attribute's `dist` mapping (the keys after `dist` itself); appends a
 ** tr_distdecl to sc->dists and returns its index, or -1 after an error. */
-static const char *const scen_dist_names[] = {"uniform", "normal", "beta", "lognormal",
-                                              "choice", "poisson"};
+static const char *const scen_dist_names[] = {"uniform",   "normal", "beta",
+                                              "lognormal", "choice", "poisson"};
 
 static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *owner) {
   tr_scenario *sc = L->sc;
@@ -516,9 +535,9 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
     return -1;
   }
   static const char *const need[][3] = {
-    [DIST_UNIFORM] = {"low", "high", NULL}, [DIST_NORMAL] = {"mean", "sd", NULL},
-    [DIST_BETA] = {"a", "b", NULL}, [DIST_LOGNORMAL] = {"zeta", "sigma", NULL},
-    [DIST_CHOICE] = {NULL, NULL, NULL}, [DIST_POISSON] = {"mean", NULL, NULL}};
+      [DIST_UNIFORM] = {"low", "high", NULL}, [DIST_NORMAL] = {"mean", "sd", NULL},
+      [DIST_BETA] = {"a", "b", NULL},         [DIST_LOGNORMAL] = {"zeta", "sigma", NULL},
+      [DIST_CHOICE] = {NULL, NULL, NULL},     [DIST_POISSON] = {"mean", NULL, NULL}};
   tr_distdecl dd;
   memset(&dd, 0, sizeof dd);
   dd.kind = kind;
@@ -529,8 +548,10 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
   if (kind == DIST_UNIFORM && !ynode_get(v, "low") && !ynode_get(v, "high")) {
     /* {dist: uniform, min, max}: the range is the attribute's bounds */
     if (!a->bounded || !isfinite(a->min) || !isfinite(a->max)) {
-      scen_err(L, dn, "uniform attribute '%s' of %s needs 'min' and 'max' (its range and "
-               "bounds) or 'low' and 'high' (its range only)", a->name, owner);
+      scen_err(L, dn,
+               "uniform attribute '%s' of %s needs 'min' and 'max' (its range and "
+               "bounds) or 'low' and 'high' (its range only)",
+               a->name, owner);
       return -1;
     }
     dd.a = a->min;
@@ -538,20 +559,25 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
   } else if (kind == DIST_CHOICE) {
     const ynode *vals = ynode_get(v, "values"), *wts = ynode_get(v, "weights");
     if (!vals || vals->type != YN_SEQ || vals->n == 0) {
-      scen_err(L, vals ? vals : dn, "choice attribute '%s' of %s needs 'values': a non-empty "
-               "list of numbers", a->name, owner);
+      scen_err(L, vals ? vals : dn,
+               "choice attribute '%s' of %s needs 'values': a non-empty "
+               "list of numbers",
+               a->name, owner);
       return -1;
     }
     if (wts && (wts->type != YN_SEQ || wts->n != vals->n)) {
-      scen_err(L, wts, "'weights' of attribute '%s' of %s must be a list as long as 'values' "
-               "(%d)", a->name, owner, vals->n);
+      scen_err(L, wts,
+               "'weights' of attribute '%s' of %s must be a list as long as 'values' "
+               "(%d)",
+               a->name, owner, vals->n);
       return -1;
     }
     dd.nvalues = vals->n;
     dd.values = calloc((size_t)vals->n, sizeof *dd.values);
     dd.weights = wts ? calloc((size_t)vals->n, sizeof *dd.weights) : NULL;
     if (!dd.values || (wts && !dd.weights)) {
-      free(dd.values); free(dd.weights);
+      free(dd.values);
+      free(dd.weights);
       scen_err(L, vals, "out of memory");
       return -1;
     }
@@ -575,8 +601,8 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
     double *dst[2] = {&dd.a, &dd.b};
     for (int i = 0; i < 2 && need[kind][i]; i++) {
       if (!(n = ynode_get(v, need[kind][i]))) {
-        scen_err(L, v, "%s attribute '%s' of %s needs '%s'", scen_dist_names[kind], a->name,
-                 owner, need[kind][i]);
+        scen_err(L, v, "%s attribute '%s' of %s needs '%s'", scen_dist_names[kind], a->name, owner,
+                 need[kind][i]);
         ok = 0;
       } else if (scen_number(L, n, need[kind][i], dst[i]) < 0) {
         ok = 0;
@@ -589,12 +615,17 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
       if (kind == DIST_BETA && (dd.a <= 0 || dd.b <= 0)) bad = "a and b must be positive";
       if (kind == DIST_LOGNORMAL && dd.b < 0) bad = "sigma must be non-negative";
       if (kind == DIST_POISSON && dd.a < 0) bad = "mean must be non-negative";
-      if (bad) { scen_err(L, dn, "attribute '%s' of %s: %s", a->name, owner, bad); ok = 0; }
+      if (bad) {
+        scen_err(L, dn, "attribute '%s' of %s: %s", a->name, owner, bad);
+        ok = 0;
+      }
     }
   }
   if (ok && a->integer && kind != DIST_CHOICE && kind != DIST_POISSON) {
-    scen_err(L, dn, "integer attribute '%s' of %s: a %s draw is not a whole number (use "
-             "dist: choice or dist: poisson)", a->name, owner, scen_dist_names[kind]);
+    scen_err(L, dn,
+             "integer attribute '%s' of %s: a %s draw is not a whole number (use "
+             "dist: choice or dist: poisson)",
+             a->name, owner, scen_dist_names[kind]);
     ok = 0;
   }
   for (int i = 0; ok && kind == DIST_CHOICE && i < dd.nvalues; i++) {
@@ -605,9 +636,18 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
       ok = 0;
     }
   }
-  if (!ok) { free(dd.values); free(dd.weights); return -1; }
+  if (!ok) {
+    free(dd.values);
+    free(dd.weights);
+    return -1;
+  }
   tr_distdecl *nd = realloc(sc->dists, (size_t)(sc->ndists + 1) * sizeof *nd);
-  if (!nd) { free(dd.values); free(dd.weights); scen_err(L, dn, "out of memory"); return -1; }
+  if (!nd) {
+    free(dd.values);
+    free(dd.weights);
+    scen_err(L, dn, "out of memory");
+    return -1;
+  }
   sc->dists = nd;
   sc->dists[sc->ndists] = dd;
   return sc->ndists++;
@@ -623,7 +663,10 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
   *nout = 0;
   if (scen_map(L, node, what) <= 0 || node->n == 0) return;
   tr_attrdecl *attrs = calloc((size_t)node->n, sizeof *attrs);
-  if (!attrs) { scen_err(L, node, "out of memory"); return; }
+  if (!attrs) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   *out = attrs;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
@@ -642,8 +685,10 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
     int is_actor = strncmp(owner, "actor", 5) == 0;
     if (is_actor ? scen_in(k->str, actor_keys, NELEM(actor_keys))
                  : scen_in(k->str, rel_keys, NELEM(rel_keys))) {
-      scen_err(L, k, "'%s' is not an attribute: it is a key of %s, probably indented one level "
-               "too deep (line it up with 'attrs:')", k->str, owner);
+      scen_err(L, k,
+               "'%s' is not an attribute: it is a key of %s, probably indented one level "
+               "too deep (line it up with 'attrs:')",
+               k->str, owner);
       continue;
     }
     scen_check_name(L, k, k->str, "attribute name", scen_view_fields, NELEM(scen_view_fields),
@@ -653,9 +698,9 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
       continue;
     }
     static const char *const keys[] = {"value", "min", "max", "on_bound", "type", "dist"};
-    static const char *const dkeys[] = {"min", "max", "on_bound", "type", "dist", "low", "high",
-                                        "mean", "sd", "a", "b", "zeta", "sigma", "values",
-                                        "weights"};
+    static const char *const dkeys[] = {"min", "max",  "on_bound", "type",   "dist",
+                                        "low", "high", "mean",     "sd",     "a",
+                                        "b",   "zeta", "sigma",    "values", "weights"};
     const ynode *dn = ynode_get(v, "dist");
     char where[200];
     snprintf(where, sizeof where, "in attribute '%s' of %s", k->str, owner);
@@ -687,16 +732,24 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
                  scen_what(n, buf, sizeof buf), k->str, owner);
       }
     }
-    if (mn) { a->bounded = 1; if (scen_number(L, mn, "min", &a->min) < 0) ok = 0; }
-    if (mx) { a->bounded = 1; if (scen_number(L, mx, "max", &a->max) < 0) ok = 0; }
+    if (mn) {
+      a->bounded = 1;
+      if (scen_number(L, mn, "min", &a->min) < 0) ok = 0;
+    }
+    if (mx) {
+      a->bounded = 1;
+      if (scen_number(L, mx, "max", &a->max) < 0) ok = 0;
+    }
     if (ok && a->min > a->max) {
       scen_err(L, mn, "min %g is greater than max %g in attribute '%s' of %s", a->min, a->max,
                k->str, owner);
       continue;
     }
     if (ok && a->integer && ((mn && a->min != floor(a->min)) || (mx && a->max != floor(a->max)))) {
-      scen_err(L, mn && a->min != floor(a->min) ? mn : mx, "the bounds of integer attribute '%s' "
-               "of %s must be whole numbers (clamping to them must give one)", k->str, owner);
+      scen_err(L, mn && a->min != floor(a->min) ? mn : mx,
+               "the bounds of integer attribute '%s' "
+               "of %s must be whole numbers (clamping to them must give one)",
+               k->str, owner);
       continue;
     }
     if (dn) {
@@ -714,8 +767,8 @@ static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_at
       scen_err(L, val, "value %s is outside [%g, %g] of attribute '%s' of %s", val->str, a->min,
                a->max, k->str, owner);
     else if (a->integer && a->value != floor(a->value))
-      scen_err(L, val, "value %s of integer attribute '%s' of %s is not a whole number",
-               val->str, k->str, owner);
+      scen_err(L, val, "value %s of integer attribute '%s' of %s is not a whole number", val->str,
+               k->str, owner);
   }
 }
 
@@ -736,8 +789,8 @@ static int scen_activation(scen_load *L, const ynode *n) {
 static void scen_experiment(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'experiment'") <= 0) return;
-  static const char *const keys[] = {"ticks", "runs", "seed", "tick_unit", "activation",
-                                     "precision", "batch"};
+  static const char *const keys[] = {"ticks",      "runs",      "seed", "tick_unit",
+                                     "activation", "precision", "batch"};
   scen_keys(L, node, keys, NELEM(keys), "in experiment");
   long long v;
   const ynode *n;
@@ -778,16 +831,20 @@ static void scen_experiment(scen_load *L, const ynode *node) {
     double h;
     if (scen_number(L, n, "precision", &h) == 0) {
       if (!(h > 0 && h <= 0.5))
-        scen_err(L, n, "precision is the widest 95%% half-width allowed, a number in (0, 0.5], got %g", h);
-      else
-        sc->precision = h;
+        scen_err(L, n,
+                 "precision is the widest 95%% half-width allowed, a number in (0, 0.5], got %g",
+                 h);
+      else sc->precision = h;
     }
   }
   if ((n = ynode_get(node, "batch")) && scen_integer(L, n, "batch", 1, INT_MAX, &v) == 0)
     sc->batch = (int)v;
   if ((n = ynode_get(node, "tick_unit"))) {
     char *u = scen_text(L, n, "tick_unit");
-    if (u) { free(sc->tick_unit); sc->tick_unit = u; }
+    if (u) {
+      free(sc->tick_unit);
+      sc->tick_unit = u;
+    }
   }
 }
 
@@ -797,14 +854,12 @@ static void scen_limits(scen_load *L, const ynode *node) {
   scen_keys(L, node, keys, NELEM(keys), "in limits");
   long long v;
   const ynode *n;
-  if ((n = ynode_get(node, "instructions")) &&
-      scen_integer(L, n, "instructions", 1, LLONG_MAX, &v) == 0)
+  if ((n = ynode_get(node, "instructions"))
+      && scen_integer(L, n, "instructions", 1, LLONG_MAX, &v) == 0)
     L->sc->instr_limit = v;
-  if ((n = ynode_get(node, "memory_mb")) &&
-      scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
+  if ((n = ynode_get(node, "memory_mb")) && scen_integer(L, n, "memory_mb", 1, 1LL << 40, &v) == 0)
     L->sc->memory_mb = v;
-  if ((n = ynode_get(node, "cpu_ms")) &&
-      scen_integer(L, n, "cpu_ms", 1, 1LL << 40, &v) == 0)
+  if ((n = ynode_get(node, "cpu_ms")) && scen_integer(L, n, "cpu_ms", 1, 1LL << 40, &v) == 0)
     L->sc->cpu_ms = v;
 }
 
@@ -812,7 +867,10 @@ static void scen_model(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'model'") <= 0) return;
   const char **names = malloc((size_t)(sc->nmodel + 1) * sizeof *names);
-  if (!names) { scen_err(L, node, "out of memory"); return; }
+  if (!names) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   for (int i = 0; i < sc->nmodel; i++) names[i] = sc->model[i].name;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i];
@@ -826,8 +884,8 @@ static void scen_model(scen_load *L, const ynode *node) {
       continue;
     }
     char err[300];
-    if (scen_number(L, node->items[i], k->str, &sc->model[j].value) == 0 &&
-        model_check_value(sc, j, sc->model[j].value, err, sizeof err))
+    if (scen_number(L, node->items[i], k->str, &sc->model[j].value) == 0
+        && model_check_value(sc, j, sc->model[j].value, err, sizeof err))
       scen_err(L, node->items[i], "%s (see docs/model.md)", err);
   }
   free(names);
@@ -848,9 +906,15 @@ static int scen_role(scen_load *L, const char *name) {
   for (int r = 0; r < sc->nroles; r++)
     if (strcmp(sc->roles[r], name) == 0) return r;
   char **nr = realloc(sc->roles, (size_t)(sc->nroles + 1) * sizeof *nr);
-  if (!nr) { scen_err(L, NULL, "out of memory"); return -1; }
+  if (!nr) {
+    scen_err(L, NULL, "out of memory");
+    return -1;
+  }
   sc->roles = nr;
-  if (!(sc->roles[sc->nroles] = strdup(name))) { scen_err(L, NULL, "out of memory"); return -1; }
+  if (!(sc->roles[sc->nroles] = strdup(name))) {
+    scen_err(L, NULL, "out of memory");
+    return -1;
+  }
   return sc->nroles++;
 }
 
@@ -869,19 +933,24 @@ static void scen_actor(scen_load *L, tr_actordecl *a, const ynode *k, const ynod
   scen_keys(L, v, keys, NELEM(keys) - (pop ? 0 : 2), where);
   const ynode *n = ynode_get(v, "role");
   if (!n) {
-    scen_err(L, k, "%s needs a 'role' (a name such as mediator, patron, proxy, state or "
-             "any other)", owner);
+    scen_err(L, k,
+             "%s needs a 'role' (a name such as mediator, patron, proxy, state or "
+             "any other)",
+             owner);
   } else if (n->type != YN_SCALAR || !scen_is_name(n->str, 0)) {
     char buf[80];
-    scen_err(L, n, "invalid role %s for %s: roles match [a-z][a-z0-9_]*", scen_what(n, buf, sizeof buf),
-             owner);
+    scen_err(L, n, "invalid role %s for %s: roles match [a-z][a-z0-9_]*",
+             scen_what(n, buf, sizeof buf), owner);
   } else {
     int role = scen_role(L, n->str);
     if (role >= 0) a->role = role;
   }
-  if ((n = ynode_get(v, "name"))) {   /* a population's: a pattern, see scen_pop_copy */
+  if ((n = ynode_get(v, "name"))) { /* a population's: a pattern, see scen_pop_copy */
     char *name = scen_text(L, n, "name");
-    if (name) { free(a->name); a->name = name; }
+    if (name) {
+      free(a->name);
+      a->name = name;
+    }
   }
   scen_attrs(L, ynode_get(v, "attrs"), owner, &a->attrs, &a->nattrs);
   if ((n = ynode_get(v, "policy"))) {
@@ -931,8 +1000,8 @@ static long long scen_pop_cap(scen_load *L, const char *name, long long count) {
         long long y = strtoll(x->items[i]->str, NULL, 10);
         if (y > cap) cap = y;
       }
-  } else if (x && x->type == YN_SCALAR && (ynode_scalar_kind(x) == YS_INT ||
-                                           ynode_scalar_kind(x) == YS_FLOAT)) {
+  } else if (x && x->type == YN_SCALAR
+             && (ynode_scalar_kind(x) == YS_INT || ynode_scalar_kind(x) == YS_FLOAT)) {
     double y = floor(strtod(x->str, NULL));
     if (y > (double)cap && y < 1e12) cap = (long long)y;
   }
@@ -965,7 +1034,11 @@ static void scen_value_copy(scen_load *L, const tr_value *from, tr_value *to) {
   if (from->n == 0) return;
   to->items = calloc((size_t)from->n, sizeof *to->items);
   if (from->keys) to->keys = calloc((size_t)from->n, sizeof *to->keys);
-  if (!to->items || (from->keys && !to->keys)) { scen_err(L, NULL, "out of memory"); to->n = 0; return; }
+  if (!to->items || (from->keys && !to->keys)) {
+    scen_err(L, NULL, "out of memory");
+    to->n = 0;
+    return;
+  }
   for (int i = 0; i < from->n; i++) {
     if (from->keys) to->keys[i] = scen_strdup(L, from->keys[i]);
     scen_value_copy(L, &from->items[i], &to->items[i]);
@@ -984,7 +1057,7 @@ static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
       if (!nm) nm = scen_strdup(L, one->name);
       if (!nm) return;
       free(a->name);
-      a->name = nm;     /* member 1's pattern is replaced last */
+      a->name = nm; /* member 1's pattern is replaced last */
     }
   } else if (one->name && one->id && strcmp(one->name, one->id) != 0) {
     for (int m = 1; m < p->cap; m++) {
@@ -1001,7 +1074,10 @@ static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
     scen_value_copy(L, &one->params, &a->params);
     if (one->nattrs) {
       a->attrs = calloc((size_t)one->nattrs, sizeof *a->attrs);
-      if (!a->attrs) { scen_err(L, NULL, "out of memory"); return; }
+      if (!a->attrs) {
+        scen_err(L, NULL, "out of memory");
+        return;
+      }
       a->nattrs = one->nattrs;
       for (int i = 0; i < one->nattrs; i++) {
         a->attrs[i] = one->attrs[i];
@@ -1019,7 +1095,12 @@ static void scen_actors(scen_load *L, const ynode *node) {
   int npop = 0;
   int *size = calloc((size_t)node->n, sizeof *size);
   char **pattern = calloc((size_t)node->n, sizeof *pattern);
-  if (!size || !pattern) { free(size); free(pattern); scen_err(L, node, "out of memory"); return; }
+  if (!size || !pattern) {
+    free(size);
+    free(pattern);
+    scen_err(L, node, "out of memory");
+    return;
+  }
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
     const ynode *cn = v->type == YN_MAP ? ynode_get(v, "count") : NULL;
@@ -1035,8 +1116,10 @@ static void scen_actors(scen_load *L, const ynode *node) {
     if (!bad) {
       cap = scen_pop_cap(L, k->str, count);
       if (cap > SCEN_MAX_MEMBERS) {
-        scen_err(L, cn, "population '%s' would need %lld members (through a variant, the "
-                 "sweep or --set); at most %d", k->str, cap, SCEN_MAX_MEMBERS);
+        scen_err(L, cn,
+                 "population '%s' would need %lld members (through a variant, the "
+                 "sweep or --set); at most %d",
+                 k->str, cap, SCEN_MAX_MEMBERS);
         bad = 1;
       }
     }
@@ -1044,24 +1127,33 @@ static void scen_actors(scen_load *L, const ynode *node) {
     char *pat = NULL;
     if (idn) pat = scen_text(L, idn, "id");
     else if (asprintf(&pat, "%s{i}", k->str) < 0) pat = NULL;
-    if (!pat) { bad = 1; }
-    else {
+    if (!pat) {
+      bad = 1;
+    } else {
       char *first = scen_member_id(pat, 1);
       if (!first) {
-        scen_err(L, idn ? idn : k, "the id pattern '%s' of population '%s' needs exactly one "
-                 "'{i}' (the member's number, from 1)", pat, k->str);
+        scen_err(L, idn ? idn : k,
+                 "the id pattern '%s' of population '%s' needs exactly one "
+                 "'{i}' (the member's number, from 1)",
+                 pat, k->str);
         bad = 1;
-      } else if (!scen_is_name(first, 0) ||
-                 scen_in(first, scen_lua_keywords, NELEM(scen_lua_keywords)) ||
-                 scen_in(first, scen_expr_names, NELEM(scen_expr_names))) {
-        scen_err(L, idn ? idn : k, "the id pattern '%s' of population '%s' makes '%s', which "
-                 "is not a valid actor id ([a-z][a-z0-9_]*, not reserved)", pat, k->str, first);
+      } else if (!scen_is_name(first, 0)
+                 || scen_in(first, scen_lua_keywords, NELEM(scen_lua_keywords))
+                 || scen_in(first, scen_expr_names, NELEM(scen_expr_names))) {
+        scen_err(L, idn ? idn : k,
+                 "the id pattern '%s' of population '%s' makes '%s', which "
+                 "is not a valid actor id ([a-z][a-z0-9_]*, not reserved)",
+                 pat, k->str, first);
         bad = 1;
       }
       free(first);
     }
     scen_check_name(L, k, k->str, "population name", NULL, 0, NULL);
-    if (bad) { free(pat); total++; continue; }   /* registered as one plain actor */
+    if (bad) {
+      free(pat);
+      total++;
+      continue;
+    } /* registered as one plain actor */
     pattern[i] = pat;
     size[i] = (int)cap;
     total += cap;
@@ -1071,7 +1163,8 @@ static void scen_actors(scen_load *L, const ynode *node) {
   if (npop) sc->pops = calloc((size_t)npop, sizeof *sc->pops);
   if ((total > 0 && !sc->actors) || (npop && !sc->pops)) {
     for (int i = 0; i < node->n; i++) free(pattern[i]);
-    free(size); free(pattern);
+    free(size);
+    free(pattern);
     scen_err(L, node, "out of memory");
     return;
   }
@@ -1098,7 +1191,10 @@ static void scen_actors(scen_load *L, const ynode *node) {
       tr_actordecl *a = &sc->actors[next++];
       sc->nactors = next;
       a->id = pop >= 0 ? scen_member_id(pattern[i], m + 1) : scen_strdup(L, k->str);
-      if (!a->id) { scen_err(L, k, "out of memory"); break; }
+      if (!a->id) {
+        scen_err(L, k, "out of memory");
+        break;
+      }
       a->name = scen_strdup(L, a->id);
       a->role = ROLE_STATE;
       a->params.type = TV_NULL;
@@ -1155,14 +1251,18 @@ static void scen_index_actors(scen_load *L) {
     const tr_actordecl *a = &sc->actors[L->by_id[i - 1]], *b = &sc->actors[L->by_id[i]];
     if (strcmp(a->id, b->id) != 0) continue;
     const tr_actordecl *later = a->line > b->line ? a : b, *first = later == a ? b : a;
-    diag_error(L->d, L->file, later->line, later->col, "actor id '%s' is made twice (also at "
-               "line %d): ids of actors and population members must differ", a->id, first->line);
+    diag_error(L->d, L->file, later->line, later->col,
+               "actor id '%s' is made twice (also at "
+               "line %d): ids of actors and population members must differ",
+               a->id, first->line);
     L->errors++;
   }
   for (int p = 0; p < sc->npops; p++) {
     if (scen_actor_lookup(L, sc->pops[p].name) < 0) continue;
-    diag_error(L->d, L->file, sc->pops[p].line, sc->pops[p].col, "population '%s' has the id "
-               "of an actor: paths NAME.count would be ambiguous", sc->pops[p].name);
+    diag_error(L->d, L->file, sc->pops[p].line, sc->pops[p].col,
+               "population '%s' has the id "
+               "of an actor: paths NAME.count would be ambiguous",
+               sc->pops[p].name);
     L->errors++;
   }
 }
@@ -1207,7 +1307,10 @@ static void scen_kinds(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'kinds'") <= 0 || node->n == 0) return;
   sc->kinds = calloc((size_t)node->n, sizeof *sc->kinds);
-  if (!sc->kinds) { scen_err(L, node, "out of memory"); return; }
+  if (!sc->kinds) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   for (int i = 0; i < node->n; i++) {
     char *k = scen_text(L, node->items[i], "kinds");
     if (!k) continue;
@@ -1217,8 +1320,10 @@ static void scen_kinds(scen_load *L, const ynode *node) {
     }
     for (int j = 0; j < model_nkinds; j++)
       if (strcmp(k, model_kinds[j]) == 0)
-        scen_err(L, node->items[i], "relation kind '%s' is already known to the model; remove it "
-                 "from 'kinds'", k);
+        scen_err(L, node->items[i],
+                 "relation kind '%s' is already known to the model; remove it "
+                 "from 'kinds'",
+                 k);
     sc->kinds[sc->nkinds++] = k;
   }
 }
@@ -1239,8 +1344,10 @@ static void scen_check_kind(scen_load *L, const ynode *at, const char *kind) {
     diag_did_you_mean(msg, sizeof msg, kind, names, model_nkinds + sc->nkinds);
     free(names);
   }
-  scen_err(L, at, "%s: the model knows alliance, contact, hosting, hostility, normalisation and "
-           "patronage; declare other kinds in a top-level 'kinds:' list", msg);
+  scen_err(L, at,
+           "%s: the model knows alliance, contact, hosting, hostility, normalisation and "
+           "patronage; declare other kinds in a top-level 'kinds:' list",
+           msg);
 }
 
 /* One relation {from, to, kind, attrs} into r. */
@@ -1309,31 +1416,40 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
   if (rule < 0) {
     char msg[512], buf[80];
     snprintf(msg, sizeof msg, "unknown relation rule %s", scen_what(rn, buf, sizeof buf));
-    if (rn->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
+    if (rn->type == YN_SCALAR)
+      diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
     scen_err(L, rn, "%s: all, ring, k_random, erdos_renyi or barabasi_albert", msg);
     return -1;
   }
-  if (!fn || !tn) { scen_err(L, v, "a relation rule needs 'from' and 'to'"); return -1; }
+  if (!fn || !tn) {
+    scen_err(L, v, "a relation rule needs 'from' and 'to'");
+    return -1;
+  }
   int nf, nt;
   int pf = scen_group(L, fn, "from", f0, &nf), pt = scen_group(L, tn, "to", t0, &nt);
   if (pf == -1 || pt == -1) return -1;
   int same = *f0 == *t0 && nf == nt;
   if ((rule == RULE_RING || rule == RULE_ER || rule == RULE_BA) && (!same || pf < 0)) {
-    scen_err(L, tn, "rule %s links the members of one population: 'from' and 'to' must name "
-             "the same population", scen_rules[rule]);
+    scen_err(L, tn,
+             "rule %s links the members of one population: 'from' and 'to' must name "
+             "the same population",
+             scen_rules[rule]);
     return -1;
   }
   long long k = 1, m = 1;
   double p = 0;
   const ynode *x;
   int ok = 1;
-  if (rule == RULE_RING && (x = ynode_get(v, "k"))) ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
+  if (rule == RULE_RING && (x = ynode_get(v, "k")))
+    ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
   if (rule == RULE_K_RANDOM) {
-    if (!(x = ynode_get(v, "k"))) { scen_err(L, v, "rule k_random needs 'k'"); ok = 0; }
-    else ok = scen_integer(L, x, "k", 0, INT_MAX, &k) == 0;
+    if (!(x = ynode_get(v, "k"))) {
+      scen_err(L, v, "rule k_random needs 'k'");
+      ok = 0;
+    } else ok = scen_integer(L, x, "k", 0, INT_MAX, &k) == 0;
     if (ok && k > nt - (same ? 1 : 0)) {
-      scen_err(L, x, "rule k_random: k = %lld, but each member has only %d others to link to",
-               k, nt - (same ? 1 : 0));
+      scen_err(L, x, "rule k_random: k = %lld, but each member has only %d others to link to", k,
+               nt - (same ? 1 : 0));
       ok = 0;
     }
   }
@@ -1342,39 +1458,52 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
     ok = 0;
   }
   if (rule == RULE_ER) {
-    if (!(x = ynode_get(v, "p"))) { scen_err(L, v, "rule erdos_renyi needs 'p'"); ok = 0; }
-    else if (scen_number(L, x, "p", &p) < 0) ok = 0;
-    else if (p < 0 || p > 1) { scen_err(L, x, "'p' must be in [0, 1], got %s", x->str); ok = 0; }
+    if (!(x = ynode_get(v, "p"))) {
+      scen_err(L, v, "rule erdos_renyi needs 'p'");
+      ok = 0;
+    } else if (scen_number(L, x, "p", &p) < 0) ok = 0;
+    else if (p < 0 || p > 1) {
+      scen_err(L, x, "'p' must be in [0, 1], got %s", x->str);
+      ok = 0;
+    }
   }
   if (rule == RULE_BA) {
-    if (!(x = ynode_get(v, "m"))) { scen_err(L, v, "rule barabasi_albert needs 'm'"); ok = 0; }
-    else ok = scen_integer(L, x, "m", 1, INT_MAX, &m) == 0;
+    if (!(x = ynode_get(v, "m"))) {
+      scen_err(L, v, "rule barabasi_albert needs 'm'");
+      ok = 0;
+    } else ok = scen_integer(L, x, "m", 1, INT_MAX, &m) == 0;
     if (ok && m >= nf) {
-      scen_err(L, x, "rule barabasi_albert: m = %lld needs more than %lld members, got %d", m, m, nf);
+      scen_err(L, x, "rule barabasi_albert: m = %lld needs more than %lld members, got %d", m, m,
+               nf);
       ok = 0;
     }
   }
   for (int i = 0; i < v->n; i++) {
     const char *key = v->keys[i]->str;
-    if ((!strcmp(key, "k") && rule != RULE_RING && rule != RULE_K_RANDOM) ||
-        (!strcmp(key, "p") && rule != RULE_ER) || (!strcmp(key, "m") && rule != RULE_BA)) {
+    if ((!strcmp(key, "k") && rule != RULE_RING && rule != RULE_K_RANDOM)
+        || (!strcmp(key, "p") && rule != RULE_ER) || (!strcmp(key, "m") && rule != RULE_BA)) {
       scen_err(L, v->keys[i], "rule %s takes no '%s'", scen_rules[rule], key);
       ok = 0;
     }
   }
-  double expect = rule == RULE_ALL ? (double)nf * nt : rule == RULE_RING ? 2.0 * nf * k
-                : rule == RULE_K_RANDOM ? (double)nf * k : rule == RULE_ER ? p * nf * (nf - 1.0)
-                : 2.0 * nf * m;
+  double expect = rule == RULE_ALL ? (double)nf * nt
+      : rule == RULE_RING          ? 2.0 * nf * k
+      : rule == RULE_K_RANDOM      ? (double)nf * k
+      : rule == RULE_ER            ? p * nf * (nf - 1.0)
+                                   : 2.0 * nf * m;
   if (ok && expect > SCEN_MAX_RELS) {
-    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule],
-             expect, SCEN_MAX_RELS);
+    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule], expect,
+             SCEN_MAX_RELS);
     ok = 0;
   }
   if (!ok) return -1;
   if (pf >= 0) sc->pops[pf].ruled = 1;
   if (pt >= 0) sc->pops[pt].ruled = 1;
   gsl_rng *r = gsl_rng_alloc(rng_type());
-  if (!r) { scen_err(L, v, "out of memory"); return -1; }
+  if (!r) {
+    scen_err(L, v, "out of memory");
+    return -1;
+  }
   /* Drawn once, from experiment.seed: the same network in every run. */
   gsl_rng_set(r, (unsigned long)rng_run_seed(sc->seed, (UINT64_C(1) << 63) | (uint64_t)index));
   int rc = 0;
@@ -1398,7 +1527,13 @@ static void scen_relations(scen_load *L, const ynode *node) {
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
   net_edges *E = calloc((size_t)node->n, sizeof *E);
   int *f0 = calloc((size_t)node->n, sizeof *f0), *t0 = calloc((size_t)node->n, sizeof *t0);
-  if (!E || !f0 || !t0) { free(E); free(f0); free(t0); scen_err(L, node, "out of memory"); return; }
+  if (!E || !f0 || !t0) {
+    free(E);
+    free(f0);
+    free(t0);
+    scen_err(L, node, "out of memory");
+    return;
+  }
   size_t total = 0;
   for (int i = 0; i < node->n; i++) {
     const ynode *v = node->items[i];
@@ -1439,7 +1574,10 @@ static void scen_relations(scen_load *L, const ynode *node) {
       r->col = v->col;
       if (nattrs) {
         r->attrs = calloc((size_t)nattrs, sizeof *r->attrs);
-        if (!r->attrs) { scen_err(L, v, "out of memory"); break; }
+        if (!r->attrs) {
+          scen_err(L, v, "out of memory");
+          break;
+        }
         r->nattrs = nattrs;
         for (int a = 0; a < nattrs; a++) {
           r->attrs[a] = attrs[a];
@@ -1451,7 +1589,9 @@ static void scen_relations(scen_load *L, const ynode *node) {
     scen_attrs_free(attrs, nattrs);
   }
   for (int i = 0; i < node->n; i++) free(E[i].e);
-  free(E); free(f0); free(t0);
+  free(E);
+  free(f0);
+  free(t0);
 }
 
 /* Slots (actors' attributes, then relations'), and the relation hash; a
@@ -1468,7 +1608,10 @@ static void scen_layout(scen_load *L) {
   int size = 4;
   while (size < 2 * sc->nrels && size < (1 << 30)) size *= 2;
   sc->rel_hash = malloc((size_t)size * sizeof *sc->rel_hash);
-  if (!sc->rel_hash) { scen_err(L, NULL, "out of memory"); return; }
+  if (!sc->rel_hash) {
+    scen_err(L, NULL, "out of memory");
+    return;
+  }
   sc->rel_hash_size = size;
   for (int i = 0; i < size; i++) sc->rel_hash[i] = -1;
   unsigned mask = (unsigned)size - 1;
@@ -1479,8 +1622,8 @@ static void scen_layout(scen_load *L) {
     if (first >= 0) {
       diag_error(L->d, L->file, r->line, r->col,
                  "second relation %s -> %s (first at line %d): at most one relation per "
-                 "ordered pair", sc->actors[r->from].id, sc->actors[r->to].id,
-                 sc->rels[first].line);
+                 "ordered pair",
+                 sc->actors[r->from].id, sc->actors[r->to].id, sc->rels[first].line);
       L->errors++;
       continue;
     }
@@ -1497,7 +1640,10 @@ static void scen_actions(scen_load *L, const ynode *node) {
   int total = nlua + model_nactions;
   if (total == 0) return;
   sc->actions = calloc((size_t)total, sizeof *sc->actions);
-  if (!sc->actions) { scen_err(L, node, "out of memory"); return; }
+  if (!sc->actions) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   static const char *const keys[] = {"script", "cameo", "goldstein"};
   for (int i = 0; i < nlua; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
@@ -1522,10 +1668,8 @@ static void scen_actions(scen_load *L, const ynode *node) {
     snprintf(where, sizeof where, "in action '%s'", k->str);
     scen_keys(L, v, keys, NELEM(keys), where);
     const ynode *n;
-    if (!(n = ynode_get(v, "script")))
-      scen_err(L, k, "action '%s' needs a 'script'", k->str);
-    else
-      a->script = scen_script(L, n, "script");
+    if (!(n = ynode_get(v, "script"))) scen_err(L, k, "action '%s' needs a 'script'", k->str);
+    else a->script = scen_script(L, n, "script");
     if ((n = ynode_get(v, "cameo"))) scen_cameo(L, n, a->cameo);
     if ((n = ynode_get(v, "goldstein")) && scen_number(L, n, "goldstein", &a->goldstein) == 0)
       a->has_goldstein = 1;
@@ -1547,10 +1691,18 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
                        int *nout) {
   /* outcomes: 0 metrics, 1 outcomes, 2 calibration summaries (checked as metrics) */
   const char *kind = outcomes == 1 ? "outcome" : outcomes == 2 ? "summary" : "metric";
-  if (scen_map(L, node, outcomes == 1 ? "'outcomes'" : outcomes == 2 ? "'summaries'" : "'metrics'") <= 0 ||
-      node->n == 0) return;
+  if (scen_map(L, node,
+               outcomes == 1       ? "'outcomes'"
+                   : outcomes == 2 ? "'summaries'"
+                                   : "'metrics'")
+          <= 0
+      || node->n == 0)
+    return;
   tr_exprdecl *e = calloc((size_t)node->n, sizeof *e);
-  if (!e) { scen_err(L, node, "out of memory"); return; }
+  if (!e) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   *out = e;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
@@ -1567,8 +1719,8 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
       if (L->sc->default_outcome && strcmp(k->str, L->sc->default_outcome) == 0)
         scen_err(L, k, "outcome '%s' has the name of the default outcome", k->str);
     } else {
-      scen_check_name(L, k, k->str, outcomes == 2 ? "summary name" : "metric name", scen_csv_columns,
-                      NELEM(scen_csv_columns), "it is a column of the CSV files");
+      scen_check_name(L, k, k->str, outcomes == 2 ? "summary name" : "metric name",
+                      scen_csv_columns, NELEM(scen_csv_columns), "it is a column of the CSV files");
     }
     if (v->type == YN_MAP) {
       /* the long form {expr: ..., description: ...} (docs/scenario-format.md) */
@@ -1577,8 +1729,7 @@ static void scen_exprs(scen_load *L, const ynode *node, int outcomes, tr_exprdec
       char where[160];
       snprintf(where, sizeof where, "in %s '%s'", kind, k->str);
       scen_keys(L, v, keys, 2, where);
-      if (desc)
-        e[i].description = scen_text(L, desc, "description");
+      if (desc) e[i].description = scen_text(L, desc, "description");
       v = ynode_get(v, "expr");
       if (!v) {
         scen_err(L, node->items[i], "%s '%s' needs 'expr', its expression", kind, k->str);
@@ -1619,7 +1770,10 @@ static void scen_changes(scen_load *L, const ynode *node, int op, int mode, cons
   snprintf(what, sizeof what, "'%s' of %s", op == CHANGE_SET ? "set" : "add", owner);
   if (scen_map(L, node, what) <= 0 || node->n == 0) return;
   tr_change *c = realloc(*arr, (size_t)(*n + node->n) * sizeof *c);
-  if (!c) { scen_err(L, node, "out of memory"); return; }
+  if (!c) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   *arr = c;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i], *v = node->items[i];
@@ -1637,7 +1791,8 @@ static void scen_changes(scen_load *L, const ynode *node, int op, int mode, cons
                k->str);
       bad = 1;
     } else if (mode == SCEN_VARIANT && ch.path.kind == PATH_TICKS) {
-      scen_err(L, k, "a variant cannot change experiment.ticks: every variant has the same "
+      scen_err(L, k,
+               "a variant cannot change experiment.ticks: every variant has the same "
                "horizon (use -t or --set experiment.ticks=T)");
       bad = 1;
     }
@@ -1666,8 +1821,8 @@ static void scen_changes(scen_load *L, const ynode *node, int op, int mode, cons
 }
 
 static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
-  static const char *const keys[] = {"name", "at", "every", "prob", "when", "add", "set",
-                                     "lua", "once", "cameo", "goldstein"};
+  static const char *const keys[] = {"name", "at",  "every", "prob",  "when",     "add",
+                                     "set",  "lua", "once",  "cameo", "goldstein"};
   e->line = v->line;
   e->col = v->col;
   if (v->type != YN_MAP) {
@@ -1737,15 +1892,17 @@ static void scen_event(scen_load *L, tr_eventdecl *e, const ynode *v) {
     e->has_goldstein = 1;
   scen_changes(L, ynode_get(v, "add"), CHANGE_ADD, SCEN_EVENT, owner, &e->changes, &e->nchanges);
   scen_changes(L, ynode_get(v, "set"), CHANGE_SET, SCEN_EVENT, owner, &e->changes, &e->nchanges);
-  if (e->nchanges > 1)
-    qsort(e->changes, (size_t)e->nchanges, sizeof *e->changes, scen_change_cmp);
+  if (e->nchanges > 1) qsort(e->changes, (size_t)e->nchanges, sizeof *e->changes, scen_change_cmp);
 }
 
 static void scen_events(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_seq(L, node, "'events'") <= 0 || node->n == 0) return;
   sc->events = calloc((size_t)node->n, sizeof *sc->events);
-  if (!sc->events) { scen_err(L, node, "out of memory"); return; }
+  if (!sc->events) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   for (int i = 0; i < node->n; i++) {
     sc->nevents = i + 1;
     scen_event(L, &sc->events[i], node->items[i]);
@@ -1756,7 +1913,10 @@ static void scen_variants(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'variants'") <= 0 || node->n == 0) return;
   sc->variants = calloc((size_t)node->n, sizeof *sc->variants);
-  if (!sc->variants) { scen_err(L, node, "out of memory"); return; }
+  if (!sc->variants) {
+    scen_err(L, node, "out of memory");
+    return;
+  }
   static const char *const keys[] = {"description", "set", "add", "activation"};
   static const char *const baseline[] = {"baseline"};
   for (int i = 0; i < node->n; i++) {
@@ -1793,8 +1953,9 @@ static void scen_variants(scen_load *L, const ynode *node) {
 static int scen_sweep_inside(scen_load *L, const ynode *at, const tr_attrdecl *attr,
                              const char *path, double x, const tr_path *p) {
   char err[600];
-  if ((p->kind == PATH_MODEL && model_check_value(L->sc, p->model, x, err, sizeof err)) ||
-      (p->kind == PATH_PARAM && params_check_number(L->sc, p->actor, p->key, x, err, sizeof err))) {
+  if ((p->kind == PATH_MODEL && model_check_value(L->sc, p->model, x, err, sizeof err))
+      || (p->kind == PATH_PARAM
+          && params_check_number(L->sc, p->actor, p->key, x, err, sizeof err))) {
     scen_err(L, at, "%s", err);
     return -1;
   }
@@ -1812,7 +1973,10 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
       return;
     }
     p->values = calloc((size_t)v->n, sizeof *p->values);
-    if (!p->values) { scen_err(L, v, "out of memory"); return; }
+    if (!p->values) {
+      scen_err(L, v, "out of memory");
+      return;
+    }
     p->nvalues = v->n;
     for (int i = 0; i < v->n; i++)
       if (scen_number(L, v->items[i], k->str, &p->values[i]) == 0)
@@ -1832,10 +1996,14 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
   p->is_range = 1;
   const ynode *mn = ynode_get(v, "min"), *mx = ynode_get(v, "max"), *st = ynode_get(v, "steps");
   int ok = 1;
-  if (!mn) { scen_err(L, v, "the sweep range of '%s' needs 'min'", k->str); ok = 0; }
-  else if (scen_number(L, mn, "min", &p->min) < 0) ok = 0;
-  if (!mx) { scen_err(L, v, "the sweep range of '%s' needs 'max'", k->str); ok = 0; }
-  else if (scen_number(L, mx, "max", &p->max) < 0) ok = 0;
+  if (!mn) {
+    scen_err(L, v, "the sweep range of '%s' needs 'min'", k->str);
+    ok = 0;
+  } else if (scen_number(L, mn, "min", &p->min) < 0) ok = 0;
+  if (!mx) {
+    scen_err(L, v, "the sweep range of '%s' needs 'max'", k->str);
+    ok = 0;
+  } else if (scen_number(L, mx, "max", &p->max) < 0) ok = 0;
   if (st) {
     long long s;
     if (scen_integer(L, st, "steps", 2, 1000000, &s) == 0) p->steps = (int)s;
@@ -1849,16 +2017,18 @@ static void scen_sweep_param(scen_load *L, tr_sweepparam *p, const ynode *k, con
     scen_err(L, mn, "min %g is greater than max %g in the sweep of '%s'", p->min, p->max, k->str);
     return;
   }
-  if (scen_sweep_inside(L, mn, attr, k->str, p->min, &p->path) < 0 ||
-      scen_sweep_inside(L, mx, attr, k->str, p->max, &p->path) < 0)
+  if (scen_sweep_inside(L, mn, attr, k->str, p->min, &p->path) < 0
+      || scen_sweep_inside(L, mx, attr, k->str, p->max, &p->path) < 0)
     return;
   if (sc->sweep_method == SWEEP_GRID) {
     p->values = calloc((size_t)p->steps, sizeof *p->values);
-    if (!p->values) { scen_err(L, v, "out of memory"); return; }
+    if (!p->values) {
+      scen_err(L, v, "out of memory");
+      return;
+    }
     p->nvalues = p->steps;
     for (int i = 0; i < p->steps; i++)
-      p->values[i] = i == p->steps - 1 ? p->max
-                                       : p->min + (p->max - p->min) * i / (p->steps - 1);
+      p->values[i] = i == p->steps - 1 ? p->max : p->min + (p->max - p->min) * i / (p->steps - 1);
   }
 }
 
@@ -1870,8 +2040,15 @@ static char *scen_csv_field(char **p) {
     s++;
     for (;;) {
       if (*s == '\0') break;
-      if (*s == '"' && s[1] == '"') { *w++ = '"'; s += 2; continue; }
-      if (*s == '"') { s++; break; }
+      if (*s == '"' && s[1] == '"') {
+        *w++ = '"';
+        s += 2;
+        continue;
+      }
+      if (*s == '"') {
+        s++;
+        break;
+      }
       *w++ = *s++;
     }
     while (*s && *s != ',') s++;
@@ -1882,7 +2059,7 @@ static char *scen_csv_field(char **p) {
   *w = '\0';
   *p = s;
   while (*out == ' ' || *out == '\t') out++;
-  for (char *e = out + strlen(out); e > out && (e[-1] == ' ' || e[-1] == '\t'); ) *--e = '\0';
+  for (char *e = out + strlen(out); e > out && (e[-1] == ' ' || e[-1] == '\t');) *--e = '\0';
   return out;
 }
 
@@ -1900,8 +2077,10 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
     return;
   }
   if (ynode_get(node, "params") || ynode_get(node, "points")) {
-    const ynode *k = ynode_get(node, "params") ? ynode_get(node, "params") : ynode_get(node, "points");
-    scen_err(L, k, "a file sweep takes its parameters and points from the design's columns and "
+    const ynode *k =
+        ynode_get(node, "params") ? ynode_get(node, "params") : ynode_get(node, "points");
+    scen_err(L, k,
+             "a file sweep takes its parameters and points from the design's columns and "
              "rows: leave out 'params' and 'points'");
     return;
   }
@@ -1931,11 +2110,15 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
     if (len == 0) continue;
     char *p = line;
-    if (k == 0) {             /* the header: one path per column */
+    if (k == 0) { /* the header: one path per column */
       int ncol = 1;
       for (char *q = line; *q; q++) ncol += *q == ',';
       sc->sweep = calloc((size_t)ncol, sizeof *sc->sweep);
-      if (!sc->sweep) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      if (!sc->sweep) {
+        scen_err(L, design, "out of memory");
+        bad = 1;
+        break;
+      }
       for (int c = 0; c < ncol && !bad; c++) {
         int col = (int)(p - line) + 1;
         char *field = scen_csv_field(&p);
@@ -1949,7 +2132,8 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
           L->errors++;
           bad = 1;
         } else if (sp.path.kind == PATH_TICKS) {
-          diag_error(L->d, path, lineno, col, "a sweep cannot change experiment.ticks: every "
+          diag_error(L->d, path, lineno, col,
+                     "a sweep cannot change experiment.ticks: every "
                      "point has the same horizon");
           L->errors++;
           scen_path_free(&sp.path);
@@ -1977,15 +2161,19 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
       }
       const tr_attrdecl *attr = scen_path_attr(sc, &sc->sweep[c].path);
       if (attr && attr->bounded && (x < attr->min || x > attr->max)) {
-        diag_error(L->d, path, lineno, col, "value %g is outside [%g, %g] of '%s'", x,
-                   attr->min, attr->max, sc->sweep[c].path.text ? sc->sweep[c].path.text : "");
+        diag_error(L->d, path, lineno, col, "value %g is outside [%g, %g] of '%s'", x, attr->min,
+                   attr->max, sc->sweep[c].path.text ? sc->sweep[c].path.text : "");
         L->errors++;
         bad = 1;
         break;
       }
       tr_sweepparam *sp = &sc->sweep[c];
       double *v = realloc(sp->values, (size_t)(rows + 1) * sizeof *v);
-      if (!v) { scen_err(L, design, "out of memory"); bad = 1; break; }
+      if (!v) {
+        scen_err(L, design, "out of memory");
+        bad = 1;
+        break;
+      }
       sp->values = v;
       sp->values[rows] = x;
       sp->nvalues = rows + 1;
@@ -1999,7 +2187,8 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
     if (!bad) rows++;
   }
   if (!bad && rows == 0) {
-    diag_error(L->d, path, lineno > 0 ? lineno : 0, 0, "the design has no points (a header line "
+    diag_error(L->d, path, lineno > 0 ? lineno : 0, 0,
+               "the design has no points (a header line "
                "of paths, then one row per point)");
     L->errors++;
   }
@@ -2026,8 +2215,7 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       char msg[512], buf[80];
       snprintf(msg, sizeof msg, "unknown sweep method %s", scen_what(n, buf, sizeof buf));
       if (n->type == YN_SCALAR)
-        diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods,
-                          NELEM(scen_sweep_methods));
+        diag_did_you_mean(msg, sizeof msg, n->str, scen_sweep_methods, NELEM(scen_sweep_methods));
       scen_err(L, n, "%s: grid, sobol, lhs, random, file or saltelli", msg);
     } else {
       sc->sweep_method = SWEEP_GRID + m;
@@ -2053,7 +2241,10 @@ static void scen_sweep(scen_load *L, const ynode *node) {
   }
   if (m < 0) return;
   sc->sweep = calloc((size_t)params->n, sizeof *sc->sweep);
-  if (!sc->sweep) { scen_err(L, params, "out of memory"); return; }
+  if (!sc->sweep) {
+    scen_err(L, params, "out of memory");
+    return;
+  }
   for (int i = 0; i < params->n; i++) {
     const ynode *k = params->keys[i], *v = params->items[i];
     tr_sweepparam p;
@@ -2066,7 +2257,8 @@ static void scen_sweep(scen_load *L, const ynode *node) {
       continue;
     }
     if (p.path.kind == PATH_TICKS) {
-      scen_err(L, k, "a sweep cannot change experiment.ticks: every point has the same horizon "
+      scen_err(L, k,
+               "a sweep cannot change experiment.ticks: every point has the same horizon "
                "(use -t or --set experiment.ticks=T)");
       scen_path_free(&p.path);
       continue;
@@ -2077,13 +2269,16 @@ static void scen_sweep(scen_load *L, const ynode *node) {
   /* Saltelli: a Sobol sequence of 2k dimensions (GSL: at most 40), and
   ** N (k + 2) points (docs/experiments.md, Sobol indices). */
   if (sc->sweep_method == SWEEP_SALTELLI && params->n > 20)
-    scen_err(L, params, "a saltelli sweep takes at most 20 params (its Sobol sequence has 2 "
-             "dimensions per param, and GSL's at most 40), got %d", params->n);
+    scen_err(L, params,
+             "a saltelli sweep takes at most 20 params (its Sobol sequence has 2 "
+             "dimensions per param, and GSL's at most 40), got %d",
+             params->n);
   else if (sc->sweep_method == SWEEP_SALTELLI && sc->sweep_points > 0
            && (long long)sc->sweep_points * (params->n + 2) > 10000000)
-    scen_err(L, ynode_get(node, "points"), "a saltelli sweep of %d params and %d points runs "
-             "%lld points (N (k + 2)), more than 10000000", params->n, sc->sweep_points,
-             (long long)sc->sweep_points * (params->n + 2));
+    scen_err(L, ynode_get(node, "points"),
+             "a saltelli sweep of %d params and %d points runs "
+             "%lld points (N (k + 2)), more than 10000000",
+             params->n, sc->sweep_points, (long long)sc->sweep_points * (params->n + 2));
 }
 
 
@@ -2108,8 +2303,8 @@ static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v
   }
   if (scen_map(L, v, where) <= 0) {
     if (!v || v->type == YN_SCALAR)
-      scen_err(L, v ? v : k, "the prior of '%s' needs {min, max} or {dist: normal|lognormal|beta, ...}",
-               k->str);
+      scen_err(L, v ? v : k,
+               "the prior of '%s' needs {min, max} or {dist: normal|lognormal|beta, ...}", k->str);
     return;
   }
   static const char *const keys[] = {"dist", "min", "max", "mean", "sd", "zeta", "sigma", "a", "b"};
@@ -2135,12 +2330,13 @@ static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v
   double lo = -INFINITY, hi = INFINITY;
   if (mn && scen_number(L, mn, "min", &lo)) return;
   if (mx && scen_number(L, mx, "max", &hi)) return;
-  static const char *const need[][2] = {{"min", "max"}, {"mean", "sd"}, {"zeta", "sigma"}, {"a", "b"}};
+  static const char *const need[][2] = {
+      {"min", "max"}, {"mean", "sd"}, {"zeta", "sigma"}, {"a", "b"}};
   const ynode *na = p->dist == PRIOR_UNIFORM ? mn : ynode_get(v, need[p->dist][0]);
   const ynode *nb = p->dist == PRIOR_UNIFORM ? mx : ynode_get(v, need[p->dist][1]);
   if (!na || !nb) {
-    scen_err(L, v, "a %s prior needs '%s' and '%s' (%s)", scen_prior_dists[p->dist], need[p->dist][0],
-             need[p->dist][1], k->str);
+    scen_err(L, v, "a %s prior needs '%s' and '%s' (%s)", scen_prior_dists[p->dist],
+             need[p->dist][0], need[p->dist][1], k->str);
     return;
   }
   if (scen_number(L, na, need[p->dist][0], &p->a) || scen_number(L, nb, need[p->dist][1], &p->b))
@@ -2157,9 +2353,13 @@ static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v
     scen_err(L, v, "a and b of the beta prior of '%s' must be > 0", k->str);
     return;
   }
-  if (p->dist == PRIOR_UNIFORM) { lo = p->a; hi = p->b; }
-  else if (p->dist == PRIOR_BETA) { if (!mn) lo = 0; if (!mx) hi = 1; }
-  else if (p->dist == PRIOR_LOGNORMAL && lo < 0) lo = 0;
+  if (p->dist == PRIOR_UNIFORM) {
+    lo = p->a;
+    hi = p->b;
+  } else if (p->dist == PRIOR_BETA) {
+    if (!mn) lo = 0;
+    if (!mx) hi = 1;
+  } else if (p->dist == PRIOR_LOGNORMAL && lo < 0) lo = 0;
   if (!(lo < hi)) {
     scen_err(L, v, "the prior of '%s' has an empty support [%g, %g]", k->str, lo, hi);
     return;
@@ -2168,8 +2368,10 @@ static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v
   p->hi = hi;
   const tr_attrdecl *attr = scen_path_attr(sc, &p->path);
   if (attr && attr->bounded && (lo < attr->min || hi > attr->max))
-    scen_err(L, v, "the prior of '%s' reaches outside the attribute's bounds [%g, %g]: give it "
-             "min and max inside them (its support is [%g, %g])", k->str, attr->min, attr->max, lo, hi);
+    scen_err(L, v,
+             "the prior of '%s' reaches outside the attribute's bounds [%g, %g]: give it "
+             "min and max inside them (its support is [%g, %g])",
+             k->str, attr->min, attr->max, lo, hi);
 }
 
 /* observed: a mapping name -> number, or a CSV file (a header of summary
@@ -2182,7 +2384,11 @@ static void scen_observed(scen_load *L, const ynode *node) {
   for (int i = 0; i < n; i++) names[i] = c->summaries[i].name;
   c->observed = calloc((size_t)n + 1, sizeof *c->observed);
   unsigned char *have = calloc((size_t)n + 1, 1);
-  if (!c->observed || !have) { scen_err(L, node, "out of memory"); free(have); return; }
+  if (!c->observed || !have) {
+    scen_err(L, node, "out of memory");
+    free(have);
+    return;
+  }
   char **keys = NULL, *line = NULL;
   double *vals = NULL;
   int nk = 0, file_line = 0;
@@ -2204,7 +2410,8 @@ static void scen_observed(scen_load *L, const ynode *node) {
     free(src);
     FILE *f = file ? fopen(file, "r") : NULL;
     if (!f) {
-      scen_err(L, node, "cannot read the observed file '%s': %s", file ? file : node->str, strerror(errno));
+      scen_err(L, node, "cannot read the observed file '%s': %s", file ? file : node->str,
+               strerror(errno));
     } else {
       size_t cap = 0;
       char *header = NULL;
@@ -2214,22 +2421,29 @@ static void scen_observed(scen_load *L, const ynode *node) {
         file_line++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (len == 0) continue;
-        if (!header) { header = strdup(line); continue; }
+        if (!header) {
+          header = strdup(line);
+          continue;
+        }
         if (row++ == 0) {
           char *hp = header, *vp = line;
           while (hp && *hp) {
             char *h = scen_csv_field(&hp), *vtext = scen_csv_field(&vp), *end;
             char **nkeys = realloc(keys, (size_t)(nk + 1) * sizeof *nkeys);
             double *nvals = realloc(vals, (size_t)(nk + 1) * sizeof *nvals);
-            if (!nkeys || !nvals) { free(nkeys ? nkeys : keys); keys = NULL; break; }
+            if (!nkeys || !nvals) {
+              free(nkeys ? nkeys : keys);
+              keys = NULL;
+              break;
+            }
             keys = nkeys;
             vals = nvals;
             errno = 0;
             vals[nk] = strtod(vtext, &end);
             keys[nk] = strdup(h);
             if (!*vtext || *end || !isfinite(vals[nk])) {
-              diag_error(L->d, file, file_line, 0, "observed value of '%s' is not a finite number: '%s'",
-                         h, vtext);
+              diag_error(L->d, file, file_line, 0,
+                         "observed value of '%s' is not a finite number: '%s'", h, vtext);
               L->errors++;
               free(keys[nk]);
               keys[nk] = NULL;
@@ -2237,7 +2451,8 @@ static void scen_observed(scen_load *L, const ynode *node) {
             nk++;
           }
         } else {
-          diag_error(L->d, file, file_line, 0, "the observed file has one row of values under its header");
+          diag_error(L->d, file, file_line, 0,
+                     "the observed file has one row of values under its header");
           L->errors++;
         }
       }
@@ -2249,7 +2464,8 @@ static void scen_observed(scen_load *L, const ynode *node) {
     }
   } else {
     char buf[80];
-    scen_err(L, node, "'observed' takes a mapping summary -> value, or the path of a CSV file, got %s",
+    scen_err(L, node,
+             "'observed' takes a mapping summary -> value, or the path of a CSV file, got %s",
              scen_what(node, buf, sizeof buf));
   }
   for (int i = 0; keys && i < nk; i++) {
@@ -2262,7 +2478,10 @@ static void scen_observed(scen_load *L, const ynode *node) {
       snprintf(msg, sizeof msg, "observed '%s' has no summary of that name", keys[i]);
       diag_did_you_mean(msg, sizeof msg, keys[i], names, n);
       if (node->type == YN_MAP) scen_err(L, node->keys[i], "%s", msg);
-      else { diag_error(L->d, c->observed_file, 1, 0, "%s", msg); L->errors++; }
+      else {
+        diag_error(L->d, c->observed_file, 1, 0, "%s", msg);
+        L->errors++;
+      }
       continue;
     }
     c->observed[s] = vals[i];
@@ -2290,39 +2509,44 @@ static void scen_calibrate(scen_load *L, const ynode *node) {
   c->generations = 8;
   c->alpha = 0.5;
   c->distance = DIST_EUCLIDEAN_SCALED;
-  static const char *const keys[] = {"method", "particles", "generations", "tolerance", "params",
-                                     "summaries", "observed", "distance", "alpha"};
+  static const char *const keys[] = {"method",    "particles", "generations", "tolerance", "params",
+                                     "summaries", "observed",  "distance",    "alpha"};
   scen_keys(L, node, keys, NELEM(keys), "in calibrate");
   const ynode *n;
-  if ((n = ynode_get(node, "method")) &&
-      (n->type != YN_SCALAR || strcmp(n->str, "abc-smc") != 0)) {
+  if ((n = ynode_get(node, "method")) && (n->type != YN_SCALAR || strcmp(n->str, "abc-smc") != 0)) {
     char buf[80];
-    scen_err(L, n, "unknown calibration method %s: the method is abc-smc", scen_what(n, buf, sizeof buf));
+    scen_err(L, n, "unknown calibration method %s: the method is abc-smc",
+             scen_what(n, buf, sizeof buf));
   }
   long long v;
   if ((n = ynode_get(node, "particles")) && scen_integer(L, n, "particles", 10, 10000000, &v) == 0)
     c->particles = (int)v;
   if ((n = ynode_get(node, "generations")) && scen_integer(L, n, "generations", 1, 100, &v) == 0)
     c->generations = (int)v;
-  if ((n = ynode_get(node, "alpha")) && scen_number(L, n, "alpha", &c->alpha) == 0 &&
-      !(c->alpha > 0 && c->alpha < 1))
-    scen_err(L, n, "'alpha' is the quantile of the previous distances that sets the next "
-             "tolerance: a number in (0, 1), got %g", c->alpha);
+  if ((n = ynode_get(node, "alpha")) && scen_number(L, n, "alpha", &c->alpha) == 0
+      && !(c->alpha > 0 && c->alpha < 1))
+    scen_err(L, n,
+             "'alpha' is the quantile of the previous distances that sets the next "
+             "tolerance: a number in (0, 1), got %g",
+             c->alpha);
   if ((n = ynode_get(node, "tolerance")) && scen_map(L, n, "'tolerance'") > 0) {
     static const char *const tkeys[] = {"final"};
     scen_keys(L, n, tkeys, 1, "in tolerance");
     const ynode *f = ynode_get(n, "final");
     if (f && scen_number(L, f, "final", &c->tol_final) == 0) {
       c->has_tol_final = 1;
-      if (c->tol_final < 0) scen_err(L, f, "the final tolerance is a distance: >= 0, got %g", c->tol_final);
+      if (c->tol_final < 0)
+        scen_err(L, f, "the final tolerance is a distance: >= 0, got %g", c->tol_final);
     }
   }
   if ((n = ynode_get(node, "distance"))) {
-    if (n->type == YN_SCALAR && strcmp(n->str, "euclidean-scaled") == 0) c->distance = DIST_EUCLIDEAN_SCALED;
+    if (n->type == YN_SCALAR && strcmp(n->str, "euclidean-scaled") == 0)
+      c->distance = DIST_EUCLIDEAN_SCALED;
     else if (n->type == YN_SCALAR && strcmp(n->str, "euclidean") == 0) c->distance = DIST_EUCLIDEAN;
     else {
       char buf[80];
-      scen_err(L, n, "unknown distance %s: euclidean-scaled or euclidean", scen_what(n, buf, sizeof buf));
+      scen_err(L, n, "unknown distance %s: euclidean-scaled or euclidean",
+               scen_what(n, buf, sizeof buf));
     }
   }
   const ynode *params = ynode_get(node, "params");
@@ -2330,12 +2554,17 @@ static void scen_calibrate(scen_load *L, const ynode *node) {
     scen_err(L, params ? params : node, "calibrate needs 'params': path -> prior");
   } else {
     c->priors = calloc((size_t)params->n, sizeof *c->priors);
-    if (!c->priors) { scen_err(L, params, "out of memory"); return; }
-    for (int i = 0; i < params->n; i++) scen_prior(L, &c->priors[c->npriors++], params->keys[i], params->items[i]);
+    if (!c->priors) {
+      scen_err(L, params, "out of memory");
+      return;
+    }
+    for (int i = 0; i < params->n; i++)
+      scen_prior(L, &c->priors[c->npriors++], params->keys[i], params->items[i]);
   }
   const ynode *sums = ynode_get(node, "summaries");
   if (scen_map(L, sums, "'summaries' of calibrate") <= 0 || sums->n == 0) {
-    scen_err(L, sums ? sums : node, "calibrate needs 'summaries': name -> expression evaluated at "
+    scen_err(L, sums ? sums : node,
+             "calibrate needs 'summaries': name -> expression evaluated at "
              "the end of each run");
     return;
   }
@@ -2343,8 +2572,10 @@ static void scen_calibrate(scen_load *L, const ynode *node) {
   for (int i = 0; i < c->nsummaries; i++)
     for (int m = 0; m < L->sc->nmetrics; m++)
       if (c->summaries[i].name && strcmp(c->summaries[i].name, L->sc->metrics[m].name) == 0)
-        scen_err(L, sums->keys[i], "summary '%s' has the name of a metric: summaries are "
-                 "evaluated alongside the metrics, so give it another name", c->summaries[i].name);
+        scen_err(L, sums->keys[i],
+                 "summary '%s' has the name of a metric: summaries are "
+                 "evaluated alongside the metrics, so give it another name",
+                 c->summaries[i].name);
   const ynode *obs = ynode_get(node, "observed");
   if (!obs) scen_err(L, node, "calibrate needs 'observed': the summaries' observed values");
   else scen_observed(L, obs);
@@ -2353,9 +2584,9 @@ static void scen_calibrate(scen_load *L, const ynode *node) {
 /* ------------------------------------------------------------ the load */
 
 static const char *const scen_top_keys[] = {
-  "scenario", "title", "description", "experiment", "limits", "model", "actors", "relations",
-  "actions", "events", "metrics", "outcomes", "default_outcome", "variants", "sweep", "kinds",
-  "helpers", "calibrate"};
+    "scenario",        "title",     "description", "experiment", "limits",  "model",
+    "actors",          "relations", "actions",     "events",     "metrics", "outcomes",
+    "default_outcome", "variants",  "sweep",       "kinds",      "helpers", "calibrate"};
 
 static char *scen_dirname(const char *path) {
   const char *slash = strrchr(path, '/');
@@ -2380,7 +2611,10 @@ static void scen_rejected_metric(scen_load *L) {
   for (int i = 0; i < sc->nmetrics; i++)
     if (sc->metrics[i].name && strcmp(sc->metrics[i].name, "rejected") == 0) return;
   tr_exprdecl *m = realloc(sc->metrics, (size_t)(sc->nmetrics + 1) * sizeof *m);
-  if (!m) { scen_err(L, NULL, "out of memory"); return; }
+  if (!m) {
+    scen_err(L, NULL, "out of memory");
+    return;
+  }
   sc->metrics = m;
   m = &sc->metrics[sc->nmetrics++];
   memset(m, 0, sizeof *m);
@@ -2524,7 +2758,7 @@ static tr_scenario *scen_from_tree(const tr_lua_checks *lc, ynode *root, const c
   if (!sc->dir) scen_err(&L, NULL, "out of memory");
   sc->tick_unit = scen_strdup(&L, "tick");
   sc->default_outcome = scen_strdup(&L, "horizon");
-  sc->instr_limit = 0;               /* counted only when declared */
+  sc->instr_limit = 0; /* counted only when declared */
   sc->cpu_ms = 1000;
   sc->memory_mb = 256;
   sc->sweep_method = SWEEP_NONE;
@@ -2543,13 +2777,12 @@ static tr_scenario *scen_from_tree(const tr_lua_checks *lc, ynode *root, const c
   else if (root->type != YN_MAP)
     scen_err(&L, root, "a scenario is a mapping of keys (scenario, actors, ...), not a %s",
              root->type == YN_SEQ ? "list" : "single value");
-  else if (L.errors == 0)
-    scen_validate(&L, root);
+  else if (L.errors == 0) scen_validate(&L, root);
 
   ynode_free(root);
   free(L.by_id);
   if (L.errors) {
-    if (lc) lc->syntax_check(sc, d);   /* their errors too: all at once */
+    if (lc) lc->syntax_check(sc, d); /* their errors too: all at once */
     tr_scenario_free(sc);
     return NULL;
   }
@@ -2566,7 +2799,8 @@ tr_scenario *scenario_load_with(const tr_lua_checks *lc, const char *path, const
     compose_files_free(&files);
     return NULL;
   }
-  tr_scenario *sc = scen_from_tree(lc, root, path, files, sweep_file, variants_file, sets, nsets, d);
+  tr_scenario *sc =
+      scen_from_tree(lc, root, path, files, sweep_file, variants_file, sets, nsets, d);
   if (sc) scen_files_sha256(&sc->files, sc->sha256);
   return sc;
 }

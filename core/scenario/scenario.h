@@ -13,13 +13,13 @@ enum { TV_NULL, TV_BOOL, TV_NUM, TV_STR, TV_SEQ, TV_MAP };
 typedef struct tr_value tr_value;
 struct tr_value {
   int type;
-  double num;        /* TV_NUM, TV_BOOL (0/1) */
-  char *str;         /* TV_STR */
-  int n;             /* TV_SEQ, TV_MAP */
-  char **keys;       /* TV_MAP */
-  tr_value *items;   /* TV_SEQ, TV_MAP: n values */
+  double num;      /* TV_NUM, TV_BOOL (0/1) */
+  char *str;       /* TV_STR */
+  int n;           /* TV_SEQ, TV_MAP */
+  char **keys;     /* TV_MAP */
+  tr_value *items; /* TV_SEQ, TV_MAP: n values */
   int line, col;
-  int key_line, key_col;  /* an item of a TV_MAP: the place of its key */
+  int key_line, key_col; /* an item of a TV_MAP: the place of its key */
 };
 
 /* A parameter a policy or action script declares (docs/lua-api.md,
@@ -29,19 +29,19 @@ enum { PT_NUMBER, PT_INTEGER, PT_STRING, PT_LIST, PT_ACTOR, PT_ANY, PT_COUNT };
 extern const char *const tr_param_types[PT_COUNT];
 typedef struct tr_paramdecl {
   char *name, *doc;
-  int type;               /* PT_* */
-  int items;              /* PT_LIST: type of each item, or -1 for any */
+  int type;  /* PT_* */
+  int items; /* PT_LIST: type of each item, or -1 for any */
   int has_default;
-  tr_value def;           /* when has_default */
+  tr_value def; /* when has_default */
   int has_min, has_max;
   double min, max;
-  int line;               /* of the declare call in the script */
+  int line; /* of the declare call in the script */
 } tr_paramdecl;
 
 enum { SD_NONE, SD_DECLARED, SD_UNKNOWN };
 typedef struct tr_scriptdecl {
-  char *path;             /* resolved script path */
-  int state;              /* SD_NONE: declares nothing; SD_UNKNOWN: its top level failed */
+  char *path; /* resolved script path */
+  int state;  /* SD_NONE: declares nothing; SD_UNKNOWN: its top level failed */
   tr_paramdecl *params;
   int nparams;
 } tr_scriptdecl;
@@ -52,9 +52,10 @@ enum { BOUND_CLAMP, BOUND_ERROR, BOUND_REJECT };
 enum { DIST_UNIFORM, DIST_NORMAL, DIST_BETA, DIST_LOGNORMAL, DIST_CHOICE, DIST_POISSON };
 typedef struct tr_distdecl {
   int kind;
-  double a, b;            /* uniform low/high, normal mean/sd, beta a/b,
+  double a, b; /* uniform low/high, normal mean/sd, beta a/b,
                              lognormal zeta/sigma, poisson mean */
-  double *values, *weights; int nvalues;   /* choice (weights NULL: equal) */
+  double *values, *weights;
+  int nvalues; /* choice (weights NULL: equal) */
   int line, col;
 } tr_distdecl;
 
@@ -62,37 +63,37 @@ typedef struct tr_attrdecl {
   char *name;
   double value, min, max; /* min/max are -inf/+inf when unbounded */
   int bounded;
-  int slot;               /* index into the world's value array */
+  int slot; /* index into the world's value array */
   int line, col;
-  int on_bound;           /* BOUND_* */
-  int integer;            /* type: integer (whole numbers only) */
-  int dist;               /* index in sc->dists, or -1: the value is fixed */
+  int on_bound; /* BOUND_* */
+  int integer;  /* type: integer (whole numbers only) */
+  int dist;     /* index in sc->dists, or -1: the value is fixed */
 } tr_attrdecl;
 
 /* A population: `count` actors made from one entry of `actors`. Its members
 ** are the actors first .. first+cap-1, ids from the pattern numbered from 1;
 ** an instance uses the first `count` of them (docs/scenario-format.md). */
 typedef struct tr_popdecl {
-  char *name;             /* the key in `actors`; paths NAME.count */
-  int first, cap, count;  /* count: the file's */
+  char *name;            /* the key in `actors`; paths NAME.count */
+  int first, cap, count; /* count: the file's */
   int line, col;
-  int ruled;              /* relations by rule join its members: count fixed */
+  int ruled; /* relations by rule join its members: count fixed */
 } tr_popdecl;
 
 typedef struct tr_actordecl {
-  char *id, *name;        /* name defaults to id */
+  char *id, *name; /* name defaults to id */
   int role;
   tr_attrdecl *attrs;
   int nattrs;
-  char *policy;           /* resolved script path, or NULL: passive */
+  char *policy; /* resolved script path, or NULL: passive */
   int policy_line, policy_col;
-  tr_value params;        /* TV_MAP, or TV_NULL when absent */
+  tr_value params; /* TV_MAP, or TV_NULL when absent */
   int line, col;
-  int pop, member;        /* population index and 1-based number, or -1, 0 */
+  int pop, member; /* population index and 1-based number, or -1, 0 */
 } tr_actordecl;
 
 typedef struct tr_reldecl {
-  int from, to;           /* actor indices */
+  int from, to; /* actor indices */
   char *kind;
   tr_attrdecl *attrs;
   int nattrs;
@@ -101,11 +102,11 @@ typedef struct tr_reldecl {
 
 typedef struct tr_actiondecl {
   char *name;
-  char *script;           /* resolved path (Lua action), NULL for built-ins */
-  char cameo[8];          /* "" when none */
+  char *script;  /* resolved path (Lua action), NULL for built-ins */
+  char cameo[8]; /* "" when none */
   double goldstein;
   int has_goldstein;
-  int builtin;            /* index into model_actions, or -1 for Lua */
+  int builtin; /* index into model_actions, or -1 for Lua */
   int line, col;
 } tr_actiondecl;
 
@@ -113,14 +114,14 @@ typedef struct tr_actiondecl {
 enum { PATH_ACTOR_ATTR, PATH_REL_ATTR, PATH_PARAM, PATH_MODEL, PATH_TICKS, PATH_COUNT };
 typedef struct tr_path {
   int kind;
-  int actor;              /* PATH_ACTOR_ATTR, PATH_PARAM */
-  int rel;                /* PATH_REL_ATTR */
-  int attr;               /* index in the actor's/relation's attrs */
-  int slot;               /* world slot of an attribute path, else -1 */
-  char *key;              /* PATH_PARAM: the key after "params." (may hold dots) */
-  int model;              /* PATH_MODEL: index in sc->model */
-  int pop;                /* PATH_COUNT: index in sc->pops */
-  char *text;             /* as written */
+  int actor;  /* PATH_ACTOR_ATTR, PATH_PARAM */
+  int rel;    /* PATH_REL_ATTR */
+  int attr;   /* index in the actor's/relation's attrs */
+  int slot;   /* world slot of an attribute path, else -1 */
+  char *key;  /* PATH_PARAM: the key after "params." (may hold dots) */
+  int model;  /* PATH_MODEL: index in sc->model */
+  int pop;    /* PATH_COUNT: index in sc->pops */
+  char *text; /* as written */
 } tr_path;
 
 enum { CHANGE_SET, CHANGE_ADD };
@@ -137,12 +138,12 @@ typedef struct tr_eventdecl {
   int kind;
   int at, every;
   double prob;
-  char *when;             /* expression or NULL */
+  char *when; /* expression or NULL */
   int when_line, when_col;
-  int when_quoted;        /* the YAML value was quoted (check.c places names) */
-  tr_change *changes;     /* set/add in file order (attribute paths only) */
+  int when_quoted;    /* the YAML value was quoted (check.c places names) */
+  tr_change *changes; /* set/add in file order (attribute paths only) */
   int nchanges;
-  char *lua;              /* snippet or NULL */
+  char *lua; /* snippet or NULL */
   int lua_line, lua_col;
   int once;
   char cameo[8];
@@ -153,17 +154,17 @@ typedef struct tr_eventdecl {
 
 typedef struct tr_exprdecl { /* a metric or an outcome */
   char *name, *expr;
-  char *description;      /* NULL when the scenario gives none */
-  int line, col;          /* place of the expression */
-  int quoted;             /* the YAML value was quoted (check.c places names) */
+  char *description; /* NULL when the scenario gives none */
+  int line, col;     /* place of the expression */
+  int quoted;        /* the YAML value was quoted (check.c places names) */
   int name_line, name_col;
-  int by_name;            /* metric: visible by name to expressions (check.c) */
-  int summary;            /* a calibration summary (calibrate:), checked like a metric */
+  int by_name; /* metric: visible by name to expressions (check.c) */
+  int summary; /* a calibration summary (calibrate:), checked like a metric */
 } tr_exprdecl;
 
 typedef struct tr_variantdecl {
   char *name, *description;
-  int activation;         /* ACT_*, or -1: the experiment's */
+  int activation; /* ACT_*, or -1: the experiment's */
   tr_change *changes;
   int nchanges;
   int line, col;
@@ -172,18 +173,18 @@ typedef struct tr_variantdecl {
 enum { SWEEP_NONE, SWEEP_GRID, SWEEP_SOBOL, SWEEP_LHS, SWEEP_RANDOM, SWEEP_FILE, SWEEP_SALTELLI };
 typedef struct tr_sweepparam {
   tr_path path;
-  int is_range;           /* {min, max[, steps]} */
+  int is_range; /* {min, max[, steps]} */
   double min, max;
-  int steps;              /* grid range: number of values */
-  double *values;         /* explicit list, or the grid's values */
+  int steps;      /* grid range: number of values */
+  double *values; /* explicit list, or the grid's values */
   int nvalues;
   int line, col;
 } tr_sweepparam;
 
 typedef struct tr_modelparam {
-  const char *name;       /* static storage (model.c's table) */
+  const char *name; /* static storage (model.c's table) */
   double value;
-  const char *range;      /* "LO..HI", either side may be empty (unbounded);
+  const char *range; /* "LO..HI", either side may be empty (unbounded);
                              NULL: any finite number (params.c checks) */
 } tr_modelparam;
 
@@ -199,10 +200,10 @@ typedef struct tr_scenario_files {
 enum { PRIOR_UNIFORM, PRIOR_NORMAL, PRIOR_LOGNORMAL, PRIOR_BETA };
 typedef struct tr_prior {
   tr_path path;
-  int dist;               /* PRIOR_* */
-  double a, b;            /* uniform: min, max; normal: mean, sd; lognormal: zeta,
+  int dist;      /* PRIOR_* */
+  double a, b;   /* uniform: min, max; normal: mean, sd; lognormal: zeta,
                              sigma; beta: a, b (on [lo, hi]) */
-  double lo, hi;          /* the support (beta: its interval, default [0, 1]) */
+  double lo, hi; /* the support (beta: its interval, default [0, 1]) */
   int line, col;
 } tr_prior;
 
@@ -210,67 +211,82 @@ enum { DIST_EUCLIDEAN_SCALED, DIST_EUCLIDEAN };
 typedef struct tr_calibdecl {
   int present;
   int particles, generations;
-  double tol_final;       /* 0 when not given: run every generation unless reached */
+  double tol_final; /* 0 when not given: run every generation unless reached */
   int has_tol_final;
-  double alpha;           /* quantile of the previous distances: the next tolerance */
-  tr_prior *priors;       int npriors;
-  tr_exprdecl *summaries; int nsummaries;
-  double *observed;       /* nsummaries values, in summary order */
-  char *observed_file;    /* when read from a CSV file (absolute or as resolved) */
-  int distance;           /* DIST_* */
+  double alpha; /* quantile of the previous distances: the next tolerance */
+  tr_prior *priors;
+  int npriors;
+  tr_exprdecl *summaries;
+  int nsummaries;
+  double *observed;    /* nsummaries values, in summary order */
+  char *observed_file; /* when read from a CSV file (absolute or as resolved) */
+  int distance;        /* DIST_* */
   int line, col;
 } tr_calibdecl;
 
 struct tr_scenario {
-  char *path;             /* as given on the command line */
-  char *dir;              /* its folder, for script lookup */
+  char *path; /* as given on the command line */
+  char *dir;  /* its folder, for script lookup */
   char *id, *title, *description;
   int ticks, runs;
   int has_ticks, has_runs, has_seed;
   uint64_t seed;
   char *tick_unit;
-  long long instr_limit;  /* limits.instructions, per Lua call (0: not counted) */
-  long long cpu_ms;       /* limits.cpu_ms, CPU time per Lua call */
-  long long memory_mb;    /* limits.memory_mb, per Lua state */
-  double precision;       /* experiment.precision, 0 when absent */
-  int batch;              /* experiment.batch, 0 when absent */
+  long long instr_limit; /* limits.instructions, per Lua call (0: not counted) */
+  long long cpu_ms;      /* limits.cpu_ms, CPU time per Lua call */
+  long long memory_mb;   /* limits.memory_mb, per Lua state */
+  double precision;      /* experiment.precision, 0 when absent */
+  int batch;             /* experiment.batch, 0 when absent */
 
-  tr_modelparam *model;   /* every model parameter, defaults filled in */
+  tr_modelparam *model; /* every model parameter, defaults filled in */
   int nmodel;
 
-  tr_actordecl *actors;   int nactors;
-  tr_reldecl *rels;       int nrels;
-  char **kinds;           int nkinds;     /* declared under `kinds:` */
-  tr_scriptdecl *scripts; int nscripts;   /* parameter declarations, per script */
-  tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
-  tr_eventdecl *events;   int nevents;
-  tr_exprdecl *metrics;   int nmetrics;
-  tr_exprdecl *outcomes;  int noutcomes;
-  char *default_outcome;  /* "horizon" unless given */
-  tr_variantdecl *variants; int nvariants;
+  tr_actordecl *actors;
+  int nactors;
+  tr_reldecl *rels;
+  int nrels;
+  char **kinds;
+  int nkinds; /* declared under `kinds:` */
+  tr_scriptdecl *scripts;
+  int nscripts; /* parameter declarations, per script */
+  tr_actiondecl *actions;
+  int nactions; /* Lua actions then built-ins */
+  tr_eventdecl *events;
+  int nevents;
+  tr_exprdecl *metrics;
+  int nmetrics;
+  tr_exprdecl *outcomes;
+  int noutcomes;
+  char *default_outcome; /* "horizon" unless given */
+  tr_variantdecl *variants;
+  int nvariants;
 
-  int sweep_method;       /* SWEEP_* */
-  int sweep_points;       /* sobol/lhs/random; file: the design's rows; saltelli: N, the base rows */
-  tr_sweepparam *sweep;   int nsweep;
+  int sweep_method; /* SWEEP_* */
+  int sweep_points; /* sobol/lhs/random; file: the design's rows; saltelli: N, the base rows */
+  tr_sweepparam *sweep;
+  int nsweep;
 
   /* Layout of the world's value array: actor attrs, then relation attrs. */
   int nslots;
-  int *rel_hash;          /* open addressing over (from,to) -> rel index */
-  int rel_hash_size;      /* power of two; -1 marks an empty bucket */
-  char sha256[65];        /* of the scenario file, hex; over every file when composed */
-  tr_scenario_files files;   /* what it was read from (files.n >= 1) */
-  tr_calibdecl calib;     /* calibrate: (calib.present 0 when absent) */
-  int counts_events;      /* an expression calls events_count: runs keep their events */
-  char *sweep_file;       /* --sweep FILE, or NULL */
-  char *variants_file;    /* --variants FILE, or NULL */
+  int *rel_hash;           /* open addressing over (from,to) -> rel index */
+  int rel_hash_size;       /* power of two; -1 marks an empty bucket */
+  char sha256[65];         /* of the scenario file, hex; over every file when composed */
+  tr_scenario_files files; /* what it was read from (files.n >= 1) */
+  tr_calibdecl calib;      /* calibrate: (calib.present 0 when absent) */
+  int counts_events;       /* an expression calls events_count: runs keep their events */
+  char *sweep_file;        /* --sweep FILE, or NULL */
+  char *variants_file;     /* --variants FILE, or NULL */
 
   /* Roles: the four built-in ones (ROLE_*), then any other role names in
   ** the order first used; an actor's role indexes this list. */
-  char **roles;           int nroles;
-  tr_popdecl *pops;       int npops;
-  tr_distdecl *dists;     int ndists;
-  int activation;         /* ACT_* */
-  char *helpers;          /* resolved path of the helpers file, or NULL */
+  char **roles;
+  int nroles;
+  tr_popdecl *pops;
+  int npops;
+  tr_distdecl *dists;
+  int ndists;
+  int activation; /* ACT_* */
+  char *helpers;  /* resolved path of the helpers file, or NULL */
   int helpers_line, helpers_col;
 };
 
@@ -331,8 +347,8 @@ int scen_rel_find(const tr_scenario *sc, int from, int to);
 int scen_actor_find(const tr_scenario *sc, const char *id);
 /* Parse and resolve a path against sc; 0 on success, else -1 with a message
 ** (including a suggestion) in err. */
-int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out,
-                    char *err, size_t errsize);
+int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char *err,
+                    size_t errsize);
 void scen_path_free(tr_path *p);
 /* 1 when a and b name the same value (attribute slot, model key, param). */
 int scen_path_same(const tr_path *a, const tr_path *b);

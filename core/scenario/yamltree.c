@@ -28,8 +28,8 @@ typedef struct ynode_parse {
   const unsigned char *text; /* the whole input, for reader-error places */
   size_t len;
   tr_diag *d;
-  int errors;                /* errors added by this load */
-  int fatal;                 /* the event stream cannot be trusted further */
+  int errors; /* errors added by this load */
+  int fatal;  /* the event stream cannot be trusted further */
 } ynode_parse;
 
 static void ynode_error(ynode_parse *p, int line, int col, const char *fmt, ...)
@@ -50,8 +50,10 @@ static void ynode_offset_place(const ynode_parse *p, size_t offset, int *line, i
   if (offset > p->len) offset = p->len;
   for (size_t i = 0; i < offset; i++) {
     unsigned char ch = p->text[i];
-    if (ch == '\n') { l++; c = 1; }
-    else if ((ch & 0xC0) != 0x80) c++;
+    if (ch == '\n') {
+      l++;
+      c = 1;
+    } else if ((ch & 0xC0) != 0x80) c++;
   }
   *line = l;
   *col = c;
@@ -75,7 +77,7 @@ static int ynode_line(const ynode_parse *p, int l, const char **start) {
 static int ynode_key_line(const char *s, int len, int *indent, char *key, size_t size) {
   int i = 0;
   while (i < len && s[i] == ' ') i++;
-  if (i < len && s[i] == '-') return 0;             /* a list item */
+  if (i < len && s[i] == '-') return 0; /* a list item */
   int k = i;
   while (k < len && (isalnum((unsigned char)s[k]) || s[k] == '_' || s[k] == '-' || s[k] == '.'))
     k++;
@@ -95,8 +97,11 @@ static void ynode_hint(const ynode_parse *p, int l, char *hint, size_t size) {
     for (int i = 0; i < len && (s[i] == ' ' || s[i] == '\t'); i++)
       if (s[i] == '\t') {
         if (k == l) snprintf(hint, size, ": YAML does not allow tabs for indentation: use spaces");
-        else snprintf(hint, size, ": line %d is indented with a tab; YAML does not allow tabs for "
-                      "indentation: use spaces", k);
+        else
+          snprintf(hint, size,
+                   ": line %d is indented with a tab; YAML does not allow tabs for "
+                   "indentation: use spaces",
+                   k);
         return;
       }
   }
@@ -107,18 +112,22 @@ static void ynode_hint(const ynode_parse *p, int l, char *hint, size_t size) {
     const char *ps;
     int plen = ynode_line(p, k, &ps), j = 0;
     while (j < plen && ps[j] == ' ') j++;
-    if (j == plen || ps[j] == '#') continue;         /* blank or comment */
+    if (j == plen || ps[j] == '#') continue; /* blank or comment */
     if (!ynode_key_line(ps, plen, &pindent, pkey, sizeof pkey) || pindent == indent) return;
     /* the line above opens a block only when nothing follows its colon */
     const char *after = ps + pindent + strlen(pkey) + 1;
     while (after < ps + plen && *after == ' ') after++;
     int opens = after == ps + plen || *after == '#';
     if (indent > pindent && !opens)
-      snprintf(hint, size, ": '%s:' is indented deeper than '%s:' above it; keys of one mapping "
-               "line up", key, pkey);
+      snprintf(hint, size,
+               ": '%s:' is indented deeper than '%s:' above it; keys of one mapping "
+               "line up",
+               key, pkey);
     else if (indent < pindent)
-      snprintf(hint, size, ": '%s:' is indented less than '%s:' above it; keys of one mapping "
-               "line up", key, pkey);
+      snprintf(hint, size,
+               ": '%s:' is indented less than '%s:' above it; keys of one mapping "
+               "line up",
+               key, pkey);
     return;
   }
 }
@@ -135,10 +144,8 @@ static void ynode_syntax_error(ynode_parse *p) {
     ynode_offset_place(p, yp->problem_offset, &line, &col);
     if (yp->problem_value != -1)
       ynode_error(p, line, col, "%s (byte #x%X)",
-                  yp->problem ? yp->problem : "cannot read the input",
-                  (unsigned)yp->problem_value);
-    else
-      ynode_error(p, line, col, "%s", yp->problem ? yp->problem : "cannot read the input");
+                  yp->problem ? yp->problem : "cannot read the input", (unsigned)yp->problem_value);
+    else ynode_error(p, line, col, "%s", yp->problem ? yp->problem : "cannot read the input");
     return;
   }
   line = (int)yp->problem_mark.line + 1;
@@ -148,8 +155,7 @@ static void ynode_syntax_error(ynode_parse *p) {
   if (yp->context)
     ynode_error(p, line, col, "%s %s%s", yp->problem ? yp->problem : "syntax error", yp->context,
                 hint);
-  else
-    ynode_error(p, line, col, "%s%s", yp->problem ? yp->problem : "syntax error", hint);
+  else ynode_error(p, line, col, "%s%s", yp->problem ? yp->problem : "syntax error", hint);
 }
 
 static int ynode_next(ynode_parse *p, yaml_event_t *ev) {
@@ -222,7 +228,10 @@ static void ynode_refuse_anchor(ynode_parse *p, const yaml_char_t *anchor, yaml_
 /* Duplicate keys: sort key references by (text, position) so equal keys are
 ** adjacent and in file order; each one after the first of its run is an
 ** error. O(n log n), so a huge mapping cannot make the check quadratic. */
-typedef struct { const ynode *key; int index; } ynode_keyref;
+typedef struct {
+  const ynode *key;
+  int index;
+} ynode_keyref;
 
 static int ynode_keycmp(const void *pa, const void *pb) {
   const ynode_keyref *a = pa, *b = pb;
@@ -249,8 +258,7 @@ static void ynode_check_duplicates(ynode_parse *p, const ynode *map) {
     const ynode *a = refs[first].key, *b = refs[i].key;
     if (a->len == b->len && memcmp(a->str, b->str, a->len) == 0)
       ynode_error(p, b->line, b->col, "duplicate key '%s' (first at line %d)", b->str, a->line);
-    else
-      first = i;
+    else first = i;
   }
   free(refs);
 }
@@ -261,89 +269,98 @@ static void ynode_check_duplicates(ynode_parse *p, const ynode *map) {
 static ynode *ynode_build(ynode_parse *p, yaml_event_t *ev, int depth) {
   ynode *n = NULL;
   switch (ev->type) {
-  case YAML_ALIAS_EVENT:
-    ynode_error(p, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                "YAML alias '*%s' is not supported: write the value out in full",
-                (const char *)ev->data.alias.anchor);
-    n = ynode_new(p, YN_SCALAR, ev->start_mark);
-    if (n && !(n->str = strdup(""))) { ynode_free(n); n = NULL; p->fatal = 1; }
-    if (n) n->plain = 1;
-    return n;
-
-  case YAML_SCALAR_EVENT: {
-    ynode_refuse_anchor(p, ev->data.scalar.anchor, ev->start_mark);
-    n = ynode_new(p, YN_SCALAR, ev->start_mark);
-    if (!n) return NULL;
-    n->len = ev->data.scalar.length;
-    n->str = malloc(n->len + 1);
-    if (!n->str) {
-      ynode_free(n);
-      ynode_error(p, 0, 0, "out of memory while reading YAML");
-      p->fatal = 1;
-      return NULL;
-    }
-    memcpy(n->str, ev->data.scalar.value, n->len);
-    n->str[n->len] = '\0';
-    /* An explicit !!str tag makes a plain scalar a string. */
-    const char *tag = (const char *)ev->data.scalar.tag;
-    n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-               !(tag && strcmp(tag, YAML_STR_TAG) == 0);
-    return n;
-  }
-
-  case YAML_SEQUENCE_START_EVENT:
-  case YAML_MAPPING_START_EVENT: {
-    int is_map = ev->type == YAML_MAPPING_START_EVENT;
-    yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor
-                                 : ev->data.sequence_start.anchor;
-    ynode_refuse_anchor(p, anchor, ev->start_mark);
-    if (depth + 1 > TR_MAX_DEPTH) {
+    case YAML_ALIAS_EVENT:
       ynode_error(p, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                  "nesting deeper than %d levels is not supported", TR_MAX_DEPTH);
-      p->fatal = 1;
+                  "YAML alias '*%s' is not supported: write the value out in full",
+                  (const char *)ev->data.alias.anchor);
+      n = ynode_new(p, YN_SCALAR, ev->start_mark);
+      if (n && !(n->str = strdup(""))) {
+        ynode_free(n);
+        n = NULL;
+        p->fatal = 1;
+      }
+      if (n) n->plain = 1;
+      return n;
+
+    case YAML_SCALAR_EVENT: {
+      ynode_refuse_anchor(p, ev->data.scalar.anchor, ev->start_mark);
+      n = ynode_new(p, YN_SCALAR, ev->start_mark);
+      if (!n) return NULL;
+      n->len = ev->data.scalar.length;
+      n->str = malloc(n->len + 1);
+      if (!n->str) {
+        ynode_free(n);
+        ynode_error(p, 0, 0, "out of memory while reading YAML");
+        p->fatal = 1;
+        return NULL;
+      }
+      memcpy(n->str, ev->data.scalar.value, n->len);
+      n->str[n->len] = '\0';
+      /* An explicit !!str tag makes a plain scalar a string. */
+      const char *tag = (const char *)ev->data.scalar.tag;
+      n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+          && !(tag && strcmp(tag, YAML_STR_TAG) == 0);
+      return n;
+    }
+
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+      int is_map = ev->type == YAML_MAPPING_START_EVENT;
+      yaml_char_t *anchor = is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+      ynode_refuse_anchor(p, anchor, ev->start_mark);
+      if (depth + 1 > TR_MAX_DEPTH) {
+        ynode_error(p, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+                    "nesting deeper than %d levels is not supported", TR_MAX_DEPTH);
+        p->fatal = 1;
+        return NULL;
+      }
+      n = ynode_new(p, is_map ? YN_MAP : YN_SEQ, ev->start_mark);
+      if (!n) return NULL;
+      int cap = 0;
+      yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+      for (;;) {
+        yaml_event_t child;
+        if (!ynode_next(p, &child)) break;
+        if (child.type == end) {
+          yaml_event_delete(&child);
+          if (is_map) ynode_check_duplicates(p, n);
+          return n;
+        }
+        ynode *key = NULL;
+        if (is_map) {
+          key = ynode_build(p, &child, depth + 1);
+          yaml_event_delete(&child);
+          if (!key) break;
+          if (key->type != YN_SCALAR)
+            ynode_error(p, key->line, key->col, "a mapping key must be a plain value, not a %s",
+                        key->type == YN_MAP ? "mapping" : "sequence");
+          if (!ynode_next(p, &child)) {
+            ynode_free(key);
+            break;
+          }
+        }
+        ynode *item = ynode_build(p, &child, depth + 1);
+        yaml_event_delete(&child);
+        if (!item) {
+          ynode_free(key);
+          break;
+        }
+        if (is_map && key->type != YN_SCALAR) { /* already reported */
+          ynode_free(key);
+          ynode_free(item);
+          continue;
+        }
+        if (ynode_push(p, n, &cap, key, item) < 0) break;
+      }
+      ynode_free(n);
       return NULL;
     }
-    n = ynode_new(p, is_map ? YN_MAP : YN_SEQ, ev->start_mark);
-    if (!n) return NULL;
-    int cap = 0;
-    yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
-    for (;;) {
-      yaml_event_t child;
-      if (!ynode_next(p, &child)) break;
-      if (child.type == end) {
-        yaml_event_delete(&child);
-        if (is_map) ynode_check_duplicates(p, n);
-        return n;
-      }
-      ynode *key = NULL;
-      if (is_map) {
-        key = ynode_build(p, &child, depth + 1);
-        yaml_event_delete(&child);
-        if (!key) break;
-        if (key->type != YN_SCALAR)
-          ynode_error(p, key->line, key->col, "a mapping key must be a plain value, not a %s",
-                      key->type == YN_MAP ? "mapping" : "sequence");
-        if (!ynode_next(p, &child)) { ynode_free(key); break; }
-      }
-      ynode *item = ynode_build(p, &child, depth + 1);
-      yaml_event_delete(&child);
-      if (!item) { ynode_free(key); break; }
-      if (is_map && key->type != YN_SCALAR) { /* already reported */
-        ynode_free(key);
-        ynode_free(item);
-        continue;
-      }
-      if (ynode_push(p, n, &cap, key, item) < 0) break;
-    }
-    ynode_free(n);
-    return NULL;
-  }
 
-  default:
-    ynode_error(p, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
-                "unexpected YAML event");
-    p->fatal = 1;
-    return NULL;
+    default:
+      ynode_error(p, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+                  "unexpected YAML event");
+      p->fatal = 1;
+      return NULL;
   }
 }
 
@@ -372,8 +389,8 @@ ynode *ynode_load_string(const char *text, size_t len, const char *name, tr_diag
         yaml_event_delete(&ev);
         break;
       }
-    } else if (type == YAML_SCALAR_EVENT || type == YAML_SEQUENCE_START_EVENT ||
-               type == YAML_MAPPING_START_EVENT || type == YAML_ALIAS_EVENT) {
+    } else if (type == YAML_SCALAR_EVENT || type == YAML_SEQUENCE_START_EVENT
+               || type == YAML_MAPPING_START_EVENT || type == YAML_ALIAS_EVENT) {
       ynode *n = ynode_build(&p, &ev, 0);
       if (root) ynode_free(root); /* cannot happen: one node per document */
       root = n;
@@ -383,8 +400,7 @@ ynode *ynode_load_string(const char *text, size_t len, const char *name, tr_diag
   }
   yaml_parser_delete(&p.parser);
 
-  if (!p.errors && !root)
-    ynode_error(&p, 0, 0, "empty scenario");
+  if (!p.errors && !root) ynode_error(&p, 0, 0, "empty scenario");
   if (p.errors) {
     ynode_free(root);
     return NULL;
@@ -412,15 +428,12 @@ ynode *ynode_load_file(const char *path, tr_diag *d) {
   size_t len = 0;
   char *buf = fs_read_file(path, TR_MAX_FILE_BYTES, 0, &len);
   if (!buf) {
-    if (errno == ENOMEM)
-      diag_error(d, path, 0, 0, "out of memory while reading the file");
+    if (errno == ENOMEM) diag_error(d, path, 0, 0, "out of memory while reading the file");
     else if (errno == EFBIG)
       diag_error(d, path, 0, 0, "scenarios over %u MiB are refused",
                  TR_MAX_FILE_BYTES / (1024u * 1024u));
-    else if (errno == EIO)
-      diag_error(d, path, 0, 0, "cannot read the file");
-    else
-      diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
+    else if (errno == EIO) diag_error(d, path, 0, 0, "cannot read the file");
+    else diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
     return NULL;
   }
   ynode *root = ynode_load_string(buf, len, path, d);
@@ -477,8 +490,8 @@ int ynode_scalar_kind(const ynode *n) {
   if (strlen(s) != n->len) return YS_STR; /* embedded NUL */
   if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
     return YS_NULL;
-  if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
-      !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+  if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") || !strcmp(s, "false")
+      || !strcmp(s, "False") || !strcmp(s, "FALSE"))
     return YS_BOOL;
   const char *u = (*s == '-' || *s == '+') ? s + 1 : s;
   if (ynode_all(u, YN_DIGITS)) return YS_INT;

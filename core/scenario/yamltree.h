@@ -13,15 +13,15 @@ enum { YN_SCALAR, YN_SEQ, YN_MAP };
 typedef struct ynode ynode;
 struct ynode {
   int type;
-  int line, col;     /* 1-based place of the node's first character */
+  int line, col; /* 1-based place of the node's first character */
   /* scalar */
-  char *str;         /* scalar text (NUL-terminated; len may hide NULs) */
+  char *str; /* scalar text (NUL-terminated; len may hide NULs) */
   size_t len;
-  int plain;         /* 1 when the scalar was unquoted (type resolution) */
+  int plain; /* 1 when the scalar was unquoted (type resolution) */
   /* sequence / mapping: n items; a mapping's keys are scalars */
   int n;
-  ynode **keys;      /* YN_MAP only */
-  ynode **items;     /* sequence items, or mapping values */
+  ynode **keys;  /* YN_MAP only */
+  ynode **items; /* sequence items, or mapping values */
 };
 
 /* NULL on error (all problems added to d, with places in path). */
@@ -33,6 +33,6 @@ ynode *ynode_get(const ynode *map, const char *key);
 
 /* YAML 1.2 core schema for plain scalars. */
 enum { YS_NULL, YS_BOOL, YS_INT, YS_FLOAT, YS_STR };
-int ynode_scalar_kind(const ynode *n);   /* YS_* (quoted scalars: YS_STR) */
+int ynode_scalar_kind(const ynode *n); /* YS_* (quoted scalars: YS_STR) */
 
 #endif
