@@ -37,7 +37,7 @@ else
   PYTHONDIR ?= $(PREFIX)/lib/python$(PYVER)/dist-packages
 endif
 # The library's version and soname (libtightrope.so.MAJOR), from tightrope.h.
-LIBVERSION := $(shell sed -n 's/^\#define TR_VERSION "\(.*\)"/\1/p' core/tightrope.h)
+LIBVERSION := $(shell sed -n 's/^\#define[[:space:]]*TR_VERSION[[:space:]]*"\(.*\)"/\1/p' core/tightrope.h)
 SOMAJOR := $(firstword $(subst ., ,$(LIBVERSION)))
 ifeq ($(MPI),1)
   BUILD ?= build-mpi

@@ -29,10 +29,10 @@
 #define TR_VERSION_MAJOR 0
 #define TR_VERSION_MINOR 1
 #define TR_VERSION_PATCH 0
-#define TR_VERSION       "0.1.0"
+#define TR_VERSION "0.1.0"
 /* For #if: TR_VERSION_NUMBER >= TR_MAKE_VERSION(0, 1, 0). */
 #define TR_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
-#define TR_VERSION_NUMBER                    TR_MAKE_VERSION(TR_VERSION_MAJOR, TR_VERSION_MINOR, TR_VERSION_PATCH)
+#define TR_VERSION_NUMBER TR_MAKE_VERSION(TR_VERSION_MAJOR, TR_VERSION_MINOR, TR_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define TR_API __attribute__((visibility("default")))

@@ -66,8 +66,8 @@
 ** writes and speaks. */
 static int cal_rank(void) { return mpi_rank(); }
 
-#define CAL_SALT_PROPOSE   0x70726f706f736531ULL
-#define CAL_SALT_SIMULATE  0x73696d756c617465ULL
+#define CAL_SALT_PROPOSE 0x70726f706f736531ULL
+#define CAL_SALT_SIMULATE 0x73696d756c617465ULL
 #define CAL_MAX_PER_ACCEPT 200 /* candidates per particle before giving up */
 
 /* One generation: N particles with their weights, distances, summaries. */

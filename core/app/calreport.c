@@ -27,7 +27,7 @@
 #include "scenario/yamltree.h"
 #include "experiment/manifest.h"
 
-#define CAL_BINS      30
+#define CAL_BINS 30
 #define CAL_MAX_BYTES ((size_t)1 << 30)
 
 typedef struct cal_data {

@@ -43,8 +43,8 @@
 #include "app/report.h"
 
 #define REP_MAX_CSV_BYTES ((size_t)1 << 31) /* refuse a CSV over 2 GiB */
-#define REP_WIDTH         900               /* chart size in pixels */
-#define REP_HEIGHT        480
+#define REP_WIDTH 900                       /* chart size in pixels */
+#define REP_HEIGHT 480
 
 /* ------------------------------------------------------------------ CSV */
 
@@ -350,12 +350,12 @@ typedef struct rep_ctx {
 /* Okabe and Ito's colour-blind-safe palette, yellow last (it is faint). */
 static const char *const rep_colors[] = {"#E69F00", "#56B4E9", "#009E73", "#0072B2",
                                          "#D55E00", "#CC79A7", "#000000", "#F0E442"};
-#define REP_NCOLORS    (int)(sizeof rep_colors / sizeof rep_colors[0])
-#define REP_MAIN       "#0072B2" /* the variant in small multiples */
-#define REP_GHOST      "#9a9a9a" /* the baseline ghosted behind it */
-#define REP_MAX_PANELS 12        /* small multiples per chart */
-#define REP_MAX_ROWS   40        /* rows of a paired-difference chart */
-#define REP_MAX_HEIGHT 4000      /* far under cairo's 32767-pixel limit */
+#define REP_NCOLORS (int)(sizeof rep_colors / sizeof rep_colors[0])
+#define REP_MAIN "#0072B2"  /* the variant in small multiples */
+#define REP_GHOST "#9a9a9a" /* the baseline ghosted behind it */
+#define REP_MAX_PANELS 12   /* small multiples per chart */
+#define REP_MAX_ROWS 40     /* rows of a paired-difference chart */
+#define REP_MAX_HEIGHT 4000 /* far under cairo's 32767-pixel limit */
 
 /* Over a long horizon the curves are drawn every k-th tick (and at the
 ** horizon) so that a chart's data stays near 4,000 rows a curve. */

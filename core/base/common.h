@@ -18,6 +18,6 @@
 #include "tightrope.h"
 
 #define TR_MAX_FILE_BYTES (16u * 1024u * 1024u) /* docs/scenario-format.md, "Validation" */
-#define TR_MAX_DEPTH      64                    /* docs/scenario-format.md, "Validation" */
+#define TR_MAX_DEPTH 64                         /* docs/scenario-format.md, "Validation" */
 
 #endif

@@ -51,7 +51,7 @@ void diag_warnings_to_errors(tr_diag *d) {
 ** after loading reports it in the right file without knowing about
 ** composition. The registry only grows; one path has one index. */
 #define DIAG_SOURCE_SHIFT 25 /* lines < 2^25: files are at most 16 MiB */
-#define DIAG_SOURCE_MAX   63 /* (63 << 25) still fits an int */
+#define DIAG_SOURCE_MAX 63   /* (63 << 25) still fits an int */
 static pthread_mutex_t diag_sources_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *diag_sources[DIAG_SOURCE_MAX + 1];
 

@@ -52,7 +52,7 @@ int diag_source_plain(int line);
 /* Appends " (did you mean 'X'?)" to buf when a suggestion exists. Names
 ** longer than DIAG_MAXWORD are never suggested, so a buffer of
 ** DIAG_HINT_SIZE bytes, empty to start with, always holds the hint. */
-#define DIAG_MAXWORD   128
+#define DIAG_MAXWORD 128
 #define DIAG_HINT_SIZE (DIAG_MAXWORD + 24)
 void diag_did_you_mean(char *buf, size_t size, const char *word, const char *const *names, int n);
 /* Writes s to f as one shell word (quoted when it needs it). */

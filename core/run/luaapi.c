@@ -1182,12 +1182,7 @@ static void build_exprenv(lua_State *L, const tr_scenario *sc, build_places *p) 
   lua_getfield(L, LUA_REGISTRYINDEX, R_TEMPLATE);
   lua_getfield(L, -1, "math");
   lua_createtable(L, 0, 32); /* expressions draw nothing: no random */
-  lua_pushnil(L);
-  while (lua_next(L, -3)) {
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, -4);
-  }
+  sandbox_copy_fields(L, -2, -1);
   lua_pushcfunction(L, expr_no_random);
   lua_setfield(L, -2, "random");
   lua_remove(L, -2);
@@ -1633,12 +1628,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
     int evfac = lua_gettop(L);
     lua_newtable(L);
     lua_getfield(L, LUA_REGISTRYINDEX, R_EXPRENV);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, -5);
-    }
+    sandbox_copy_fields(L, -1, -2);
     lua_pop(L, 1);
     lua_getfield(L, g, "math");
     lua_setfield(L, -2, "math");

@@ -1405,6 +1405,17 @@ lua_State *sandbox_new(tr_lua *lx) {
   return L;
 }
 
+void sandbox_copy_fields(lua_State *L, int src, int dst) {
+  src = lua_absindex(L, src);
+  dst = lua_absindex(L, dst);
+  lua_pushnil(L);
+  while (lua_next(L, src)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, dst);
+  }
+}
+
 /* Run globals: a new table with fresh copies of every library table, so a
 ** script that changes `string.x` or `math.floor` changes only its own run. */
 void sandbox_push_run_globals(lua_State *L) {
@@ -1416,12 +1427,7 @@ void sandbox_push_run_globals(lua_State *L) {
   while (lua_next(L, t)) {
     if (lua_type(L, -1) == LUA_TTABLE) {
       lua_newtable(L);
-      lua_pushnil(L);
-      while (lua_next(L, -3)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
-      }
+      sandbox_copy_fields(L, -2, -1);
       lua_remove(L, -2);
     }
     lua_pushvalue(L, -2);

@@ -17,6 +17,9 @@ struct lua_State *sandbox_new(tr_lua *lx);
 void sandbox_push_run_globals(struct lua_State *L);
 /* Make a read-only proxy of the table at the top of the stack (replaces it). */
 void sandbox_readonly(struct lua_State *L);
+/* Every field of the table at src into the table at dst, raw (the one copy
+** loop of the Lua layer). */
+void sandbox_copy_fields(struct lua_State *L, int src, int dst);
 /* Call with the instruction budget reset; errors propagate. */
 void sandbox_call(struct lua_State *L, tr_lua *lx, int nargs, int nresults);
 /* Message handler for lua_pcall: message plus traceback, safe for any
