@@ -2697,9 +2697,8 @@ int report_run_opts(const char *outdir, const report_opts *o, tr_diag *d) {
   return rep_run(outdir, o ? o : &opts, d);
 }
 
-int report_run(const char *outdir, tr_diag *d) { return report_run_opts(outdir, NULL, d); }
 
-/* report_run with report's options (docs/cli.md#report). */
+/* report_run_opts with report's options (docs/cli.md#report). */
 int tr_report_with(const char *outdir, const char *variants, const char *metrics,
                    const char *outcomes, const char *format, tr_diag *d) {
   rep_opts opts = {variants, metrics, outcomes, 1, 1, 0, 0};

@@ -33,14 +33,6 @@ int diag_count_level(const tr_diag *d, int level) {
   return n;
 }
 
-void diag_clear(tr_diag *d) {
-  for (int i = 0; d && i < d->n; i++) {
-    free(d->msgs[i].file);
-    free(d->msgs[i].text);
-  }
-  if (d) d->n = 0;
-}
-
 void diag_warnings_to_errors(tr_diag *d) {
   for (int i = 0; d && i < d->n; i++)
     if (d->msgs[i].level == DIAG_WARNING) d->msgs[i].level = DIAG_ERROR;

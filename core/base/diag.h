@@ -35,8 +35,6 @@ void diag_note(tr_diag *d, const char *file, int line, int col, const char *fmt,
 int diag_count_level(const tr_diag *d, int level);
 /* --strict: every warning becomes an error. */
 void diag_warnings_to_errors(tr_diag *d);
-/* Forget every message (after printing them). */
-void diag_clear(tr_diag *d);
 /* The closest of names[0..n-1] to word (Levenshtein, case-insensitive), or
 ** NULL when none is close enough to be a plausible typo. */
 const char *diag_suggest(const char *word, const char *const *names, int n);

@@ -497,7 +497,8 @@ void tr_options_cancel(tr_options *o) {
   if (o && o->cancel) __atomic_store_n(o->cancel, 1, __ATOMIC_SEQ_CST);
 }
 
-int opts_cancelled(const tr_options *opts) {
+/* 1 when tr_options_cancel was called on the options opts was copied from. */
+static int opts_cancelled(const tr_options *opts) {
   return opts->cancel && __atomic_load_n(opts->cancel, __ATOMIC_SEQ_CST);
 }
 

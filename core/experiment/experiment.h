@@ -19,8 +19,6 @@ int posterior_pick(const tr_posterior *p, uint64_t master, int run);
 ** paths (docs/calibration.md); 0, or -1 with a message in err. */
 int posterior_apply(const tr_scenario *sc, const tr_posterior *p, int i, const tr_instance *src,
                     tr_instance *dst, char *err, size_t size);
-/* 1 when tr_options_cancel was called on the options opts was copied from. */
-int opts_cancelled(const tr_options *opts);
 /* The experiment itself, on resolved options (experiment.c). */
 int exp_run(const tr_scenario *sc, const tr_options *opts, tr_diag *d);
 

@@ -74,8 +74,6 @@ void script_free(tr_lua *lx);
 int tick_run(tr_lua *lx, const tr_instance *inst, int run, uint64_t seed, tr_runerror *err);
 /* Compile every script and expression of sc (tr_scenario_compile). */
 int script_compile_all(const tr_scenario *sc, tr_diag *d);
-/* Syntax errors only, for a scenario that did not validate (no state kept). */
-void script_syntax_check(const tr_scenario *sc, tr_diag *d);
 /* The scripts' declared parameters (declare.c; see tr_lua_checks). */
 int params_collect(tr_scenario *sc, tr_diag *d);
 /* Pushes the run-time `declare` (declarations were read at load: a no-op). */
@@ -88,8 +86,6 @@ extern const tr_lua_checks script_checks;
 void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
 /* Copy the world's changed slots into the views Lua reads (see luaapi.c). */
 void script_sync(struct lua_State *L, tr_lua *lx);
-/* "decide of 'qatar'", "metric 'tension'", ... */
-void script_describe(const tr_lua *lx, char *buf, size_t size);
 /* Statistics (gini, sd, var, median, quantile) and read-only helpers
 ** (ipairs, pairs, select, table) into the expression table at env. */
 void exprlib_register(struct lua_State *L, int env);

@@ -1657,7 +1657,7 @@ static int trial_begin(lua_State *L) {
 /* Syntax of every expression and script of a scenario that did not
 ** validate, so their errors are reported with the YAML's (docs/scenario-format.md, "Validation": all
 ** errors at once). Uses a bare state: nothing runs. */
-void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
+static void script_syntax_check(const tr_scenario *sc, tr_diag *d) {
   lua_State *L = luaL_newstate();
   if (!L) return;
   const tr_exprdecl *lists[2] = {sc->metrics, sc->outcomes};

@@ -39,7 +39,7 @@
 #include "run/registry.h"
 
 
-void script_describe(const tr_lua *lx, char *buf, size_t size) {
+static void script_describe(const tr_lua *lx, char *buf, size_t size) {
   const tr_scenario *sc = lx->sc;
   const char *actor = lx->cur_actor >= 0 ? sc->actors[lx->cur_actor].id : "?";
   int i = lx->what_index;

@@ -421,7 +421,7 @@ static int scen_is_file(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
 }
 
-char *scen_find_script(const char *scenario_dir, const char *name) {
+static char *scen_find_script(const char *scenario_dir, const char *name) {
   if (!name || !*name) return NULL;
   if (name[0] == '/') return scen_is_file(name) ? strdup(name) : NULL;
   const char *dirs[64];

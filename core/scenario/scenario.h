@@ -355,8 +355,5 @@ int scen_path_same(const tr_path *a, const tr_path *b);
 /* Slot of an actor's / a relation's attribute by name; -1 when absent. */
 int scen_attr_slot(const tr_scenario *sc, int actor, const char *name);
 int scen_rel_attr_slot(const tr_scenario *sc, int rel, const char *name);
-/* Look up a script: scenario folder, TIGHTROPE_PATH, installed share dir,
-** source tree scripts/. Returns a malloc'd path or NULL. */
-char *scen_find_script(const char *scenario_dir, const char *name);
 
 #endif
