@@ -327,7 +327,8 @@ static void rel_call(cexpr *x, int i) {
   }
   const tr_attrdecl *attrs = r >= 0 ? sc->rels[r].attrs : sc->netrules[q].attrs;
   int na = r >= 0 ? sc->rels[r].nattrs : sc->netrules[q].nattrs;
-  if (attrs_have(attrs, na, f) || in_list(f, (int)strlen(f), check_rel_fields, NELEM(check_rel_fields)))
+  if (attrs_have(attrs, na, f) ||
+      in_list(f, (int)strlen(f), check_rel_fields, NELEM(check_rel_fields)))
     return;
   const char *names[na + NELEM(check_rel_fields) + 1];
   int n = 0;

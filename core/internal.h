@@ -438,6 +438,8 @@ int model_check_value(const tr_scenario *sc, int k, double v, char *err, size_t 
 struct lua_State;
 void params_push_declare(struct lua_State *L);
 
+/* Hash of an ordered pair of actors (the relation look-ups). */
+unsigned scen_pair_hash(int from, int to);
 /* Relation index of FROM->TO among the fixed relations, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
 /* The random rule that may draw FROM->TO in a run (an index in

@@ -268,7 +268,8 @@ static int cmd_check(cli *c) {
   if (sc && (status = tr_experiment_check(sc, c->opts, &npoints, d)) == TR_OK) {
     char nets[64] = "";
     int nn = tr_scenario_count(sc, TR_NETWORKS);
-    if (nn) snprintf(nets, sizeof nets, " (and %d network%s drawn in each run)", nn, nn == 1 ? "" : "s");
+    if (nn)
+      snprintf(nets, sizeof nets, " (and %d network%s drawn in each run)", nn, nn == 1 ? "" : "s");
     printf("%s: ok: %d actors, %d relations%s, %d metrics, %d outcomes, %d variants, %d sweep points\n",
            c->scenario, tr_scenario_count(sc, TR_ACTORS), tr_scenario_count(sc, TR_RELATIONS), nets,
            tr_scenario_count(sc, TR_METRICS), tr_scenario_count(sc, TR_OUTCOMES),

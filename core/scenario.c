@@ -12,6 +12,9 @@
 ** owns all its strings, later stages never look at YAML again, and the
 ** world's value array is laid out as: each actor's attributes in file
 ** order, actors in file order, then each relation's attributes likewise.
+** Relations drawn by a random rule are not laid out here: the rule is kept
+** (sc->netrules) and each run draws its network after these slots
+** (world_network, docs/scenario-format.md#relations-by-rule).
 ** Lua is not compiled here (tr_scenario_compile does that).
 */
 #include <ctype.h>
@@ -24,7 +27,6 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
-#include <gsl/gsl_rng.h>
 
 #include "internal.h"
 
@@ -354,7 +356,7 @@ int scen_actor_find(const tr_scenario *sc, const char *id) {
   return -1;
 }
 
-static unsigned scen_pair_hash(int from, int to) {
+unsigned scen_pair_hash(int from, int to) {
   uint64_t k = ((uint64_t)(uint32_t)from << 32) | (uint32_t)to;
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
@@ -1270,7 +1272,6 @@ static void scen_relation(scen_load *L, tr_reldecl *r, const ynode *v) {
   scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
 }
 
-#define scen_rules net_rule_names
 
 /* The actors a rule's from/to names: a population's members or one actor.
 ** Returns the population index, -2 for a single actor, -1 after an error. */
@@ -1300,12 +1301,12 @@ static int scen_rule_edges(scen_load *L, const ynode *v, net_edges *E, int *f0, 
   scen_keys(L, v, keys, NELEM(keys), "in a relation rule");
   const ynode *rn = ynode_get(v, "rule"), *fn = ynode_get(v, "from"), *tn = ynode_get(v, "to");
   int rule = -1;
-  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(scen_rules); i++)
-    if (strcmp(rn->str, scen_rules[i]) == 0) rule = i;
+  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(net_rule_names); i++)
+    if (strcmp(rn->str, net_rule_names[i]) == 0) rule = i;
   if (rule < 0) {
     char msg[512], buf[80];
     snprintf(msg, sizeof msg, "unknown relation rule %s", scen_what(rn, buf, sizeof buf));
-    if (rn->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
+    if (rn->type == YN_SCALAR) diag_did_you_mean(msg, sizeof msg, rn->str, net_rule_names, NELEM(net_rule_names));
     scen_err(L, rn, "%s: all, ring, k_random, erdos_renyi or barabasi_albert", msg);
     return -1;
   }
@@ -1314,16 +1315,18 @@ static int scen_rule_edges(scen_load *L, const ynode *v, net_edges *E, int *f0, 
   int pf = scen_group(L, fn, "from", f0, &nf), pt = scen_group(L, tn, "to", t0, &nt);
   if (pf == -1 || pt == -1) return -1;
   int same = *f0 == *t0 && nf == nt;
-  if ((rule == NET_RING || rule == NET_ERDOS_RENYI || rule == NET_BARABASI_ALBERT) && (!same || pf < 0)) {
+  if ((rule == NET_RING || rule == NET_ERDOS_RENYI || rule == NET_BARABASI_ALBERT) &&
+      (!same || pf < 0)) {
     scen_err(L, tn, "rule %s links the members of one population: 'from' and 'to' must name "
-             "the same population", scen_rules[rule]);
+             "the same population", net_rule_names[rule]);
     return -1;
   }
   long long k = 1, m = 1;
   double p = 0;
   const ynode *x;
   int ok = 1;
-  if (rule == NET_RING && (x = ynode_get(v, "k"))) ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
+  if (rule == NET_RING && (x = ynode_get(v, "k")))
+    ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
   if (rule == NET_K_RANDOM) {
     if (!(x = ynode_get(v, "k"))) { scen_err(L, v, "rule k_random needs 'k'"); ok = 0; }
     else ok = scen_integer(L, x, "k", 0, INT_MAX, &k) == 0;
@@ -1353,16 +1356,17 @@ static int scen_rule_edges(scen_load *L, const ynode *v, net_edges *E, int *f0, 
   for (int i = 0; i < v->n; i++) {
     const char *key = v->keys[i]->str;
     if ((!strcmp(key, "k") && rule != NET_RING && rule != NET_K_RANDOM) ||
-        (!strcmp(key, "p") && rule != NET_ERDOS_RENYI) || (!strcmp(key, "m") && rule != NET_BARABASI_ALBERT)) {
-      scen_err(L, v->keys[i], "rule %s takes no '%s'", scen_rules[rule], key);
+        (!strcmp(key, "p") && rule != NET_ERDOS_RENYI) ||
+        (!strcmp(key, "m") && rule != NET_BARABASI_ALBERT)) {
+      scen_err(L, v->keys[i], "rule %s takes no '%s'", net_rule_names[rule], key);
       ok = 0;
     }
   }
   double expect = rule == NET_ALL ? (double)nf * nt : rule == NET_RING ? 2.0 * nf * k
-                : rule == NET_K_RANDOM ? (double)nf * k : rule == NET_ERDOS_RENYI ? p * nf * (nf - 1.0)
-                : 2.0 * nf * m;
+                : rule == NET_K_RANDOM ? (double)nf * k
+                : rule == NET_ERDOS_RENYI ? p * nf * (nf - 1.0) : 2.0 * nf * m;
   if (ok && expect > TR_MAX_RELS) {
-    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule],
+    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", net_rule_names[rule],
              expect, TR_MAX_RELS);
     ok = 0;
   }
@@ -1498,7 +1502,7 @@ static void scen_net_overlaps(scen_load *L) {
       diag_error(L->d, L->file, rd->line, rd->col,
                  "relation %s -> %s is a pair that rule %s (line %d) may draw: that rule draws "
                  "a new network in each run, and at most one relation may join an ordered "
-                 "pair", sc->actors[rd->from].id, sc->actors[rd->to].id, scen_rules[nq->rule],
+                 "pair", sc->actors[rd->from].id, sc->actors[rd->to].id, net_rule_names[nq->rule],
                  nq->line);
       L->errors++;
     }
@@ -1512,7 +1516,7 @@ static void scen_net_overlaps(scen_load *L) {
       diag_error(L->d, L->file, nq->line, nq->col,
                  "rule %s may draw a pair that rule %s (line %d) may draw too: both draw a "
                  "new network in each run, and at most one relation may join an ordered pair",
-                 scen_rules[nq->rule], scen_rules[no->rule], no->line);
+                 net_rule_names[nq->rule], net_rule_names[no->rule], no->line);
       L->errors++;
     }
   }

@@ -322,19 +322,11 @@ int world_rel_attr_slot(const tr_world *w, int r, const char *name) {
   return -1;
 }
 
-static unsigned world_pair_hash(int from, int to) {
-  uint64_t k = ((uint64_t)(uint32_t)from << 32) | (uint32_t)to;
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  return (unsigned)k;
-}
-
 int world_rel_find(const tr_world *w, int from, int to) {
   int r = scen_rel_find(w->sc, from, to);
   if (r >= 0 || !w->nrun) return r;
   unsigned mask = (unsigned)w->run_hash_size - 1;
-  for (unsigned h = world_pair_hash(from, to) & mask;; h = (h + 1) & mask) {
+  for (unsigned h = scen_pair_hash(from, to) & mask;; h = (h + 1) & mask) {
     int i = w->run_hash[h];
     if (i < 0) return -1;
     if (w->run_rel[i].from == from && w->run_rel[i].to == to) return w->sc->nrels + i;
@@ -421,7 +413,7 @@ int world_network(tr_world *w, char *buf, size_t size) {
   for (int i = 0; i < hs; i++) w->run_hash[i] = -1;
   unsigned mask = (unsigned)hs - 1;
   for (int i = 0; i < w->nrun; i++) {
-    unsigned h = world_pair_hash(w->run_rel[i].from, w->run_rel[i].to) & mask;
+    unsigned h = scen_pair_hash(w->run_rel[i].from, w->run_rel[i].to) & mask;
     while (w->run_hash[h] >= 0) h = (h + 1) & mask;
     w->run_hash[h] = i;
   }

@@ -536,6 +536,8 @@ NETS = """
     metrics:
       degrees: "sum(world:actors('node'), 'deg')"
       t1: "sum(world:outgoing('v1'), 't')"
+    variants:
+      other: {set: {v1.deg: 5}}
 """
 
 DEG_COUNT = """
@@ -553,10 +555,15 @@ def test_rule_network_of_a_run_is_the_same_across_threads_processes_and_replay()
     with Case({"s.yaml": NETS, "deg.lua": DEG_COUNT}) as c:
         _, err1 = run_ok(c, "run", "s.yaml", "-o", "o1", "-j", "1", "--series", "all")
         _, err2 = run_ok(c, "run", "s.yaml", "-o", "o2", "-j", "2", "--series", "all")
-        n1, n2 = _nets(err1), _nets(err2)
-        assert sorted(n1) == [1, 2, 3, 4] and n1 == n2
+        _, err3 = run_ok(c, "run", "s.yaml", "-o", "o3", "-j", "3", "--series", "all")
+        n1 = _nets(err1)
+        assert sorted(n1) == [1, 2, 3, 4] and n1 == _nets(err2) == _nets(err3)
+        # run r of every variant draws the same network (-j 1: the baseline's
+        # runs print first, then the variant's)
+        lines = re.findall(r"\[run \d+ tick 0 \w+\] .*", err1)
+        assert len(lines) == 2 * 4 * 100 and lines[:400] == lines[400:]
         for f in ("runs.csv", "series.csv"):
-            assert c.bytes("o1", f) == c.bytes("o2", f)
+            assert c.bytes("o1", f) == c.bytes("o2", f) == c.bytes("o3", f)
         # the metric over the relations counts the network each run printed:
         # k_random 80 relations, barabasi_albert 2 * (3 + 2 * 27), and the
         # erdos_renyi part, which varies from run to run
@@ -705,18 +712,20 @@ def test_rule_drawn_per_run_checks_pairs_paths_and_names():
                     "s.yaml:9:5: error: relation u -> v3 is a pair that rule k_random (line 8) may draw"]:
             assert msg in err, (msg, err)
         assert err.count("error:") == 2, err      # one per entry and rule, not per relation
-        c.write("s.yaml", """
+        one = """
             scenario: s
             experiment: {ticks: 1, runs: 2}
             actors:
               v: {count: 6, role: node}
             relations:
               - {from: v, to: v, rule: k_random, k: 2, kind: contact, attrs: {w: 1}}
-              - {from: v, to: v, rule: k_random, k: 1}
+              MORE
             metrics:
-              a: "rel('v1', 'v2') and rel('v1', 'v2').wz or 0"
-              b: "sum(world:outgoing('v1'), 'wz')"
-            """)
+              a: "rel('v1', 'v2') and rel('v1', 'v2').ATTR or 0"
+              b: "sum(world:outgoing('v1'), 'ATTR')"
+            """
+        c.write("s.yaml", one.replace("MORE", "- {from: v, to: v, rule: k_random, k: 1}")
+                             .replace("ATTR", "wz"))
         rc, _, err = c.run("check", "s.yaml")
         assert rc == 1
         for msg in ["s.yaml:7:5: error: rule k_random may draw a pair that rule k_random (line 6) "
@@ -725,17 +734,7 @@ def test_rule_drawn_per_run_checks_pairs_paths_and_names():
                     "metric 'b': sum: no relation of world:outgoing('v1') has an attribute 'wz' "
                     "(did you mean 'w'?)"]:
             assert msg in err, (msg, err)
-        c.write("s.yaml", """
-            scenario: s
-            experiment: {ticks: 1, runs: 2}
-            actors:
-              v: {count: 6, role: node}
-            relations:
-              - {from: v, to: v, rule: k_random, k: 2, kind: contact, attrs: {w: 1}}
-            metrics:
-              a: "rel('v1', 'v2') and rel('v1', 'v2').w or 0"
-              b: "sum(world:outgoing('v1'), 'w')"
-            """)
+        c.write("s.yaml", one.replace("MORE", "").replace("ATTR", "w"))
         out, _ = run_ok(c, "check", "s.yaml")
         assert "s.yaml: ok: 6 actors, 0 relations (and 1 network drawn in each run), 2 metrics" in out
         rc, _, err = c.run("check", "s.yaml", "--set", "v1:v2.w=2")
