@@ -199,6 +199,25 @@ typedef struct tr_reldecl {
   int line, col;
 } tr_reldecl;
 
+/* Relation rules (docs/scenario-format.md#relations-by-rule). all and ring
+** are the same in every run: the load lays their relations out in sc->rels.
+** k_random, erdos_renyi and barabasi_albert are random: each run draws its
+** own network from its stream (world_network, world.c), so such a rule is
+** kept as a tr_netrule and its relations exist only in a run's world. */
+enum { NET_ALL, NET_RING, NET_K_RANDOM, NET_ERDOS_RENYI, NET_BARABASI_ALBERT };
+#define TR_MAX_RELS 20000000   /* relations of a scenario, and of one run */
+typedef struct tr_netrule {
+  int rule;               /* NET_K_RANDOM, NET_ERDOS_RENYI or NET_BARABASI_ALBERT */
+  int f0, nf, t0, nt;     /* FROM members: actors f0 .. f0+nf-1; TO likewise */
+  int same;               /* FROM and TO are one population */
+  int k, m;               /* k_random: k; barabasi_albert: m */
+  double p;               /* erdos_renyi: p */
+  char *kind;             /* "" when none */
+  tr_attrdecl *attrs;     /* every drawn relation's attributes; here .slot is */
+  int nattrs;             /* the offset from the relation's first slot (0..nattrs-1) */
+  int line, col;
+} tr_netrule;
+
 typedef struct tr_actiondecl {
   char *name;
   char *script;           /* resolved path (Lua action), NULL for built-ins */
@@ -339,7 +358,8 @@ struct tr_scenario {
   int nmodel;
 
   tr_actordecl *actors;   int nactors;
-  tr_reldecl *rels;       int nrels;
+  tr_reldecl *rels;       int nrels;      /* relations fixed for every run */
+  tr_netrule *netrules;   int nnetrules;  /* random rules: relations drawn per run */
   char **kinds;           int nkinds;     /* declared under `kinds:` */
   tr_scriptdecl *scripts; int nscripts;   /* parameter declarations, per script */
   tr_actiondecl *actions; int nactions;   /* Lua actions then built-ins */
@@ -418,8 +438,13 @@ int model_check_value(const tr_scenario *sc, int k, double v, char *err, size_t 
 struct lua_State;
 void params_push_declare(struct lua_State *L);
 
-/* Relation index of FROM->TO, or -1. O(1). */
+/* Hash of an ordered pair of actors (the relation look-ups). */
+unsigned scen_pair_hash(int from, int to);
+/* Relation index of FROM->TO among the fixed relations, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
+/* The random rule that may draw FROM->TO in a run (an index in
+** sc->netrules), or -1. */
+int scen_netrule_find(const tr_scenario *sc, int from, int to);
 /* Actor index by id, or -1. */
 int scen_actor_find(const tr_scenario *sc, const char *id);
 /* Parse and resolve a path against sc; 0 on success, else -1 with a message
@@ -439,6 +464,11 @@ char *scen_find_script(const char *scenario_dir, const char *name);
 /* ------------------------------------------------------------ networks */
 /* Relations by rule (networks.c): directed pairs of member numbers. */
 typedef struct net_edges { int *e; size_t n, cap; } net_edges;   /* e: 2n ints */
+/* The edges of rule NET_* over nf FROM and nt TO members (same: one
+** population); the random rules draw from rng (a gsl_rng *). 0, or -1 out of
+** memory. */
+int net_make(net_edges *E, int rule, int nf, int nt, int same, int k, double p, int m, void *rng);
+extern const char *const net_rule_names[5];  /* in NET_* order: "all", "ring", ... */
 int net_all(net_edges *E, int nfrom, int nto, int same);
 int net_ring(net_edges *E, int n, int k);
 int net_k_random(net_edges *E, int nfrom, int nto, int k, int same, void *rng);
@@ -635,8 +665,17 @@ struct tr_world {
   double *val;               /* nslots live values */
   double *lo, *hi;           /* bounds (-inf/+inf when unbounded) */
   int *writer;               /* per slot: the actor whose policy may write it */
-  int *out_off, *out_rel;    /* relations by FROM actor (CSR, file order) */
-  int *in_off, *in_rel;      /* relations by TO actor (CSR, file order) */
+  int *out_off, *out_rel;    /* relations by FROM actor (CSR: the fixed ones in file */
+  int *in_off, *in_rel;      /* order, then the run's drawn ones); likewise by TO actor */
+  int capcsr[2];             /* room in out_rel, in_rel */
+  /* Relations drawn in this run by the scenario's random rules
+  ** (world_network): relation sc->nrels + i is run_rel[i], whose attributes
+  ** hold the slots slot0 .. slot0 + nattrs - 1, after the scenario's. */
+  struct tr_runrel { int from, to, rule, slot0; } *run_rel;
+  int nrun, caprun;
+  int *run_hash, run_hash_size;   /* open addressing over (from,to) -> i; -1 empty */
+  int nslots, capslots;      /* this run's slots: sc->nslots, then the drawn relations' */
+  void *edges;               /* net_edges reused across runs */
   int *policy_actors, npolicy; /* actors with a policy, in file order */
   int *order;                /* this tick's shuffled copy of policy_actors */
   tr_write *wbuf; int nw, capw;
@@ -663,6 +702,26 @@ struct tr_world {
 tr_world *world_new(const tr_scenario *sc);
 void world_free(tr_world *w);
 void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed);
+/* Per run, after world_reset and before anything reads a relation: draws
+** the network of every random rule in file order from the run's stream and
+** lays its relations out (slots, pair look-up, adjacency). 0, or -1 with a
+** message in buf. Nothing to do without random rules. */
+int world_network(tr_world *w, char *buf, size_t size);
+/* Relations of the run: 0 .. sc->nrels - 1 fixed, then the drawn ones. */
+static inline int world_nrels(const tr_world *w) { return w->sc->nrels + w->nrun; }
+static inline int world_rel_from(const tr_world *w, int r) {
+  return r < w->sc->nrels ? w->sc->rels[r].from : w->run_rel[r - w->sc->nrels].from;
+}
+static inline int world_rel_to(const tr_world *w, int r) {
+  return r < w->sc->nrels ? w->sc->rels[r].to : w->run_rel[r - w->sc->nrels].to;
+}
+const char *world_rel_kind(const tr_world *w, int r);
+/* Attributes of relation r: attrs[i] lives in slot *base + attrs[i].slot. */
+const tr_attrdecl *world_rel_attrs(const tr_world *w, int r, int *n, int *base);
+/* Relation index of FROM->TO in this run, or -1. O(1). */
+int world_rel_find(const tr_world *w, int from, int to);
+/* Slot of relation r's attribute by name; -1 when absent (or r < 0). */
+int world_rel_attr_slot(const tr_world *w, int r, const char *name);
 /* Clamp to the slot's bounds; the caller has refused NaN and infinities. */
 static inline double world_clamp(const tr_world *w, int slot, double v) {
   if (v < w->lo[slot]) return w->lo[slot];
@@ -767,6 +826,11 @@ struct tr_lua {
   const char **slot_names;       /* per slot: its attribute name as interned in L */
   struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
   unsigned vmask;                /* vmap has vmask + 1 entries */
+  /* Views of the relations drawn in a run, made when a script first asks
+  ** for one and dropped when the next run begins (luaapi.c). */
+  struct tr_viewent *rvmap;      /* like vmap; rvmask + 1 entries, rvn used */
+  unsigned rvmask, rvn;
+  int run_views_hi, run_slots_hi; /* relation numbers and slots they took, exclusive */
   int ids_ref;                   /* registry reference of the id -> index table */
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and

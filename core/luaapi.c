@@ -32,7 +32,10 @@ static const char view_key = 0;
 
 /* Registry tables, by name. */
 #define R_VIEWS    "tr.views"      /* actor index + 1 -> view */
-#define R_RELVIEWS "tr.relviews"   /* relation index + 1 -> view */
+#define R_RELVIEWS "tr.relviews"   /* relation index + 1 -> view (a drawn relation's: */
+                                   /* made on demand, dropped at the next run) */
+#define R_VALSMT   "tr.valsmt"     /* the value tables' shared metatable */
+#define R_VIEWMT   "tr.viewmt"     /* the shared entries of the views' metatables */
 #define R_VALS     "tr.vals"       /* actor index + 1 -> its value table */
 #define R_SLOTVALS "tr.slotvals"   /* slot + 1 -> value table holding it */
 #define R_SLOTKEYS "tr.slotkeys"   /* slot + 1 -> attribute name */
@@ -65,22 +68,47 @@ static unsigned vhash(const void *p, unsigned mask) {
   return (unsigned)((x * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
 
-static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
-  const void *p = lua_topointer(L, idx);   /* NULL for non-objects; never a view's for others */
-  if (!p || !lx->vmap) return NULL;
-  for (unsigned h = vhash(p, lx->vmask);; h = (h + 1) & lx->vmask) {
-    const struct tr_viewent *e = &lx->vmap[h];
+static const struct tr_viewent *vmap_get(const struct tr_viewent *map, unsigned mask,
+                                         const void *p) {
+  for (unsigned h = vhash(p, mask);; h = (h + 1) & mask) {
+    const struct tr_viewent *e = &map[h];
     if (e->p == p) return e;
     if (!e->p) return NULL;
   }
 }
 
-static void view_remember(tr_lua *lx, const void *p, lua_Integer code, int vals_ref) {
-  unsigned h = vhash(p, lx->vmask);
-  while (lx->vmap[h].p) h = (h + 1) & lx->vmask;
-  lx->vmap[h].p = p;
-  lx->vmap[h].code = code;
-  lx->vmap[h].vals_ref = vals_ref;
+/* The fixed views (actors, fixed relations), then the run's drawn relations'. */
+static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
+  const void *p = lua_topointer(L, idx);   /* NULL for non-objects; never a view's for others */
+  if (!p || !lx->vmap) return NULL;
+  const struct tr_viewent *e = vmap_get(lx->vmap, lx->vmask, p);
+  return e || !lx->rvn ? e : vmap_get(lx->rvmap, lx->rvmask, p);
+}
+
+static void vmap_put(struct tr_viewent *map, unsigned mask, const void *p, lua_Integer code,
+                     int vals_ref) {
+  unsigned h = vhash(p, mask);
+  while (map[h].p) h = (h + 1) & mask;
+  map[h].p = p;
+  map[h].code = code;
+  map[h].vals_ref = vals_ref;
+}
+
+/* A view made during a run goes into the run's map (grown at half full). */
+static int run_view_remember(tr_lua *lx, const void *p, lua_Integer code) {
+  if (2 * (lx->rvn + 1) > (lx->rvmap ? lx->rvmask + 1 : 0)) {
+    unsigned size = lx->rvmap ? 2 * (lx->rvmask + 1) : 64;
+    struct tr_viewent *m = calloc(size, sizeof *m);
+    if (!m) return -1;
+    for (unsigned i = 0; lx->rvmap && i <= lx->rvmask; i++)
+      if (lx->rvmap[i].p) vmap_put(m, size - 1, lx->rvmap[i].p, lx->rvmap[i].code, LUA_NOREF);
+    free(lx->rvmap);
+    lx->rvmap = m;
+    lx->rvmask = size - 1;
+  }
+  vmap_put(lx->rvmap, lx->rvmask, p, code, LUA_NOREF);
+  lx->rvn++;
+  return 0;
 }
 
 /* The kind of view at idx (0: not a view). */
@@ -91,10 +119,20 @@ static int view_kind(lua_State *L, int idx, int *index) {
   return (int)(e->code & 3);
 }
 
+/* Attributes of a view: attrs[i] lives in slot *base + attrs[i].slot. */
+static const tr_attrdecl *view_attrs(const tr_lua *lx, int kind, int index, int *n, int *base) {
+  if (kind == VIEW_ACTOR) {
+    *n = lx->sc->actors[index].nattrs;
+    *base = 0;
+    return lx->sc->actors[index].attrs;
+  }
+  return world_rel_attrs(lx->w, index, n, base);
+}
+
 /* Names of an actor's or relation's attributes, for suggestions. */
-static const char *suggest_attr(const tr_scenario *sc, int kind, int index, const char *word) {
-  const tr_attrdecl *attrs = kind == VIEW_ACTOR ? sc->actors[index].attrs : sc->rels[index].attrs;
-  int n = kind == VIEW_ACTOR ? sc->actors[index].nattrs : sc->rels[index].nattrs;
+static const char *suggest_attr(const tr_lua *lx, int kind, int index, const char *word) {
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
   const char *names[n + 5];
   for (int i = 0; i < n; i++) names[i] = attrs[i].name;
   if (kind == VIEW_ACTOR) {
@@ -108,19 +146,20 @@ static const char *suggest_attr(const tr_scenario *sc, int kind, int index, cons
   return diag_suggest(word, names, n);
 }
 
-static const char *view_label(lua_State *L, const tr_scenario *sc, int kind, int index) {
+static const char *view_label(lua_State *L, const tr_lua *lx, int kind, int index) {
+  const tr_scenario *sc = lx->sc;
   if (kind == VIEW_ACTOR) return lua_pushfstring(L, "actor '%s'", sc->actors[index].id);
-  return lua_pushfstring(L, "relation %s:%s", sc->actors[sc->rels[index].from].id,
-                         sc->actors[sc->rels[index].to].id);
+  return lua_pushfstring(L, "relation %s:%s", sc->actors[world_rel_from(lx->w, index)].id,
+                         sc->actors[world_rel_to(lx->w, index)].id);
 }
 
 static int no_such_attr(lua_State *L, int kind, int index, int key) {
   tr_lua *lx = TR_LX(L);
-  const char *label = view_label(L, lx->sc, kind, index);
+  const char *label = view_label(L, lx, kind, index);
   if (lua_type(L, key) != LUA_TSTRING)
     return luaL_error(L, "%s has no field of type %s", label, luaL_typename(L, key));
   const char *k = lua_tostring(L, key);
-  const char *s = suggest_attr(lx->sc, kind, index, k);
+  const char *s = suggest_attr(lx, kind, index, k);
   if (s) return luaL_error(L, "%s has no attribute '%s' (did you mean '%s'?)", label, k, s);
   return luaL_error(L, "%s has no attribute '%s'", label, k);
 }
@@ -144,12 +183,6 @@ static lua_Integer view_code(lua_State *L, int idx) {
   return e ? e->code : 0;
 }
 
-static const tr_attrdecl *view_attrs(const tr_scenario *sc, int kind, int index, int *n) {
-  if (kind == VIEW_ACTOR) { *n = sc->actors[index].nattrs; return sc->actors[index].attrs; }
-  *n = sc->rels[index].nattrs;
-  return sc->rels[index].attrs;
-}
-
 /* __newindex of a view. */
 static int view_newindex(lua_State *L) {
   tr_lua *lx = TR_LX(L);
@@ -159,30 +192,31 @@ static int view_newindex(lua_State *L) {
   if (!e) return luaL_error(L, "not a view");
   lua_Integer code = e->code;
   int kind = (int)(code & 3), index = (int)(code >> 2);
-  int n, slot = -1;
-  const tr_attrdecl *attrs = view_attrs(sc, kind, index, &n);
+  int n, base, slot = -1;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   /* Short strings are interned: the key is the very string slot_names
-  ** holds when it names an attribute; strcmp only for long names. */
-  for (int i = 0; key && i < n; i++)
+  ** holds when it names an attribute; strcmp only for long names (and the
+  ** drawn relations' slots, which slot_names does not cover). */
+  for (int i = 0; key && !base && i < n; i++)
     if (lx->slot_names[attrs[i].slot] == key) { slot = attrs[i].slot; break; }
   for (int i = 0; key && slot < 0 && i < n; i++)
-    if (strcmp(attrs[i].name, key) == 0) slot = attrs[i].slot;
+    if (strcmp(attrs[i].name, key) == 0) slot = base + attrs[i].slot;
   if (slot < 0) {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__index");
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
-    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, sc, kind, index));
+    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, lx, kind, index));
   }
   int isnum;
   double x = lua_tonumberx(L, 3, &isnum);
   if (!isnum)
     return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
-                      view_label(L, sc, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
+                      view_label(L, lx, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
   if (!isfinite(x))
     return luaL_error(L, "%s: cannot set '%s' to %f (attributes must be finite)",
-                      view_label(L, sc, kind, index), lua_tostring(L, 2), x);
+                      view_label(L, lx, kind, index), lua_tostring(L, 2), x);
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
@@ -196,7 +230,7 @@ static int view_newindex(lua_State *L) {
         return luaL_error(L,
           "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
           "attributes and its outgoing relations; use an action (me:act) to change others",
-          me, lua_tostring(L, 2), view_label(L, sc, kind, index));
+          me, lua_tostring(L, 2), view_label(L, lx, kind, index));
       }
       if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
       return 0;
@@ -209,7 +243,12 @@ static int view_newindex(lua_State *L) {
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
-      lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
+      if (e->vals_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
+      } else {                         /* a drawn relation's: its metatable's __index */
+        lua_getmetatable(L, 1);
+        lua_getfield(L, -1, "__index");
+      }
       lua_pushvalue(L, 2);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
       else lua_pushnumber(L, x);
@@ -217,14 +256,14 @@ static int view_newindex(lua_State *L) {
       return 0;
     default:
       return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
-                        lua_tostring(L, 2), view_label(L, sc, kind, index));
+                        lua_tostring(L, 2), view_label(L, lx, kind, index));
   }
 }
 
 static int view_tostring(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   lua_Integer code = view_code(L, 1);
-  view_label(L, lx->sc, (int)(code & 3), (int)(code >> 2));
+  view_label(L, lx, (int)(code & 3), (int)(code >> 2));
   return 1;
 }
 
@@ -232,8 +271,8 @@ static int view_tostring(lua_State *L) {
 static int view_next(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   lua_Integer code = view_code(L, 1);
-  int n;
-  const tr_attrdecl *attrs = view_attrs(lx->sc, (int)(code & 3), (int)(code >> 2), &n);
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, (int)(code & 3), (int)(code >> 2), &n, &base);
   int i = 0;
   if (!lua_isnil(L, 2)) {
     const char *key = lua_tostring(L, 2);
@@ -242,8 +281,8 @@ static int view_next(lua_State *L) {
   }
   if (i >= n) return 0;
   lua_pushstring(L, attrs[i].name);
-  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[attrs[i].slot]);
-  else lua_pushnumber(L, lx->w->val[attrs[i].slot]);
+  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[base + attrs[i].slot]);
+  else lua_pushnumber(L, lx->w->val[base + attrs[i].slot]);
   return 2;
 }
 
@@ -254,7 +293,9 @@ static int view_pairs(lua_State *L) {
   return 3;
 }
 
-/* Copy dirty slots of the world into the views' value tables. */
+/* Copy dirty slots of the world into the views' value tables (a drawn
+** relation whose view is not made yet has none: its view reads the world
+** when it is made). */
 void script_sync(lua_State *L, tr_lua *lx) {
   tr_world *w = lx->w;
   lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
@@ -262,7 +303,10 @@ void script_sync(lua_State *L, tr_lua *lx) {
   for (int i = 0; i < w->ndirty; i++) {
     int s = w->dirty[i];
     w->is_dirty[s] = 0;
-    lua_rawgeti(L, -2, s + 1);
+    if (lua_rawgeti(L, -2, s + 1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
     lua_rawgeti(L, -2, s + 1);
     if (w->strict[s] == 2) lua_pushinteger(L, (lua_Integer)w->val[s]);
     else lua_pushnumber(L, w->val[s]);
@@ -317,8 +361,10 @@ static const char slots_key = 0;   /* metatable: attribute name -> slots userdat
 
 typedef struct list_desc { int kind, n; int idx[]; } list_desc;
 
+static void push_rel(lua_State *L, int relviews, int r);
+
 /* Pushes the cached list for key, building it from idx[0..n-1] of kind
-** with the views in table `views` (a stack index) the first time. */
+** with the views in table `views` (an upvalue index) the first time. */
 static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx, int n, int views) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_LISTS);
   if (lua_rawgeti(L, -1, key) != LUA_TNIL) {
@@ -328,7 +374,8 @@ static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx,
   lua_pop(L, 1);
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
-    lua_rawgeti(L, views, idx[i] + 1);
+    if (kind == VIEW_REL) push_rel(L, views, idx[i]);
+    else lua_rawgeti(L, views, idx[i] + 1);
     lua_rawseti(L, -2, i + 1);
   }
   sandbox_readonly(L);
@@ -369,16 +416,16 @@ static const int *list_slots(lua_State *L, int list, const list_desc *d, int nam
   }
   lua_pop(L, 1);
   if (t == LUA_TNIL) {
-    const tr_scenario *sc = TR_LX(L)->sc;
+    const tr_lua *lx = TR_LX(L);
     const char *key = lua_tostring(L, name);
     int *slots = lua_newuserdatauv(L, (size_t)(d->n ? d->n : 1) * sizeof(int), 0);
     int ok = 1;
     for (int i = 0; i < d->n && ok; i++) {
-      int na;
-      const tr_attrdecl *attrs = view_attrs(sc, d->kind, d->idx[i], &na);
+      int na, base;
+      const tr_attrdecl *attrs = view_attrs(lx, d->kind, d->idx[i], &na, &base);
       slots[i] = -1;
       for (int k = 0; k < na; k++)
-        if (strcmp(attrs[k].name, key) == 0) { slots[i] = attrs[k].slot; break; }
+        if (strcmp(attrs[k].name, key) == 0) { slots[i] = base + attrs[k].slot; break; }
       ok = slots[i] >= 0;
     }
     if (!ok) { lua_pop(L, 1); lua_pushboolean(L, 0); }
@@ -493,9 +540,9 @@ static int w_rel(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   int from = check_actor(L, 2, "world:rel");
   int to = check_actor(L, 3, "world:rel");
-  int r = scen_rel_find(lx->sc, from, to);
+  int r = world_rel_find(lx->w, from, to);
   if (r < 0) lua_pushnil(L);
-  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  else push_rel(L, lua_upvalueindex(1), r);
   return 1;
 }
 
@@ -511,7 +558,7 @@ static int rel_list(lua_State *L, const char *fn, int incoming) {
   }
   lua_createtable(L, off[a + 1] - off[a], 0);
   for (int i = off[a]; i < off[a + 1]; i++) {
-    lua_rawgeti(L, lua_upvalueindex(1), rel[i] + 1);
+    push_rel(L, lua_upvalueindex(1), rel[i]);
     lua_rawseti(L, -2, i - off[a] + 1);
   }
   return 1;
@@ -596,7 +643,8 @@ static int w_has(lua_State *L) {
   }
   if (!kind) return luaL_error(L, "world:has: expected an actor id or an actor or relation view");
   const char *name = luaL_checkstring(L, 3);
-  const tr_attrdecl *attrs = view_attrs(lx->sc, kind, index, &n);
+  int base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
   int found = 0;
   for (int i = 0; i < n && !found; i++) found = strcmp(attrs[i].name, name) == 0;
   lua_pushboolean(L, found);
@@ -751,9 +799,9 @@ static int f_rel(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   int from = check_actor(L, 1, "rel");
   int to = check_actor(L, 2, "rel");
-  int r = scen_rel_find(lx->sc, from, to);
+  int r = world_rel_find(lx->w, from, to);
   if (r < 0) lua_pushnil(L);
-  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  else push_rel(L, lua_upvalueindex(1), r);
   return 1;
 }
 
@@ -845,19 +893,24 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 
 /* Make a view: pushes it. Expects its value table at the stack top (left
 ** there) and the shared metatables at vals_mt and view_mt_template;
-** records its slots in slotvals/slotkeys. */
-static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n,
-                     int slotvals, int slotkeys, int vals_mt, int view_mt) {
+** records its slots (base + attrs[i].slot) in slotvals/slotkeys. Values are
+** the declared ones, or val[slot] when val is given. A view of a drawn
+** relation (run) goes into the run's map, without a registry reference. */
+static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n, int base,
+                     const double *val, int run, int slotvals, int slotkeys, int vals_mt,
+                     int view_mt) {
   int vals = lua_gettop(L);
   lua_Integer code = ((lua_Integer)index << 2) | kind;
   for (int i = 0; i < n; i++) {
-    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)attrs[i].value);
-    else lua_pushnumber(L, attrs[i].value);
+    int slot = base + attrs[i].slot;
+    double x = val ? val[slot] : attrs[i].value;
+    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)x);
+    else lua_pushnumber(L, x);
     lua_setfield(L, vals, attrs[i].name);
     lua_pushvalue(L, vals);
-    lua_rawseti(L, slotvals, attrs[i].slot + 1);
+    lua_rawseti(L, slotvals, slot + 1);
     lua_pushstring(L, attrs[i].name);
-    lua_rawseti(L, slotkeys, attrs[i].slot + 1);
+    lua_rawseti(L, slotkeys, slot + 1);
   }
   lua_pushinteger(L, code);
   lua_rawsetp(L, vals, &view_key);
@@ -876,9 +929,44 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   }
   lua_setmetatable(L, -2);
   const void *addr = lua_topointer(L, -1);
+  if (run) {
+    if (run_view_remember(TR_LX(L), addr, code)) luaL_error(L, "out of memory");
+    return;
+  }
   lua_pushvalue(L, vals);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  view_remember(TR_LX(L), addr, code, ref);
+  tr_lua *lx = TR_LX(L);
+  vmap_put(lx->vmap, lx->vmask, addr, code, ref);
+}
+
+/* Pushes the view of relation r from the relation views at `relviews` (an
+** upvalue index); a drawn relation's view is made the first time a run asks
+** for it, with the world's values of the moment (script_sync keeps it
+** current from then on). */
+static void push_rel(lua_State *L, int relviews, int r) {
+  tr_lua *lx = TR_LX(L);
+  if (lua_rawgeti(L, relviews, r + 1) != LUA_TNIL || r < lx->sc->nrels) return;
+  lua_pop(L, 1);
+  const tr_scenario *sc = lx->sc;
+  tr_world *w = lx->w;
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VALSMT);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VIEWMT);
+  int n, base;
+  const tr_attrdecl *attrs = world_rel_attrs(w, r, &n, &base);
+  lua_createtable(L, 0, n + 3);
+  lua_pushstring(L, sc->actors[world_rel_from(w, r)].id); lua_setfield(L, -2, "from");
+  lua_pushstring(L, sc->actors[world_rel_to(w, r)].id); lua_setfield(L, -2, "to");
+  lua_pushstring(L, world_rel_kind(w, r)); lua_setfield(L, -2, "kind");
+  new_view(L, VIEW_REL, r, attrs, n, base, w->val, 1, top + 1, top + 2, top + 3, top + 4);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, relviews, r + 1);
+  if (r + 1 > lx->run_views_hi) lx->run_views_hi = r + 1;
+  if (base + n > lx->run_slots_hi) lx->run_slots_hi = base + n;
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
 }
 
 /* Lua's "PATH:LINE: message" becomes PATH:LINE:1: error: message when the
@@ -1019,7 +1107,8 @@ static int build_state(lua_State *L) {
     lua_pushstring(L, sc->roles[ad->role]); lua_setfield(L, -2, "role");
     lua_pushstring(L, ad->name ? ad->name : ad->id); lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn); lua_setfield(L, -2, "act");
-    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
+    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, 0, NULL, 0, slotvals, slotkeys, vals_mt,
+             view_mt);
     lua_rawseti(L, views, a + 1);
     lua_rawseti(L, valstab, a + 1);
     lua_pushinteger(L, a);
@@ -1031,7 +1120,8 @@ static int build_state(lua_State *L) {
     lua_pushstring(L, sc->actors[rd->from].id); lua_setfield(L, -2, "from");
     lua_pushstring(L, sc->actors[rd->to].id); lua_setfield(L, -2, "to");
     lua_pushstring(L, rd->kind); lua_setfield(L, -2, "kind");
-    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys, vals_mt, view_mt);
+    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, 0, NULL, 0, slotvals, slotkeys, vals_mt,
+             view_mt);
     lua_rawseti(L, relviews, r + 1);
     lua_pop(L, 1);
   }
@@ -1190,6 +1280,10 @@ static int build_state(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pushvalue(L, relviews); lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  lua_pushvalue(L, vals_mt); lua_setfield(L, LUA_REGISTRYINDEX, R_VALSMT);
+  lua_pushvalue(L, view_mt); lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWMT);
+  lx->run_views_hi = sc->nrels;
+  lx->run_slots_hi = sc->nslots;
   lua_pushvalue(L, ids); lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, ids); lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, world); lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
@@ -1259,6 +1353,7 @@ void script_free(tr_lua *lx) {
   free(lx->ids);
   free(lx->slot_names);
   free(lx->vmap);
+  free(lx->rvmap);
   free(lx);
 }
 
@@ -1383,6 +1478,35 @@ static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
   lx->what_kind = WHAT_NONE;
 }
 
+/* The views of the previous run's drawn relations go: their relations
+** belong to that run's network. */
+static void drop_run_views(lua_State *L, tr_lua *lx) {
+  const tr_scenario *sc = lx->sc;
+  if (lx->run_views_hi > sc->nrels) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+    for (int r = sc->nrels; r < lx->run_views_hi; r++) {
+      lua_pushnil(L);
+      lua_rawseti(L, -2, r + 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (lx->run_slots_hi > sc->nslots) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+    lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+    for (int s = sc->nslots; s < lx->run_slots_hi; s++) {
+      lua_pushnil(L);
+      lua_rawseti(L, -3, s + 1);
+      lua_pushnil(L);
+      lua_rawseti(L, -2, s + 1);
+    }
+    lua_pop(L, 2);
+  }
+  if (lx->rvn) memset(lx->rvmap, 0, ((size_t)lx->rvmask + 1) * sizeof *lx->rvmap);
+  lx->rvn = 0;
+  lx->run_views_hi = sc->nrels;
+  lx->run_slots_hi = sc->nslots;
+}
+
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
 ** the run's protected call. Pushes nothing. */
@@ -1391,6 +1515,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   /* cached expression lists hold the actors present in a run: new each run */
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  drop_run_views(L, lx);
   int rebuild = lx->params_for != inst;
   sandbox_begin_run_ids(lx, 0, rebuild);
   if (rebuild) build_params(L, lx, inst);
@@ -1499,6 +1624,8 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 
 static int trial_begin(lua_State *L) {
   tr_lua *lx = TR_LX(L);
+  char msg[512];
+  if (world_network(lx->w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
   script_begin_run(L, lx, lx->w->inst);
   return 0;
 }

@@ -1,6 +1,9 @@
 /*
 ** tick.c — one run, tick by tick (docs/lua-api.md, "The tick").
 **
+**   setup:  the run's network of each random relation rule, drawn from the
+**           run's stream (world_network); the scripts' top levels; the
+**           attributes declared with a distribution (world_draw);
 **   tick 0: init(me, world) of each policy in file order (writes buffered,
 **           no actions), buffer applied, metrics recorded, outcomes checked;
 **   tick t: 1. events due at t, in file order;
@@ -231,6 +234,9 @@ static int run_body(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
+  char msg[512];
+  /* The run's own network first (docs/scenario-format.md#relations-by-rule). */
+  if (world_network(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
   script_begin_run(L, lx, w->inst);
   lua_settop(L, 0);
   static const char *const places[] = {
@@ -244,7 +250,6 @@ static int run_body(lua_State *L) {
     lua_setfield(L, S_EVENV, "ticks");
   }
 
-  char msg[512];
   if (world_draw(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
 
   /* Tick 0: init, in file order. */

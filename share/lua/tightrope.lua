@@ -58,12 +58,13 @@ function World:actors(role) end
 ---@return tr.RelationView?
 function World:rel(from, to) end
 
----The relation views FROM this actor, in file order.
+---The relation views FROM this actor, in file order, then those the run's
+---networks drew (relations by random rule are drawn anew in each run).
 ---@param actor tr.Actor
 ---@return tr.RelationView[]
 function World:outgoing(actor) end
 
----The relation views TO this actor, in file order.
+---The relation views TO this actor, in the order of World:outgoing.
 ---@param actor tr.Actor
 ---@return tr.RelationView[]
 function World:incoming(actor) end
