@@ -64,14 +64,16 @@ relations:
   - {from: a, to: b, kind: contact, attrs: {w: 0.2, u: 0.1}}
   - {from: a, to: c, kind: contact, attrs: {w: {value: 0.9, min: 0, max: 1}, u: 0.3}}
 metrics: {wb: "rel('a', 'b').w", wc: "rel('a', 'c').w", ub: "rel('a', 'b').u", uc: "rel('a', 'c').u",
-          total: "a.total", avg: "a.avg", none: "a.none"}
+          total: "a.total", avg: "a.avg", none: "a.none", ws: "world:sum(world:outgoing('a'), 'w')",
+          wm: "world:mean(world:outgoing('a'), 'u')"}
 """
 
 
 def test_nudge_sum_mean_follow_their_formulas_exactly():
     # w: x + gain * (goal - TO's cap), clamped to [0, 0.7]; returns the sum of
     # the values written. u: pulled towards 1 by its own value (no toward).
-    # sum/mean read the start-of-tick values (writes are buffered).
+    # sum/mean read the start-of-tick values (writes are buffered); in a
+    # metric (ws, wm) they see the end of the tick.
     rc, err, s = _run({"s.yaml": NUDGE, "p.lua": """
         local rels
         local steer = {toward = "cap", goal = 0.5, gain = 0.5, min = 0, max = 0.7}
@@ -91,8 +93,9 @@ def test_nudge_sum_mean_follow_their_formulas_exactly():
         wc = min(max(wc + 0.5 * (0.5 - 0.8), 0), 0.7)
         ub, uc = ub + 0.25 * (1 - ub), uc + 0.25 * (1 - uc)
         row = next(r for r in s if r["tick"] == str(t))
-        got = {k: float(row[k]) for k in ("wb", "wc", "ub", "uc", "total", "avg", "none")}
-        assert got == {"wb": wb, "wc": wc, "ub": ub, "uc": uc, "total": wb + wc, "avg": avg, "none": 0}, (t, got)
+        got = {k: float(row[k]) for k in ("wb", "wc", "ub", "uc", "total", "avg", "none", "ws", "wm")}
+        assert got == {"wb": wb, "wc": wc, "ub": ub, "uc": uc, "total": wb + wc, "avg": avg, "none": 0,
+                       "ws": wb + wc, "wm": (ub + uc) / 2}, (t, got)
     # tick 1: w = 0.4, 0.7 (0.75 clamped), total 1.1; tick 2: 0.6, 0.55
     assert (wb, wc) == (0.2 + 0.2 + 0.2, 0.7 + 0.5 * (0.5 - 0.8))
 
@@ -160,3 +163,10 @@ def test_nudge_refuses_what_a_view_write_refuses_and_bad_options():
           r"world:nudge: relation a:b \(item 1 of the list\) has no attribute 'v'")
     fails('function decide(me, world) me.total = world:sum({me, 3}, "total") end',
           r"world:sum: item 2 of the list is not an actor or relation view")
+
+
+def test_expressions_may_sum_but_not_nudge():
+    with Case({"s.yaml": NUDGE.replace('ws: "world:sum(', 'ws: "world:nudge(').replace("'w')\"", "'w', {})\"", 1),
+               "p.lua": "function decide() end"}) as c:
+        rc, _, err = c.run("check", "s.yaml")
+        assert rc != 0 and "world:nudge cannot be called from an expression (expressions only read)" in err, err
