@@ -1241,11 +1241,20 @@ static int build_state(lua_State *L) {
     lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
     lua_setfield(L, methods, wm[i].name);
   }
+  /* world:method finds the method with a VM table look-up (the methods
+  ** table is the world's __index); the fields and unknown names fall
+  ** through to world_index. Neither table is reachable from scripts. */
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, world_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, methods);
   lua_newuserdatauv(L, 1, 0);
   int world = lua_gettop(L);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, methods);
-  lua_pushcclosure(L, world_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, world_newindex);
   lua_setfield(L, -2, "__newindex");
