@@ -253,6 +253,10 @@ heap() {   # heap K: "loaded_kb tick1_kb"
 }
 read -r l1 t1 <<<"$(heap 100)"
 read -r l2 t2 <<<"$(heap 1000)"
+if [ -z "$l1" ] || [ -z "$l2" ] || [ -z "$t1" ] || [ -z "$t2" ]; then
+  echo "  not measured: the probe printed no heap size (the sandbox refuses collectgarbage, even \"count\")"
+  exit $status
+fi
 units=$(( ($(actors 1000) + 2000) - ($(actors 100) + 200) ))
 awk -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" -v u="$units" 'BEGIN {
   printf "  loaded (views, environments, script instances): %5.0f bytes\n", (l2 - l1) * 1024 / u
