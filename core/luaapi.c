@@ -164,13 +164,14 @@ static int attr_slot(const tr_lua *lx, int kind, int index, const char *key) {
   return -1;
 }
 
-/* Writes x to `slot` (attribute `name`) of the view e as the mode allows:
+/* Writes x to `slot` (attribute `name`, also at stack index `key` when
+** key > 0) of the view e as the mode allows:
 ** buffered in init/decide (own attributes and outgoing relations only),
 ** immediate and clamped in actions and events, refused in expressions.
 ** The one path of every attribute write from Lua (a view's __newindex,
 ** world:nudge). Returns 0 or raises an error. */
 static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int slot,
-                      const char *name, double x) {
+                      const char *name, int key, double x) {
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
   int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
@@ -204,7 +205,8 @@ static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int 
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
       lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
-      lua_pushstring(L, name);
+      if (key > 0) lua_pushvalue(L, key);
+      else lua_pushstring(L, name);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
       else lua_pushnumber(L, x);
       lua_rawset(L, -3);
@@ -238,7 +240,7 @@ static int view_newindex(lua_State *L) {
   if (!isnum)
     return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
                       view_label(L, sc, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
-  return write_slot(L, lx, e, slot, lua_tostring(L, 2), x);
+  return write_slot(L, lx, e, slot, lua_tostring(L, 2), 2, x);
 }
 
 static int view_tostring(lua_State *L) {
@@ -787,7 +789,7 @@ static int w_nudge(lua_State *L) {
     if (has_sd) x = x + (0.0 + gsl_ran_gaussian(w->rng, sd));   /* as rng.normal(0, sd) */
     if (has_lo && x < lo) x = lo;
     else if (has_hi && x > hi) x = hi;
-    write_slot(L, lx, e, slot, lx->slot_names[slot], x);
+    write_slot(L, lx, e, slot, lx->slot_names[slot], 0, x);
     total += x;
     lua_pop(L, 1);
   }
