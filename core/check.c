@@ -59,7 +59,8 @@ static const char *const check_env[] = {
   "var", "median", "quantile", "ipairs", "pairs", "select", "table", "type", "tostring",
   "tonumber", "events_count"};
 static const char *const check_world[] = {"tick", "ticks", "run", "actor", "actors", "rel",
-                                          "outgoing", "incoming", "has", "others", "rejected"};
+                                          "outgoing", "incoming", "has", "others", "rejected",
+                                          "sum", "mean"};
 static const char *const check_math[] = {
   "abs", "ceil", "floor", "fmod", "huge", "log", "max", "maxinteger", "min", "mininteger",
   "modf", "pi", "sqrt", "exp", "ult", "tointeger", "type", "sin", "cos", "tan", "asin", "acos",
@@ -360,7 +361,7 @@ static void world_use(cexpr *x, int i) {
   if (!in_list(m, (int)strlen(m), check_world, NELEM(check_world))) {
     char sug[300];
     if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0 ||
-        strcmp(m, "transfer") == 0)
+        strcmp(m, "transfer") == 0 || strcmp(m, "nudge") == 0)
       cerr(x, &x->t[i + 1], "world:%s cannot be called from an expression (expressions only read)",
            m);
     else

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -183,40 +184,34 @@ static lua_Integer view_code(lua_State *L, int idx) {
   return e ? e->code : 0;
 }
 
-/* __newindex of a view. */
-static int view_newindex(lua_State *L) {
-  tr_lua *lx = TR_LX(L);
+/* The slot of attribute `key` of an actor or relation, or -1. Short
+** strings are interned: a key pushed by Lua is the very string slot_names
+** holds when it names an attribute; strcmp only for long names (and the
+** drawn relations' slots, which slot_names does not cover). */
+static int attr_slot(const tr_lua *lx, int kind, int index, const char *key) {
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
+  for (int i = 0; !base && i < n; i++)
+    if (lx->slot_names[attrs[i].slot] == key) return attrs[i].slot;
+  for (int i = 0; i < n; i++)
+    if (strcmp(attrs[i].name, key) == 0) return base + attrs[i].slot;
+  return -1;
+}
+
+/* Writes x to `slot` (attribute `name`, also at stack index `key` when
+** key > 0) of the view e, which is at stack index `view`, as the mode allows:
+** buffered in init/decide (own attributes and outgoing relations only),
+** immediate and clamped in actions and events, refused in expressions.
+** The one path of every attribute write from Lua (a view's __newindex,
+** world:nudge). Returns 0 or raises an error. */
+static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int view, int slot,
+                      const char *name, int key, double x) {
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
-  const struct tr_viewent *e = view_find(lx, L, 1);
-  if (!e) return luaL_error(L, "not a view");
-  lua_Integer code = e->code;
-  int kind = (int)(code & 3), index = (int)(code >> 2);
-  int n, base, slot = -1;
-  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
-  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  /* Short strings are interned: the key is the very string slot_names
-  ** holds when it names an attribute; strcmp only for long names (and the
-  ** drawn relations' slots, which slot_names does not cover). */
-  for (int i = 0; key && !base && i < n; i++)
-    if (lx->slot_names[attrs[i].slot] == key) { slot = attrs[i].slot; break; }
-  for (int i = 0; key && slot < 0 && i < n; i++)
-    if (strcmp(attrs[i].name, key) == 0) slot = base + attrs[i].slot;
-  if (slot < 0) {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "__index");
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
-    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, lx, kind, index));
-  }
-  int isnum;
-  double x = lua_tonumberx(L, 3, &isnum);
-  if (!isnum)
-    return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
-                      view_label(L, lx, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
+  int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
   if (!isfinite(x))
     return luaL_error(L, "%s: cannot set '%s' to %f (attributes must be finite)",
-                      view_label(L, lx, kind, index), lua_tostring(L, 2), x);
+                      view_label(L, lx, kind, index), name, x);
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
@@ -230,7 +225,7 @@ static int view_newindex(lua_State *L) {
         return luaL_error(L,
           "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
           "attributes and its outgoing relations; use an action (me:act) to change others",
-          me, lua_tostring(L, 2), view_label(L, lx, kind, index));
+          me, name, view_label(L, lx, kind, index));
       }
       if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
       return 0;
@@ -246,18 +241,45 @@ static int view_newindex(lua_State *L) {
       if (e->vals_ref != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
       } else {                         /* a drawn relation's: its metatable's __index */
-        lua_getmetatable(L, 1);
+        lua_getmetatable(L, view);
         lua_getfield(L, -1, "__index");
+        lua_remove(L, -2);
       }
-      lua_pushvalue(L, 2);
+      if (key > 0) lua_pushvalue(L, key);
+      else lua_pushstring(L, name);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
       else lua_pushnumber(L, x);
       lua_rawset(L, -3);
+      lua_pop(L, 1);
       return 0;
     default:
       return luaL_error(L, "expressions are read-only: cannot set '%s' of %s",
-                        lua_tostring(L, 2), view_label(L, lx, kind, index));
+                        name, view_label(L, lx, kind, index));
   }
+}
+
+/* __newindex of a view. */
+static int view_newindex(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  const struct tr_viewent *e = view_find(lx, L, 1);
+  if (!e) return luaL_error(L, "not a view");
+  lua_Integer code = e->code;
+  int kind = (int)(code & 3), index = (int)(code >> 2);
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  int slot = key ? attr_slot(lx, kind, index, key) : -1;
+  if (slot < 0) {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
+    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?", view_label(L, lx, kind, index));
+  }
+  int isnum;
+  double x = lua_tonumberx(L, 3, &isnum);
+  if (!isnum)
+    return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
+                      view_label(L, lx, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
+  return write_slot(L, lx, e, 1, slot, lua_tostring(L, 2), 2, x);
 }
 
 static int view_tostring(lua_State *L) {
@@ -654,6 +676,175 @@ static int w_has(lua_State *L) {
 static int w_set(lua_State *L) { return w_setadd(L, 0); }
 static int w_add(lua_State *L) { return w_setadd(L, 1); }
 
+/* ------------------------------------------------ loops policies repeat */
+/* world:sum, world:mean and world:nudge run in C the loops policies write
+** over lists of views (docs/lua-api.md, "Loops in C"). They read the world's
+** value array, which is what the views show, and write through write_slot,
+** the path of every view write: the same checks, buffering and clamping. */
+enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
+static int aggregate(lua_State *L, int op, const char *fn);
+
+/* The view at the top of the stack, item i of a list, or an error. */
+static const struct tr_viewent *list_item(lua_State *L, tr_lua *lx, lua_Integer i, const char *fn) {
+  const struct tr_viewent *e = view_find(lx, L, -1);
+  if (!e) luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
+  return e;
+}
+
+static int list_total(lua_State *L, int op, const char *fn) {
+  tr_lua *lx = TR_LX(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *name = luaL_checkstring(L, 3);
+  if (!lx->w) return luaL_error(L, "%s: no run is in progress", fn);
+  if (list_of(L, 2)) {            /* a cached list of an expression */
+    lua_remove(L, 1);
+    return aggregate(L, op, fn);
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  double acc = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    const struct tr_viewent *e = list_item(L, lx, i, fn);
+    int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
+    int slot = attr_slot(lx, kind, index, name);
+    if (slot < 0)
+      return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
+                        view_label(L, lx, kind, index), i, name);
+    acc += lx->w->val[slot];
+    lua_pop(L, 1);
+  }
+  if (op == AGG_MEAN) {
+    if (n == 0) { lua_pushnil(L); return 1; }
+    acc /= (double)n;
+  }
+  lua_pushnumber(L, acc);
+  return 1;
+}
+
+static int w_sum(lua_State *L) { return list_total(L, AGG_SUM, "world:sum"); }
+static int w_mean(lua_State *L) { return list_total(L, AGG_MEAN, "world:mean"); }
+
+/* The options of world:nudge, read in one pass over the table (no look-up
+** per name). */
+typedef struct nudge_opts {
+  double gain, goal, sd, lo, hi;
+  int has_gain, has_goal, has_sd, has_lo, has_hi;
+  const char *toward;          /* alive in the options table */
+} nudge_opts;
+
+static void nudge_options(lua_State *L, int idx, nudge_opts *o, const char *fn) {
+  static const char *const keys[] = {"gain", "goal", "max", "min", "sd", "toward"};
+  const char *bad = NULL;
+  memset(o, 0, sizeof *o);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    double *x = NULL;
+    int *has = NULL;
+    switch (k[0]) {
+      case 'g':
+        if (strcmp(k, "gain") == 0) { x = &o->gain; has = &o->has_gain; }
+        else if (strcmp(k, "goal") == 0) { x = &o->goal; has = &o->has_goal; }
+        break;
+      case 'm':
+        if (strcmp(k, "min") == 0) { x = &o->lo; has = &o->has_lo; }
+        else if (strcmp(k, "max") == 0) { x = &o->hi; has = &o->has_hi; }
+        break;
+      case 's':
+        if (strcmp(k, "sd") == 0) { x = &o->sd; has = &o->has_sd; }
+        break;
+      case 't':
+        if (strcmp(k, "toward") == 0) {
+          if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: option 'toward' names an attribute of the relations' TO actors, "
+                       "got a %s value", fn, luaL_typename(L, -1));
+          o->toward = lua_tostring(L, -1);
+          lua_pop(L, 1);
+          continue;
+        }
+        break;
+    }
+    if (!has) {                  /* unknown: report the first in byte order */
+      if (!bad || strcmp(k, bad) < 0) bad = k;   /* keys stay alive in the table */
+      lua_pop(L, 1);
+      continue;
+    }
+    int isnum;
+    *x = lua_tonumberx(L, -1, &isnum);
+    if (!isnum || !isfinite(*x))
+      luaL_error(L, "%s: option '%s' must be a finite number, got %s", fn, k,
+                 isnum ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    *has = 1;
+    lua_pop(L, 1);
+  }
+  if (bad) {
+    const char *s = diag_suggest(bad, keys, 6);
+    luaL_error(L, "%s: unknown option '%s'%s%s%s (options: gain, goal, toward, sd, min, max)",
+               fn, bad, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+  }
+  if (o->has_gain != o->has_goal) luaL_error(L, "%s: options 'gain' and 'goal' go together", fn);
+  if (o->toward && !o->has_gain) luaL_error(L, "%s: option 'toward' needs 'gain' and 'goal'", fn);
+  if (o->has_sd && o->sd < 0) luaL_error(L, "%s: option 'sd' must be >= 0, got %f", fn, o->sd);
+  if (o->has_lo && o->has_hi && o->lo > o->hi)
+    luaL_error(L, "%s: option 'min' (%f) is above 'max' (%f)", fn, o->lo, o->hi);
+}
+
+/* world:nudge(rels, attr, how): for each relation view of rels in order,
+**   x = r[attr] + gain * (goal - y) + rng.normal(0, sd), then clamped to [min, max],
+** written to r[attr]; y is the relation's TO actor's attribute `toward`, or
+** x itself without it. Terms whose options are absent are left out (no
+** draw without sd). Returns the sum of the values written. */
+static int w_nudge(lua_State *L) {
+  static const char fn[] = "world:nudge";
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *name = luaL_checkstring(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  if (lx->mode == MODE_EXPR) return luaL_error(L, "%s: expressions are read-only", fn);
+  if (!lx->w) return luaL_error(L, "%s: no run is in progress", fn);
+  nudge_opts o;
+  nudge_options(L, 4, &o, fn);
+  double gain = o.gain, goal = o.goal, sd = o.sd, lo = o.lo, hi = o.hi;
+  int has_gain = o.has_gain, has_sd = o.has_sd, has_lo = o.has_lo, has_hi = o.has_hi;
+  const char *toward = o.toward;
+  tr_world *w = lx->w;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  double total = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    const struct tr_viewent *e = list_item(L, lx, i, fn);
+    int index = (int)(e->code >> 2);
+    if ((e->code & 3) != VIEW_REL)
+      return luaL_error(L, "%s: item %I of the list is %s, not a relation", fn, i,
+                        view_label(L, lx, VIEW_ACTOR, index));
+    int slot = attr_slot(lx, VIEW_REL, index, name);
+    if (slot < 0)
+      return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
+                        view_label(L, lx, VIEW_REL, index), i, name);
+    double x = w->val[slot];
+    if (has_gain) {
+      double y = x;
+      if (toward) {
+        int to = world_rel_to(w, index), ts = attr_slot(lx, VIEW_ACTOR, to, toward);
+        if (ts < 0)
+          return luaL_error(L, "%s: actor '%s' (the TO of item %I of the list) has no attribute '%s'",
+                            fn, sc->actors[to].id, i, toward);
+        y = w->val[ts];
+      }
+      x = x + gain * (goal - y);
+    }
+    if (has_sd) x = x + (0.0 + gsl_ran_gaussian(w->rng, sd));   /* as rng.normal(0, sd) */
+    if (has_lo && x < lo) x = lo;
+    else if (has_hi && x > hi) x = hi;
+    write_slot(L, lx, e, lua_absindex(L, -1), slot, name, 3, x);
+    total += x;
+    lua_pop(L, 1);
+  }
+  lua_pushnumber(L, total);
+  return 1;
+}
+
 static int world_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
@@ -665,8 +856,8 @@ static int world_index(lua_State *L) {
   if (k && strcmp(k, "rejected") == 0) { lua_pushinteger(L, (lua_Integer)lx->w->rejected); return 1; }
   static const char *const names[] = {"tick", "ticks", "run", "actor", "actors", "rel",
                                       "outgoing", "incoming", "end_run", "set", "add", "has",
-                                      "others", "transfer", "rejected"};
-  const char *s = k ? diag_suggest(k, names, 15) : NULL;
+                                      "others", "transfer", "rejected", "sum", "mean", "nudge"};
+  const char *s = k ? diag_suggest(k, names, 18) : NULL;
   return luaL_error(L, "world has no field '%s'%s%s%s", k ? k : "?",
                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
 }
@@ -719,7 +910,6 @@ static int act(lua_State *L) {
 /* ------------------------------------------------------------ aggregates */
 /* sum/mean/min/max(list, attr) over views; min/max(a, b, ...) of numbers
 ** behave as math.min/math.max. */
-enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
 
 static int aggregate(lua_State *L, int op, const char *fn) {
   if ((op == AGG_MIN || op == AGG_MAX) && lua_type(L, 1) == LUA_TNUMBER) {
@@ -1132,6 +1322,7 @@ static int build_state(lua_State *L) {
     {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2},
     {"end_run", w_end_run, 0}, {"set", w_set, 3}, {"add", w_add, 3}, {"has", w_has, 0},
     {"others", w_others, 1}, {"transfer", w_transfer, 0},
+    {"sum", w_sum, 0}, {"mean", w_mean, 0}, {"nudge", w_nudge, 0},
     {NULL, NULL, 0}};
   lua_newtable(L); int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
@@ -1142,11 +1333,20 @@ static int build_state(lua_State *L) {
     lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
     lua_setfield(L, methods, wm[i].name);
   }
+  /* world:method finds the method with a VM table look-up (the methods
+  ** table is the world's __index); the fields and unknown names fall
+  ** through to world_index. Neither table is reachable from scripts. */
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, world_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, methods);
   lua_newuserdatauv(L, 1, 0);
   int world = lua_gettop(L);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, methods);
-  lua_pushcclosure(L, world_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, world_newindex);
   lua_setfield(L, -2, "__newindex");
