@@ -24,7 +24,7 @@ def sizes(k):
     return max(1, k // 4), max(1, k // 8)
 
 
-def scenario(k, ticks, runs, seed, scripts, probe=False, fast=False):
+def scenario(k, ticks, runs, seed, scripts, fast=False):
     patrons, mediators = sizes(k)
     sfx = "_fast" if fast else ""
     out = []
@@ -47,8 +47,6 @@ def scenario(k, ticks, runs, seed, scripts, probe=False, fast=False):
         w(f"  med{m}: {{role: mediator, policy: {scripts}/mediator{sfx}.lua, attrs: "
           f"{{credibility: {{value: 0.6, min: 0, max: 1}}}}}}")
     w("  adv: {role: state, attrs: {capability: 1.0}}")
-    if probe:
-        w(f"  probe: {{role: state, policy: {scripts}/probe.lua}}")
     w("")
     w("relations:")
     for i in range(k):
@@ -76,14 +74,12 @@ def main():
     parser.add_argument("seed", type=int, help="master seed")
     parser.add_argument("--scripts", default="proxyweb",
                         help="folder of the Lua scripts as the scenario names it")
-    parser.add_argument("--probe", action="store_true",
-                        help="add an actor that prints the Lua heap size at tick 1 (not in timings)")
     parser.add_argument("--fast", action="store_true",
                         help="policies with their loops in C (patron_fast.lua, ...): identical results")
     args = parser.parse_args()
     if args.k < 1 or args.ticks < 1 or args.runs < 1 or args.seed < 0:
         parser.error("K, T and RUNS must be positive, SEED not negative")
-    sys.stdout.write(scenario(args.k, args.ticks, args.runs, args.seed, args.scripts, args.probe, args.fast))
+    sys.stdout.write(scenario(args.k, args.ticks, args.runs, args.seed, args.scripts, args.fast))
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ metric_mean() {
 # field LINE NAME: the value of NAME=... in a reference program's output line.
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-scenario_for() {   # scenario_for K T RUNS [--probe|--fast]: writes it, prints its path
+scenario_for() {   # scenario_for K T RUNS [--fast]: writes it, prints its path
   local path=$scratch/proxyweb-k$1-t$2-r$3${4:-}.yaml
   [ -f "$path" ] || python3 "$bench_dir/gen_proxyweb.py" "$1" "$2" "$3" 1 ${4:-} >"$path"
   printf '%s\n' "$path"
@@ -240,21 +240,22 @@ for k in 100 1000 10000; do
 done
 
 # --- 4. Lua heap per actor and relation --------------------------------------------
-# gen_proxyweb.py --probe adds an actor that prints collectgarbage("count")
-# after every policy's top level has run (views, environments, script
-# instances) and at tick 1 (after every init: the policies' own tables too).
+# TIGHTROPE_BENCH_HEAP makes the engine print its worker's Lua heap after
+# every policy's top level has run (views, environments, script instances)
+# and at the end of tick 1 (after every init: the policies' own tables too).
 # The difference between K = 1000 and K = 100, over the difference in
 # actors plus relations, is the heap each one costs.
 echo
 echo "Lua heap per actor or relation (K=1000 minus K=100, one worker's state)"
 heap() {   # heap K: "loaded_kb tick1_kb"
-  "$binary" run "$(scenario_for "$1" 2 1 --probe)" -j 1 --quiet --series none -o "$scratch/h" 2>&1 |
+  TIGHTROPE_BENCH_HEAP=1 "$binary" run "$(scenario_for "$1" 2 1)" -j 1 --quiet --series none \
+    -o "$scratch/h" 2>&1 |
     awk -F= '/heap_kb_loaded/ { l = $2 } /heap_kb_tick1/ { t = $2 } END { print l, t }'
 }
 read -r l1 t1 <<<"$(heap 100)"
 read -r l2 t2 <<<"$(heap 1000)"
 if [ -z "$l1" ] || [ -z "$l2" ] || [ -z "$t1" ] || [ -z "$t2" ]; then
-  echo "  not measured: the probe printed no heap size (the sandbox refuses collectgarbage, even \"count\")"
+  echo "  not measured: the binary printed no heap size (TIGHTROPE_BENCH_HEAP)"
   exit $status
 fi
 units=$(( ($(actors 1000) + 2000) - ($(actors 100) + 200) ))

@@ -230,6 +230,16 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
   w->nq = 0;
 }
 
+/* TIGHTROPE_BENCH_HEAP (docs/cli.md, "Environment"): the worker's Lua heap
+** on stderr, for bench/run.sh; scripts never see it. */
+static void bench_heap(lua_State *L, const char *when) {
+  static int on = -1;
+  if (on < 0) on = getenv("TIGHTROPE_BENCH_HEAP") != NULL;
+  if (on)
+    fprintf(stderr, "heap_kb_%s=%.3f\n", when,
+            lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+}
+
 static int run_body(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
@@ -238,6 +248,7 @@ static int run_body(lua_State *L) {
   /* The run's own network first (docs/scenario-format.md#relations-by-rule). */
   if (world_network(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
   script_begin_run(L, lx, w->inst);
+  bench_heap(L, "loaded");
   lua_settop(L, 0);
   static const char *const places[] = {
     "tr.decide", "tr.init", "tr.views", "tr.world", "tr.metrics", "tr.outcomes",
@@ -298,6 +309,7 @@ static int run_body(lua_State *L) {
     world_apply_buffer(w);
     check_fault(L, w);
     if (w->nq) resolve_actions(L, lx);
+    if (t == 1) bench_heap(L, "tick1");
     if (record_and_check(L, lx, t)) return 0;
   }
   w->res->outcome = sc->noutcomes;
