@@ -66,7 +66,7 @@ metric_mean() {
 # field LINE NAME: the value of NAME=... in a reference program's output line.
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-scenario_for() {   # scenario_for K T RUNS [--probe]: writes it, prints its path
+scenario_for() {   # scenario_for K T RUNS [--fast]: writes it, prints its path
   local path=$scratch/proxyweb-k$1-t$2-r$3${4:-}.yaml
   [ -f "$path" ] || python3 "$bench_dir/gen_proxyweb.py" "$1" "$2" "$3" 1 ${4:-} >"$path"
   printf '%s\n' "$path"
@@ -87,13 +87,14 @@ for size in "16 100 1000" "1000 100 10"; do
   seed=1
   work=$(($(actors "$k") * ticks * runs))
   scenario=$(scenario_for "$k" "$ticks" "$runs")
+  fast_scenario=$(scenario_for "$k" "$ticks" "$runs" --fast)
   if ! "$binary" check "$scenario" >"$scratch/check.log" 2>&1; then
     echo "bench: tightrope check failed on the K=$k scenario:" >&2
     cat "$scratch/check.log" >&2
     exit 1
   fi
 
-  best_c= best_l= best_tr=
+  best_c= best_l= best_tr= best_f=
   best() { awk -v a="$1" -v b="$2" -v best="$3" 'BEGIN { d = b - a; if (best == "" || d < best) best = d; print best }'; }
   for ((i = 1; i <= repeat; i++)); do
     start=$(now)
@@ -115,11 +116,26 @@ for size in "16 100 1000" "1000 100 10"; do
     fi
     stop=$(now)
     best_tr=$(best "$start" "$stop" "$best_tr")
+
+    start=$(now)
+    if ! tr_run "$fast_scenario" "$out-fast" >"$scratch/run.log" 2>&1; then
+      echo "bench: tightrope run failed on the K=$k scenario with --fast policies:" >&2
+      cat "$scratch/run.log" >&2
+      exit 1
+    fi
+    stop=$(now)
+    best_f=$(best "$start" "$stop" "$best_f")
   done
+  # The --fast policies draw the same numbers in the same order: same results.
+  if ! cmp -s "$out/runs.csv" "$out-fast/runs.csv"; then
+    echo "bench: K=$k: the --fast policies' runs.csv differs from the plain policies'" >&2
+    status=1
+  fi
 
   rows+=("$(awk -v k="$k" -v t="$ticks" -v r="$runs" -v w="$work" -v c="$best_c" -v l="$best_l" -v e="$best_tr" \
-    'BEGIN { printf "K=%-5d T=%d runs=%-5d %11d %8.3f %8.3f %8.3f %8.2f %8.2f %8.2f %7.2f %7.2f",
-             k, t, r, w, c, l, e, w / c / 1e6, w / l / 1e6, w / e / 1e6, e / c, e / l }')")
+    -v f="$best_f" \
+    'BEGIN { printf "K=%-5d T=%d runs=%-5d %11d %8.3f %8.3f %8.3f %8.3f %8.2f %8.2f %8.2f %7.2f %7.2f %7.2f",
+             k, t, r, w, c, l, e, f, w / c / 1e6, w / l / 1e6, w / e / 1e6, e / c, e / l, f / c }')")
 
   # Sanity: the plain-Lua reference draws from the same stream in the same
   # order as the C program, so their means must be equal to the printed
@@ -143,8 +159,9 @@ done
 
 echo "proxy-web benchmark: one core (tightrope -j 1), wall time of the whole process, best of $repeat"
 echo "(load average $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-24s %11s %8s %8s %8s %8s %8s %8s %7s %7s\n' size actor_ticks "C s" "Lua s" "tr s" \
-  "C M/s" "Lua M/s" "tr M/s" "tr/C" "tr/Lua"
+echo "(fast: tightrope with the --fast policies, loops in C: world:nudge, world:sum, rng.pick)"
+printf '%-24s %11s %8s %8s %8s %8s %8s %8s %8s %7s %7s %7s\n' size actor_ticks "C s" "Lua s" "tr s" "fast s" \
+  "C M/s" "Lua M/s" "tr M/s" "tr/C" "tr/Lua" "fast/C"
 printf '%s\n' "${rows[@]}"
 echo
 echo "sanity: horizon means over runs"
@@ -163,7 +180,7 @@ if [ "${BENCH_INSTRUCTIONS:-1}" != 0 ] && command -v valgrind >/dev/null; then
   echo
   echo "instructions per actor-tick (valgrind --tool=callgrind; K=16: runs 20 - runs 5, T=100;"
   echo "K=1000: T=30 - T=10, one run)"
-  printf '%-8s %10s %10s %10s %8s %8s\n' size C "plain Lua" tightrope "tr/C" "tr/Lua"
+  printf '%-8s %10s %10s %10s %10s %8s %8s %8s\n' size C "plain Lua" tightrope "tr fast" "tr/C" "tr/Lua" "fast/C"
   for size in "16 100 20 5" "1000 30 10 1"; do
     read -r k x y z <<<"$size"
     if [ "$k" = 16 ]; then
@@ -173,6 +190,8 @@ if [ "${BENCH_INSTRUCTIONS:-1}" != 0 ] && command -v valgrind >/dev/null; then
               "$(irefs "$plainlua" "$plainlua_script" 16 100 5 1)" "$work")
       e=$(per "$(irefs "$binary" run "$(scenario_for 16 100 20)" -j 1 --quiet --series none -o "$scratch/i1")" \
               "$(irefs "$binary" run "$(scenario_for 16 100 5)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
+      f=$(per "$(irefs "$binary" run "$(scenario_for 16 100 20 --fast)" -j 1 --quiet --series none -o "$scratch/i1")" \
+              "$(irefs "$binary" run "$(scenario_for 16 100 5 --fast)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
     else
       work=$(($(actors 1000) * 20))
       c=$(per "$(irefs "$reference" 1000 30 1 1)" "$(irefs "$reference" 1000 10 1 1)" "$work")
@@ -180,9 +199,12 @@ if [ "${BENCH_INSTRUCTIONS:-1}" != 0 ] && command -v valgrind >/dev/null; then
               "$(irefs "$plainlua" "$plainlua_script" 1000 10 1 1)" "$work")
       e=$(per "$(irefs "$binary" run "$(scenario_for 1000 30 1)" -j 1 --quiet --series none -o "$scratch/i1")" \
               "$(irefs "$binary" run "$(scenario_for 1000 10 1)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
+      f=$(per "$(irefs "$binary" run "$(scenario_for 1000 30 1 --fast)" -j 1 --quiet --series none -o "$scratch/i1")" \
+              "$(irefs "$binary" run "$(scenario_for 1000 10 1 --fast)" -j 1 --quiet --series none -o "$scratch/i2")" "$work")
     fi
-    printf 'K=%-6s %10s %10s %10s %8.2f %8.2f\n' "$k" "$c" "$l" "$e" \
-      "$(awk -v a="$e" -v b="$c" 'BEGIN { print a / b }')" "$(awk -v a="$e" -v b="$l" 'BEGIN { print a / b }')"
+    printf 'K=%-6s %10s %10s %10s %10s %8.2f %8.2f %8.2f\n' "$k" "$c" "$l" "$e" "$f" \
+      "$(awk -v a="$e" -v b="$c" 'BEGIN { print a / b }')" "$(awk -v a="$e" -v b="$l" 'BEGIN { print a / b }')" \
+      "$(awk -v a="$f" -v b="$c" 'BEGIN { print a / b }')"
   done
 else
   echo
@@ -218,19 +240,24 @@ for k in 100 1000 10000; do
 done
 
 # --- 4. Lua heap per actor and relation --------------------------------------------
-# gen_proxyweb.py --probe adds an actor that prints collectgarbage("count")
-# after every policy's top level has run (views, environments, script
-# instances) and at tick 1 (after every init: the policies' own tables too).
+# TIGHTROPE_BENCH_HEAP makes the engine print its worker's Lua heap after
+# every policy's top level has run (views, environments, script instances)
+# and at the end of tick 1 (after every init: the policies' own tables too).
 # The difference between K = 1000 and K = 100, over the difference in
 # actors plus relations, is the heap each one costs.
 echo
 echo "Lua heap per actor or relation (K=1000 minus K=100, one worker's state)"
 heap() {   # heap K: "loaded_kb tick1_kb"
-  "$binary" run "$(scenario_for "$1" 2 1 --probe)" -j 1 --quiet --series none -o "$scratch/h" 2>&1 |
+  TIGHTROPE_BENCH_HEAP=1 "$binary" run "$(scenario_for "$1" 2 1)" -j 1 --quiet --series none \
+    -o "$scratch/h" 2>&1 |
     awk -F= '/heap_kb_loaded/ { l = $2 } /heap_kb_tick1/ { t = $2 } END { print l, t }'
 }
 read -r l1 t1 <<<"$(heap 100)"
 read -r l2 t2 <<<"$(heap 1000)"
+if [ -z "$l1" ] || [ -z "$l2" ] || [ -z "$t1" ] || [ -z "$t2" ]; then
+  echo "  not measured: the binary printed no heap size (TIGHTROPE_BENCH_HEAP)"
+  exit $status
+fi
 units=$(( ($(actors 1000) + 2000) - ($(actors 100) + 200) ))
 awk -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" -v u="$units" 'BEGIN {
   printf "  loaded (views, environments, script instances): %5.0f bytes\n", (l2 - l1) * 1024 / u

@@ -101,10 +101,12 @@ TR_API void tr_scenario_free(tr_scenario *sc);
 ** else -1 with the errors in d. tr_experiment_run needs a compiled one. */
 TR_API int tr_scenario_compile(const tr_scenario *sc, tr_diag *d);
 
-enum { TR_ACTORS, TR_RELATIONS, TR_METRICS, TR_OUTCOMES, TR_VARIANTS };
+enum { TR_ACTORS, TR_RELATIONS, TR_METRICS, TR_OUTCOMES, TR_VARIANTS, TR_NETWORKS };
 TR_API const char *tr_scenario_id(const tr_scenario *sc);
 /* How many actors, relations, metrics, outcomes (declared ones; the default
-** outcome is one more) or variants the scenario has. */
+** outcome is one more) or variants the scenario has. Relations are those
+** fixed for every run; TR_NETWORKS counts the random relation rules, whose
+** relations each run draws anew. */
 TR_API int tr_scenario_count(const tr_scenario *sc, int what);
 /* The name of item i: an actor's id, a relation as "FROM:TO", a metric, an
 ** outcome (i == count: the default outcome) or a variant; NULL out of range. */

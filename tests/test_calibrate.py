@@ -2,7 +2,7 @@
 simulation-based calibration (of a coin and of the doha model), recovery of
 a known truth on doha, reproducibility for any -j and after an interrupt,
 run --posterior, events_count(), and the errors of bad input."""
-import csv, math, os, signal, subprocess, time
+import csv, math, os, signal, statistics, subprocess, time
 
 import helpers
 from helpers import Case, run_ok
@@ -146,49 +146,67 @@ def test_simulation_based_calibration_of_the_coin():
     assert ok, (d, sorted(quantiles))
 
 
-# The flagship model itself, on a half-year horizon: Iran's support to Hamas
-# and Washington's starting patience with the Doha arrangement, seen through
-# three of doha's own metrics at the end of the run (Hamas's autonomy falls
-# and its capability rises as the patron's flow grows; Washington's
-# tolerance falls from where it started). docs/calibration.md, "Checked on the flagship model".
-DOHA_SHORT = """
+# The flagship model itself, over its own two-year horizon, calibrating the
+# two parameters scenarios/doha_calibrate.yaml calibrates: Hamas's hardline
+# share and Qatar's credibility. The summaries are the ones that move most
+# with hardline (docs/calibration.md, "Checked on the flagship model", has
+# the sensitivity table): armed attacks (CAMEO 19x) in the first and the
+# second half-year, ceasefires declared (0871), and the Israel-Hamas tension
+# and Washington's tolerance of Doha at the end of the run. No output of
+# doha moves with credibility by more than a fifth of its run-to-run sd over
+# the whole prior, so credibility's posterior must stay about as wide as
+# its prior -- and still cover the truth.
+DOHA_OBSERVED = """
 extends: DOHA
-scenario: doha-short
-experiment: {ticks: 26}
+scenario: doha-observed
+metrics:
+  attacks_h1: "events_count('19', 1, 26)"
+  attacks_h2: "events_count('19', 27, 52)"
+  ceasefires: "events_count('0871')"
 """
-DOHA_SHORT_CALIBRATE = """
-extends: doha-short.yaml
-scenario: doha-short-calibrate
+DOHA_CALIBRATE = """
+extends: doha-observed.yaml
+scenario: doha-observed-calibrate
 calibrate:
   particles: PARTICLES
   generations: GENERATIONS
   alpha: 0.5
   params:
-    "iran:hamas.support": {min: 0.1, max: 1.5}
-    "us:qatar.tolerance": {min: 0.3, max: 0.9}
+    hamas.hardline: {min: 0.2, max: 0.9}
+    qatar.credibility: {min: 0.2, max: 0.9}
   summaries:
-    autonomy: "hamas_autonomy"
-    capability: "hamas_capability"
+    a1: "attacks_h1"
+    a2: "attacks_h2"
+    cf: "ceasefires"
+    tension_end: "tension"
     patience: "tolerance"
   observed: observed.csv
 """
-DOHA_PRIORS = {"iran:hamas.support": (0.1, 1.5), "us:qatar.tolerance": (0.3, 0.9)}
+DOHA_PRIORS = {"hamas.hardline": (0.2, 0.9), "qatar.credibility": (0.2, 0.9)}
+PARTICLES_R, GENERATIONS_R = 100, 4     # the recovery: about 3,600 runs
+PARTICLES_S, GENERATIONS_S = 50, 4      # each of the 20 coverage calibrations: about 1,400 runs
+RECOVERY_HARDLINE = 0.9      # hardline's 90% interval / the prior's, at most (measured 0.80)
+RECOVERY_CREDIBILITY = 0.8   # credibility's, at least (measured 1.05: the prior's)
+DOHA_SUMMARIES = {"a1": "attacks_h1", "a2": "attacks_h2", "cf": "ceasefires",
+                  "tension_end": "tension", "patience": "tolerance"}
 
 
-def doha_short(particles, generations):
-    return {"doha-short.yaml": DOHA_SHORT.replace("DOHA", helpers.scenario_path("doha.yaml")),
-            "calibrate.yaml": DOHA_SHORT_CALIBRATE.replace("PARTICLES", str(particles))
-            .replace("GENERATIONS", str(generations))}
+def doha_calibration(particles, generations):
+    return {"doha-observed.yaml": DOHA_OBSERVED.replace("DOHA", helpers.scenario_path("doha.yaml")),
+            "calibrate.yaml": DOHA_CALIBRATE.replace("PARTICLES", str(particles))
+            .replace("GENERATIONS", str(generations)),
+            "novariants.yaml": "variants: {}\n"}
 
 
 def simulate_observed(c, truth, seed):
-    """Run doha-short once at the truth (--set) and write the summaries,
-    read from the baseline's row of runs.csv, as the observed file."""
+    """Run doha once at the truth (--set) and write the summaries, read
+    from the baseline's row of runs.csv, as the observed file."""
     sets = [a for path, v in truth.items() for a in ("--set", f"{path}={v!r}")]
-    run_ok(c, "run", "doha-short.yaml", "-n", "1", "-s", str(seed), "-o", f"truth{seed}", "--series", "none", *sets)
+    run_ok(c, "run", "doha-observed.yaml", "-n", "1", "-s", str(seed), "-o", f"truth{seed}", "--series", "none",
+           "--variants", "novariants.yaml", *sets)
     row = [r for r in c.csv(f"truth{seed}", "runs.csv") if r["variant"] == "baseline"][0]
-    c.write("observed.csv", "autonomy,capability,patience\n"
-            f"{row['hamas_autonomy']},{row['hamas_capability']},{row['tolerance']}\n")
+    c.write("observed.csv", ",".join(DOHA_SUMMARIES) + "\n"
+            + ",".join(row[m] for m in DOHA_SUMMARIES.values()) + "\n")
     return row
 
 
@@ -203,28 +221,42 @@ def weighted_quantile(rows, col, p):
     return xs[-1][0]
 
 
-def test_doha_recovers_a_known_truth():
-    """Synthetic data from doha at a known (support, tolerance): the truth
-    lies in the final population's 90% interval for both parameters, and
-    each interval is a stated fraction of the prior's 90% width (support
-    <= 0.4, tolerance <= 0.75; measured 0.28 and 0.48, see
-    docs/calibration.md). Fixed seeds: the run is the same on every
-    machine, so it cannot flake; the margin on the ratios keeps it from
-    resting on one lucky draw."""
+def interval_ratio(rows, path):
+    """The final population's 90% interval and its width over the prior's
+    90% width (uniform prior: 0.9 of its range)."""
+    lo, hi = weighted_quantile(rows, path, 0.05), weighted_quantile(rows, path, 0.95)
+    pmin, pmax = DOHA_PRIORS[path]
+    return lo, hi, (hi - lo) / (0.9 * (pmax - pmin))
+
+
+def test_doha_recovers_a_known_hardline_and_keeps_credibility_open():
+    """Synthetic data from doha at a known (hardline 0.7, credibility 0.4):
+    the truth lies in the final population's 90% interval for both
+    parameters; hardline's interval is at most RECOVERY_HARDLINE of the
+    prior's 90% width, and credibility's, which no doha output informs, at
+    least RECOVERY_CREDIBILITY of it (a posterior that narrowed it would
+    claim what the data cannot say). Measured figures in
+    docs/calibration.md. Over the choice of seeds a right posterior
+    misses a truth with its 90% interval with probability 10% per
+    parameter, so this one data set is a worked check, not a test at 1%:
+    the coverage study below is that test (false failure <= 0.98%). Fixed
+    seeds: the run is the same on every machine, so it cannot flake; the
+    margins on the ratios keep it from resting on one lucky draw."""
     if helpers.sanitized():
-        helpers.skip("a calibration of doha (about 2,400 runs) takes minutes under the sanitizers")
-    truth = {"iran:hamas.support": 0.8, "us:qatar.tolerance": 0.6}
-    with Case(doha_short(100, 5)) as c:
+        helpers.skip("a calibration of doha (thousands of runs) takes minutes under the sanitizers")
+    truth = {"hamas.hardline": 0.7, "qatar.credibility": 0.4}
+    with Case(doha_calibration(PARTICLES_R, GENERATIONS_R)) as c:
         simulate_observed(c, truth, 11)
         run_ok(c, "calibrate", "calibrate.yaml", "-o", "cal", "-s", "5", "-j", "2")
         last = final_population(c, "cal")
-        assert len(last) == 100
-        for path, limit in (("iran:hamas.support", 0.4), ("us:qatar.tolerance", 0.75)):
-            lo, hi = weighted_quantile(last, path, 0.05), weighted_quantile(last, path, 0.95)
+        assert len(last) == PARTICLES_R
+        for path in DOHA_PRIORS:
+            lo, hi, ratio = interval_ratio(last, path)
             assert lo <= truth[path] <= hi, (path, lo, hi)
-            pmin, pmax = DOHA_PRIORS[path]
-            ratio = (hi - lo) / (0.9 * (pmax - pmin))
-            assert ratio <= limit, (path, lo, hi, ratio)
+            if path == "hamas.hardline":
+                assert ratio <= RECOVERY_HARDLINE, (path, lo, hi, ratio)
+            else:
+                assert ratio >= RECOVERY_CREDIBILITY, (path, lo, hi, ratio)
 
 
 def binomial_lower_quantile(n, p, alpha):
@@ -237,34 +269,41 @@ def binomial_lower_quantile(n, p, alpha):
 
 
 def test_simulation_based_calibration_of_doha():
-    """Talts et al. (2018) on doha: 20 truths drawn from the prior, data
-    simulated at each, a calibration of each (50 particles, 4 generations).
+    """Talts et al. (2018) on doha's (hardline, credibility): 20 truths
+    drawn from the prior, data simulated at each, a calibration of each.
     When the posterior is right, the number of truths inside their 90%
     intervals is Binomial(20, 0.9) for each parameter and the truths'
-    posterior quantiles are U(0, 1). The test needs at least k truths
-    inside, k the exact binomial 1% lower quantile (the largest k with
-    P(X < k) <= 1%: k = 14, P(X < 14) = 0.24%), and the Kolmogorov-Smirnov
-    test of each parameter's quantiles not to reject at 0.25% (critical
-    value from the asymptotic law with Stephens' correction). Over two
-    parameters the chance that a right posterior fails is at most
-    2 x 0.24% + 2 x 0.25% = 0.98% (ABC's tolerance widens the posterior,
-    which only raises the coverage). Seeds are fixed, so the outcome is the
-    same on every run: it cannot flake."""
+    posterior quantiles (ranks) are U(0, 1). The test needs at least k
+    truths inside, k the exact binomial 1% lower quantile (the largest k
+    with P(X < k) <= 1%: k = 14, P(X < 14) = 0.24%), and the
+    Kolmogorov-Smirnov test of each parameter's quantiles not to reject at
+    0.25% (critical value from the asymptotic law with Stephens'
+    correction). Over two parameters the chance that a right posterior
+    fails is at most 2 x 0.24% + 2 x 0.25% = 0.98% (ABC's tolerance widens
+    the posterior, which only raises the coverage). Then what the data
+    say: the median over the 20 of hardline's 90% interval is at most
+    RECOVERY_HARDLINE of the prior's 90% width (measured 0.81), and of
+    credibility's at least RECOVERY_CREDIBILITY (measured 1.00): these two
+    are measured figures with a margin, not tests of a right posterior.
+    Seeds are fixed, so the outcome is the same on every run: it cannot
+    flake."""
     if helpers.sanitized():
         helpers.skip("20 calibrations of doha take many minutes under the sanitizers")
     import random
     rng = random.Random(19)
     inside = {p: 0 for p in DOHA_PRIORS}
     quantiles = {p: [] for p in DOHA_PRIORS}
+    ratios = {p: [] for p in DOHA_PRIORS}
     for rep in range(20):
         truth = {p: lo + (hi - lo) * rng.random() for p, (lo, hi) in DOHA_PRIORS.items()}
-        with Case(doha_short(50, 4)) as c:
+        with Case(doha_calibration(PARTICLES_S, GENERATIONS_S)) as c:
             simulate_observed(c, truth, 100 + rep)
             run_ok(c, "calibrate", "calibrate.yaml", "-o", "cal", "-s", str(rep + 1), "-j", "2")
             last = final_population(c, "cal")
             for p in DOHA_PRIORS:
-                lo, hi = weighted_quantile(last, p, 0.05), weighted_quantile(last, p, 0.95)
+                lo, hi, ratio = interval_ratio(last, p)
                 inside[p] += lo <= truth[p] <= hi
+                ratios[p].append(ratio)
                 below = sum(float(r["weight"]) for r in last if float(r[p]) < truth[p])
                 quantiles[p].append(below / sum(float(r["weight"]) for r in last))
     k = binomial_lower_quantile(20, 0.9, 0.01)
@@ -273,6 +312,10 @@ def test_simulation_based_calibration_of_doha():
         assert inside[p] >= k, (p, inside[p], sorted(quantiles[p]))
         ok, d = ks_uniform_pvalue_ok(quantiles[p], alpha=0.0025)
         assert ok, (p, d, sorted(quantiles[p]))
+    # what the data say, over the 20 data sets rather than one: hardline
+    # narrowed, credibility left as wide as its prior (medians of the ratios)
+    assert statistics.median(ratios["hamas.hardline"]) <= RECOVERY_HARDLINE, ratios
+    assert statistics.median(ratios["qatar.credibility"]) >= RECOVERY_CREDIBILITY, ratios
 
 
 def test_events_count_counts_by_cameo_root_and_window():

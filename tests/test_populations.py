@@ -439,8 +439,17 @@ DEG = """
 """
 
 
+def _nets(err):
+    """{run: {id: (in-degree, [out-neighbour ids])}} from the `print` lines of DEG's init."""
+    nets = {}
+    for m in re.finditer(r"\[run (\d+) tick 0 (\w+)\] (\d+) (\S*)", err):
+        nets.setdefault(int(m.group(1)), {})[m.group(2)] = (int(m.group(3)), m.group(4).split(",") if m.group(4) else [])
+    return nets
+
+
 def _network(rule, n, seed=9, runs=1):
-    """{id: (in-degree, [out-neighbour ids])} of one population wired by rule."""
+    """{id: (in-degree, [out-neighbour ids])} of one population wired by rule
+    (run 1), or {run: that} when runs > 1."""
     with Case({"s.yaml": f"""
         scenario: net
         experiment: {{ticks: 0, runs: {runs}, seed: {seed}}}
@@ -450,10 +459,13 @@ def _network(rule, n, seed=9, runs=1):
           - {{from: v, to: v, {rule}, kind: contact}}
         """, "deg.lua": DEG}) as c:
         _, err = run_ok(c, "run", "s.yaml", "-o", "out")
-    nets = {}
-    for m in re.finditer(r"\[run (\d+) tick 0 (\w+)\] (\d+) (\S*)", err):
-        nets.setdefault(int(m.group(1)), {})[m.group(2)] = (int(m.group(3)), m.group(4).split(",") if m.group(4) else [])
+    nets = _nets(err)
+    assert sorted(nets) == list(range(1, runs + 1))
     return nets[1] if runs == 1 else nets
+
+
+def _edges(g):
+    return {(a, b) for a, (_, outs) in g.items() for b in outs}
 
 
 def test_rule_all_ring_and_k_random_degree_sequences_exact():
@@ -463,12 +475,147 @@ def test_rule_all_ring_and_k_random_degree_sequences_exact():
     g = _network("rule: ring, k: 2", 30)
     assert all(i == 4 and len(o) == 4 for i, o in g.values())
     assert sorted(g["v1"][1]) == sorted(["v2", "v3", "v30", "v29"])
-    g = _network("rule: k_random, k: 3", 200)
-    assert all(len(o) == 3 and len(set(o)) == 3 and k not in o for k, (i, o) in g.items())
-    assert sum(i for i, _ in g.values()) == 600
-    # drawn from experiment.seed: the same network in every run
+    # all and ring draw nothing: every run has the same network
+    nets = _network("rule: ring, k: 2", 30, runs=2)
+    assert nets[1] == nets[2] == g
+    # k_random: exactly k distinct others out of each member, in every run
+    nets = _network("rule: k_random, k: 3", 200, runs=3)
+    for g in nets.values():
+        assert all(len(o) == 3 and len(set(o)) == 3 and k not in o for k, (i, o) in g.items())
+        assert sum(i for i, _ in g.values()) == 600
+
+
+def _hypergeom_pmf(N, K, n):
+    """P(X = x), x = 0..n: x marked among n drawn without replacement from N with K marked."""
+    return [math.comb(K, x) * math.comb(N - K, n - x) / math.comb(N, n) for x in range(n + 1)]
+
+
+def test_rule_random_networks_are_drawn_anew_in_each_run():
+    # Two runs of one experiment draw independent networks (the run's own
+    # stream; docs/scenario-format.md#relations-by-rule). The edges that
+    # run 2 shares with run 1 then follow a known law, asserted at 99.9%:
+    # k_random (n = 50, k = 3): member i's 3 targets in run 2 hit its 3 of
+    # run 1 as a hypergeometric(49, 3, 3) count, independently over the 50
+    # members: the shared edges have the 50-fold convolution of that law
+    # (mean 50 * 9 / 49 = 9.18). A network drawn once would share all 150.
     nets = _network("rule: k_random, k: 3", 50, runs=2)
-    assert nets[1] == nets[2]
+    shared = len(_edges(nets[1]) & _edges(nets[2]))
+    law = [1.0]
+    one = _hypergeom_pmf(49, 3, 3)
+    for _ in range(50):
+        law = [sum(law[j] * one[x - j] for j in range(len(law)) if 0 <= x - j < len(one))
+               for x in range(len(law) + len(one) - 1)]
+    assert sum(law[:shared + 1]) > 0.0005 and sum(law[shared:]) > 0.0005, shared
+    assert shared < 150
+    # erdos_renyi (n = 60, p = 0.1): given run 1's m undirected edges, the
+    # number of them run 2 also draws is Binomial(m, p).
+    nets = _network("rule: erdos_renyi, p: 0.1", 60, runs=2)
+    e1 = {tuple(sorted(e)) for e in _edges(nets[1])}
+    e2 = {tuple(sorted(e)) for e in _edges(nets[2])}
+    m, both = len(e1), len(e1 & e2)
+    assert binom_tail_ge(both, m, 0.1) > 0.0005 and binom_tail_ge(m - both, m, 0.9) > 0.0005, (m, both)
+    # barabasi_albert (n = 50, m = 2): same edge count (2 * (3 + 2 * 47)
+    # directed), another network.
+    nets = _network("rule: barabasi_albert, m: 2", 50, runs=2)
+    assert len(_edges(nets[1])) == len(_edges(nets[2])) == 2 * (3 + 2 * 47)
+    assert _edges(nets[1]) != _edges(nets[2])
+
+
+NETS = """
+    scenario: nets
+    experiment: {ticks: 3, runs: 4, seed: 5}
+    actors:
+      v: {count: 40, role: node, policy: deg.lua, attrs: {deg: {value: 0, type: integer}}}
+      u: {count: 30, role: node, policy: deg.lua, attrs: {deg: {value: 0, type: integer}}}
+      w: {count: 30, role: node, policy: deg.lua, attrs: {deg: {value: 0, type: integer}}}
+    relations:
+      - {from: v, to: v, rule: k_random, k: 2, kind: contact,
+         attrs: {t: {dist: uniform, min: 0, max: 1}}}
+      - {from: u, to: u, rule: erdos_renyi, p: 0.2, kind: contact}
+      - {from: w, to: w, rule: barabasi_albert, m: 2, kind: contact}
+    metrics:
+      degrees: "sum(world:actors('node'), 'deg')"
+      t1: "sum(world:outgoing('v1'), 't')"
+    variants:
+      other: {set: {v1.deg: 5}}
+"""
+
+DEG_COUNT = """
+    function init(me, world)
+      local outs = {}
+      for _, r in ipairs(world:outgoing(me)) do outs[#outs + 1] = r.to end
+      me.deg = #outs
+      print(#world:incoming(me) .. " " .. table.concat(outs, ","))
+    end
+    function decide(me, world) end
+"""
+
+
+def test_rule_network_of_a_run_is_the_same_across_threads_processes_and_replay():
+    with Case({"s.yaml": NETS, "deg.lua": DEG_COUNT}) as c:
+        _, err1 = run_ok(c, "run", "s.yaml", "-o", "o1", "-j", "1", "--series", "all")
+        _, err2 = run_ok(c, "run", "s.yaml", "-o", "o2", "-j", "2", "--series", "all")
+        _, err3 = run_ok(c, "run", "s.yaml", "-o", "o3", "-j", "3", "--series", "all")
+        n1 = _nets(err1)
+        assert sorted(n1) == [1, 2, 3, 4] and n1 == _nets(err2) == _nets(err3)
+        # run r of every variant draws the same network (-j 1: the baseline's
+        # runs print first, then the variant's)
+        lines = re.findall(r"\[run \d+ tick 0 \w+\] .*", err1)
+        assert len(lines) == 2 * 4 * 100 and lines[:400] == lines[400:]
+        for f in ("runs.csv", "series.csv"):
+            assert c.bytes("o1", f) == c.bytes("o2", f) == c.bytes("o3", f)
+        # the metric over the relations counts the network each run printed:
+        # k_random 80 relations, barabasi_albert 2 * (3 + 2 * 27), and the
+        # erdos_renyi part, which varies from run to run
+        rows = c.csv("o1", "runs.csv")
+        for r in rows:
+            g = n1[int(r["run"])]
+            assert int(r["degrees"]) == sum(len(o) for _, o in g.values())
+            assert sum(len(o) for k, (_, o) in g.items() if k[0] == "v") == 80
+            assert sum(len(o) for k, (_, o) in g.items() if k[0] == "w") == 2 * (3 + 2 * 27)
+        assert len({_fingerprint(n1[r]) for r in n1}) == 4
+        rc, out, err = c.run("replay", "o1", "--run", "3")
+        assert rc == 0 and "matches" in out, out + err
+        assert _nets(err)[3] == n1[3]
+
+
+def _fingerprint(g):
+    return tuple(sorted(_edges(g)))
+
+
+def test_rule_erdos_renyi_edge_count_over_200_runs_is_binomial():
+    # G(n, p) with n = 30, p = 0.2, drawn anew in each of 200 runs: the
+    # edge count is Binomial(435, 0.2) in every run, independently: mean 87,
+    # variance 69.6. 99% bounds: the mean of 200 within 2.5758 *
+    # sqrt(69.6 / 200) = 1.52 of 87; the sample variance within
+    # chi2(199; 0.005, 0.995) / 199 times 69.6 (Wilson-Hilferty quantiles;
+    # the binomial's excess kurtosis, 0.04 / 69.6, is negligible next to
+    # 2 / 199). One network for every run would give variance 0.
+    with Case({"s.yaml": """
+        scenario: er
+        experiment: {ticks: 0, runs: 200, seed: 3}
+        actors:
+          v: {count: 30, role: node, policy: deg.lua, attrs: {deg: {value: 0, type: integer}}}
+        relations:
+          - {from: v, to: v, rule: erdos_renyi, p: 0.2, kind: contact}
+        metrics:
+          edges: "sum(world:actors('node'), 'deg') / 2"
+        """, "deg.lua": "function init(me, world) me.deg = #world:outgoing(me) end\n"
+                        "function decide(me, world) end\n"}) as c:
+        run_ok(c, "run", "s.yaml", "-o", "out", "--series", "none")
+        xs = [float(r["edges"]) for r in c.csv("out", "runs.csv")]
+    n, pairs, p = len(xs), 30 * 29 // 2, 0.2
+    mean, var = pairs * p, pairs * p * (1 - p)
+    m = sum(xs) / n
+    s2 = sum((x - m) ** 2 for x in xs) / (n - 1)
+    assert n == 200 and all(x == int(x) for x in xs)
+    assert abs(m - mean) <= 2.5758 * math.sqrt(var / n), (m, mean)
+    k = n - 1
+
+    def chi2_q(z):
+        return k * (1 - 2 / (9 * k) + z * math.sqrt(2 / (9 * k))) ** 3
+    lo, hi = chi2_q(-2.5758) / k * var, chi2_q(2.5758) / k * var
+    assert lo <= s2 <= hi, (s2, lo, hi)
 
 
 def test_rule_erdos_renyi_mean_degree_in_its_99_interval():
@@ -539,6 +686,60 @@ def test_rule_errors_and_fixed_count():
             """)
         rc, _, err = c.run("check", "s.yaml")
         assert rc == 1 and "v.count = 6: relations by rule join this population's members, so its count is fixed at 5" in err, err
+
+
+def test_rule_drawn_per_run_checks_pairs_paths_and_names():
+    # A random rule's pairs exist only in the runs that draw them: no other
+    # relation may hold one, no path may name one, and `check` accepts a
+    # name only for what some run may have.
+    files = {"s.yaml": """
+        scenario: s
+        actors:
+          v: {count: 6, role: node}
+          u: {role: node}
+        relations:
+          - {from: v, to: v, rule: ring}
+          - {from: v, to: v, rule: erdos_renyi, p: 0.1, attrs: {w: 1}}
+          - {from: u, to: v, rule: k_random, k: 2}
+          - {from: u, to: v3, attrs: {w: 1}}
+        """}
+    with Case(files) as c:
+        rc, _, err = c.run("check", "s.yaml")
+        assert rc == 1
+        for msg in ["s.yaml:6:5: error: relation v1 -> v2 is a pair that rule erdos_renyi (line 7) "
+                    "may draw: that rule draws a new network in each run, and at most one "
+                    "relation may join an ordered pair",
+                    "s.yaml:9:5: error: relation u -> v3 is a pair that rule k_random (line 8) may draw"]:
+            assert msg in err, (msg, err)
+        assert err.count("error:") == 2, err      # one per entry and rule, not per relation
+        one = """
+            scenario: s
+            experiment: {ticks: 1, runs: 2}
+            actors:
+              v: {count: 6, role: node}
+            relations:
+              - {from: v, to: v, rule: k_random, k: 2, kind: contact, attrs: {w: 1}}
+              MORE
+            metrics:
+              a: "rel('v1', 'v2') and rel('v1', 'v2').ATTR or 0"
+              b: "sum(world:outgoing('v1'), 'ATTR')"
+            """
+        c.write("s.yaml", one.replace("MORE", "- {from: v, to: v, rule: k_random, k: 1}")
+                             .replace("ATTR", "wz"))
+        rc, _, err = c.run("check", "s.yaml")
+        assert rc == 1
+        for msg in ["s.yaml:7:5: error: rule k_random may draw a pair that rule k_random (line 6) "
+                    "may draw too",
+                    "metric 'a': relation v1 -> v2 has no attribute 'wz' (did you mean 'w'?)",
+                    "metric 'b': sum: no relation of world:outgoing('v1') has an attribute 'wz' "
+                    "(did you mean 'w'?)"]:
+            assert msg in err, (msg, err)
+        c.write("s.yaml", one.replace("MORE", "").replace("ATTR", "w"))
+        out, _ = run_ok(c, "check", "s.yaml")
+        assert "s.yaml: ok: 6 actors, 0 relations (and 1 network drawn in each run), 2 metrics" in out
+        rc, _, err = c.run("check", "s.yaml", "--set", "v1:v2.w=2")
+        assert rc == 1 and ("relation v1 -> v2 (path 'v1:v2.w') is one that rule k_random draws "
+                            "anew in each run, so no path can name it") in err, err
 
 
 def test_population_params_path_sets_every_member():

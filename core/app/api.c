@@ -358,6 +358,7 @@ int tr_scenario_count(const tr_scenario *sc, int what) {
     case TR_METRICS: return sc->nmetrics;
     case TR_OUTCOMES: return sc->noutcomes;
     case TR_VARIANTS: return sc->nvariants;
+    case TR_NETWORKS: return sc->nnetrules;
   }
   return 0;
 }

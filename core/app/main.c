@@ -320,12 +320,17 @@ static int cmd_check(cli *c) {
   tr_diag *d = tr_diag_new();
   tr_scenario *sc = load(c->scenario, c->opts, d);
   int status = TR_EINVALID, npoints = 0;
-  if (sc && (status = tr_experiment_check(sc, c->opts, &npoints, d)) == TR_OK)
-    printf(
-        "%s: ok: %d actors, %d relations, %d metrics, %d outcomes, %d variants, %d sweep points\n",
-        c->scenario, tr_scenario_count(sc, TR_ACTORS), tr_scenario_count(sc, TR_RELATIONS),
-        tr_scenario_count(sc, TR_METRICS), tr_scenario_count(sc, TR_OUTCOMES),
-        tr_scenario_count(sc, TR_VARIANTS), npoints);
+  if (sc && (status = tr_experiment_check(sc, c->opts, &npoints, d)) == TR_OK) {
+    char nets[64] = "";
+    int nn = tr_scenario_count(sc, TR_NETWORKS);
+    if (nn)
+      snprintf(nets, sizeof nets, " (and %d network%s drawn in each run)", nn, nn == 1 ? "" : "s");
+    printf("%s: ok: %d actors, %d relations%s, %d metrics, %d outcomes, %d variants, %d sweep "
+           "points\n",
+           c->scenario, tr_scenario_count(sc, TR_ACTORS), tr_scenario_count(sc, TR_RELATIONS), nets,
+           tr_scenario_count(sc, TR_METRICS), tr_scenario_count(sc, TR_OUTCOMES),
+           tr_scenario_count(sc, TR_VARIANTS), npoints);
+  }
   tr_diag_print(d, stderr);
   if (status == TR_EINVALID && tr_diag_count(d))
     fprintf(stderr, "%s: %d error%s\n", c->scenario, tr_diag_count(d),

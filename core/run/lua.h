@@ -58,7 +58,12 @@ struct tr_lua {
   const char **slot_names;       /* per slot: its attribute name as interned in L */
   struct tr_viewent *vmap;       /* view table address -> kind, index (luaapi.c) */
   unsigned vmask;                /* vmap has vmask + 1 entries */
-  int ids_ref;                   /* registry reference of the id -> index table */
+  /* Views of the relations drawn in a run, made when a script first asks
+  ** for one and dropped when the next run begins (luaapi.c). */
+  struct tr_viewent *rvmap; /* like vmap; rvmask + 1 entries, rvn used */
+  unsigned rvmask, rvn;
+  int run_views_hi, run_slots_hi; /* relation numbers and slots they took, exclusive */
+  int ids_ref;                    /* registry reference of the id -> index table */
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and
   ** userdata gets a number from a counter when Lua allocates it. */

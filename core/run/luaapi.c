@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -57,22 +58,47 @@ static unsigned vhash(const void *p, unsigned mask) {
   return (unsigned)((x * 0x9E3779B97F4A7C15ull) >> 32) & mask;
 }
 
-static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
-  const void *p = lua_topointer(L, idx); /* NULL for non-objects; never a view's for others */
-  if (!p || !lx->vmap) return NULL;
-  for (unsigned h = vhash(p, lx->vmask);; h = (h + 1) & lx->vmask) {
-    const struct tr_viewent *e = &lx->vmap[h];
+static const struct tr_viewent *vmap_get(const struct tr_viewent *map, unsigned mask,
+                                         const void *p) {
+  for (unsigned h = vhash(p, mask);; h = (h + 1) & mask) {
+    const struct tr_viewent *e = &map[h];
     if (e->p == p) return e;
     if (!e->p) return NULL;
   }
 }
 
-static void view_remember(tr_lua *lx, const void *p, lua_Integer code, int vals_ref) {
-  unsigned h = vhash(p, lx->vmask);
-  while (lx->vmap[h].p) h = (h + 1) & lx->vmask;
-  lx->vmap[h].p = p;
-  lx->vmap[h].code = code;
-  lx->vmap[h].vals_ref = vals_ref;
+/* The fixed views (actors, fixed relations), then the run's drawn relations'. */
+static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int idx) {
+  const void *p = lua_topointer(L, idx); /* NULL for non-objects; never a view's for others */
+  if (!p || !lx->vmap) return NULL;
+  const struct tr_viewent *e = vmap_get(lx->vmap, lx->vmask, p);
+  return e || !lx->rvn ? e : vmap_get(lx->rvmap, lx->rvmask, p);
+}
+
+static void vmap_put(struct tr_viewent *map, unsigned mask, const void *p, lua_Integer code,
+                     int vals_ref) {
+  unsigned h = vhash(p, mask);
+  while (map[h].p) h = (h + 1) & mask;
+  map[h].p = p;
+  map[h].code = code;
+  map[h].vals_ref = vals_ref;
+}
+
+/* A view made during a run goes into the run's map (grown at half full). */
+static int run_view_remember(tr_lua *lx, const void *p, lua_Integer code) {
+  if (2 * (lx->rvn + 1) > (lx->rvmap ? lx->rvmask + 1 : 0)) {
+    unsigned size = lx->rvmap ? 2 * (lx->rvmask + 1) : 64;
+    struct tr_viewent *m = calloc(size, sizeof *m);
+    if (!m) return -1;
+    for (unsigned i = 0; lx->rvmap && i <= lx->rvmask; i++)
+      if (lx->rvmap[i].p) vmap_put(m, size - 1, lx->rvmap[i].p, lx->rvmap[i].code, LUA_NOREF);
+    free(lx->rvmap);
+    lx->rvmap = m;
+    lx->rvmask = size - 1;
+  }
+  vmap_put(lx->rvmap, lx->rvmask, p, code, LUA_NOREF);
+  lx->rvn++;
+  return 0;
 }
 
 /* The kind of view at idx (0: not a view). */
@@ -83,12 +109,22 @@ static int view_kind(lua_State *L, int idx, int *index) {
   return (int)(e->code & 3);
 }
 
+/* Attributes of a view: attrs[i] lives in slot *base + attrs[i].slot. */
+static const tr_attrdecl *view_attrs(const tr_lua *lx, int kind, int index, int *n, int *base) {
+  if (kind == VIEW_ACTOR) {
+    *n = lx->sc->actors[index].nattrs;
+    *base = 0;
+    return lx->sc->actors[index].attrs;
+  }
+  return world_rel_attrs(lx->w, index, n, base);
+}
+
 /* Names of an actor's or relation's attributes, for suggestions. */
 /* " (did you mean 'X'?)" over the fields of a view, into hint
 ** (DIAG_HINT_SIZE bytes, empty). */
-static void suggest_attr(char *hint, const tr_scenario *sc, int kind, int index, const char *word) {
-  const tr_attrdecl *attrs = kind == VIEW_ACTOR ? sc->actors[index].attrs : sc->rels[index].attrs;
-  int n = kind == VIEW_ACTOR ? sc->actors[index].nattrs : sc->rels[index].nattrs;
+static void suggest_attr(char *hint, const tr_lua *lx, int kind, int index, const char *word) {
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
   const char *names[n + 5];
   for (int i = 0; i < n; i++) names[i] = attrs[i].name;
   if (kind == VIEW_ACTOR) {
@@ -107,20 +143,21 @@ static void suggest_attr(char *hint, const tr_scenario *sc, int kind, int index,
   diag_did_you_mean(hint, DIAG_HINT_SIZE, word, names, n);
 }
 
-static const char *view_label(lua_State *L, const tr_scenario *sc, int kind, int index) {
+static const char *view_label(lua_State *L, const tr_lua *lx, int kind, int index) {
+  const tr_scenario *sc = lx->sc;
   if (kind == VIEW_ACTOR) return lua_pushfstring(L, "actor '%s'", sc->actors[index].id);
-  return lua_pushfstring(L, "relation %s:%s", sc->actors[sc->rels[index].from].id,
-                         sc->actors[sc->rels[index].to].id);
+  return lua_pushfstring(L, "relation %s:%s", sc->actors[world_rel_from(lx->w, index)].id,
+                         sc->actors[world_rel_to(lx->w, index)].id);
 }
 
 static int no_such_attr(lua_State *L, int kind, int index, int key) {
   tr_lua *lx = TR_LX(L);
-  const char *label = view_label(L, lx->sc, kind, index);
+  const char *label = view_label(L, lx, kind, index);
   if (lua_type(L, key) != LUA_TSTRING)
     return luaL_error(L, "%s has no field of type %s", label, luaL_typename(L, key));
   const char *k = lua_tostring(L, key);
   char hint[DIAG_HINT_SIZE] = "";
-  suggest_attr(hint, lx->sc, kind, index, k);
+  suggest_attr(hint, lx, kind, index, k);
   return luaL_error(L, "%s has no attribute '%s'%s", label, k, hint);
 }
 
@@ -143,52 +180,34 @@ static lua_Integer view_code(lua_State *L, int idx) {
   return e ? e->code : 0;
 }
 
-static const tr_attrdecl *view_attrs(const tr_scenario *sc, int kind, int index, int *n) {
-  if (kind == VIEW_ACTOR) {
-    *n = sc->actors[index].nattrs;
-    return sc->actors[index].attrs;
-  }
-  *n = sc->rels[index].nattrs;
-  return sc->rels[index].attrs;
+/* The slot of attribute `key` of an actor or relation, or -1. Short
+** strings are interned: a key pushed by Lua is the very string slot_names
+** holds when it names an attribute; strcmp only for long names (and the
+** drawn relations' slots, which slot_names does not cover). */
+static int attr_slot(const tr_lua *lx, int kind, int index, const char *key) {
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
+  for (int i = 0; !base && i < n; i++)
+    if (lx->slot_names[attrs[i].slot] == key) return attrs[i].slot;
+  for (int i = 0; i < n; i++)
+    if (strcmp(attrs[i].name, key) == 0) return base + attrs[i].slot;
+  return -1;
 }
 
-/* __newindex of a view. */
-static int view_newindex(lua_State *L) {
-  tr_lua *lx = TR_LX(L);
+/* Writes x to `slot` (attribute `name`, also at stack index `key` when
+** key > 0) of the view e, which is at stack index `view`, as the mode allows:
+** buffered in init/decide (own attributes and outgoing relations only),
+** immediate and clamped in actions and events, refused in expressions.
+** The one path of every attribute write from Lua (a view's __newindex,
+** world:nudge). Returns 0 or raises an error. */
+static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int view, int slot,
+                      const char *name, int key, double x) {
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
-  const struct tr_viewent *e = view_find(lx, L, 1);
-  if (!e) return luaL_error(L, "not a view");
-  lua_Integer code = e->code;
-  int kind = (int)(code & 3), index = (int)(code >> 2);
-  int n, slot = -1;
-  const tr_attrdecl *attrs = view_attrs(sc, kind, index, &n);
-  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  /* Short strings are interned: the key is the very string slot_names
-  ** holds when it names an attribute; strcmp only for long names. */
-  for (int i = 0; key && i < n; i++)
-    if (lx->slot_names[attrs[i].slot] == key) {
-      slot = attrs[i].slot;
-      break;
-    }
-  for (int i = 0; key && slot < 0 && i < n; i++)
-    if (strcmp(attrs[i].name, key) == 0) slot = attrs[i].slot;
-  if (slot < 0) {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "__index");
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
-    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?",
-                      view_label(L, sc, kind, index));
-  }
-  int isnum;
-  double x = lua_tonumberx(L, 3, &isnum);
-  if (!isnum)
-    return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
-                      view_label(L, sc, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
+  int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
   if (!isfinite(x))
     return luaL_error(L, "%s: cannot set '%s' to %f (attributes must be finite)",
-                      view_label(L, sc, kind, index), lua_tostring(L, 2), x);
+                      view_label(L, lx, kind, index), name, x);
   switch (lx->mode) {
     case MODE_INIT:
     case MODE_DECIDE:
@@ -203,7 +222,7 @@ static int view_newindex(lua_State *L) {
             L,
             "the policy of '%s' cannot write '%s' of %s: a policy writes only its own "
             "attributes and its outgoing relations; use an action (me:act) to change others",
-            me, lua_tostring(L, 2), view_label(L, sc, kind, index));
+            me, name, view_label(L, lx, kind, index));
       }
       if (world_buffer(w, slot, x)) return luaL_error(L, "out of memory");
       return 0;
@@ -216,22 +235,55 @@ static int view_newindex(lua_State *L) {
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
-      lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
-      lua_pushvalue(L, 2);
+      if (e->vals_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
+      } else { /* a drawn relation's: its metatable's __index */
+        lua_getmetatable(L, view);
+        lua_getfield(L, -1, "__index");
+        lua_remove(L, -2);
+      }
+      if (key > 0) lua_pushvalue(L, key);
+      else lua_pushstring(L, name);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
       else lua_pushnumber(L, x);
       lua_rawset(L, -3);
+      lua_pop(L, 1);
       return 0;
     default:
-      return luaL_error(L, "expressions are read-only: cannot set '%s' of %s", lua_tostring(L, 2),
-                        view_label(L, sc, kind, index));
+      return luaL_error(L, "expressions are read-only: cannot set '%s' of %s", name,
+                        view_label(L, lx, kind, index));
   }
+}
+
+/* __newindex of a view. */
+static int view_newindex(lua_State *L) {
+  tr_lua *lx = TR_LX(L);
+  const struct tr_viewent *e = view_find(lx, L, 1);
+  if (!e) return luaL_error(L, "not a view");
+  lua_Integer code = e->code;
+  int kind = (int)(code & 3), index = (int)(code >> 2);
+  const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  int slot = key ? attr_slot(lx, kind, index, key) : -1;
+  if (slot < 0) {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
+    return luaL_error(L, "'%s' of %s is read-only", key ? key : "?",
+                      view_label(L, lx, kind, index));
+  }
+  int isnum;
+  double x = lua_tonumberx(L, 3, &isnum);
+  if (!isnum)
+    return luaL_error(L, "%s: attribute '%s' takes a number, got a %s value",
+                      view_label(L, lx, kind, index), lua_tostring(L, 2), luaL_typename(L, 3));
+  return write_slot(L, lx, e, 1, slot, lua_tostring(L, 2), 2, x);
 }
 
 static int view_tostring(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   lua_Integer code = view_code(L, 1);
-  view_label(L, lx->sc, (int)(code & 3), (int)(code >> 2));
+  view_label(L, lx, (int)(code & 3), (int)(code >> 2));
   return 1;
 }
 
@@ -239,8 +291,8 @@ static int view_tostring(lua_State *L) {
 static int view_next(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   lua_Integer code = view_code(L, 1);
-  int n;
-  const tr_attrdecl *attrs = view_attrs(lx->sc, (int)(code & 3), (int)(code >> 2), &n);
+  int n, base;
+  const tr_attrdecl *attrs = view_attrs(lx, (int)(code & 3), (int)(code >> 2), &n, &base);
   int i = 0;
   if (!lua_isnil(L, 2)) {
     const char *key = lua_tostring(L, 2);
@@ -249,8 +301,8 @@ static int view_next(lua_State *L) {
   }
   if (i >= n) return 0;
   lua_pushstring(L, attrs[i].name);
-  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[attrs[i].slot]);
-  else lua_pushnumber(L, lx->w->val[attrs[i].slot]);
+  if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)lx->w->val[base + attrs[i].slot]);
+  else lua_pushnumber(L, lx->w->val[base + attrs[i].slot]);
   return 2;
 }
 
@@ -261,7 +313,9 @@ static int view_pairs(lua_State *L) {
   return 3;
 }
 
-/* Copy dirty slots of the world into the views' value tables. */
+/* Copy dirty slots of the world into the views' value tables (a drawn
+** relation whose view is not made yet has none: its view reads the world
+** when it is made). */
 void script_sync(lua_State *L, tr_lua *lx) {
   tr_world *w = lx->w;
   lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
@@ -269,7 +323,10 @@ void script_sync(lua_State *L, tr_lua *lx) {
   for (int i = 0; i < w->ndirty; i++) {
     int s = w->dirty[i];
     w->is_dirty[s] = 0;
-    lua_rawgeti(L, -2, s + 1);
+    if (lua_rawgeti(L, -2, s + 1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
     lua_rawgeti(L, -2, s + 1);
     if (w->strict[s] == 2) lua_pushinteger(L, (lua_Integer)w->val[s]);
     else lua_pushnumber(L, w->val[s]);
@@ -327,8 +384,10 @@ typedef struct list_desc {
   int idx[];
 } list_desc;
 
+static void push_rel(lua_State *L, int relviews, int r);
+
 /* Pushes the cached list for key, building it from idx[0..n-1] of kind
-** with the views in table `views` (a stack index) the first time. */
+** with the views in table `views` (an upvalue index) the first time. */
 static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx, int n, int views) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_LISTS);
   if (lua_rawgeti(L, -1, key) != LUA_TNIL) {
@@ -338,7 +397,8 @@ static void cached_list(lua_State *L, lua_Integer key, int kind, const int *idx,
   lua_pop(L, 1);
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
-    lua_rawgeti(L, views, idx[i] + 1);
+    if (kind == VIEW_REL) push_rel(L, views, idx[i]);
+    else lua_rawgeti(L, views, idx[i] + 1);
     lua_rawseti(L, -2, i + 1);
   }
   sandbox_readonly(L);
@@ -380,17 +440,17 @@ static const int *list_slots(lua_State *L, int list, const list_desc *d, int nam
   }
   lua_pop(L, 1);
   if (t == LUA_TNIL) {
-    const tr_scenario *sc = TR_LX(L)->sc;
+    const tr_lua *lx = TR_LX(L);
     const char *key = lua_tostring(L, name);
     int *slots = lua_newuserdatauv(L, (size_t)(d->n ? d->n : 1) * sizeof(int), 0);
     int ok = 1;
     for (int i = 0; i < d->n && ok; i++) {
-      int na;
-      const tr_attrdecl *attrs = view_attrs(sc, d->kind, d->idx[i], &na);
+      int na, base;
+      const tr_attrdecl *attrs = view_attrs(lx, d->kind, d->idx[i], &na, &base);
       slots[i] = -1;
       for (int k = 0; k < na; k++)
         if (strcmp(attrs[k].name, key) == 0) {
-          slots[i] = attrs[k].slot;
+          slots[i] = base + attrs[k].slot;
           break;
         }
       ok = slots[i] >= 0;
@@ -513,9 +573,9 @@ static int w_rel(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   int from = check_actor(L, 2, "world:rel");
   int to = check_actor(L, 3, "world:rel");
-  int r = scen_rel_find(lx->sc, from, to);
+  int r = world_rel_find(lx->w, from, to);
   if (r < 0) lua_pushnil(L);
-  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  else push_rel(L, lua_upvalueindex(1), r);
   return 1;
 }
 
@@ -531,7 +591,7 @@ static int rel_list(lua_State *L, const char *fn, int incoming) {
   }
   lua_createtable(L, off[a + 1] - off[a], 0);
   for (int i = off[a]; i < off[a + 1]; i++) {
-    lua_rawgeti(L, lua_upvalueindex(1), rel[i] + 1);
+    push_rel(L, lua_upvalueindex(1), rel[i]);
     lua_rawseti(L, -2, i - off[a] + 1);
   }
   return 1;
@@ -620,7 +680,8 @@ static int w_has(lua_State *L) {
   }
   if (!kind) return luaL_error(L, "world:has: expected an actor id or an actor or relation view");
   const char *name = luaL_checkstring(L, 3);
-  const tr_attrdecl *attrs = view_attrs(lx->sc, kind, index, &n);
+  int base;
+  const tr_attrdecl *attrs = view_attrs(lx, kind, index, &n, &base);
   int found = 0;
   for (int i = 0; i < n && !found; i++) found = strcmp(attrs[i].name, name) == 0;
   lua_pushboolean(L, found);
@@ -629,6 +690,195 @@ static int w_has(lua_State *L) {
 
 static int w_set(lua_State *L) { return w_setadd(L, 0); }
 static int w_add(lua_State *L) { return w_setadd(L, 1); }
+
+/* ------------------------------------------------ loops policies repeat */
+/* world:sum, world:mean and world:nudge run in C the loops policies write
+** over lists of views (docs/lua-api.md, "Loops in C"). They read the world's
+** value array, which is what the views show, and write through write_slot,
+** the path of every view write: the same checks, buffering and clamping. */
+enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
+static int aggregate(lua_State *L, int op, const char *fn);
+
+/* The view at the top of the stack, item i of a list, or an error. */
+static const struct tr_viewent *list_item(lua_State *L, tr_lua *lx, lua_Integer i, const char *fn) {
+  const struct tr_viewent *e = view_find(lx, L, -1);
+  if (!e) luaL_error(L, "%s: item %I of the list is not an actor or relation view", fn, i);
+  return e;
+}
+
+static int list_total(lua_State *L, int op, const char *fn) {
+  tr_lua *lx = TR_LX(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *name = luaL_checkstring(L, 3);
+  if (!lx->w) return luaL_error(L, "%s: no run is in progress", fn);
+  if (list_of(L, 2)) { /* a cached list of an expression */
+    lua_remove(L, 1);
+    return aggregate(L, op, fn);
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  double acc = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    const struct tr_viewent *e = list_item(L, lx, i, fn);
+    int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
+    int slot = attr_slot(lx, kind, index, name);
+    if (slot < 0)
+      return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
+                        view_label(L, lx, kind, index), i, name);
+    acc += lx->w->val[slot];
+    lua_pop(L, 1);
+  }
+  if (op == AGG_MEAN) {
+    if (n == 0) {
+      lua_pushnil(L);
+      return 1;
+    }
+    acc /= (double)n;
+  }
+  lua_pushnumber(L, acc);
+  return 1;
+}
+
+static int w_sum(lua_State *L) { return list_total(L, AGG_SUM, "world:sum"); }
+static int w_mean(lua_State *L) { return list_total(L, AGG_MEAN, "world:mean"); }
+
+/* The options of world:nudge, read in one pass over the table (no look-up
+** per name). */
+typedef struct nudge_opts {
+  double gain, goal, sd, lo, hi;
+  int has_gain, has_goal, has_sd, has_lo, has_hi;
+  const char *toward; /* alive in the options table */
+} nudge_opts;
+
+static void nudge_options(lua_State *L, int idx, nudge_opts *o, const char *fn) {
+  static const char *const keys[] = {"gain", "goal", "max", "min", "sd", "toward"};
+  const char *bad = NULL;
+  memset(o, 0, sizeof *o);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    double *x = NULL;
+    int *has = NULL;
+    switch (k[0]) {
+      case 'g':
+        if (strcmp(k, "gain") == 0) {
+          x = &o->gain;
+          has = &o->has_gain;
+        } else if (strcmp(k, "goal") == 0) {
+          x = &o->goal;
+          has = &o->has_goal;
+        }
+        break;
+      case 'm':
+        if (strcmp(k, "min") == 0) {
+          x = &o->lo;
+          has = &o->has_lo;
+        } else if (strcmp(k, "max") == 0) {
+          x = &o->hi;
+          has = &o->has_hi;
+        }
+        break;
+      case 's':
+        if (strcmp(k, "sd") == 0) {
+          x = &o->sd;
+          has = &o->has_sd;
+        }
+        break;
+      case 't':
+        if (strcmp(k, "toward") == 0) {
+          if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L,
+                       "%s: option 'toward' names an attribute of the relations' TO actors, "
+                       "got a %s value",
+                       fn, luaL_typename(L, -1));
+          o->toward = lua_tostring(L, -1);
+          lua_pop(L, 1);
+          continue;
+        }
+        break;
+    }
+    if (!has) {                                /* unknown: report the first in byte order */
+      if (!bad || strcmp(k, bad) < 0) bad = k; /* keys stay alive in the table */
+      lua_pop(L, 1);
+      continue;
+    }
+    int isnum;
+    *x = lua_tonumberx(L, -1, &isnum);
+    if (!isnum || !isfinite(*x))
+      luaL_error(L, "%s: option '%s' must be a finite number, got %s", fn, k,
+                 isnum ? lua_tostring(L, -1) : luaL_typename(L, -1));
+    *has = 1;
+    lua_pop(L, 1);
+  }
+  if (bad) {
+    char hint[DIAG_HINT_SIZE] = "";
+    diag_did_you_mean(hint, sizeof hint, bad, keys, 6);
+    luaL_error(L, "%s: unknown option '%s'%s (options: gain, goal, toward, sd, min, max)", fn, bad,
+               hint);
+  }
+  if (o->has_gain != o->has_goal) luaL_error(L, "%s: options 'gain' and 'goal' go together", fn);
+  if (o->toward && !o->has_gain) luaL_error(L, "%s: option 'toward' needs 'gain' and 'goal'", fn);
+  if (o->has_sd && o->sd < 0) luaL_error(L, "%s: option 'sd' must be >= 0, got %f", fn, o->sd);
+  if (o->has_lo && o->has_hi && o->lo > o->hi)
+    luaL_error(L, "%s: option 'min' (%f) is above 'max' (%f)", fn, o->lo, o->hi);
+}
+
+/* world:nudge(rels, attr, how): for each relation view of rels in order,
+**   x = r[attr] + gain * (goal - y) + rng.normal(0, sd), then clamped to [min, max],
+** written to r[attr]; y is the relation's TO actor's attribute `toward`, or
+** x itself without it. Terms whose options are absent are left out (no
+** draw without sd). Returns the sum of the values written. */
+static int w_nudge(lua_State *L) {
+  static const char fn[] = "world:nudge";
+  tr_lua *lx = TR_LX(L);
+  const tr_scenario *sc = lx->sc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *name = luaL_checkstring(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  if (lx->mode == MODE_EXPR) return luaL_error(L, "%s: expressions are read-only", fn);
+  if (!lx->w) return luaL_error(L, "%s: no run is in progress", fn);
+  nudge_opts o;
+  nudge_options(L, 4, &o, fn);
+  double gain = o.gain, goal = o.goal, sd = o.sd, lo = o.lo, hi = o.hi;
+  int has_gain = o.has_gain, has_sd = o.has_sd, has_lo = o.has_lo, has_hi = o.has_hi;
+  const char *toward = o.toward;
+  tr_world *w = lx->w;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  double total = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    const struct tr_viewent *e = list_item(L, lx, i, fn);
+    int index = (int)(e->code >> 2);
+    if ((e->code & 3) != VIEW_REL)
+      return luaL_error(L, "%s: item %I of the list is %s, not a relation", fn, i,
+                        view_label(L, lx, VIEW_ACTOR, index));
+    int slot = attr_slot(lx, VIEW_REL, index, name);
+    if (slot < 0)
+      return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
+                        view_label(L, lx, VIEW_REL, index), i, name);
+    double x = w->val[slot];
+    if (has_gain) {
+      double y = x;
+      if (toward) {
+        int to = world_rel_to(w, index), ts = attr_slot(lx, VIEW_ACTOR, to, toward);
+        if (ts < 0)
+          return luaL_error(L,
+                            "%s: actor '%s' (the TO of item %I of the list) has no attribute '%s'",
+                            fn, sc->actors[to].id, i, toward);
+        y = w->val[ts];
+      }
+      x = x + gain * (goal - y);
+    }
+    if (has_sd) x = x + (0.0 + gsl_ran_gaussian(w->rng, sd)); /* as rng.normal(0, sd) */
+    if (has_lo && x < lo) x = lo;
+    else if (has_hi && x > hi) x = hi;
+    write_slot(L, lx, e, lua_absindex(L, -1), slot, name, 3, x);
+    total += x;
+    lua_pop(L, 1);
+  }
+  lua_pushnumber(L, total);
+  return 1;
+}
 
 static int world_index(lua_State *L) {
   lua_pushvalue(L, 2);
@@ -651,11 +901,11 @@ static int world_index(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)lx->w->rejected);
     return 1;
   }
-  static const char *const names[] = {"tick", "ticks",    "run",      "actor",    "actors",
-                                      "rel",  "outgoing", "incoming", "end_run",  "set",
-                                      "add",  "has",      "others",   "transfer", "rejected"};
+  static const char *const names[] = {
+      "tick", "ticks", "run", "actor",  "actors",   "rel",      "outgoing", "incoming", "end_run",
+      "set",  "add",   "has", "others", "transfer", "rejected", "sum",      "mean",     "nudge"};
   char hint[DIAG_HINT_SIZE] = "";
-  if (k) diag_did_you_mean(hint, sizeof hint, k, names, 15);
+  if (k) diag_did_you_mean(hint, sizeof hint, k, names, 18);
   return luaL_error(L, "world has no field '%s'%s", k ? k : "?", hint);
 }
 
@@ -708,7 +958,6 @@ static int act(lua_State *L) {
 /* ------------------------------------------------------------ aggregates */
 /* sum/mean/min/max(list, attr) over views; min/max(a, b, ...) of numbers
 ** behave as math.min/math.max. */
-enum { AGG_SUM, AGG_MEAN, AGG_MIN, AGG_MAX };
 
 static int aggregate(lua_State *L, int op, const char *fn) {
   if ((op == AGG_MIN || op == AGG_MAX) && lua_type(L, 1) == LUA_TNUMBER) {
@@ -802,9 +1051,9 @@ static int f_rel(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   int from = check_actor(L, 1, "rel");
   int to = check_actor(L, 2, "rel");
-  int r = scen_rel_find(lx->sc, from, to);
+  int r = world_rel_find(lx->w, from, to);
   if (r < 0) lua_pushnil(L);
-  else lua_rawgeti(L, lua_upvalueindex(1), r + 1);
+  else push_rel(L, lua_upvalueindex(1), r);
   return 1;
 }
 
@@ -911,19 +1160,24 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 
 /* Make a view: pushes it. Expects its value table at the stack top (left
 ** there) and the shared metatables at vals_mt and view_mt;
-** records its slots in slotvals/slotkeys. */
-static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n,
-                     int slotvals, int slotkeys, int vals_mt, int view_mt) {
+** records its slots (base + attrs[i].slot) in slotvals/slotkeys. Values are
+** the declared ones, or val[slot] when val is given. A view of a drawn
+** relation (run) goes into the run's map, without a registry reference. */
+static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n, int base,
+                     const double *val, int run, int slotvals, int slotkeys, int vals_mt,
+                     int view_mt) {
   int vals = lua_gettop(L);
   lua_Integer code = ((lua_Integer)index << 2) | kind;
   for (int i = 0; i < n; i++) {
-    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)attrs[i].value);
-    else lua_pushnumber(L, attrs[i].value);
+    int slot = base + attrs[i].slot;
+    double x = val ? val[slot] : attrs[i].value;
+    if (attrs[i].integer) lua_pushinteger(L, (lua_Integer)x);
+    else lua_pushnumber(L, x);
     lua_setfield(L, vals, attrs[i].name);
     lua_pushvalue(L, vals);
-    lua_rawseti(L, slotvals, attrs[i].slot + 1);
+    lua_rawseti(L, slotvals, slot + 1);
     lua_pushstring(L, attrs[i].name);
-    lua_rawseti(L, slotkeys, attrs[i].slot + 1);
+    lua_rawseti(L, slotkeys, slot + 1);
   }
   lua_pushinteger(L, code);
   lua_rawsetp(L, vals, &view_key);
@@ -942,9 +1196,47 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
   }
   lua_setmetatable(L, -2);
   const void *addr = lua_topointer(L, -1);
+  if (run) {
+    if (run_view_remember(TR_LX(L), addr, code)) luaL_error(L, "out of memory");
+    return;
+  }
   lua_pushvalue(L, vals);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  view_remember(TR_LX(L), addr, code, ref);
+  tr_lua *lx = TR_LX(L);
+  vmap_put(lx->vmap, lx->vmask, addr, code, ref);
+}
+
+/* Pushes the view of relation r from the relation views at `relviews` (an
+** upvalue index); a drawn relation's view is made the first time a run asks
+** for it, with the world's values of the moment (script_sync keeps it
+** current from then on). */
+static void push_rel(lua_State *L, int relviews, int r) {
+  tr_lua *lx = TR_LX(L);
+  if (lua_rawgeti(L, relviews, r + 1) != LUA_TNIL || r < lx->sc->nrels) return;
+  lua_pop(L, 1);
+  const tr_scenario *sc = lx->sc;
+  tr_world *w = lx->w;
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VALSMT);
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VIEWMT);
+  int n, base;
+  const tr_attrdecl *attrs = world_rel_attrs(w, r, &n, &base);
+  lua_createtable(L, 0, n + 3);
+  lua_pushstring(L, sc->actors[world_rel_from(w, r)].id);
+  lua_setfield(L, -2, "from");
+  lua_pushstring(L, sc->actors[world_rel_to(w, r)].id);
+  lua_setfield(L, -2, "to");
+  lua_pushstring(L, world_rel_kind(w, r));
+  lua_setfield(L, -2, "kind");
+  new_view(L, VIEW_REL, r, attrs, n, base, w->val, 1, top + 1, top + 2, top + 3, top + 4);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, relviews, r + 1);
+  if (r + 1 > lx->run_views_hi) lx->run_views_hi = r + 1;
+  if (base + n > lx->run_slots_hi) lx->run_slots_hi = base + n;
+  lua_replace(L, top + 1);
+  lua_settop(L, top + 1);
 }
 
 /* Lua's "PATH:LINE: message" becomes PATH:LINE:1: error: message when the
@@ -1097,7 +1389,8 @@ static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
     lua_setfield(L, -2, "name");
     lua_pushvalue(L, actfn);
     lua_setfield(L, -2, "act");
-    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, slotvals, slotkeys, vals_mt, view_mt);
+    new_view(L, VIEW_ACTOR, a, ad->attrs, ad->nattrs, 0, NULL, 0, slotvals, slotkeys, vals_mt,
+             view_mt);
     lua_rawseti(L, views, a + 1);
     lua_rawseti(L, valstab, a + 1);
     lua_pushinteger(L, a);
@@ -1112,7 +1405,8 @@ static void build_views(lua_State *L, tr_lua *lx, const build_places *p) {
     lua_setfield(L, -2, "to");
     lua_pushstring(L, rd->kind);
     lua_setfield(L, -2, "kind");
-    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, slotvals, slotkeys, vals_mt, view_mt);
+    new_view(L, VIEW_REL, r, rd->attrs, rd->nattrs, 0, NULL, 0, slotvals, slotkeys, vals_mt,
+             view_mt);
     lua_rawseti(L, relviews, r + 1);
     lua_pop(L, 1);
   }
@@ -1127,7 +1421,8 @@ static void build_world(lua_State *L, build_places *p) {
   } wm[] = {{"actor", w_actor, 1},       {"actors", w_actors, 1},     {"rel", w_rel, 2},
             {"outgoing", w_outgoing, 2}, {"incoming", w_incoming, 2}, {"end_run", w_end_run, 0},
             {"set", w_set, 3},           {"add", w_add, 3},           {"has", w_has, 0},
-            {"others", w_others, 1},     {"transfer", w_transfer, 0}, {NULL, NULL, 0}};
+            {"others", w_others, 1},     {"transfer", w_transfer, 0}, {"sum", w_sum, 0},
+            {"mean", w_mean, 0},         {"nudge", w_nudge, 0},       {NULL, NULL, 0}};
   lua_newtable(L);
   int methods = lua_gettop(L);
   for (int i = 0; wm[i].name; i++) {
@@ -1138,11 +1433,20 @@ static void build_world(lua_State *L, build_places *p) {
     lua_pushcclosure(L, wm[i].fn, up ? 1 : 0);
     lua_setfield(L, methods, wm[i].name);
   }
+  /* world:method finds the method with a VM table look-up (the methods
+  ** table is the world's __index); the fields and unknown names fall
+  ** through to world_index. Neither table is reachable from scripts. */
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, methods);
+  lua_pushcclosure(L, world_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, methods);
   lua_newuserdatauv(L, 1, 0);
   int world = p->world = lua_gettop(L);
   lua_createtable(L, 0, 3);
   lua_pushvalue(L, methods);
-  lua_pushcclosure(L, world_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, world_newindex);
   lua_setfield(L, -2, "__newindex");
@@ -1307,6 +1611,12 @@ static void register_state(lua_State *L, tr_lua *lx, const build_places *p) {
   }
   lua_pushvalue(L, p->relviews);
   lua_setfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  lua_pushvalue(L, p->vals_mt);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_VALSMT);
+  lua_pushvalue(L, p->view_mt);
+  lua_setfield(L, LUA_REGISTRYINDEX, R_VIEWMT);
+  lx->run_views_hi = sc->nrels;
+  lx->run_slots_hi = sc->nslots;
   lua_pushvalue(L, p->ids);
   lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, p->ids);
@@ -1410,6 +1720,7 @@ void script_free(tr_lua *lx) {
   free(lx->ids);
   free(lx->slot_names);
   free(lx->vmap);
+  free(lx->rvmap);
   free(lx);
 }
 
@@ -1536,6 +1847,35 @@ static void load_helpers(lua_State *L, tr_lua *lx, int g, int envmt) {
   lx->what_kind = WHAT_NONE;
 }
 
+/* The views of the previous run's drawn relations go: their relations
+** belong to that run's network. */
+static void drop_run_views(lua_State *L, tr_lua *lx) {
+  const tr_scenario *sc = lx->sc;
+  if (lx->run_views_hi > sc->nrels) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+    for (int r = sc->nrels; r < lx->run_views_hi; r++) {
+      lua_pushnil(L);
+      lua_rawseti(L, -2, r + 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (lx->run_slots_hi > sc->nslots) {
+    lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTVALS);
+    lua_getfield(L, LUA_REGISTRYINDEX, R_SLOTKEYS);
+    for (int s = sc->nslots; s < lx->run_slots_hi; s++) {
+      lua_pushnil(L);
+      lua_rawseti(L, -3, s + 1);
+      lua_pushnil(L);
+      lua_rawseti(L, -2, s + 1);
+    }
+    lua_pop(L, 2);
+  }
+  if (lx->rvn) memset(lx->rvmap, 0, ((size_t)lx->rvmask + 1) * sizeof *lx->rvmap);
+  lx->rvn = 0;
+  lx->run_views_hi = sc->nrels;
+  lx->run_slots_hi = sc->nslots;
+}
+
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
 ** the run's protected call. Pushes nothing. */
@@ -1544,6 +1884,7 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   /* cached expression lists hold the actors present in a run: new each run */
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, R_LISTS);
+  drop_run_views(L, lx);
   int rebuild = lx->params_for != inst;
   sandbox_begin_run_ids(lx, 0, rebuild);
   if (rebuild) build_params(L, lx, inst);
@@ -1650,6 +1991,8 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 
 static int trial_begin(lua_State *L) {
   tr_lua *lx = TR_LX(L);
+  char msg[512];
+  if (world_network(lx->w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
   script_begin_run(L, lx, lx->w->inst);
   return 0;
 }

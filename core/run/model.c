@@ -118,15 +118,14 @@ static int arg_actor(const act_ctx *c, const char *key, int required) {
   return a;
 }
 
-static int rel_is(const tr_scenario *sc, int r, const char *kind) {
-  return r >= 0 && strcmp(sc->rels[r].kind, kind) == 0;
+static int rel_is(const tr_world *w, int r, const char *kind) {
+  return r >= 0 && strcmp(world_rel_kind(w, r), kind) == 0;
 }
 
 /* Slot of attribute `name` of relation from->to, or -1 (no relation or no
 ** such attribute). */
 static int rel_slot(const act_ctx *c, int from, int to, const char *name) {
-  int r = scen_rel_find(c->sc, from, to);
-  return r < 0 ? -1 : scen_rel_attr_slot(c->sc, r, name);
+  return world_rel_attr_slot(c->w, world_rel_find(c->w, from, to), name);
 }
 
 /* Add dv to the tolerance of every alliance relation POWER->mediator. */
@@ -134,8 +133,8 @@ static void tolerance_add(const act_ctx *c, int mediator, double dv) {
   const tr_world *w = c->w;
   for (int i = w->in_off[mediator]; i < w->in_off[mediator + 1]; i++) {
     int r = w->in_rel[i];
-    if (!rel_is(c->sc, r, "alliance")) continue;
-    add(c, scen_rel_attr_slot(c->sc, r, "tolerance"), dv);
+    if (!rel_is(c->w, r, "alliance")) continue;
+    add(c, world_rel_attr_slot(c->w, r, "tolerance"), dv);
   }
 }
 
@@ -186,10 +185,10 @@ static int attack(tr_lua *lx, int actor, int target, int args, double *value, co
   double dt = mp(&c, P_ATTACK_TENSION) * intensity * (1 + success);
   for (int i = w->in_off[actor]; i < w->in_off[actor + 1]; i++) {
     int pr = w->in_rel[i];
-    if (!rel_is(c.sc, pr, "patronage")) continue;
-    int patron = c.sc->rels[pr].from;
+    if (!rel_is(c.w, pr, "patronage")) continue;
+    int patron = world_rel_from(c.w, pr);
     if (patron == target) continue;
-    double s = fmin(1.0, fmax(0.0, val_or(&c, scen_rel_attr_slot(c.sc, pr, "support"), 0.0)));
+    double s = fmin(1.0, fmax(0.0, val_or(&c, world_rel_attr_slot(c.w, pr, "support"), 0.0)));
     add(&c, rel_slot(&c, target, patron, "tension"), mp(&c, P_SPILLOVER) * s * dt);
     add(&c, rel_slot(&c, patron, target, "tension"), mp(&c, P_SPILLOVER) * s * dt);
   }
@@ -208,17 +207,16 @@ static int attack(tr_lua *lx, int actor, int target, int args, double *value, co
   ** an actor P is allied with (an alliance P->target). */
   for (int i = w->in_off[actor]; i < w->in_off[actor + 1]; i++) {
     int h = w->in_rel[i];
-    if (!rel_is(c.sc, h, "hosting")) continue;
-    int act_s = scen_rel_attr_slot(c.sc, h, "active");
+    if (!rel_is(c.w, h, "hosting")) continue;
+    int act_s = world_rel_attr_slot(c.w, h, "active");
     if (act_s >= 0 && w->val[act_s] < 0.5) continue;
-    int m = c.sc->rels[h].from;
+    int m = world_rel_from(c.w, h);
     for (int j = w->in_off[m]; j < w->in_off[m + 1]; j++) {
       int a = w->in_rel[j];
-      if (!rel_is(c.sc, a, "alliance")) continue;
-      int power = c.sc->rels[a].from;
-      if (power != target && !rel_is(c.sc, scen_rel_find(c.sc, power, target), "alliance"))
-        continue;
-      add(&c, scen_rel_attr_slot(c.sc, a, "tolerance"), -mp(&c, P_TOLERANCE_LOSS) * intensity);
+      if (!rel_is(c.w, a, "alliance")) continue;
+      int power = world_rel_from(c.w, a);
+      if (power != target && !rel_is(c.w, world_rel_find(c.w, power, target), "alliance")) continue;
+      add(&c, world_rel_attr_slot(c.w, a, "tolerance"), -mp(&c, P_TOLERANCE_LOSS) * intensity);
     }
   }
   *value = success;
@@ -238,8 +236,8 @@ static int support(tr_lua *lx, int actor, int target, int args, double *value, c
   act_ctx c;
   ctx_init(&c, lx, "support", actor, target, args);
   lua_State *L = c.L;
-  int rel = scen_rel_find(c.sc, actor, target);
-  int sup_s = rel >= 0 ? scen_rel_attr_slot(c.sc, rel, "support") : -1;
+  int rel = world_rel_find(c.w, actor, target);
+  int sup_s = rel >= 0 ? world_rel_attr_slot(c.w, rel, "support") : -1;
   if (rel < 0)
     luaL_error(L,
                "support: no relation %s:%s (declare {from: %s, to: %s, kind: patronage, attrs: "
@@ -336,9 +334,9 @@ static int negotiate(act_ctx *c, int mediator, int a, int b, double *value, cons
     for (int k = 0; k < 2; k++) {
       int x = party[k];
       bias[k] = fmax(-1.0, fmin(1.0, val_or(c, rel_slot(c, mediator, x, "bias"), 0.0)));
-      int host = scen_rel_find(c->sc, mediator, x);
-      if (rel_is(c->sc, host, "hosting")) {
-        int as = scen_rel_attr_slot(c->sc, host, "active");
+      int host = world_rel_find(c->w, mediator, x);
+      if (rel_is(c->w, host, "hosting")) {
+        int as = world_rel_attr_slot(c->w, host, "active");
         if (as >= 0 && c->w->val[as] < 0.5) access[k] = 1.0 - mp(c, P_EXPEL_CHANNEL_LOSS);
       }
     }
@@ -471,8 +469,8 @@ static int pressure(tr_lua *lx, int actor, int target, int args, double *value, 
   const tr_world *w = c.w;
   for (int i = w->out_off[target]; i < w->out_off[target + 1]; i++) {
     int h = w->out_rel[i];
-    if (!rel_is(c.sc, h, "hosting")) continue;
-    add(&c, scen_rel_attr_slot(c.sc, h, "bias"), -mp(&c, P_PRESSURE_BIAS) * intensity);
+    if (!rel_is(c.w, h, "hosting")) continue;
+    add(&c, world_rel_attr_slot(c.w, h, "bias"), -mp(&c, P_PRESSURE_BIAS) * intensity);
   }
   *value = w->val[lev_s] - before;
   return 0;
@@ -487,8 +485,8 @@ static int office(tr_lua *lx, int actor, int target, int args, double *value, in
   act_ctx c;
   const char *name = open ? "host" : "expel";
   ctx_init(&c, lx, name, actor, target, args);
-  int rel = scen_rel_find(c.sc, actor, target);
-  int act_s = rel_is(c.sc, rel, "hosting") ? scen_rel_attr_slot(c.sc, rel, "active") : -1;
+  int rel = world_rel_find(c.w, actor, target);
+  int act_s = rel_is(c.w, rel, "hosting") ? world_rel_attr_slot(c.w, rel, "active") : -1;
   if (act_s < 0)
     luaL_error(c.L, "%s: relation %s:%s must be of kind hosting with attribute 'active'", name,
                aid(&c, actor), aid(&c, target));

@@ -7,7 +7,10 @@
 
 /* Registry tables, by name. */
 #define R_VIEWS "tr.views"           /* actor index + 1 -> view */
-#define R_RELVIEWS "tr.relviews"     /* relation index + 1 -> view */
+#define R_RELVIEWS "tr.relviews"     /* relation index + 1 -> view (a drawn relation's: */
+                                     /* made on demand, dropped at the next run) */
+#define R_VALSMT "tr.valsmt"         /* the value tables' shared metatable */
+#define R_VIEWMT "tr.viewmt"         /* the shared entries of the views' metatables */
 #define R_VALS "tr.vals"             /* actor index + 1 -> its value table */
 #define R_SLOTVALS "tr.slotvals"     /* slot + 1 -> value table holding it */
 #define R_SLOTKEYS "tr.slotkeys"     /* slot + 1 -> attribute name */

@@ -1159,6 +1159,10 @@ static int rng_pick(lua_State *L) {
   int has_ex = !lua_isnoneornil(L, 2);
   lua_settop(L, 2);
   lua_Integer n = (lua_Integer)luaL_len(L, 1), ok = 0;
+  if (!has_ex && n > 0) { /* every item counts: the same draw, one read */
+    lua_geti(L, 1, (lua_Integer)gsl_rng_uniform_int(r, (unsigned long)n) + 1);
+    return 1;
+  }
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, 1, i);
     if (!has_ex || !lua_rawequal(L, -1, 2)) ok++;

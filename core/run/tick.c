@@ -1,6 +1,9 @@
 /*
 ** tick.c — one run, tick by tick (docs/lua-api.md, "The tick").
 **
+**   setup:  the run's network of each random relation rule, drawn from the
+**           run's stream (world_network); the scripts' top levels; the
+**           attributes declared with a distribution (world_draw);
 **   tick 0: init(me, world) of each policy in file order (writes buffered,
 **           no actions), buffer applied, metrics recorded, outcomes checked;
 **   tick t: 1. events due at t, in file order;
@@ -239,11 +242,25 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
   w->nq = 0;
 }
 
+/* TIGHTROPE_BENCH_HEAP (docs/cli.md, "Environment"): the worker's Lua heap
+** on stderr, for bench/run.sh; scripts never see it. */
+static void bench_heap(lua_State *L, const char *when) {
+  static int on = -1;
+  if (on < 0) on = getenv("TIGHTROPE_BENCH_HEAP") != NULL;
+  if (on)
+    fprintf(stderr, "heap_kb_%s=%.3f\n", when,
+            lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+}
+
 static int run_body(lua_State *L) {
   tr_lua *lx = TR_LX(L);
   tr_world *w = lx->w;
   const tr_scenario *sc = lx->sc;
+  char msg[512];
+  /* The run's own network first (docs/scenario-format.md#relations-by-rule). */
+  if (world_network(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
   script_begin_run(L, lx, w->inst);
+  bench_heap(L, "loaded");
   lua_settop(L, 0);
   for (int i = S_DECIDE; i <= S_TOP; i++) lua_getfield(L, LUA_REGISTRYINDEX, run_places[i]);
   lua_pushinteger(L, w->ticks);
@@ -253,7 +270,6 @@ static int run_body(lua_State *L) {
     lua_setfield(L, S_EVENV, "ticks");
   }
 
-  char msg[512];
   if (world_draw(w, msg, sizeof msg)) return luaL_error(L, "%s", msg);
 
   /* Tick 0: init, in file order. */
@@ -305,6 +321,7 @@ static int run_body(lua_State *L) {
     world_apply_buffer(w);
     check_fault(L, w);
     if (w->nq) resolve_actions(L, lx);
+    if (t == 1) bench_heap(L, "tick1");
     if (record_and_check(L, lx, t)) return 0;
   }
   w->res->outcome = sc->noutcomes;

@@ -7,7 +7,14 @@
 ** inside decide sees the start-of-tick state; every write goes through
 ** world_write, which clamps to the slot's bounds. Nothing here allocates per
 ** read; buffers grow geometrically and are reused across ticks and runs.
+**
+** Relations drawn per run (docs/scenario-format.md#relations-by-rule): the
+** scenario's fixed relations keep their slots 0 .. sc->nslots - 1; each run's
+** drawn relations (world_network) get the slots after them, relation
+** numbers after sc->nrels, a pair look-up of their own and a place in the
+** adjacency, all rebuilt per run in time and memory linear in the network.
 */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,29 +29,35 @@
 #include "base/rng.h"
 #include "run/results.h"
 #include "run/world.h"
+#include "scenario/networks.h"
 
 static void *xcalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 
-/* Compressed adjacency: rels grouped by key (from or to), file order kept. */
-static int build_csr(const tr_scenario *sc, int by_to, int **off_out, int **rel_out) {
-  int *off = xcalloc((size_t)sc->nactors + 1, sizeof *off);
-  int *rel = xcalloc((size_t)sc->nrels, sizeof *rel);
-  int *fill = xcalloc((size_t)sc->nactors, sizeof *fill);
-  if (!off || !rel || !fill) {
-    free(off);
-    free(rel);
-    free(fill);
-    return -1;
-  }
-  for (int r = 0; r < sc->nrels; r++) off[(by_to ? sc->rels[r].to : sc->rels[r].from) + 1]++;
-  for (int a = 0; a < sc->nactors; a++) off[a + 1] += off[a];
-  for (int r = 0; r < sc->nrels; r++) {
-    int a = by_to ? sc->rels[r].to : sc->rels[r].from;
-    rel[off[a] + fill[a]++] = r;
-  }
-  free(fill);
+/* Compressed adjacency of the run's relations (fixed ones, then drawn
+** ones), grouped by key (from or to), order kept. *off_out has nactors + 1
+** entries; *rel_out room for *cap relations (grown as needed). */
+static int build_csr(const tr_world *w, int by_to, int **off_out, int **rel_out, int *cap) {
+  const tr_scenario *sc = w->sc;
+  int nr = world_nrels(w);
+  int *off = *off_out ? *off_out : calloc((size_t)sc->nactors + 1, sizeof *off);
+  if (!off) return -1;
   *off_out = off;
-  *rel_out = rel;
+  if (nr > *cap || !*rel_out) {
+    int *rel = realloc(*rel_out, (size_t)(nr ? nr : 1) * sizeof *rel);
+    if (!rel) return -1;
+    *rel_out = rel;
+    *cap = nr;
+  }
+  int *rel = *rel_out;
+  memset(off, 0, ((size_t)sc->nactors + 1) * sizeof *off);
+  for (int r = 0; r < nr; r++) off[(by_to ? world_rel_to(w, r) : world_rel_from(w, r)) + 1]++;
+  for (int a = 0; a < sc->nactors; a++) off[a + 1] += off[a];
+  for (int r = 0; r < nr; r++) { /* off[a] runs from a's start to its end */
+    int a = by_to ? world_rel_to(w, r) : world_rel_from(w, r);
+    rel[off[a]++] = r;
+  }
+  for (int a = sc->nactors; a > 0; a--) off[a] = off[a - 1];
+  off[0] = 0;
   return 0;
 }
 
@@ -59,6 +72,7 @@ tr_world *world_new(const tr_scenario *sc) {
   if (!w) return NULL;
   w->sc = sc;
   size_t ns = (size_t)sc->nslots;
+  w->nslots = w->capslots = sc->nslots;
   w->val = xcalloc(ns, sizeof *w->val);
   w->lo = xcalloc(ns, sizeof *w->lo);
   w->hi = xcalloc(ns, sizeof *w->hi);
@@ -79,8 +93,9 @@ tr_world *world_new(const tr_scenario *sc) {
   }
   for (size_t s = 0; s < ns; s++) w->dist[s] = -1;
   if (!w->val || !w->lo || !w->hi || !w->writer || !w->policy_actors || !w->order || !w->event_done
-      || !w->rng || !w->dirty || !w->is_dirty || build_csr(sc, 0, &w->out_off, &w->out_rel)
-      || build_csr(sc, 1, &w->in_off, &w->in_rel)) {
+      || !w->rng || !w->dirty || !w->is_dirty
+      || build_csr(w, 0, &w->out_off, &w->out_rel, &w->capcsr[0])
+      || build_csr(w, 1, &w->in_off, &w->in_rel, &w->capcsr[1])) {
     world_free(w);
     return NULL;
   }
@@ -129,6 +144,10 @@ void world_free(tr_world *w) {
   free(w->strict);
   free(w->on_bound);
   free(w->dist);
+  free(w->run_rel);
+  free(w->run_hash);
+  if (w->edges) free(((net_edges *)w->edges)->e);
+  free(w->edges);
   if (w->rng) gsl_rng_free(w->rng);
   free(w);
 }
@@ -192,13 +211,17 @@ static void world_slot_name(const tr_world *w, int slot, char *buf, size_t size)
                  sc->actors[a].id);
         return;
       }
-  for (int r = 0; r < sc->nrels; r++)
-    for (int i = 0; i < sc->rels[r].nattrs; i++)
-      if (sc->rels[r].attrs[i].slot == slot) {
-        snprintf(buf, size, "attribute '%s' of relation %s -> %s", sc->rels[r].attrs[i].name,
-                 sc->actors[sc->rels[r].from].id, sc->actors[sc->rels[r].to].id);
+  for (int r = 0; r < world_nrels(w); r++) {
+    int n, base;
+    const tr_attrdecl *at = world_rel_attrs(w, r, &n, &base);
+    if (!n || slot < base + at[0].slot || slot >= base + at[0].slot + n) continue;
+    for (int i = 0; i < n; i++)
+      if (base + at[i].slot == slot) {
+        snprintf(buf, size, "attribute '%s' of relation %s -> %s", at[i].name,
+                 sc->actors[world_rel_from(w, r)].id, sc->actors[world_rel_to(w, r)].id);
         return;
       }
+  }
   snprintf(buf, size, "slot %d", slot);
 }
 
@@ -224,10 +247,10 @@ const char *world_fault_message(tr_world *w, char *buf, size_t size) {
   return buf;
 }
 
-/* One draw of attribute `at` (owner names it in a message); -1 outside
-** its bounds. */
-static int world_draw_one(tr_world *w, const tr_attrdecl *at, const char *owner, char *buf,
-                          size_t size) {
+/* One draw of attribute `at` into `slot` (owner names it in a message); -1
+** outside its bounds. */
+static int world_draw_one(tr_world *w, const tr_attrdecl *at, int slot, const char *owner,
+                          char *buf, size_t size) {
   const tr_distdecl *d = &w->sc->dists[at->dist];
   double x;
   switch (d->kind) {
@@ -264,10 +287,10 @@ static int world_draw_one(tr_world *w, const tr_attrdecl *at, const char *owner,
              at->name, owner, num, at->min, at->max);
     return -1;
   }
-  w->val[at->slot] = x;
-  if (!w->is_dirty[at->slot]) {
-    w->is_dirty[at->slot] = 1;
-    w->dirty[w->ndirty++] = at->slot;
+  w->val[slot] = x;
+  if (!w->is_dirty[slot]) {
+    w->is_dirty[slot] = 1;
+    w->dirty[w->ndirty++] = slot;
   }
   return 0;
 }
@@ -282,20 +305,153 @@ int world_draw(tr_world *w, char *buf, size_t size) {
     for (int i = 0; i < ad->nattrs; i++) {
       if (ad->attrs[i].dist < 0) continue;
       snprintf(owner, sizeof owner, "actor '%s'", ad->id);
-      if (world_draw_one(w, &ad->attrs[i], owner, buf, size)) return -1;
+      if (world_draw_one(w, &ad->attrs[i], ad->attrs[i].slot, owner, buf, size)) return -1;
     }
   }
-  for (int r = 0; r < sc->nrels; r++) {
-    const tr_reldecl *rd = &sc->rels[r];
-    if (!w->present[rd->from] || !w->present[rd->to]) continue;
-    for (int i = 0; i < rd->nattrs; i++) {
-      if (rd->attrs[i].dist < 0) continue;
-      snprintf(owner, sizeof owner, "relation %s -> %s", sc->actors[rd->from].id,
-               sc->actors[rd->to].id);
-      if (world_draw_one(w, &rd->attrs[i], owner, buf, size)) return -1;
+  for (int r = 0; r < world_nrels(w); r++) { /* fixed relations, then the drawn ones */
+    int from = world_rel_from(w, r), to = world_rel_to(w, r), n, base;
+    if (!w->present[from] || !w->present[to]) continue;
+    const tr_attrdecl *at = world_rel_attrs(w, r, &n, &base);
+    for (int i = 0; i < n; i++) {
+      if (at[i].dist < 0) continue;
+      snprintf(owner, sizeof owner, "relation %s -> %s", sc->actors[from].id, sc->actors[to].id);
+      if (world_draw_one(w, &at[i], base + at[i].slot, owner, buf, size)) return -1;
     }
   }
   return 0;
+}
+
+/* ------------------------------------------------- relations of the run */
+const char *world_rel_kind(const tr_world *w, int r) {
+  const tr_scenario *sc = w->sc;
+  return r < sc->nrels ? sc->rels[r].kind : sc->netrules[w->run_rel[r - sc->nrels].rule].kind;
+}
+
+const tr_attrdecl *world_rel_attrs(const tr_world *w, int r, int *n, int *base) {
+  const tr_scenario *sc = w->sc;
+  if (r < sc->nrels) {
+    *n = sc->rels[r].nattrs;
+    *base = 0;
+    return sc->rels[r].attrs;
+  }
+  const struct tr_runrel *rr = &w->run_rel[r - sc->nrels];
+  *n = sc->netrules[rr->rule].nattrs;
+  *base = rr->slot0;
+  return sc->netrules[rr->rule].attrs;
+}
+
+int world_rel_attr_slot(const tr_world *w, int r, const char *name) {
+  if (r < 0) return -1;
+  int n, base;
+  const tr_attrdecl *at = world_rel_attrs(w, r, &n, &base);
+  for (int i = 0; i < n; i++)
+    if (strcmp(at[i].name, name) == 0) return base + at[i].slot;
+  return -1;
+}
+
+int world_rel_find(const tr_world *w, int from, int to) {
+  int r = scen_rel_find(w->sc, from, to);
+  if (r >= 0 || !w->nrun) return r;
+  unsigned mask = (unsigned)w->run_hash_size - 1;
+  for (unsigned h = scen_pair_hash(from, to) & mask;; h = (h + 1) & mask) {
+    int i = w->run_hash[h];
+    if (i < 0) return -1;
+    if (w->run_rel[i].from == from && w->run_rel[i].to == to) return w->sc->nrels + i;
+  }
+}
+
+/* Room for n slots in every per-slot array. */
+static int world_grow_slots(tr_world *w, int n) {
+  if (n <= w->capslots) return 0;
+  size_t c = (size_t)n + (size_t)n / 2;
+  void **arr[] = {(void **)&w->val,    (void **)&w->lo,       (void **)&w->hi,
+                  (void **)&w->writer, (void **)&w->dirty,    (void **)&w->is_dirty,
+                  (void **)&w->strict, (void **)&w->on_bound, (void **)&w->dist};
+  const size_t elem[] = {
+      sizeof *w->val, sizeof *w->lo, sizeof *w->hi, sizeof *w->writer, sizeof *w->dirty, 1, 1, 1,
+      sizeof *w->dist};
+  for (size_t i = 0; i < sizeof elem / sizeof elem[0]; i++) {
+    void *p = realloc(*arr[i], c * elem[i]);
+    if (!p) return -1;
+    *arr[i] = p;
+  }
+  w->capslots = (int)c;
+  return 0;
+}
+
+int world_network(tr_world *w, char *buf, size_t size) {
+  const tr_scenario *sc = w->sc;
+  if (!sc->nnetrules) return 0;
+  if (!w->edges && !(w->edges = calloc(1, sizeof(net_edges)))) goto oom;
+  net_edges *E = w->edges;
+  w->nrun = 0;
+  int slot = sc->nslots;
+  for (int q = 0; q < sc->nnetrules; q++) {
+    const tr_netrule *nr = &sc->netrules[q];
+    E->n = 0;
+    if (net_make(E, nr->rule, nr->nf, nr->nt, nr->same, nr->k, nr->p, nr->m, w->rng)) goto oom;
+    if ((double)sc->nrels + w->nrun + (double)E->n > TR_MAX_RELS
+        || (double)slot + (double)E->n * nr->nattrs > INT_MAX / 2) {
+      snprintf(buf, size, "the relations by rule drawn in this run number more than %d",
+               TR_MAX_RELS);
+      return -1;
+    }
+    if (w->nrun + (int)E->n > w->caprun) {
+      int c = w->nrun + (int)E->n;
+      c += c / 2;
+      struct tr_runrel *p = realloc(w->run_rel, (size_t)c * sizeof *p);
+      if (!p) goto oom;
+      w->run_rel = p;
+      w->caprun = c;
+    }
+    for (size_t e = 0; e < E->n; e++) {
+      struct tr_runrel *rr = &w->run_rel[w->nrun++];
+      rr->from = nr->f0 + E->e[2 * e];
+      rr->to = nr->t0 + E->e[2 * e + 1];
+      rr->rule = q;
+      rr->slot0 = slot;
+      slot += nr->nattrs;
+    }
+  }
+  if (world_grow_slots(w, slot)) goto oom;
+  w->nslots = slot;
+  for (int i = 0; i < w->nrun; i++) {
+    const struct tr_runrel *rr = &w->run_rel[i];
+    const tr_netrule *nr = &sc->netrules[rr->rule];
+    for (int j = 0; j < nr->nattrs; j++) {
+      int s = rr->slot0 + j;
+      const tr_attrdecl *ad = &nr->attrs[j];
+      w->val[s] = ad->value;
+      w->lo[s] = ad->min;
+      w->hi[s] = ad->max;
+      w->writer[s] = rr->from;
+      w->is_dirty[s] = 0; /* no view of it yet (luaapi.c makes them on demand) */
+      world_slot_rules(w, s, ad);
+    }
+  }
+  int hs = 4;
+  while (hs < 2 * w->nrun && hs < (1 << 30)) hs *= 2;
+  if (hs > w->run_hash_size) {
+    int *h = realloc(w->run_hash, (size_t)hs * sizeof *h);
+    if (!h) goto oom;
+    w->run_hash = h;
+    w->run_hash_size = hs;
+  }
+  hs = w->run_hash_size;
+  for (int i = 0; i < hs; i++) w->run_hash[i] = -1;
+  unsigned mask = (unsigned)hs - 1;
+  for (int i = 0; i < w->nrun; i++) {
+    unsigned h = scen_pair_hash(w->run_rel[i].from, w->run_rel[i].to) & mask;
+    while (w->run_hash[h] >= 0) h = (h + 1) & mask;
+    w->run_hash[h] = i;
+  }
+  if (build_csr(w, 0, &w->out_off, &w->out_rel, &w->capcsr[0])
+      || build_csr(w, 1, &w->in_off, &w->in_rel, &w->capcsr[1]))
+    goto oom;
+  return 0;
+oom:
+  snprintf(buf, size, "out of memory drawing the relations by rule");
+  return -1;
 }
 
 static int grow(void **buf, int *cap, size_t elem) {

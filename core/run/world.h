@@ -25,13 +25,24 @@ typedef struct tr_actreq {   /* a queued action */
 struct tr_world {
   const tr_scenario *sc;
   const tr_instance *inst;
-  double *val;                 /* nslots live values */
-  double *lo, *hi;             /* bounds (-inf/+inf when unbounded) */
-  int *writer;                 /* per slot: the actor whose policy may write it */
-  int *out_off, *out_rel;      /* relations by FROM actor (CSR, file order) */
-  int *in_off, *in_rel;        /* relations by TO actor (CSR, file order) */
-  int *policy_actors, npolicy; /* actors with a policy, in file order */
-  int *order;                  /* this tick's shuffled copy of policy_actors */
+  double *val;            /* nslots live values */
+  double *lo, *hi;        /* bounds (-inf/+inf when unbounded) */
+  int *writer;            /* per slot: the actor whose policy may write it */
+  int *out_off, *out_rel; /* relations by FROM actor (CSR: the fixed ones in file */
+  int *in_off, *in_rel;   /* order, then the run's drawn ones); likewise by TO actor */
+  int capcsr[2];          /* room in out_rel, in_rel */
+  /* Relations drawn in this run by the scenario's random rules
+  ** (world_network): relation sc->nrels + i is run_rel[i], whose attributes
+  ** hold the slots slot0 .. slot0 + nattrs - 1, after the scenario's. */
+  struct tr_runrel {
+    int from, to, rule, slot0;
+  } * run_rel;
+  int nrun, caprun;
+  int *run_hash, run_hash_size; /* open addressing over (from,to) -> i; -1 empty */
+  int nslots, capslots;         /* this run's slots: sc->nslots, then the drawn relations' */
+  void *edges;                  /* net_edges reused across runs */
+  int *policy_actors, npolicy;  /* actors with a policy, in file order */
+  int *order;                   /* this tick's shuffled copy of policy_actors */
   tr_write *wbuf;
   int nw, capw;
   int *dirty, ndirty; /* slots written from C since the last sync */
@@ -61,6 +72,26 @@ struct tr_world {
 tr_world *world_new(const tr_scenario *sc);
 void world_free(tr_world *w);
 void world_reset(tr_world *w, const tr_instance *inst, int run, uint64_t seed);
+/* Per run, after world_reset and before anything reads a relation: draws
+** the network of every random rule in file order from the run's stream and
+** lays its relations out (slots, pair look-up, adjacency). 0, or -1 with a
+** message in buf. Nothing to do without random rules. */
+int world_network(tr_world *w, char *buf, size_t size);
+/* Relations of the run: 0 .. sc->nrels - 1 fixed, then the drawn ones. */
+static inline int world_nrels(const tr_world *w) { return w->sc->nrels + w->nrun; }
+static inline int world_rel_from(const tr_world *w, int r) {
+  return r < w->sc->nrels ? w->sc->rels[r].from : w->run_rel[r - w->sc->nrels].from;
+}
+static inline int world_rel_to(const tr_world *w, int r) {
+  return r < w->sc->nrels ? w->sc->rels[r].to : w->run_rel[r - w->sc->nrels].to;
+}
+const char *world_rel_kind(const tr_world *w, int r);
+/* Attributes of relation r: attrs[i] lives in slot *base + attrs[i].slot. */
+const tr_attrdecl *world_rel_attrs(const tr_world *w, int r, int *n, int *base);
+/* Relation index of FROM->TO in this run, or -1. O(1). */
+int world_rel_find(const tr_world *w, int from, int to);
+/* Slot of relation r's attribute by name; -1 when absent (or r < 0). */
+int world_rel_attr_slot(const tr_world *w, int r, const char *name);
 /* Clamp to the slot's bounds; the caller has refused NaN and infinities. */
 static inline double world_clamp(const tr_world *w, int slot, double v) {
   if (v < w->lo[slot]) return w->lo[slot];

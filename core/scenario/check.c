@@ -24,6 +24,7 @@
 #include "base/diag.h"
 #include "scenario/modeldecl.h"
 #include "scenario/scenario.h"
+#include "scenario/networks.h"
 
 enum { T_EOF, T_NAME, T_STR, T_NUM, T_OP };
 
@@ -64,8 +65,9 @@ static const char *const check_env[] = {
     "world", "tick",   "ticks", "rel",  "sum",      "mean",     "min",         "max",
     "count", "math",   "gini",  "sd",   "var",      "median",   "quantile",    "ipairs",
     "pairs", "select", "table", "type", "tostring", "tonumber", "events_count"};
-static const char *const check_world[] = {"tick",     "ticks",    "run", "actor",  "actors",  "rel",
-                                          "outgoing", "incoming", "has", "others", "rejected"};
+static const char *const check_world[] = {"tick",     "ticks",    "run",      "actor", "actors",
+                                          "rel",      "outgoing", "incoming", "has",   "others",
+                                          "rejected", "sum",      "mean"};
 static const char *const check_math[] = {"abs",  "ceil",       "floor", "fmod",       "huge", "log",
                                          "max",  "maxinteger", "min",   "mininteger", "modf", "pi",
                                          "sqrt", "exp",        "ult",   "tointeger",  "type", "sin",
@@ -263,9 +265,9 @@ static int actor_has(const tr_actordecl *a, const char *name) {
   return 0;
 }
 
-static int rel_has(const tr_reldecl *r, const char *name) {
-  for (int i = 0; i < r->nattrs; i++)
-    if (strcmp(r->attrs[i].name, name) == 0) return 1;
+static int attrs_have(const tr_attrdecl *attrs, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(attrs[i].name, name) == 0) return 1;
   return 0;
 }
 
@@ -332,19 +334,22 @@ static void rel_call(cexpr *x, int i) {
   if (!is_op(x, j, ".") || j + 1 >= x->n || x->t[j + 1].type != T_NAME) return;
   const tr_scenario *sc = x->sc;
   int r = scen_rel_find(sc, from, to);
+  int q = r < 0 ? scen_netrule_find(sc, from, to) : -1; /* in some runs' networks */
   char f[256];
   tok_text(&x->t[j + 1], f, sizeof f);
-  if (r < 0) {
+  if (r < 0 && q < 0) {
     cerr(x, &x->t[i + 1], "no relation %s -> %s (reading '%s' of it fails at run time)",
          sc->actors[from].id, sc->actors[to].id, f);
     return;
   }
-  const tr_reldecl *rd = &sc->rels[r];
-  if (rel_has(rd, f) || in_list(f, (int)strlen(f), check_rel_fields, NELEM(check_rel_fields)))
+  const tr_attrdecl *attrs = r >= 0 ? sc->rels[r].attrs : sc->netrules[q].attrs;
+  int na = r >= 0 ? sc->rels[r].nattrs : sc->netrules[q].nattrs;
+  if (attrs_have(attrs, na, f)
+      || in_list(f, (int)strlen(f), check_rel_fields, NELEM(check_rel_fields)))
     return;
-  const char *names[rd->nattrs + NELEM(check_rel_fields) + 1];
+  const char *names[na + NELEM(check_rel_fields) + 1];
   int n = 0;
-  for (int k = 0; k < rd->nattrs; k++) names[n++] = rd->attrs[k].name;
+  for (int k = 0; k < na; k++) names[n++] = attrs[k].name;
   for (int k = 0; k < NELEM(check_rel_fields); k++) names[n++] = check_rel_fields[k];
   char sug[300];
   cerr(x, &x->t[j + 1], "relation %s -> %s has no attribute '%s'%s", sc->actors[from].id,
@@ -372,7 +377,7 @@ static void world_use(cexpr *x, int i) {
   if (!in_list(m, (int)strlen(m), check_world, NELEM(check_world))) {
     char sug[300];
     if (strcmp(m, "end_run") == 0 || strcmp(m, "set") == 0 || strcmp(m, "add") == 0
-        || strcmp(m, "transfer") == 0)
+        || strcmp(m, "transfer") == 0 || strcmp(m, "nudge") == 0)
       cerr(x, &x->t[i + 1], "world:%s cannot be called from an expression (expressions only read)",
            m);
     else
@@ -405,11 +410,12 @@ static void world_use(cexpr *x, int i) {
 }
 
 /* The members of a list expression t[b..e) the checker can name: actors
-** (mask over actors) or relations (mask over relations). 0 when unknown. */
+** (mask over actors) or relations (mask over the fixed relations, and over
+** the random rules whose relations it may hold in a run). 0 when unknown. */
 enum { LIST_NONE, LIST_ACTORS, LIST_RELS };
 
 static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned char *rmask,
-                        char *label, size_t lsize) {
+                        unsigned char *qmask, char *label, size_t lsize) {
   const tr_scenario *sc = x->sc;
   snprintf(label, lsize, "%.*s",
            x->t[e - 1].off + x->t[e - 1].len - x->t[b].off + (x->t[e - 1].type == T_STR ? 1 : 0),
@@ -439,6 +445,11 @@ static int list_members(cexpr *x, int b, int e, unsigned char *amask, unsigned c
       if (a < 0) return LIST_NONE;
       int out = m[0] == 'o';
       for (int r = 0; r < sc->nrels; r++) rmask[r] = (out ? sc->rels[r].from : sc->rels[r].to) == a;
+      for (int q = 0; q < sc->nnetrules; q++) {
+        const tr_netrule *nr = &sc->netrules[q];
+        int f = out || nr->same ? nr->f0 : nr->t0, n = out || nr->same ? nr->nf : nr->nt;
+        qmask[q] = a >= f && a < f + n;
+      }
       return LIST_RELS;
     }
     return LIST_NONE;
@@ -479,9 +490,11 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
   const tr_scenario *sc = x->sc;
   unsigned char *amask = calloc((size_t)sc->nactors + 1, 1);
   unsigned char *rmask = calloc((size_t)sc->nrels + 1, 1);
+  unsigned char *qmask = calloc((size_t)sc->nnetrules + 1, 1);
   char label[256];
-  int kind =
-      amask && rmask ? list_members(x, i + 1, comma, amask, rmask, label, sizeof label) : LIST_NONE;
+  int kind = amask && rmask && qmask
+      ? list_members(x, i + 1, comma, amask, rmask, qmask, label, sizeof label)
+      : LIST_NONE;
   if (kind != LIST_NONE) {
     char attr[256];
     tok_text(&x->t[comma + 1], attr, sizeof attr);
@@ -491,6 +504,8 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
       if (amask[a]) cap += sc->actors[a].nattrs;
     for (int r = 0; kind == LIST_RELS && r < sc->nrels; r++)
       if (rmask[r]) cap += sc->rels[r].nattrs;
+    for (int q = 0; kind == LIST_RELS && q < sc->nnetrules; q++)
+      if (qmask[q]) cap += sc->netrules[q].nattrs;
     const char **names = malloc((size_t)cap * sizeof *names);
     for (int a = 0; kind == LIST_ACTORS && a < sc->nactors; a++) {
       if (!amask[a]) continue;
@@ -502,8 +517,15 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
     for (int r = 0; kind == LIST_RELS && r < sc->nrels; r++) {
       if (!rmask[r]) continue;
       members++;
-      if (rel_has(&sc->rels[r], attr)) found = 1;
+      if (attrs_have(sc->rels[r].attrs, sc->rels[r].nattrs, attr)) found = 1;
       for (int k = 0; names && k < sc->rels[r].nattrs; k++) names[n++] = sc->rels[r].attrs[k].name;
+    }
+    for (int q = 0; kind == LIST_RELS && q < sc->nnetrules; q++) {
+      const tr_netrule *nr = &sc->netrules[q];
+      if (!qmask[q]) continue;
+      members++;
+      if (attrs_have(nr->attrs, nr->nattrs, attr)) found = 1;
+      for (int k = 0; names && k < nr->nattrs; k++) names[n++] = nr->attrs[k].name;
     }
     if (members > 0 && !found) {
       char sug[300];
@@ -515,6 +537,7 @@ static void aggregate_call(cexpr *x, int i, const char *fn) {
   }
   free(amask);
   free(rmask);
+  free(qmask);
 }
 
 static int metric_index(const tr_scenario *sc, const char *name) {
@@ -1141,6 +1164,17 @@ void check_warnings(const tr_scenario *sc, tr_diag *d) {
                    "model rule reads '%s'",
                    ad->name, sc->actors[sc->rels[r].from].id, sc->actors[sc->rels[r].to].id,
                    ad->name);
+    }
+  for (int q = 0; q < sc->nnetrules; q++)
+    for (int i = 0; i < sc->netrules[q].nattrs; i++) {
+      const tr_attrdecl *ad = &sc->netrules[q].attrs[i];
+      if (ws_has(&read, ad->name, (int)strlen(ad->name))
+          || in_list(ad->name, (int)strlen(ad->name), model_attrs, model_nattrs))
+        continue;
+      diag_warning(d, sc->path, ad->line, ad->col,
+                   "attribute '%s' of the relations of rule %s is never read: no script, "
+                   "expression or model rule reads '%s'",
+                   ad->name, net_rule_names[sc->netrules[q].rule], ad->name);
     }
   for (int s = 0; s < sc->nscripts; s++)
     for (int i = 0; i < sc->scripts[s].nparams; i++) {

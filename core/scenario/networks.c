@@ -5,14 +5,19 @@
 ** attachment. Each generator appends directed (from, to) pairs of member
 ** numbers (0-based) to an edge list; undirected rules append both
 ** directions. Draws come only from the gsl_rng given, so a network is a
-** function of its seed.
+** function of its seed: the random rules are drawn once per run from the
+** run's stream (world_network, world.c), all and ring once at load
+** (scenario.c), since they draw nothing.
 */
 #include <math.h>
 #include <stdlib.h>
 
 #include <gsl/gsl_rng.h>
 
+#include "scenario/scenario.h"
 #include "scenario/networks.h"
+
+const char *const net_rule_names[5] = {"all", "ring", "k_random", "erdos_renyi", "barabasi_albert"};
 
 static int push(net_edges *E, int from, int to) {
   if (E->n == E->cap) {
@@ -131,4 +136,14 @@ oom:
   free(ends);
   free(got);
   return -1;
+}
+
+int net_make(net_edges *E, int rule, int nf, int nt, int same, int k, double p, int m, void *rng) {
+  switch (rule) {
+    case NET_ALL: return net_all(E, nf, nt, same);
+    case NET_RING: return net_ring(E, nf, k);
+    case NET_K_RANDOM: return net_k_random(E, nf, nt, k, same, rng);
+    case NET_ERDOS_RENYI: return net_erdos_renyi(E, nf, p, rng);
+    default: return net_barabasi_albert(E, nf, m, rng);
+  }
 }

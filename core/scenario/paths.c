@@ -12,6 +12,7 @@
 
 #include "base/diag.h"
 #include "scenario/scenario.h"
+#include "scenario/networks.h"
 
 #define PATH_FORMS "ACTOR.ATTR, FROM:TO.ATTR, ACTOR.params.KEY, model.KEY or experiment.ticks"
 
@@ -212,6 +213,15 @@ int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char 
     int to = path_actor(sc, colon + 1, text, err, errsize);
     if (to < 0) goto fail;
     int r = scen_rel_find(sc, from, to);
+    int q = r < 0 ? scen_netrule_find(sc, from, to) : -1;
+    if (q >= 0) {
+      snprintf(err, errsize,
+               "relation %s -> %s (path '%s') is one that rule %s draws anew in "
+               "each run, so no path can name it; a script reaches it in the runs that have it "
+               "through world:rel('%s', '%s')",
+               head, colon + 1, text, net_rule_names[sc->netrules[q].rule], head, colon + 1);
+      goto fail;
+    }
     if (r < 0) {
       snprintf(err, errsize, "no relation %s -> %s (path '%s')", head, colon + 1, text);
       goto fail;

@@ -12,6 +12,9 @@
 ** owns all its strings, later stages never look at YAML again, and the
 ** world's value array is laid out as: each actor's attributes in file
 ** order, actors in file order, then each relation's attributes likewise.
+** Relations drawn by a random rule are not laid out here: the rule is kept
+** (sc->netrules) and each run draws its network after these slots
+** (world_network, docs/scenario-format.md#relations-by-rule).
 ** Lua is not compiled here (tr_scenario_compile does that).
 */
 #include <ctype.h>
@@ -24,7 +27,6 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
-#include <gsl/gsl_rng.h>
 
 #include "base/diag.h"
 #include "scenario/modeldecl.h"
@@ -305,6 +307,11 @@ void tr_scenario_free(tr_scenario *sc) {
     scen_attrs_free(sc->rels[i].attrs, sc->rels[i].nattrs);
   }
   free(sc->rels);
+  for (int i = 0; i < sc->nnetrules; i++) {
+    free(sc->netrules[i].kind);
+    scen_attrs_free(sc->netrules[i].attrs, sc->netrules[i].nattrs);
+  }
+  free(sc->netrules);
   for (int i = 0; i < sc->nkinds; i++) free(sc->kinds[i]);
   free(sc->kinds);
   for (int i = 0; i < sc->nactions; i++) {
@@ -377,7 +384,7 @@ int scen_actor_find(const tr_scenario *sc, const char *id) {
   return -1;
 }
 
-static unsigned scen_pair_hash(int from, int to) {
+unsigned scen_pair_hash(int from, int to) {
   uint64_t k = ((uint64_t)(uint32_t)from << 32) | (uint32_t)to;
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdULL;
@@ -1379,10 +1386,6 @@ static void scen_relation(scen_load *L, tr_reldecl *r, const ynode *v) {
   scen_attrs(L, ynode_get(v, "attrs"), owner, &r->attrs, &r->nattrs);
 }
 
-static const char *const scen_rules[] = {"all", "ring", "k_random", "erdos_renyi",
-                                         "barabasi_albert"};
-enum { RULE_ALL, RULE_RING, RULE_K_RANDOM, RULE_ER, RULE_BA };
-#define SCEN_MAX_RELS 20000000
 
 /* The actors a rule's from/to names: a population's members or one actor.
 ** Returns the population index, -2 for a single actor, -1 after an error. */
@@ -1402,22 +1405,23 @@ static int scen_group(scen_load *L, const ynode *n, const char *what, int *first
   return -2;
 }
 
-/* The edges of a relation rule into E; the groups' first actors into
-** *f0, *t0. -1 after an error. */
-static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E, int *f0,
-                           int *t0) {
+/* A relation rule: all and ring make their edges into E now (the groups'
+** first actors into *f0, *t0) and return 0; a random rule fills *nr and
+** returns 1, its network being drawn per run. -1 after an error. */
+static int scen_rule_edges(scen_load *L, const ynode *v, net_edges *E, int *f0, int *t0,
+                           tr_netrule *nr) {
   tr_scenario *sc = L->sc;
   static const char *const keys[] = {"from", "to", "kind", "attrs", "rule", "k", "p", "m"};
   scen_keys(L, v, keys, NELEM(keys), "in a relation rule");
   const ynode *rn = ynode_get(v, "rule"), *fn = ynode_get(v, "from"), *tn = ynode_get(v, "to");
   int rule = -1;
-  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(scen_rules); i++)
-    if (strcmp(rn->str, scen_rules[i]) == 0) rule = i;
+  for (int i = 0; rn->type == YN_SCALAR && i < NELEM(net_rule_names); i++)
+    if (strcmp(rn->str, net_rule_names[i]) == 0) rule = i;
   if (rule < 0) {
     char msg[512], buf[80];
     snprintf(msg, sizeof msg, "unknown relation rule %s", scen_what(rn, buf, sizeof buf));
     if (rn->type == YN_SCALAR)
-      diag_did_you_mean(msg, sizeof msg, rn->str, scen_rules, NELEM(scen_rules));
+      diag_did_you_mean(msg, sizeof msg, rn->str, net_rule_names, NELEM(net_rule_names));
     scen_err(L, rn, "%s: all, ring, k_random, erdos_renyi or barabasi_albert", msg);
     return -1;
   }
@@ -1429,20 +1433,21 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
   int pf = scen_group(L, fn, "from", f0, &nf), pt = scen_group(L, tn, "to", t0, &nt);
   if (pf == -1 || pt == -1) return -1;
   int same = *f0 == *t0 && nf == nt;
-  if ((rule == RULE_RING || rule == RULE_ER || rule == RULE_BA) && (!same || pf < 0)) {
+  if ((rule == NET_RING || rule == NET_ERDOS_RENYI || rule == NET_BARABASI_ALBERT)
+      && (!same || pf < 0)) {
     scen_err(L, tn,
              "rule %s links the members of one population: 'from' and 'to' must name "
              "the same population",
-             scen_rules[rule]);
+             net_rule_names[rule]);
     return -1;
   }
   long long k = 1, m = 1;
   double p = 0;
   const ynode *x;
   int ok = 1;
-  if (rule == RULE_RING && (x = ynode_get(v, "k")))
+  if (rule == NET_RING && (x = ynode_get(v, "k")))
     ok = scen_integer(L, x, "k", 1, INT_MAX, &k) == 0;
-  if (rule == RULE_K_RANDOM) {
+  if (rule == NET_K_RANDOM) {
     if (!(x = ynode_get(v, "k"))) {
       scen_err(L, v, "rule k_random needs 'k'");
       ok = 0;
@@ -1453,11 +1458,11 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
       ok = 0;
     }
   }
-  if (rule == RULE_RING && ok && nf <= 2 * k) {
+  if (rule == NET_RING && ok && nf <= 2 * k) {
     scen_err(L, rn, "rule ring with k = %lld needs more than %lld members, got %d", k, 2 * k, nf);
     ok = 0;
   }
-  if (rule == RULE_ER) {
+  if (rule == NET_ERDOS_RENYI) {
     if (!(x = ynode_get(v, "p"))) {
       scen_err(L, v, "rule erdos_renyi needs 'p'");
       ok = 0;
@@ -1467,7 +1472,7 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
       ok = 0;
     }
   }
-  if (rule == RULE_BA) {
+  if (rule == NET_BARABASI_ALBERT) {
     if (!(x = ynode_get(v, "m"))) {
       scen_err(L, v, "rule barabasi_albert needs 'm'");
       ok = 0;
@@ -1480,46 +1485,59 @@ static int scen_rule_edges(scen_load *L, const ynode *v, int index, net_edges *E
   }
   for (int i = 0; i < v->n; i++) {
     const char *key = v->keys[i]->str;
-    if ((!strcmp(key, "k") && rule != RULE_RING && rule != RULE_K_RANDOM)
-        || (!strcmp(key, "p") && rule != RULE_ER) || (!strcmp(key, "m") && rule != RULE_BA)) {
-      scen_err(L, v->keys[i], "rule %s takes no '%s'", scen_rules[rule], key);
+    if ((!strcmp(key, "k") && rule != NET_RING && rule != NET_K_RANDOM)
+        || (!strcmp(key, "p") && rule != NET_ERDOS_RENYI)
+        || (!strcmp(key, "m") && rule != NET_BARABASI_ALBERT)) {
+      scen_err(L, v->keys[i], "rule %s takes no '%s'", net_rule_names[rule], key);
       ok = 0;
     }
   }
-  double expect = rule == RULE_ALL ? (double)nf * nt
-      : rule == RULE_RING          ? 2.0 * nf * k
-      : rule == RULE_K_RANDOM      ? (double)nf * k
-      : rule == RULE_ER            ? p * nf * (nf - 1.0)
-                                   : 2.0 * nf * m;
-  if (ok && expect > SCEN_MAX_RELS) {
-    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", scen_rules[rule], expect,
-             SCEN_MAX_RELS);
+  double expect = rule == NET_ALL ? (double)nf * nt
+      : rule == NET_RING          ? 2.0 * nf * k
+      : rule == NET_K_RANDOM      ? (double)nf * k
+      : rule == NET_ERDOS_RENYI   ? p * nf * (nf - 1.0)
+                                  : 2.0 * nf * m;
+  if (ok && expect > TR_MAX_RELS) {
+    scen_err(L, rn, "rule %s would make about %.0f relations; at most %d", net_rule_names[rule],
+             expect, TR_MAX_RELS);
     ok = 0;
   }
   if (!ok) return -1;
   if (pf >= 0) sc->pops[pf].ruled = 1;
   if (pt >= 0) sc->pops[pt].ruled = 1;
-  gsl_rng *r = gsl_rng_alloc(rng_type());
-  if (!r) {
-    scen_err(L, v, "out of memory");
-    return -1;
+  if (rule != NET_ALL && rule != NET_RING) {
+    nr->rule = rule;
+    nr->f0 = *f0;
+    nr->nf = nf;
+    nr->t0 = *t0;
+    nr->nt = nt;
+    nr->same = same;
+    nr->k = (int)k;
+    nr->m = (int)m;
+    nr->p = p;
+    nr->line = v->line;
+    nr->col = v->col;
+    return 1;
   }
-  /* Drawn once, from experiment.seed: the same network in every run. */
-  gsl_rng_set(r, (unsigned long)rng_run_seed(sc->seed, (UINT64_C(1) << 63) | (uint64_t)index));
-  int rc = 0;
-  switch (rule) {
-    case RULE_ALL: rc = net_all(E, nf, nt, same); break;
-    case RULE_RING: rc = net_ring(E, nf, (int)k); break;
-    case RULE_K_RANDOM: rc = net_k_random(E, nf, nt, (int)k, same, r); break;
-    case RULE_ER: rc = net_erdos_renyi(E, nf, p, r); break;
-    default: rc = net_barabasi_albert(E, nf, (int)m, r); break;
-  }
-  gsl_rng_free(r);
-  if (rc || E->n > SCEN_MAX_RELS) {
-    scen_err(L, v, rc ? "out of memory" : "the rule made more than %d relations", SCEN_MAX_RELS);
+  int rc = net_make(E, rule, nf, nt, same, (int)k, p, (int)m, NULL);
+  if (rc || E->n > TR_MAX_RELS) {
+    scen_err(L, v, rc ? "out of memory" : "the rule made more than %d relations", TR_MAX_RELS);
     return -1;
   }
   return 0;
+}
+
+/* The kind and attributes of a rule's entry, as each of its relations has
+** them. */
+static void scen_rule_kind_attrs(scen_load *L, const ynode *v, char **kind, tr_attrdecl **attrs,
+                                 int *nattrs) {
+  const ynode *kn = ynode_get(v, "kind");
+  char owner[200];
+  snprintf(owner, sizeof owner, "the relations of rule %s", ynode_get(v, "rule")->str);
+  scen_attrs(L, ynode_get(v, "attrs"), owner, attrs, nattrs);
+  *kind = kn ? scen_text(L, kn, "kind") : NULL;
+  if (*kind) scen_check_kind(L, kn, *kind);
+  if (!*kind) *kind = scen_strdup(L, "");
 }
 
 static void scen_relations(scen_load *L, const ynode *node) {
@@ -1527,10 +1545,13 @@ static void scen_relations(scen_load *L, const ynode *node) {
   if (scen_seq(L, node, "'relations'") <= 0 || node->n == 0) return;
   net_edges *E = calloc((size_t)node->n, sizeof *E);
   int *f0 = calloc((size_t)node->n, sizeof *f0), *t0 = calloc((size_t)node->n, sizeof *t0);
-  if (!E || !f0 || !t0) {
+  signed char *random = calloc((size_t)node->n, 1);
+  sc->netrules = calloc((size_t)node->n, sizeof *sc->netrules);
+  if (!E || !f0 || !t0 || !random || !sc->netrules) {
     free(E);
     free(f0);
     free(t0);
+    free(random);
     scen_err(L, node, "out of memory");
     return;
   }
@@ -1538,14 +1559,20 @@ static void scen_relations(scen_load *L, const ynode *node) {
   for (int i = 0; i < node->n; i++) {
     const ynode *v = node->items[i];
     if (v->type == YN_MAP && ynode_get(v, "rule")) {
-      if (scen_rule_edges(L, v, i, &E[i], &f0[i], &t0[i]) < 0) E[i].n = 0;
+      int rc = scen_rule_edges(L, v, &E[i], &f0[i], &t0[i], &sc->netrules[sc->nnetrules]);
+      if (rc < 0) E[i].n = 0;
+      if (rc == 1) {
+        random[i] = 1;
+        tr_netrule *nr = &sc->netrules[sc->nnetrules++];
+        scen_rule_kind_attrs(L, v, &nr->kind, &nr->attrs, &nr->nattrs);
+      }
       total += E[i].n;
     } else {
       total++;
     }
   }
-  if (total > SCEN_MAX_RELS) {
-    scen_err(L, node, "the relations number %zu; at most %d", total, SCEN_MAX_RELS);
+  if (total > TR_MAX_RELS) {
+    scen_err(L, node, "the relations number %zu; at most %d", total, TR_MAX_RELS);
     total = 0;
   }
   sc->rels = total ? calloc(total, sizeof *sc->rels) : NULL;
@@ -1556,20 +1583,16 @@ static void scen_relations(scen_load *L, const ynode *node) {
       scen_relation(L, &sc->rels[sc->nrels++], v);
       continue;
     }
-    if (E[i].n == 0) continue;
-    const ynode *kind = ynode_get(v, "kind");
-    char owner[200];
-    snprintf(owner, sizeof owner, "the relations of rule %s", ynode_get(v, "rule")->str);
+    if (random[i] || E[i].n == 0) continue;
     tr_attrdecl *attrs;
     int nattrs;
-    scen_attrs(L, ynode_get(v, "attrs"), owner, &attrs, &nattrs);
-    char *k = kind ? scen_text(L, kind, "kind") : NULL;
-    if (k) scen_check_kind(L, kind, k);
+    char *k;
+    scen_rule_kind_attrs(L, v, &k, &attrs, &nattrs);
     for (size_t e = 0; e < E[i].n; e++) {
       tr_reldecl *r = &sc->rels[sc->nrels++];
       r->from = f0[i] + E[i].e[2 * e];
       r->to = t0[i] + E[i].e[2 * e + 1];
-      r->kind = scen_strdup(L, k ? k : "");
+      r->kind = scen_strdup(L, k);
       r->line = v->line;
       r->col = v->col;
       if (nattrs) {
@@ -1592,6 +1615,58 @@ static void scen_relations(scen_load *L, const ynode *node) {
   free(E);
   free(f0);
   free(t0);
+  free(random);
+}
+
+/* Whether random rule q may draw FROM -> TO. */
+static int scen_net_may(const tr_netrule *q, int from, int to) {
+  return from >= q->f0 && from < q->f0 + q->nf && to >= q->t0 && to < q->t0 + q->nt
+      && !(q->same && from - q->f0 == to - q->t0);
+}
+
+int scen_netrule_find(const tr_scenario *sc, int from, int to) {
+  for (int q = 0; q < sc->nnetrules; q++)
+    if (scen_net_may(&sc->netrules[q], from, to)) return q;
+  return -1;
+}
+
+/* At most one relation per ordered pair: a random rule draws its pairs in
+** each run, so no other relation may ever hold one of the pairs it could
+** draw. Reported once per relations entry and rule. */
+static void scen_net_overlaps(scen_load *L) {
+  tr_scenario *sc = L->sc;
+  for (int q = 0; q < sc->nnetrules; q++) {
+    const tr_netrule *nq = &sc->netrules[q];
+    int last_line = -1, last_col = -1;
+    for (int r = 0; r < sc->nrels; r++) {
+      const tr_reldecl *rd = &sc->rels[r];
+      if (rd->from < 0 || rd->to < 0 || !scen_net_may(nq, rd->from, rd->to)
+          || (rd->line == last_line && rd->col == last_col))
+        continue;
+      last_line = rd->line;
+      last_col = rd->col;
+      diag_error(L->d, L->file, rd->line, rd->col,
+                 "relation %s -> %s is a pair that rule %s (line %d) may draw: that rule draws "
+                 "a new network in each run, and at most one relation may join an ordered "
+                 "pair",
+                 sc->actors[rd->from].id, sc->actors[rd->to].id, net_rule_names[nq->rule],
+                 nq->line);
+      L->errors++;
+    }
+    for (int o = 0; o < q; o++) {
+      const tr_netrule *no = &sc->netrules[o];
+      int a0 = nq->f0 > no->f0 ? nq->f0 : no->f0;
+      int a1 = nq->f0 + nq->nf < no->f0 + no->nf ? nq->f0 + nq->nf : no->f0 + no->nf;
+      int b0 = nq->t0 > no->t0 ? nq->t0 : no->t0;
+      int b1 = nq->t0 + nq->nt < no->t0 + no->nt ? nq->t0 + nq->nt : no->t0 + no->nt;
+      if (a0 >= a1 || b0 >= b1 || (a1 - a0 == 1 && b1 - b0 == 1 && a0 == b0)) continue;
+      diag_error(L->d, L->file, nq->line, nq->col,
+                 "rule %s may draw a pair that rule %s (line %d) may draw too: both draw a "
+                 "new network in each run, and at most one relation may join an ordered pair",
+                 net_rule_names[nq->rule], net_rule_names[no->rule], no->line);
+      L->errors++;
+    }
+  }
 }
 
 /* Slots (actors' attributes, then relations'), and the relation hash; a
@@ -1631,6 +1706,9 @@ static void scen_layout(scen_load *L) {
     while (sc->rel_hash[h] >= 0) h = (h + 1) & mask;
     sc->rel_hash[h] = i;
   }
+  for (int q = 0; q < sc->nnetrules; q++) /* offsets in each drawn relation's slots */
+    for (int j = 0; j < sc->netrules[q].nattrs; j++) sc->netrules[q].attrs[j].slot = j;
+  scen_net_overlaps(L);
 }
 
 static void scen_actions(scen_load *L, const ynode *node) {
@@ -2607,6 +2685,9 @@ static void scen_rejected_metric(scen_load *L) {
   for (int r = 0; r < sc->nrels && !at; r++)
     for (int i = 0; i < sc->rels[r].nattrs && !at; i++)
       if (sc->rels[r].attrs[i].on_bound == BOUND_REJECT) at = &sc->rels[r].attrs[i];
+  for (int q = 0; q < sc->nnetrules && !at; q++)
+    for (int i = 0; i < sc->netrules[q].nattrs && !at; i++)
+      if (sc->netrules[q].attrs[i].on_bound == BOUND_REJECT) at = &sc->netrules[q].attrs[i];
   if (!at) return;
   for (int i = 0; i < sc->nmetrics; i++)
     if (sc->metrics[i].name && strcmp(sc->metrics[i].name, "rejected") == 0) return;

@@ -100,6 +100,25 @@ typedef struct tr_reldecl {
   int line, col;
 } tr_reldecl;
 
+/* Relation rules (docs/scenario-format.md#relations-by-rule). all and ring
+** are the same in every run: the load lays their relations out in sc->rels.
+** k_random, erdos_renyi and barabasi_albert are random: each run draws its
+** own network from its stream (world_network, world.c), so such a rule is
+** kept as a tr_netrule and its relations exist only in a run's world. */
+enum { NET_ALL, NET_RING, NET_K_RANDOM, NET_ERDOS_RENYI, NET_BARABASI_ALBERT };
+#define TR_MAX_RELS 20000000 /* relations of a scenario, and of one run */
+typedef struct tr_netrule {
+  int rule;           /* NET_K_RANDOM, NET_ERDOS_RENYI or NET_BARABASI_ALBERT */
+  int f0, nf, t0, nt; /* FROM members: actors f0 .. f0+nf-1; TO likewise */
+  int same;           /* FROM and TO are one population */
+  int k, m;           /* k_random: k; barabasi_albert: m */
+  double p;           /* erdos_renyi: p */
+  char *kind;         /* "" when none */
+  tr_attrdecl *attrs; /* every drawn relation's attributes; here .slot is */
+  int nattrs;         /* the offset from the relation's first slot (0..nattrs-1) */
+  int line, col;
+} tr_netrule;
+
 typedef struct tr_actiondecl {
   char *name;
   char *script;  /* resolved path (Lua action), NULL for built-ins */
@@ -244,7 +263,9 @@ struct tr_scenario {
   tr_actordecl *actors;
   int nactors;
   tr_reldecl *rels;
-  int nrels;
+  int nrels; /* relations fixed for every run */
+  tr_netrule *netrules;
+  int nnetrules; /* random rules: relations drawn per run */
   char **kinds;
   int nkinds; /* declared under `kinds:` */
   tr_scriptdecl *scripts;
@@ -341,8 +362,13 @@ int params_value_fits(const tr_scenario *sc, const tr_paramdecl *p, const tr_val
                       const char *what, char *err, size_t size, const tr_value **at);
 void params_value_free(tr_value *v);
 
-/* Relation index of FROM->TO, or -1. O(1). */
+/* Hash of an ordered pair of actors (the relation look-ups). */
+unsigned scen_pair_hash(int from, int to);
+/* Relation index of FROM->TO among the fixed relations, or -1. O(1). */
 int scen_rel_find(const tr_scenario *sc, int from, int to);
+/* The random rule that may draw FROM->TO in a run (an index in
+** sc->netrules), or -1. */
+int scen_netrule_find(const tr_scenario *sc, int from, int to);
 /* Actor index by id, or -1. */
 int scen_actor_find(const tr_scenario *sc, const char *id);
 /* Parse and resolve a path against sc; 0 on success, else -1 with a message

@@ -58,12 +58,13 @@ function World:actors(role) end
 ---@return tr.RelationView?
 function World:rel(from, to) end
 
----The relation views FROM this actor, in file order.
+---The relation views FROM this actor, in file order, then those the run's
+---networks drew (relations by random rule are drawn anew in each run).
 ---@param actor tr.Actor
 ---@return tr.RelationView[]
 function World:outgoing(actor) end
 
----The relation views TO this actor, in file order.
+---The relation views TO this actor, in the order of World:outgoing.
 ---@param actor tr.Actor
 ---@return tr.RelationView[]
 function World:incoming(actor) end
@@ -105,6 +106,36 @@ function World:others(me, role) end
 ---@param amount number
 ---@return number
 function World:transfer(from, to, attr, amount) end
+
+---The sum of `attr` over a list of actor or relation views, in list order,
+---computed in C (docs/lua-api.md, "Loops in C"); 0 for an empty list.
+---@param list tr.View[]
+---@param attr string
+---@return number
+function World:sum(list, attr) end
+
+---The mean of `attr` over a list of views; nil for an empty list.
+---@param list tr.View[]
+---@param attr string
+---@return number?
+function World:mean(list, attr) end
+
+---@class tr.Nudge
+---@field gain? number feedback rate (with `goal`)
+---@field goal? number the value `y` is pulled towards (with `gain`)
+---@field toward? string attribute of each relation's TO actor used as `y` (default: the relation's own `attr`)
+---@field sd? number standard deviation of a normal draw added to each relation (one draw each)
+---@field min? number lower clamp of the new value
+---@field max? number upper clamp of the new value
+
+---For each relation view r of rels in order: x = r[attr] + gain * (goal - y)
+---+ rng.normal(0, sd), clamped to [min, max], written to r[attr] as a view
+---write is; returns the sum of the values written (docs/lua-api.md, "Loops in C").
+---@param rels tr.RelationView[]
+---@param attr string
+---@param how tr.Nudge
+---@return number
+function World:nudge(rels, attr, how) end
 
 ---The run's random stream (docs/lua-api.md, "Random numbers"). Every draw
 ---comes from GSL over the run's own generator.
