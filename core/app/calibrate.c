@@ -983,6 +983,176 @@ void posterior_free(tr_posterior *p) {
   free(p);
 }
 
+/* The rows of a posterior.csv as read: each row's generation, and its
+** weight followed by its k parameter values. */
+typedef struct {
+  double *rows; /* nrows x (k + 1) */
+  int *gens;
+  int nrows, gen_max;
+} post_rows;
+
+/* The header line of a posterior.csv (generation,particle,weight,PATH...,
+** distance,SUMMARY...): its parameter paths into p->paths, the column of
+** "distance" into *ncol. Returns nonzero (reported) when it is not one. */
+static int post_header(tr_posterior *p, const tr_scenario *sc, char *line, const char *file,
+                       int *ncol, tr_diag *d) {
+  char *save = NULL, *tok = strtok_r(line, ",", &save);
+  int col = 0, at_params = 0;
+  while (tok) {
+    if (col == 0 && strcmp(tok, "generation") != 0) break;
+    if (col == 2) at_params = strcmp(tok, "weight") == 0;
+    else if (col > 2 && at_params) {
+      if (strcmp(tok, "distance") == 0) {
+        at_params = 0;
+        *ncol = col;
+        break;
+      }
+      tr_path *np = realloc(p->paths, (size_t)(p->k + 1) * sizeof *np);
+      if (!np) return 1;
+      p->paths = np;
+      char err[512];
+      if (scen_path_parse(sc, tok, &p->paths[p->k], err, sizeof err) < 0) {
+        diag_error(d, file, 1, 0,
+                   "the posterior's parameter '%s' is not a path of %s: %s "
+                   "(is the posterior from another scenario?)",
+                   tok, sc->path, err);
+        return 1;
+      }
+      if (p->paths[p->k].kind == PATH_PARAM || p->paths[p->k].kind == PATH_COUNT) {
+        diag_error(d, file, 1, 0,
+                   "--posterior sets attributes and model parameters; '%s' is an "
+                   "actor parameter or a population count, which it cannot set per run",
+                   tok);
+        p->k++;
+        return 1;
+      }
+      p->k++;
+    }
+    col++;
+    tok = strtok_r(NULL, ",", &save);
+  }
+  if (*ncol == 0 || p->k == 0) {
+    diag_error(d, file, 1, 0,
+               "not a posterior.csv of tightrope calibrate (its header is "
+               "generation,particle,weight, the parameters, distance, the summaries)");
+    return 1;
+  }
+  return 0;
+}
+
+/* One particle row (line LINENO, NCOL numeric columns before "distance")
+** appended to r. Returns nonzero (reported, or out of memory) on failure. */
+static int post_row(post_rows *r, int k, char *line, int lineno, int ncol, const char *file,
+                    tr_diag *d) {
+  double v[ncol];
+  char *s = line, *end;
+  for (int c = 0; c < ncol; c++) {
+    v[c] = strtod(s, &end);
+    if (end == s || (*end != ',' && *end != '\0') || !isfinite(v[c])) {
+      diag_error(d, file, lineno, 0, "expected a number in column %d", c + 1);
+      return 1;
+    }
+    s = *end ? end + 1 : end;
+  }
+  double *nr = realloc(r->rows, (size_t)(r->nrows + 1) * (size_t)(k + 1) * sizeof *nr);
+  int *ng = realloc(r->gens, (size_t)(r->nrows + 1) * sizeof *ng);
+  if (!nr || !ng) {
+    free(nr ? nr : r->rows);
+    free(ng ? ng : r->gens);
+    r->rows = NULL;
+    r->gens = NULL;
+    return 1;
+  }
+  r->rows = nr;
+  r->gens = ng;
+  r->gens[r->nrows] = (int)v[0];
+  r->rows[(size_t)r->nrows * (size_t)(k + 1)] = v[2];
+  for (int j = 0; j < k; j++)
+    r->rows[(size_t)r->nrows * (size_t)(k + 1) + 1 + (size_t)j] = v[3 + j];
+  if ((int)v[0] > r->gen_max) r->gen_max = (int)v[0];
+  r->nrows++;
+  return 0;
+}
+
+/* The calibration's manifest beside FILE, when there is one, must name
+** scenario sc. Returns nonzero (reported) when it names another. */
+static int post_manifest_check(const tr_scenario *sc, const char *file, tr_diag *d) {
+  int bad = 0;
+  char *dir = strdup(file), *slash = dir ? strrchr(dir, '/') : NULL;
+  const char *folder = slash ? (*slash = '\0', dir) : ".";
+  char *man = dir ? manifest_path(folder) : NULL;
+  if (man) {
+    ynode *m = manifest_load(folder, NULL);
+    const ynode *id = manifest_get(m, "scenario", "id");
+    if (id && id->type == YN_SCALAR && strcmp(id->str, sc->id) != 0) {
+      diag_error(d, file, 0, 0, "this posterior calibrated scenario '%s' (%s), not '%s'", id->str,
+                 man, sc->id);
+      bad = 1;
+    }
+    ynode_free(m);
+  }
+  free(man);
+  free(dir);
+  return bad;
+}
+
+/* The last generation of r into p->theta, its weights cumulated and
+** normalised into p->cum. Returns nonzero (reported, or out of memory) when
+** a weight is negative or they sum to 0. */
+static int post_last_generation(tr_posterior *p, const post_rows *r, const char *file, tr_diag *d) {
+  int bad = 0;
+  for (int i = 0; i < r->nrows; i++) p->n += r->gens[i] == r->gen_max;
+  p->theta = malloc((size_t)p->n * (size_t)p->k * sizeof *p->theta);
+  p->cum = malloc((size_t)p->n * sizeof *p->cum);
+  double total = 0;
+  int n = 0;
+  for (int i = 0; p->theta && p->cum && i < r->nrows; i++) {
+    if (r->gens[i] != r->gen_max) continue;
+    double w = r->rows[(size_t)i * (size_t)(p->k + 1)];
+    if (!(w >= 0)) {
+      diag_error(d, file, 0, 0, "a particle has a negative weight");
+      bad = 1;
+      break;
+    }
+    total += w;
+    p->cum[n] = total;
+    for (int j = 0; j < p->k; j++)
+      p->theta[(size_t)n * (size_t)p->k + (size_t)j] =
+          r->rows[(size_t)i * (size_t)(p->k + 1) + 1 + (size_t)j];
+    n++;
+  }
+  if (!p->theta || !p->cum) bad = 1;
+  if (!bad && !(total > 0)) {
+    diag_error(d, file, 0, 0, "the posterior's weights sum to 0");
+    bad = 1;
+  }
+  for (int i = 0; !bad && i < n; i++) p->cum[i] /= total;
+  return bad;
+}
+
+/* Every particle of p must be a valid start of every run of sc. Returns
+** nonzero (reported) at the first that is not. */
+static int post_check_particles(const tr_scenario *sc, const tr_posterior *p, const char *file,
+                                tr_diag *d) {
+  int bad = 0;
+  tr_instance base, one;
+  memset(&base, 0, sizeof base);
+  memset(&one, 0, sizeof one);
+  if (instance_base(sc, 1, &base) || instance_base(sc, 1, &one)) bad = 1;
+  for (int i = 0; !bad && i < p->n; i++) {
+    char err[512];
+    if (posterior_apply(sc, p, i, &base, &one, err, sizeof err)) {
+      diag_error(d, file, 0, 0, "particle %d of the last generation: %s", i + 1, err);
+      bad = 1;
+    }
+  }
+  free(base.init);
+  free(base.model);
+  free(one.init);
+  free(one.model);
+  return bad;
+}
+
 /* The last generation of FILE (a posterior.csv), checked against sc: every
 ** path must be the scenario's, every particle a valid start, and the
 ** calibration's manifest (beside the file) must name the same scenario. */
@@ -1001,167 +1171,29 @@ tr_posterior *posterior_load(const tr_scenario *sc, const char *file, tr_diag *d
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
-  int lineno = 0, bad = 0, gen_max = 0, ncol = 0;
-  double *rows = NULL;
-  int *gens = NULL, nrows = 0;
+  int lineno = 0, bad = 0, ncol = 0;
+  post_rows r = {NULL, NULL, 0, 0};
   while (!bad && (len = getline(&line, &cap, f)) > 0) {
     sha256_update(&ctx, (size_t)len, (const uint8_t *)line);
     lineno++;
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-    if (lineno == 1) {
-      /* generation,particle,weight,PATH...,distance,SUMMARY... */
-      char *save = NULL, *tok = strtok_r(line, ",", &save);
-      int col = 0, at_params = 0;
-      while (tok) {
-        if (col == 0 && strcmp(tok, "generation") != 0) break;
-        if (col == 2) at_params = strcmp(tok, "weight") == 0;
-        else if (col > 2 && at_params) {
-          if (strcmp(tok, "distance") == 0) {
-            at_params = 0;
-            ncol = col;
-            break;
-          }
-          tr_path *np = realloc(p->paths, (size_t)(p->k + 1) * sizeof *np);
-          if (!np) {
-            bad = 1;
-            break;
-          }
-          p->paths = np;
-          char err[512];
-          if (scen_path_parse(sc, tok, &p->paths[p->k], err, sizeof err) < 0) {
-            diag_error(d, file, 1, 0,
-                       "the posterior's parameter '%s' is not a path of %s: %s "
-                       "(is the posterior from another scenario?)",
-                       tok, sc->path, err);
-            bad = 1;
-            break;
-          }
-          if (p->paths[p->k].kind == PATH_PARAM || p->paths[p->k].kind == PATH_COUNT) {
-            diag_error(d, file, 1, 0,
-                       "--posterior sets attributes and model parameters; '%s' is an "
-                       "actor parameter or a population count, which it cannot set per run",
-                       tok);
-            p->k++;
-            bad = 1;
-            break;
-          }
-          p->k++;
-        }
-        col++;
-        tok = strtok_r(NULL, ",", &save);
-      }
-      if (!bad && (ncol == 0 || p->k == 0)) {
-        diag_error(d, file, 1, 0,
-                   "not a posterior.csv of tightrope calibrate (its header is "
-                   "generation,particle,weight, the parameters, distance, the summaries)");
-        bad = 1;
-      }
-      continue;
-    }
-    double v[ncol];
-    char *s = line, *end;
-    for (int c = 0; c < ncol && !bad; c++) {
-      v[c] = strtod(s, &end);
-      if (end == s || (*end != ',' && *end != '\0') || !isfinite(v[c])) {
-        diag_error(d, file, lineno, 0, "expected a number in column %d", c + 1);
-        bad = 1;
-      }
-      s = *end ? end + 1 : end;
-    }
-    if (bad) break;
-    double *nr = realloc(rows, (size_t)(nrows + 1) * (size_t)(p->k + 1) * sizeof *nr);
-    int *ng = realloc(gens, (size_t)(nrows + 1) * sizeof *ng);
-    if (!nr || !ng) {
-      free(nr ? nr : rows);
-      free(ng ? ng : gens);
-      rows = NULL;
-      gens = NULL;
-      bad = 1;
-      break;
-    }
-    rows = nr;
-    gens = ng;
-    gens[nrows] = (int)v[0];
-    rows[(size_t)nrows * (size_t)(p->k + 1)] = v[2];
-    for (int j = 0; j < p->k; j++)
-      rows[(size_t)nrows * (size_t)(p->k + 1) + 1 + (size_t)j] = v[3 + j];
-    if ((int)v[0] > gen_max) gen_max = (int)v[0];
-    nrows++;
+    if (lineno == 1) bad = post_header(p, sc, line, file, &ncol, d);
+    else bad = post_row(&r, p->k, line, lineno, ncol, file, d);
   }
   fclose(f);
   free(line);
   uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
   for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(p->sha256 + 2 * i, 3, "%02x", digest[i]);
-  if (!bad && nrows == 0) {
+  if (!bad && r.nrows == 0) {
     diag_error(d, file, lineno, 0, "the posterior has no particles");
     bad = 1;
   }
-  /* the manifest beside it names the scenario it calibrated */
-  if (!bad) {
-    char *dir = strdup(file), *slash = dir ? strrchr(dir, '/') : NULL;
-    const char *folder = slash ? (*slash = '\0', dir) : ".";
-    char *man = dir ? manifest_path(folder) : NULL;
-    if (man) {
-      ynode *m = manifest_load(folder, NULL);
-      const ynode *id = manifest_get(m, "scenario", "id");
-      if (id && id->type == YN_SCALAR && strcmp(id->str, sc->id) != 0) {
-        diag_error(d, file, 0, 0, "this posterior calibrated scenario '%s' (%s), not '%s'", id->str,
-                   man, sc->id);
-        bad = 1;
-      }
-      ynode_free(m);
-    }
-    free(man);
-    free(dir);
-  }
-  if (!bad) { /* the last generation, its weights cumulated */
-    for (int i = 0; i < nrows; i++) p->n += gens[i] == gen_max;
-    p->theta = malloc((size_t)p->n * (size_t)p->k * sizeof *p->theta);
-    p->cum = malloc((size_t)p->n * sizeof *p->cum);
-    double total = 0;
-    int n = 0;
-    for (int i = 0; p->theta && p->cum && i < nrows; i++) {
-      if (gens[i] != gen_max) continue;
-      double w = rows[(size_t)i * (size_t)(p->k + 1)];
-      if (!(w >= 0)) {
-        diag_error(d, file, 0, 0, "a particle has a negative weight");
-        bad = 1;
-        break;
-      }
-      total += w;
-      p->cum[n] = total;
-      for (int j = 0; j < p->k; j++)
-        p->theta[(size_t)n * (size_t)p->k + (size_t)j] =
-            rows[(size_t)i * (size_t)(p->k + 1) + 1 + (size_t)j];
-      n++;
-    }
-    if (!p->theta || !p->cum) bad = 1;
-    if (!bad && !(total > 0)) {
-      diag_error(d, file, 0, 0, "the posterior's weights sum to 0");
-      bad = 1;
-    }
-    for (int i = 0; !bad && i < n; i++) p->cum[i] /= total;
-  }
-  if (!bad) { /* every particle must be a valid start of every run */
-    tr_instance base, one;
-    memset(&base, 0, sizeof base);
-    memset(&one, 0, sizeof one);
-    if (instance_base(sc, 1, &base) || instance_base(sc, 1, &one)) bad = 1;
-    for (int i = 0; !bad && i < p->n; i++) {
-      char err[512];
-      if (posterior_apply(sc, p, i, &base, &one, err, sizeof err)) {
-        diag_error(d, file, 0, 0, "particle %d of the last generation: %s", i + 1, err);
-        bad = 1;
-      }
-    }
-    free(base.init);
-    free(base.model);
-    free(one.init);
-    free(one.model);
-  }
-  free(rows);
-  free(gens);
+  if (!bad) bad = post_manifest_check(sc, file, d);
+  if (!bad) bad = post_last_generation(p, &r, file, d);
+  if (!bad) bad = post_check_particles(sc, p, file, d);
+  free(r.rows);
+  free(r.gens);
   if (bad) {
     posterior_free(p);
     return NULL;

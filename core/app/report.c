@@ -2100,16 +2100,8 @@ static void rep_page_figure(rep_ctx *x, FILE *f, const rep_chart *c) {
   fprintf(f, "<a href=\"%s.dat\">data</a></span></figcaption>\n</figure>\n", c->stem);
 }
 
-static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *compare,
-                          int have_series, int have_sensitivity, int have_runs) {
-  static const char *const csvs[] = {"runs.csv",           "outcomes.csv",       "finals.csv",
-                                     "series_summary.csv", "series.csv",         "events.csv",
-                                     "compare.csv",        "compare_points.csv", "points.csv",
-                                     "sensitivity.csv",    "manifest.yaml"};
-  FILE *f = rep_open(x, "index", ".html");
-  int nshown = 0;
-  if (!f) return -1;
-  for (int v = 0; v < x->variants.n; v++) nshown += x->vsel[v];
+/* The page's head (its title and style sheet), its heading and lead. */
+static void rep_page_head(const rep_ctx *x, FILE *f) {
   fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
         f);
@@ -2139,6 +2131,11 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
     rep_html(f, x->description);
     fputs("</p>\n", f);
   }
+}
+
+/* The paragraph naming the scenario, runs, horizon and seed, and for a
+** sweep the note saying which point the tables and charts show. */
+static void rep_page_meta(const rep_ctx *x, FILE *f) {
   fputs("<p class=\"meta\">Scenario <code>", f);
   rep_html(f, x->scenario_id);
   fputs("</code> (<code>", f);
@@ -2190,7 +2187,13 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
     } else fputs("the first point", f);
     fputs("; the Sweep section shows every point.</p>\n", f);
   }
-  /* variants */
+}
+
+/* The table of the variants shown, and which of them the small multiples
+** draw when they cannot draw them all. */
+static void rep_page_variants(const rep_ctx *x, FILE *f) {
+  int nshown = 0;
+  for (int v = 0; v < x->variants.n; v++) nshown += x->vsel[v];
   fputs("<h2>Variants</h2>\n<div class=\"wide\"><table>\n<tr><th>variant</th><th>what it "
         "changes</th></tr>\n",
         f);
@@ -2213,6 +2216,59 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
             x->panels_by_effect ? "those with the largest paired difference in any "
                                   "outcome share"
                                 : "the first in file order");
+}
+
+/* The list of the outcomes shown, each with its description and the
+** expression that ends a run. */
+static void rep_page_outcome_list(const rep_ctx *x, FILE *f) {
+  fputs("<dl class=\"outcomes\">\n", f);
+  for (int k = 0; k < x->outcomes.n; k++) {
+    const rep_item *it = rep_find(&x->oinfo, x->outcomes.name[k]);
+    if (!x->osel[k]) continue;
+    fputs("<dt><code>", f);
+    rep_html(f, x->outcomes.name[k]);
+    fputs("</code></dt><dd>", f);
+    if (it && it->description) rep_html(f, it->description);
+    if (it && it->expr) {
+      fputs(it->description ? " (<code>" : "ends a run when <code>", f);
+      rep_html(f, it->expr);
+      fputs(it->description ? "</code>)" : "</code> holds", f);
+    }
+    fputs("</dd>\n", f);
+  }
+  fputs("</dl>\n", f);
+}
+
+/* The links to the files behind the page that exist in the output folder. */
+static void rep_page_files(const rep_ctx *x, FILE *f) {
+  static const char *const csvs[] = {"runs.csv",           "outcomes.csv",       "finals.csv",
+                                     "series_summary.csv", "series.csv",         "events.csv",
+                                     "compare.csv",        "compare_points.csv", "points.csv",
+                                     "sensitivity.csv",    "manifest.yaml"};
+  fputs("<h2>Files</h2>\n<p>The numbers behind this page (see the user guide's "
+        "<i>output files</i>):",
+        f);
+  for (size_t i = 0; i < sizeof csvs / sizeof csvs[0]; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", x->outdir, csvs[i]);
+    if (access(path, F_OK) == 0) fprintf(f, " <a href=\"../%s\">%s</a>", csvs[i], csvs[i]);
+  }
+  fputs(". Each chart's data is in <code>report/STEM.dat</code> and its gnuplot "
+        "commands in <code>report/STEM.gp</code>.</p>\n"
+        "<p><small>Drawn by tightrope " TR_VERSION " with gnuplot from the CSV "
+        "files of this folder.</small></p>\n</body>\n</html>\n",
+        f);
+}
+
+/* The report's index.html: head, scenario, variants, then each section's
+** text and figures, then the links to the files behind it. */
+static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *compare,
+                          int have_series, int have_sensitivity, int have_runs) {
+  FILE *f = rep_open(x, "index", ".html");
+  if (!f) return -1;
+  rep_page_head(x, f);
+  rep_page_meta(x, f);
+  rep_page_variants(x, f);
   for (int sec = 0; sec < SEC_COUNT; sec++) {
     int n = 0;
     for (int i = 0; i < x->ncharts; i++) n += x->charts[i].section == sec;
@@ -2220,22 +2276,7 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
       fputs("<h2>Outcomes</h2>\n", f);
       rep_section_text(x, f, sec);
       rep_page_shares(x, f, outcomes);
-      fputs("<dl class=\"outcomes\">\n", f);
-      for (int k = 0; k < x->outcomes.n; k++) {
-        const rep_item *it = rep_find(&x->oinfo, x->outcomes.name[k]);
-        if (!x->osel[k]) continue;
-        fputs("<dt><code>", f);
-        rep_html(f, x->outcomes.name[k]);
-        fputs("</code></dt><dd>", f);
-        if (it && it->description) rep_html(f, it->description);
-        if (it && it->expr) {
-          fputs(it->description ? " (<code>" : "ends a run when <code>", f);
-          rep_html(f, it->expr);
-          fputs(it->description ? "</code>)" : "</code> holds", f);
-        }
-        fputs("</dd>\n", f);
-      }
-      fputs("</dl>\n", f);
+      rep_page_outcome_list(x, f);
       if (compare) rep_page_findings(x, f, compare);
       if (!have_runs) fputs("<p>No <code>runs.csv</code>: the incidence curves need it.</p>\n", f);
     } else {
@@ -2257,19 +2298,7 @@ static int rep_write_page(rep_ctx *x, const rep_csv *outcomes, const rep_csv *co
     for (int i = 0; i < x->ncharts; i++)
       if (x->charts[i].section == sec) rep_page_figure(x, f, &x->charts[i]);
   }
-  fputs("<h2>Files</h2>\n<p>The numbers behind this page (see the user guide's "
-        "<i>output files</i>):",
-        f);
-  for (size_t i = 0; i < sizeof csvs / sizeof csvs[0]; i++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", x->outdir, csvs[i]);
-    if (access(path, F_OK) == 0) fprintf(f, " <a href=\"../%s\">%s</a>", csvs[i], csvs[i]);
-  }
-  fputs(". Each chart's data is in <code>report/STEM.dat</code> and its gnuplot "
-        "commands in <code>report/STEM.gp</code>.</p>\n"
-        "<p><small>Drawn by tightrope " TR_VERSION " with gnuplot from the CSV "
-        "files of this folder.</small></p>\n</body>\n</html>\n",
-        f);
+  rep_page_files(x, f);
   return rep_close(x, f, "index");
 }
 
