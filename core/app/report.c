@@ -877,6 +877,148 @@ static void rep_series_free(rep_series *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* The .dat file of metric m over time, one block per panel variant: its
+** quantiles (a 0/1 metric: its share at 1 and interval) and the runs still
+** going. Widens [*lo, *hi] to the values written, raises *nmax to the most
+** runs going, and sets *any when a value is defined. -1 on error. */
+static int rep_metric_data(rep_ctx *x, const rep_series *s, int m, const char *stem, double *lo,
+                           double *hi, double *nmax, int *any) {
+  int P = x->npanels, binary = s->binary[m];
+  const char *name = s->metrics.name[m];
+  char label[1024];
+  FILE *dat;
+  if (!(dat = rep_open(x, stem, ".dat"))) return -1;
+  rep_gp_label(label, sizeof label, name);
+  fprintf(dat,
+          "# %s over time: one block (gnuplot index) per panel variant; columns\n"
+          "# %s\n",
+          label,
+          binary ? "tick n share ci_low ci_high  (a 0/1 metric: share of runs at 1)"
+                 : "tick n p05 p25 p50 p75 p95");
+  for (int p = 0; p < P; p++) {
+    rep_gp_label(label, sizeof label, x->variants.name[x->panel[p]]);
+    fprintf(dat, "# variant %s\n", label);
+    for (int t = 0; t < s->T1; t++) {
+      const rep_sum *q = rep_sum_at(s, p, m, t);
+      if (q->n <= 0 || (t % rep_stride(s->T1 - 1) != 0 && t != s->T1 - 1)) continue;
+      if (q->n > *nmax) *nmax = q->n;
+      fprintf(dat, "%d %.0f", t, q->n);
+      if (binary) {
+        double share = q->mean, clo = NAN, chi = NAN;
+        unsigned k = (unsigned)lround(share * q->n);
+        if (isfinite(share)) {
+          stats_clopper_pearson(k, (unsigned)q->n, 0.95, &clo, &chi);
+          share = (double)k / q->n;
+          *any = 1;
+        }
+        rep_gp_num(dat, share);
+        rep_gp_num(dat, clo);
+        rep_gp_num(dat, chi);
+      } else {
+        const double v[5] = {q->p05, q->p25, q->p50, q->p75, q->p95};
+        for (int i = 0; i < 5; i++) {
+          rep_gp_num(dat, v[i]);
+          if (isfinite(v[i])) {
+            *lo = fmin(*lo, v[i]);
+            *hi = fmax(*hi, v[i]);
+            *any = 1;
+          }
+        }
+      }
+      fputc('\n', dat);
+    }
+    fputs("\n\n", dat);
+  }
+  if (rep_close(x, dat, stem)) return -1;
+  return 0;
+}
+
+/* The gnuplot commands of each panel of a metric's chart: the variant's
+** bands and median (or share and interval) over the baseline's ghost, and
+** under it the strip of the runs still going. */
+static void rep_metric_panels(rep_ctx *x, FILE *g, const rep_grid *L, const char *stem, int binary,
+                              double lo, double hi, double nmax, const char *unit) {
+  int P = x->npanels;
+  for (int p = 0; p < P; p++) {
+    int keyed = 0;
+    const char *ghost_title = keyed && p > 0 ? "title 'baseline'" : "notitle";
+    /* the panel */
+    rep_grid_margins(g, L, p, 0, 0.72);
+    rep_panel_title(g, x->variants.name[x->panel[p]],
+                    p ? rep_desc(&x->vinfo, x->variants.name[x->panel[p]])
+                      : "the scenario as written",
+                    rep_grid_chars(L));
+    fprintf(g,
+            "set yrange [%.17g:%.17g]\nset ytics autofreq\nset format x ''\nunset xlabel\n"
+            "set grid\n",
+            lo, hi);
+    fputs("unset key\n", g);
+    fputs("plot \\\n", g);
+    if (binary) {
+      if (p > 0)
+        fprintf(g, "  '%s.dat' index 0 using 1:3 with lines lw 1.5 dt 2 lc rgb '%s' %s, \\\n", stem,
+                REP_GHOST, ghost_title);
+      fprintf(g,
+              "  '%s.dat' index %d using 1:4:5 with filledcurves lc rgb '%s' "
+              "fs transparent solid 0.25 noborder %s, \\\n"
+              "  '%s.dat' index %d using 1:3 with lines lw 2.2 lc rgb '%s' %s\n",
+              stem, p, REP_MAIN, keyed ? "title '95% interval'" : "notitle", stem, p, REP_MAIN,
+              keyed ? "title 'share of runs at 1'" : "notitle");
+    } else {
+      if (p > 0)
+        fprintf(g,
+                "  '%s.dat' index 0 using 1:3:7 with filledcurves lc rgb '%s' "
+                "fs transparent solid 0.2 noborder notitle, \\\n"
+                "  '%s.dat' index 0 using 1:5 with lines lw 1.5 dt 2 lc rgb '%s' %s, \\\n",
+                stem, REP_GHOST, stem, REP_GHOST, ghost_title);
+      fprintf(g,
+              "  '%s.dat' index %d using 1:3:7 with filledcurves lc rgb '%s' "
+              "fs transparent solid 0.2 noborder %s, \\\n",
+              stem, p, REP_MAIN, keyed ? "title 'middle 90%'" : "notitle");
+      if (x->quartiles)
+        fprintf(g,
+                "  '%s.dat' index %d using 1:4:6 with filledcurves lc rgb '%s' "
+                "fs transparent solid 0.35 noborder %s, \\\n",
+                stem, p, REP_MAIN, keyed ? "title 'middle 50%'" : "notitle");
+      fprintf(g, "  '%s.dat' index %d using 1:5 with lines lw 2.2 lc rgb '%s' %s\n", stem, p,
+              REP_MAIN, keyed ? "title 'median'" : "notitle");
+    }
+    /* the strip: runs still going */
+    rep_grid_margins(g, L, p, 0.80, 1);
+    fprintf(g,
+            "unset title\nunset key\nset yrange [0:%.0f]\nset ytics (%.0f) font ',8'\n"
+            "set format x '%%g'\nset xlabel '%s' offset 0,0.5\nunset grid\n"
+            "plot '%s.dat' index %d using 1:2 with fillsteps lc rgb '#aaaaaa' "
+            "fs solid 0.6 noborder notitle\nset ytics font ',10'\n",
+            nmax, nmax, unit, stem, p);
+  }
+}
+
+/* The legend of a metric's chart, under its panels. */
+static void rep_metric_legend(FILE *g, const rep_grid *L, int binary, int quartiles) {
+  static const char *const cont[] = {
+      "with boxes fs transparent solid 0.25 noborder lc rgb '" REP_GHOST
+      "' title 'baseline: middle 90%'",
+      "with lines lw 1.5 dt 2 lc rgb '" REP_GHOST "' title 'baseline: median'",
+      "with boxes fs transparent solid 0.2 noborder lc rgb '" REP_MAIN "' title 'middle 90%'",
+      "with boxes fs transparent solid 0.45 noborder lc rgb '" REP_MAIN "' title 'middle 50%'",
+      "with lines lw 2.2 lc rgb '" REP_MAIN "' title 'median'",
+      "with boxes fs solid 0.6 noborder lc rgb '#aaaaaa' title 'runs still going'"};
+  static const char *const bin[] = {
+      "with lines lw 1.5 dt 2 lc rgb '" REP_GHOST "' title 'baseline'",
+      "with boxes fs transparent solid 0.25 noborder lc rgb '" REP_MAIN "' title '95% interval'",
+      "with lines lw 2.2 lc rgb '" REP_MAIN "' title 'share of runs at 1'",
+      "with boxes fs solid 0.6 noborder lc rgb '#aaaaaa' title 'runs still going'"};
+  const char *list[6];
+  int ne = 0;
+  if (binary)
+    for (int i = 0; i < 4; i++) list[ne++] = bin[i];
+  else
+    for (int i = 0; i < 6; i++)
+      if (i != 3 || quartiles) list[ne++] = cont[i];
+  rep_grid_legend(g, L, list, ne);
+}
+
 /* Each chosen metric over time: a panel per variant with the baseline
 ** ghosted behind it (median and 90% band in grey), the variant's median
 ** and 50%/90% bands of the runs still going, and under it a strip with the
@@ -890,53 +1032,11 @@ static int rep_metric_charts(rep_ctx *x, const rep_series *s) {
     const char *name = s->metrics.name[m], *desc = rep_desc(&x->minfo, name);
     int binary = s->binary[m], any = 0;
     double lo = INFINITY, hi = -INFINITY, nmax = 1;
-    FILE *dat, *g;
+    FILE *g;
     rep_grid L;
     if (!rep_metric_chosen(x, name)) continue;
     snprintf(stem, sizeof stem, "metric-%d", ++count);
-    if (!(dat = rep_open(x, stem, ".dat"))) return -1;
-    rep_gp_label(label, sizeof label, name);
-    fprintf(dat,
-            "# %s over time: one block (gnuplot index) per panel variant; columns\n"
-            "# %s\n",
-            label,
-            binary ? "tick n share ci_low ci_high  (a 0/1 metric: share of runs at 1)"
-                   : "tick n p05 p25 p50 p75 p95");
-    for (int p = 0; p < P; p++) {
-      rep_gp_label(label, sizeof label, x->variants.name[x->panel[p]]);
-      fprintf(dat, "# variant %s\n", label);
-      for (int t = 0; t < s->T1; t++) {
-        const rep_sum *q = rep_sum_at(s, p, m, t);
-        if (q->n <= 0 || (t % rep_stride(s->T1 - 1) != 0 && t != s->T1 - 1)) continue;
-        if (q->n > nmax) nmax = q->n;
-        fprintf(dat, "%d %.0f", t, q->n);
-        if (binary) {
-          double share = q->mean, clo = NAN, chi = NAN;
-          unsigned k = (unsigned)lround(share * q->n);
-          if (isfinite(share)) {
-            stats_clopper_pearson(k, (unsigned)q->n, 0.95, &clo, &chi);
-            share = (double)k / q->n;
-            any = 1;
-          }
-          rep_gp_num(dat, share);
-          rep_gp_num(dat, clo);
-          rep_gp_num(dat, chi);
-        } else {
-          const double v[5] = {q->p05, q->p25, q->p50, q->p75, q->p95};
-          for (int i = 0; i < 5; i++) {
-            rep_gp_num(dat, v[i]);
-            if (isfinite(v[i])) {
-              lo = fmin(lo, v[i]);
-              hi = fmax(hi, v[i]);
-              any = 1;
-            }
-          }
-        }
-        fputc('\n', dat);
-      }
-      fputs("\n\n", dat);
-    }
-    if (rep_close(x, dat, stem)) return -1;
+    if (rep_metric_data(x, s, m, stem, &lo, &hi, &nmax, &any)) return -1;
     if (!any) {
       count--;
       continue;
@@ -969,83 +1069,8 @@ static int rep_metric_charts(rep_ctx *x, const rep_series *s) {
     rep_gp_str(label, sizeof label, title);
     fprintf(g, "unset title\nset multiplot title '%s' font ',13'\nset xrange [0:%d]\n", label,
             x->horizon > 0 ? x->horizon : 1);
-    for (int p = 0; p < P; p++) {
-      int keyed = 0;
-      const char *ghost_title = keyed && p > 0 ? "title 'baseline'" : "notitle";
-      /* the panel */
-      rep_grid_margins(g, &L, p, 0, 0.72);
-      rep_panel_title(g, x->variants.name[x->panel[p]],
-                      p ? rep_desc(&x->vinfo, x->variants.name[x->panel[p]])
-                        : "the scenario as written",
-                      rep_grid_chars(&L));
-      fprintf(g,
-              "set yrange [%.17g:%.17g]\nset ytics autofreq\nset format x ''\nunset xlabel\n"
-              "set grid\n",
-              lo, hi);
-      fputs("unset key\n", g);
-      fputs("plot \\\n", g);
-      if (binary) {
-        if (p > 0)
-          fprintf(g, "  '%s.dat' index 0 using 1:3 with lines lw 1.5 dt 2 lc rgb '%s' %s, \\\n",
-                  stem, REP_GHOST, ghost_title);
-        fprintf(g,
-                "  '%s.dat' index %d using 1:4:5 with filledcurves lc rgb '%s' "
-                "fs transparent solid 0.25 noborder %s, \\\n"
-                "  '%s.dat' index %d using 1:3 with lines lw 2.2 lc rgb '%s' %s\n",
-                stem, p, REP_MAIN, keyed ? "title '95% interval'" : "notitle", stem, p, REP_MAIN,
-                keyed ? "title 'share of runs at 1'" : "notitle");
-      } else {
-        if (p > 0)
-          fprintf(g,
-                  "  '%s.dat' index 0 using 1:3:7 with filledcurves lc rgb '%s' "
-                  "fs transparent solid 0.2 noborder notitle, \\\n"
-                  "  '%s.dat' index 0 using 1:5 with lines lw 1.5 dt 2 lc rgb '%s' %s, \\\n",
-                  stem, REP_GHOST, stem, REP_GHOST, ghost_title);
-        fprintf(g,
-                "  '%s.dat' index %d using 1:3:7 with filledcurves lc rgb '%s' "
-                "fs transparent solid 0.2 noborder %s, \\\n",
-                stem, p, REP_MAIN, keyed ? "title 'middle 90%'" : "notitle");
-        if (x->quartiles)
-          fprintf(g,
-                  "  '%s.dat' index %d using 1:4:6 with filledcurves lc rgb '%s' "
-                  "fs transparent solid 0.35 noborder %s, \\\n",
-                  stem, p, REP_MAIN, keyed ? "title 'middle 50%'" : "notitle");
-        fprintf(g, "  '%s.dat' index %d using 1:5 with lines lw 2.2 lc rgb '%s' %s\n", stem, p,
-                REP_MAIN, keyed ? "title 'median'" : "notitle");
-      }
-      /* the strip: runs still going */
-      rep_grid_margins(g, &L, p, 0.80, 1);
-      fprintf(g,
-              "unset title\nunset key\nset yrange [0:%.0f]\nset ytics (%.0f) font ',8'\n"
-              "set format x '%%g'\nset xlabel '%s' offset 0,0.5\nunset grid\n"
-              "plot '%s.dat' index %d using 1:2 with fillsteps lc rgb '#aaaaaa' "
-              "fs solid 0.6 noborder notitle\nset ytics font ',10'\n",
-              nmax, nmax, unit, stem, p);
-    }
-    {
-      static const char *const cont[] = {
-          "with boxes fs transparent solid 0.25 noborder lc rgb '" REP_GHOST
-          "' title 'baseline: middle 90%'",
-          "with lines lw 1.5 dt 2 lc rgb '" REP_GHOST "' title 'baseline: median'",
-          "with boxes fs transparent solid 0.2 noborder lc rgb '" REP_MAIN "' title 'middle 90%'",
-          "with boxes fs transparent solid 0.45 noborder lc rgb '" REP_MAIN "' title 'middle 50%'",
-          "with lines lw 2.2 lc rgb '" REP_MAIN "' title 'median'",
-          "with boxes fs solid 0.6 noborder lc rgb '#aaaaaa' title 'runs still going'"};
-      static const char *const bin[] = {
-          "with lines lw 1.5 dt 2 lc rgb '" REP_GHOST "' title 'baseline'",
-          "with boxes fs transparent solid 0.25 noborder lc rgb '" REP_MAIN
-          "' title '95% interval'",
-          "with lines lw 2.2 lc rgb '" REP_MAIN "' title 'share of runs at 1'",
-          "with boxes fs solid 0.6 noborder lc rgb '#aaaaaa' title 'runs still going'"};
-      const char *list[6];
-      int ne = 0;
-      if (binary)
-        for (int i = 0; i < 4; i++) list[ne++] = bin[i];
-      else
-        for (int i = 0; i < 6; i++)
-          if (i != 3 || x->quartiles) list[ne++] = cont[i];
-      rep_grid_legend(g, &L, list, ne);
-    }
+    rep_metric_panels(x, g, &L, stem, binary, lo, hi, nmax, unit);
+    rep_metric_legend(g, &L, binary, x->quartiles);
     fputs("unset multiplot\n", g);
     if (rep_close(x, g, stem)) return -1;
   }
