@@ -822,6 +822,114 @@ static int cal_add_summaries(tr_scenario *sc) {
   return 0;
 }
 
+/* The options every batch of a calibration runs with: o's, one run per
+** point of the baseline, no output files, each run's summaries collected
+** into x. */
+static void cal_batch_options(const tr_options *o, cal_ctx *x, tr_options *run) {
+  *run = *o;
+  run->runs = 1;
+  run->has_runs = 1;
+  run->format = TR_FORMAT_NONE;
+  run->seed_per_point = 1;
+  run->baseline_only = 1;
+  run->nvariants = 0;
+  run->events = 0;
+  run->series = SERIES_NONE;
+  run->resume = 0;
+  run->quiet = 1;
+  run->argc = 0; /* a batch is no command of its own: it prints no resume hint */
+  run->argv = NULL;
+  run->callback = cal_collect;
+  run->callback_ctx = x;
+  run->cancel = &run->cancel_flag;
+  run->cancel_flag = 0;
+}
+
+/* The generations of a calibration from x->ngens + 1 on, the first at
+** tolerance, while status is TR_OK, until one is at the final tolerance,
+** the tolerance cannot shrink or every generation has run (*done), each
+** written as it ends. SIGINT and SIGTERM (o->signals) stop it between
+** generations. Returns the status. */
+static int cal_run_generations(cal_ctx *x, const tr_options *o, int status, double tolerance,
+                               int final_next, int *done) {
+  tr_diag *d = x->d;
+  struct sigaction sa, old_int, old_term;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cal_on_signal;
+  sigemptyset(&sa.sa_mask);
+  cal_signal = 0;
+  if (o->signals) {
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+  }
+  while (status == TR_OK && !*done && x->ngens < x->c->generations) {
+    cal_test_pause(x->ngens + 1);
+    if (cal_signal) {
+      status = cal_signal == SIGTERM ? TR_ETERM : TR_EINT;
+      break;
+    }
+    cal_gen *ng = realloc(x->gens, (size_t)(x->ngens + 1) * sizeof *ng);
+    if (!ng) {
+      status = TR_EOUTPUT;
+      break;
+    }
+    x->gens = ng;
+    cal_kernel kern = {NULL, NULL};
+    int gen = x->ngens + 1;
+    if (gen > 1 && cal_kernel_make(x, &x->gens[x->ngens - 1], &kern) != 0) {
+      diag_error(d, NULL, 0, 0, "generation %d: the population's covariance cannot be factored",
+                 gen);
+      status = TR_ERUNTIME;
+      break;
+    }
+    status =
+        cal_generation(x, gen, gen > 1 ? &kern : NULL, tolerance, gen == 1, &x->gens[x->ngens]);
+    if (kern.chol) gsl_matrix_free(kern.chol);
+    if (status) {
+      cal_gen_free(&x->gens[x->ngens]);
+      break;
+    }
+    x->ngens++;
+    cal_gen *g = &x->gens[x->ngens - 1];
+    if (!o->quiet && cal_rank() == 0)
+      fprintf(stderr,
+              "tightrope: generation %d: tolerance %g, %ld runs, acceptance %.3f, ESS %.0f\n", gen,
+              g->tolerance, g->simulations,
+              g->simulations ? (double)g->n / (double)g->simulations : 0, g->ess);
+    *done = x->c->has_tol_final && g->tolerance <= x->c->tol_final;
+    if (!*done && x->ngens < x->c->generations) {
+      tolerance = cal_next_tolerance(x, g, &final_next);
+      if (tolerance < 0) *done = 1;
+    }
+    if (cal_write(x, *done || x->ngens == x->c->generations) != 0) status = TR_EOUTPUT;
+  }
+  if (o->signals) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+  }
+  return status;
+}
+
+/* After an interrupted calibration (status TR_EINT or TR_ETERM), what was
+** kept and the command that resumes it. */
+static void cal_resume_hint(const cal_ctx *x, const tr_options *o, int status) {
+  if ((status == TR_EINT || status == TR_ETERM) && o->argc > 0 && cal_rank() == 0) {
+    fprintf(stderr,
+            "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
+            "resume with:",
+            status == TR_ETERM ? "SIGTERM" : "SIGINT", x->ngens, x->ngens == 1 ? "" : "s", x->out);
+    int has_resume = 0;
+    for (int i = 0; i < o->argc; i++) {
+      has_resume |= strcmp(o->argv[i], "--resume") == 0;
+      fputc(' ', stderr);
+      diag_shell_word(stderr, o->argv[i]);
+    }
+    fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
+  }
+}
+
+/* tightrope calibrate (docs/calibration.md): ABC-SMC generations of the
+** scenario's calibrate: block, written to the output folder as they end. */
 int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   gsl_set_error_handler_off();
   tr_scenario *sc = tr_scenario_load_options(path, opts, d);
@@ -861,23 +969,8 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
   x.d = d;
   x.metric0 = metric0;
   x.scale = calloc((size_t)x.m + 1, sizeof *x.scale);
-  tr_options run = o; /* what every batch runs with */
-  run.runs = 1;
-  run.has_runs = 1;
-  run.format = TR_FORMAT_NONE;
-  run.seed_per_point = 1;
-  run.baseline_only = 1;
-  run.nvariants = 0;
-  run.events = 0;
-  run.series = SERIES_NONE;
-  run.resume = 0;
-  run.quiet = 1;
-  run.argc = 0; /* a batch is no command of its own: it prints no resume hint */
-  run.argv = NULL;
-  run.callback = cal_collect;
-  run.callback_ctx = &x;
-  run.cancel = &run.cancel_flag;
-  run.cancel_flag = 0;
+  tr_options run;
+  cal_batch_options(&o, &x, &run);
   x.opts = &run;
   if (!x.scale || (cal_rank() == 0 && fs_mkdirs(x.out) != 0)) {
     diag_error(d, NULL, 0, 0, "cannot create the output folder %s: %s", x.out, strerror(errno));
@@ -894,72 +987,8 @@ int tr_calibrate(const char *path, const tr_options *opts, tr_diag *d) {
     if (!done) tolerance = cal_next_tolerance(&x, g, &final_next);
     if (tolerance < 0) done = 1;
   }
-  struct sigaction sa, old_int, old_term;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = cal_on_signal;
-  sigemptyset(&sa.sa_mask);
-  cal_signal = 0;
-  if (o.signals) {
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-  }
-  while (status == TR_OK && !done && x.ngens < x.c->generations) {
-    cal_test_pause(x.ngens + 1);
-    if (cal_signal) {
-      status = cal_signal == SIGTERM ? TR_ETERM : TR_EINT;
-      break;
-    }
-    cal_gen *ng = realloc(x.gens, (size_t)(x.ngens + 1) * sizeof *ng);
-    if (!ng) {
-      status = TR_EOUTPUT;
-      break;
-    }
-    x.gens = ng;
-    cal_kernel kern = {NULL, NULL};
-    int gen = x.ngens + 1;
-    if (gen > 1 && cal_kernel_make(&x, &x.gens[x.ngens - 1], &kern) != 0) {
-      diag_error(d, NULL, 0, 0, "generation %d: the population's covariance cannot be factored",
-                 gen);
-      status = TR_ERUNTIME;
-      break;
-    }
-    status = cal_generation(&x, gen, gen > 1 ? &kern : NULL, tolerance, gen == 1, &x.gens[x.ngens]);
-    if (kern.chol) gsl_matrix_free(kern.chol);
-    if (status) {
-      cal_gen_free(&x.gens[x.ngens]);
-      break;
-    }
-    x.ngens++;
-    cal_gen *g = &x.gens[x.ngens - 1];
-    if (!o.quiet && cal_rank() == 0)
-      fprintf(stderr,
-              "tightrope: generation %d: tolerance %g, %ld runs, acceptance %.3f, ESS %.0f\n", gen,
-              g->tolerance, g->simulations,
-              g->simulations ? (double)g->n / (double)g->simulations : 0, g->ess);
-    done = x.c->has_tol_final && g->tolerance <= x.c->tol_final;
-    if (!done && x.ngens < x.c->generations) {
-      tolerance = cal_next_tolerance(&x, g, &final_next);
-      if (tolerance < 0) done = 1;
-    }
-    if (cal_write(&x, done || x.ngens == x.c->generations) != 0) status = TR_EOUTPUT;
-  }
-  if (o.signals) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-  }
-  if ((status == TR_EINT || status == TR_ETERM) && o.argc > 0 && cal_rank() == 0) {
-    fprintf(stderr,
-            "tightrope: calibration interrupted by %s after %d generation%s, kept in %s\n"
-            "resume with:",
-            status == TR_ETERM ? "SIGTERM" : "SIGINT", x.ngens, x.ngens == 1 ? "" : "s", x.out);
-    int has_resume = 0;
-    for (int i = 0; i < o.argc; i++) {
-      has_resume |= strcmp(o.argv[i], "--resume") == 0;
-      fputc(' ', stderr);
-      diag_shell_word(stderr, o.argv[i]);
-    }
-    fprintf(stderr, "%s\n", has_resume ? "" : " --resume");
-  }
+  status = cal_run_generations(&x, &o, status, tolerance, final_next, &done);
+  cal_resume_hint(&x, &o, status);
   if (status == TR_OK && x.ngens > 0 && o.resume && done && cal_write(&x, 1) != 0)
     status = TR_EOUTPUT;
   if (status == TR_OK && !o.quiet && cal_rank() == 0)
