@@ -539,28 +539,11 @@ static void rep_time_label(rep_ctx *x, char *out, size_t size) {
 
 /* ------------------------------------------------ cumulative incidence */
 
-/* For each panel variant, the share of runs that ended in each outcome by
-** tick t with its pointwise 95% Clopper-Pearson interval, and the share
-** not yet ended; the baseline's curves are repeated faintly in each panel. */
-static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs) {
-  static const char *const need[] = {"variant", "point", "outcome", "end_tick"};
-  int col[4], K = x->outcomes.n, P = x->npanels, T = x->horizon, nk = 0;
-  unsigned *ends, *total;
-  char label[1024], unit[256], title[512], caption[1024];
-  FILE *dat, *g;
-  rep_grid L;
-  int rc = -1, *chosen;
-
-  if (rep_need(runs, "runs.csv", need, 4, col, x->d)) return -1;
-  ends = calloc((size_t)P * (size_t)K * (size_t)(T + 1), sizeof *ends);
-  total = calloc((size_t)P + 1, sizeof *total);
-  chosen = calloc((size_t)K + 1, sizeof *chosen);
-  if (!ends || !total || !chosen) {
-    rep_oom(x);
-    goto done;
-  }
-  for (int k = 0; k < K; k++)
-    if (x->osel[k]) chosen[nk++] = k;
+/* Tallies the runs of runs.csv at the shown point into total[p] per panel
+** variant p and ends[(p, outcome, tick)], ticks clamped to [0, horizon]. */
+static void rep_incidence_count(rep_ctx *x, const rep_csv *runs, const int *col, unsigned *ends,
+                                unsigned *total) {
+  int K = x->outcomes.n, T = x->horizon;
   for (size_t r = 0; r < runs->nrows; r++) {
     int v = rep_names_index(&x->variants, rep_cell(runs, r, col[0])), p, k, t;
     if (v < 0 || (p = x->panel_of[v]) < 0 || atoi(rep_cell(runs, r, col[1])) != x->shown_point)
@@ -574,7 +557,17 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs) {
                           : t > T ? T
                                   : t)]++;
   }
-  if (!(dat = rep_open(x, "incidence", ".dat"))) goto done;
+}
+
+/* incidence.dat: per panel variant, a block per chosen outcome (its
+** cumulative share with a 95% interval) and one for the runs not yet ended.
+** -1 on error. */
+static int rep_incidence_data(rep_ctx *x, const unsigned *ends, const unsigned *total,
+                              const int *chosen, int nk) {
+  int K = x->outcomes.n, P = x->npanels, T = x->horizon;
+  char label[1024];
+  FILE *dat;
+  if (!(dat = rep_open(x, "incidence", ".dat"))) return -1;
   fputs("# Cumulative incidence: blocks (gnuplot index) per panel variant, one per\n"
         "# outcome then 'not_ended'; columns tick share ci_low ci_high\n",
         dat);
@@ -611,35 +604,25 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs) {
       fputs("\n\n", dat);
     }
   }
-  if (rep_close(x, dat, "incidence")) goto done;
+  if (rep_close(x, dat, "incidence")) return -1;
+  return 0;
+}
 
-  rep_grid_init(&L, P, 268, 58);
-  snprintf(title, sizeof title, "How soon do runs end, and how?");
-  snprintf(caption, sizeof caption,
-           "Share of runs that have ended in each outcome by each %s, with 95%% "
-           "pointwise intervals (shaded once the outcome has happened), one panel "
-           "per variant; dashed lines repeat the baseline; grey: runs not yet ended.",
-           x->tick_unit ? x->tick_unit : "tick");
-  if (!rep_add_chart(x, "incidence", title, caption, SEC_OUTCOMES, L.height)) {
-    rep_oom(x);
-    goto done;
-  }
-  if (!(g = rep_open(x, "incidence", ".gp"))) goto done;
-  rep_gp_head(g, "");
-  rep_time_label(x, unit, sizeof unit);
-  rep_gp_str(label, sizeof label, title);
-  fprintf(g,
-          "unset title\nset multiplot title '%s' font ',13'\n"
-          "set xrange [0:%d]\nset yrange [0:1]\nset ytics 0.25\nset xlabel '%s' offset 0,0.4\n",
-          label, T > 0 ? T : 1, unit);
+/* The gnuplot commands of each panel of the incidence chart: each chosen
+** outcome's share with its interval over the baseline's dashed lines, and
+** the share not yet ended. */
+static void rep_incidence_panels(rep_ctx *x, FILE *g, const rep_grid *L, const int *chosen,
+                                 int nk) {
+  int P = x->npanels;
+  char label[1024];
   for (int p = 0; p < P; p++) {
     int first = 1, keyed = 0;
-    rep_grid_margins(g, &L, p, 0, 1);
+    rep_grid_margins(g, L, p, 0, 1);
     rep_panel_title(g, x->variants.name[x->panel[p]],
                     p ? rep_desc(&x->vinfo, x->variants.name[x->panel[p]])
                       : "the scenario as written",
-                    rep_grid_chars(&L));
-    fprintf(g, "set ylabel '%s' offset 1.5,0\n", p % L.cols == 0 ? "share of runs" : "");
+                    rep_grid_chars(L));
+    fprintf(g, "set ylabel '%s' offset 1.5,0\n", p % L->cols == 0 ? "share of runs" : "");
     fputs("unset key\n", g);
     fputs("plot \\\n", g);
     for (int j = 0; j < nk; j++) {
@@ -665,33 +648,87 @@ static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs) {
             "title '%s'\n",
             first ? "" : ", \\\n", p * (nk + 1) + nk, keyed ? "not yet ended" : "");
   }
-  {
-    char(*entries)[600] = malloc((size_t)(nk + 4) * sizeof *entries);
-    const char **list = malloc((size_t)(nk + 4) * sizeof *list);
-    int ne = 0;
-    if (!entries || !list) {
-      free(entries);
-      free(list);
-      fclose(g);
-      rep_oom(x);
-      goto done;
-    }
-    for (int j = 0; j < nk; j++) {
-      rep_gp_str(label, sizeof label, x->outcomes.name[chosen[j]]);
-      snprintf(entries[ne++], sizeof entries[0],
-               "with lines lw 2.2 lc rgb '%s' dt %d title '%.500s'",
-               rep_colors[chosen[j] % REP_NCOLORS], rep_dash(chosen[j]), label);
-    }
-    snprintf(entries[ne++], sizeof entries[0],
-             "with boxes fs solid 0.3 noborder lc rgb '#888888' title '95%% interval'");
-    snprintf(entries[ne++], sizeof entries[0],
-             "with lines lw 1.2 dt 2 lc rgb '#333333' title 'baseline (dashed)'");
-    snprintf(entries[ne++], sizeof entries[0],
-             "with lines lw 1.5 lc rgb '#666666' title 'not yet ended'");
-    for (int i = 0; i < ne; i++) list[i] = entries[i];
-    rep_grid_legend(g, &L, list, ne);
+}
+
+/* The legend of the incidence chart, under its panels. -1 when out of
+** memory. */
+static int rep_incidence_legend(rep_ctx *x, FILE *g, const rep_grid *L, const int *chosen, int nk) {
+  char label[1024];
+  char(*entries)[600] = malloc((size_t)(nk + 4) * sizeof *entries);
+  const char **list = malloc((size_t)(nk + 4) * sizeof *list);
+  int ne = 0;
+  if (!entries || !list) {
     free(entries);
     free(list);
+    return -1;
+  }
+  for (int j = 0; j < nk; j++) {
+    rep_gp_str(label, sizeof label, x->outcomes.name[chosen[j]]);
+    snprintf(entries[ne++], sizeof entries[0], "with lines lw 2.2 lc rgb '%s' dt %d title '%.500s'",
+             rep_colors[chosen[j] % REP_NCOLORS], rep_dash(chosen[j]), label);
+  }
+  snprintf(entries[ne++], sizeof entries[0],
+           "with boxes fs solid 0.3 noborder lc rgb '#888888' title '95%% interval'");
+  snprintf(entries[ne++], sizeof entries[0],
+           "with lines lw 1.2 dt 2 lc rgb '#333333' title 'baseline (dashed)'");
+  snprintf(entries[ne++], sizeof entries[0],
+           "with lines lw 1.5 lc rgb '#666666' title 'not yet ended'");
+  for (int i = 0; i < ne; i++) list[i] = entries[i];
+  rep_grid_legend(g, L, list, ne);
+  free(entries);
+  free(list);
+  return 0;
+}
+
+/* For each panel variant, the share of runs that ended in each outcome by
+** tick t with its pointwise 95% Clopper-Pearson interval, and the share
+** not yet ended; the baseline's curves are repeated faintly in each panel. */
+static int rep_incidence_chart(rep_ctx *x, const rep_csv *runs) {
+  static const char *const need[] = {"variant", "point", "outcome", "end_tick"};
+  int col[4], K = x->outcomes.n, P = x->npanels, T = x->horizon, nk = 0;
+  unsigned *ends, *total;
+  char label[1024], unit[256], title[512], caption[1024];
+  FILE *g;
+  rep_grid L;
+  int rc = -1, *chosen;
+
+  if (rep_need(runs, "runs.csv", need, 4, col, x->d)) return -1;
+  ends = calloc((size_t)P * (size_t)K * (size_t)(T + 1), sizeof *ends);
+  total = calloc((size_t)P + 1, sizeof *total);
+  chosen = calloc((size_t)K + 1, sizeof *chosen);
+  if (!ends || !total || !chosen) {
+    rep_oom(x);
+    goto done;
+  }
+  for (int k = 0; k < K; k++)
+    if (x->osel[k]) chosen[nk++] = k;
+  rep_incidence_count(x, runs, col, ends, total);
+  if (rep_incidence_data(x, ends, total, chosen, nk)) goto done;
+
+  rep_grid_init(&L, P, 268, 58);
+  snprintf(title, sizeof title, "How soon do runs end, and how?");
+  snprintf(caption, sizeof caption,
+           "Share of runs that have ended in each outcome by each %s, with 95%% "
+           "pointwise intervals (shaded once the outcome has happened), one panel "
+           "per variant; dashed lines repeat the baseline; grey: runs not yet ended.",
+           x->tick_unit ? x->tick_unit : "tick");
+  if (!rep_add_chart(x, "incidence", title, caption, SEC_OUTCOMES, L.height)) {
+    rep_oom(x);
+    goto done;
+  }
+  if (!(g = rep_open(x, "incidence", ".gp"))) goto done;
+  rep_gp_head(g, "");
+  rep_time_label(x, unit, sizeof unit);
+  rep_gp_str(label, sizeof label, title);
+  fprintf(g,
+          "unset title\nset multiplot title '%s' font ',13'\n"
+          "set xrange [0:%d]\nset yrange [0:1]\nset ytics 0.25\nset xlabel '%s' offset 0,0.4\n",
+          label, T > 0 ? T : 1, unit);
+  rep_incidence_panels(x, g, &L, chosen, nk);
+  if (rep_incidence_legend(x, g, &L, chosen, nk)) {
+    fclose(g);
+    rep_oom(x);
+    goto done;
   }
   fputs("unset multiplot\n", g);
   if (rep_close(x, g, "incidence")) goto done;
