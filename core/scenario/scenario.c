@@ -1094,89 +1094,64 @@ static void scen_pop_copy(scen_load *L, const tr_popdecl *p) {
   }
 }
 
-static void scen_actors(scen_load *L, const ynode *node) {
-  tr_scenario *sc = L->sc;
-  if (scen_map(L, node, "'actors'") <= 0 || node->n == 0) return;
-  /* How many actors: one per plain entry, cap per population. */
-  long long total = 0;
-  int npop = 0;
-  int *size = calloc((size_t)node->n, sizeof *size);
-  char **pattern = calloc((size_t)node->n, sizeof *pattern);
-  if (!size || !pattern) {
-    free(size);
-    free(pattern);
-    scen_err(L, node, "out of memory");
-    return;
-  }
-  for (int i = 0; i < node->n; i++) {
-    const ynode *k = node->keys[i], *v = node->items[i];
-    const ynode *cn = v->type == YN_MAP ? ynode_get(v, "count") : NULL;
-    size[i] = -1;
-    if (!cn) {
-      const ynode *idn = v->type == YN_MAP ? ynode_get(v, "id") : NULL;
-      if (idn) scen_err(L, idn, "'id' is for populations: actor '%s' needs 'count' too", k->str);
-      total++;
-      continue;
-    }
-    long long count, cap = 0;
-    int bad = scen_integer(L, cn, "count", 0, SCEN_MAX_MEMBERS, &count) < 0;
-    if (!bad) {
-      cap = scen_pop_cap(L, k->str, count);
-      if (cap > SCEN_MAX_MEMBERS) {
-        scen_err(L, cn,
-                 "population '%s' would need %lld members (through a variant, the "
-                 "sweep or --set); at most %d",
-                 k->str, cap, SCEN_MAX_MEMBERS);
-        bad = 1;
-      }
-    }
-    const ynode *idn = ynode_get(v, "id");
-    char *pat = NULL;
-    if (idn) pat = scen_text(L, idn, "id");
-    else if (asprintf(&pat, "%s{i}", k->str) < 0) pat = NULL;
-    if (!pat) {
+/* The id pattern of population entry k: v (its count node cn), its cap
+** (the most members any run can have) into *cap; NULL (reported) when the
+** entry is faulty, which then registers as one plain actor. */
+static char *scen_pop_pattern(scen_load *L, const ynode *k, const ynode *v, const ynode *cn,
+                              long long *cap) {
+  long long count;
+  *cap = 0;
+  int bad = scen_integer(L, cn, "count", 0, SCEN_MAX_MEMBERS, &count) < 0;
+  if (!bad) {
+    *cap = scen_pop_cap(L, k->str, count);
+    if (*cap > SCEN_MAX_MEMBERS) {
+      scen_err(L, cn,
+               "population '%s' would need %lld members (through a variant, the "
+               "sweep or --set); at most %d",
+               k->str, *cap, SCEN_MAX_MEMBERS);
       bad = 1;
-    } else {
-      char *first = scen_member_id(pat, 1);
-      if (!first) {
-        scen_err(L, idn ? idn : k,
-                 "the id pattern '%s' of population '%s' needs exactly one "
-                 "'{i}' (the member's number, from 1)",
-                 pat, k->str);
-        bad = 1;
-      } else if (!scen_is_name(first, 0)
-                 || scen_in(first, scen_lua_keywords, NELEM(scen_lua_keywords))
-                 || scen_in(first, scen_expr_names, NELEM(scen_expr_names))) {
-        scen_err(L, idn ? idn : k,
-                 "the id pattern '%s' of population '%s' makes '%s', which "
-                 "is not a valid actor id ([a-z][a-z0-9_]*, not reserved)",
-                 pat, k->str, first);
-        bad = 1;
-      }
-      free(first);
     }
-    scen_check_name(L, k, k->str, "population name", NULL, 0, NULL);
-    if (bad) {
-      free(pat);
-      total++;
-      continue;
-    } /* registered as one plain actor */
-    pattern[i] = pat;
-    size[i] = (int)cap;
-    total += cap;
-    npop++;
   }
-  if (total > 0) sc->actors = calloc((size_t)total, sizeof *sc->actors);
-  if (npop) sc->pops = calloc((size_t)npop, sizeof *sc->pops);
-  if ((total > 0 && !sc->actors) || (npop && !sc->pops)) {
-    for (int i = 0; i < node->n; i++) free(pattern[i]);
-    free(size);
-    free(pattern);
-    scen_err(L, node, "out of memory");
-    return;
+  const ynode *idn = ynode_get(v, "id");
+  char *pat = NULL;
+  if (idn) pat = scen_text(L, idn, "id");
+  else if (asprintf(&pat, "%s{i}", k->str) < 0) pat = NULL;
+  if (!pat) {
+    bad = 1;
+  } else {
+    char *first = scen_member_id(pat, 1);
+    if (!first) {
+      scen_err(L, idn ? idn : k,
+               "the id pattern '%s' of population '%s' needs exactly one "
+               "'{i}' (the member's number, from 1)",
+               pat, k->str);
+      bad = 1;
+    } else if (!scen_is_name(first, 0)
+               || scen_in(first, scen_lua_keywords, NELEM(scen_lua_keywords))
+               || scen_in(first, scen_expr_names, NELEM(scen_expr_names))) {
+      scen_err(L, idn ? idn : k,
+               "the id pattern '%s' of population '%s' makes '%s', which "
+               "is not a valid actor id ([a-z][a-z0-9_]*, not reserved)",
+               pat, k->str, first);
+      bad = 1;
+    }
+    free(first);
   }
-  /* Register every actor first, even a faulty one, so that relations and
-  ** paths naming it do not add errors of their own. */
+  scen_check_name(L, k, k->str, "population name", NULL, 0, NULL);
+  if (bad) {
+    free(pat);
+    return NULL;
+  }
+  return pat;
+}
+
+/* Registers every actor of the entries of node, a population's members
+** as pattern[i] makes them (size[i] members; -1 for a plain actor), even a
+** faulty one, so that relations and paths naming it do not add errors of
+** their own. */
+static void scen_register_actors(scen_load *L, const ynode *node, const int *size,
+                                 char *const *pattern) {
+  tr_scenario *sc = L->sc;
   int next = 0;
   for (int i = 0; i < node->n; i++) {
     const ynode *k = node->keys[i];
@@ -1212,7 +1187,14 @@ static void scen_actors(scen_load *L, const ynode *node) {
       if (pop < 0) scen_check_actor_id(L, k);
     }
   }
-  next = 0;
+}
+
+/* Reads each entry of node into its actor; a population's entry into its
+** first member, copied to the others; an empty population's into a scratch
+** actor, so that its keys are still checked. */
+static void scen_read_actors(scen_load *L, const ynode *node, const int *size) {
+  tr_scenario *sc = L->sc;
+  int next = 0;
   for (int i = 0; i < node->n; i++) {
     if (size[i] < 0) {
       scen_actor(L, &sc->actors[next++], node->keys[i], node->items[i], 0);
@@ -1236,6 +1218,56 @@ static void scen_actors(scen_load *L, const ynode *node) {
     }
     next += size[i];
   }
+}
+
+/* actors: each entry a plain actor or, with a count, a population of
+** members made from one id pattern (docs/scenario-format.md, "actors"). */
+static void scen_actors(scen_load *L, const ynode *node) {
+  tr_scenario *sc = L->sc;
+  if (scen_map(L, node, "'actors'") <= 0 || node->n == 0) return;
+  /* How many actors: one per plain entry, cap per population. */
+  long long total = 0;
+  int npop = 0;
+  int *size = calloc((size_t)node->n, sizeof *size);
+  char **pattern = calloc((size_t)node->n, sizeof *pattern);
+  if (!size || !pattern) {
+    free(size);
+    free(pattern);
+    scen_err(L, node, "out of memory");
+    return;
+  }
+  for (int i = 0; i < node->n; i++) {
+    const ynode *k = node->keys[i], *v = node->items[i];
+    const ynode *cn = v->type == YN_MAP ? ynode_get(v, "count") : NULL;
+    size[i] = -1;
+    if (!cn) {
+      const ynode *idn = v->type == YN_MAP ? ynode_get(v, "id") : NULL;
+      if (idn) scen_err(L, idn, "'id' is for populations: actor '%s' needs 'count' too", k->str);
+      total++;
+      continue;
+    }
+    long long cap;
+    char *pat = scen_pop_pattern(L, k, v, cn, &cap);
+    if (!pat) {
+      total++;
+      continue;
+    } /* registered as one plain actor */
+    pattern[i] = pat;
+    size[i] = (int)cap;
+    total += cap;
+    npop++;
+  }
+  if (total > 0) sc->actors = calloc((size_t)total, sizeof *sc->actors);
+  if (npop) sc->pops = calloc((size_t)npop, sizeof *sc->pops);
+  if ((total > 0 && !sc->actors) || (npop && !sc->pops)) {
+    for (int i = 0; i < node->n; i++) free(pattern[i]);
+    free(size);
+    free(pattern);
+    scen_err(L, node, "out of memory");
+    return;
+  }
+  scen_register_actors(L, node, size, pattern);
+  scen_read_actors(L, node, size);
   for (int i = 0; i < node->n; i++) free(pattern[i]);
   free(size);
   free(pattern);
