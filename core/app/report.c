@@ -1600,6 +1600,115 @@ static int rep_bar_cmp(const void *a, const void *b) {
   return (p->size > q->size) - (p->size < q->size);
 }
 
+/* Chart tornado-INDEX: the SRC and PRCC of each swept parameter (bars[0..n),
+** the largest |value| reach) on output NAME of KIND, largest on top. -1 on
+** error. */
+static int rep_tornado_one(rep_ctx *x, rep_bar *bars, size_t n, double reach, const char *kind,
+                           const char *name, int index) {
+  char stem[64], title[512], caption[512], label[512];
+  FILE *dat, *g;
+  qsort(bars, n, sizeof *bars, rep_bar_cmp); /* smallest first: bottom */
+  snprintf(stem, sizeof stem, "tornado-%d", index);
+  if (!(dat = rep_open(x, stem, ".dat"))) return -1;
+  fputs("# path src prcc: first row at the bottom\n", dat);
+  for (size_t i = 0; i < n; i++) {
+    rep_gp_label(label, sizeof label, bars[i].path);
+    fprintf(dat, "\"%s\"", label);
+    rep_gp_num(dat, bars[i].src);
+    rep_gp_num(dat, bars[i].prcc);
+    fputc('\n', dat);
+  }
+  if (rep_close(x, dat, stem)) return -1;
+  snprintf(title, sizeof title, "Sensitivity of %s %s%s", kind, name,
+           strcmp(kind, "outcome") == 0 ? " (share)" : " (final mean)");
+  snprintf(caption, sizeof caption,
+           "Which swept parameters drive %s: standardised "
+           "regression coefficient (SRC, linear effect) and partial rank correlation "
+           "(PRCC, monotone effect), largest on top.",
+           name);
+  if (!rep_add_chart(x, stem, title, caption, SEC_SENSITIVITY, 140 + 46 * (int)n))
+    return rep_oom(x);
+  if (!(g = rep_open(x, stem, ".gp"))) return -1;
+  rep_gp_head(g, title);
+  fprintf(g,
+          "set yrange [-0.7:%zu-0.3]\nset xrange [%.17g:%.17g]\n"
+          "set ytics noenhanced\nset xlabel 'coefficient'\nset lmargin 24\n"
+          "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
+          "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
+          "plot '%s.dat' using ($2/2):($0+0.19):(abs($2)/2):(0.17):ytic(1) "
+          "with boxxyerror lc rgb '%s' title 'SRC', \\\n"
+          "  '%s.dat' using ($3/2):($0-0.19):(abs($3)/2):(0.17) "
+          "with boxxyerror lc rgb '%s' title 'PRCC'\n",
+          n, -1.05 * reach, 1.05 * reach, stem, rep_colors[3], stem, rep_colors[0]);
+  if (rep_close(x, g, stem)) return -1;
+  return 0;
+}
+
+/* Chart sobol-INDEX: the first-order and total Sobol indices of each swept
+** parameter (bars[0..n)) on output NAME of KIND, with their intervals,
+** largest ST on top. -1 on error. */
+static int rep_sobol_one(rep_ctx *x, rep_bar *bars, size_t n, const char *kind, const char *name,
+                         int index) {
+  char stem[64], title[512], caption[512], label[512];
+  FILE *dat, *g;
+  double top = 1, bottom = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double v[6] = {bars[i].s1, bars[i].s1_low, bars[i].s1_high,
+                         bars[i].st, bars[i].st_low, bars[i].st_high};
+    bars[i].size = isfinite(bars[i].st) ? bars[i].st : isfinite(bars[i].s1) ? bars[i].s1 : -1;
+    for (int j = 0; j < 6; j++)
+      if (isfinite(v[j])) {
+        top = fmax(top, v[j]);
+        bottom = fmin(bottom, v[j]);
+      }
+  }
+  qsort(bars, n, sizeof *bars, rep_bar_cmp);
+  snprintf(stem, sizeof stem, "sobol-%d", index);
+  if (!(dat = rep_open(x, stem, ".dat"))) return -1;
+  fputs("# path s1 s1_low s1_high st st_low st_high: first row at the bottom\n", dat);
+  for (size_t i = 0; i < n; i++) {
+    rep_gp_label(label, sizeof label, bars[i].path);
+    fprintf(dat, "\"%s\"", label);
+    rep_gp_num(dat, bars[i].s1);
+    rep_gp_num(dat, bars[i].s1_low);
+    rep_gp_num(dat, bars[i].s1_high);
+    rep_gp_num(dat, bars[i].st);
+    rep_gp_num(dat, bars[i].st_low);
+    rep_gp_num(dat, bars[i].st_high);
+    fputc('\n', dat);
+  }
+  if (rep_close(x, dat, stem)) return -1;
+  snprintf(title, sizeof title, "Sobol indices of %s %s", kind, name);
+  snprintf(caption, sizeof caption,
+           "Share of the variance of %s due to each parameter "
+           "alone (S1, dark, inside) and with its interactions (ST, light), with 95%% "
+           "intervals; largest ST on top.",
+           name);
+  if (!rep_add_chart(x, stem, title, caption, SEC_SENSITIVITY, 140 + 40 * (int)n))
+    return rep_oom(x);
+  if (!(g = rep_open(x, stem, ".gp"))) return -1;
+  rep_gp_head(g, title);
+  fprintf(g,
+          "set yrange [-0.7:%zu-0.3]\nset xrange [%.17g:%.17g]\n"
+          "set ytics noenhanced\nset xlabel 'share of variance'\nset lmargin 24\n"
+          "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
+          "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
+          "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.36):ytic(1) "
+          "with boxxyerror lc rgb '#A6CEE3' title 'ST', \\\n"
+          "  '%s.dat' using 5:($0+0.27):6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' "
+          "notitle, \\\n"
+          "  '%s.dat' using ($2/2):0:(abs($2)/2):(0.15) "
+          "with boxxyerror lc rgb '%s' title 'S1', \\\n"
+          "  '%s.dat' using 2:0:3:4 with xerrorbars pt 0 lw 1.5 lc rgb '#000000' notitle\n",
+          n, bottom - 0.05 * (top - bottom), top + 0.05 * (top - bottom), stem, stem, stem,
+          rep_colors[3], stem);
+  if (rep_close(x, g, stem)) return -1;
+  return 0;
+}
+
+/* The sensitivity charts of sensitivity.csv (the baseline's rows): per
+** chosen outcome or metric, a tornado of SRC and PRCC, and a chart of the
+** Sobol indices when the sweep estimated them. */
 static int rep_tornado_charts(rep_ctx *x, const rep_csv *t) {
   static const char *const need[] = {"kind", "name", "path"};
   static const char *const sobol[] = {"src",     "prcc", "s1",     "s1_low",
@@ -1619,8 +1728,6 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t) {
     const char *kind = rep_cell(t, r0, col[0]), *name = rep_cell(t, r0, col[1]);
     size_t n = 0, any = 0, anysobol = 0;
     double reach = 1;
-    char stem[64], title[512], caption[512], label[512];
-    FILE *dat, *g;
     int k;
     if (done[r0] || (vcol >= 0 && strcmp(rep_cell(t, r0, vcol), x->variants.name[0]) != 0))
       continue;
@@ -1645,100 +1752,12 @@ static int rep_tornado_charts(rep_ctx *x, const rep_csv *t) {
       anysobol += isfinite(b->s1) || isfinite(b->st);
       if (b->size > reach) reach = b->size;
     }
-    if (any) {
-      qsort(bars, n, sizeof *bars, rep_bar_cmp); /* smallest first: bottom */
-      snprintf(stem, sizeof stem, "tornado-%d", ++count);
-      if (!(dat = rep_open(x, stem, ".dat"))) goto fail;
-      fputs("# path src prcc: first row at the bottom\n", dat);
-      for (size_t i = 0; i < n; i++) {
-        rep_gp_label(label, sizeof label, bars[i].path);
-        fprintf(dat, "\"%s\"", label);
-        rep_gp_num(dat, bars[i].src);
-        rep_gp_num(dat, bars[i].prcc);
-        fputc('\n', dat);
-      }
-      if (rep_close(x, dat, stem)) goto fail;
-      snprintf(title, sizeof title, "Sensitivity of %s %s%s", kind, name,
-               strcmp(kind, "outcome") == 0 ? " (share)" : " (final mean)");
-      snprintf(caption, sizeof caption,
-               "Which swept parameters drive %s: standardised "
-               "regression coefficient (SRC, linear effect) and partial rank correlation "
-               "(PRCC, monotone effect), largest on top.",
-               name);
-      if (!rep_add_chart(x, stem, title, caption, SEC_SENSITIVITY, 140 + 46 * (int)n)) goto oom;
-      if (!(g = rep_open(x, stem, ".gp"))) goto fail;
-      rep_gp_head(g, title);
-      fprintf(g,
-              "set yrange [-0.7:%zu-0.3]\nset xrange [%.17g:%.17g]\n"
-              "set ytics noenhanced\nset xlabel 'coefficient'\nset lmargin 24\n"
-              "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
-              "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
-              "plot '%s.dat' using ($2/2):($0+0.19):(abs($2)/2):(0.17):ytic(1) "
-              "with boxxyerror lc rgb '%s' title 'SRC', \\\n"
-              "  '%s.dat' using ($3/2):($0-0.19):(abs($3)/2):(0.17) "
-              "with boxxyerror lc rgb '%s' title 'PRCC'\n",
-              n, -1.05 * reach, 1.05 * reach, stem, rep_colors[3], stem, rep_colors[0]);
-      if (rep_close(x, g, stem)) goto fail;
-    }
-    if (anysobol) {
-      double top = 1, bottom = 0;
-      for (size_t i = 0; i < n; i++) {
-        const double v[6] = {bars[i].s1, bars[i].s1_low, bars[i].s1_high,
-                             bars[i].st, bars[i].st_low, bars[i].st_high};
-        bars[i].size = isfinite(bars[i].st) ? bars[i].st : isfinite(bars[i].s1) ? bars[i].s1 : -1;
-        for (int j = 0; j < 6; j++)
-          if (isfinite(v[j])) {
-            top = fmax(top, v[j]);
-            bottom = fmin(bottom, v[j]);
-          }
-      }
-      qsort(bars, n, sizeof *bars, rep_bar_cmp);
-      snprintf(stem, sizeof stem, "sobol-%d", ++scount);
-      if (!(dat = rep_open(x, stem, ".dat"))) goto fail;
-      fputs("# path s1 s1_low s1_high st st_low st_high: first row at the bottom\n", dat);
-      for (size_t i = 0; i < n; i++) {
-        rep_gp_label(label, sizeof label, bars[i].path);
-        fprintf(dat, "\"%s\"", label);
-        rep_gp_num(dat, bars[i].s1);
-        rep_gp_num(dat, bars[i].s1_low);
-        rep_gp_num(dat, bars[i].s1_high);
-        rep_gp_num(dat, bars[i].st);
-        rep_gp_num(dat, bars[i].st_low);
-        rep_gp_num(dat, bars[i].st_high);
-        fputc('\n', dat);
-      }
-      if (rep_close(x, dat, stem)) goto fail;
-      snprintf(title, sizeof title, "Sobol indices of %s %s", kind, name);
-      snprintf(caption, sizeof caption,
-               "Share of the variance of %s due to each parameter "
-               "alone (S1, dark, inside) and with its interactions (ST, light), with 95%% "
-               "intervals; largest ST on top.",
-               name);
-      if (!rep_add_chart(x, stem, title, caption, SEC_SENSITIVITY, 140 + 40 * (int)n)) goto oom;
-      if (!(g = rep_open(x, stem, ".gp"))) goto fail;
-      rep_gp_head(g, title);
-      fprintf(g,
-              "set yrange [-0.7:%zu-0.3]\nset xrange [%.17g:%.17g]\n"
-              "set ytics noenhanced\nset xlabel 'share of variance'\nset lmargin 24\n"
-              "set style fill solid 0.85 border -1\nset key outside bottom center horizontal\n"
-              "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead lc rgb '#555555'\n"
-              "plot '%s.dat' using ($5/2):0:(abs($5)/2):(0.36):ytic(1) "
-              "with boxxyerror lc rgb '#A6CEE3' title 'ST', \\\n"
-              "  '%s.dat' using 5:($0+0.27):6:7 with xerrorbars pt 0 lw 1.5 lc rgb '#555555' "
-              "notitle, \\\n"
-              "  '%s.dat' using ($2/2):0:(abs($2)/2):(0.15) "
-              "with boxxyerror lc rgb '%s' title 'S1', \\\n"
-              "  '%s.dat' using 2:0:3:4 with xerrorbars pt 0 lw 1.5 lc rgb '#000000' notitle\n",
-              n, bottom - 0.05 * (top - bottom), top + 0.05 * (top - bottom), stem, stem, stem,
-              rep_colors[3], stem);
-      if (rep_close(x, g, stem)) goto fail;
-    }
+    if (any && rep_tornado_one(x, bars, n, reach, kind, name, ++count)) goto fail;
+    if (anysobol && rep_sobol_one(x, bars, n, kind, name, ++scount)) goto fail;
   }
   free(bars);
   free(done);
   return 0;
-oom:
-  rep_oom(x);
 fail:
   free(bars);
   free(done);
