@@ -103,6 +103,87 @@ static void print_event(const tr_scenario *sc, const tr_event *e) {
   putchar('\n');
 }
 
+/* The index of VARIANT (NULL: the baseline) in plan into *v, with point
+** and run checked against it. TR_OK, or TR_EUSAGE (reported). */
+static int replay_pick(const tr_scenario *sc, const tr_plan *plan, const char *variant, int point,
+                       int run, int *v, tr_diag *d) {
+  *v = 0;
+  if (variant) {
+    for (int i = 1; i < plan->nvariants; i++)
+      if (strcmp(plan->variant_names[i], variant) == 0) *v = i;
+    if (*v == 0 && strcmp(variant, "baseline") != 0) {
+      char msg[256];
+      snprintf(msg, sizeof msg, "replay: no variant '%s' in %s", variant, sc->path);
+      diag_did_you_mean(msg, sizeof msg, variant, plan->variant_names, plan->nvariants);
+      diag_error(d, NULL, 0, 0, "%s", msg);
+      return TR_EUSAGE;
+    }
+  }
+  if (point < 1 || point > plan->npoints) {
+    diag_error(d, NULL, 0, 0, "replay: --point %d is outside 1..%d", point, plan->npoints);
+    return TR_EUSAGE;
+  }
+  if (run < 1) {
+    diag_error(d, NULL, 0, 0, "replay: --run must be at least 1");
+    return TR_EUSAGE;
+  }
+  return TR_OK;
+}
+
+/* Each tick of a replayed run up to last: its events, then its metrics
+** (but for a failing tick, which has none). */
+static void replay_print_ticks(const tr_scenario *sc, const tr_runresult *res, int last, int rc,
+                               const tr_runerror *err) {
+  size_t nm = (size_t)sc->nmetrics;
+  int ev = 0;
+  for (int t = 0; t <= last; t++) {
+    printf("tick %d\n", t);
+    for (; ev < res->nevents && res->events[ev].tick == t; ev++) print_event(sc, &res->events[ev]);
+    if (rc && t >= err->tick) break; /* the failing tick has no metrics */
+    printf("  metrics");
+    for (size_t i = 0; i < nm; i++) {
+      printf("  %s=", sc->metrics[i].name);
+      print_num(stdout, res->series[(size_t)t * nm + i]);
+    }
+    putchar('\n');
+  }
+}
+
+/* Where and why a replayed run failed. Frees err's message. */
+static void replay_print_failure(const tr_scenario *sc, tr_runerror *err) {
+  printf("failed at tick %d%s%s, in ", err->tick, err->actor >= 0 ? ", actor " : "",
+         err->actor >= 0 ? sc->actors[err->actor].id : "");
+  diag_put_text(stdout, err->what);
+  fputs(":\n", stdout);
+  diag_put_text(stdout, err->message ? err->message : "");
+  fputc('\n', stdout);
+  free(err->message);
+}
+
+/* Compares a replayed run's row of runs.csv with the one runs_csv
+** recorded for it (variant, point, run). TR_ERUNTIME (reported) when
+** they differ, else TR_OK. */
+static int replay_check_row(const char *runs_csv, const char *variant, int point, int run,
+                            const char *row, tr_diag *d) {
+  int status = TR_OK;
+  char *recorded = find_row(runs_csv, variant, point, run);
+  if (!recorded) {
+    printf("not in %s (was this run part of the experiment?)\n", runs_csv);
+  } else if (row && strcmp(recorded, row) == 0) {
+    printf("matches %s\n", runs_csv);
+  } else {
+    printf("DIFFERS from %s, which has:\n              %s\n", runs_csv, recorded);
+    diag_error(d, NULL, 0, 0,
+               "replay differs from the recorded run (has the scenario or a "
+               "script changed since?)");
+    status = TR_ERUNTIME;
+  }
+  free(recorded);
+  return status;
+}
+
+/* tightrope replay: one run of the experiment, tick by tick, on stdout;
+** with runs_csv, checked against the row recorded for it. */
 int replay_run(const tr_scenario *sc, const tr_options *opts, const char *variant, int point,
                int run, const char *runs_csv, tr_diag *d) {
   tr_plan plan;
@@ -110,31 +191,13 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
     exp_plan_free(&plan);
     return TR_EINVALID;
   }
-  int v = 0;
-  if (variant) {
-    for (int i = 1; i < plan.nvariants; i++)
-      if (strcmp(plan.variant_names[i], variant) == 0) v = i;
-    if (v == 0 && strcmp(variant, "baseline") != 0) {
-      char msg[256];
-      snprintf(msg, sizeof msg, "replay: no variant '%s' in %s", variant, sc->path);
-      diag_did_you_mean(msg, sizeof msg, variant, plan.variant_names, plan.nvariants);
-      diag_error(d, NULL, 0, 0, "%s", msg);
-      exp_plan_free(&plan);
-      return TR_EUSAGE;
-    }
-  }
-  if (point < 1 || point > plan.npoints) {
-    diag_error(d, NULL, 0, 0, "replay: --point %d is outside 1..%d", point, plan.npoints);
+  int v;
+  int status = replay_pick(sc, &plan, variant, point, run, &v, d);
+  if (status != TR_OK) {
     exp_plan_free(&plan);
-    return TR_EUSAGE;
-  }
-  if (run < 1) {
-    diag_error(d, NULL, 0, 0, "replay: --run must be at least 1");
-    exp_plan_free(&plan);
-    return TR_EUSAGE;
+    return status;
   }
   const tr_instance *in = &plan.inst[v * plan.npoints + point - 1];
-  int status = TR_OK;
   tr_instance drawn; /* under --posterior: the run's particle applied */
   memset(&drawn, 0, sizeof drawn);
   if (opts->posterior) {
@@ -176,26 +239,9 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
 
   printf("replay of %s: variant %s, point %d, run %d, seed %llu\n", sc->path, plan.variant_names[v],
          point, run, (unsigned long long)seed);
-  int ev = 0;
-  for (int t = 0; t <= last; t++) {
-    printf("tick %d\n", t);
-    for (; ev < res.nevents && res.events[ev].tick == t; ev++) print_event(sc, &res.events[ev]);
-    if (rc && t >= err.tick) break; /* the failing tick has no metrics */
-    printf("  metrics");
-    for (size_t i = 0; i < nm; i++) {
-      printf("  %s=", sc->metrics[i].name);
-      print_num(stdout, res.series[(size_t)t * nm + i]);
-    }
-    putchar('\n');
-  }
+  replay_print_ticks(sc, &res, last, rc, &err);
   if (rc) {
-    printf("failed at tick %d%s%s, in ", err.tick, err.actor >= 0 ? ", actor " : "",
-           err.actor >= 0 ? sc->actors[err.actor].id : "");
-    diag_put_text(stdout, err.what);
-    fputs(":\n", stdout);
-    diag_put_text(stdout, err.message ? err.message : "");
-    fputc('\n', stdout);
-    free(err.message);
+    replay_print_failure(sc, &err);
     status = TR_ERUNTIME;
     goto out;
   }
@@ -205,21 +251,7 @@ int replay_run(const tr_scenario *sc, const tr_options *opts, const char *varian
          res.end_tick);
   char *row = row_text(sc, plan.variant_names[v], &res);
   printf("runs.csv row: %s\n", row ? row : "?");
-  if (runs_csv) {
-    char *recorded = find_row(runs_csv, plan.variant_names[v], point, run);
-    if (!recorded) {
-      printf("not in %s (was this run part of the experiment?)\n", runs_csv);
-    } else if (row && strcmp(recorded, row) == 0) {
-      printf("matches %s\n", runs_csv);
-    } else {
-      printf("DIFFERS from %s, which has:\n              %s\n", runs_csv, recorded);
-      diag_error(d, NULL, 0, 0,
-                 "replay differs from the recorded run (has the scenario or a "
-                 "script changed since?)");
-      status = TR_ERUNTIME;
-    }
-    free(recorded);
-  }
+  if (runs_csv) status = replay_check_row(runs_csv, plan.variant_names[v], point, run, row, d);
   free(row);
 out:
   script_free(lx);
