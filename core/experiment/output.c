@@ -589,7 +589,95 @@ static int out_stage(tr_output *o, int which) {
   return 0;
 }
 
-tr_output *out_open(const tr_outspec *spec, tr_diag *d) {
+/* The output folder, the staging folder inside it where every file is
+** written until out_finish, each file's staged and final paths, and the
+** database (--format sqlite). 0, -1 (reported) or -2 (out of memory). */
+static int out_open_folder(tr_output *o) {
+  const tr_options *opts = o->spec.opts;
+  o->dir = strdup(opts->out);
+  if (!o->dir) return -2;
+  if (fs_mkdirs(o->dir) != 0) {
+    diag_error(o->d, NULL, 0, 0, "cannot create the output folder '%s': %s", o->dir,
+               strerror(errno));
+    return -1;
+  }
+  if (asprintf(&o->staging, "%s/" OUT_STAGING_PREFIX "XXXXXX", o->dir) < 0) {
+    o->staging = NULL;
+    return -2;
+  }
+  if (!mkdtemp(o->staging)) {
+    diag_error(o->d, NULL, 0, 0, "cannot write in the output folder '%s': %s", o->dir,
+               strerror(errno));
+    free(o->staging);
+    o->staging = NULL;
+    return -1;
+  }
+  for (int i = 0; i < OF_COUNT; i++) {
+    o->files[i].staged = fs_join(o->staging, out_file_names[i]);
+    o->files[i].final = fs_join(o->dir, out_file_names[i]);
+    if (!o->files[i].staged || !o->files[i].final) return -2;
+  }
+  o->csv = (opts->format & TR_FORMAT_CSV) != 0;
+  if (opts->format & TR_FORMAT_SQLITE) {
+    o->files[OF_SQLITE].written = o->files[OF_SQLITE].active = 1;
+    if (sqlite3_open_v2(o->files[OF_SQLITE].staged, &o->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
+        != SQLITE_OK) {
+      out_sql_error(o, "cannot create it");
+      return -1;
+    }
+    /* No rollback journal, no syncs while writing: an unfinished database
+    ** is never kept (see the top of this file); out_sql_finish syncs. */
+    if (out_sql_exec(o, "PRAGMA journal_mode=OFF") || out_sql_exec(o, "PRAGMA synchronous=OFF")
+        || out_sql_exec(o, "PRAGMA locking_mode=EXCLUSIVE") || out_sql_exec(o, "BEGIN"))
+      return -1;
+  }
+  return 0;
+}
+
+/* What out_finish aggregates: every run's outcome and final metrics, one
+** group's outcome counts, and the scratch. 0, -1 (reported: more than this
+** machine can hold) or -2 (out of memory). */
+static int out_open_aggregators(tr_output *o) {
+  const tr_outspec *spec = &o->spec;
+  size_t nfinals;
+  /* Aggregators: per-run results of every group, one group's counts. */
+  nfinals = (size_t)o->ngroups * (size_t)o->runs;
+  if (o->nmetrics > 0 && nfinals > SIZE_MAX / sizeof(double) / (size_t)o->nmetrics) return -2;
+  {
+    /* Every run's outcome and final metrics are kept (finals.csv,
+    ** compare.csv): refuse plainly what this machine cannot hold, instead
+    ** of dying part-way (docs/experiments.md). */
+    double need = (double)nfinals * (sizeof *o->run_outcomes + (double)o->nmetrics * sizeof(double))
+        + (double)o->runs * sizeof(double);
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize / 2 : 0;
+    if (have <= 0 || have > OUT_MAX_KEPT_BYTES) have = OUT_MAX_KEPT_BYTES;
+    if (need > have) {
+      diag_error(o->d, NULL, 0, 0,
+                 "%d runs x %d variants and points: keeping every run's outcome "
+                 "and final metrics (for finals.csv and compare.csv) needs %.1f GiB, more than the "
+                 "%.1f GiB allowed (half of this machine's memory, at most 16 GiB); use fewer "
+                 "runs (-n)",
+                 o->runs, o->ngroups, need / 1073741824.0, have / 1073741824.0);
+      return -1;
+    }
+  }
+  o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
+  o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
+  o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
+  /* scratch: one group's runs, or every point's value (sensitivity). */
+  o->scratch = malloc(((size_t)(o->runs > spec->npoints ? o->runs : spec->npoints) + 1)
+                      * sizeof *o->scratch);
+  if (!o->run_outcomes || !o->run_finals || !o->outcome_counts || !o->scratch) return -2;
+  for (size_t i = 0; i < nfinals; i++) o->run_outcomes[i] = -1;
+  for (size_t i = 0; i < nfinals * (size_t)o->nmetrics; i++) o->run_finals[i] = NAN;
+  return 0;
+}
+
+/* The streamed files the options ask for, staged, their headers written.
+** 0, or -1 (reported). */
+static int out_open_streams(tr_output *o) {
   static const char *const runs_cols[] = {"variant", "point", "run", "seed", "outcome", "end_tick"};
   static const char *const series_cols[] = {"variant", "point", "run", "tick"};
   static const char *const summary_cols[] = {"variant", "point", "tick", "metric", "n",
@@ -601,9 +689,33 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d) {
                                             "p95",     "min",    "max"};
   static const char *const events_cols[] = {"variant", "point",  "run",   "tick",      "actor",
                                             "action",  "target", "cameo", "goldstein", "value"};
+  static const char *const errors_cols[] = {"variant", "point", "run",     "seed",
+                                            "tick",    "actor", "message", "replay"};
+  const tr_options *opts = o->spec.opts;
+  /* Streamed files, headers first. */
+  if (out_stage(o, OF_RUNS) || out_header(o, OF_RUNS, runs_cols, 6, 1) || out_stage(o, OF_OUTCOMES)
+      || out_header(o, OF_OUTCOMES, outcomes_cols, 7, 0) || out_stage(o, OF_FINALS)
+      || out_header(o, OF_FINALS, finals_cols, 13, 0))
+    return -1;
+  if (opts->series == SERIES_ALL
+      && (out_stage(o, OF_SERIES) || out_header(o, OF_SERIES, series_cols, 4, 1)))
+    return -1;
+  if (opts->series == SERIES_SUMMARY
+      && (out_stage(o, OF_SUMMARY) || out_header(o, OF_SUMMARY, summary_cols, 10, 0)))
+    return -1;
+  if (opts->events && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
+    return -1;
+  if (opts->keep_going && (out_stage(o, OF_ERRORS) || out_header(o, OF_ERRORS, errors_cols, 8, 0)))
+    return -1;
+  return 0;
+}
+
+/* Opens the output of an experiment (docs/output-files.md): the folder, its
+** staging folder and the streamed files' headers. NULL (reported) on error. */
+tr_output *out_open(const tr_outspec *spec, tr_diag *d) {
+  int rc;
   const tr_options *opts = spec->opts;
   tr_output *o = calloc(1, sizeof *o);
-  size_t nfinals;
 
   if (!o) {
     diag_error(d, NULL, 0, 0, "out of memory opening the output folder");
@@ -619,93 +731,9 @@ tr_output *out_open(const tr_outspec *spec, tr_diag *d) {
   o->max_tick = -1;
   o->streaming = o->runs > OUT_EXACT_RUNS;
 
-  o->dir = strdup(opts->out);
-  if (!o->dir) goto oom;
-  if (fs_mkdirs(o->dir) != 0) {
-    diag_error(d, NULL, 0, 0, "cannot create the output folder '%s': %s", o->dir, strerror(errno));
-    goto fail;
-  }
-  if (asprintf(&o->staging, "%s/" OUT_STAGING_PREFIX "XXXXXX", o->dir) < 0) {
-    o->staging = NULL;
-    goto oom;
-  }
-  if (!mkdtemp(o->staging)) {
-    diag_error(d, NULL, 0, 0, "cannot write in the output folder '%s': %s", o->dir,
-               strerror(errno));
-    free(o->staging);
-    o->staging = NULL;
-    goto fail;
-  }
-  for (int i = 0; i < OF_COUNT; i++) {
-    o->files[i].staged = fs_join(o->staging, out_file_names[i]);
-    o->files[i].final = fs_join(o->dir, out_file_names[i]);
-    if (!o->files[i].staged || !o->files[i].final) goto oom;
-  }
-  o->csv = (opts->format & TR_FORMAT_CSV) != 0;
-  if (opts->format & TR_FORMAT_SQLITE) {
-    o->files[OF_SQLITE].written = o->files[OF_SQLITE].active = 1;
-    if (sqlite3_open_v2(o->files[OF_SQLITE].staged, &o->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
-        != SQLITE_OK) {
-      out_sql_error(o, "cannot create it");
-      goto fail;
-    }
-    /* No rollback journal, no syncs while writing: an unfinished database
-    ** is never kept (see the top of this file); out_sql_finish syncs. */
-    if (out_sql_exec(o, "PRAGMA journal_mode=OFF") || out_sql_exec(o, "PRAGMA synchronous=OFF")
-        || out_sql_exec(o, "PRAGMA locking_mode=EXCLUSIVE") || out_sql_exec(o, "BEGIN"))
-      goto fail;
-  }
-
-  /* Aggregators: per-run results of every group, one group's counts. */
-  nfinals = (size_t)o->ngroups * (size_t)o->runs;
-  if (o->nmetrics > 0 && nfinals > SIZE_MAX / sizeof(double) / (size_t)o->nmetrics) goto oom;
-  {
-    /* Every run's outcome and final metrics are kept (finals.csv,
-    ** compare.csv): refuse plainly what this machine cannot hold, instead
-    ** of dying part-way (docs/experiments.md). */
-    double need = (double)nfinals * (sizeof *o->run_outcomes + (double)o->nmetrics * sizeof(double))
-        + (double)o->runs * sizeof(double);
-    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    double have = pages > 0 && psize > 0 ? (double)pages * (double)psize / 2 : 0;
-    if (have <= 0 || have > OUT_MAX_KEPT_BYTES) have = OUT_MAX_KEPT_BYTES;
-    if (need > have) {
-      diag_error(d, NULL, 0, 0,
-                 "%d runs x %d variants and points: keeping every run's outcome "
-                 "and final metrics (for finals.csv and compare.csv) needs %.1f GiB, more than the "
-                 "%.1f GiB allowed (half of this machine's memory, at most 16 GiB); use fewer "
-                 "runs (-n)",
-                 o->runs, o->ngroups, need / 1073741824.0, have / 1073741824.0);
-      goto fail;
-    }
-  }
-  o->run_outcomes = malloc((nfinals ? nfinals : 1) * sizeof *o->run_outcomes);
-  o->run_finals = malloc((nfinals * (size_t)o->nmetrics + 1) * sizeof(double));
-  o->outcome_counts = calloc((size_t)o->nresults, sizeof *o->outcome_counts);
-  /* scratch: one group's runs, or every point's value (sensitivity). */
-  o->scratch = malloc(((size_t)(o->runs > spec->npoints ? o->runs : spec->npoints) + 1)
-                      * sizeof *o->scratch);
-  if (!o->run_outcomes || !o->run_finals || !o->outcome_counts || !o->scratch) goto oom;
-  for (size_t i = 0; i < nfinals; i++) o->run_outcomes[i] = -1;
-  for (size_t i = 0; i < nfinals * (size_t)o->nmetrics; i++) o->run_finals[i] = NAN;
-
-  /* Streamed files, headers first. */
-  if (out_stage(o, OF_RUNS) || out_header(o, OF_RUNS, runs_cols, 6, 1) || out_stage(o, OF_OUTCOMES)
-      || out_header(o, OF_OUTCOMES, outcomes_cols, 7, 0) || out_stage(o, OF_FINALS)
-      || out_header(o, OF_FINALS, finals_cols, 13, 0))
-    goto fail;
-  if (opts->series == SERIES_ALL
-      && (out_stage(o, OF_SERIES) || out_header(o, OF_SERIES, series_cols, 4, 1)))
-    goto fail;
-  if (opts->series == SERIES_SUMMARY
-      && (out_stage(o, OF_SUMMARY) || out_header(o, OF_SUMMARY, summary_cols, 10, 0)))
-    goto fail;
-  if (opts->events && (out_stage(o, OF_EVENTS) || out_header(o, OF_EVENTS, events_cols, 10, 0)))
-    goto fail;
-  static const char *const errors_cols[] = {"variant", "point", "run",     "seed",
-                                            "tick",    "actor", "message", "replay"};
-  if (opts->keep_going && (out_stage(o, OF_ERRORS) || out_header(o, OF_ERRORS, errors_cols, 8, 0)))
-    goto fail;
+  if ((rc = out_open_folder(o)) == 0) rc = out_open_aggregators(o);
+  if (rc == -2) goto oom;
+  if (rc || out_open_streams(o)) goto fail;
   return o;
 
 oom:
