@@ -456,7 +456,9 @@ int tr_replay(const tr_scenario *sc, const tr_options *opts, const char *variant
 /* report reads CSV files. A folder with results.sqlite and no CSV files is
 ** reported from a working copy: OUTDIR/.tightrope-report-XXXXXX/ gets
 ** manifest.yaml and every table but series, events and manifest as the CSV
-** file it mirrors; its report/ folder then replaces OUTDIR/report/. */
+** file it mirrors; its report/ folder then replaces OUTDIR/report/.
+** Long: the working copy is made, used and removed in one place so that every exit path removes
+** it. */
 static int report_sqlite(const char *outdir, const char *db, const report_opts *o, tr_diag *d) {
   char *work = NULL, *path = NULL, *from = NULL, *to = NULL, *old = NULL;
   char **tables = NULL;

@@ -391,6 +391,10 @@ static void put_yaml_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Writes calibration.csv, posterior.csv and manifest.yaml of a calibration into its folder
+** (finished: the manifest says it is finished); 0, or -1. Long: three files written one after
+** the other, each a header and a loop over the generations, that share the open-and-check of the
+** folder's files. */
 static int cal_write(const cal_ctx *x, int finished) {
   if (cal_rank() != 0) return 0;
   char *text = NULL;
@@ -569,7 +573,9 @@ static int cal_propose(const cal_ctx *x, int gen, long index, const cal_kernel *
   return rc;
 }
 
-/* One generation: candidates in batches of N, accepted in index order. */
+/* One generation: candidates in batches of N, accepted in index order.
+** Long: the batches of a generation share the candidates, their summaries and the acceptance
+** state, and the order of acceptance (index order) must read as one loop. */
 static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double tolerance, int pilot,
                           cal_gen *out) {
   int N = x->N, k = x->k, m = x->m;
@@ -667,7 +673,9 @@ static int cal_generation(cal_ctx *x, int gen, const cal_kernel *kern, double to
 
 /* The generations of an earlier calibration in out, to continue after the
 ** last one (--resume): posterior.csv (full precision), calibration.csv
-** and the summaries' scales from manifest.yaml. 0, or -1 with a message. */
+** and the summaries' scales from manifest.yaml. 0, or -1 with a message.
+** Long: the three files of an earlier calibration are read in turn into the one context, and the
+** checks that they agree need all three. */
 static int cal_resume(cal_ctx *x) {
   char *path = NULL;
   ynode *man = manifest_load(x->out, x->d);

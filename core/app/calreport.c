@@ -62,6 +62,10 @@ static void cal_html(FILE *f, const char *s) {
   }
 }
 
+/* Reads posterior.csv of a calibration in outdir into c, with each parameter's range from the
+** manifest's priors (the data's range otherwise); 0, or -1 (reported). Long: one pass over
+** posterior.csv's lines followed by the ranges of its columns, sharing the columns read and the
+** one failure exit. */
 static int cal_read(const char *outdir, cal_data *c, tr_diag *d) {
   char *path = NULL;
   if (asprintf(&path, "%s/posterior.csv", outdir) < 0) return -1;
@@ -226,6 +230,9 @@ static void cal_summary(const cal_data *c, int j, double out[4]) {
   free(w);
 }
 
+/* The gnuplot commands and data of a calibration report: per parameter, its marginal density per
+** generation, and the pairs of the last generation. Long: one pass over the parameters writing
+** each one's data file and its plot into the one command file. */
 static int cal_write_charts(const cal_data *c, const char *tmp) {
   char path[4096], label[256], label2[256];
   FILE *gp;
@@ -357,6 +364,9 @@ static int cal_gnuplot(const char *tmp, tr_diag *d) {
   return TR_OK;
 }
 
+/* The index.html of a calibration report: the posterior's summary table, the generations and the
+** charts. Long: the page is written top to bottom in one pass, its sections each a few lines of
+** HTML. */
 static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
   char path[4096];
   snprintf(path, sizeof path, "%s/index.html", tmp);
@@ -453,6 +463,9 @@ static int cal_page(const cal_data *c, const char *outdir, const char *tmp) {
   return fclose(f) == 0 ? 0 : -1;
 }
 
+/* tightrope report on a calibration folder: the charts and index.html into outdir/report,
+** written in a scratch folder and moved into place. Long: the scratch folder is made, filled and
+** moved in one place so that every exit path removes it. */
 int calreport_run(const char *outdir, tr_diag *d) {
   cal_data c;
   memset(&c, 0, sizeof c);

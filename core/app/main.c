@@ -156,6 +156,9 @@ static int unknown_option(const char *arg, const struct option *longopts) {
   return TR_EUSAGE;
 }
 
+/* The options after a command's name into c (and its output folder into *out); 0, or a usage
+** error. Long: one getopt_long loop with a case per option; each case is a line or two, and
+** splitting the switch would scatter the table of options from their handling. */
 static int parse_options(int argc, char **argv, cli *c, const char **out) {
   enum {
     O_SET = 256,

@@ -72,7 +72,9 @@ static char *rep_slurp(const char *path, size_t *len) {
 
 /* Splits text into fields (RFC 4180: "" inside quotes is one quote),
 ** unquoting in place. Rows with a different number of fields than the
-** header are an error. 0, 1 when the file is absent, -1 on error (d). */
+** header are an error. 0, 1 when the file is absent, -1 on error (d).
+** Long: one pass over the file's characters splitting fields and rows, whose state (position,
+** quotes, field count) the checks share. */
 static int rep_csv_load(const char *dir, const char *name, rep_csv *t, tr_diag *d) {
   char path[4096];
   size_t len, ncells = 0, capcells = 0;
@@ -1200,7 +1202,9 @@ static int rep_diff_abs_cmp(const void *a, const void *b) {
 
 /* Dot-and-whisker charts of rows[0..n): at most REP_MAX_ROWS rows a chart
 ** (stem-1, stem-2, ...), groups kept whole where they fit, first row on top,
-** and the x range always holding the zero line. */
+** and the x range always holding the zero line.
+** Long: the paging (counting pages, then writing each) shares the rows' groups and the x range
+** computed once. */
 static int rep_diff_pages(rep_ctx *x, const char *stem0, const char *title0, const char *caption,
                           const char *xlabel, const rep_diff *rows, int n, int label_group) {
   int start = 0, page = 0, pages = 0;
@@ -1492,6 +1496,9 @@ static void rep_sweep_block(rep_ctx *x, FILE *dat, const rep_csv *t, const int *
   fputs("\n\n", dat);
 }
 
+/* The Sweep section's charts: each outcome's share and each metric's mean against each swept
+** parameter. Long: the outcome and metric charts share the points' parameter values and colours
+** read at its start. */
 static int rep_sweep_charts(rep_ctx *x, const rep_csv *points, const rep_csv *outcomes,
                             const rep_csv *finals) {
   int P = x->sinfo.n > REP_MAX_PANELS ? REP_MAX_PANELS : x->sinfo.n;

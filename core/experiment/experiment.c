@@ -59,7 +59,9 @@ static const double *find_param(const tr_value *v, const char *key) {
   return NULL;
 }
 
-/* Apply one change to an instance; 0, or -1 with a message in err. */
+/* Apply one change to an instance; 0, or -1 with a message in err.
+** Long: one switch over the kinds of path, each case the check and assignment of its own kind of
+** value (attribute, model parameter, count, ticks, actor parameter). */
 static int apply_change(const tr_scenario *sc, tr_instance *in, const tr_path *p, int op,
                         double value, char *err, size_t errsize) {
   switch (p->kind) {
@@ -247,7 +249,9 @@ static int saltelli_points(const tr_scenario *sc, double **out, int *npoints) {
   return 0;
 }
 
-/* The sweep's points: npoints * nsweep values, row-major. */
+/* The sweep's points: npoints * nsweep values, row-major.
+** Long: one branch per sweep method (grid, file, Saltelli, Sobol, LHS, random), each filling the
+** same row-major table. */
 static int sweep_points(const tr_scenario *sc, uint64_t master, double **out, int *npoints) {
   int k = sc->nsweep;
   if (sc->sweep_method == SWEEP_NONE || k <= 0) {
@@ -567,6 +571,10 @@ static long job_of(const exp_ctx *x, int inst, int run) {
   return ninst * b * B + inst * nb + (run - 1 - b * B);
 }
 
+/* A worker thread of an experiment: takes the next job, runs it on its own world and Lua state,
+** and hands the result to the writer in job order. Long: the job loop and its locking protocol
+** (waiting for space, handing back an interrupted run, recording the first failure) read best as
+** one piece, since each step depends on the mutex held around it. */
 static void *worker(void *arg) {
   exp_ctx *x = arg;
   const tr_scenario *sc = x->sc;

@@ -343,6 +343,9 @@ static int fingerprint_differs(const char *old, const char *now, char *what, siz
   return 1;
 }
 
+/* Opens (or, under --resume, reopens) the journal of an experiment and takes its lock; NULL
+** (reported) on error. Long: creating, locking and reading the journal share the paths and file
+** descriptors that every failure must release. */
 tr_journal *journal_open(const tr_scenario *sc, const tr_options *opts, const char *fingerprint,
                          tr_diag *d, int *status) {
   *status = TR_EOUTPUT;

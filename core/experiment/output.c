@@ -972,6 +972,9 @@ static void out_runs_row_start(tr_output *o, const tr_runresult *r, const char *
   out_row_int(&o->row, end_tick);
 }
 
+/* Writes one run's rows (runs.csv, series.csv, events.csv) and adds it to the aggregates; 0, or
+** -1. Long: each file's row and each aggregate is a short step from the one run
+** result, taken in turn while the run holds the writer's turn (out_take_turn). */
 int out_add_run(tr_output *o, const tr_runresult *r) {
   const tr_scenario *sc = o->spec.sc;
   const tr_options *opts = o->spec.opts;
@@ -1639,6 +1642,9 @@ static int out_write_points(tr_output *o) {
 ** docs/experiments.md gives the formulas. */
 #define OUT_SOBOL_RESAMPLES 1000
 
+/* sensitivity.csv: per variant and output, the SRC and PRCC of each swept parameter, and the
+** Sobol indices under a Saltelli design. Long: the estimators share the scratch of each output's
+** values over the points, filled once per variant and output. */
 static int out_write_sensitivity(tr_output *o) {
   static const char *const cols[] = {"variant", "kind",   "name",    "path", "src",    "prcc",
                                      "s1",      "s1_low", "s1_high", "st",   "st_low", "st_high"};
@@ -1853,6 +1859,10 @@ static void out_fsync_dir(const char *dir) {
   }
 }
 
+/* Writes the aggregated files of an experiment and moves every file into place, the manifest
+** last, as one step that an interruption leaves whole or not at all (docs/output-files.md).
+** Long: the move into place and its undo on failure must be read together: the backups, the
+** renames and the rollback share their indices. */
 int out_finish(tr_output *o, tr_diag *d) {
   int rc = -1;
 
@@ -1968,6 +1978,9 @@ static int out_file_sha256(const char *path, char hex[65]) {
   return 0;
 }
 
+/* Checks that dir holds a whole output of ours: its manifest, and every file the manifest lists
+** with its size and digest; 0, or -1 (reported). Long: the manifest's checks and each listed
+** file's checks share the parsed manifest and the one failure flag. */
 int out_verify(const char *dir, tr_diag *d) {
   char *mpath = fs_join(dir, "manifest.yaml");
   struct stat st;
@@ -2092,6 +2105,11 @@ static const char *out_kind(mode_t m) {
                                  : "not a regular file";
 }
 
+/* Checks, before an experiment runs, that its output folder can be written and is ours to
+** replace: no link, device or pipe in place of our files, no foreign folder holding files with
+** our names (without --force), a whole earlier output under --resume; TR_OK or an error
+** (reported). Long: a list of independent refusals, each a few lines, checked one after the
+** other before anything is written. */
 int out_check_target(const tr_scenario *sc, const tr_options *opts, tr_diag *d) {
   const char *dir = opts->out;
   struct stat st;

@@ -88,7 +88,10 @@ static int type_index(const char *t) {
   return -1;
 }
 
-/* declare {name=..., type=..., default=..., min=..., max=..., doc=..., items=...} */
+/* declare {name=..., type=..., default=..., min=..., max=..., doc=..., items=...}
+** Long: one pass over the fields of a declare{} table in a fixed order (unknown fields, name,
+** type, items, min and max, doc, default); each field's check is a few lines on the one Lua
+** stack, and splitting it would scatter the table of fields. */
 static int decl_record(lua_State *L) {
   collect *c = lua_touserdata(L, lua_upvalueindex(1));
   lua_Debug ar;

@@ -1878,7 +1878,10 @@ static void drop_run_views(lua_State *L, tr_lua *lx) {
 
 /* Per run: fresh globals; each policy actor's script runs in its own
 ** environment; action scripts and event snippets get theirs. Called inside
-** the run's protected call. Pushes nothing. */
+** the run's protected call. Pushes nothing.
+** Long: the environments of a run are built in one order on the one Lua stack (globals, helpers,
+** each policy, actions, events, metrics), and the stack indices it sets up are shared by every
+** step. */
 void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   const tr_scenario *sc = lx->sc;
   /* cached expression lists hold the actors present in a run: new each run */

@@ -310,6 +310,10 @@ static int support(tr_lua *lx, int actor, int target, int args, double *value, c
 ** tolerance_gain_ceasefire * a per ceasefire. value: pi. */
 enum { D_TENSION, D_CEASEFIRE, D_PROGRESS, D_IMPOSED, D_HELD, D_N };
 
+/* One round of talks between a and b, mediated when mediator >= 0 (docs/model.md): on success
+** the tension calms and progress toward a ceasefire builds; *value, *cameo and *goldstein
+** describe the event. Long: the formula of docs/model.md computed term by term in its order;
+** splitting it would separate the terms from the probability they make. */
 static int negotiate(act_ctx *c, int mediator, int a, int b, double *value, const char **cameo,
                      double *goldstein) {
   lua_State *L = c->L;

@@ -1266,7 +1266,10 @@ static void copy_lib(lua_State *L, int from, const char *const *names) {
   }
 }
 
-/* Builds the template: a table of safe globals, with library tables. */
+/* Builds the template: a table of safe globals, with library tables.
+** Long: one list of the library functions the sandbox wraps, replaces or removes
+** (docs/security.md), on the one Lua stack; each entry is a line or two, and splitting it would
+** scatter the list. */
 static int build_template(lua_State *L) {
   tr_lua *lx = lua_touserdata(L, 1);
   TR_LX(L) = lx;

@@ -106,6 +106,9 @@ static const char *long_close(const char *s, int level) {
   return NULL;
 }
 
+/* Splits x's Lua expression into tokens (names, numbers, strings, operators), skipping comments;
+** 0, or -1 when out of memory. Long: one lexer loop with a branch per token class; each branch
+** is a few lines, and splitting it would scatter the lexer. */
 static int tokenize(cexpr *x) {
   const char *src = x->expr, *p = src;
   int cap = 16;
@@ -590,7 +593,10 @@ static int is_bound(const cexpr *x, const char *name) {
 }
 
 /* Walks the tokens; reads[] (metrics x metrics) records which metrics the
-** expression of metric x->self reads. */
+** expression of metric x->self reads.
+** Long: one pass over the tokens with a branch per kind of name (actor, rel, world, math,
+** aggregate, metric, ...); each branch is a few lines, and splitting it would scatter the table
+** of names. */
 static void check_tokens(cexpr *x, unsigned char *reads) {
   const tr_scenario *sc = x->sc;
   for (int i = 0; i < x->n; i++) {
@@ -1091,6 +1097,10 @@ static void warn_outcomes(const tr_scenario *sc, tr_diag *d, const wordset *writ
   lua_close(L);
 }
 
+/* The warnings of a compiled scenario (docs/scenario-format.md): sweeps that variants override,
+** variants equal to the baseline, attributes and parameters nothing reads. Long: a list of
+** independent checks, each a loop of a few lines over one part of the scenario, run in the order
+** the warnings are printed. */
 void check_warnings(const tr_scenario *sc, tr_diag *d) {
   /* A swept path that a variant also sets: the sweep's value wins. */
   for (int v = 0; v < sc->nvariants; v++)

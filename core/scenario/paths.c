@@ -134,6 +134,9 @@ static int path_param(const tr_scenario *sc, int actor, const char *key, const c
   return 0;
 }
 
+/* A path of sc (docs/scenario-format.md) into out; 0, or -1 with a message in err. Long: one
+** prefix-by-prefix reading of the path's grammar, each form a short branch that fills out and
+** shares the one failure exit. */
 int scen_path_parse(const tr_scenario *sc, const char *text, tr_path *out, char *err,
                     size_t errsize) {
   memset(out, 0, sizeof *out);

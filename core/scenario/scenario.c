@@ -281,6 +281,8 @@ static void scen_changes_free(tr_change *c, int n) {
   free(c);
 }
 
+/* Frees a scenario and everything it owns. Long: one free of each member of tr_scenario, part by
+** part; splitting it would only move the list of members elsewhere. */
 void tr_scenario_free(tr_scenario *sc) {
   if (!sc) return;
   compose_files_free(&sc->files);
@@ -525,6 +527,10 @@ static void scen_value(scen_load *L, const ynode *n, tr_value *v) {
 static const char *const scen_dist_names[] = {"uniform",   "normal", "beta",
                                               "lognormal", "choice", "poisson"};
 
+/* A {dist: ...} attribute's distribution, checked and added to sc's dists; its index, or -1
+** after an error. Long: one check per distribution kind of its own keys (uniform, choice, the
+** parametric ones), in the order of docs/scenario-format.md's table, all filling the one
+** tr_distdecl. */
 static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *owner) {
   tr_scenario *sc = L->sc;
   const ynode *dn = ynode_get(v, "dist");
@@ -661,7 +667,10 @@ static int scen_dist(scen_load *L, const ynode *v, tr_attrdecl *a, const char *o
 }
 
 /* Attributes: name -> number | {value, min, max, on_bound, type} | {dist, ...}.
-** owner is e.g. "actor 'a'". */
+** owner is e.g. "actor 'a'".
+** Long: one pass over the attributes of an owner, each entry's keys (value, min, max, on_bound,
+** type, dist) checked in document order; each check is a few lines, and splitting it would
+** scatter the table of keys. */
 static void scen_attrs(scen_load *L, const ynode *node, const char *owner, tr_attrdecl **out,
                        int *nout) {
   char what[160];
@@ -1439,7 +1448,9 @@ static int scen_group(scen_load *L, const ynode *n, const char *what, int *first
 
 /* A relation rule: all and ring make their edges into E now (the groups'
 ** first actors into *f0, *t0) and return 0; a random rule fills *nr and
-** returns 1, its network being drawn per run. -1 after an error. */
+** returns 1, its network being drawn per run. -1 after an error.
+** Long: one check per rule kind of its own keys (k, p, m) and of the size it would make, before
+** the edges are drawn; the checks share the groups' sizes and the one failure exit. */
 static int scen_rule_edges(scen_load *L, const ynode *v, net_edges *E, int *f0, int *t0,
                            tr_netrule *nr) {
   tr_scenario *sc = L->sc;
@@ -2175,7 +2186,9 @@ static char *scen_csv_field(char **p) {
 
 /* `sweep: {method: file, design: FILE.csv}`: the points are the rows of a
 ** CSV file (docs/scenario-format.md, "sweep"), one column per path, named
-** in the header; run as written, in file order. */
+** in the header; run as written, in file order.
+** Long: reading the design file is one pass over its lines (header, then rows checked against
+** the sweep's paths), and each check needs the line number and the paths read so far. */
 static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design) {
   tr_scenario *sc = L->sc;
   if (sc->sweep_method != SWEEP_FILE) {
@@ -2309,6 +2322,9 @@ static void scen_sweep_file(scen_load *L, const ynode *node, const ynode *design
   free(name);
 }
 
+/* The sweep: block: its method, points and params (docs/scenario-format.md, "sweep"). Long: one
+** pass over the keys of the sweep: block in document order; each key's check is a few lines, and
+** splitting it would scatter the table of keys. */
 static void scen_sweep(scen_load *L, const ynode *node) {
   tr_scenario *sc = L->sc;
   if (scen_map(L, node, "'sweep'") <= 0) return;
@@ -2396,7 +2412,9 @@ static void scen_sweep(scen_load *L, const ynode *node) {
 
 static const char *const scen_prior_dists[] = {"uniform", "normal", "lognormal", "beta"};
 
-/* One prior: {min, max} (uniform), or {dist: normal|lognormal|beta, ...}. */
+/* One prior: {min, max} (uniform), or {dist: normal|lognormal|beta, ...}.
+** Long: one check per prior distribution of its parameters and of the range it gives, all
+** filling the one tr_prior. */
 static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v) {
   tr_scenario *sc = L->sc;
   p->line = k->line;
@@ -2486,7 +2504,9 @@ static void scen_prior(scen_load *L, tr_prior *p, const ynode *k, const ynode *v
 
 /* observed: a mapping name -> number, or a CSV file (a header of summary
 ** names and one row of values). Values land in calib.observed, in summary
-** order; every summary needs one and every observed name a summary. */
+** order; every summary needs one and every observed name a summary.
+** Long: the two forms (a mapping, a CSV file) fill the same values and are then checked together
+** against the summaries, so they share the names and the error paths. */
 static void scen_observed(scen_load *L, const ynode *node) {
   tr_calibdecl *c = &L->sc->calib;
   int n = c->nsummaries;
@@ -2609,6 +2629,10 @@ static void scen_observed(scen_load *L, const ynode *node) {
   free(file);
 }
 
+/* The calibrate: block: method, particles, generations, alpha, tolerance, distance, params,
+** summaries and observed (docs/calibration.md). Long: one pass over the keys of the calibrate:
+** block in document order; each key's check is a few lines, and splitting it would scatter the
+** table of keys. */
 static void scen_calibrate(scen_load *L, const ynode *node) {
   tr_calibdecl *c = &L->sc->calib;
   if (scen_map(L, node, "'calibrate'") <= 0) return;

@@ -265,7 +265,9 @@ static void ynode_check_duplicates(ynode_parse *p, const ynode *map) {
 
 /* Builds the node that starts with event ev (already read); depth counts the
 ** collections enclosing it. Returns NULL on a fatal problem (or, for an
-** alias, a placeholder null scalar so that parsing can go on). */
+** alias, a placeholder null scalar so that parsing can go on).
+** Long: one switch over the libyaml event kinds, each case building its kind of node; the
+** collection case's loop needs the parser state of the switch. */
 static ynode *ynode_build(ynode_parse *p, yaml_event_t *ev, int depth) {
   ynode *n = NULL;
   switch (ev->type) {
