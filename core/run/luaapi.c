@@ -742,8 +742,7 @@ static int list_total(lua_State *L, int op, const char *fn) {
 static int w_sum(lua_State *L) { return list_total(L, AGG_SUM, "world:sum"); }
 static int w_mean(lua_State *L) { return list_total(L, AGG_MEAN, "world:mean"); }
 
-/* The options of world:nudge, read in one pass over the table (no look-up
-** per name). */
+/* The options of world:nudge, read in one pass over the table. */
 typedef struct nudge_opts {
   double gain, goal, sd, lo, hi;
   int has_gain, has_goal, has_sd, has_lo, has_hi;
@@ -752,51 +751,35 @@ typedef struct nudge_opts {
 
 static void nudge_options(lua_State *L, int idx, nudge_opts *o, const char *fn) {
   static const char *const keys[] = {"gain", "goal", "max", "min", "sd", "toward"};
+  static const struct {
+    size_t val, has;
+  } at[] = {{offsetof(nudge_opts, gain), offsetof(nudge_opts, has_gain)},
+            {offsetof(nudge_opts, goal), offsetof(nudge_opts, has_goal)},
+            {offsetof(nudge_opts, hi), offsetof(nudge_opts, has_hi)},
+            {offsetof(nudge_opts, lo), offsetof(nudge_opts, has_lo)},
+            {offsetof(nudge_opts, sd), offsetof(nudge_opts, has_sd)}};
   const char *bad = NULL;
   memset(o, 0, sizeof *o);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    if (strcmp(k, "toward") == 0) {
+      if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L,
+                   "%s: option 'toward' names an attribute of the relations' TO actors, "
+                   "got a %s value",
+                   fn, luaL_typename(L, -1));
+      o->toward = lua_tostring(L, -1);
+      lua_pop(L, 1);
+      continue;
+    }
     double *x = NULL;
     int *has = NULL;
-    switch (k[0]) {
-      case 'g':
-        if (strcmp(k, "gain") == 0) {
-          x = &o->gain;
-          has = &o->has_gain;
-        } else if (strcmp(k, "goal") == 0) {
-          x = &o->goal;
-          has = &o->has_goal;
-        }
-        break;
-      case 'm':
-        if (strcmp(k, "min") == 0) {
-          x = &o->lo;
-          has = &o->has_lo;
-        } else if (strcmp(k, "max") == 0) {
-          x = &o->hi;
-          has = &o->has_hi;
-        }
-        break;
-      case 's':
-        if (strcmp(k, "sd") == 0) {
-          x = &o->sd;
-          has = &o->has_sd;
-        }
-        break;
-      case 't':
-        if (strcmp(k, "toward") == 0) {
-          if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L,
-                       "%s: option 'toward' names an attribute of the relations' TO actors, "
-                       "got a %s value",
-                       fn, luaL_typename(L, -1));
-          o->toward = lua_tostring(L, -1);
-          lua_pop(L, 1);
-          continue;
-        }
-        break;
-    }
+    for (size_t i = 0; i < sizeof at / sizeof at[0] && !has; i++)
+      if (strcmp(k, keys[i]) == 0) {
+        x = (double *)((char *)o + at[i].val);
+        has = (int *)((char *)o + at[i].has);
+      }
     if (!has) {                                /* unknown: report the first in byte order */
       if (!bad || strcmp(k, bad) < 0) bad = k; /* keys stay alive in the table */
       lua_pop(L, 1);
