@@ -7,7 +7,8 @@
 #
 # Environment: BENCH_REPEAT (default 3): each program runs this many times
 # per size and the fastest wall time counts. BENCH_INSTRUCTIONS=0 skips the
-# instruction counts (valgrind's callgrind, about two minutes). What is
+# instruction counts (valgrind's callgrind, about two minutes) and the cache
+# misses (cachegrind, about fifteen minutes; BENCH_CACHE=0 skips only these). What is
 # measured and how to read the figures: bench/README.md.
 set -euo pipefail
 
@@ -239,27 +240,63 @@ for k in 100 1000 10000; do
     "$(awk -v a="$best_l" -v b="$ref_l" 'BEGIN { print (b > 0 ? a / b : 0) }')"
 done
 
+# --- 3b. memory traffic per actor-tick against actors ------------------------------
+# What makes the cost per actor-tick grow with the actor count is the memory
+# hierarchy, and CPU times on a shared machine are noisy. valgrind's cachegrind
+# counts, independently of the load, the data reads that miss a simulated
+# last-level cache of 2 MiB (this machine's L2 per core; each miss costs a trip
+# to L3 or memory). Per actor-tick: T2 ticks minus T1 ticks of one run.
+if [ "${BENCH_INSTRUCTIONS:-1}" != 0 ] && [ "${BENCH_CACHE:-1}" != 0 ] && command -v valgrind >/dev/null; then
+  llmiss() {   # llmiss CMD...: last-level data read misses
+    valgrind --tool=cachegrind --cache-sim=yes --D1=49152,12,64 --LL=2097152,16,64 \
+      --cachegrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+      awk '/LLd misses/ { gsub(",", "", $4); print $4 }'
+  }
+  echo
+  echo "last-level (2 MiB) data misses per actor-tick (valgrind --tool=cachegrind; one run, T2 - T1 ticks)"
+  printf '%-8s %8s %7s %8s %10s %10s %10s\n' K actors "T2-T1" C "plain Lua" tightrope "tr fast"
+  for size in "100 100 20" "1000 30 10" "10000 12 4"; do
+    read -r k t2 t1 <<<"$size"
+    work=$(($(actors "$k") * (t2 - t1)))
+    d() { awk -v a="$1" -v b="$2" -v w="$work" 'BEGIN { printf "%.2f", (a - b) / w }'; }
+    c=$(d "$(llmiss "$reference" "$k" "$t2" 1 1)" "$(llmiss "$reference" "$k" "$t1" 1 1)")
+    l=$(d "$(llmiss "$plainlua" "$plainlua_script" "$k" "$t2" 1 1)" \
+          "$(llmiss "$plainlua" "$plainlua_script" "$k" "$t1" 1 1)")
+    e=$(d "$(llmiss "$binary" run "$(scenario_for "$k" "$t2" 1)" -j 1 --quiet --series none -o "$scratch/c1")" \
+          "$(llmiss "$binary" run "$(scenario_for "$k" "$t1" 1)" -j 1 --quiet --series none -o "$scratch/c2")")
+    f=$(d "$(llmiss "$binary" run "$(scenario_for "$k" "$t2" 1 --fast)" -j 1 --quiet --series none -o "$scratch/c1")" \
+          "$(llmiss "$binary" run "$(scenario_for "$k" "$t1" 1 --fast)" -j 1 --quiet --series none -o "$scratch/c2")")
+    printf 'K=%-6s %8s %7s %8s %10s %10s %10s\n' "$k" "$(actors "$k")" "$((t2 - t1))" "$c" "$l" "$e" "$f"
+  done
+fi
+
 # --- 4. Lua heap per actor and relation --------------------------------------------
-# TIGHTROPE_BENCH_HEAP makes the engine print its worker's Lua heap after
-# every policy's top level has run (views, environments, script instances)
-# and at the end of tick 1 (after every init: the policies' own tables too).
-# The difference between K = 1000 and K = 100, over the difference in
-# actors plus relations, is the heap each one costs.
+# TIGHTROPE_BENCH_HEAP makes the engine print its worker's live Lua heap (after
+# a full collection) once every policy's top level has run (views,
+# environments, script instances) and at the end of tick 1 (after every init:
+# the policies' own tables too). The difference between K = 1000 and K = 100,
+# over the difference in actors plus relations, is the heap each one costs:
+# with the plain policies (an instance per actor) and with the fast ones (one
+# shared instance per policy, docs/lua-api.md "Shared instances").
 echo
-echo "Lua heap per actor or relation (K=1000 minus K=100, one worker's state)"
-heap() {   # heap K: "loaded_kb tick1_kb"
-  TIGHTROPE_BENCH_HEAP=1 "$binary" run "$(scenario_for "$1" 2 1)" -j 1 --quiet --series none \
+echo "Lua heap per actor or relation (K=1000 minus K=100, one worker's state, live after a full collection)"
+heap() {   # heap K [--fast]: "loaded_kb tick1_kb"
+  TIGHTROPE_BENCH_HEAP=1 "$binary" run "$(scenario_for "$1" 2 1 ${2:-})" -j 1 --quiet --series none \
     -o "$scratch/h" 2>&1 |
     awk -F= '/heap_kb_loaded/ { l = $2 } /heap_kb_tick1/ { t = $2 } END { print l, t }'
 }
-read -r l1 t1 <<<"$(heap 100)"
-read -r l2 t2 <<<"$(heap 1000)"
-if [ -z "$l1" ] || [ -z "$l2" ] || [ -z "$t1" ] || [ -z "$t2" ]; then
-  echo "  not measured: the binary printed no heap size (TIGHTROPE_BENCH_HEAP)"
-  exit $status
-fi
 units=$(( ($(actors 1000) + 2000) - ($(actors 100) + 200) ))
-awk -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" -v u="$units" 'BEGIN {
-  printf "  loaded (views, environments, script instances): %5.0f bytes\n", (l2 - l1) * 1024 / u
-  printf "  at tick 1 (plus the policies'"'"' own tables):      %5.0f bytes\n", (t2 - t1) * 1024 / u }'
+printf '  %-38s %8s %8s\n' policies loaded "tick 1"
+for fast in "" --fast; do
+  read -r l1 t1 <<<"$(heap 100 $fast)"
+  read -r l2 t2 <<<"$(heap 1000 $fast)"
+  if [ -z "$l1" ] || [ -z "$l2" ] || [ -z "$t1" ] || [ -z "$t2" ]; then
+    echo "  not measured: the binary printed no heap size (TIGHTROPE_BENCH_HEAP)"
+    exit $status
+  fi
+  awk -v l1="$l1" -v l2="$l2" -v t1="$t1" -v t2="$t2" -v u="$units" \
+    -v what="${fast:+fast (one shared instance per policy)}" 'BEGIN {
+    if (what == "") what = "plain (an instance per actor)"
+    printf "  %-38s %8.0f %8.0f  bytes\n", what, (l2 - l1) * 1024 / u, (t2 - t1) * 1024 / u }'
+done
 exit $status

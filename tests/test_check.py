@@ -325,7 +325,7 @@ def test_bad_declarations():
            ["d.lua:1:1: error: declare: parameter 'a' needs a type: number, integer, string, "
             "list, actor or any (got 'nubmer') (did you mean 'number'?)",
             "d.lua:2:1: error: declare: unknown field 'defualt' (did you mean 'default'?): a "
-            "declaration has name, type, default, min, max, items and doc",
+            "declaration has name, type, default, min, max, items and doc (or shared, alone)",
             "d.lua:3:1: error: declare: the default of 'c' must be at least 0, got -1",
             "d.lua:4:1: error: declare: parameter 'b' is declared twice (first at line 2)"],
            files={"d.lua": 'declare {name = "a", type = "nubmer"}\n'

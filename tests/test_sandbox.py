@@ -260,3 +260,47 @@ def test_sort_is_stable():
       local ok = pcall(table.sort, {1, 'x'})
       me.x = (t[1] == 1 and t[2] == 3 and t[5] == 9 and s[1] == 'c' and s[3] == 'a' and not ok) and 1 or 0"""))
     assert xs == [1.0, 1.0], xs
+
+
+VIEWS = """
+    scenario: s
+    experiment: {ticks: 1, runs: 1, seed: 5}
+    actors:
+      a: {role: state, policy: p.lua, attrs: {x: 1, y: 2}}
+      b: {role: state, attrs: {x: 3}}
+      v: {count: 4, role: node, attrs: {z: 0}}
+    relations:
+      - {from: a, to: b, kind: contact, attrs: {w: 0.5}}
+      - {from: v, to: v, rule: k_random, k: 1, kind: contact, attrs: {u: 0.25}}
+"""
+
+
+def test_views_list_refuse_rawset_and_name_unknown_names():
+    # A view is an empty table read through its metatable: pairs() must
+    # still list its attributes in declaration order, rawset() must still
+    # be refused (it would shadow the value), and an unknown name must name
+    # the actor or relation, fixed or drawn for the run.
+    policy = decide("""
+  local t = {}
+  for k, v in pairs(me) do t[#t + 1] = k .. "=" .. tostring(v) end
+  print("pairs " .. table.concat(t, " "))
+  print("rawset", pcall(rawset, me, "x", 9))
+  print("actor", pcall(function() return me.xx end))
+  local r = world:outgoing(me)[1]
+  print("fixed", pcall(function() return r.ww end))
+  local d = world:outgoing("v1")[1]
+  print("drawn", pcall(function() return d.uu end))
+  print("drawnset", pcall(rawset, d, "u", 1))
+  print("after", me.x, r.w, d.u, getmetatable(me), next(me))""")
+    with Case({"s.yaml": VIEWS, "p.lua": policy}) as c:
+        rc, _, err = c.run("run", "s.yaml", "-o", "out", "--quiet")
+        assert rc == 0, err[-800:]
+    lines = [l.split("] ", 1)[1] for l in err.splitlines() if l.startswith("[run 1 tick 1 a]")]
+    assert lines[0] == "pairs x=1.0 y=2.0", lines
+    assert lines[1] == "rawset\tfalse\trawset: this table is read-only", lines
+    assert lines[2] == "actor\tfalse\tp.lua:7: actor 'a' has no attribute 'xx' (did you mean 'x'?)", lines
+    assert lines[3] == "fixed\tfalse\tp.lua:9: relation a:b has no attribute 'ww' (did you mean 'w'?)", lines
+    assert re.fullmatch(r"drawn\tfalse\tp\.lua:11: relation v1:v\d has no attribute 'uu' \(did you mean 'u'\?\)",
+                        lines[4]), lines
+    assert lines[5] == "drawnset\tfalse\trawset: this table is read-only", lines
+    assert lines[6] == "after\t1.0\t0.5\t0.25\tfalse\tnil", lines

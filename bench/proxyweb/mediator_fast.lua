@@ -2,6 +2,10 @@
 -- with rng.pick for the random proxy: the same single draw as
 -- math.random(#list), so the same results.
 
+-- One instance for all the actors of this policy (docs/lua-api.md,
+-- "Shared instances"): its tables are keyed by me.id.
+declare {shared = true}
+
 local hostilities   -- adv's outgoing hostility relations, one per proxy
 
 function init(me, world)

@@ -4,6 +4,10 @@
 -- clamps it to [0, 1], buffers the write and returns the sum of the new
 -- supports (docs/lua-api.md, "Loops in C"). Same draws, same results.
 
+-- One instance for all the actors of this policy (docs/lua-api.md,
+-- "Shared instances"): its tables are keyed by me.id.
+declare {shared = true}
+
 -- Per actor: its outgoing patronage relations (fixed for a run).
 local sponsored = {}
 local steer = {toward = "capability", goal = 0.5, gain = 0.05, sd = 0.01, min = 0, max = 1}

@@ -2,6 +2,10 @@
 -- its loop in C: world:sum adds up the support of the patronage relations
 -- into me (docs/lua-api.md, "Loops in C"). Same draws, same results.
 
+-- One instance for all the actors of this policy (docs/lua-api.md,
+-- "Shared instances"): its tables are keyed by me.id.
+declare {shared = true}
+
 -- Per actor: the hostility relation adv -> me and the patronage relations
 -- into me (both lists are fixed for a run).
 local links = {}

@@ -24,7 +24,8 @@
 #include "run/lua.h"
 #include "run/watchdog.h"
 
-static const char *const decl_fields[] = {"name", "type", "default", "min", "max", "doc", "items"};
+static const char *const decl_fields[] = {"name", "type", "default", "min",
+                                          "max",  "doc",  "items",   "shared"};
 #define NFIELDS ((int)(sizeof decl_fields / sizeof decl_fields[0]))
 
 
@@ -88,6 +89,30 @@ static int type_index(const char *t) {
   return -1;
 }
 
+/* declare {shared = true} (the field `shared` at -1): one instance of the
+** policy per run, shared by its actors (docs/lua-api.md, "Shared
+** instances"). */
+static int decl_shared(lua_State *L, collect *c, int line) {
+  if (lua_type(L, -1) != LUA_TBOOLEAN)
+    return decl_error(L, c, line, "'shared' is true or false: declare {shared = true}");
+  int fields = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    fields++;
+  }
+  if (fields != 1)
+    return decl_error(L, c, line,
+                      "'shared' stands alone: write declare {shared = true} as a declare "
+                      "of its own");
+  if (c->s->shared_line)
+    return decl_error(L, c, line, "'shared' is declared twice (first at line %d)",
+                      c->s->shared_line);
+  c->s->shared = lua_toboolean(L, -1);
+  c->s->shared_line = line;
+  return 0;
+}
+
 /* declare {name=..., type=..., default=..., min=..., max=..., doc=..., items=...}
 ** Long: one pass over the fields of a declare{} table in a fixed order (unknown fields, name,
 ** type, items, min and max, doc, default); each field's check is a few lines on the one Lua
@@ -98,6 +123,8 @@ static int decl_record(lua_State *L) {
   int line = lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar) ? ar.currentline : 0;
   if (lua_type(L, 1) != LUA_TTABLE)
     return decl_error(L, c, line, "takes one table: declare {name = \"...\", type = \"...\", ...}");
+  if (lua_getfield(L, 1, "shared") != LUA_TNIL) return decl_shared(L, c, line);
+  lua_pop(L, 1);
   /* unknown fields */
   lua_pushnil(L);
   while (lua_next(L, 1)) {
@@ -110,7 +137,7 @@ static int decl_record(lua_State *L) {
       if (k) diag_did_you_mean(sug, sizeof sug, k, decl_fields, NFIELDS);
       decl_error(L, c, line,
                  "unknown field '%s'%s: a declaration has name, type, default, min, "
-                 "max, items and doc",
+                 "max, items and doc (or shared, alone)",
                  k ? k : "?", sug);
     }
   }
@@ -289,6 +316,17 @@ int params_collect(tr_scenario *sc, tr_diag *d) {
     if (lua_pcall(L, 1, 0, 1) != LUA_OK) s->state = SD_UNKNOWN; /* compile reports it */
     errors += c.errors;
     lua_settop(L, 0);
+  }
+  for (int i = 0; i < sc->nactions; i++) {
+    const tr_scriptdecl *s =
+        sc->actions[i].script ? params_script(sc, sc->actions[i].script) : NULL;
+    if (s && s->shared) {
+      diag_error(d, s->path, s->shared_line, 1,
+                 "declare: {shared = true} is for policy scripts; action '%s' runs this "
+                 "script, and an action script has one instance per action already",
+                 sc->actions[i].name);
+      errors++;
+    }
   }
   watchdog_unregister(lx); /* as script_free does */
   lua_close(L);

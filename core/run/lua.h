@@ -64,6 +64,10 @@ struct tr_lua {
   unsigned rvmask, rvn;
   int run_views_hi, run_slots_hi; /* relation numbers and slots they took, exclusive */
   int ids_ref;                    /* registry reference of the id -> index table */
+  int index_ref;                  /* registry reference of the string "__index" */
+  /* Per actor: the first actor whose instance of its policy it uses (the
+  ** actor itself unless its policy declares {shared = true}). */
+  int *policy_first;
   /* Object identities for pairs, next and tostring (sandbox.c, see
   ** docs/security.md "Reproducibility"): every table, function and
   ** userdata gets a number from a counter when Lua allocates it. */
@@ -89,6 +93,11 @@ void params_push_declare(struct lua_State *L);
 extern const tr_lua_checks script_checks;
 /* Inside a run's protected call: fresh environments for the run. */
 void script_begin_run(struct lua_State *L, tr_lua *lx, const tr_instance *inst);
+/* Views for the sandbox's pairs() and rawset() (a view's metatable has no
+** __pairs and no read-only mark: see luaapi.c). script_view_pairs pushes
+** pairs(view) for a view at 1 and returns 3, else returns 0. */
+int script_is_view(struct lua_State *L, int idx);
+int script_view_pairs(struct lua_State *L);
 /* Copy the world's changed slots into the views Lua reads (see luaapi.c). */
 void script_sync(struct lua_State *L, tr_lua *lx);
 /* Statistics (gini, sd, var, median, quantile) and read-only helpers

@@ -37,20 +37,15 @@
 #include "run/watchdog.h"
 
 enum { VIEW_ACTOR = 1, VIEW_REL = 2 };
-/* A view's value table holds its code (index << 2 | kind) under the address
-** of view_key, for the message about an unknown name; views themselves are
-** recognised by their address (the C map below): no table can pass for one. */
-static const char view_key = 0;
-
 /* Views by address: an open-addressing table from the address of each
 ** view table (Lua never moves objects, and views live as long as the state)
-** to its code and the registry reference of its value table. A look-up is a
+** to its code and, for a fixed view, its slots (contiguous). A look-up is a
 ** hash of one pointer: no metatable or table access. Trust comes from the
 ** address itself: no script can make a table at a view's address. */
 struct tr_viewent {
   const void *p;
   lua_Integer code;
-  int vals_ref;
+  int slot0, nslot; /* a fixed view's slots are slot0 .. slot0 + nslot - 1 (else nslot 0) */
 };
 
 static unsigned vhash(const void *p, unsigned mask) {
@@ -75,13 +70,10 @@ static const struct tr_viewent *view_find(const tr_lua *lx, lua_State *L, int id
   return e || !lx->rvn ? e : vmap_get(lx->rvmap, lx->rvmask, p);
 }
 
-static void vmap_put(struct tr_viewent *map, unsigned mask, const void *p, lua_Integer code,
-                     int vals_ref) {
-  unsigned h = vhash(p, mask);
+static void vmap_put(struct tr_viewent *map, unsigned mask, struct tr_viewent e) {
+  unsigned h = vhash(e.p, mask);
   while (map[h].p) h = (h + 1) & mask;
-  map[h].p = p;
-  map[h].code = code;
-  map[h].vals_ref = vals_ref;
+  map[h] = e;
 }
 
 /* A view made during a run goes into the run's map (grown at half full). */
@@ -91,12 +83,12 @@ static int run_view_remember(tr_lua *lx, const void *p, lua_Integer code) {
     struct tr_viewent *m = calloc(size, sizeof *m);
     if (!m) return -1;
     for (unsigned i = 0; lx->rvmap && i <= lx->rvmask; i++)
-      if (lx->rvmap[i].p) vmap_put(m, size - 1, lx->rvmap[i].p, lx->rvmap[i].code, LUA_NOREF);
+      if (lx->rvmap[i].p) vmap_put(m, size - 1, lx->rvmap[i]);
     free(lx->rvmap);
     lx->rvmap = m;
     lx->rvmask = size - 1;
   }
-  vmap_put(lx->rvmap, lx->rvmask, p, code, LUA_NOREF);
+  vmap_put(lx->rvmap, lx->rvmask, (struct tr_viewent){p, code, 0, 0});
   lx->rvn++;
   return 0;
 }
@@ -163,15 +155,39 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
 
 /* A view is an empty table whose metatable's __index is its value table
 ** (attributes mirrored from the world, plus id, role, name, params, act):
-** reads are plain VM table lookups, no C call. Every value table shares one
-** metatable whose __index (this function) catches unknown names; the view's
-** code sits in its value table under &view_key (and in the C map of views by
-** address). The other metamethods are shared light C functions too: a view
-** costs three tables, the view itself empty. */
+** reads are plain VM table lookups, no C call. Views are recognised by
+** their address (the C map above): no table can pass for one. The view's
+** metatable holds four entries (__index, and the shared __newindex,
+** __tostring and __metatable), the smallest table Lua makes for four keys;
+** pairs() and rawset() of the sandbox know views by address
+** (script_is_view). A view costs three tables, the view itself empty.
+** Every value table shares one metatable whose __index (this function)
+** catches unknown names: it is given the value table, not the view, and
+** finds the view by a search, which costs nothing until a script reads a
+** name that is not there. */
 static int view_missing(lua_State *L) {
-  lua_rawgetp(L, 1, &view_key);
-  lua_Integer code = lua_tointeger(L, -1);
-  return no_such_attr(L, (int)(code & 3), (int)(code >> 2), 2);
+  tr_lua *lx = TR_LX(L);
+  int n = lx->sc->nactors;
+  lua_getfield(L, LUA_REGISTRYINDEX, R_VALS);
+  for (int a = 0; a < n; a++) {
+    lua_rawgeti(L, -1, a + 1);
+    int same = lua_rawequal(L, -1, 1);
+    lua_pop(L, 1);
+    if (same) return no_such_attr(L, VIEW_ACTOR, a, 2);
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
+  for (int r = 0; r < lx->run_views_hi; r++) {
+    int same = 0;
+    if (lua_rawgeti(L, -1, r + 1) == LUA_TTABLE && lua_getmetatable(L, -1)) {
+      lua_getfield(L, -1, "__index");
+      same = lua_rawequal(L, -1, 1);
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 1);
+    if (same) return no_such_attr(L, VIEW_REL, r, 2);
+  }
+  return luaL_error(L, "no attribute '%s'",
+                    lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
 }
 
 /* The code of the view at idx, for its own metamethods. */
@@ -192,6 +208,15 @@ static int attr_slot(const tr_lua *lx, int kind, int index, const char *key) {
   for (int i = 0; i < n; i++)
     if (strcmp(attrs[i].name, key) == 0) return base + attrs[i].slot;
   return -1;
+}
+
+/* The slot of attribute `key` of the view of entry e, or -1: a fixed view's
+** slots are contiguous and slot_names holds their interned names, so this
+** reads the entry and one array, not the scenario's declarations. */
+static int entry_slot(const tr_lua *lx, const struct tr_viewent *e, const char *key) {
+  for (int i = 0; i < e->nslot; i++)
+    if (lx->slot_names[e->slot0 + i] == key) return e->slot0 + i;
+  return attr_slot(lx, (int)(e->code & 3), (int)(e->code >> 2), key);
 }
 
 /* Writes x to `slot` (attribute `name`, also at stack index `key` when
@@ -235,13 +260,10 @@ static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int 
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
-      if (e->vals_ref != LUA_NOREF) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, e->vals_ref);
-      } else { /* a drawn relation's: its metatable's __index */
-        lua_getmetatable(L, view);
-        lua_getfield(L, -1, "__index");
-        lua_remove(L, -2);
-      }
+      lua_getmetatable(L, view); /* its value table: the metatable's __index */
+      lua_rawgeti(L, LUA_REGISTRYINDEX, lx->index_ref);
+      lua_rawget(L, -2);
+      lua_remove(L, -2);
       if (key > 0) lua_pushvalue(L, key);
       else lua_pushstring(L, name);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
@@ -263,7 +285,7 @@ static int view_newindex(lua_State *L) {
   lua_Integer code = e->code;
   int kind = (int)(code & 3), index = (int)(code >> 2);
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
-  int slot = key ? attr_slot(lx, kind, index, key) : -1;
+  int slot = key ? entry_slot(lx, e, key) : -1;
   if (slot < 0) {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "__index");
@@ -306,7 +328,10 @@ static int view_next(lua_State *L) {
   return 2;
 }
 
-static int view_pairs(lua_State *L) {
+int script_is_view(lua_State *L, int idx) { return view_find(TR_LX(L), L, idx) != NULL; }
+
+int script_view_pairs(lua_State *L) {
+  if (!script_is_view(L, 1)) return 0;
   lua_pushcfunction(L, view_next);
   lua_pushvalue(L, 1);
   lua_pushnil(L);
@@ -721,7 +746,7 @@ static int list_total(lua_State *L, int op, const char *fn) {
     lua_rawgeti(L, 2, i);
     const struct tr_viewent *e = list_item(L, lx, i, fn);
     int kind = (int)(e->code & 3), index = (int)(e->code >> 2);
-    int slot = attr_slot(lx, kind, index, name);
+    int slot = entry_slot(lx, e, name);
     if (slot < 0)
       return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
                         view_label(L, lx, kind, index), i, name);
@@ -835,7 +860,7 @@ static int w_nudge(lua_State *L) {
     if ((e->code & 3) != VIEW_REL)
       return luaL_error(L, "%s: item %I of the list is %s, not a relation", fn, i,
                         view_label(L, lx, VIEW_ACTOR, index));
-    int slot = attr_slot(lx, VIEW_REL, index, name);
+    int slot = entry_slot(lx, e, name);
     if (slot < 0)
       return luaL_error(L, "%s: %s (item %I of the list) has no attribute '%s'", fn,
                         view_label(L, lx, VIEW_REL, index), i, name);
@@ -1145,7 +1170,8 @@ static void build_params(lua_State *L, tr_lua *lx, const tr_instance *inst) {
 ** there) and the shared metatables at vals_mt and view_mt;
 ** records its slots (base + attrs[i].slot) in slotvals/slotkeys. Values are
 ** the declared ones, or val[slot] when val is given. A view of a drawn
-** relation (run) goes into the run's map, without a registry reference. */
+** relation (run) goes into the run's map, without its slots (slot_names
+** does not cover a drawn relation's). */
 static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs, int n, int base,
                      const double *val, int run, int slotvals, int slotkeys, int vals_mt,
                      int view_mt) {
@@ -1162,17 +1188,14 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
     lua_pushstring(L, attrs[i].name);
     lua_rawseti(L, slotkeys, slot + 1);
   }
-  lua_pushinteger(L, code);
-  lua_rawsetp(L, vals, &view_key);
   lua_pushvalue(L, vals_mt);
   lua_setmetatable(L, vals);
 
   lua_createtable(L, 0, 0); /* the view: empty, known by its address */
-  lua_createtable(L, 0, 6); /* its metatable */
+  lua_createtable(L, 0, 4); /* its metatable */
   lua_pushvalue(L, vals);
   lua_setfield(L, -2, "__index");
-  static const char *const shared[] = {"__newindex",  "__tostring",    "__pairs",
-                                       "__metatable", "__tr_readonly", NULL};
+  static const char *const shared[] = {"__newindex", "__tostring", "__metatable", NULL};
   for (int i = 0; shared[i]; i++) {
     lua_getfield(L, view_mt, shared[i]);
     lua_setfield(L, -2, shared[i]);
@@ -1183,10 +1206,11 @@ static void new_view(lua_State *L, int kind, int index, const tr_attrdecl *attrs
     if (run_view_remember(TR_LX(L), addr, code)) luaL_error(L, "out of memory");
     return;
   }
-  lua_pushvalue(L, vals);
-  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   tr_lua *lx = TR_LX(L);
-  vmap_put(lx->vmap, lx->vmask, addr, code, ref);
+  int contiguous = 1;
+  for (int i = 1; i < n; i++) contiguous &= attrs[i].slot == attrs[0].slot + i;
+  struct tr_viewent e = {addr, code, n ? base + attrs[0].slot : 0, contiguous ? n : 0};
+  vmap_put(lx->vmap, lx->vmask, e);
 }
 
 /* Pushes the view of relation r from the relation views at `relviews` (an
@@ -1324,18 +1348,14 @@ static void build_tables(lua_State *L, const tr_scenario *sc, build_places *p) {
   int vals_mt = p->vals_mt = lua_gettop(L);
   lua_pushcfunction(L, view_missing);
   lua_setfield(L, vals_mt, "__index");
-  lua_createtable(L, 0, 5);
+  lua_createtable(L, 0, 3);
   int view_mt = p->view_mt = lua_gettop(L); /* the shared entries */
   lua_pushcfunction(L, view_newindex);
   lua_setfield(L, view_mt, "__newindex");
   lua_pushcfunction(L, view_tostring);
   lua_setfield(L, view_mt, "__tostring");
-  lua_pushcfunction(L, view_pairs);
-  lua_setfield(L, view_mt, "__pairs");
   lua_pushboolean(L, 0);
   lua_setfield(L, view_mt, "__metatable");
-  lua_pushboolean(L, 1);
-  lua_setfield(L, view_mt, "__tr_readonly");
   lua_createtable(L, sc->nslots, 0);
   p->slotvals = lua_gettop(L);
   lua_createtable(L, sc->nslots, 0);
@@ -1604,6 +1624,8 @@ static void register_state(lua_State *L, tr_lua *lx, const build_places *p) {
   lua_setfield(L, LUA_REGISTRYINDEX, R_IDS);
   lua_pushvalue(L, p->ids);
   lx->ids_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushliteral(L, "__index");
+  lx->index_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, p->world);
   lua_setfield(L, LUA_REGISTRYINDEX, R_WORLD);
   lua_pushvalue(L, p->actions);
@@ -1654,6 +1676,30 @@ static int build_state(lua_State *L) {
   return 0;
 }
 
+/* lx->policy_first: each actor runs its own instance of its policy, except
+** that the actors of a policy declaring {shared = true} use the first one's
+** (docs/lua-api.md, "Shared instances"). */
+static int policy_instances(tr_lua *lx) {
+  const tr_scenario *sc = lx->sc;
+  lx->policy_first = malloc(((size_t)sc->nactors + 1) * sizeof *lx->policy_first);
+  int *by_script = malloc(((size_t)sc->nscripts + 1) * sizeof *by_script);
+  if (!lx->policy_first || !by_script) {
+    free(by_script);
+    return -1;
+  }
+  for (int i = 0; i < sc->nscripts; i++) by_script[i] = -1;
+  for (int a = 0; a < sc->nactors; a++) {
+    lx->policy_first[a] = a;
+    const tr_scriptdecl *s = sc->actors[a].policy ? params_script(sc, sc->actors[a].policy) : NULL;
+    if (!s || !s->shared) continue;
+    int *first = &by_script[s - sc->scripts];
+    if (*first < 0) *first = a;
+    lx->policy_first[a] = *first;
+  }
+  free(by_script);
+  return 0;
+}
+
 tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
   tr_lua *lx = calloc(1, sizeof *lx);
   if (!lx) return NULL;
@@ -1668,7 +1714,7 @@ tr_lua *script_new(const tr_scenario *sc, tr_world *w, tr_diag *d) {
   }
   lx->L = L;
   lx->slot_names = calloc((size_t)sc->nslots + 1, sizeof *lx->slot_names);
-  if (!lx->slot_names) {
+  if (!lx->slot_names || policy_instances(lx)) {
     diag_error(d, NULL, 0, 0, "out of memory");
     script_free(lx);
     return NULL;
@@ -1704,6 +1750,7 @@ void script_free(tr_lua *lx) {
   free(lx->slot_names);
   free(lx->vmap);
   free(lx->rvmap);
+  free(lx->policy_first);
   free(lx);
 }
 
@@ -1895,6 +1942,14 @@ void script_begin_run(lua_State *L, tr_lua *lx, const tr_instance *inst) {
   if (sc->helpers) load_helpers(L, lx, g, envmt);
   for (int a = 0; a < sc->nactors; a++) {
     if (!sc->actors[a].policy) continue;
+    int first = lx->policy_first[a];
+    if (first != a) { /* a shared instance: the first actor's functions */
+      lua_rawgeti(L, decide, first + 1);
+      lua_rawseti(L, decide, a + 1);
+      lua_rawgeti(L, init, first + 1);
+      lua_rawseti(L, init, a + 1);
+      continue;
+    }
     lx->cur_actor = a;
     lx->what_kind = WHAT_LOAD_POLICY;
     new_env(L, envmt);

@@ -368,6 +368,7 @@ static int sbx_setmetatable(lua_State *L) {
 }
 
 static int is_readonly(lua_State *L, int idx) {
+  if (script_is_view(L, idx)) return 1;
   if (!lua_getmetatable(L, idx)) return 0;
   int ro = lua_getfield(L, -1, READONLY_MARK) != LUA_TNIL;
   lua_pop(L, 2);
@@ -570,6 +571,7 @@ static double sort_cost(double n) { return n < 2 ? n : n * (KEY_COST + log2(n));
 
 static int sbx_pairs(lua_State *L) {
   luaL_checkany(L, 1);
+  if (script_view_pairs(L)) return 3;
   if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
     lua_pushvalue(L, 1);
     lua_call(L, 1, 3);

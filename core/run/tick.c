@@ -242,14 +242,17 @@ static void resolve_actions(lua_State *L, tr_lua *lx) {
   w->nq = 0;
 }
 
-/* TIGHTROPE_BENCH_HEAP (docs/cli.md, "Environment"): the worker's Lua heap
-** on stderr, for bench/run.sh; scripts never see it. */
+/* TIGHTROPE_BENCH_HEAP (docs/cli.md, "Environment"): the worker's live Lua
+** heap, after a full collection, on stderr, for bench/run.sh; scripts never
+** see it (a collection changes no result: objects are numbered when they
+** are made, docs/security.md "Reproducibility"). */
 static void bench_heap(lua_State *L, const char *when) {
   static int on = -1;
   if (on < 0) on = getenv("TIGHTROPE_BENCH_HEAP") != NULL;
-  if (on)
-    fprintf(stderr, "heap_kb_%s=%.3f\n", when,
-            lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
+  if (!on) return;
+  lua_gc(L, LUA_GCCOLLECT);
+  fprintf(stderr, "heap_kb_%s=%.3f\n", when,
+          lua_gc(L, LUA_GCCOUNT, 0) + lua_gc(L, LUA_GCCOUNTB, 0) / 1024.0);
 }
 
 static int run_body(lua_State *L) {

@@ -44,6 +44,7 @@ typedef struct tr_scriptdecl {
   int state;  /* SD_NONE: declares nothing; SD_UNKNOWN: its top level failed */
   tr_paramdecl *params;
   int nparams;
+  int shared, shared_line; /* declare {shared = true}: one instance per run (docs/lua-api.md) */
 } tr_scriptdecl;
 /* What a write outside an attribute's bounds does (docs/scenario-format.md). */
 enum { BOUND_CLAMP, BOUND_ERROR, BOUND_REJECT };

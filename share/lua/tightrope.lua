@@ -242,8 +242,14 @@ function apply(world, actor, target, args) end
 ---@field items? "number"|"integer"|"string"|"actor" the type of a list's items
 ---@field doc? string a one-line description
 
+---One instance of a policy per run, shared by all its actors
+---(docs/lua-api.md, "Shared instances"): `declare {shared = true}`.
+---@class tr.SharedDecl
+---@field shared boolean true: one instance per run; false: one per actor (the default)
+
 ---Declares a parameter the script reads, at its top level
 ---(docs/lua-api.md, "Declaring parameters"); `check` then refuses params it
----does not declare and values that do not fit.
----@param decl tr.ParamDecl
+---does not declare and values that do not fit. `declare {shared = true}`
+---instead makes a policy's instance one per run ("Shared instances").
+---@param decl tr.ParamDecl|tr.SharedDecl
 function declare(decl) end
