@@ -153,6 +153,16 @@ static int no_such_attr(lua_State *L, int kind, int index, int key) {
   return luaL_error(L, "%s has no attribute '%s'%s", label, k, hint);
 }
 
+/* Pushes the value table of the view at idx: its metatable's __index
+** (the key is kept in the registry, so no string is made per call). */
+static void push_view_vals(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_getmetatable(L, idx);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, TR_LX(L)->index_ref);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
 /* A view is an empty table whose metatable's __index is its value table
 ** (attributes mirrored from the world, plus id, role, name, params, act):
 ** reads are plain VM table lookups, no C call. Views are recognised by
@@ -178,10 +188,10 @@ static int view_missing(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, R_RELVIEWS);
   for (int r = 0; r < lx->run_views_hi; r++) {
     int same = 0;
-    if (lua_rawgeti(L, -1, r + 1) == LUA_TTABLE && lua_getmetatable(L, -1)) {
-      lua_getfield(L, -1, "__index");
+    if (lua_rawgeti(L, -1, r + 1) == LUA_TTABLE) {
+      push_view_vals(L, -1);
       same = lua_rawequal(L, -1, 1);
-      lua_pop(L, 2);
+      lua_pop(L, 1);
     }
     lua_pop(L, 1);
     if (same) return no_such_attr(L, VIEW_REL, r, 2);
@@ -260,10 +270,7 @@ static int write_slot(lua_State *L, tr_lua *lx, const struct tr_viewent *e, int 
       }
       x = world_clamp(w, slot, x);
       w->val[slot] = x;
-      lua_getmetatable(L, view); /* its value table: the metatable's __index */
-      lua_rawgeti(L, LUA_REGISTRYINDEX, lx->index_ref);
-      lua_rawget(L, -2);
-      lua_remove(L, -2);
+      push_view_vals(L, view);
       if (key > 0) lua_pushvalue(L, key);
       else lua_pushstring(L, name);
       if (w->strict[slot] == 2) lua_pushinteger(L, (lua_Integer)x);
@@ -287,8 +294,7 @@ static int view_newindex(lua_State *L) {
   const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   int slot = key ? entry_slot(lx, e, key) : -1;
   if (slot < 0) {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "__index");
+    push_view_vals(L, 1);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) == LUA_TNIL) return no_such_attr(L, kind, index, 2);
     return luaL_error(L, "'%s' of %s is read-only", key ? key : "?",
